@@ -1,0 +1,454 @@
+"""config.toml: loaded once, validated completely, returned as typed records.
+
+Every mistake is reported in Vietnamese with its key path (``units[3].emails``) and all of them at once,
+so the clerk fixes the file in one go; nothing else runs on a bad config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from processor.records import Period, UserError
+from processor.vntext import clean, fold
+
+# Measures a target may apply to. Aggregate computes each; a target naming another is a config error.
+MEASURES = {
+    "units_rated_good_or_better": "Tập thể tự đánh giá hoàn thành tốt nhiệm vụ trở lên",
+    "staff_rated_good_or_better": "Cá nhân xếp loại hoàn thành tốt nhiệm vụ trở lên",
+    "staff_registered": "Cá nhân đăng ký thi đua",
+    "staff_social": "Cá nhân tham gia hoạt động xã hội",
+    "tasks_completed": "Nhiệm vụ cấp trên giao đã hoàn thành",
+}
+
+# Criteria the commendation engine knows, with the shape of their value. A rule naming any other
+# criterion is a config error, never a silent pass. commend.CRITERIA implements exactly these.
+CRITERIA = {
+    "individual": {
+        "min_rating_every_month": "rating",
+        "months_at_rating": {"rating": "rating", "months": "int"},
+        "registered": "bool",
+        "social": "bool",
+        "min_initiatives": "int",
+        "no_discipline_from": "discipline",
+        "requires_award": "award",
+    },
+    "collective": {
+        "unit_rating_every_month": "rating",
+        "all_staff_meet_targets": "targets",
+        "tasks_completed_percent": "number",
+        "staff_min_rating_every_month": "rating",
+        "staff_share_at_rating": {"rating": "rating", "percent": "number"},
+        "staff_share_with_award": {"award": "award", "percent": "number?", "more_than_percent": "number?"},
+        "staff_count_with_award": {"award": "award", "count": "int"},
+        "no_staff_discipline_from": "discipline",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Office:
+    parent_body: str
+    issuing_body: str
+    issuing_body_name: str
+    place: str
+    symbol_suffix: str
+    signer_title: str
+    signer_name: str
+    deciding_authority: str
+    clerk_unit: str
+    clerk_email: str
+    recipients: list[str]
+    signer_authority: str = ""
+
+
+@dataclass(frozen=True)
+class Documents:
+    first_number: int = 0
+    name_order: str = "given_name"
+    pdf_timeout_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class Validation:
+    headcount_change_warning: float = 0.2
+    max_rows: int = 5000
+    max_columns: int = 60
+    max_file_mb: int = 20
+    max_uncompressed_mb: int = 200
+    max_zip_entries: int = 2000
+    max_compression_ratio: int = 200
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A rating level or a staff category: a code, its label, and what people type for it."""
+
+    code: str
+    label: str
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Disciplines:
+    levels: list[str]
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str
+    emails: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    label: str
+    measure: str
+    threshold: float  # percent
+
+    @property
+    def share(self) -> Fraction:
+        return Fraction(str(self.threshold)) / 100
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: str
+    name: str
+    short_name: str
+    launch_letter: str
+    start: dt.date
+    end: dt.date
+    report_due_day: int
+    rule_set: str
+    targets: list[Target]
+    year_end_rule_set: str = ""
+
+    @property
+    def periods(self) -> tuple[Period, ...]:
+        out, period = [], Period.of(self.start)
+        while period <= Period.of(self.end):
+            out.append(period)
+            period = period.next()
+        return tuple(out)
+
+    def contains(self, period: Period) -> bool:
+        return Period.of(self.start) <= period <= Period.of(self.end)
+
+    def due_date(self, period: Period) -> dt.date:
+        """Reports for a month are due on `report_due_day` of the following month."""
+        following = period.next()
+        return dt.date(following.year, following.month, self.report_due_day)
+
+
+@dataclass(frozen=True)
+class Award:
+    id: str
+    name: str
+    subject: str  # "individual" | "collective"
+    criteria: dict
+    quota_percent: float = 0
+    tie_break: str = ""
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    id: str
+    name: str
+    effective_from: dt.date
+    legal_basis: list[str]
+    awards: list[Award]
+
+
+@dataclass(frozen=True)
+class Config:
+    office: Office
+    ratings: list[Choice]
+    staff_categories: list[Choice]
+    disciplines: Disciplines
+    units: list[Unit]
+    campaigns: list[Campaign]
+    rule_sets: list[RuleSet]
+    documents: Documents = field(default_factory=Documents)
+    validation: Validation = field(default_factory=Validation)
+    path: Path | None = None
+    sha256: str = ""
+
+    # -- look-ups -------------------------------------------------------------------------------
+    def unit(self, code: str) -> Unit | None:
+        return self._units_by_code.get(code.upper())
+
+    @property
+    def _units_by_code(self) -> dict[str, Unit]:
+        return {u.code.upper(): u for u in self.units}
+
+    def rating(self, code: str) -> Choice:
+        return next(r for r in self.ratings if r.code == code)
+
+    def rating_rank(self, code: str | None) -> int:
+        """0 for the best level; larger is worse; unknown/None ranks below every level."""
+        codes = [r.code for r in self.ratings]
+        return codes.index(code) if code in codes else len(codes)
+
+    def discipline_rank(self, level: str) -> int:
+        return self.disciplines.levels.index(level) if level in self.disciplines.levels else 0
+
+    @property
+    def good_rating(self) -> str:
+        """The "Hoàn thành tốt nhiệm vụ" level: the second of the scale."""
+        return self.ratings[1].code
+
+    def campaign_for(self, period: Period) -> Campaign:
+        for campaign in self.campaigns:
+            if campaign.contains(period):
+                return campaign
+        spans = "; ".join(
+            f"{c.name}: {Period.of(c.start).label}–{Period.of(c.end).label}" for c in self.campaigns
+        )
+        raise UserError(f"Kỳ {period.label} không thuộc đợt thi đua nào trong config.toml ({spans}).")
+
+    def rule_set(self, rule_set_id: str) -> RuleSet:
+        return next(r for r in self.rule_sets if r.id == rule_set_id)
+
+
+# ------------------------------------------------------------------------------------------------
+# Loading
+
+
+_TYPE_NAMES = {str: "chuỗi ký tự", int: "số nguyên", float: "số", bool: "true/false", dt.date: "ngày (YYYY-MM-DD)"}
+
+
+def _type_name(kind: object) -> str:
+    origin = typing.get_origin(kind)
+    if origin is list:
+        return "danh sách [ ... ]"
+    if dataclasses.is_dataclass(kind):
+        return "bảng (table)"
+    return _TYPE_NAMES.get(kind, str(kind))  # type: ignore[arg-type]
+
+
+class _Errors(list):
+    def add(self, path: str, message: str) -> None:
+        self.append(f"{path or '(gốc)'}: {message}")
+
+
+def _convert(value: object, kind: object, path: str, errors: _Errors) -> object:
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+        origin = typing.get_origin(kind)
+    if dataclasses.is_dataclass(kind):
+        return _build(kind, value, path, errors)
+    if origin is list:
+        (item_kind,) = typing.get_args(kind)
+        if not isinstance(value, list):
+            errors.add(path, f"phải là {_type_name(kind)}, đang là {value!r}.")
+            return []
+        return [_convert(v, item_kind, f"{path}[{i + 1}]", errors) for i, v in enumerate(value)]
+    if kind is dict:
+        if not isinstance(value, dict):
+            errors.add(path, "phải là bảng (table).")
+            return {}
+        return value
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is dt.date and isinstance(value, dt.datetime):
+        errors.add(path, f"chỉ ghi ngày, không ghi giờ: {value.date().isoformat()}.")
+        return value.date()
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind):  # type: ignore[arg-type]
+        errors.add(path, f"phải là {_type_name(kind)}, đang là {value!r}.")
+        return value
+    return clean(value) if kind is str else value
+
+
+def _build(cls: type, data: object, path: str, errors: _Errors) -> object:
+    if not isinstance(data, dict):
+        errors.add(path, f"phải là bảng (table), đang là {data!r}.")
+        return None
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in ("path", "sha256")}
+    for key in data:
+        if key not in fields:
+            close = [name for name in fields if fold(name)[:4] == fold(key)[:4]]
+            hint = f" Có phải là “{close[0]}”?" if close else f" Các khóa hợp lệ: {', '.join(fields)}."
+            errors.add(_join(path, key), f"khóa không được hỗ trợ (có thể gõ nhầm).{hint}")
+    values = {}
+    for name, spec in fields.items():
+        if name in data:
+            values[name] = _convert(data[name], hints[name], _join(path, name), errors)
+        elif spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+            errors.add(_join(path, name), f"thiếu khóa bắt buộc (kiểu {_type_name(hints[name])}).")
+    try:
+        return cls(**values)
+    except TypeError:
+        return None
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _check_unique(items: list, attr: str, path: str, errors: _Errors) -> None:
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items, 1):
+        key = str(getattr(item, attr)).upper()
+        if key in seen:
+            errors.add(f"{path}[{i}].{attr}", f"“{getattr(item, attr)}” trùng với {path}[{seen[key]}].")
+        seen.setdefault(key, i)
+
+
+def _check_criterion_value(shape: object, value: object, path: str, refs: dict, errors: _Errors) -> None:
+    if isinstance(shape, dict):
+        if not isinstance(value, dict):
+            errors.add(path, f"phải là bảng {{ {', '.join(shape)} }}.")
+            return
+        for key in value:
+            if key not in shape:
+                errors.add(f"{path}.{key}", f"khóa không được hỗ trợ; dùng: {', '.join(shape)}.")
+        for key, sub in shape.items():
+            if key in value:
+                _check_criterion_value(sub.rstrip("?"), value[key], f"{path}.{key}", refs, errors)
+            elif not sub.endswith("?"):
+                errors.add(f"{path}.{key}", "thiếu khóa bắt buộc.")
+        optional = [k for k, s in shape.items() if s.endswith("?")]
+        if optional and sum(k in value for k in optional) != 1:
+            errors.add(path, f"ghi đúng một trong các khóa: {', '.join(optional)}.")
+        return
+    ok = {
+        "bool": isinstance(value, bool),
+        "int": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+        "number": isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 100,
+        "rating": value in refs["rating"],
+        "discipline": value in refs["discipline"],
+        "award": value in refs["award"],
+        "targets": isinstance(value, list) and all(v in refs["targets"] for v in value),
+    }[shape]
+    if not ok:
+        allowed = {
+            "bool": "true hoặc false",
+            "int": "số nguyên không âm",
+            "number": "số từ 0 đến 100",
+            "rating": ", ".join(refs["rating"]),
+            "discipline": ", ".join(refs["discipline"]),
+            "award": ", ".join(refs["award"]) or "(chưa có hình thức nào)",
+            "targets": "danh sách mã chỉ tiêu: " + ", ".join(refs["targets"]),
+        }[shape]
+        errors.add(path, f"giá trị {value!r} không hợp lệ; dùng: {allowed}.")
+
+
+def _check(config: Config, errors: _Errors) -> None:
+    if not config.ratings or len(config.ratings) < 2:
+        errors.add("ratings", "cần ít nhất hai mức xếp loại, từ cao xuống thấp.")
+    _check_unique(config.ratings, "code", "ratings", errors)
+    _check_unique(config.staff_categories, "code", "staff_categories", errors)
+    _check_unique(config.units, "code", "units", errors)
+    _check_unique(config.campaigns, "id", "campaigns", errors)
+    _check_unique(config.rule_sets, "id", "rule_sets", errors)
+    if not config.units:
+        errors.add("units", "danh sách đơn vị đang trống; thêm ít nhất một [[units]].")
+    if not config.disciplines.levels:
+        errors.add("disciplines.levels", "cần ít nhất mức “Không”.")
+    for i, unit in enumerate(config.units, 1):
+        for j, email in enumerate(unit.emails, 1):
+            if "@" not in email or " " in email:
+                errors.add(f"units[{i}].emails[{j}]", f"“{email}” không phải địa chỉ thư điện tử.")
+    if config.documents.name_order not in ("given_name", "roster"):
+        errors.add("documents.name_order", "chỉ nhận “given_name” hoặc “roster”.")
+    rule_set_ids = {r.id for r in config.rule_sets}
+    for i, campaign in enumerate(config.campaigns, 1):
+        path = f"campaigns[{i}]"
+        if campaign.start > campaign.end:
+            errors.add(f"{path}.end", f"ngày kết thúc {campaign.end} trước ngày bắt đầu {campaign.start}.")
+        if not 1 <= campaign.report_due_day <= 28:
+            errors.add(f"{path}.report_due_day", "phải là ngày từ 1 đến 28 của tháng sau kỳ báo cáo.")
+        for key in ("rule_set", "year_end_rule_set"):
+            value = getattr(campaign, key)
+            if value and value not in rule_set_ids:
+                errors.add(f"{path}.{key}", f"không có bộ tiêu chuẩn “{value}” trong [[rule_sets]].")
+        _check_unique(campaign.targets, "id", f"{path}.targets", errors)
+        for j, target in enumerate(campaign.targets, 1):
+            if target.measure not in MEASURES:
+                errors.add(
+                    f"{path}.targets[{j}].measure",
+                    f"chỉ số “{target.measure}” không được hỗ trợ; dùng: {', '.join(MEASURES)}.",
+                )
+            if not 0 <= target.threshold <= 100:
+                errors.add(f"{path}.targets[{j}].threshold", "là tỷ lệ phần trăm, từ 0 đến 100.")
+        for other in config.campaigns[i:]:
+            if campaign.start <= other.end and other.start <= campaign.end:
+                errors.add(f"{path}", f"thời gian trùng với đợt “{other.id}”; mỗi tháng thuộc một đợt.")
+    target_ids = [t.id for c in config.campaigns for t in c.targets]
+    for i, rule_set in enumerate(config.rule_sets, 1):
+        _check_unique(rule_set.awards, "id", f"rule_sets[{i}].awards", errors)
+        refs = {
+            "rating": [r.code for r in config.ratings],
+            "discipline": config.disciplines.levels[1:],
+            "award": [a.id for a in rule_set.awards],
+            "targets": target_ids,
+        }
+        for j, award in enumerate(rule_set.awards, 1):
+            path = f"rule_sets[{i}].awards[{j}]"
+            if award.subject not in CRITERIA:
+                errors.add(f"{path}.subject", "chỉ nhận “individual” (cá nhân) hoặc “collective” (tập thể).")
+                continue
+            if not 0 <= award.quota_percent <= 100:
+                errors.add(f"{path}.quota_percent", "là tỷ lệ phần trăm từ 0 (không giới hạn) đến 100.")
+            known = CRITERIA[award.subject]
+            for name, value in award.criteria.items():
+                if name not in known:
+                    errors.add(
+                        f"{path}.criteria.{name}",
+                        f"tiêu chí không được hỗ trợ cho “{award.subject}”; dùng: {', '.join(known)}.",
+                    )
+                else:
+                    _check_criterion_value(known[name], value, f"{path}.criteria.{name}", refs, errors)
+
+
+def parse_config(text: str, path: Path | None = None) -> Config:
+    """Parse and validate config text; raise UserError listing every problem."""
+    where = str(path) if path else "config.toml"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"Tệp cấu hình {where} sai cú pháp TOML: {exc}.") from None
+    errors = _Errors()
+    config = _build(Config, data, "", errors)
+    if config is not None and not errors:
+        _check(config, errors)
+    if errors or config is None:
+        listing = "\n".join(f"  - {e}" for e in errors)
+        raise UserError(f"Tệp cấu hình {where} có {len(errors)} lỗi, cần sửa trước khi chạy:\n{listing}")
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return dataclasses.replace(config, path=path, sha256=digest)
+
+
+def load_config(path: Path | str = "config.toml") -> Config:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(
+            f"Không tìm thấy tệp cấu hình {path}. Chạy “thidua init” để tạo thư mục làm việc, "
+            "hoặc chỉ rõ tệp bằng --config."
+        ) from None
+    except OSError as exc:
+        raise UserError(f"Không đọc được tệp cấu hình {path}: {exc.strerror}.") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserError(f"Tệp cấu hình {path} phải được lưu với bảng mã UTF-8.") from None
+    return parse_config(text, path)
+
+
+def default_config_text() -> str:
+    """The first customer's config, shipped with the package for `thidua init` and the demo."""
+    return (Path(__file__).parent / "data" / "config.toml").read_text(encoding="utf-8")
