@@ -224,7 +224,13 @@ class Config:
 # Loading
 
 
-_TYPE_NAMES = {str: "chuỗi ký tự", int: "số nguyên", float: "số", bool: "true/false", dt.date: "ngày (YYYY-MM-DD)"}
+_TYPE_NAMES = {
+    str: "chuỗi ký tự",
+    int: "số nguyên",
+    float: "số",
+    bool: "true/false",
+    dt.date: "ngày (YYYY-MM-DD)",
+}
 
 
 def _type_name(kind: object) -> str:
@@ -264,7 +270,7 @@ def _convert(value: object, kind: object, path: str, errors: _Errors) -> object:
     if kind is dt.date and isinstance(value, dt.datetime):
         errors.add(path, f"chỉ ghi ngày, không ghi giờ: {value.date().isoformat()}.")
         return value.date()
-    if kind is int and isinstance(value, bool) or not isinstance(value, kind):  # type: ignore[arg-type]
+    if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):  # type: ignore[arg-type]
         errors.add(path, f"phải là {_type_name(kind)}, đang là {value!r}.")
         return value
     return clean(value) if kind is str else value

@@ -61,7 +61,9 @@ UNIT_FIELDS: tuple[Field, ...] = (
     Field("unit_name", "Tên đơn vị", Kind.TEXT, True, "Tên đầy đủ của phòng, ban, đơn vị."),
     Field("period", "Kỳ báo cáo", Kind.PERIOD, True, "Tháng báo cáo, dạng MM/YYYY, ví dụ 02/2024."),
     Field("preparer", "Người lập biểu", Kind.TEXT, True, "Họ và tên người lập biểu."),
-    Field("phone", "Số điện thoại", Kind.PHONE, False, "Số điện thoại liên hệ của người lập biểu.", default=""),
+    Field(
+        "phone", "Số điện thoại", Kind.PHONE, False, "Số điện thoại liên hệ của người lập biểu.", default=""
+    ),
     Field("prepared_on", "Ngày lập", Kind.DATE, True, "Ngày lập biểu, dạng dd/mm/yyyy."),
     Field(
         "self_rating",
