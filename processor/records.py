@@ -112,6 +112,14 @@ class ReceivedFile:
 
 
 @dataclass(frozen=True)
+class Incoming:
+    """A received workbook's bytes, ready to be read: what ingest hands to validate."""
+
+    file: ReceivedFile
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class PersonRecord:
     """One staff row of the `Cá nhân` sheet, typed and normalised."""
 
