@@ -67,6 +67,247 @@ def init(directory: Path) -> None:
     click.echo(f"Thư mục làm việc: {directory.resolve()}. Sửa config.toml cho đúng đơn vị của mình.")
 
 
+def _load(config_path: Path):
+    from processor.config import load_config
+
+    return load_config(config_path)
+
+
+def _default_period(config) -> str:
+    """The month before today, if a campaign covers it; else the last month of the latest campaign."""
+    import datetime as dt
+
+    from processor.records import Period
+
+    last_month = Period.of(dt.date.today()).previous()
+    if any(c.contains(last_month) for c in config.campaigns):
+        return str(last_month)
+    latest = max(config.campaigns, key=lambda c: c.end)
+    return str(latest.periods[-1])
+
+
+PERIOD_OPTION = click.option(
+    "--period", "period_text", metavar="YYYY-MM", help="Kỳ báo cáo (tháng), ví dụ 2024-02."
+)
+INBOX_OPTION = click.option(
+    "--inbox",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("inbox"),
+    show_default=True,
+    help="Thư mục chứa tệp và thư điện tử nhận được từ các đơn vị.",
+)
+OUT_OPTION = click.option(
+    "--out",
+    "out_root",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("output"),
+    show_default=True,
+    help="Thư mục ghi kết quả.",
+)
+
+
+@cli.command()
+@CONFIG_OPTION
+@PERIOD_OPTION
+@click.option("--unit", "units", multiple=True, metavar="MÃ", help="Chỉ tạo cho đơn vị này (lặp lại được).")
+@click.option(
+    "--out", type=click.Path(path_type=Path, file_okay=False), default=None, help="Thư mục ghi biểu mẫu."
+)
+@click.option("--master", is_flag=True, help="Chỉ tạo biểu mẫu trắng (không gắn đơn vị, kỳ báo cáo).")
+@INBOX_OPTION
+def template(config_path, period_text, units, out, master, inbox) -> None:
+    """Tạo biểu mẫu Excel cho từng đơn vị điền báo cáo tháng."""
+    from processor import template as form_template
+    from processor.records import Period
+
+    config = _load(config_path)
+    if master:
+        target = (out or Path("input_templates")) / "bieu-mau-bao-cao-thi-dua.xlsx"
+        form_template.write_master_form(config, target)
+        click.echo(f"Đã tạo biểu mẫu trắng: {target}")
+        return
+    period = Period.parse(period_text or _default_period(config))
+    config.campaign_for(period)
+    out = out or Path("output") / str(period) / "bieu-mau"
+    prefill = _latest_staff_lists(config, inbox, period)
+    paths = form_template.write_unit_workbooks(config, period, out, list(units) or None, prefill=prefill)
+    for path in paths:
+        click.echo(f"  {path}")
+    remembered = sum(1 for code in prefill if not units or code in units)
+    click.echo(
+        f"Đã tạo {len(paths)} biểu mẫu kỳ {period.label} trong {out}"
+        + (f" ({remembered} đơn vị đã điền sẵn danh sách cán bộ từ báo cáo gần nhất)." if remembered else ".")
+    )
+
+
+def _latest_staff_lists(config, inbox: Path, period) -> dict:
+    """Staff of each unit from its latest accepted report before `period` (templates that remember)."""
+    if not inbox.is_dir():
+        return {}
+    from processor.pipeline import ingest_inbox
+    from processor.records import FileStatus
+
+    latest: dict = {}
+    for sub in ingest_inbox(config, inbox):
+        if sub.status is FileStatus.ACCEPTED and sub.report and sub.period and sub.period < period:
+            known = latest.get(sub.unit_code)
+            if known is None or sub.period > known.period:
+                latest[sub.unit_code] = sub.report
+    return {code: report.people for code, report in latest.items()}
+
+
+@cli.command()
+@CONFIG_OPTION
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Ghi bản có đánh dấu lỗi và thư trả lời vào thư mục này.",
+)
+def check(config_path, files, out) -> None:
+    """Kiểm tra tệp báo cáo của đơn vị và in các lỗi cần sửa (mã thoát 1 nếu có lỗi)."""
+    from processor.pipeline import check_files
+
+    config = _load(config_path)
+    submissions, written = check_files(config, list(files), out)
+    errors = 0
+    for sub in submissions:
+        n_err = sum(f.is_error for f in sub.findings)
+        errors += n_err
+        n_warn = len(sub.findings) - n_err
+        head = "HỢP LỆ" if not sub.findings else f"{n_err} lỗi, {n_warn} cảnh báo"
+        click.secho(f"{sub.file.display_name}: {head}", fg="red" if n_err else "green", bold=True)
+        for f in sub.findings:
+            where = "!".join(x for x in (f.sheet, f.cell) if x)
+            click.echo(f"  [{f.severity}] {where + ': ' if where else ''}{f.message}")
+    for path in written:
+        click.echo(f"  Đã ghi: {path}")
+    sys.exit(1 if errors else 0)
+
+
+STATUS_LABELS = {
+    "on_time": "Đúng hạn",
+    "late": "Nộp muộn",
+    "with_errors": "Nộp nhưng có lỗi",
+    "missing": "Chưa nộp",
+}
+
+
+def _print_completeness(result) -> None:
+    from collections import Counter
+
+    counts = Counter(u.status.value for u in result.units)
+    click.echo(f"Kỳ báo cáo {result.period.label}: {len(result.units)} đơn vị phải báo cáo")
+    for key, label in STATUS_LABELS.items():
+        click.echo(f"  {label:<18}{counts.get(key, 0):>5}")
+    width = max((len(u.unit_name) for u in result.units), default=10)
+    for unit in result.units:
+        if unit.status.value != "on_time":
+            when = f" (nhận {unit.received_at:%d/%m/%Y})" if unit.received_at else ""
+            click.echo(
+                f"    {unit.unit_code:<7}{unit.unit_name:<{width}}  {STATUS_LABELS[unit.status.value]}{when}"
+            )
+
+
+def _print_targets(result) -> None:
+    from processor.vntext import format_percent
+
+    click.echo("Chỉ tiêu thi đua:")
+    for target in result.targets:
+        mark = click.style("Đạt", fg="green") if target.met else click.style("Chưa đạt", fg="red")
+        value = format_percent(target.value)
+        click.echo(f"  {target.target_id:<7}{value:>8}  {mark}  {target.label}")
+        if not target.met and target.blocking_units:
+            click.echo(f"{'':>17}Đơn vị chưa đạt: {', '.join(target.blocking_units)}")
+
+
+@cli.command()
+@CONFIG_OPTION
+@PERIOD_OPTION
+@INBOX_OPTION
+@OUT_OPTION
+@click.option("--final", is_flag=True, help="Lập báo cáo tổng kết đợt thi đua (mặc định ở tháng cuối đợt).")
+@click.option(
+    "--accept-partial", is_flag=True, help="Dùng các dòng hợp lệ của tệp có lỗi (ghi rõ trong kết quả)."
+)
+@click.option("--pdf", is_flag=True, help="Xuất thêm bản PDF của văn bản (cần LibreOffice).")
+def run(config_path, period_text, inbox, out_root, final, accept_partial, pdf) -> None:
+    """Chạy tổng hợp tháng: kiểm tra tệp, tính chỉ tiêu, lập báo cáo và tờ trình khen thưởng."""
+    from processor.pipeline import run_period
+
+    config = _load(config_path)
+    period_text = period_text or _default_period(config)
+    outcome = _with_progress(
+        lambda progress: run_period(
+            config,
+            period_text,
+            inbox,
+            out_root,
+            final=final,
+            accept_partial=accept_partial,
+            pdf=pdf,
+            progress=progress,
+        )
+    )
+    _print_completeness(outcome.result)
+    _print_targets(outcome.result)
+    if accept_partial:
+        click.secho("Lưu ý: đã dùng các dòng hợp lệ của tệp có lỗi (--accept-partial).", fg="yellow")
+    for path, reason in outcome.pdf_skipped:
+        click.secho(f"Không xuất PDF cho {path.name}: {reason}", fg="yellow")
+    click.echo(f"Kết quả: {outcome.out_dir} ({len(outcome.outputs)} tệp)")
+
+
+def _with_progress(job):
+    """Run `job(progress)` with a progress bar on a terminal, silently otherwise."""
+    if not sys.stderr.isatty():
+        return job(None)
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="Đọc tệp", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        return job(progress)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+@cli.command()
+@CONFIG_OPTION
+@PERIOD_OPTION
+@INBOX_OPTION
+def status(config_path, period_text, inbox) -> None:
+    """Xem nhanh đơn vị nào đã nộp, nộp muộn, có lỗi hoặc chưa nộp (không ghi tệp)."""
+    from processor.pipeline import status as period_status
+
+    config = _load(config_path)
+    result = _with_progress(lambda _: period_status(config, period_text or _default_period(config), inbox))
+    _print_completeness(result)
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("output/demo"),
+    show_default=True,
+    help="Thư mục tạo dữ liệu mẫu.",
+)
+def demo(directory) -> None:
+    """Chạy thử toàn bộ quy trình trên dữ liệu mẫu của Văn phòng UBND tỉnh Lào Cai."""
+    from processor.demo import run_demo
+
+    run_demo(directory, echo=click.echo, show_period=lambda r: (_print_completeness(r), _print_targets(r)))
+
+
 def main() -> None:
     _utf8_console()
     cli(prog_name="thidua")

@@ -1,0 +1,185 @@
+"""The stages in order, as functions the CLI (and tests, and benchmarks) call.
+
+    ingest+validate -> aggregate -> commend -> render
+
+A period's outputs are written into a staging folder and published in one step: a run killed at any
+moment leaves the previous complete set of `output/<period>/` in place (or restores it on the next run),
+never a mix of old and new files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from processor import __version__
+from processor.config import Config
+from processor.records import PeriodResult, Submission, UserError
+from processor.workspace import TEMPLATE_DIR, bundled_templates
+
+Progress = Callable[[int, int], None]
+LOCK_NAME = ".thidua.lock"
+STAGING_PREFIX = ".staging-"
+OLD_PREFIX = ".old-"
+
+
+@dataclass
+class RunOutcome:
+    result: PeriodResult
+    submissions: list[Submission]
+    out_dir: Path
+    outputs: list[Path] = field(default_factory=list)
+    pdf_skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def workspace_lock(out_root: Path, wait_seconds: float = 0) -> Iterator[None]:
+    """One writer per output folder. The OS lock dies with its process, so a killed run leaves none."""
+    from filelock import FileLock, Timeout
+
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"Không tạo được thư mục kết quả {out_root}: {exc.strerror}.") from None
+    lock = FileLock(str(out_root / LOCK_NAME))
+    try:
+        lock.acquire(timeout=wait_seconds)
+    except Timeout:
+        raise UserError(
+            f"Một lần chạy khác đang ghi vào {out_root}. Đợi lần chạy đó kết thúc rồi chạy lại."
+        ) from None
+    except OSError as exc:
+        raise UserError(f"Không ghi được vào thư mục kết quả {out_root}: {exc.strerror}.") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def recover_interrupted(out_root: Path) -> None:
+    """Undo what a killed run left: restore a period folder caught between the two renames of publish."""
+    if not out_root.is_dir():
+        return
+    for old in out_root.glob(f"{OLD_PREFIX}*"):
+        final = out_root / old.name[len(OLD_PREFIX) :]
+        if final.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(old, final)
+    for staging in out_root.glob(f"{STAGING_PREFIX}*"):
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _publish(staging: Path, final: Path) -> None:
+    old = final.with_name(OLD_PREFIX + final.name)
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(staging, final)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def template_dir_for(config: Config) -> Path:
+    """The clerk's own (possibly edited) templates if the workspace has them, else the bundled ones."""
+    if config.path is not None:
+        own = config.path.parent / TEMPLATE_DIR
+        if own.is_dir() and any(own.glob("*.docx")):
+            return own
+    return bundled_templates()
+
+
+def ingest_inbox(
+    config: Config, inbox: Path, *, accept_partial: bool = False, progress: Progress | None = None
+) -> list[Submission]:
+    from processor import ingest
+
+    return ingest.ingest(config, inbox, accept_partial=accept_partial, progress=progress).submissions
+
+
+def run_period(
+    config: Config,
+    period_text: str,
+    inbox: Path,
+    out_root: Path,
+    *,
+    final: bool = False,
+    accept_partial: bool = False,
+    pdf: bool = False,
+    progress: Progress | None = None,
+) -> RunOutcome:
+    """The monthly batch: everything for the period under `out_root/<period>/`."""
+    from processor.aggregate import aggregate
+    from processor.records import Period
+
+    period = Period.parse(period_text)
+    campaign = config.campaign_for(period)
+    final = final or period == campaign.periods[-1]
+    with workspace_lock(out_root):
+        recover_interrupted(out_root)
+        submissions = ingest_inbox(config, inbox, accept_partial=accept_partial, progress=progress)
+        result = aggregate(config, period, submissions, final=final, accept_partial=accept_partial)
+        staging = out_root / f"{STAGING_PREFIX}{period}-{os.getpid()}-{time.monotonic_ns()}"
+        staging.mkdir(parents=True)
+        try:
+            outcome = RunOutcome(result, submissions, out_root / str(period))
+            outcome.outputs, outcome.pdf_skipped = _render_all(config, result, submissions, staging, pdf=pdf)
+            _publish(staging, outcome.out_dir)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        outcome.outputs = [outcome.out_dir / p.relative_to(staging) for p in outcome.outputs]
+        return outcome
+
+
+def _render_all(
+    config: Config, result: PeriodResult, submissions: Sequence[Submission], out_dir: Path, *, pdf: bool
+) -> tuple[list[Path], list[tuple[Path, str]]]:
+    from processor import commend, ingest
+    from processor.render import documents, feedback, summary, workbook
+
+    outputs: list[Path] = []
+    outputs += feedback.write_feedback(submissions, config, result.period, out_dir, ingest.read_source)
+    outputs.append(workbook.write_summary_workbook(result, config, out_dir / "tong-hop.xlsx"))
+    outputs.append(summary.write_summary_json(result, config, out_dir))
+    decisions = commend.decide(config, result)
+    docs = documents.render_documents(config, result, decisions, out_dir, template_dir_for(config))
+    outputs += docs
+    skipped: list[tuple[Path, str]] = []
+    if pdf:
+        converted, skipped = documents.convert_to_pdf(docs, config.documents.pdf_timeout_seconds)
+        outputs += converted
+    outputs.append(summary.write_manifest(out_dir, result, config, outputs, __version__))
+    return outputs, skipped
+
+
+def status(config: Config, period_text: str, inbox: Path) -> PeriodResult:
+    """Who has reported, without writing anything: fast enough to run after every e-mail."""
+    from processor.aggregate import aggregate
+    from processor.records import Period
+
+    period = Period.parse(period_text)
+    config.campaign_for(period)
+    return aggregate(config, period, ingest_inbox(config, inbox))
+
+
+def check_files(
+    config: Config, paths: Sequence[Path], out_dir: Path | None = None
+) -> tuple[list[Submission], list[Path]]:
+    """`thidua check`: validate the given files (workbooks or saved e-mails) and optionally write feedback."""
+    from processor import ingest
+
+    submissions = ingest.ingest_paths(config, list(paths)).submissions
+    written: list[Path] = []
+    if out_dir is not None:
+        from processor.render import feedback
+
+        for sub in submissions:
+            if sub.findings and sub.period is not None:
+                written += feedback.write_feedback([sub], config, sub.period, out_dir, ingest.read_source)
+    return submissions, written
