@@ -19,7 +19,7 @@ from pathlib import Path
 
 from processor import __version__
 from processor.config import Config
-from processor.records import PeriodResult, Submission, UserError
+from processor.records import Period, PeriodResult, Submission, UserError
 from processor.workspace import TEMPLATE_DIR, bundled_templates
 
 Progress = Callable[[int, int], None]
@@ -115,11 +115,10 @@ def run_period(
     progress: Progress | None = None,
 ) -> RunOutcome:
     """The monthly batch: everything for the period under `out_root/<period>/`."""
-    from processor.aggregate import aggregate
-    from processor.records import Period
-
     period = Period.parse(period_text)
     campaign = config.campaign_for(period)
+    from processor.aggregate import aggregate
+
     final = final or period == campaign.periods[-1]
     with workspace_lock(out_root):
         recover_interrupted(out_root)
@@ -160,11 +159,10 @@ def _render_all(
 
 def status(config: Config, period_text: str, inbox: Path) -> PeriodResult:
     """Who has reported, without writing anything: fast enough to run after every e-mail."""
-    from processor.aggregate import aggregate
-    from processor.records import Period
-
     period = Period.parse(period_text)
     config.campaign_for(period)
+    from processor.aggregate import aggregate
+
     return aggregate(config, period, ingest_inbox(config, inbox))
 
 

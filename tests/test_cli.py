@@ -1,0 +1,73 @@
+"""The `thidua` command as the clerk uses it: real processes, real files."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+
+def thidua(*args: str, cwd: Path, check: bool = False) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "processor", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_help_is_vietnamese_and_light(tmp_path):
+    code = (
+        "import sys; from processor.cli import cli\n"
+        "try:\n    cli(['--help'])\nexcept SystemExit: pass\n"
+        "heavy = [m for m in ('pandas', 'docxtpl', 'openpyxl', 'python_calamine') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8", cwd=REPO
+    )
+    assert "thidua template" in proc.stdout and "Quy trình hằng tháng" in proc.stdout
+    assert "HEAVY []" in proc.stdout
+
+
+def test_init_creates_workspace_and_never_overwrites(tmp_path):
+    workspace = tmp_path / "ThiDua"
+    proc = thidua("init", str(workspace), cwd=tmp_path, check=True)
+    assert "Đã tạo" in proc.stdout
+    for name in ("config.toml", "input_templates", "inbox", "output"):
+        assert (workspace / name).exists(), name
+    assert (workspace / "config.toml").read_text(encoding="utf-8") == (REPO / "config.toml").read_text(
+        encoding="utf-8"
+    )
+    (workspace / "config.toml").write_text("# edited by the clerk\n", encoding="utf-8")
+    proc = thidua("init", str(workspace), cwd=tmp_path, check=True)
+    assert "giữ nguyên" in proc.stdout
+    assert (workspace / "config.toml").read_text(encoding="utf-8") == "# edited by the clerk\n"
+
+
+def test_config_error_is_printed_without_traceback(tmp_path):
+    text = (REPO / "config.toml").read_text(encoding="utf-8").replace("signer_name", "signer_nmae")
+    (tmp_path / "config.toml").write_text(text, encoding="utf-8")
+    proc = thidua("status", "--period", "2024-02", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "office.signer_nmae: khóa không được hỗ trợ" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_config_and_bad_period_are_user_errors(tmp_path):
+    proc = thidua("run", "--period", "2024-02", cwd=tmp_path)
+    assert proc.returncode == 2 and "thidua init" in proc.stderr and "Traceback" not in proc.stderr
+    (tmp_path / "config.toml").write_text(
+        (REPO / "config.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    proc = thidua("run", "--period", "2024-13", cwd=tmp_path)
+    assert proc.returncode == 2 and "không hợp lệ" in proc.stderr and "Traceback" not in proc.stderr
+    proc = thidua("run", "--period", "2025-02", cwd=tmp_path)
+    assert proc.returncode == 2 and "không thuộc đợt thi đua nào" in proc.stderr
