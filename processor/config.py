@@ -49,6 +49,7 @@ CRITERIA = {
         "staff_share_with_award": {"award": "award", "percent": "number?", "more_than_percent": "number?"},
         "staff_count_with_award": {"award": "award", "count": "int"},
         "no_staff_discipline_from": "discipline",
+        "requires_award": "award",
     },
 }
 
