@@ -1,0 +1,883 @@
+"""Feedback a unit can act on, and the clerk's validation report.
+
+- an annotated copy of each unit's own workbook: bad cells coloured, a comment on each, and a first sheet
+  listing every finding with a link to its cell (the received file itself is never touched);
+- a ready-to-send `.eml` draft to the unit with that copy attached;
+- one validation report workbook for the clerk: every finding of every file, one row each.
+
+A unit often corrects the annotated copy itself and sends it back. The copy therefore remembers, in a
+very hidden sheet, the original fill, border, protection and comment of every cell it marked, so that
+annotating a returned copy first puts those cells back as they were: no stale red on a fixed cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.policy
+import hashlib
+import io
+import math
+import re
+import zipfile
+from collections.abc import Callable, Iterable
+from email.header import Header
+from email.headerregistry import Address
+from email.message import EmailMessage
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.styles.fills import Fill
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.utils.cell import range_boundaries
+from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.xml.functions import fromstring, tostring
+
+from processor import form
+from processor.config import Config
+from processor.records import FileStatus, Finding, Period, ReceivedFile, Severity, Submission, UserError
+from processor.render import atomic
+from processor.vntext import clean, format_date, nfc, slug, sort_key
+
+FINDINGS_SHEET = "Kết quả kiểm tra"
+FILES_SHEET = "Tệp đã nhận"
+RESTORE_SHEET = "_thidua_kiem_tra"  # very hidden: original look of the cells the copy marked
+COMMENT_AUTHOR = "thidua"
+FEEDBACK_DIR = "phan-hoi"
+XLSX_MIME = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+STATUS_LABELS = {
+    FileStatus.ACCEPTED: "Hợp lệ",
+    FileStatus.ACCEPTED_PARTIAL: "Hợp lệ một phần",
+    FileStatus.REJECTED: "Bị từ chối",
+    FileStatus.UNREADABLE: "Không đọc được",
+    FileStatus.DUPLICATE: "Trùng lặp",
+    FileStatus.SUPERSEDED: "Đã được thay thế",
+    FileStatus.OTHER_PERIOD: "Kỳ khác",
+}
+
+# Excel's own "bad" / "neutral" colours: units already read them as "wrong" / "check this".
+ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
+WARNING_FILL = PatternFill("solid", fgColor="FFEB9C")
+ERROR_SIDE = Side(style="medium", color="E00000")
+WARNING_SIDE = Side(style="thin", color="BF8F00")
+ERROR_BORDER = Border(left=ERROR_SIDE, right=ERROR_SIDE, top=ERROR_SIDE, bottom=ERROR_SIDE)
+WARNING_BORDER = Border(left=WARNING_SIDE, right=WARNING_SIDE, top=WARNING_SIDE, bottom=WARNING_SIDE)
+HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+THIN = Side(style="thin", color="A6A6A6")
+GRID = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+WRAP_TOP = Alignment(wrap_text=True, vertical="top")
+
+# A finding naming a huge range (a whole column of rows) colours at most this many cells.
+MAX_CELLS_PER_FINDING = 300
+MAX_TEXT = 2000  # unit text copied into a cell or comment is cut here
+EMAIL_FINDINGS_LISTED = 10
+VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7))
+FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_FORMULA_START = ("=", "+", "-", "@")
+_FILE_NAME_BAD = re.compile(r'[\x00-\x1f<>:"/\\|?*]+')
+
+
+# ------------------------------------------------------------------------------------------------
+# Small shared helpers
+
+
+def _text(value: object, limit: int = MAX_TEXT) -> str:
+    """Text safe for a cell, a comment or a mail: NFC, no XML-illegal control characters, bounded."""
+    if value is None:
+        return ""
+    text = ILLEGAL_CHARACTERS_RE.sub("", nfc(str(value)))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _put(ws, row: int, column: int, value: object):
+    """Write a cell; text that looks like a formula stays text (it may come from a unit)."""
+    cell = ws.cell(row=row, column=column)
+    if isinstance(value, str):
+        cell.value = _text(value)
+        if cell.value.startswith(_FORMULA_START):
+            cell.data_type = "s"
+    else:
+        cell.value = value
+    return cell
+
+
+def _local(moment: dt.datetime) -> dt.datetime:
+    """Excel has no time zones: show every time as Vietnam time, naive."""
+    if moment.tzinfo is not None:
+        return moment.astimezone(VIETNAM_TIME).replace(tzinfo=None)
+    return moment
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=VIETNAM_TIME)
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _when(moment: dt.datetime) -> str:
+    local = _local(moment)
+    return f"{local:%H:%M} ngày {format_date(local.date())}"
+
+
+def _parse_ref(ref: str | None) -> tuple[int, int, int, int] | None:
+    """(min_col, min_row, max_col, max_row) of an A1 reference, or None if it names no cell."""
+    if not ref:
+        return None
+    try:
+        min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", "").strip().upper())
+    except (ValueError, TypeError):
+        return None
+    if None in (min_col, min_row, max_col, max_row):
+        return None
+    if not (1 <= min_col <= max_col <= 16384 and 1 <= min_row <= max_row <= 1048576):
+        return None
+    return min_col, min_row, max_col, max_row
+
+
+def _sheet_rank(sheet: str | None) -> tuple:
+    order = {None: 0, form.UNIT_SHEET: 1, form.STAFF_SHEET: 2, form.META_SHEET: 3}
+    if sheet in order:
+        return (order[sheet],)
+    return (4, sort_key(sheet or ""))
+
+
+def _indexed_in_order(findings: Iterable[Finding]) -> list[tuple[int, Finding]]:
+    """Errors first, then by sheet of the form, row and column; ties keep the validator's order."""
+
+    def key(item: tuple[int, Finding]) -> tuple:
+        index, finding = item
+        ref = _parse_ref(finding.cell)
+        where = (ref[1], ref[0]) if ref else (0, 0)
+        return (not finding.is_error, _sheet_rank(finding.sheet), where, index)
+
+    return sorted(enumerate(findings), key=key)
+
+
+def ordered_findings(findings: Iterable[Finding]) -> list[Finding]:
+    return [finding for _, finding in _indexed_in_order(findings)]
+
+
+def _counts(findings: Iterable[Finding]) -> tuple[int, int]:
+    findings = list(findings)
+    errors = sum(f.is_error for f in findings)
+    return errors, len(findings) - errors
+
+
+def _roster_rank(config: Config | None, code: str | None) -> int:
+    codes = [u.code.upper() for u in config.units] if config else []
+    return codes.index(code.upper()) if code and code.upper() in codes else len(codes)
+
+
+def _submission_key(config: Config | None, submission: Submission) -> tuple:
+    file = submission.file
+    return (
+        _roster_rank(config, submission.unit_code),
+        submission.unit_code or "",
+        _utc(file.received_at),
+        sort_key(file.display_name),
+        file.sha256,
+    )
+
+
+def _unit_name(submission: Submission, config: Config | None) -> str:
+    unit = config.unit(submission.unit_code) if config and submission.unit_code else None
+    if unit:
+        return unit.name
+    if submission.report and submission.report.unit_name:
+        return clean(submission.report.unit_name)
+    return ""
+
+
+def _office_unit_name(config: Config | None) -> str:
+    if config:
+        unit = config.unit(config.office.clerk_unit)
+        if unit:
+            return unit.name
+        return f"Phòng {config.office.clerk_unit}"
+    return "Phòng Tổ chức - Hành chính"
+
+
+def _deadline(config: Config | None, period: Period | None) -> dt.date | None:
+    if config is None or period is None:
+        return None
+    try:
+        return config.campaign_for(period).due_date(period)
+    except UserError:
+        return None
+
+
+def _original_name(file: ReceivedFile) -> str:
+    return file.attachment_name or file.source_path.name
+
+
+def _severity_word(finding: Finding) -> str:
+    return str(finding.severity)
+
+
+def _where(finding: Finding) -> str:
+    parts = []
+    if finding.sheet:
+        parts.append(f"sheet “{finding.sheet}”")
+    if finding.cell:
+        parts.append(f"ô {finding.cell}")
+    place = ", ".join(parts)
+    if finding.field:
+        place = f"{place} ({finding.field})" if place else finding.field
+    return place
+
+
+def _status_sentence(submission: Submission) -> str:
+    errors, _ = _counts(submission.findings)
+    status = submission.status
+    if status is FileStatus.UNREADABLE:
+        return "Không đọc được tệp báo cáo nên báo cáo chưa được tổng hợp."
+    if status is FileStatus.ACCEPTED_PARTIAL:
+        return f"Báo cáo còn {errors} lỗi: chỉ các dòng hợp lệ được tổng hợp."
+    if errors:
+        return f"Báo cáo còn {errors} lỗi nên chưa được tổng hợp."
+    if status is FileStatus.ACCEPTED:
+        return "Báo cáo đã được tiếp nhận và tổng hợp."
+    return f"Trạng thái tệp: {STATUS_LABELS.get(status, str(status))}."
+
+
+def _count_sentence(submission: Submission) -> str:
+    errors, warnings = _counts(submission.findings)
+    parts = []
+    if errors:
+        parts.append(f"{errors} lỗi phải sửa (ô tô đỏ)")
+    if warnings:
+        parts.append(f"{warnings} cảnh báo cần xem lại (ô tô vàng)")
+    return "Kết quả kiểm tra: " + (" và ".join(parts) if parts else "không có lỗi, cảnh báo nào") + "."
+
+
+def _deterministic_xlsx(raw: bytes, modified: dt.datetime) -> bytes:
+    """openpyxl stamps the save time into docProps/core.xml and the zip entries; pin both."""
+    stamp = _utc(modified).strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(raw)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                    rb"\g<1>" + stamp.encode() + rb"\g<2>",
+                    content,
+                )
+            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o600 << 16
+            target.writestr(entry, content)
+    return out.getvalue()
+
+
+def _save(wb: Workbook, out_path: Path, modified: dt.datetime) -> Path:
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return atomic.write_bytes(Path(out_path), _deterministic_xlsx(buffer.getvalue(), modified))
+
+
+# ------------------------------------------------------------------------------------------------
+# 1. The annotated copy of a unit's workbook
+
+
+def _open_copy(submission: Submission, data: bytes) -> Workbook | None:
+    if submission.status is FileStatus.UNREADABLE or not data:
+        return None  # ingest already judged these bytes hostile or broken: never parse them again
+    try:
+        wb = load_workbook(io.BytesIO(data), keep_vba=False, keep_links=False, data_only=False)
+    except Exception:  # any failure of a hostile file means "no copy", never a crash
+        return None
+    wb.template = False  # an .xltx/.xltm sent as a report is returned as a plain .xlsx
+    return wb
+
+
+def _restore_previous_round(wb: Workbook) -> None:
+    """Undo the marks of an earlier annotated copy the unit edited and sent back."""
+    if FINDINGS_SHEET in wb.sheetnames:
+        del wb[FINDINGS_SHEET]
+    if RESTORE_SHEET in wb.sheetnames:
+        log = wb[RESTORE_SHEET]
+        for sheet, ref, fill_xml, border_xml, locked, comment, author in log.iter_rows(
+            min_row=2, max_col=7, values_only=True
+        ):
+            if sheet not in wb.sheetnames or _parse_ref(ref) is None or not hasattr(wb[sheet], "_cells"):
+                continue
+            cell = wb[sheet][ref]
+            # The comment is the proof the cell is still where it was (units insert rows).
+            if getattr(cell, "comment", None) is None or cell.comment.author != COMMENT_AUTHOR:
+                continue
+            try:
+                cell.fill = Fill.from_tree(fromstring(fill_xml))
+                cell.border = Border.from_tree(fromstring(border_xml))
+            except Exception:  # a damaged log costs the old colour, not the batch
+                cell.fill = PatternFill()
+            cell.protection = Protection(locked=bool(locked), hidden=cell.protection.hidden)
+            cell.comment = Comment(comment, author or "") if comment else None
+        del wb[RESTORE_SHEET]
+    for ws in wb.worksheets:
+        for cell in list(ws._cells.values()):
+            if cell.comment is not None and cell.comment.author == COMMENT_AUTHOR:
+                cell.comment = None
+
+
+def _comment_size(text: str) -> tuple[int, int]:
+    width = 340
+    lines = sum(max(1, math.ceil(len(part) / 52)) for part in text.split("\n"))
+    return width, min(600, 18 * lines + 16)
+
+
+def _annotate_cells(wb: Workbook, findings: list[Finding]) -> dict[int, str]:
+    """Colour and comment each located finding; return the cell reference used per finding index."""
+    located: dict[int, str] = {}
+    per_cell: dict[tuple[str, str], list[Finding]] = {}
+    originals: list[tuple] = []
+    seen: set[tuple[str, str]] = set()
+    for index, finding in enumerate(findings):
+        ref = _parse_ref(finding.cell)
+        if ref is None or finding.sheet not in wb.sheetnames:
+            continue
+        ws = wb[finding.sheet]
+        if not hasattr(ws, "merged_cells"):  # a chart sheet has no cells
+            continue
+        min_col, min_row, max_col, max_row = ref
+        anchor = _merge_anchor(ws, min_row, min_col)
+        located[index] = anchor
+        per_cell.setdefault((finding.sheet, anchor), []).append(finding)
+        painted = 0
+        for row in range(min_row, max_row + 1):
+            for col in range(min_col, max_col + 1):
+                if painted >= MAX_CELLS_PER_FINDING:
+                    break
+                target = ws[_merge_anchor(ws, row, col)]
+                if (finding.sheet, target.coordinate) not in seen:
+                    seen.add((finding.sheet, target.coordinate))
+                    originals.append(_original_look(finding.sheet, target))
+                _paint(target, finding.severity)
+                painted += 1
+    for (sheet, coordinate), on_cell in per_cell.items():
+        cell = wb[sheet][coordinate]
+        lines = [
+            f"{f.severity}{' – ' + f.field if f.field else ''}: {_text(f.message, 600)}" for f in on_cell
+        ]
+        text = "\n\n".join(lines)
+        if cell.comment is not None:  # keep what the unit wrote there
+            text += f"\n\n— Ghi chú có sẵn —\n{_text(cell.comment.text, 600)}"
+        width, height = _comment_size(text)
+        cell.comment = Comment(text, COMMENT_AUTHOR, height=height, width=width)
+    _write_restore_log(wb, originals)
+    return located
+
+
+def _merge_anchor(ws, row: int, col: int) -> str:
+    """Comments and colours go on the top-left cell of a merged range, the only one Excel shows."""
+    coordinate = f"{get_column_letter(col)}{row}"
+    for merged in ws.merged_cells.ranges:
+        if merged.min_row <= row <= merged.max_row and merged.min_col <= col <= merged.max_col:
+            return f"{get_column_letter(merged.min_col)}{merged.min_row}"
+    return coordinate
+
+
+def _original_look(sheet: str, cell) -> tuple:
+    comment = cell.comment
+    return (
+        sheet,
+        cell.coordinate,
+        tostring(cell.fill.to_tree()).decode("utf-8"),
+        tostring(cell.border.to_tree()).decode("utf-8"),
+        1 if cell.protection.locked else 0,
+        comment.text if comment else None,
+        comment.author if comment else None,
+    )
+
+
+def _paint(cell, severity: Severity) -> None:
+    already_error = cell.fill == ERROR_FILL
+    if severity is Severity.ERROR or not already_error:
+        cell.fill = ERROR_FILL if severity is Severity.ERROR else WARNING_FILL
+        cell.border = ERROR_BORDER if severity is Severity.ERROR else WARNING_BORDER
+    # The sheet stays protected (the form's labels must not move) but the unit can fix this cell.
+    cell.protection = Protection(locked=False, hidden=cell.protection.hidden)
+
+
+def _write_restore_log(wb: Workbook, originals: list[tuple]) -> None:
+    if not originals:
+        return
+    log = wb.create_sheet(RESTORE_SHEET)
+    log.sheet_state = "veryHidden"
+    for column, title in enumerate(("sheet", "cell", "fill", "border", "locked", "comment", "author"), 1):
+        _put(log, 1, column, title)
+    for row, values in enumerate(originals, 2):
+        for column, value in enumerate(values, 1):
+            _put(log, row, column, value)
+    log.protection.sheet = True
+
+
+def _findings_sheet(
+    wb: Workbook,
+    submission: Submission,
+    findings: list[Finding],
+    located: dict[int, str],
+    config: Config | None,
+    readable: bool,
+) -> None:
+    ws = wb.create_sheet(FINDINGS_SHEET, 0)
+    columns = (
+        ("STT", 6),
+        ("Mức độ", 11),
+        ("Sheet", 13),
+        ("Ô", 8),
+        ("Nội dung", 24),
+        ("Giá trị", 22),
+        ("Hướng dẫn sửa", 62),
+    )
+    last = get_column_letter(len(columns))
+    total_width = sum(width for _, width in columns)
+    for index, (_, width) in enumerate(columns, 1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+
+    unit_name = _unit_name(submission, config)
+    unit = " – ".join(part for part in (submission.unit_code, unit_name) if part) or "(chưa xác định)"
+    period = f"tháng {submission.period.label}" if submission.period else "(chưa xác định)"
+    office = _office_unit_name(config)
+    due = _deadline(config, submission.period)
+    by = f" trước ngày {format_date(due)}" if due else ""
+    errors, _ = _counts(findings)
+    if readable:
+        fix = (
+            f"Cách sửa: sửa các ô tô đỏ (lỗi) rồi gửi lại tệp cho {office}{by}. Ô tô vàng là cảnh báo: "
+            "kiểm tra lại, nếu số liệu đúng thì giữ nguyên."
+        )
+        how = (
+            "Bấm vào địa chỉ ở cột “Ô” để đi tới ô cần sửa; đưa chuột lên ô tô màu để xem hướng dẫn. "
+            "Có thể sửa ngay trên tệp này rồi gửi lại, không cần xóa sheet này."
+        )
+    else:
+        fix = (
+            f"Cách sửa: mở biểu mẫu báo cáo đã được gửi, điền số liệu, lưu dạng Excel (.xlsx), không đặt "
+            f"mật khẩu, rồi gửi lại tệp cho {office}{by}."
+        )
+        how = "Tệp gửi đến không đọc được nên không đánh dấu được ô cần sửa; lý do ghi ở bảng dưới."
+    lines = [
+        ("KẾT QUẢ KIỂM TRA BÁO CÁO THI ĐUA", Font(bold=True, size=14, color="1F4E78")),
+        (f"Đơn vị: {unit}  ·  Kỳ báo cáo: {period}", Font(bold=True)),
+        (f"Tệp: {submission.file.display_name} (nhận lúc {_when(submission.file.received_at)})", Font()),
+        (
+            f"{_status_sentence(submission)} {_count_sentence(submission)}",
+            Font(bold=True, color="C00000" if errors else "7F6000"),
+        ),
+        (fix, Font()),
+        (how, Font(italic=True)),
+    ]
+    for row, (text, font) in enumerate(lines, 1):
+        cell = _put(ws, row, 1, text)
+        cell.font = font
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        ws.merge_cells(f"A{row}:{last}{row}")
+        # Excel does not grow merged rows to fit wrapped text: size them from the text.
+        per_line = total_width * 1.1 / (1.3 if font.sz and font.sz > 12 else 1)
+        ws.row_dimensions[row].height = 16 * max(1, math.ceil(len(text) / per_line)) + 4
+    ws.row_dimensions[1].height = 24
+
+    header_row = len(lines) + 2
+    for column, (title, _) in enumerate(columns, 1):
+        cell = _put(ws, header_row, column, title)
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.border = GRID
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    ws.row_dimensions[header_row].height = 20
+
+    row = header_row
+    for number, (index, finding) in enumerate(_indexed_in_order(findings), 1):
+        row += 1
+        values = (
+            number,
+            _severity_word(finding),
+            finding.sheet or "",
+            located.get(index) or finding.cell or "",
+            finding.field or "",
+            _text(finding.value, 500) if finding.value is not None else "",
+            finding.message,
+        )
+        for column, value in enumerate(values, 1):
+            cell = _put(ws, row, column, value)
+            cell.border = GRID
+            cell.alignment = WRAP_TOP
+        ws.cell(row, 1).alignment = Alignment(horizontal="center", vertical="top")
+        severity_cell = ws.cell(row, 2)
+        severity_cell.fill = ERROR_FILL if finding.is_error else WARNING_FILL
+        severity_cell.font = Font(bold=True, color="9C0006" if finding.is_error else "7F6000")
+        if index in located:
+            link = ws.cell(row, 4)
+            link.hyperlink = Hyperlink(
+                ref=link.coordinate, location=f"{quote_sheetname(finding.sheet)}!{located[index]}"
+            )
+            link.font = Font(color="0563C1", underline="single")
+        longest = max(len(str(values[6])) / 60, len(str(values[5])) / 21, len(str(values[4])) / 23, 1)
+        ws.row_dimensions[row].height = 15.5 * math.ceil(longest) + 3
+    if not findings:
+        _put(ws, header_row + 1, 1, "Không có lỗi, cảnh báo nào.")
+
+    ws.freeze_panes = f"A{header_row + 1}"
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.sheet_properties.tabColor = "C00000" if errors else "BF8F00"
+    for sheet in wb._sheets:
+        sheet.sheet_view.tabSelected = sheet is ws
+    wb.active = 0
+
+
+def write_annotated_copy(
+    submission: Submission, data: bytes, out_path: Path, *, config: Config | None = None
+) -> Path:
+    """Write the unit's workbook with its findings marked, plus a first sheet listing them.
+
+    `data` is the file as received; it is only read. `config` (optional) supplies the unit's name,
+    the office's name and the deadline in the instructions. A file openpyxl cannot open gives a
+    workbook with the findings sheet only.
+    """
+    findings = list(submission.findings)
+    wb = _open_copy(submission, data)
+    readable = wb is not None
+    if wb is None:
+        wb = Workbook()
+        wb.remove(wb.active)
+        located: dict[int, str] = {}
+    else:
+        _restore_previous_round(wb)
+        located = _annotate_cells(wb, findings)
+    _findings_sheet(wb, submission, findings, located, config, readable)
+    if not readable:
+        wb.properties.creator = COMMENT_AUTHOR
+        wb.properties.created = _utc(submission.file.received_at)
+    wb.properties.lastModifiedBy = COMMENT_AUTHOR
+    return _save(wb, out_path, submission.file.received_at)
+
+
+# ------------------------------------------------------------------------------------------------
+# 2. The clerk's validation report
+
+
+def _table(ws, name: str, header_row: int, last_row: int, columns: int) -> None:
+    ref = f"A{header_row}:{get_column_letter(columns)}{last_row}"
+    table = Table(displayName=name, ref=ref)
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+    ws.add_table(table)
+
+
+def _header(ws, row: int, titles: list[tuple[str, float]]) -> None:
+    for column, (title, width) in enumerate(titles, 1):
+        cell = _put(ws, row, column, title)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        ws.column_dimensions[get_column_letter(column)].width = width
+
+
+def _title(ws, row: int, text: str, bold: bool = True, size: int = 12) -> None:
+    cell = _put(ws, row, 1, text)
+    cell.font = Font(bold=bold, size=size)
+
+
+def write_validation_report(
+    submissions: Iterable[Submission], config: Config, period: Period, out_path: Path
+) -> Path:
+    """One workbook for the clerk: every finding of every file (one row each), then every file."""
+    submissions = sorted(submissions, key=lambda s: _submission_key(config, s))
+    wb = Workbook()
+    ws = wb.active
+    ws.title = FINDINGS_SHEET
+    errors = sum(_counts(s.findings)[0] for s in submissions)
+    warnings = sum(_counts(s.findings)[1] for s in submissions)
+    _title(ws, 1, f"KẾT QUẢ KIỂM TRA BÁO CÁO THI ĐUA THÁNG {period.label}", size=14)
+    _title(
+        ws,
+        2,
+        f"{len(submissions)} tệp đã nhận; {errors} lỗi, {warnings} cảnh báo. "
+        "Dùng nút lọc ở dòng tiêu đề để xem theo đơn vị, mức độ hoặc trạng thái.",
+        bold=False,
+    )
+    titles = [
+        ("Đơn vị", 10),
+        ("Tên đơn vị", 28),
+        ("Tệp", 32),
+        ("Trạng thái tệp", 16),
+        ("Mức độ", 10),
+        ("Sheet", 12),
+        ("Ô", 8),
+        ("Nội dung", 24),
+        ("Giá trị", 22),
+        ("Thông báo", 70),
+    ]
+    header_row = 4
+    _header(ws, header_row, titles)
+    row = header_row
+    for submission in submissions:
+        for finding in ordered_findings(submission.findings):
+            row += 1
+            values = (
+                submission.unit_code or "",
+                _unit_name(submission, config),
+                submission.file.display_name,
+                STATUS_LABELS.get(submission.status, str(submission.status)),
+                _severity_word(finding),
+                finding.sheet or "",
+                finding.cell or "",
+                finding.field or "",
+                finding.value if finding.value is not None else "",
+                finding.message,
+            )
+            for column, value in enumerate(values, 1):
+                _put(ws, row, column, value).alignment = WRAP_TOP
+    if row > header_row:
+        _table(ws, "KiemTra", header_row, row, len(titles))
+    else:
+        _put(ws, header_row + 1, 1, "Không có lỗi, cảnh báo nào.")
+    ws.freeze_panes = f"A{header_row + 1}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+    files = wb.create_sheet(FILES_SHEET)
+    _title(files, 1, f"CÁC TỆP ĐÃ NHẬN – KỲ BÁO CÁO THÁNG {period.label}", size=14)
+    file_titles = [
+        ("Tệp", 34),
+        ("SHA-256 (rút gọn)", 15),
+        ("Đơn vị", 10),
+        ("Tên đơn vị", 28),
+        ("Kỳ báo cáo", 11),
+        ("Thời điểm nhận", 17),
+        ("Người gửi", 28),
+        ("Trạng thái", 16),
+        ("Số lỗi", 8),
+        ("Số cảnh báo", 11),
+        ("Được thay thế bởi", 32),
+    ]
+    header_row = 3
+    _header(files, header_row, file_titles)
+    row = header_row
+    for submission in submissions:
+        row += 1
+        file = submission.file
+        errors, warnings = _counts(submission.findings)
+        values = (
+            file.display_name,
+            file.sha256[:12],
+            submission.unit_code or "",
+            _unit_name(submission, config),
+            submission.period.label if submission.period else "",
+            _local(file.received_at),
+            file.sender or "",
+            STATUS_LABELS.get(submission.status, str(submission.status)),
+            errors,
+            warnings,
+            submission.superseded_by or "",
+        )
+        for column, value in enumerate(values, 1):
+            _put(files, row, column, value)
+        files.cell(row, 6).number_format = "dd/mm/yyyy hh:mm"
+    if row > header_row:
+        _table(files, "TepDaNhan", header_row, row, len(file_titles))
+    files.freeze_panes = f"A{header_row + 1}"
+    files.page_setup.orientation = "landscape"
+
+    latest = max((s.file.received_at for s in submissions), key=_utc, default=None)
+    stamp = latest or dt.datetime.combine(period.first_day, dt.time())
+    wb.properties.creator = COMMENT_AUTHOR
+    wb.properties.created = _utc(stamp)
+    return _save(wb, out_path, stamp)
+
+
+# ------------------------------------------------------------------------------------------------
+# 3. The e-mail draft to the unit
+
+
+class _DraftPolicy(email.policy.EmailPolicy):
+    """SMTP line endings, and a Subject encoded by email.header.
+
+    Python 3.11's folder drops the space between two encoded words when it folds a long non-ASCII
+    Subject ("báo cáotháng"); email.header keeps spaces inside the encoded words.
+    """
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() == "subject":
+            encoded = Header(str(value), "utf-8", header_name=name).encode(linesep=self.linesep)
+            return f"{name}: {encoded}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+DRAFT_POLICY = _DraftPolicy(linesep="\r\n")
+
+
+def _addresses(texts: Iterable[str], name: str = "") -> list[Address]:
+    out = []
+    for text in texts:
+        try:
+            out.append(Address(display_name=name, addr_spec=text.strip()))
+        except (ValueError, IndexError, TypeError):
+            continue  # config checks its addresses; a mangled sender address is just not copied
+    return out
+
+
+def _email_body(submission: Submission, config: Config, period: Period | None, attachment: str) -> str:
+    unit_name = _unit_name(submission, config) or "Quý đơn vị"
+    office = _office_unit_name(config)
+    findings = ordered_findings(submission.findings)
+    errors, _ = _counts(findings)
+    due = _deadline(config, period)
+    month = f" tháng {period.label}" if period else ""
+    file = submission.file
+    paragraphs = [
+        f"Kính gửi: {unit_name}.",
+        f"{office} đã nhận báo cáo kết quả thực hiện phong trào thi đua{month} của đơn vị "
+        f"(tệp “{_text(_original_name(file), 200)}”, nhận lúc {_when(file.received_at)}).",
+        f"{_status_sentence(submission)} {_count_sentence(submission)}",
+    ]
+    listed = findings[:EMAIL_FINDINGS_LISTED]
+    if listed:
+        items = [
+            f"{number}. {f.severity} – {_where(f) or 'toàn tệp'}: {_text(f.message, 600)}"
+            for number, f in enumerate(listed, 1)
+        ]
+        if len(findings) > len(listed):
+            items.append(f"(và {len(findings) - len(listed)} nội dung khác, xem trong tệp đính kèm)")
+        paragraphs.append("Các nội dung cần xem lại:\n" + "\n".join(items))
+    by = f" trước ngày {format_date(due)}" if due else ""
+    if submission.status is FileStatus.UNREADABLE:
+        paragraphs.append(
+            "Đề nghị đơn vị lưu báo cáo bằng biểu mẫu Excel (.xlsx) đã được gửi, không đặt mật khẩu, "
+            f"rồi gửi lại cho {office}{by}. Tệp đính kèm “{attachment}” ghi rõ lý do."
+        )
+    elif errors:
+        paragraphs.append(
+            f"Đề nghị đơn vị mở tệp đính kèm “{attachment}”: ô có lỗi được tô đỏ, ô có cảnh báo được tô "
+            "vàng, mỗi ô có ghi chú hướng dẫn cách sửa; sheet “Kết quả kiểm tra” liệt kê đầy đủ. "
+            f"Sau khi sửa, đơn vị gửi lại tệp cho {office}{by}."
+        )
+    else:
+        paragraphs.append(
+            f"Đề nghị đơn vị xem lại các ô tô vàng trong tệp đính kèm “{attachment}”; nếu có sai sót, "
+            f"đơn vị sửa và gửi lại tệp cho {office}{by}. Nếu số liệu đã đúng, không cần gửi lại."
+        )
+    signature = ["Trân trọng./.", "", office]
+    if config.office.issuing_body_name:
+        signature.append(clean(f"{config.office.issuing_body_name} {config.office.place}"))
+    if config.office.clerk_email:
+        signature.append(config.office.clerk_email)
+    paragraphs.append("\n".join(signature))
+    return nfc("\n\n".join(paragraphs) + "\n")
+
+
+def write_feedback_email(
+    submission: Submission,
+    config: Config,
+    annotated_path: Path,
+    out_path: Path,
+    *,
+    period: Period | None = None,
+) -> Path:
+    """A draft e-mail (.eml, opens as a new message in Outlook) to the unit, the annotated copy attached."""
+    period = submission.period or period
+    unit = config.unit(submission.unit_code) if submission.unit_code else None
+    to = list(unit.emails) if unit else []
+    sender = (submission.file.sender or "").strip()
+    known = {address.lower() for address in to}
+    cc = [sender] if sender and "@" in sender and sender.lower() not in known else []
+    if not to and cc:
+        to, cc = cc, []
+    unit_name = _unit_name(submission, config)
+    month = f" tháng {period.label}" if period else ""
+    about = unit_name or f"tệp {_original_name(submission.file)}"
+    annotated_path = Path(annotated_path)
+
+    msg = EmailMessage(policy=email.policy.default)
+    msg["From"] = _addresses([config.office.clerk_email], _office_unit_name(config))
+    if to:
+        msg["To"] = _addresses(to)
+    if cc:
+        msg["Cc"] = _addresses(cc)
+    msg["Subject"] = nfc(f"[Thi đua] Kết quả kiểm tra báo cáo{month} – {_text(about, 200)}")
+    msg["X-Unsent"] = "1"  # Outlook opens the file as a new message ready to send
+    msg.set_content(_email_body(submission, config, period, annotated_path.name), cte="quoted-printable")
+    attachment = annotated_path.read_bytes()
+    msg.add_attachment(attachment, maintype=XLSX_MIME[0], subtype=XLSX_MIME[1], filename=annotated_path.name)
+    # A fixed boundary derived from the content: the same inputs give the same bytes.
+    digest = hashlib.sha256(msg.get_body(("plain",)).get_content().encode() + attachment).hexdigest()
+    msg.set_boundary(f"thidua-{digest[:32]}")
+    return atomic.write_bytes(Path(out_path), msg.as_bytes(policy=DRAFT_POLICY))
+
+
+# ------------------------------------------------------------------------------------------------
+# 4. All feedback of one period
+
+
+def _needs_feedback(submission: Submission, period: Period) -> bool:
+    if not submission.findings:
+        return False
+    if submission.status is FileStatus.UNREADABLE:
+        return submission.period in (None, period)
+    in_use = (FileStatus.ACCEPTED, FileStatus.ACCEPTED_PARTIAL, FileStatus.REJECTED)
+    return submission.status in in_use and submission.period == period
+
+
+def _safe_stem(name: str) -> str:
+    stem = Path(_text(name, 200).replace("\\", "/")).stem
+    stem = _FILE_NAME_BAD.sub("-", stem).strip(" .-")
+    return stem[:80] or slug(name)[:80] or "tep"
+
+
+def feedback_file_name(submission: Submission) -> str:
+    """`<UNIT>_<original-stem>_kiem-tra.xlsx`, safe on Windows whatever the attachment was called."""
+    unit = _FILE_NAME_BAD.sub("-", submission.unit_code or "CHUA-RO-DON-VI")
+    return f"{unit}_{_safe_stem(_original_name(submission.file))}_kiem-tra.xlsx"
+
+
+def write_feedback(
+    submissions: Iterable[Submission],
+    config: Config,
+    period: Period,
+    out_dir: Path,
+    load: Callable[[ReceivedFile], bytes],
+) -> list[Path]:
+    """Annotated copies and e-mail drafts for the files in use with findings, and the clerk's report.
+
+    Files: out_dir/phan-hoi/<UNIT>_<stem>_kiem-tra.xlsx and .eml beside it, out_dir/kiem-tra-<period>.xlsx.
+    """
+    submissions = sorted(submissions, key=lambda s: _submission_key(config, s))
+    out_dir = Path(out_dir)
+    folder = out_dir / FEEDBACK_DIR
+    written: list[Path] = []
+    used: set[str] = set()
+    for submission in submissions:
+        if not _needs_feedback(submission, period):
+            continue
+        name = feedback_file_name(submission)
+        base, number = name.removesuffix(".xlsx"), 2
+        while name.lower() in used:
+            name, number = f"{base}-{number}.xlsx", number + 1
+        used.add(name.lower())
+        data = b""
+        if submission.status is not FileStatus.UNREADABLE:
+            try:
+                data = load(submission.file)
+            except (OSError, UserError):
+                data = b""  # the file went away since ingest: the findings sheet alone still helps
+        xlsx = write_annotated_copy(submission, data, folder / name, config=config)
+        eml = write_feedback_email(submission, config, xlsx, xlsx.with_suffix(".eml"), period=period)
+        written += [xlsx, eml]
+    written.append(write_validation_report(submissions, config, period, out_dir / f"kiem-tra-{period}.xlsx"))
+    return written

@@ -1,0 +1,499 @@
+"""Feedback: annotated copies, the clerk's validation report and the e-mail drafts, on real files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import hashlib
+import io
+import unicodedata
+import zipfile
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Border, Protection, Side
+
+from processor import form
+from processor.config import default_config_text, parse_config
+from processor.records import FileStatus, Finding, Period, ReceivedFile, Severity, Submission
+from processor.render import feedback
+from processor.render.feedback import (
+    FINDINGS_SHEET,
+    RESTORE_SHEET,
+    write_annotated_copy,
+    write_feedback,
+    write_feedback_email,
+    write_validation_report,
+)
+
+VN = dt.timezone(dt.timedelta(hours=7))
+PERIOD = Period(2024, 2)
+FORM_BORDER = Border(bottom=Side(style="thin", color="808080"))
+
+
+@pytest.fixture(scope="module")
+def config():
+    return parse_config(default_config_text())
+
+
+def make_form(path: Path, unit_code: str = "KT", period: str = "02/2024") -> Path:
+    """A unit's workbook following the layout contract, filled in with a few mistakes."""
+    wb = Workbook()
+    unit = wb.active
+    unit.title = form.UNIT_SHEET
+    unit["A1"] = "BÁO CÁO KẾT QUẢ THỰC HIỆN PHONG TRÀO THI ĐUA"
+    unit.merge_cells("A1:C1")
+    unit["A2"] = f"Phong trào thi đua đợt I năm 2024 – Tháng {period}"
+    for column, title in enumerate(("Nội dung", "Số liệu", "Hướng dẫn"), 1):
+        unit.cell(3, column, title)
+    values = {
+        "unit_code": unit_code,
+        "unit_name": "Phòng Kinh tế",
+        "period": period,
+        "preparer": "Nguyễn Thị Hoà",
+        "phone": "0912345678",
+        "prepared_on": dt.date(2024, 3, 2),
+        "self_rating": "Tốt lắm",
+        "tasks_assigned": 5,
+        "tasks_completed": 7,
+        "donation_vnd": 1500000,
+        "support_activities": 2,
+        "highlights": "Hoàn thành sớm kế hoạch",
+    }
+    for row, field in enumerate(form.UNIT_FIELDS, form.UNIT_FIRST_ROW):
+        unit.cell(row, 1, field.label)
+        value_cell = unit.cell(row, 2, values[field.key])
+        value_cell.protection = Protection(locked=False)
+        value_cell.border = FORM_BORDER
+        unit.cell(row, 3, field.help)
+    highlights_row = form.UNIT_FIRST_ROW + len(form.UNIT_FIELDS) - 1
+    unit.merge_cells(f"B{highlights_row}:C{highlights_row}")
+    unit.protection.sheet = True
+    unit.protection.password = "thidua"
+
+    staff = wb.create_sheet(form.STAFF_SHEET)
+    for column, field in enumerate(form.STAFF_FIELDS, 1):
+        staff.cell(1, column, field.label)
+    people = [
+        ["Nguyễn Văn An", dt.date(1980, 1, 5), "Trưởng phòng", "Công chức", "Có", "Hoàn thành tốt nhiệm vụ"],
+        ["Trần Thị Bình", dt.date(1990, 6, 1), "Chuyên viên", "Công chức", "Có", "Tốt lắm"],
+        ["Lê Văn Cường", dt.date(1985, 2, 3), "=1+1", "Viên chức", "Có", "Hoàn thành nhiệm vụ"],
+    ]
+    for row, person in enumerate(people, 2):
+        staff.cell(row, 1, "=ROW()-1")  # the form numbers its rows with a formula
+        for column, value in enumerate([*person, "Có", 0, "Không", ""], 2):
+            cell = staff.cell(row, column, value)
+            cell.protection = Protection(locked=False)
+    staff["D4"].data_type = "s"  # the unit typed "=1+1" as text: it must stay text everywhere
+    staff["G3"].comment = Comment("Chờ ý kiến trưởng phòng", "Bình")
+    staff.protection.sheet = True
+
+    guide = wb.create_sheet(form.GUIDE_SHEET)
+    guide["A1"] = "Hướng dẫn điền biểu mẫu"
+    meta = wb.create_sheet(form.META_SHEET)
+    for row, (key, value) in enumerate(
+        [("form_id", form.FORM_ID), ("form_version", form.FORM_VERSION), ("unit_code", unit_code)], 1
+    ):
+        meta.cell(row, 1, key)
+        meta.cell(row, 2, value)
+    meta.cell(4, 1, "period")
+    meta.cell(4, 2, str(Period.parse(period)))
+    meta.sheet_state = "hidden"
+    meta.protection.sheet = True
+    wb.active = 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+KT_SENDER = "kinhte.vpubnd@laocai.gov.vn"
+
+
+def received(path: Path, minute: int = 30, sender: str | None = KT_SENDER) -> ReceivedFile:
+    return ReceivedFile(
+        display_name=path.name,
+        source_path=path,
+        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        received_at=dt.datetime(2024, 3, 4, 9, minute, tzinfo=VN),
+        sender=sender,
+    )
+
+
+def unit_row(label: str) -> int:
+    return form.UNIT_FIRST_ROW + [f.label for f in form.UNIT_FIELDS].index(label)
+
+
+def staff_col(label: str) -> str:
+    return "ABCDEFGHIJK"[[f.label for f in form.STAFF_FIELDS].index(label)]
+
+
+def findings_for(name: str) -> list[Finding]:
+    rating = staff_col("Xếp loại tháng")
+    tasks = unit_row("Số nhiệm vụ đã hoàn thành")
+    highlights = unit_row("Kết quả nổi bật")
+    return [
+        Finding(
+            Severity.WARNING,
+            "position",
+            "Chức vụ “=1+1” không giống một chức vụ; ghi chức vụ hoặc vị trí việc làm.",
+            name,
+            form.STAFF_SHEET,
+            f"{staff_col('Chức vụ')}4",
+            "Chức vụ",
+            "=1+1",
+        ),
+        Finding(
+            Severity.ERROR,
+            "tasks",
+            "Số nhiệm vụ đã hoàn thành (7) lớn hơn số nhiệm vụ được giao (5); sửa lại cho đúng.",
+            name,
+            form.UNIT_SHEET,
+            f"B{tasks}",
+            "Số nhiệm vụ đã hoàn thành",
+            "7",
+        ),
+        Finding(
+            Severity.WARNING,
+            "rating_vs_staff",
+            "Xếp loại này cao hơn kết quả của đơn vị; kiểm tra lại.",
+            name,
+            form.STAFF_SHEET,
+            f"{rating}3",
+            "Xếp loại tháng",
+            "Tốt lắm",
+        ),
+        Finding(
+            Severity.ERROR,
+            "allowed_values",
+            "“Tốt lắm” không phải mức xếp loại; chọn một mức trong danh sách, ví dụ Hoàn thành tốt nhiệm vụ.",
+            name,
+            form.STAFF_SHEET,
+            f"{rating}3",
+            "Xếp loại tháng",
+            "Tốt lắm",
+        ),
+        Finding(
+            Severity.ERROR,
+            "max_length",
+            "Kết quả nổi bật quá dài\x07; ghi không quá 1.000 ký tự.",  # a control character from a unit
+            name,
+            form.UNIT_SHEET,
+            f"C{highlights}",  # inside the merged B:C cell
+            "Kết quả nổi bật",
+            "+84 Hoàn thành\x07",
+        ),
+        Finding(Severity.WARNING, "sender", "Người gửi không thuộc đơn vị.", name),
+        Finding(Severity.WARNING, "odd_sheet", "Sheet lạ.", name, "Sheet9", "A1", None, "@x"),
+    ]
+
+
+@pytest.fixture
+def unit_file(tmp_path: Path) -> Path:
+    return make_form(tmp_path / "inbox" / "Báo cáo KT tháng 2.xlsx")
+
+
+@pytest.fixture
+def submission(unit_file: Path) -> Submission:
+    return Submission(
+        file=received(unit_file),
+        status=FileStatus.REJECTED,
+        findings=findings_for(unit_file.name),
+        unit_code="KT",
+        period=PERIOD,
+    )
+
+
+def rgb(cell) -> str:
+    return (cell.fill.fgColor.rgb or "")[-6:] if cell.fill.fill_type else ""
+
+
+def findings_rows(ws) -> list[tuple]:
+    header = next(r for r in range(1, 20) if ws.cell(r, 1).value == "STT")
+    titles = [c.value for c in ws[header]]
+    assert titles == ["STT", "Mức độ", "Sheet", "Ô", "Nội dung", "Giá trị", "Hướng dẫn sửa"]
+    return [tuple(c for c in row) for row in ws.iter_rows(min_row=header + 1) if row[0].value is not None]
+
+
+# ------------------------------------------------------------------------------------------------
+# Annotated copy
+
+
+def test_annotated_copy_marks_cells_and_lists_findings(tmp_path, unit_file, submission, config):
+    before = unit_file.read_bytes()
+    out = write_annotated_copy(submission, before, tmp_path / "out" / "copy.xlsx", config=config)
+    assert unit_file.read_bytes() == before  # the received file is never touched
+
+    wb = load_workbook(out)
+    assert wb.sheetnames[0] == FINDINGS_SHEET
+    assert wb.active.title == FINDINGS_SHEET
+    assert [ws.sheet_view.tabSelected for ws in wb.worksheets].count(True) == 1
+    unit, staff = wb[form.UNIT_SHEET], wb[form.STAFF_SHEET]
+    tasks = unit[f"B{unit_row('Số nhiệm vụ đã hoàn thành')}"]
+    rating = staff[f"{staff_col('Xếp loại tháng')}3"]
+    position = staff[f"{staff_col('Chức vụ')}4"]
+
+    assert rgb(tasks) == "FFC7CE" and tasks.border.left.style == "medium"
+    assert tasks.border.left.color.rgb.endswith("E00000")
+    assert tasks.comment.author == "thidua"
+    assert "lớn hơn số nhiệm vụ được giao" in tasks.comment.text
+    # An error and a warning on one cell: red wins, both messages in the comment, the unit's note kept.
+    assert rgb(rating) == "FFC7CE"
+    assert "không phải mức xếp loại" in rating.comment.text and "cao hơn kết quả" in rating.comment.text
+    assert "Chờ ý kiến trưởng phòng" in rating.comment.text
+    assert rgb(position) == "FFEB9C"
+    assert position.value == "=1+1" and position.data_type == "s"
+    # The finding inside a merged cell lands on the visible top-left cell.
+    highlights = unit[f"B{unit_row('Kết quả nổi bật')}"]
+    assert rgb(highlights) == "FFC7CE" and "quá dài" in highlights.comment.text
+    # Untouched cells keep their look, and the form's formulas stay formulas.
+    assert rgb(unit[f"B{unit_row('Số nhiệm vụ cấp trên giao trong kỳ')}"]) == ""
+    assert staff["A2"].value == "=ROW()-1" and staff["A2"].data_type == "f"
+
+    # Protection stays, but every flagged cell can be edited.
+    assert unit.protection.sheet and staff.protection.sheet
+    assert not tasks.protection.locked and not rating.protection.locked
+    assert unit["A5"].protection.locked
+    assert wb[form.META_SHEET].sheet_state == "hidden"
+    assert wb[RESTORE_SHEET].sheet_state == "veryHidden"
+
+    rows = findings_rows(wb[FINDINGS_SHEET])
+    assert len(rows) == len(submission.findings)
+    assert [r[0].value for r in rows] == list(range(1, len(rows) + 1))
+    severities = [r[1].value for r in rows]
+    assert severities == sorted(severities, key=lambda s: s != "Lỗi")  # errors first
+    by_cell = {(r[2].value, r[3].value, r[4].value): r for r in rows}
+    tasks_row = by_cell[(form.UNIT_SHEET, tasks.coordinate, "Số nhiệm vụ đã hoàn thành")]
+    assert tasks_row[3].hyperlink.location == f"'{form.UNIT_SHEET}'!{tasks.coordinate}"
+    assert tasks_row[5].value == "7"
+    merged_row = by_cell[(form.UNIT_SHEET, highlights.coordinate, "Kết quả nổi bật")]
+    assert merged_row[3].hyperlink.location.endswith(f"!{highlights.coordinate}")
+    assert merged_row[5].value == "+84 Hoàn thành" and merged_row[5].data_type == "s"
+    assert "\x07" not in merged_row[6].value
+    formula_row = by_cell[(form.STAFF_SHEET, position.coordinate, "Chức vụ")]
+    assert formula_row[5].value == "=1+1" and formula_row[5].data_type == "s"
+    odd = by_cell[("Sheet9", "A1", None)]
+    assert odd[3].hyperlink is None and odd[5].value == "@x" and odd[5].data_type == "s"
+    file_level = by_cell[(None, None, None)]
+    assert file_level[6].value == "Người gửi không thuộc đơn vị."
+
+    header_text = " ".join(str(wb[FINDINGS_SHEET].cell(r, 1).value) for r in range(1, 7))
+    assert "Sửa các ô tô đỏ" in header_text.replace("sửa các ô tô đỏ", "Sửa các ô tô đỏ")
+    assert "Phòng Tổ chức - Hành chính trước ngày 05/03/2024" in header_text
+    assert "Phòng Kinh tế" in header_text and "3 lỗi" in header_text and "4 cảnh báo" in header_text
+    assert unicodedata.is_normalized("NFC", header_text)
+    with zipfile.ZipFile(out) as archive:  # nothing written as a formula in the findings sheet
+        sheet_xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml
+
+
+def test_annotated_copy_is_byte_identical_on_rerun(tmp_path, unit_file, submission, config):
+    data = unit_file.read_bytes()
+    first = write_annotated_copy(submission, data, tmp_path / "a.xlsx", config=config).read_bytes()
+    second = write_annotated_copy(submission, data, tmp_path / "b.xlsx", config=config).read_bytes()
+    assert first == second
+
+
+def test_returned_copy_is_cleaned_before_marking_again(tmp_path, unit_file, submission, config):
+    """The unit fixes the annotated copy and sends it back: fixed cells lose their marks."""
+    copy = write_annotated_copy(submission, unit_file.read_bytes(), tmp_path / "copy.xlsx", config=config)
+    wb = load_workbook(copy)
+    rating_ref = f"{staff_col('Xếp loại tháng')}3"
+    wb[form.STAFF_SHEET][rating_ref] = "Hoàn thành tốt nhiệm vụ"  # fixed
+    returned = io.BytesIO()
+    wb.save(returned)
+
+    remaining = [f for f in submission.findings if f.code == "tasks"]
+    second = Submission(submission.file, FileStatus.REJECTED, remaining, "KT", PERIOD)
+    out = write_annotated_copy(second, returned.getvalue(), tmp_path / "again.xlsx", config=config)
+    wb = load_workbook(out)
+    assert wb.sheetnames.count(FINDINGS_SHEET) == 1 and wb.sheetnames[0] == FINDINGS_SHEET
+    rating = wb[form.STAFF_SHEET][rating_ref]
+    assert rgb(rating) == "" and rating.protection.locked is False  # the form left it unlocked
+    assert rating.comment.text == "Chờ ý kiến trưởng phòng" and rating.comment.author == "Bình"
+    position = wb[form.STAFF_SHEET][f"{staff_col('Chức vụ')}4"]
+    assert rgb(position) == "" and position.comment is None
+    tasks = wb[form.UNIT_SHEET][f"B{unit_row('Số nhiệm vụ đã hoàn thành')}"]
+    assert rgb(tasks) == "FFC7CE" and tasks.comment.author == "thidua"
+    highlights = wb[form.UNIT_SHEET][f"B{unit_row('Kết quả nổi bật')}"]
+    assert rgb(highlights) == "" and highlights.border.bottom.style == "thin"  # the form's own border
+    assert len(findings_rows(wb[FINDINGS_SHEET])) == 1
+
+
+@pytest.mark.parametrize("status", [FileStatus.UNREADABLE, FileStatus.REJECTED])
+def test_unreadable_file_gives_findings_sheet_only(tmp_path, status, config):
+    bad = tmp_path / "inbox" / "bao-cao.xlsx"
+    bad.parent.mkdir()
+    bad.write_bytes(b"PK\x03\x04 not really a workbook")
+    finding = Finding(Severity.ERROR, "unreadable", "Tệp không phải là tệp Excel hợp lệ.", bad.name)
+    sub = Submission(received(bad, sender=None), status, [finding], None, None)
+    out = write_annotated_copy(sub, bad.read_bytes(), tmp_path / "out.xlsx", config=config)
+    wb = load_workbook(out)
+    assert wb.sheetnames == [FINDINGS_SHEET]
+    rows = findings_rows(wb.active)
+    assert [(r[1].value, r[6].value) for r in rows] == [("Lỗi", "Tệp không phải là tệp Excel hợp lệ.")]
+    assert "không đọc được" in " ".join(str(wb.active.cell(r, 1).value) for r in range(1, 7))
+
+
+# ------------------------------------------------------------------------------------------------
+# Validation report
+
+
+def other_submissions(tmp_path: Path) -> list[Submission]:
+    th = make_form(tmp_path / "inbox" / "TH.xlsx", "TH")
+    dup = tmp_path / "inbox" / "TH (1).xlsx"
+    dup.write_bytes(th.read_bytes())
+    junk = tmp_path / "inbox" / "=cmd.xlsx"
+    junk.write_bytes(b"junk")
+    payload = "=cmd|' /C'!A0"
+    unreadable = Finding(Severity.ERROR, "unreadable", "Không đọc được tệp.", junk.name, value=payload)
+    return [
+        Submission(received(junk, 5, None), FileStatus.UNREADABLE, [unreadable]),
+        Submission(received(dup, 10), FileStatus.DUPLICATE, [], "TH", PERIOD),
+        Submission(received(th, 1), FileStatus.ACCEPTED, [], "TH", PERIOD),
+    ]
+
+
+def test_validation_report(tmp_path, submission, config):
+    subs = [*other_submissions(tmp_path), submission]
+    out = write_validation_report(subs, config, PERIOD, tmp_path / "kiem-tra-2024-02.xlsx")
+    wb = load_workbook(out)
+    ws = wb[FINDINGS_SHEET]
+    assert "THÁNG 02/2024" in ws["A1"].value
+    table = ws.tables["KiemTra"]
+    header = [c.value for c in ws[4]]
+    assert header == [
+        "Đơn vị",
+        "Tên đơn vị",
+        "Tệp",
+        "Trạng thái tệp",
+        "Mức độ",
+        "Sheet",
+        "Ô",
+        "Nội dung",
+        "Giá trị",
+        "Thông báo",
+    ]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=5, values_only=False)]
+    assert table.ref == f"A4:J{4 + len(rows)}"
+    assert table.autoFilter is not None and table.autoFilter.ref == table.ref
+    assert ws.freeze_panes == "A5"
+    assert len(rows) == len(submission.findings) + 1
+    # Roster order: KT (a roster unit) before the file no unit could be found for.
+    assert [r[0] for r in rows] == ["KT"] * len(submission.findings) + [None]
+    assert rows[0][1] == "Phòng Kinh tế" and rows[0][3] == "Bị từ chối" and rows[0][4] == "Lỗi"
+    assert rows[-1][3] == "Không đọc được" and rows[-1][8] == "=cmd|' /C'!A0"
+    last = 5 + len(rows) - 1
+    assert ws.cell(last, 9).data_type == "s"
+    assert ws.cell(last, 3).value == "=cmd.xlsx" and ws.cell(last, 3).data_type == "s"
+
+    files = wb["Tệp đã nhận"]
+    file_rows = [[c.value for c in r] for r in files.iter_rows(min_row=4)]
+    assert files.tables["TepDaNhan"].ref == f"A3:K{3 + len(file_rows)}"
+    # Roster order (TH comes before KT in config.toml), then time received.
+    assert [r[0] for r in file_rows] == ["TH.xlsx", "TH (1).xlsx", "Báo cáo KT tháng 2.xlsx", "=cmd.xlsx"]
+    kt = file_rows[2]
+    assert kt[1] == submission.file.sha256[:12]
+    assert kt[4] == "02/2024" and kt[5] == dt.datetime(2024, 3, 4, 9, 30)
+    assert kt[7] == "Bị từ chối" and (kt[8], kt[9]) == (3, 4)
+    assert file_rows[1][7] == "Trùng lặp" and file_rows[3][0] == "=cmd.xlsx"
+
+    again = write_validation_report(list(reversed(subs)), config, PERIOD, tmp_path / "again.xlsx")
+    assert again.read_bytes() == out.read_bytes()  # order and bytes do not depend on input order
+
+
+# ------------------------------------------------------------------------------------------------
+# E-mail draft
+
+
+def test_feedback_email(tmp_path, unit_file, submission, config):
+    name = feedback.feedback_file_name(submission)
+    copy = write_annotated_copy(submission, unit_file.read_bytes(), tmp_path / name)
+    eml = write_feedback_email(submission, config, copy, tmp_path / "KT.eml")
+    raw = eml.read_bytes()
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert [a.addr_spec for a in msg["To"].addresses] == config.unit("KT").emails
+    assert msg["From"].addresses[0].addr_spec == config.office.clerk_email
+    assert msg["From"].addresses[0].display_name == "Phòng Tổ chức - Hành chính"
+    assert msg["Subject"] == "[Thi đua] Kết quả kiểm tra báo cáo tháng 02/2024 – Phòng Kinh tế"
+    assert msg["X-Unsent"] == "1" and msg["Date"] is None and msg["Cc"] is None
+    body = msg.get_body(("plain",)).get_content()
+    assert unicodedata.is_normalized("NFC", body)
+    assert body.startswith("Kính gửi: Phòng Kinh tế.")
+    assert "3 lỗi phải sửa" in body and "4 cảnh báo" in body
+    assert f"ô B{unit_row('Số nhiệm vụ đã hoàn thành')}" in body and "lớn hơn số nhiệm vụ được giao" in body
+    assert f"ô {staff_col('Xếp loại tháng')}3" in body
+    assert "trước ngày 05/03/2024" in body and "Phòng Tổ chức - Hành chính" in body.split("Trân trọng")[1]
+    (attachment,) = list(msg.iter_attachments())
+    assert attachment.get_content_type() == "application/" + feedback.XLSX_MIME[1]
+    assert feedback.XLSX_MIME[1] == "vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert attachment.get_filename() == "KT_Báo cáo KT tháng 2_kiem-tra.xlsx"
+    assert load_workbook(io.BytesIO(attachment.get_content())).sheetnames[0] == FINDINGS_SHEET
+    again = write_feedback_email(submission, config, copy, tmp_path / "again.eml")
+    assert again.read_bytes() == raw
+
+
+def test_email_to_an_unknown_unit_goes_to_the_sender(tmp_path, config):
+    junk = tmp_path / "bảng.xlsx"
+    junk.write_bytes(b"junk")
+    message = "Tệp bị đặt mật khẩu; gỡ mật khẩu rồi gửi lại."
+    finding = Finding(Severity.ERROR, "unreadable", message, junk.name)
+    sub = Submission(received(junk, sender="ai.do@gmail.com"), FileStatus.UNREADABLE, [finding])
+    copy = write_annotated_copy(sub, b"", tmp_path / "copy.xlsx", config=config)
+    msg = email.message_from_bytes(
+        write_feedback_email(sub, config, copy, tmp_path / "x.eml", period=PERIOD).read_bytes(),
+        policy=email.policy.default,
+    )
+    assert [a.addr_spec for a in msg["To"].addresses] == ["ai.do@gmail.com"]
+    assert msg["Subject"] == "[Thi đua] Kết quả kiểm tra báo cáo tháng 02/2024 – tệp bảng.xlsx"
+    body = msg.get_body(("plain",)).get_content()
+    assert "gỡ mật khẩu" in body and "không đặt mật khẩu" in body
+
+
+# ------------------------------------------------------------------------------------------------
+# The whole period
+
+
+def test_write_feedback_picks_the_files_in_use(tmp_path, unit_file, submission, config):
+    old = make_form(tmp_path / "inbox" / "cu.xlsx")
+    superseded = Submission(
+        received(old, 1), FileStatus.SUPERSEDED, findings_for(old.name), "KT", PERIOD, superseded_by="x"
+    )
+    january = make_form(tmp_path / "inbox" / "thang1.xlsx", "KT", "01/2024")
+    other = Submission(
+        received(january, 2), FileStatus.OTHER_PERIOD, findings_for("t"), "KT", Period(2024, 1)
+    )
+    subs = [superseded, other, submission, *other_submissions(tmp_path)]
+    loaded: list[str] = []
+
+    def load(file: ReceivedFile) -> bytes:
+        loaded.append(file.display_name)
+        return file.source_path.read_bytes()
+
+    out_dir = tmp_path / "output"
+    before = {p: p.read_bytes() for p in (tmp_path / "inbox").iterdir()}
+    paths = write_feedback(subs, config, PERIOD, out_dir, load)
+    names = sorted(p.relative_to(out_dir).as_posix() for p in paths)
+    assert names == [
+        "kiem-tra-2024-02.xlsx",
+        "phan-hoi/CHUA-RO-DON-VI_=cmd_kiem-tra.eml",
+        "phan-hoi/CHUA-RO-DON-VI_=cmd_kiem-tra.xlsx",
+        "phan-hoi/KT_Báo cáo KT tháng 2_kiem-tra.eml",
+        "phan-hoi/KT_Báo cáo KT tháng 2_kiem-tra.xlsx",
+    ]
+    assert all(p.is_file() for p in paths)
+    assert loaded == [unit_file.name]  # the unreadable file's bytes are never parsed again
+    assert {p: p.read_bytes() for p in (tmp_path / "inbox").iterdir()} == before
+    report = load_workbook(out_dir / "kiem-tra-2024-02.xlsx")
+    statuses = {r[7] for r in report["Tệp đã nhận"].iter_rows(min_row=4, values_only=True)}
+    assert statuses == {"Đã được thay thế", "Kỳ khác", "Bị từ chối", "Không đọc được", "Trùng lặp", "Hợp lệ"}
+    assert not list(out_dir.rglob(f"*{feedback.atomic.TEMP_SUFFIX}"))
+
+
+def test_feedback_file_name_is_safe():
+    when = dt.datetime(2024, 3, 1)
+    file = ReceivedFile("mail.eml › a/b:c?.xlsx", Path("mail.eml"), "0" * 64, when, None, "..\\x.xlsx")
+    name = feedback.feedback_file_name(Submission(file, FileStatus.REJECTED, [], "KT", PERIOD))
+    assert name == "KT_x_kiem-tra.xlsx"
