@@ -1,0 +1,624 @@
+"""Ingest: find what the units sent and hand each workbook's bytes to validate.
+
+The clerk drops files in an inbox folder: workbooks (.xlsx, .xlsm, .xls) saved from e-mails, or the
+e-mails themselves (.eml from any mail program, .msg from Outlook), in any sub-folder. Ingest is the
+only stage that reads them. It never changes, moves or deletes a file, and a file it cannot take
+becomes a finding, never an exception: one bad file must not stop the others.
+
+Times: `received_at` is the e-mail's Date, else the file's modification time, expressed as a naive
+datetime in Vietnam time (UTC+7, a fixed offset: Vietnam has no daylight saving, and a fixed offset
+needs no time-zone database on Windows). The same files give the same times on any machine.
+
+Same bytes twice (sha256) are taken once; the other copies are listed as duplicates. Several different
+files from one unit for one period are corrections: the newest is used, the others are superseded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import hashlib
+import logging
+import os
+import stat
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from email.parser import HeaderParser
+from email.utils import parseaddr, parsedate_to_datetime
+from fractions import Fraction
+from pathlib import Path
+
+from processor.config import Config
+from processor.records import FileStatus, Finding, Incoming, ReceivedFile, Severity, Submission, UserError
+from processor.vntext import format_decimal, nfc
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+EMAIL_SUFFIXES = (".eml", ".msg")
+VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7), "UTC+07:00")
+SEPARATOR = " › "  # between an e-mail's name and its attachment's, in display names
+
+# Files no one sends as a report: office lock and temp files, folder clutter of Windows and macOS.
+_CLUTTER_NAMES = {"thumbs.db", "desktop.ini", ".ds_store", "__macosx"}
+_WINDOWS_HIDDEN = getattr(stat, "FILE_ATTRIBUTE_HIDDEN", 2) | getattr(stat, "FILE_ATTRIBUTE_SYSTEM", 4)
+# Units reach for these when the workbook will not save; each needs its own advice.
+_RESAVE_SUFFIXES = {".ods", ".xlsb", ".csv", ".numbers", ".xltx", ".xlt"}
+_ARCHIVE_SUFFIXES = {".zip", ".rar", ".7z", ".gz", ".tar"}
+# Statuses of the files that compete to be a unit's report for a period (see resolve_versions).
+_COMPETING = {FileStatus.ACCEPTED, FileStatus.ACCEPTED_PARTIAL, FileStatus.REJECTED, FileStatus.OTHER_PERIOD}
+# Below this many files a process pool costs more (start-up, pickling) than it saves.
+_MIN_FILES_FOR_POOL = 32
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Collected:
+    """What the inbox holds, before any workbook is read."""
+
+    incoming: list[Incoming] = field(default_factory=list)  # workbooks to validate, each once
+    not_taken: list[Submission] = field(default_factory=list)  # UNREADABLE, each with its findings
+    duplicates: list[tuple[ReceivedFile, ReceivedFile]] = field(default_factory=list)  # (copy, kept)
+    skipped: list[Path] = field(default_factory=list)  # lock, temporary and hidden files: never reports
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Every finding about files that could not be taken."""
+        return [f for sub in self.not_taken for f in sub.findings]
+
+
+@dataclass
+class IngestResult:
+    submissions: list[Submission]  # every received file, sorted by display name
+    skipped: list[Path] = field(default_factory=list)
+
+
+# -- the public stage ------------------------------------------------------------------------------
+
+
+def ingest(
+    config: Config,
+    inbox: Path,
+    accept_partial: bool = False,
+    progress: Progress | None = None,
+    workers: int = 1,
+) -> IngestResult:
+    """Everything in the inbox as validated submissions, duplicates and corrections resolved."""
+    return _finish(config, collect(Path(inbox), config), accept_partial, progress, workers)
+
+
+def ingest_paths(
+    config: Config,
+    paths: Sequence[Path],
+    accept_partial: bool = False,
+    progress: Progress | None = None,
+    workers: int = 1,
+) -> IngestResult:
+    """`thidua check FILE...`: the same stage over files named on the command line."""
+    return _finish(config, collect_paths(paths, config), accept_partial, progress, workers)
+
+
+def collect(inbox: Path, config: Config) -> Collected:
+    """Find every received workbook under `inbox` (recursively, in sorted order) and read its bytes."""
+    inbox = Path(inbox)
+    if not inbox.exists():
+        raise UserError(f"Không tìm thấy thư mục {inbox}. Tạo thư mục hoặc chỉ rõ --inbox.")
+    if not inbox.is_dir():
+        raise UserError(f"{inbox} là một tệp, không phải thư mục. Chỉ rõ thư mục nhận bằng --inbox.")
+    collector = _Collector(config)
+    collector.add_folder(inbox, prefix="")
+    return collector.done()
+
+
+def collect_paths(paths: Sequence[Path], config: Config) -> Collected:
+    """Like `collect`, over files (or folders) named one by one: their display name is the path given."""
+    collector = _Collector(config)
+    for path in map(Path, paths):
+        if path.is_dir():
+            collector.add_folder(path, prefix=f"{nfc(str(path)).rstrip('/')}/")
+        else:
+            collector.add_file(path, nfc(str(path)), named=True)
+    return collector.done()
+
+
+def read_source(file: ReceivedFile) -> bytes:
+    """A received workbook's bytes again (the feedback stage annotates a copy): the file itself, or the
+    attachment taken out of its e-mail again. The bytes must still be the ones that were validated."""
+    try:
+        data = file.source_path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"Không đọc lại được tệp {file.display_name}: {_os_reason(exc)}") from None
+    if file.attachment_name is None:
+        if _sha256(data) == file.sha256:
+            return data
+    else:
+        try:
+            parts = _open_email(data, file.source_path.suffix.lower())
+        except _EmailUnreadable:
+            parts = None
+        for name, payload in parts.attachments if parts else ():
+            if name == file.attachment_name and _sha256(payload) == file.sha256:
+                return payload
+    raise UserError(
+        f"Tệp {file.display_name} đã thay đổi hoặc không còn trong thư mục nhận kể từ lúc kiểm tra. "
+        "Chạy lại để kiểm tra tệp hiện có."
+    )
+
+
+def resolve_versions(submissions: list[Submission]) -> None:
+    """Several files from one unit for one period are corrections: the newest is the report.
+
+    Newest means latest `received_at` (the e-mail's date, else the file's modification time); equal
+    times go to the display name that sorts last ("…-lan2.xlsx" after "….xlsx"). The others become
+    SUPERSEDED, naming the file that replaced them. Only files that say which unit and period they are
+    for take part; duplicates and unreadable files never do.
+    """
+    groups: dict[tuple[str, object], list[Submission]] = {}
+    for sub in submissions:
+        if sub.status in _COMPETING and sub.unit_code and sub.period is not None:
+            groups.setdefault((sub.unit_code.upper(), sub.period), []).append(sub)
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        newest = max(group, key=lambda s: (s.file.received_at, s.file.display_name))
+        for sub in group:
+            if sub is not newest:
+                sub.status = FileStatus.SUPERSEDED
+                sub.superseded_by = newest.file.display_name
+
+
+def check_senders(config: Config, submissions: Iterable[Submission]) -> None:
+    """A report e-mailed from an address the unit has not registered is a warning on that file."""
+    for sub in submissions:
+        sender = (sub.file.sender or "").strip().lower()
+        if not sender or not sub.unit_code or sub.status in (FileStatus.DUPLICATE, FileStatus.UNREADABLE):
+            continue
+        unit = config.unit(sub.unit_code)
+        if unit is None or not unit.emails:
+            continue
+        if sender in {e.strip().lower() for e in unit.emails}:
+            continue
+        finding = Finding(
+            Severity.WARNING,
+            "sender_not_registered",
+            f"Thư được gửi từ địa chỉ {sender}, không phải địa chỉ đã đăng ký của {unit.name} "
+            f"({unit.code}): {', '.join(unit.emails)}. Kiểm tra lại người gửi; nếu địa chỉ này đúng của "
+            "đơn vị, bổ sung vào units.emails trong config.toml.",
+            sub.file.display_name,
+            value=sender,
+        )
+        if finding not in sub.findings:
+            sub.findings.append(finding)
+
+
+# -- after collecting: validate, then the rules across files ---------------------------------------
+
+
+def _finish(
+    config: Config, collected: Collected, accept_partial: bool, progress: Progress | None, workers: int
+) -> IngestResult:
+    # Imported here: validate is the heavy part, and `thidua --help` must not load it.
+    from processor import validate
+
+    submissions = _validate_all(config, collected.incoming, accept_partial, progress, workers)
+    by_sha = {sub.file.sha256: sub for sub in submissions}
+    for copy, kept in collected.duplicates:
+        original = by_sha[kept.sha256]
+        submissions.append(
+            Submission(
+                copy,
+                FileStatus.DUPLICATE,
+                unit_code=original.unit_code,
+                period=original.period,
+                superseded_by=kept.display_name,  # the copy that was taken
+            )
+        )
+    submissions.extend(collected.not_taken)
+    resolve_versions(submissions)
+    check_senders(config, submissions)
+    validate.cross_check(config, submissions)
+    submissions.sort(key=lambda s: (s.file.display_name, s.file.sha256))
+    return IngestResult(submissions, collected.skipped)
+
+
+def _validate_all(
+    config: Config,
+    incoming: list[Incoming],
+    accept_partial: bool,
+    progress: Progress | None,
+    workers: int,
+) -> list[Submission]:
+    total = len(incoming)
+    if workers > 1 and total >= _MIN_FILES_FOR_POOL:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(
+            max_workers=workers, initializer=_init_worker, initargs=(config, accept_partial)
+        ) as pool:
+            results = pool.map(_validate_in_worker, incoming, chunksize=max(1, total // (workers * 8)))
+            return _with_progress(results, total, progress)
+    from processor import validate
+
+    results = (validate.validate_workbook(config, item, accept_partial) for item in incoming)
+    return _with_progress(results, total, progress)
+
+
+def _with_progress(results: Iterable[Submission], total: int, progress: Progress | None) -> list[Submission]:
+    out = []
+    for sub in results:
+        out.append(sub)
+        if progress is not None:
+            progress(len(out), total)
+    return out
+
+
+_worker_state: dict[str, object] = {}
+
+
+def _init_worker(config: Config, accept_partial: bool) -> None:
+    """Runs once in each pool process: the config crosses the process boundary once, not per file."""
+    _worker_state["config"] = config
+    _worker_state["accept_partial"] = accept_partial
+
+
+def _validate_in_worker(item: Incoming) -> Submission:
+    # Top-level so that Windows (spawn) can pickle it by name.
+    from processor import validate
+
+    return validate.validate_workbook(_worker_state["config"], item, _worker_state["accept_partial"])
+
+
+# -- collecting ------------------------------------------------------------------------------------
+
+
+class _SourceProblem(Exception):
+    """A file that cannot be taken, with the finding that says why."""
+
+    def __init__(
+        self, code: str, message: str, severity: Severity = Severity.ERROR, value: str | None = None
+    ):
+        super().__init__(message)
+        self.code, self.message, self.severity, self.value = code, message, severity, value
+        self.sender: str | None = None  # an e-mail that could not be taken still says who sent it, when
+        self.sent_at: dt.datetime | None = None
+
+
+class _EmailUnreadable(Exception):
+    pass
+
+
+@dataclass
+class _Email:
+    sender: str | None
+    sent_at: dt.datetime | None
+    attachments: list[tuple[str, bytes]]  # (file name, bytes), in the e-mail's order
+
+
+class _Collector:
+    def __init__(self, config: Config):
+        self.limit = config.validation.max_file_mb * 1024 * 1024
+        self.limit_mb = config.validation.max_file_mb
+        self.found: list[Incoming] = []
+        self.collected = Collected()
+
+    # walking
+    def add_folder(self, folder: Path, prefix: str) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: nfc(e.name))
+        except OSError as exc:
+            display = prefix.rstrip("/") or nfc(str(folder))
+            self._not_taken(folder, display, None, _SourceProblem("folder_unreadable", _folder_reason(exc)))
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            if _is_clutter(entry):
+                self.collected.skipped.append(path)
+            elif entry.is_dir(follow_symlinks=False):
+                self.add_folder(path, f"{prefix}{nfc(entry.name)}/")
+            elif entry.is_file():
+                self.add_file(path, f"{prefix}{nfc(entry.name)}")
+
+    def add_file(self, path: Path, display: str, named: bool = False) -> None:
+        suffix = path.suffix.lower()
+        mtime = None
+        try:
+            if named and _is_clutter_name(path.name):
+                raise _SourceProblem(
+                    "not_a_report",
+                    "Đây là tệp khóa hoặc tệp tạm do Excel, LibreOffice hay hệ điều hành tạo ra, không phải "
+                    "báo cáo; đã bỏ qua.",
+                    Severity.WARNING,
+                )
+            if suffix not in WORKBOOK_SUFFIXES and suffix not in EMAIL_SUFFIXES:
+                raise _SourceProblem("not_a_report", _not_a_report_message(suffix), Severity.WARNING)
+            data, mtime = _read_stable(path, self.limit, self.limit_mb)
+            if suffix in WORKBOOK_SUFFIXES:
+                self._found(ReceivedFile(display, path, _sha256(data), mtime), data)
+            else:
+                self._add_email(path, display, data, mtime, suffix)
+        except _SourceProblem as problem:
+            self._not_taken(path, display, mtime, problem)
+
+    def _add_email(self, path: Path, display: str, data: bytes, mtime: dt.datetime, suffix: str) -> None:
+        try:
+            message = _open_email(data, suffix)
+        except _EmailUnreadable as exc:
+            raise _SourceProblem(
+                "email_unreadable", _email_unreadable_message(suffix), value=str(exc)[:200] or None
+            ) from None
+        received_at = message.sent_at or mtime
+        taken = 0
+        others: list[str] = []
+        seen_names: dict[str, int] = {}
+        for name, payload in message.attachments:
+            if Path(name).suffix.lower() not in WORKBOOK_SUFFIXES:
+                others.append(name)
+                continue
+            seen_names[name] = seen_names.get(name, 0) + 1
+            # Two attachments of one e-mail may share a name; messages must still tell them apart.
+            shown = name if seen_names[name] == 1 else f"{name} ({seen_names[name]})"
+            attachment_display = f"{display}{SEPARATOR}{shown}"
+            taken += 1
+            # No size check here: an attachment is smaller than its e-mail, which passed the check.
+            received = ReceivedFile(
+                attachment_display, path, _sha256(payload), received_at, message.sender, name
+            )
+            self._found(received, payload)
+        if not taken:
+            shown_others = ", ".join(others[:10]) + (", …" if len(others) > 10 else "")
+            listing = f" Tệp đính kèm trong thư: {shown_others}." if others else ""
+            problem = _SourceProblem(
+                "no_workbook_attachment",
+                "Thư không có tệp biểu mẫu báo cáo đính kèm (.xlsx, .xlsm, .xls); đã bỏ qua." + listing,
+                Severity.WARNING,
+            )
+            problem.sender, problem.sent_at = message.sender, message.sent_at
+            raise problem
+
+    # recording
+    def _found(self, received: ReceivedFile, data: bytes) -> None:
+        self.found.append(Incoming(received, data))
+
+    def _not_taken(
+        self, path: Path, display: str, received_at: dt.datetime | None, problem: _SourceProblem
+    ) -> None:
+        when = problem.sent_at or received_at or _EPOCH_LOCAL
+        received = ReceivedFile(display, path, "", when, sender=problem.sender)
+        finding = Finding(problem.severity, problem.code, problem.message, display, value=problem.value)
+        self.collected.not_taken.append(Submission(received, FileStatus.UNREADABLE, [finding]))
+
+    def done(self) -> Collected:
+        """Take each distinct workbook once: the copy that came by e-mail (it names its sender and
+        date), else the one received first, else the first in sorted order."""
+        position = {id(item): n for n, item in enumerate(self.found)}
+        groups: dict[str, list[Incoming]] = {}
+        for item in self.found:
+            groups.setdefault(item.file.sha256, []).append(item)
+        kept_ids = set()
+        for group in groups.values():
+            kept = min(group, key=lambda i: (i.file.sender is None, i.file.received_at, position[id(i)]))
+            kept_ids.add(id(kept))
+            self.collected.duplicates += [(i.file, kept.file) for i in group if i is not kept]
+        self.collected.incoming = [item for item in self.found if id(item) in kept_ids]
+        return self.collected
+
+
+_EPOCH_LOCAL = dt.datetime(1970, 1, 1, 7, 0)  # received_at of a file whose time cannot be known
+
+
+def _is_clutter(entry: os.DirEntry) -> bool:
+    if _is_clutter_name(entry.name):
+        return True
+    try:
+        attributes = getattr(entry.stat(follow_symlinks=False), "st_file_attributes", 0)
+    except OSError:
+        return False
+    return bool(attributes & _WINDOWS_HIDDEN)
+
+
+def _is_clutter_name(name: str) -> bool:
+    lowered = name.lower()
+    return (
+        lowered.startswith(("~$", "."))  # Office lock files, hidden files (LibreOffice's .~lock too)
+        or lowered.endswith(("~", ".tmp", ".temp", ".crdownload", ".part"))
+        or lowered in _CLUTTER_NAMES
+    )
+
+
+def _read_stable(path: Path, limit: int, limit_mb: int) -> tuple[bytes, dt.datetime]:
+    """The file's bytes and its modification time, refusing a file too large or still being written."""
+    try:
+        before = os.stat(path)
+        if before.st_size > limit:
+            raise _too_large(before.st_size, limit_mb)
+        with open(path, "rb") as stream:
+            data = stream.read(limit + 1)
+        after = os.stat(path)
+    except OSError as exc:
+        raise _SourceProblem("file_unreadable", _os_reason(exc)) from None
+    if len(data) > limit:
+        raise _too_large(len(data), limit_mb)
+    unchanged = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
+    if not unchanged or len(data) != after.st_size:
+        raise _SourceProblem(
+            "file_changing",
+            "Tệp đang thay đổi trong lúc đọc (có thể đang được chép vào thư mục). "
+            "Chờ chép xong rồi chạy lại.",
+        )
+    return data, _to_vietnam_time(dt.datetime.fromtimestamp(after.st_mtime, dt.UTC))
+
+
+def _to_vietnam_time(moment: dt.datetime) -> dt.datetime:
+    """Naive Vietnam time. A time with no zone is taken as UTC (RFC 5322's "-0000")."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(VIETNAM_TIME).replace(tzinfo=None)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# -- e-mails ---------------------------------------------------------------------------------------
+
+
+def _open_email(data: bytes, suffix: str) -> _Email:
+    """Sender, date and attachments of a saved e-mail; _EmailUnreadable if it is not one."""
+    if suffix == ".msg":
+        return _open_msg(data)
+    try:
+        return _open_eml(data)
+    except _EmailUnreadable:
+        raise
+    except Exception as exc:
+        # The standard parser has raised assorted errors on malformed headers over the years; a hostile
+        # e-mail is bad input, to be reported, not a reason to stop the batch.
+        raise _EmailUnreadable(f"{type(exc).__name__}: {exc}") from None
+
+
+def _open_eml(data: bytes) -> _Email:
+    # Headers as plain text first: a malformed Date must cost the date, not the whole e-mail.
+    headers = email.message_from_bytes(data, policy=email.policy.compat32)
+    if not headers.keys():
+        raise _EmailUnreadable("no header")
+    sender = _address(headers.get("From"))
+    sent_at = _parse_date(headers.get("Date"))
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    attachments = []
+    for part in message.iter_attachments():
+        name = part.get_filename()
+        payload = part.get_payload(decode=True)
+        if name and isinstance(payload, bytes):
+            attachments.append((_attachment_name(name), payload))
+    return _Email(sender, sent_at, attachments)
+
+
+def _open_msg(data: bytes) -> _Email:
+    try:
+        import extract_msg
+        from extract_msg.enums import AttachmentType, ErrorBehavior
+    except ImportError:  # pragma: no cover - a dependency of the package
+        raise _EmailUnreadable("extract-msg is not installed") from None
+    logger = logging.getLogger("extract_msg")
+    if not logger.handlers:
+        # Its warnings about odd but readable files would otherwise be printed on the clerk's console.
+        logger.addHandler(logging.NullHandler())
+    tolerant = (
+        ErrorBehavior.ATTACH_SUPPRESS_ALL
+        | ErrorBehavior.STANDARDS_VIOLATION
+        | ErrorBehavior.NAMED_NAME_STREAM
+    )
+    try:
+        with extract_msg.openMsg(data, strict=False, errorBehavior=tolerant) as message:
+            headers = None
+            header_text = getattr(message, "headerText", None)
+            if header_text:
+                headers = HeaderParser().parsestr(header_text)
+            candidates = [headers.get("From") if headers else None]
+            candidates += [message.getStringStream(f"__substg1.0_{tag}") for tag in ("5D01", "0C1F", "0065")]
+            sender = next((a for a in map(_address, candidates) if a), None)
+            sent_at = _parse_date(headers.get("Date")) if headers else None
+            sent_at = sent_at or message.props.date or message.getPropertyVal("0E060040")
+            attachments = []
+            for attachment in message.attachments:
+                payload = getattr(attachment, "data", None)
+                name = (
+                    attachment.longFilename or attachment.shortFilename or getattr(attachment, "name", None)
+                )
+                if attachment.type is AttachmentType.DATA and isinstance(payload, bytes) and name:
+                    attachments.append((_attachment_name(name), payload))
+    except Exception as exc:
+        # extract-msg and olefile raise many kinds of errors on damaged files (struct, OLE, custom);
+        # each means the same thing here: this .msg cannot be read.
+        raise _EmailUnreadable(f"{type(exc).__name__}: {exc}") from None
+    sent_at = _to_vietnam_time(sent_at) if isinstance(sent_at, dt.datetime) else None
+    return _Email(sender, sent_at, attachments)
+
+
+def _parse_date(text: object) -> dt.datetime | None:
+    """An e-mail Date header as naive Vietnam time; None if absent or unreadable."""
+    if not text:
+        return None
+    try:
+        return _to_vietnam_time(parsedate_to_datetime(str(text)))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _address(text: object) -> str | None:
+    if not text:
+        return None
+    address = parseaddr(str(text))[1].strip().lower()
+    return address if "@" in address else None
+
+
+def _attachment_name(name: str) -> str:
+    """The file name only: an attachment called '..\\..\\x.xlsx' is shown, never used, as a path."""
+    return nfc(name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+
+
+# -- messages --------------------------------------------------------------------------------------
+
+
+def _not_a_report_message(suffix: str) -> str:
+    if suffix in _RESAVE_SUFFIXES:
+        return (
+            f"Tệp định dạng {suffix} không phải biểu mẫu báo cáo. Đề nghị đơn vị mở tệp, lưu lại dạng "
+            "Excel Workbook (.xlsx) rồi gửi lại; tệp này đã bỏ qua."
+        )
+    if suffix in _ARCHIVE_SUFFIXES:
+        return (
+            f"Tệp nén {suffix} không phải biểu mẫu báo cáo: giải nén các biểu mẫu trong đó vào thư mục nhận "
+            "rồi chạy lại; tệp nén đã bỏ qua."
+        )
+    kind = f"Tệp {suffix}" if suffix else "Tệp không có phần mở rộng"
+    return (
+        f"{kind} không phải biểu mẫu báo cáo (chỉ nhận tệp Excel .xlsx, .xlsm, .xls hoặc thư điện tử "
+        ".eml, .msg có đính kèm biểu mẫu); đã bỏ qua."
+    )
+
+
+def _email_unreadable_message(suffix: str) -> str:
+    if suffix == ".msg":
+        return (
+            "Tệp .msg bị hỏng hoặc không phải thư Outlook, không đọc được. Mở thư trong Outlook, lưu lại "
+            "(File › Save As) hoặc lưu riêng tệp đính kèm vào thư mục nhận rồi chạy lại."
+        )
+    return (
+        "Tệp .eml bị hỏng hoặc không phải thư điện tử (không có phần tiêu đề thư), không đọc được. Lưu lại "
+        "thư từ chương trình thư điện tử, hoặc lưu riêng tệp đính kèm vào thư mục nhận rồi chạy lại."
+    )
+
+
+def _too_large(size: int, limit_mb: int) -> _SourceProblem:
+    size_mb = format_decimal(Fraction(size, 1024 * 1024), 1)
+    return _SourceProblem(
+        "file_too_large",
+        f"Tệp dung lượng {size_mb} MB, vượt giới hạn {limit_mb} MB nên không được đọc. Kiểm tra lại tệp; "
+        "nếu đúng là báo cáo, tăng validation.max_file_mb trong config.toml.",
+        value=f"{size_mb} MB",
+    )
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return (
+            "Tệp không còn trong thư mục (đã bị xóa hoặc di chuyển trong lúc chạy). Chạy lại khi các tệp đã "
+            "được chép xong."
+        )
+    if isinstance(exc, PermissionError):
+        return (
+            "Không có quyền đọc tệp, hoặc tệp đang bị chương trình khác khóa. Đóng tệp hoặc cấp quyền đọc "
+            "rồi chạy lại."
+        )
+    if isinstance(exc, IsADirectoryError):
+        return "Đây là một thư mục, không phải tệp."
+    return f"Không đọc được tệp: {exc.strerror or exc}."
+
+
+def _folder_reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return (
+            "Không có quyền mở thư mục này; các tệp bên trong chưa được kiểm tra. Cấp quyền đọc rồi chạy lại."
+        )
+    return f"Không mở được thư mục này ({exc.strerror or exc}); các tệp bên trong chưa được kiểm tra."
