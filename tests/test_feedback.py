@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
+from openpyxl.formatting.rule import Rule
 from openpyxl.styles import Border, Protection, Side
+from openpyxl.styles.differential import DifferentialStyle
 
 from processor import form
 from processor.config import default_config_text, parse_config
@@ -89,6 +91,11 @@ def make_form(path: Path, unit_code: str = "KT", period: str = "02/2024") -> Pat
             cell.protection = Protection(locked=False)
     staff["D4"].data_type = "s"  # the unit typed "=1+1" as text: it must stay text everywhere
     staff["G3"].comment = Comment("Chờ ý kiến trưởng phòng", "Bình")
+    # Like the real form: filled rows get borders by conditional formatting, which beats cell formats.
+    staff.conditional_formatting.add(
+        "A2:K300",
+        Rule(type="expression", formula=["COUNTA($A2:$K2)>0"], dxf=DifferentialStyle(border=FORM_BORDER)),
+    )
     staff.protection.sheet = True
 
     guide = wb.create_sheet(form.GUIDE_SHEET)
@@ -210,6 +217,16 @@ def rgb(cell) -> str:
     return (cell.fill.fgColor.rgb or "")[-6:] if cell.fill.fill_type else ""
 
 
+def cf_rules(ws) -> list[tuple[int, str, str, str]]:
+    """(priority, cells, formula, dxf fill colour) of each conditional format, by priority."""
+    out = []
+    for target in ws.conditional_formatting:
+        for rule in target.rules:
+            fill = rule.dxf.fill.bgColor.rgb[-6:] if rule.dxf and rule.dxf.fill else ""
+            out.append((rule.priority, str(target.sqref), rule.formula[0], fill))
+    return sorted(out)
+
+
 def findings_rows(ws) -> list[tuple]:
     header = next(r for r in range(1, 20) if ws.cell(r, 1).value == "STT")
     titles = [c.value for c in ws[header]]
@@ -251,6 +268,15 @@ def test_annotated_copy_marks_cells_and_lists_findings(tmp_path, unit_file, subm
     # Untouched cells keep their look, and the form's formulas stay formulas.
     assert rgb(unit[f"B{unit_row('Số nhiệm vụ cấp trên giao trong kỳ')}"]) == ""
     assert staff["A2"].value == "=ROW()-1" and staff["A2"].data_type == "f"
+
+    # The marks also come first in conditional formatting, so the form's own rules cannot hide them.
+    mark = feedback.MARK_FORMULA
+    assert cf_rules(staff) == [
+        (1, rating.coordinate, mark, "FFC7CE"),
+        (2, position.coordinate, mark, "FFEB9C"),
+        (3, "A2:K300", "COUNTA($A2:$K2)>0", ""),
+    ]
+    assert cf_rules(unit) == [(1, f"{tasks.coordinate} {highlights.coordinate}", mark, "FFC7CE")]
 
     # Protection stays, but every flagged cell can be edited.
     assert unit.protection.sheet and staff.protection.sheet
@@ -320,6 +346,8 @@ def test_returned_copy_is_cleaned_before_marking_again(tmp_path, unit_file, subm
     highlights = wb[form.UNIT_SHEET][f"B{unit_row('Kết quả nổi bật')}"]
     assert rgb(highlights) == "" and highlights.border.bottom.style == "thin"  # the form's own border
     assert len(findings_rows(wb[FINDINGS_SHEET])) == 1
+    assert cf_rules(wb[form.STAFF_SHEET]) == [(1, "A2:K300", "COUNTA($A2:$K2)>0", "")]
+    assert cf_rules(wb[form.UNIT_SHEET]) == [(1, tasks.coordinate, feedback.MARK_FORMULA, "FFC7CE")]
 
 
 @pytest.mark.parametrize("status", [FileStatus.UNREADABLE, FileStatus.REJECTED])

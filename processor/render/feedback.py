@@ -28,7 +28,9 @@ from pathlib import Path
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
+from openpyxl.formatting.rule import Rule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.styles.differential import DifferentialStyle
 from openpyxl.styles.fills import Fill
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.utils.cell import range_boundaries
@@ -63,9 +65,12 @@ STATUS_LABELS = {
 ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
 WARNING_FILL = PatternFill("solid", fgColor="FFEB9C")
 ERROR_SIDE = Side(style="medium", color="E00000")
-WARNING_SIDE = Side(style="thin", color="BF8F00")
+WARNING_SIDE = Side(style="medium", color="BF8F00")
 ERROR_BORDER = Border(left=ERROR_SIDE, right=ERROR_SIDE, top=ERROR_SIDE, bottom=ERROR_SIDE)
 WARNING_BORDER = Border(left=WARNING_SIDE, right=WARNING_SIDE, top=WARNING_SIDE, bottom=WARNING_SIDE)
+# Conditional formatting beats a cell's own format in Excel, and the form has rules (borders on
+# filled rows): the marks are repeated as a top-priority rule, recognised later by this formula.
+MARK_FORMULA = '"thidua"="thidua"'
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 THIN = Side(style="thin", color="A6A6A6")
@@ -323,9 +328,43 @@ def _restore_previous_round(wb: Workbook) -> None:
             cell.comment = Comment(comment, author or "") if comment else None
         del wb[RESTORE_SHEET]
     for ws in wb.worksheets:
+        _remove_mark_rules(ws)
         for cell in list(ws._cells.values()):
             if cell.comment is not None and cell.comment.author == COMMENT_AUTHOR:
                 cell.comment = None
+
+
+def _remove_mark_rules(ws) -> None:
+    rules = ws.conditional_formatting._cf_rules  # openpyxl has no public way to drop one rule
+    for target in list(rules):
+        kept = [rule for rule in rules[target] if list(rule.formula or ()) != [MARK_FORMULA]]
+        if kept:
+            rules[target] = kept
+        else:
+            del rules[target]
+    remaining = sorted((rule for target in rules.values() for rule in target), key=_priority)
+    for priority, rule in enumerate(remaining, 1):
+        rule.priority = priority
+
+
+def _add_mark_rules(ws, marked: dict[str, bool]) -> None:
+    """One rule for the red cells, one for the yellow, both ahead of every rule of the form."""
+    others = sorted((rule for target in ws.conditional_formatting for rule in target.rules), key=_priority)
+    added = []
+    for is_error, fill, border in ((True, ERROR_FILL, ERROR_BORDER), (False, WARNING_FILL, WARNING_BORDER)):
+        cells = sorted((c for c, e in marked.items() if e is is_error), key=lambda c: _parse_ref(c)[1::-1])
+        if cells:
+            colour = fill.fgColor.rgb
+            dxf = DifferentialStyle(fill=PatternFill("solid", fgColor=colour, bgColor=colour), border=border)
+            rule = Rule(type="expression", formula=[MARK_FORMULA], dxf=dxf)
+            ws.conditional_formatting.add(" ".join(cells), rule)
+            added.append(rule)
+    for priority, rule in enumerate([*added, *others], 1):
+        rule.priority = priority
+
+
+def _priority(rule: Rule) -> int:
+    return rule.priority or 0
 
 
 def _comment_size(text: str) -> tuple[int, int]:
@@ -340,6 +379,7 @@ def _annotate_cells(wb: Workbook, findings: list[Finding]) -> dict[int, str]:
     per_cell: dict[tuple[str, str], list[Finding]] = {}
     originals: list[tuple] = []
     seen: set[tuple[str, str]] = set()
+    marks: dict[str, dict[str, bool]] = {}  # sheet -> cell -> is an error
     for index, finding in enumerate(findings):
         ref = _parse_ref(finding.cell)
         if ref is None or finding.sheet not in wb.sheetnames:
@@ -361,6 +401,8 @@ def _annotate_cells(wb: Workbook, findings: list[Finding]) -> dict[int, str]:
                     seen.add((finding.sheet, target.coordinate))
                     originals.append(_original_look(finding.sheet, target))
                 _paint(target, finding.severity)
+                sheet_marks = marks.setdefault(finding.sheet, {})
+                sheet_marks[target.coordinate] = sheet_marks.get(target.coordinate, False) or finding.is_error
                 painted += 1
     for (sheet, coordinate), on_cell in per_cell.items():
         cell = wb[sheet][coordinate]
@@ -372,6 +414,8 @@ def _annotate_cells(wb: Workbook, findings: list[Finding]) -> dict[int, str]:
             text += f"\n\n— Ghi chú có sẵn —\n{_text(cell.comment.text, 600)}"
         width, height = _comment_size(text)
         cell.comment = Comment(text, COMMENT_AUTHOR, height=height, width=width)
+    for sheet, marked in marks.items():
+        _add_mark_rules(wb[sheet], marked)
     _write_restore_log(wb, originals)
     return located
 
