@@ -21,6 +21,7 @@ import email.policy
 import hashlib
 import logging
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ _ARCHIVE_SUFFIXES = {".zip", ".rar", ".7z", ".gz", ".tar"}
 _COMPETING = {FileStatus.ACCEPTED, FileStatus.ACCEPTED_PARTIAL, FileStatus.REJECTED, FileStatus.OTHER_PERIOD}
 # Below this many files a process pool costs more (start-up, pickling) than it saves.
 _MIN_FILES_FOR_POOL = 32
+
+_DIGITS = re.compile(r"(\d+)")
 
 Progress = Callable[[int, int], None]
 
@@ -149,7 +152,8 @@ def resolve_versions(submissions: list[Submission]) -> None:
     """Several files from one unit for one period are corrections: the newest is the report.
 
     Newest means latest `received_at` (the e-mail's date, else the file's modification time); equal
-    times go to the display name that sorts last ("…-lan2.xlsx" after "….xlsx"). The others become
+    times (two versions attached to one e-mail) go to the name that sorts last, numbers compared as
+    numbers and the extension left out: "bao-cao-lan2" after "bao-cao", "(10)" after "(2)". The others become
     SUPERSEDED, naming the file that replaced them. Only files that say which unit and period they are
     for take part; duplicates and unreadable files never do.
     """
@@ -160,11 +164,16 @@ def resolve_versions(submissions: list[Submission]) -> None:
     for group in groups.values():
         if len(group) < 2:
             continue
-        newest = max(group, key=lambda s: (s.file.received_at, s.file.display_name))
+        newest = max(group, key=lambda s: (s.file.received_at, _name_order(s.file.display_name)))
         for sub in group:
             if sub is not newest:
                 sub.status = FileStatus.SUPERSEDED
                 sub.superseded_by = newest.file.display_name
+
+
+def _name_order(display_name: str) -> tuple:
+    stem = display_name[: -len(suffix)] if (suffix := Path(display_name).suffix) else display_name
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in _DIGITS.split(stem))
 
 
 def check_senders(config: Config, submissions: Iterable[Submission]) -> None:
@@ -292,6 +301,7 @@ class _Email:
     sender: str | None
     sent_at: dt.datetime | None
     attachments: list[tuple[str, bytes]]  # (file name, bytes), in the e-mail's order
+    forwarded: int = 0  # e-mails attached to this one ("forward as attachment"): not opened
 
 
 class _Collector:
@@ -367,6 +377,11 @@ class _Collector:
         if not taken:
             shown_others = ", ".join(others[:10]) + (", …" if len(others) > 10 else "")
             listing = f" Tệp đính kèm trong thư: {shown_others}." if others else ""
+            if message.forwarded:
+                listing += (
+                    " Thư có kèm thư khác (chuyển tiếp dạng tệp đính kèm): mở thư đó và lưu tệp biểu mẫu "
+                    "vào thư mục nhận."
+                )
             problem = _SourceProblem(
                 "no_workbook_attachment",
                 "Thư không có tệp biểu mẫu báo cáo đính kèm (.xlsx, .xlsm, .xls); đã bỏ qua." + listing,
@@ -485,12 +500,16 @@ def _open_eml(data: bytes) -> _Email:
     sent_at = _parse_date(headers.get("Date"))
     message = email.message_from_bytes(data, policy=email.policy.default)
     attachments = []
+    forwarded = 0
     for part in message.iter_attachments():
+        if part.get_content_type() == "message/rfc822":
+            forwarded += 1
+            continue
         name = part.get_filename()
         payload = part.get_payload(decode=True)
         if name and isinstance(payload, bytes):
             attachments.append((_attachment_name(name), payload))
-    return _Email(sender, sent_at, attachments)
+    return _Email(sender, sent_at, attachments, forwarded)
 
 
 def _open_msg(data: bytes) -> _Email:
@@ -520,7 +539,10 @@ def _open_msg(data: bytes) -> _Email:
             sent_at = _parse_date(headers.get("Date")) if headers else None
             sent_at = sent_at or message.props.date or message.getPropertyVal("0E060040")
             attachments = []
+            forwarded = 0
             for attachment in message.attachments:
+                if attachment.type is AttachmentType.MSG:
+                    forwarded += 1
                 payload = getattr(attachment, "data", None)
                 name = (
                     attachment.longFilename or attachment.shortFilename or getattr(attachment, "name", None)
@@ -532,7 +554,7 @@ def _open_msg(data: bytes) -> _Email:
         # each means the same thing here: this .msg cannot be read.
         raise _EmailUnreadable(f"{type(exc).__name__}: {exc}") from None
     sent_at = _to_vietnam_time(sent_at) if isinstance(sent_at, dt.datetime) else None
-    return _Email(sender, sent_at, attachments)
+    return _Email(sender, sent_at, attachments, forwarded)
 
 
 def _parse_date(text: object) -> dt.datetime | None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import email
+import email.policy
 import hashlib
 import importlib.util
 import io
@@ -22,6 +24,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import processor
 from processor import ingest
@@ -430,12 +434,16 @@ def test_resolve_versions_keeps_the_newest_per_unit_and_period():
     assert new.superseded_by is None
 
 
-def test_resolve_versions_breaks_ties_by_display_name_whatever_the_order():
+def test_resolve_versions_breaks_ties_by_name_whatever_the_order():
+    names = ["thu.eml › bao-cao.xlsx", "thu.eml › bao-cao (2).xlsx", "thu.eml › bao-cao (10).xlsx"]
     for order in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
-        subs = [sub("bao-cao.xlsx"), sub("bao-cao-lan2.xlsx"), sub("bao-cao-lan3.xlsx")]
+        subs = [sub(name) for name in names]  # one e-mail, one time: the names decide
         ingest.resolve_versions([subs[i] for i in order])
-        assert [s.status for s in subs] == [FileStatus.ACCEPTED, FileStatus.SUPERSEDED, FileStatus.SUPERSEDED]
-        assert subs[1].superseded_by == "bao-cao.xlsx"  # "bao-cao.xlsx" sorts after "bao-cao-lan…"
+        assert [s.status for s in subs] == [FileStatus.SUPERSEDED, FileStatus.SUPERSEDED, FileStatus.ACCEPTED]
+        assert subs[0].superseded_by == subs[1].superseded_by == "thu.eml › bao-cao (10).xlsx"
+    subs = [sub("bao-cao-TH-lan2.xlsx"), sub("bao-cao-TH.xlsx")]
+    ingest.resolve_versions(subs)
+    assert [s.status for s in subs] == [FileStatus.ACCEPTED, FileStatus.SUPERSEDED]
 
 
 def test_check_senders_warns_about_unregistered_addresses(config):
@@ -555,3 +563,42 @@ def test_parallel_validation_gives_the_serial_result(tmp_path, config):
     parallel = ingest.ingest(config, folder, workers=2, progress=lambda d, t: calls.append(d)).submissions
     assert parallel == serial
     assert calls == list(range(1, len(serial) + 1))
+
+
+def test_an_email_forwarded_as_attachment_gets_advice(tmp_path, config):
+    inner = email.message_from_bytes(eml("nc@x.vn", None, [("NC.xlsx", NC)]), policy=email.policy.default)
+    outer = EmailMessage()
+    outer["From"] = "lanh.dao@laocai.gov.vn"
+    outer.set_content("Chuyển Phòng TCHC.")
+    outer.add_attachment(inner)
+    put(tmp_path / "in" / "chuyen-tiep.eml", outer.as_bytes())
+    [finding] = ingest.collect(tmp_path / "in", config).findings
+    assert finding.code == "no_workbook_attachment"
+    assert "chuyển tiếp dạng tệp đính kèm" in finding.message
+
+
+# -- hostile bytes ---------------------------------------------------------------------------------
+
+MSG_BYTES = (FIXTURES / "msg" / "kstt-bao-cao-thang-02.msg").read_bytes()
+EML_BYTES = eml("a@b.vn", "Mon, 04 Mar 2024 08:30:00 +0700", [("x.xlsx", TCHC)])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kind=st.sampled_from([".msg", ".eml"]),
+    edits=st.lists(st.tuples(st.integers(0, 20_000), st.integers(0, 255)), max_size=30),
+    cut=st.one_of(st.none(), st.integers(0, 20_000)),
+)
+def test_damaged_emails_never_stop_the_batch(tmp_path_factory, config, kind, edits, cut):
+    data = bytearray(MSG_BYTES if kind == ".msg" else EML_BYTES)
+    for position, value in edits:
+        data[position % len(data)] = value
+    if cut is not None:
+        data = data[:cut]
+    folder = tmp_path_factory.mktemp("in")
+    put(folder / f"thu{kind}", bytes(data))
+    collected = ingest.collect(folder, config)
+    # Each e-mail ends either as workbooks to validate or as a finding, never as an exception.
+    assert collected.incoming or collected.findings
+    for item in collected.incoming:
+        assert item.file.display_name.startswith(f"thu{kind} › ")
