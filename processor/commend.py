@@ -1,0 +1,631 @@
+"""Commend: who is proposed for which award, and why, from the campaign-to-date record.
+
+Pure: no I/O. The rules are data (config.toml `[[rule_sets]]`); this module only knows how to evaluate
+each criterion name config accepts (`config.CRITERIA`), and `CRITERIA` below maps every one of those
+names to its function, so a criterion config allows can never be silently skipped.
+
+Order of evaluation:
+1. individuals, award by award in chain order (an award that `requires_award` another comes after it);
+2. collectives, likewise; their criteria over staff use the individual results of step 1;
+3. quota: when an award has `quota_percent`, at most floor(N% of the eligible base) are proposed, in the
+   tie-break order, and the rest are listed with the reason;
+4. one achievement earns one award: a subject meeting several awards of the rule set is proposed for
+   the last one in chain order (the highest) only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from processor.config import Award, Campaign, Config, RuleSet
+from processor.records import (
+    CriterionOutcome,
+    Decision,
+    MonthRecord,
+    Period,
+    PeriodResult,
+    PersonHistory,
+    UnitHistory,
+    UserError,
+)
+from processor.vntext import format_decimal, format_percent, given_name_sort_key, sort_key
+
+INDIVIDUAL = "individual"
+COLLECTIVE = "collective"
+
+# Pseudo-criteria added after the rules: they explain why someone meeting every criterion is not proposed.
+QUOTA = "quota"
+HIGHER_AWARD = "higher_award"
+
+DEFAULT_TIE_BREAK = {
+    INDIVIDUAL: "nhiều tháng xếp loại cao nhất hơn, rồi nhiều sáng kiến hơn, rồi theo tên",
+    COLLECTIVE: "nhiều tháng xếp loại cao nhất hơn, rồi tỷ lệ hoàn thành nhiệm vụ cao hơn, rồi theo tên",
+}
+
+# Names listed in a reason before "và N người khác": a reason stays one readable line.
+_NAMES_IN_REASON = 5
+
+
+# ------------------------------------------------------------------------------------------------
+# Evaluation context
+
+
+@dataclass
+class _Context:
+    config: Config
+    periods: tuple[Period, ...]
+    rule_set: RuleSet
+    staff_by_unit: dict[str, list[PersonHistory]]
+    earned: dict[str, set[str]] = field(default_factory=dict)  # award id -> keys meeting it within quota
+    quota_cut: dict[str, set[str]] = field(default_factory=dict)
+
+    def award(self, award_id: str) -> Award | None:
+        return next((a for a in self.rule_set.awards if a.id == award_id), None)
+
+    def award_name(self, award_id: str) -> str:
+        award = self.award(award_id)
+        return award.name if award else award_id
+
+    def rating_label(self, code: str | None) -> str:
+        if code is None:
+            return "chưa xếp loại"
+        codes = [r.code for r in self.config.ratings]
+        return self.config.rating(code).label if code in codes else code
+
+    def rank(self, code: str | None) -> int:
+        return self.config.rating_rank(code)
+
+    def at_least(self, code: str) -> str:
+        """'hoàn thành tốt nhiệm vụ trở lên'; the top level needs no 'trở lên'."""
+        phrase = _lower_first(self.rating_label(code))
+        return phrase if self.rank(code) == 0 else f"{phrase} trở lên"
+
+    def top_rating(self) -> str:
+        return self.config.ratings[0].code
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _by_period(months: Sequence[MonthRecord]) -> dict[Period, MonthRecord]:
+    return {m.period: m for m in months}
+
+
+def _pass(name: str, reason: str) -> CriterionOutcome:
+    return CriterionOutcome(name, True, f"Đạt: {reason}")
+
+
+def _fail(name: str, reason: str) -> CriterionOutcome:
+    return CriterionOutcome(name, False, f"Chưa đạt: {reason}")
+
+
+def _outcome(name: str, passed: bool, reason: str) -> CriterionOutcome:
+    return _pass(name, reason) if passed else _fail(name, reason)
+
+
+def _names(items: Sequence[str]) -> str:
+    shown = "; ".join(items[:_NAMES_IN_REASON])
+    rest = len(items) - _NAMES_IN_REASON
+    return f"{shown}; và {rest} người khác" if rest > 0 else shown
+
+
+def _percent_number(value: float) -> str:
+    return f"{format_decimal(Fraction(str(value)), 1).removesuffix(',0')}%"
+
+
+# ------------------------------------------------------------------------------------------------
+# Month-by-month checks shared by individual and collective criteria. Each returns the problems found
+# over the campaign months to date; an absent month is a problem for an "every month" rule.
+
+
+def _rating_problems(ctx: _Context, months: Sequence[MonthRecord], code: str, what: str) -> list[str]:
+    records = _by_period(months)
+    problems = []
+    for period in ctx.periods:
+        record = records.get(period)
+        if record is None:
+            problems.append(f"không có báo cáo tháng {period.label}")
+        elif ctx.rank(record.rating) > ctx.rank(code):
+            problems.append(f"tháng {period.label} {what} {ctx.rating_label(record.rating)}")
+    return problems
+
+
+def _flag_problems(ctx: _Context, months: Sequence[MonthRecord], attr: str, missing_text: str) -> list[str]:
+    records = _by_period(months)
+    problems = []
+    for period in ctx.periods:
+        record = records.get(period)
+        if record is None:
+            problems.append(f"không có báo cáo tháng {period.label}")
+        elif not getattr(record, attr):
+            problems.append(f"tháng {period.label} {missing_text}")
+    return problems
+
+
+def _discipline_problems(ctx: _Context, months: Sequence[MonthRecord], level: str) -> list[str]:
+    threshold = ctx.config.discipline_rank(level)
+    return [
+        f"tháng {m.period.label} bị kỷ luật {m.discipline}"
+        for m in months
+        if m.period in ctx.periods and ctx.config.discipline_rank(m.discipline) >= max(threshold, 1)
+    ]
+
+
+def _months_at(ctx: _Context, months: Sequence[MonthRecord], code: str) -> int:
+    return sum(1 for m in months if m.period in ctx.periods and ctx.rank(m.rating) <= ctx.rank(code))
+
+
+def _initiatives(ctx: _Context, months: Sequence[MonthRecord]) -> int:
+    return sum(m.initiatives for m in months if m.period in ctx.periods)
+
+
+# ------------------------------------------------------------------------------------------------
+# Individual criteria: (context, person, value from config) -> outcome
+
+
+def _min_rating_every_month(ctx: _Context, person: PersonHistory, code: str) -> CriterionOutcome:
+    name = "min_rating_every_month"
+    problems = _rating_problems(ctx, person.months, code, "xếp loại")
+    if problems:
+        return _fail(name, "; ".join(problems))
+    n = len(ctx.periods)
+    return _pass(name, f"{n}/{n} tháng {ctx.at_least(code)}")
+
+
+def _months_at_rating(ctx: _Context, person: PersonHistory, value: dict) -> CriterionOutcome:
+    code, needed = value["rating"], value["months"]
+    count = _months_at(ctx, person.months, code)
+    text = f"{count}/{len(ctx.periods)} tháng {ctx.at_least(code)} (yêu cầu ít nhất {needed} tháng)"
+    return _outcome("months_at_rating", count >= needed, text)
+
+
+def _registered(ctx: _Context, person: PersonHistory, required: bool) -> CriterionOutcome:
+    if not required:
+        return _pass("registered", "không yêu cầu đăng ký thi đua")
+    problems = _flag_problems(ctx, person.months, "registered", "chưa đăng ký thi đua")
+    if problems:
+        return _fail("registered", "; ".join(problems))
+    n = len(ctx.periods)
+    return _pass("registered", f"đăng ký thi đua {n}/{n} tháng")
+
+
+def _social(ctx: _Context, person: PersonHistory, required: bool) -> CriterionOutcome:
+    if not required:
+        return _pass("social", "không yêu cầu tham gia hoạt động xã hội")
+    problems = _flag_problems(ctx, person.months, "social", "không tham gia hoạt động xã hội")
+    if problems:
+        return _fail("social", "; ".join(problems))
+    n = len(ctx.periods)
+    return _pass("social", f"tham gia hoạt động xã hội {n}/{n} tháng")
+
+
+def _min_initiatives(ctx: _Context, person: PersonHistory, needed: int) -> CriterionOutcome:
+    count = _initiatives(ctx, person.months)
+    return _outcome(
+        "min_initiatives", count >= needed, f"{count} sáng kiến, giải pháp (yêu cầu ít nhất {needed})"
+    )
+
+
+def _no_discipline_from(ctx: _Context, person: PersonHistory, level: str) -> CriterionOutcome:
+    problems = _discipline_problems(ctx, person.months, level)
+    if problems:
+        return _fail("no_discipline_from", "; ".join(problems))
+    return _pass("no_discipline_from", f"không bị kỷ luật từ mức {level} trở lên")
+
+
+def _requires_award(ctx: _Context, key: str, award_id: str) -> CriterionOutcome:
+    award_name = ctx.award_name(award_id)
+    if key in ctx.earned.get(award_id, set()):
+        return _pass("requires_award", f"đạt tiêu chuẩn {award_name}")
+    if key in ctx.quota_cut.get(award_id, set()):
+        return _fail("requires_award", f"không được đề nghị {award_name} do vượt tỷ lệ")
+    return _fail("requires_award", f"chưa đạt tiêu chuẩn {award_name}")
+
+
+def _person_requires_award(ctx: _Context, person: PersonHistory, award_id: str) -> CriterionOutcome:
+    return _requires_award(ctx, person.key, award_id)
+
+
+# ------------------------------------------------------------------------------------------------
+# Collective criteria: (context, unit history, value from config) -> outcome
+
+
+def _unit_rating_every_month(ctx: _Context, unit: UnitHistory, code: str) -> CriterionOutcome:
+    name = "unit_rating_every_month"
+    problems = _rating_problems(ctx, unit.months, code, "tập thể tự đánh giá")
+    if problems:
+        return _fail(name, "; ".join(problems))
+    n = len(ctx.periods)
+    return _pass(name, f"{n}/{n} tháng tập thể {ctx.at_least(code)}")
+
+
+def _person_target_problems(ctx: _Context, person: PersonHistory, measure: str) -> list[str]:
+    if measure == "staff_rated_good_or_better":
+        return _rating_problems(ctx, person.months, ctx.config.good_rating, "xếp loại")
+    if measure == "staff_registered":
+        return _flag_problems(ctx, person.months, "registered", "chưa đăng ký thi đua")
+    return _flag_problems(ctx, person.months, "social", "không tham gia hoạt động xã hội")
+
+
+def _target(ctx: _Context, target_id: str):
+    return next(t for c in ctx.config.campaigns for t in c.targets if t.id == target_id)
+
+
+def _all_staff_meet_targets(ctx: _Context, unit: UnitHistory, target_ids: list) -> CriterionOutcome:
+    name = "all_staff_meet_targets"
+    staff = ctx.staff_by_unit.get(unit.unit_code, [])
+    problems: list[str] = []
+    people_ids: list[str] = []
+    for target_id in target_ids:
+        target = _target(ctx, target_id)
+        if target.measure == "units_rated_good_or_better":
+            unit_problems = _rating_problems(ctx, unit.months, ctx.config.good_rating, "tập thể tự đánh giá")
+            problems += [f"chỉ tiêu {target.id}: {p}" for p in unit_problems]
+        elif target.measure == "tasks_completed":
+            if unit.tasks_assigned and Fraction(unit.tasks_completed, unit.tasks_assigned) < target.share:
+                problems.append(
+                    f"chỉ tiêu {target.id}: hoàn thành {unit.tasks_completed}/{unit.tasks_assigned} "
+                    "nhiệm vụ cấp trên giao"
+                )
+        else:
+            people_ids.append(target.id)
+            failing = []
+            for person in staff:
+                person_problems = _person_target_problems(ctx, person, target.measure)
+                if person_problems:
+                    failing.append(f"{person.name}: {', '.join(person_problems)}")
+            if failing:
+                problems.append(
+                    f"{len(failing)}/{len(staff)} người chưa đạt chỉ tiêu {target.id} ({_names(failing)})"
+                )
+    if people_ids and not staff:
+        return _fail(name, "đơn vị chưa có danh sách cá nhân trong báo cáo")
+    if problems:
+        return _fail(name, "; ".join(problems))
+    if people_ids:
+        ids = ", ".join(target_ids)
+        return _pass(name, f"{len(staff)}/{len(staff)} người đạt các chỉ tiêu {ids} trong tất cả các tháng")
+    return _pass(name, f"đạt các chỉ tiêu {', '.join(target_ids)}")
+
+
+def _tasks_completed_percent(ctx: _Context, unit: UnitHistory, percent: float) -> CriterionOutcome:
+    name = "tasks_completed_percent"
+    if unit.tasks_assigned == 0:
+        return _pass(name, "không có nhiệm vụ cấp trên giao trong đợt")
+    share = Fraction(unit.tasks_completed, unit.tasks_assigned)
+    text = (
+        f"hoàn thành {unit.tasks_completed}/{unit.tasks_assigned} nhiệm vụ cấp trên giao "
+        f"({format_percent(share)}; yêu cầu {_percent_number(percent)})"
+    )
+    return _outcome(name, share * 100 >= Fraction(str(percent)), text)
+
+
+def _staff_min_rating_every_month(ctx: _Context, unit: UnitHistory, code: str) -> CriterionOutcome:
+    name = "staff_min_rating_every_month"
+    staff = ctx.staff_by_unit.get(unit.unit_code, [])
+    if not staff:
+        return _fail(name, "đơn vị chưa có danh sách cá nhân trong báo cáo")
+    failing = []
+    for person in staff:
+        problems = _rating_problems(ctx, person.months, code, "xếp loại")
+        if problems:
+            failing.append(f"{person.name}: {', '.join(problems)}")
+    if failing:
+        return _fail(name, f"{len(failing)}/{len(staff)} người chưa đạt ({_names(failing)})")
+    return _pass(name, f"{len(staff)}/{len(staff)} người {ctx.at_least(code)} trong tất cả các tháng")
+
+
+def _staff_share_at_rating(ctx: _Context, unit: UnitHistory, value: dict) -> CriterionOutcome:
+    name = "staff_share_at_rating"
+    code, percent = value["rating"], value["percent"]
+    staff = ctx.staff_by_unit.get(unit.unit_code, [])
+    if not staff:
+        return _fail(name, "đơn vị chưa có danh sách cá nhân trong báo cáo")
+    count = sum(1 for p in staff if not _rating_problems(ctx, p.months, code, ""))
+    share = Fraction(count, len(staff))
+    text = (
+        f"{count}/{len(staff)} người ({format_percent(share)}) {ctx.at_least(code)} trong tất cả các tháng "
+        f"(yêu cầu ít nhất {_percent_number(percent)})"
+    )
+    return _outcome(name, share * 100 >= Fraction(str(percent)), text)
+
+
+def _staff_share_with_award(ctx: _Context, unit: UnitHistory, value: dict) -> CriterionOutcome:
+    name = "staff_share_with_award"
+    award_name = ctx.award_name(value["award"])
+    staff = ctx.staff_by_unit.get(unit.unit_code, [])
+    if not staff:
+        return _fail(name, "đơn vị chưa có danh sách cá nhân trong báo cáo")
+    holders = ctx.earned.get(value["award"], set())
+    count = sum(1 for p in staff if p.key in holders)
+    share = Fraction(count, len(staff))
+    if "more_than_percent" in value:
+        limit = Fraction(str(value["more_than_percent"]))
+        passed, wanted = share * 100 > limit, f"trên {_percent_number(value['more_than_percent'])}"
+    else:
+        limit = Fraction(str(value["percent"]))
+        passed, wanted = share * 100 >= limit, f"ít nhất {_percent_number(value['percent'])}"
+    text = (
+        f"{count}/{len(staff)} người ({format_percent(share)}) đạt tiêu chuẩn {award_name} (yêu cầu {wanted})"
+    )
+    return _outcome(name, passed, text)
+
+
+def _staff_count_with_award(ctx: _Context, unit: UnitHistory, value: dict) -> CriterionOutcome:
+    award_name = ctx.award_name(value["award"])
+    holders = ctx.earned.get(value["award"], set())
+    count = sum(1 for p in ctx.staff_by_unit.get(unit.unit_code, []) if p.key in holders)
+    needed = value["count"]
+    text = f"{count} người đạt tiêu chuẩn {award_name} (yêu cầu ít nhất {needed})"
+    return _outcome("staff_count_with_award", count >= needed, text)
+
+
+def _no_staff_discipline_from(ctx: _Context, unit: UnitHistory, level: str) -> CriterionOutcome:
+    name = "no_staff_discipline_from"
+    failing = []
+    for person in ctx.staff_by_unit.get(unit.unit_code, []):
+        problems = _discipline_problems(ctx, person.months, level)
+        if problems:
+            failing.append(f"{person.name}: {', '.join(problems)}")
+    if failing:
+        return _fail(name, f"{len(failing)} người bị kỷ luật từ mức {level} trở lên ({_names(failing)})")
+    return _pass(name, f"không có cá nhân bị kỷ luật từ mức {level} trở lên")
+
+
+def _unit_requires_award(ctx: _Context, unit: UnitHistory, award_id: str) -> CriterionOutcome:
+    return _requires_award(ctx, unit.unit_code, award_id)
+
+
+Criterion = Callable[[_Context, object, object], CriterionOutcome]
+
+# Every criterion config.CRITERIA accepts, by subject. A test asserts the two name sets are equal.
+CRITERIA: dict[str, dict[str, Criterion]] = {
+    INDIVIDUAL: {
+        "min_rating_every_month": _min_rating_every_month,
+        "months_at_rating": _months_at_rating,
+        "registered": _registered,
+        "social": _social,
+        "min_initiatives": _min_initiatives,
+        "no_discipline_from": _no_discipline_from,
+        "requires_award": _person_requires_award,
+    },
+    COLLECTIVE: {
+        "unit_rating_every_month": _unit_rating_every_month,
+        "all_staff_meet_targets": _all_staff_meet_targets,
+        "tasks_completed_percent": _tasks_completed_percent,
+        "staff_min_rating_every_month": _staff_min_rating_every_month,
+        "staff_share_at_rating": _staff_share_at_rating,
+        "staff_share_with_award": _staff_share_with_award,
+        "staff_count_with_award": _staff_count_with_award,
+        "no_staff_discipline_from": _no_staff_discipline_from,
+        "requires_award": _unit_requires_award,
+    },
+}  # type: ignore[dict-item]
+
+
+# ------------------------------------------------------------------------------------------------
+# Achievement lines for the list ("3/3 tháng hoàn thành xuất sắc nhiệm vụ; 2 sáng kiến")
+
+
+def _rating_summary(ctx: _Context, months: Sequence[MonthRecord]) -> str:
+    n = len(ctx.periods)
+    parts = []
+    for rating in ctx.config.ratings:
+        count = sum(1 for m in months if m.period in ctx.periods and m.rating == rating.code)
+        if count:
+            parts.append(f"{count}/{n} tháng {_lower_first(rating.label)}")
+    return ", ".join(parts)
+
+
+def person_achievement(ctx: _Context, person: PersonHistory) -> str:
+    parts = [_rating_summary(ctx, person.months)]
+    initiatives = _initiatives(ctx, person.months)
+    if initiatives:
+        parts.append(f"{initiatives} sáng kiến")
+    return "; ".join(p for p in parts if p)
+
+
+def unit_achievement(ctx: _Context, unit: UnitHistory) -> str:
+    parts = [_rating_summary(ctx, unit.months)]
+    if unit.tasks_assigned:
+        parts.append(f"hoàn thành {unit.tasks_completed}/{unit.tasks_assigned} nhiệm vụ cấp trên giao")
+    staff = ctx.staff_by_unit.get(unit.unit_code, [])
+    if staff:
+        good = sum(1 for p in staff if not _rating_problems(ctx, p.months, ctx.config.good_rating, ""))
+        parts.append(f"{good}/{len(staff)} người {ctx.at_least(ctx.config.good_rating)}")
+    return "; ".join(p for p in parts if p)
+
+
+# ------------------------------------------------------------------------------------------------
+# The stage
+
+
+def _campaign(config: Config, campaign_id: str) -> Campaign:
+    for campaign in config.campaigns:
+        if campaign.id == campaign_id:
+            return campaign
+    raise UserError(f"Không có đợt thi đua “{campaign_id}” trong config.toml.")
+
+
+def chain_order(awards: Sequence[Award]) -> list[Award]:
+    """Awards of one subject, each after the awards it requires; otherwise in config order."""
+    ids = {a.id for a in awards}
+    ordered: list[Award] = []
+    done: set[str] = set()
+    pending = list(awards)
+    while pending:
+        ready = next(
+            (
+                a
+                for a in pending
+                if a.criteria.get("requires_award") not in ids or a.criteria.get("requires_award") in done
+            ),
+            None,
+        )
+        if ready is None:
+            names = ", ".join(a.id for a in pending)
+            raise UserError(
+                f"Các hình thức khen thưởng {names} yêu cầu lẫn nhau (requires_award) thành vòng lặp."
+            )
+        ordered.append(ready)
+        done.add(ready.id)
+        pending.remove(ready)
+    return ordered
+
+
+def rule_set_for(config: Config, result: PeriodResult, rule_set_id: str | None = None) -> RuleSet:
+    rule_set_id = rule_set_id or _campaign(config, result.campaign_id).rule_set
+    for rule_set in config.rule_sets:
+        if rule_set.id == rule_set_id:
+            return rule_set
+    raise UserError(f"Không có bộ tiêu chuẩn khen thưởng “{rule_set_id}” trong config.toml ([[rule_sets]]).")
+
+
+def _tie_key(ctx: _Context, subject: str, item: PersonHistory | UnitHistory) -> tuple:
+    top = _months_at(ctx, item.months, ctx.top_rating())
+    if isinstance(item, PersonHistory):
+        return (-top, -_initiatives(ctx, item.months), given_name_sort_key(item.name), item.key)
+    share = Fraction(item.tasks_completed, item.tasks_assigned) if item.tasks_assigned else Fraction(1)
+    return (-top, -share, sort_key(item.unit_name), item.unit_code)
+
+
+def _subject_key(item: PersonHistory | UnitHistory) -> str:
+    return item.key if isinstance(item, PersonHistory) else item.unit_code
+
+
+def decide(config: Config, result: PeriodResult, rule_set_id: str | None = None) -> list[Decision]:
+    """Every person and unit against every award of the rule set (the campaign's by default).
+
+    Returns individual decisions first, then collective ones, each award in chain order and subjects in
+    the order of the result (roster order).
+    """
+    rule_set = rule_set_for(config, result, rule_set_id)
+    staff_by_unit: dict[str, list[PersonHistory]] = {}
+    for person in result.people:
+        staff_by_unit.setdefault(person.unit_code, []).append(person)
+    ctx = _Context(config, tuple(result.periods_to_date), rule_set, staff_by_unit)
+    decisions: list[Decision] = []
+    for subject, items in ((INDIVIDUAL, result.people), (COLLECTIVE, result.unit_histories)):
+        awards = chain_order([a for a in rule_set.awards if a.subject == subject])
+        by_award: list[list[Decision]] = [_decide_award(ctx, award, subject, items) for award in awards]
+        decisions += _highest_only(ctx, by_award)
+    return decisions
+
+
+def _decide_award(
+    ctx: _Context, award: Award, subject: str, items: Sequence[PersonHistory | UnitHistory]
+) -> list[Decision]:
+    functions = CRITERIA[subject]
+    evaluated = []
+    for item in items:
+        outcomes = [functions[name](ctx, item, value) for name, value in award.criteria.items()]
+        evaluated.append((item, outcomes))
+    meeting = [item for item, outcomes in evaluated if all(o.passed for o in outcomes)]
+    extra: dict[str, CriterionOutcome] = {}
+    cut: set[str] = set()
+    if award.quota_percent > 0 and meeting:
+        required = award.criteria.get("requires_award")
+        if required:
+            base = len(ctx.earned.get(required, set()))
+            base_text = (
+                f"{base} {'người' if subject == INDIVIDUAL else 'tập thể'} đạt {ctx.award_name(required)}"
+            )
+        else:
+            base = len(items)
+            base_text = f"{base} {'người' if subject == INDIVIDUAL else 'tập thể'}"
+        limit = math.floor(Fraction(str(award.quota_percent)) * base / 100)
+        ranked = sorted(meeting, key=lambda item: _tie_key(ctx, subject, item))
+        order = award.tie_break or DEFAULT_TIE_BREAK[subject]
+        quota = _percent_number(award.quota_percent)
+        for position, item in enumerate(ranked, 1):
+            key = _subject_key(item)
+            where = f"xếp thứ {position}/{len(ranked)} theo thứ tự ưu tiên: {_lower_first(order)}"
+            if position <= limit:
+                extra[key] = CriterionOutcome(
+                    QUOTA, True, f"Trong tỷ lệ {quota} (tối đa {limit} trên {base_text}); {where}"
+                )
+            else:
+                cut.add(key)
+                extra[key] = CriterionOutcome(
+                    QUOTA,
+                    False,
+                    f"Không đề nghị do vượt tỷ lệ {quota} (tối đa {limit} trên {base_text}); {where}",
+                )
+    ctx.earned[award.id] = {_subject_key(item) for item in meeting} - cut
+    ctx.quota_cut[award.id] = cut
+    out = []
+    for item, outcomes in evaluated:
+        key = _subject_key(item)
+        if key in extra:
+            outcomes.append(extra[key])
+        if isinstance(item, PersonHistory):
+            name, unit_code, position = item.name, item.unit_code, item.position
+            achievement = person_achievement(ctx, item)
+        else:
+            name, unit_code, position = item.unit_name, item.unit_code, ""
+            achievement = unit_achievement(ctx, item)
+        out.append(
+            Decision(
+                award_id=award.id,
+                award_name=award.name,
+                subject=subject,
+                subject_key=key,
+                subject_name=name,
+                unit_code=unit_code,
+                position=position,
+                proposed=key in ctx.earned[award.id],
+                outcomes=tuple(outcomes),
+                achievement=achievement,
+                quota_excluded=key in cut,
+            )
+        )
+    return out
+
+
+def _highest_only(ctx: _Context, by_award: list[list[Decision]]) -> list[Decision]:
+    """One achievement, one award: keep the proposal of the last award in chain order a subject earns."""
+    highest: dict[str, str] = {}
+    for decisions in by_award:
+        for decision in decisions:
+            if decision.proposed:
+                highest[decision.subject_key] = decision.award_id
+    out = []
+    for decisions in by_award:
+        for decision in decisions:
+            top = highest.get(decision.subject_key)
+            if decision.proposed and top != decision.award_id:
+                reason = (
+                    f"Đạt tiêu chuẩn nhưng không đề nghị riêng: đã đề nghị {ctx.award_name(top)} "
+                    "(một thành tích chỉ đề nghị một hình thức khen thưởng)"
+                )
+                decision = dataclasses.replace(
+                    decision,
+                    proposed=False,
+                    outcomes=(*decision.outcomes, CriterionOutcome(HIGHER_AWARD, False, reason)),
+                )
+            out.append(decision)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Reading decisions back (render uses these)
+
+
+def meets_criteria(decision: Decision) -> bool:
+    """Met every rule of the award (whether or not proposed: quota or a higher award may intervene)."""
+    return all(o.passed for o in decision.outcomes if o.criterion not in (QUOTA, HIGHER_AWARD))
+
+
+def status_label(decision: Decision) -> str:
+    if decision.proposed:
+        return "Đề nghị"
+    if decision.quota_excluded:
+        return "Đạt tiêu chuẩn, không đề nghị do vượt tỷ lệ"
+    if meets_criteria(decision):
+        return "Đạt tiêu chuẩn, đề nghị hình thức cao hơn"
+    return "Chưa đạt"
