@@ -377,6 +377,12 @@ class _Collector:
         if not taken:
             shown_others = ", ".join(others[:10]) + (", …" if len(others) > 10 else "")
             listing = f" Tệp đính kèm trong thư: {shown_others}." if others else ""
+            if any(name.lower() == "winmail.dat" for name in others):
+                # Outlook's rich-text format hides the attachments inside winmail.dat (TNEF).
+                listing += (
+                    " Tệp winmail.dat do Outlook tạo khi gửi thư dạng Rich Text: mở thư bằng Outlook để lưu "
+                    "tệp đính kèm, hoặc đề nghị đơn vị gửi lại thư ở dạng HTML."
+                )
             if message.forwarded:
                 listing += (
                     " Thư có kèm thư khác (chuyển tiếp dạng tệp đính kèm): mở thư đó và lưu tệp biểu mẫu "

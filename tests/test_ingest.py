@@ -565,16 +565,27 @@ def test_parallel_validation_gives_the_serial_result(tmp_path, config):
     assert calls == list(range(1, len(serial) + 1))
 
 
-def test_an_email_forwarded_as_attachment_gets_advice(tmp_path, config):
+def test_emails_whose_workbook_is_wrapped_get_advice(tmp_path, config):
     inner = email.message_from_bytes(eml("nc@x.vn", None, [("NC.xlsx", NC)]), policy=email.policy.default)
     outer = EmailMessage()
     outer["From"] = "lanh.dao@laocai.gov.vn"
     outer.set_content("Chuyển Phòng TCHC.")
     outer.add_attachment(inner)
     put(tmp_path / "in" / "chuyen-tiep.eml", outer.as_bytes())
-    [finding] = ingest.collect(tmp_path / "in", config).findings
-    assert finding.code == "no_workbook_attachment"
-    assert "chuyển tiếp dạng tệp đính kèm" in finding.message
+    rich = EmailMessage()
+    rich["From"] = "kt@x.vn"
+    rich.set_content("Báo cáo.")
+    rich.add_attachment(
+        b"\x78\x9f\x3e\x22", maintype="application", subtype="ms-tnef", filename="winmail.dat"
+    )
+    put(tmp_path / "in" / "outlook-rtf.eml", rich.as_bytes())
+    findings = {f.file: f for f in ingest.collect(tmp_path / "in", config).findings}
+    assert [f.code for f in findings.values()] == ["no_workbook_attachment"] * 2
+    assert "chuyển tiếp dạng tệp đính kèm" in findings["chuyen-tiep.eml"].message
+    assert (
+        "Tệp đính kèm trong thư: winmail.dat. Tệp winmail.dat do Outlook tạo"
+        in findings["outlook-rtf.eml"].message
+    )
 
 
 # -- hostile bytes ---------------------------------------------------------------------------------
