@@ -276,6 +276,7 @@ def test_annotated_copy_marks_cells_and_lists_findings(tmp_path, unit_file, subm
         (2, position.coordinate, mark, "FFEB9C"),
         (3, "A2:K300", "COUNTA($A2:$K2)>0", ""),
     ]
+    assert next(iter(staff.conditional_formatting)).rules[0].formula == [mark]  # LibreOffice: first wins
     assert cf_rules(unit) == [(1, f"{tasks.coordinate} {highlights.coordinate}", mark, "FFC7CE")]
 
     # Protection stays, but every flagged cell can be edited.
@@ -449,7 +450,8 @@ def test_feedback_email(tmp_path, unit_file, submission, config):
     assert msg["X-Unsent"] == "1" and msg["Date"] is None and msg["Cc"] is None
     body = msg.get_body(("plain",)).get_content()
     assert unicodedata.is_normalized("NFC", body)
-    assert body.startswith("Kính gửi: Phòng Kinh tế.")
+    assert body.splitlines()[0] == "Kính gửi: Phòng Kinh tế"
+    assert "Báo cáo còn lỗi nên chưa được tổng hợp." in body
     assert "3 lỗi phải sửa" in body and "4 cảnh báo" in body
     assert f"ô B{unit_row('Số nhiệm vụ đã hoàn thành')}" in body and "lớn hơn số nhiệm vụ được giao" in body
     assert f"ô {staff_col('Xếp loại tháng')}3" in body

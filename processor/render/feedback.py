@@ -72,7 +72,15 @@ WARNING_BORDER = Border(left=WARNING_SIDE, right=WARNING_SIDE, top=WARNING_SIDE,
 # filled rows): the marks are repeated as a top-priority rule, recognised later by this formula.
 MARK_FORMULA = '"thidua"="thidua"'
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
-HEADER_FONT = Font(bold=True, color="FFFFFF")
+FONT_NAME = "Times New Roman"  # the form's font: one look across the copy
+
+
+def _font(size: float = 12, **style) -> Font:
+    return Font(name=FONT_NAME, size=size, **style)
+
+
+HEADER_FONT = _font(bold=True, color="FFFFFF")
+BODY_FONT = _font()
 THIN = Side(style="thin", color="A6A6A6")
 GRID = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 WRAP_TOP = Alignment(wrap_text=True, vertical="top")
@@ -242,9 +250,9 @@ def _status_sentence(submission: Submission) -> str:
     if status is FileStatus.UNREADABLE:
         return "Không đọc được tệp báo cáo nên báo cáo chưa được tổng hợp."
     if status is FileStatus.ACCEPTED_PARTIAL:
-        return f"Báo cáo còn {errors} lỗi: chỉ các dòng hợp lệ được tổng hợp."
+        return "Báo cáo còn lỗi: chỉ các dòng hợp lệ được tổng hợp."
     if errors:
-        return f"Báo cáo còn {errors} lỗi nên chưa được tổng hợp."
+        return "Báo cáo còn lỗi nên chưa được tổng hợp."
     if status is FileStatus.ACCEPTED:
         return "Báo cáo đã được tiếp nhận và tổng hợp."
     return f"Trạng thái tệp: {STATUS_LABELS.get(status, str(status))}."
@@ -361,6 +369,10 @@ def _add_mark_rules(ws, marked: dict[str, bool]) -> None:
             added.append(rule)
     for priority, rule in enumerate([*added, *others], 1):
         rule.priority = priority
+    # LibreOffice ignores priorities and applies the first block covering a cell: write ours first.
+    rules = ws.conditional_formatting._cf_rules
+    for target in [t for t in rules if not any(rule is ours for rule in rules[t] for ours in added)]:
+        rules.move_to_end(target)
 
 
 def _priority(rule: Rule) -> int:
@@ -510,15 +522,15 @@ def _findings_sheet(
         )
         how = "Tệp gửi đến không đọc được nên không đánh dấu được ô cần sửa; lý do ghi ở bảng dưới."
     lines = [
-        ("KẾT QUẢ KIỂM TRA BÁO CÁO THI ĐUA", Font(bold=True, size=14, color="1F4E78")),
-        (f"Đơn vị: {unit}  ·  Kỳ báo cáo: {period}", Font(bold=True)),
-        (f"Tệp: {submission.file.display_name} (nhận lúc {_when(submission.file.received_at)})", Font()),
+        ("KẾT QUẢ KIỂM TRA BÁO CÁO THI ĐUA", _font(bold=True, size=14, color="1F4E78")),
+        (f"Đơn vị: {unit}  ·  Kỳ báo cáo: {period}", _font(bold=True)),
+        (f"Tệp: {submission.file.display_name} (nhận lúc {_when(submission.file.received_at)})", _font()),
         (
             f"{_status_sentence(submission)} {_count_sentence(submission)}",
-            Font(bold=True, color="C00000" if errors else "7F6000"),
+            _font(bold=True, color="C00000" if errors else "7F6000"),
         ),
-        (fix, Font()),
-        (how, Font(italic=True)),
+        (fix, _font()),
+        (how, _font(italic=True)),
     ]
     for row, (text, font) in enumerate(lines, 1):
         cell = _put(ws, row, 1, text)
@@ -553,22 +565,21 @@ def _findings_sheet(
         )
         for column, value in enumerate(values, 1):
             cell = _put(ws, row, column, value)
-            cell.border = GRID
-            cell.alignment = WRAP_TOP
+            cell.border, cell.alignment, cell.font = GRID, WRAP_TOP, BODY_FONT
         ws.cell(row, 1).alignment = Alignment(horizontal="center", vertical="top")
         severity_cell = ws.cell(row, 2)
         severity_cell.fill = ERROR_FILL if finding.is_error else WARNING_FILL
-        severity_cell.font = Font(bold=True, color="9C0006" if finding.is_error else "7F6000")
+        severity_cell.font = _font(bold=True, color="9C0006" if finding.is_error else "7F6000")
         if index in located:
             link = ws.cell(row, 4)
             link.hyperlink = Hyperlink(
                 ref=link.coordinate, location=f"{quote_sheetname(finding.sheet)}!{located[index]}"
             )
-            link.font = Font(color="0563C1", underline="single")
+            link.font = _font(color="0563C1", underline="single")
         longest = max(len(str(values[6])) / 60, len(str(values[5])) / 21, len(str(values[4])) / 23, 1)
         ws.row_dimensions[row].height = 15.5 * math.ceil(longest) + 3
     if not findings:
-        _put(ws, header_row + 1, 1, "Không có lỗi, cảnh báo nào.")
+        _put(ws, header_row + 1, 1, "Không có lỗi, cảnh báo nào.").font = BODY_FONT
 
     ws.freeze_panes = f"A{header_row + 1}"
     ws.print_title_rows = f"{header_row}:{header_row}"
@@ -626,14 +637,25 @@ def _table(ws, name: str, header_row: int, last_row: int, columns: int) -> None:
 def _header(ws, row: int, titles: list[tuple[str, float]]) -> None:
     for column, (title, width) in enumerate(titles, 1):
         cell = _put(ws, row, column, title)
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        cell.font, cell.fill, cell.border = HEADER_FONT, HEADER_FILL, GRID
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         ws.column_dimensions[get_column_letter(column)].width = width
+    ws.row_dimensions[row].height = 32
+
+
+def _fit_row(ws, row: int, titles: list[tuple[str, float]]) -> None:
+    """Row height from the longest wrapped text: LibreOffice does not grow rows on opening."""
+    lines = 1
+    for column, (_, width) in enumerate(titles, 1):
+        value = ws.cell(row, column).value
+        if isinstance(value, str):
+            lines = max(lines, math.ceil(len(value) * 1.1 / max(width - 1, 1)))
+    ws.row_dimensions[row].height = 15.5 * lines + 2
 
 
 def _title(ws, row: int, text: str, bold: bool = True, size: int = 12) -> None:
     cell = _put(ws, row, 1, text)
-    cell.font = Font(bold=bold, size=size)
+    cell.font = _font(bold=bold, size=size)
 
 
 def write_validation_report(
@@ -685,16 +707,15 @@ def write_validation_report(
                 finding.message,
             )
             for column, value in enumerate(values, 1):
-                _put(ws, row, column, value).alignment = WRAP_TOP
+                cell = _put(ws, row, column, value)
+                cell.alignment, cell.font, cell.border = WRAP_TOP, BODY_FONT, GRID
+            _fit_row(ws, row, titles)
     if row > header_row:
         _table(ws, "KiemTra", header_row, row, len(titles))
     else:
-        _put(ws, header_row + 1, 1, "Không có lỗi, cảnh báo nào.")
+        _put(ws, header_row + 1, 1, "Không có lỗi, cảnh báo nào.").font = BODY_FONT
     ws.freeze_panes = f"A{header_row + 1}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{header_row}:{header_row}"
 
     files = wb.create_sheet(FILES_SHEET)
     _title(files, 1, f"CÁC TỆP ĐÃ NHẬN – KỲ BÁO CÁO THÁNG {period.label}", size=14)
@@ -732,12 +753,20 @@ def write_validation_report(
             submission.superseded_by or "",
         )
         for column, value in enumerate(values, 1):
-            _put(files, row, column, value)
+            cell = _put(files, row, column, value)
+            cell.alignment, cell.font, cell.border = WRAP_TOP, BODY_FONT, GRID
+        _fit_row(files, row, file_titles)
         files.cell(row, 6).number_format = "dd/mm/yyyy hh:mm"
     if row > header_row:
         _table(files, "TepDaNhan", header_row, row, len(file_titles))
     files.freeze_panes = f"A{header_row + 1}"
-    files.page_setup.orientation = "landscape"
+    for sheet in (ws, files):
+        sheet.page_setup.orientation = "landscape"
+        sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+        sheet.page_setup.fitToWidth = 1
+        sheet.page_setup.fitToHeight = 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        sheet.page_margins.left = sheet.page_margins.right = 0.4
 
     latest = max((s.file.received_at for s in submissions), key=_utc, default=None)
     stamp = latest or dt.datetime.combine(period.first_day, dt.time())
@@ -786,7 +815,7 @@ def _email_body(submission: Submission, config: Config, period: Period | None, a
     month = f" tháng {period.label}" if period else ""
     file = submission.file
     paragraphs = [
-        f"Kính gửi: {unit_name}.",
+        f"Kính gửi: {unit_name}",
         f"{office} đã nhận báo cáo kết quả thực hiện phong trào thi đua{month} của đơn vị "
         f"(tệp “{_text(_original_name(file), 200)}”, nhận lúc {_when(file.received_at)}).",
         f"{_status_sentence(submission)} {_count_sentence(submission)}",
