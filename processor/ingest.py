@@ -15,6 +15,7 @@ files from one unit for one period are corrections: the newest is used, the othe
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email
 import email.policy
@@ -51,6 +52,7 @@ _COMPETING = {FileStatus.ACCEPTED, FileStatus.ACCEPTED_PARTIAL, FileStatus.REJEC
 _MIN_FILES_FOR_POOL = 32
 
 _DIGITS = re.compile(r"(\d+)")
+_MAX_NESTING = 3  # e-mails attached to e-mails: deeper is not a forward, it is a bomb
 
 Progress = Callable[[int, int], None]
 
@@ -139,9 +141,9 @@ def read_source(file: ReceivedFile) -> bytes:
             parts = _open_email(data, file.source_path.suffix.lower())
         except _EmailUnreadable:
             parts = None
-        for name, payload in parts.attachments if parts else ():
-            if name == file.attachment_name and _sha256(payload) == file.sha256:
-                return payload
+        for attachment in parts.attachments if parts else ():
+            if attachment.name == file.attachment_name and _sha256(attachment.data) == file.sha256:
+                return attachment.data
     raise UserError(
         f"Tệp {file.display_name} đã thay đổi hoặc không còn trong thư mục nhận kể từ lúc kiểm tra. "
         "Chạy lại để kiểm tra tệp hiện có."
@@ -296,12 +298,21 @@ class _EmailUnreadable(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class _Attachment:
+    name: str
+    data: bytes
+    via: tuple[str, ...] = ()  # the attached e-mails it sits in ("forward as attachment"), outermost first
+    sender: str | None = None  # of the innermost of those e-mails: the unit that wrote it
+    sent_at: dt.datetime | None = None
+
+
 @dataclass
 class _Email:
     sender: str | None
     sent_at: dt.datetime | None
-    attachments: list[tuple[str, bytes]]  # (file name, bytes), in the e-mail's order
-    forwarded: int = 0  # e-mails attached to this one ("forward as attachment"): not opened
+    attachments: list[_Attachment]  # in the e-mail's order, those of attached e-mails in place
+    forwarded: int = 0  # attached e-mails that could not be opened
 
 
 class _Collector:
@@ -360,20 +371,26 @@ class _Collector:
         taken = 0
         others: list[str] = []
         seen_names: dict[str, int] = {}
-        for name, payload in message.attachments:
+        for attachment in message.attachments:
+            name = attachment.name
+            inside = SEPARATOR.join((*attachment.via, name))
             if Path(name).suffix.lower() not in WORKBOOK_SUFFIXES:
-                others.append(name)
+                others.append(inside)
                 continue
-            seen_names[name] = seen_names.get(name, 0) + 1
+            seen_names[inside] = seen_names.get(inside, 0) + 1
             # Two attachments of one e-mail may share a name; messages must still tell them apart.
-            shown = name if seen_names[name] == 1 else f"{name} ({seen_names[name]})"
-            attachment_display = f"{display}{SEPARATOR}{shown}"
+            shown = inside if seen_names[inside] == 1 else f"{inside} ({seen_names[inside]})"
             taken += 1
             # No size check here: an attachment is smaller than its e-mail, which passed the check.
             received = ReceivedFile(
-                attachment_display, path, _sha256(payload), received_at, message.sender, name
+                f"{display}{SEPARATOR}{shown}",
+                path,
+                _sha256(attachment.data),
+                attachment.sent_at or received_at,
+                attachment.sender or message.sender,
+                name,
             )
-            self._found(received, payload)
+            self._found(received, attachment.data)
         if not taken:
             shown_others = ", ".join(others[:10]) + (", …" if len(others) > 10 else "")
             listing = f" Tệp đính kèm trong thư: {shown_others}." if others else ""
@@ -497,7 +514,7 @@ def _open_email(data: bytes, suffix: str) -> _Email:
         raise _EmailUnreadable(f"{type(exc).__name__}: {exc}") from None
 
 
-def _open_eml(data: bytes) -> _Email:
+def _open_eml(data: bytes, depth: int = 0) -> _Email:
     # Headers as plain text first: a malformed Date must cost the date, not the whole e-mail.
     headers = email.message_from_bytes(data, policy=email.policy.compat32)
     if not headers.keys():
@@ -505,17 +522,51 @@ def _open_eml(data: bytes) -> _Email:
     sender = _address(headers.get("From"))
     sent_at = _parse_date(headers.get("Date"))
     message = email.message_from_bytes(data, policy=email.policy.default)
-    attachments = []
+    attachments: list[_Attachment] = []
     forwarded = 0
     for part in message.iter_attachments():
         if part.get_content_type() == "message/rfc822":
-            forwarded += 1
+            inner = _attached_eml(part, depth)
+            if inner is None:
+                forwarded += 1
+                continue
+            label = _attachment_name(part.get_filename() or "") or _subject_label(inner[0])
+            for item in inner[1].attachments:
+                attachments.append(
+                    dataclasses.replace(
+                        item,
+                        via=(label, *item.via),
+                        sender=item.sender or inner[1].sender,
+                        sent_at=item.sent_at or inner[1].sent_at,
+                    )
+                )
+            forwarded += inner[1].forwarded
             continue
         name = part.get_filename()
         payload = part.get_payload(decode=True)
         if name and isinstance(payload, bytes):
-            attachments.append((_attachment_name(name), payload))
+            attachments.append(_Attachment(_attachment_name(name), payload))
     return _Email(sender, sent_at, attachments, forwarded)
+
+
+def _attached_eml(part, depth: int) -> tuple[str, _Email] | None:
+    """(subject, content) of an e-mail attached to another; None when too deep or unreadable."""
+    if depth >= _MAX_NESTING:
+        return None
+    payload = part.get_payload()
+    inner = payload[0] if isinstance(payload, list) and payload else None
+    if inner is None:
+        return None
+    try:
+        return str(inner.get("Subject") or ""), _open_eml(inner.as_bytes(), depth + 1)
+    except _EmailUnreadable:
+        return None
+
+
+def _subject_label(subject: str) -> str:
+    # A subject is not a path: "02/2024" must not look like a folder in the display name.
+    text = " ".join(subject.replace("/", "-").replace("\\", "-").split())[:60].strip()
+    return f"{text or 'thư đính kèm'}.eml"
 
 
 def _open_msg(data: bytes) -> _Email:
@@ -554,7 +605,7 @@ def _open_msg(data: bytes) -> _Email:
                     attachment.longFilename or attachment.shortFilename or getattr(attachment, "name", None)
                 )
                 if attachment.type is AttachmentType.DATA and isinstance(payload, bytes) and name:
-                    attachments.append((_attachment_name(name), payload))
+                    attachments.append(_Attachment(_attachment_name(name), payload))
     except Exception as exc:
         # extract-msg and olefile raise many kinds of errors on damaged files (struct, OLE, custom);
         # each means the same thing here: this .msg cannot be read.

@@ -565,13 +565,44 @@ def test_parallel_validation_gives_the_serial_result(tmp_path, config):
     assert calls == list(range(1, len(serial) + 1))
 
 
-def test_emails_whose_workbook_is_wrapped_get_advice(tmp_path, config):
-    inner = email.message_from_bytes(eml("nc@x.vn", None, [("NC.xlsx", NC)]), policy=email.policy.default)
+def forward(inner: bytes, sender: str, date: str | None = None) -> bytes:
     outer = EmailMessage()
-    outer["From"] = "lanh.dao@laocai.gov.vn"
+    outer["From"] = sender
+    outer["Subject"] = "Fwd: báo cáo"
+    if date:
+        outer["Date"] = date
     outer.set_content("Chuyển Phòng TCHC.")
-    outer.add_attachment(inner)
-    put(tmp_path / "in" / "chuyen-tiep.eml", outer.as_bytes())
+    outer.add_attachment(email.message_from_bytes(inner, policy=email.policy.default))
+    return outer.as_bytes()
+
+
+def test_an_email_forwarded_as_attachment_is_opened(tmp_path, config):
+    original = eml(
+        "Phòng Nội chính <NoiChinh.VPUBND@laocai.gov.vn>",
+        "Mon, 04 Mar 2024 08:00:00 +0700",
+        [("NC.xlsx", NC)],
+        subject="Báo cáo thi đua tháng 02/2024",
+    )
+    put(
+        tmp_path / "in" / "chuyen-tiep.eml",
+        forward(original, "lanh.dao@laocai.gov.vn", "Thu, 07 Mar 2024 10:00:00 +0700"),
+    )
+    [item] = ingest.collect(tmp_path / "in", config).incoming
+    assert item.file.display_name == "chuyen-tiep.eml › Báo cáo thi đua tháng 02-2024.eml › NC.xlsx"
+    # The unit wrote the inner e-mail: its address and date are the submission's.
+    assert (item.file.sender, item.file.received_at) == (
+        "noichinh.vpubnd@laocai.gov.vn",
+        dt.datetime(2024, 3, 4, 8, 0),
+    )
+    assert item.data == NC
+    assert ingest.read_source(item.file) == NC
+
+
+def test_emails_whose_workbook_is_wrapped_too_deep_get_advice(tmp_path, config):
+    nested = eml("nc@x.vn", None, [("NC.xlsx", NC)])
+    for _ in range(ingest._MAX_NESTING + 1):
+        nested = forward(nested, "a@b.vn")
+    put(tmp_path / "in" / "chuyen-tiep.eml", nested)
     rich = EmailMessage()
     rich["From"] = "kt@x.vn"
     rich.set_content("Báo cáo.")
