@@ -332,12 +332,19 @@ class _Collector:
             return
         for entry in entries:
             path = Path(entry.path)
+            display = f"{prefix}{nfc(entry.name)}"
+            try:
+                is_folder = entry.is_dir(follow_symlinks=False)
+                is_file = not is_folder and entry.is_file()
+            except OSError as exc:
+                self._not_taken(path, display, None, _SourceProblem("file_unreadable", _os_reason(exc)))
+                continue
             if _is_clutter(entry):
                 self.collected.skipped.append(path)
-            elif entry.is_dir(follow_symlinks=False):
-                self.add_folder(path, f"{prefix}{nfc(entry.name)}/")
-            elif entry.is_file():
-                self.add_file(path, f"{prefix}{nfc(entry.name)}")
+            elif is_folder:
+                self.add_folder(path, f"{display}/")
+            elif is_file:
+                self.add_file(path, display)
 
     def add_file(self, path: Path, display: str, named: bool = False) -> None:
         suffix = path.suffix.lower()
