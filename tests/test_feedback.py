@@ -351,8 +351,11 @@ def test_returned_copy_is_cleaned_before_marking_again(tmp_path, unit_file, subm
     assert cf_rules(wb[form.UNIT_SHEET]) == [(1, tasks.coordinate, feedback.MARK_FORMULA, "FFC7CE")]
 
 
-@pytest.mark.parametrize("status", [FileStatus.UNREADABLE, FileStatus.REJECTED])
-def test_unreadable_file_gives_findings_sheet_only(tmp_path, status, config):
+@pytest.mark.parametrize(
+    ("status", "explained"),
+    [(FileStatus.UNREADABLE, "không đọc được"), (FileStatus.REJECTED, "Không mở lại được tệp")],
+)
+def test_unreadable_file_gives_findings_sheet_only(tmp_path, status, explained, config):
     bad = tmp_path / "inbox" / "bao-cao.xlsx"
     bad.parent.mkdir()
     bad.write_bytes(b"PK\x03\x04 not really a workbook")
@@ -363,7 +366,18 @@ def test_unreadable_file_gives_findings_sheet_only(tmp_path, status, config):
     assert wb.sheetnames == [FINDINGS_SHEET]
     rows = findings_rows(wb.active)
     assert [(r[1].value, r[6].value) for r in rows] == [("Lỗi", "Tệp không phải là tệp Excel hợp lệ.")]
-    assert "không đọc được" in " ".join(str(wb.active.cell(r, 1).value) for r in range(1, 7))
+    assert explained in " ".join(str(wb.active.cell(r, 1).value) for r in range(1, 7))
+
+
+def test_workbook_that_cannot_be_rewritten_still_gets_its_findings(tmp_path, submission, monkeypatch):
+    def broken(*args):
+        raise ValueError("openpyxl choked on something in the unit's file")
+
+    monkeypatch.setattr(feedback, "_annotate_cells", broken)
+    data = submission.file.source_path.read_bytes()
+    wb = load_workbook(write_annotated_copy(submission, data, tmp_path / "x.xlsx"))
+    assert wb.sheetnames == [FINDINGS_SHEET]
+    assert len(findings_rows(wb.active)) == len(submission.findings)
 
 
 # ------------------------------------------------------------------------------------------------

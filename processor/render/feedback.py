@@ -291,10 +291,10 @@ def _deterministic_xlsx(raw: bytes, modified: dt.datetime) -> bytes:
     return out.getvalue()
 
 
-def _save(wb: Workbook, out_path: Path, modified: dt.datetime) -> Path:
+def _workbook_bytes(wb: Workbook, modified: dt.datetime) -> bytes:
     buffer = io.BytesIO()
     wb.save(buffer)
-    return atomic.write_bytes(Path(out_path), _deterministic_xlsx(buffer.getvalue(), modified))
+    return _deterministic_xlsx(buffer.getvalue(), modified)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -515,12 +515,15 @@ def _findings_sheet(
             "Bấm vào địa chỉ ở cột “Ô” để đi tới ô cần sửa; đưa chuột lên ô tô màu để xem hướng dẫn. "
             "Có thể sửa ngay trên tệp này rồi gửi lại, không cần xóa sheet này."
         )
-    else:
+    elif submission.status is FileStatus.UNREADABLE:
         fix = (
             f"Cách sửa: mở biểu mẫu báo cáo đã được gửi, điền số liệu, lưu dạng Excel (.xlsx), không đặt "
             f"mật khẩu, rồi gửi lại tệp cho {office}{by}."
         )
         how = "Tệp gửi đến không đọc được nên không đánh dấu được ô cần sửa; lý do ghi ở bảng dưới."
+    else:
+        fix = f"Cách sửa: sửa trên tệp đã gửi các ô ghi ở bảng dưới rồi gửi lại tệp cho {office}{by}."
+        how = "Không mở lại được tệp đã gửi để tô màu các ô cần sửa; địa chỉ từng ô ghi ở bảng dưới."
     lines = [
         ("KẾT QUẢ KIỂM TRA BÁO CÁO THI ĐUA", _font(bold=True, size=14, color="1F4E78")),
         (f"Đơn vị: {unit}  ·  Kỳ báo cáo: {period}", _font(bold=True)),
@@ -606,21 +609,23 @@ def write_annotated_copy(
     workbook with the findings sheet only.
     """
     findings = list(submission.findings)
+    stamp = submission.file.received_at
     wb = _open_copy(submission, data)
-    readable = wb is not None
-    if wb is None:
-        wb = Workbook()
-        wb.remove(wb.active)
-        located: dict[int, str] = {}
-    else:
-        _restore_previous_round(wb)
-        located = _annotate_cells(wb, findings)
-    _findings_sheet(wb, submission, findings, located, config, readable)
-    if not readable:
-        wb.properties.creator = COMMENT_AUTHOR
-        wb.properties.created = _utc(submission.file.received_at)
-    wb.properties.lastModifiedBy = COMMENT_AUTHOR
-    return _save(wb, out_path, submission.file.received_at)
+    if wb is not None:
+        try:
+            _restore_previous_round(wb)
+            located = _annotate_cells(wb, findings)
+            _findings_sheet(wb, submission, findings, located, config, readable=True)
+            wb.properties.lastModifiedBy = COMMENT_AUTHOR
+            return atomic.write_bytes(Path(out_path), _workbook_bytes(wb, stamp))
+        except Exception:  # a workbook openpyxl opens but cannot rewrite still gets its findings sheet
+            pass
+    wb = Workbook()
+    wb.remove(wb.active)
+    _findings_sheet(wb, submission, findings, {}, config, readable=False)
+    wb.properties.creator = wb.properties.lastModifiedBy = COMMENT_AUTHOR
+    wb.properties.created = _utc(stamp)
+    return atomic.write_bytes(Path(out_path), _workbook_bytes(wb, stamp))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -772,7 +777,7 @@ def write_validation_report(
     stamp = latest or dt.datetime.combine(period.first_day, dt.time())
     wb.properties.creator = COMMENT_AUTHOR
     wb.properties.created = _utc(stamp)
-    return _save(wb, out_path, stamp)
+    return atomic.write_bytes(Path(out_path), _workbook_bytes(wb, stamp))
 
 
 # ------------------------------------------------------------------------------------------------
