@@ -541,3 +541,23 @@ def test_feedback_file_name_is_safe():
     file = ReceivedFile("mail.eml › a/b:c?.xlsx", Path("mail.eml"), "0" * 64, when, None, "..\\x.xlsx")
     name = feedback.feedback_file_name(Submission(file, FileStatus.REJECTED, [], "KT", PERIOD))
     assert name == "KT_x_kiem-tra.xlsx"
+
+
+def test_range_findings_colour_each_cell_up_to_a_cap(tmp_path, unit_file):
+    name = unit_file.name
+    findings = [
+        Finding(Severity.ERROR, "duplicate_person", "Trùng người ở dòng 2.", name, form.STAFF_SHEET, "A2:K2"),
+        Finding(Severity.WARNING, "column", "Cột bị đổi tên.", name, form.STAFF_SHEET, "$L$1:$L$1048576"),
+        Finding(Severity.WARNING, "meta", "Mã đơn vị ẩn khác mã đơn vị.", name, form.META_SHEET, "B3"),
+    ]
+    sub = Submission(received(unit_file), FileStatus.REJECTED, findings, "KT", PERIOD)
+    wb = load_workbook(write_annotated_copy(sub, unit_file.read_bytes(), tmp_path / "x.xlsx"))
+    staff = wb[form.STAFF_SHEET]
+    assert all(rgb(cell) == "FFC7CE" for cell in staff[2][:11])
+    assert staff["A2"].comment is not None and staff["B2"].comment is None
+    painted = [row for row in range(1, 400) if rgb(staff.cell(row, 12)) == "FFEB9C"]
+    assert painted == list(range(1, feedback.MAX_CELLS_PER_FINDING + 1))
+    rows = findings_rows(wb[FINDINGS_SHEET])
+    assert rows[0][3].hyperlink.location == f"'{form.STAFF_SHEET}'!A2"
+    meta_row = next(r for r in rows if r[2].value == form.META_SHEET)
+    assert meta_row[3].value == "B3" and meta_row[3].hyperlink is None  # no link into a hidden sheet

@@ -16,6 +16,7 @@ import datetime as dt
 import email.policy
 import hashlib
 import io
+import itertools
 import math
 import re
 import zipfile
@@ -403,19 +404,15 @@ def _annotate_cells(wb: Workbook, findings: list[Finding]) -> dict[int, str]:
         anchor = _merge_anchor(ws, min_row, min_col)
         located[index] = anchor
         per_cell.setdefault((finding.sheet, anchor), []).append(finding)
-        painted = 0
-        for row in range(min_row, max_row + 1):
-            for col in range(min_col, max_col + 1):
-                if painted >= MAX_CELLS_PER_FINDING:
-                    break
-                target = ws[_merge_anchor(ws, row, col)]
-                if (finding.sheet, target.coordinate) not in seen:
-                    seen.add((finding.sheet, target.coordinate))
-                    originals.append(_original_look(finding.sheet, target))
-                _paint(target, finding.severity)
-                sheet_marks = marks.setdefault(finding.sheet, {})
-                sheet_marks[target.coordinate] = sheet_marks.get(target.coordinate, False) or finding.is_error
-                painted += 1
+        cells = itertools.product(range(min_row, max_row + 1), range(min_col, max_col + 1))
+        for row, col in itertools.islice(cells, MAX_CELLS_PER_FINDING):
+            target = ws[_merge_anchor(ws, row, col)]
+            if (finding.sheet, target.coordinate) not in seen:
+                seen.add((finding.sheet, target.coordinate))
+                originals.append(_original_look(finding.sheet, target))
+            _paint(target, finding.severity)
+            sheet_marks = marks.setdefault(finding.sheet, {})
+            sheet_marks[target.coordinate] = sheet_marks.get(target.coordinate, False) or finding.is_error
     for (sheet, coordinate), on_cell in per_cell.items():
         cell = wb[sheet][coordinate]
         lines = [
@@ -573,7 +570,7 @@ def _findings_sheet(
         severity_cell = ws.cell(row, 2)
         severity_cell.fill = ERROR_FILL if finding.is_error else WARNING_FILL
         severity_cell.font = _font(bold=True, color="9C0006" if finding.is_error else "7F6000")
-        if index in located:
+        if index in located and wb[finding.sheet].sheet_state == "visible":  # Excel cannot go to a hidden one
             link = ws.cell(row, 4)
             link.hyperlink = Hyperlink(
                 ref=link.coordinate, location=f"{quote_sheetname(finding.sheet)}!{located[index]}"
