@@ -537,16 +537,8 @@ def _open_eml(data: bytes, depth: int = 0) -> _Email:
             if inner is None:
                 forwarded += 1
                 continue
-            label = _attachment_name(part.get_filename() or "") or _subject_label(inner[0])
-            for item in inner[1].attachments:
-                attachments.append(
-                    dataclasses.replace(
-                        item,
-                        via=(label, *item.via),
-                        sender=item.sender or inner[1].sender,
-                        sent_at=item.sent_at or inner[1].sent_at,
-                    )
-                )
+            label = _attachment_name(part.get_filename() or "") or _subject_label(inner[0], ".eml")
+            attachments += _nested(inner[1], label)
             forwarded += inner[1].forwarded
             continue
         name = part.get_filename()
@@ -570,16 +562,16 @@ def _attached_eml(part, depth: int) -> tuple[str, _Email] | None:
         return None
 
 
-def _subject_label(subject: str) -> str:
+def _subject_label(subject: str, suffix: str) -> str:
     # A subject is not a path: "02/2024" must not look like a folder in the display name.
     text = " ".join(subject.replace("/", "-").replace("\\", "-").split())[:60].strip()
-    return f"{text or 'thư đính kèm'}.eml"
+    return f"{text or 'thư đính kèm'}{suffix}"
 
 
 def _open_msg(data: bytes) -> _Email:
     try:
         import extract_msg
-        from extract_msg.enums import AttachmentType, ErrorBehavior
+        from extract_msg.enums import ErrorBehavior
     except ImportError:  # pragma: no cover - a dependency of the package
         raise _EmailUnreadable("extract-msg is not installed") from None
     logger = logging.getLogger("extract_msg")
@@ -593,32 +585,60 @@ def _open_msg(data: bytes) -> _Email:
     )
     try:
         with extract_msg.openMsg(data, strict=False, errorBehavior=tolerant) as message:
-            headers = None
-            header_text = getattr(message, "headerText", None)
-            if header_text:
-                headers = HeaderParser().parsestr(header_text)
-            candidates = [headers.get("From") if headers else None]
-            candidates += [message.getStringStream(f"__substg1.0_{tag}") for tag in ("5D01", "0C1F", "0065")]
-            sender = next((a for a in map(_address, candidates) if a), None)
-            sent_at = _parse_date(headers.get("Date")) if headers else None
-            sent_at = sent_at or message.props.date or message.getPropertyVal("0E060040")
-            attachments = []
-            forwarded = 0
-            for attachment in message.attachments:
-                if attachment.type is AttachmentType.MSG:
-                    forwarded += 1
-                payload = getattr(attachment, "data", None)
-                name = (
-                    attachment.longFilename or attachment.shortFilename or getattr(attachment, "name", None)
-                )
-                if attachment.type is AttachmentType.DATA and isinstance(payload, bytes) and name:
-                    attachments.append(_Attachment(_attachment_name(name), payload))
+            return _msg_content(message, 0)
     except Exception as exc:
         # extract-msg and olefile raise many kinds of errors on damaged files (struct, OLE, custom);
         # each means the same thing here: this .msg cannot be read.
         raise _EmailUnreadable(f"{type(exc).__name__}: {exc}") from None
-    sent_at = _to_vietnam_time(sent_at) if isinstance(sent_at, dt.datetime) else None
+
+
+def _msg_content(message, depth: int) -> _Email:
+    """Sender, date and attachments of an open extract-msg message, and of the messages it carries."""
+    from extract_msg.enums import AttachmentType
+
+    headers = None
+    header_text = getattr(message, "headerText", None)
+    if header_text:
+        headers = HeaderParser().parsestr(header_text)
+    candidates = [headers.get("From") if headers else None]
+    candidates += [message.getStringStream(f"__substg1.0_{tag}") for tag in ("5D01", "0C1F", "0065")]
+    sender = next((a for a in map(_address, candidates) if a), None)
+    sent_at = _parse_date(headers.get("Date")) if headers else None
+    if sent_at is None:
+        stamp = message.props.date or message.getPropertyVal("0E060040")
+        sent_at = _to_vietnam_time(stamp) if isinstance(stamp, dt.datetime) else None
+    attachments: list[_Attachment] = []
+    forwarded = 0
+    for attachment in message.attachments:
+        payload = getattr(attachment, "data", None)
+        if attachment.type is AttachmentType.MSG:
+            if depth >= _MAX_NESTING or payload is None or not hasattr(payload, "attachments"):
+                forwarded += 1
+                continue
+            inner = _msg_content(payload, depth + 1)
+            subject = getattr(payload, "subject", None) or ""
+            label = _subject_label(subject, ".msg")
+            attachments += _nested(inner, label)
+            forwarded += inner.forwarded
+            continue
+        name = attachment.longFilename or attachment.shortFilename or getattr(attachment, "name", None)
+        if attachment.type is AttachmentType.DATA and isinstance(payload, bytes) and name:
+            attachments.append(_Attachment(_attachment_name(name), payload))
     return _Email(sender, sent_at, attachments, forwarded)
+
+
+def _nested(inner: _Email, label: str) -> list[_Attachment]:
+    """The attachments of an attached e-mail, as seen from the outer one: the inner sender and date
+    are the unit's, the outer ones only those of whoever forwarded it."""
+    return [
+        dataclasses.replace(
+            item,
+            via=(label, *item.via),
+            sender=item.sender or inner.sender,
+            sent_at=item.sent_at or inner.sent_at,
+        )
+        for item in inner.attachments
+    ]
 
 
 def _parse_date(text: object) -> dt.datetime | None:

@@ -598,6 +598,31 @@ def test_an_email_forwarded_as_attachment_is_opened(tmp_path, config):
     assert ingest.read_source(item.file) == NC
 
 
+def test_an_outlook_email_forwarded_as_attachment_is_opened(tmp_path, config):
+    unit_mail = {
+        "subject": "Báo cáo tháng 02/2024",
+        "sender_name": "Phòng Nội chính",
+        "sender_email": "NoiChinh.VPUBND@laocai.gov.vn",
+        "sent_at": dt.datetime(2024, 3, 4, 8, 0, tzinfo=VN),
+        "attachments": [("NC.xlsx", NC)],
+    }
+    data = make_msg.build_msg(
+        subject="FW: Báo cáo tháng 02/2024",
+        sender_name="Lãnh đạo Văn phòng",
+        sender_email="lanhdao@laocai.gov.vn",
+        sent_at=dt.datetime(2024, 3, 7, 10, 0, tzinfo=VN),
+        attachments=[unit_mail, ("ghi-chu.txt", b"xem")],
+    )
+    put(tmp_path / "in" / "fw.msg", data)
+    [item] = ingest.collect(tmp_path / "in", config).incoming
+    assert item.file.display_name == "fw.msg › Báo cáo tháng 02-2024.msg › NC.xlsx"
+    assert (item.file.sender, item.file.received_at) == (
+        "noichinh.vpubnd@laocai.gov.vn",
+        dt.datetime(2024, 3, 4, 8, 0),
+    )
+    assert ingest.read_source(item.file) == NC
+
+
 def test_emails_whose_workbook_is_wrapped_too_deep_get_advice(tmp_path, config):
     nested = eml("nc@x.vn", None, [("NC.xlsx", NC)])
     for _ in range(ingest._MAX_NESTING + 1):
