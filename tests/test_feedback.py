@@ -561,3 +561,13 @@ def test_range_findings_colour_each_cell_up_to_a_cap(tmp_path, unit_file):
     assert rows[0][3].hyperlink.location == f"'{form.STAFF_SHEET}'!A2"
     meta_row = next(r for r in rows if r[2].value == form.META_SHEET)
     assert meta_row[3].value == "B3" and meta_row[3].hyperlink is None  # no link into a hidden sheet
+
+
+def test_huge_workbook_is_not_loaded_for_its_copy(tmp_path, submission, monkeypatch):
+    data = submission.file.source_path.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        size = sum(i.file_size for i in archive.infolist() if i.filename.startswith("xl/worksheets/"))
+    monkeypatch.setattr(feedback, "MAX_SHEET_XML_BYTES", size - 1)
+    monkeypatch.setattr(feedback, "load_workbook", lambda *a, **k: pytest.fail("must not be loaded"))
+    wb = load_workbook(write_annotated_copy(submission, data, tmp_path / "x.xlsx"))
+    assert wb.sheetnames == [FINDINGS_SHEET]

@@ -88,6 +88,10 @@ WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 
 # A finding naming a huge range (a whole column of rows) colours at most this many cells.
 MAX_CELLS_PER_FINDING = 300
+# openpyxl holds every cell in memory (about 50 times its XML): a workbook with a million formatted
+# empty rows would cost gigabytes, so above this its copy is the findings sheet alone. The form itself
+# is about 100 KB of sheet XML.
+MAX_SHEET_XML_BYTES = 40 * 1024 * 1024
 MAX_TEXT = 2000  # unit text copied into a cell or comment is cut here
 EMAIL_FINDINGS_LISTED = 10
 VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7))
@@ -305,6 +309,13 @@ def _workbook_bytes(wb: Workbook, modified: dt.datetime) -> bytes:
 def _open_copy(submission: Submission, data: bytes) -> Workbook | None:
     if submission.status is FileStatus.UNREADABLE or not data:
         return None  # ingest already judged these bytes hostile or broken: never parse them again
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            sheets = sum(i.file_size for i in archive.infolist() if i.filename.startswith("xl/worksheets/"))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+    if sheets > MAX_SHEET_XML_BYTES:
+        return None
     try:
         wb = load_workbook(io.BytesIO(data), keep_vba=False, keep_links=False, data_only=False)
     except Exception:  # any failure of a hostile file means "no copy", never a crash
