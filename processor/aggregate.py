@@ -1,0 +1,549 @@
+"""Aggregate: from the validated submissions of the inbox to the figures of one month.
+
+Pure: no I/O. The input is every submission of the inbox (all months, all statuses); the output is a
+`PeriodResult` for the requested month, chained through `previous` to the first month of the campaign,
+so month-on-month change and the campaign-to-date history come from one linear pass over the rows.
+
+Rules (the DHIS2 "reporting rate" idea applied to the monthly form):
+- a unit's report for a month is its ACCEPTED submission (or ACCEPTED_PARTIAL with ``accept_partial``);
+  when there are several (ingest normally leaves one), the latest received counts;
+- without a usable report, a REJECTED submission (or ACCEPTED_PARTIAL without ``accept_partial``) makes
+  the unit WITH_ERRORS, otherwise it is MISSING; neither contributes figures;
+- a usable report received after the campaign's due date is LATE, else ON_TIME;
+- SUPERSEDED, DUPLICATE, UNREADABLE and OTHER_PERIOD submissions are never counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from processor.config import MEASURES, Campaign, Config
+from processor.records import (
+    Figures,
+    FileStatus,
+    MonthRecord,
+    Period,
+    PeriodResult,
+    PersonHistory,
+    PersonRecord,
+    ReportingStatus,
+    Submission,
+    TargetResult,
+    UnitHistory,
+    UnitReport,
+    UnitResult,
+)
+from processor.vntext import person_key
+
+# Vietnamese labels of the reporting statuses, shared by every rendered view.
+STATUS_LABELS = {
+    ReportingStatus.ON_TIME: "Đúng hạn",
+    ReportingStatus.LATE: "Nộp muộn",
+    ReportingStatus.WITH_ERRORS: "Nộp nhưng có lỗi",
+    ReportingStatus.MISSING: "Chưa nộp",
+}
+
+# Countable figures of `Figures` in display order, with their Vietnamese labels.
+FIGURE_LABELS = {
+    "units_reporting": "Số đơn vị có báo cáo",
+    "units_rated_good_or_better": "Số đơn vị tự đánh giá hoàn thành tốt nhiệm vụ trở lên",
+    "staff": "Tổng số cán bộ, công chức, viên chức, người lao động",
+    "registered": "Số người đăng ký thi đua",
+    "rated_good_or_better": "Số người hoàn thành tốt nhiệm vụ trở lên",
+    "social": "Số người tham gia hoạt động xã hội",
+    "initiatives": "Số sáng kiến, giải pháp",
+    "disciplined": "Số người bị kỷ luật",
+    "tasks_assigned": "Số nhiệm vụ cấp trên giao",
+    "tasks_completed": "Số nhiệm vụ đã hoàn thành",
+    "donation_vnd": "Số tiền ủng hộ đồng bào bị thiên tai (đồng)",
+    "support_activities": "Số hoạt động giúp đỡ xã nghèo, xây dựng nông thôn mới",
+}
+
+_USABLE = {FileStatus.ACCEPTED}
+_USABLE_PARTIAL = {FileStatus.ACCEPTED, FileStatus.ACCEPTED_PARTIAL}
+
+
+# ------------------------------------------------------------------------------------------------
+# Measures: how a target's numerator and denominator come out of a unit's figures, and which people
+# keep it from being met. A target in config names one of these (config.MEASURES); none is hard-coded.
+
+
+@dataclass(frozen=True)
+class _Measure:
+    numerator: Callable[[Figures], int]
+    denominator: Callable[[Figures], int]
+    # (codes rated good or better, person) -> True when the person falls short; None: not about people
+    person_fails: Callable[[frozenset[str], PersonRecord], bool] | None
+
+
+def _good_codes(config: Config) -> frozenset[str]:
+    """Rating codes at "Hoàn thành tốt nhiệm vụ" or better (config order is best first)."""
+    good_rank = config.rating_rank(config.good_rating)
+    return frozenset(r.code for r in config.ratings[: good_rank + 1])
+
+
+def _rated_good(config: Config, rating: str | None) -> bool:
+    return rating in _good_codes(config)
+
+
+_MEASURE_DEFS: dict[str, _Measure] = {
+    "units_rated_good_or_better": _Measure(
+        lambda f: f.units_rated_good_or_better, lambda f: f.units_reporting, None
+    ),
+    "staff_rated_good_or_better": _Measure(
+        lambda f: f.rated_good_or_better, lambda f: f.staff, lambda good, p: p.rating not in good
+    ),
+    "staff_registered": _Measure(lambda f: f.registered, lambda f: f.staff, lambda good, p: not p.registered),
+    "staff_social": _Measure(lambda f: f.social, lambda f: f.staff, lambda good, p: not p.social),
+    "tasks_completed": _Measure(lambda f: f.tasks_completed, lambda f: f.tasks_assigned, None),
+}
+assert set(_MEASURE_DEFS) == set(MEASURES), "every measure config accepts must be computed here"
+
+
+def is_person_measure(measure: str) -> bool:
+    return _MEASURE_DEFS[measure].person_fails is not None
+
+
+# ------------------------------------------------------------------------------------------------
+# Choosing each unit's report for each month
+
+
+@dataclass(frozen=True)
+class _Pick:
+    usable: Submission | None
+    rejected: Submission | None
+
+
+def _order(sub: Submission) -> tuple:
+    # Deterministic whatever the inbox order; timestamp() copes with naive and aware datetimes.
+    return (sub.file.received_at.timestamp(), sub.file.display_name, sub.file.sha256)
+
+
+def _picks(
+    config: Config, periods: Sequence[Period], submissions: Sequence[Submission], accept_partial: bool
+) -> dict[tuple[Period, str], _Pick]:
+    usable_statuses = _USABLE_PARTIAL if accept_partial else _USABLE
+    wanted = set(periods)
+    roster = {unit.code.upper(): unit.code for unit in config.units}
+    usable: dict[tuple[Period, str], Submission] = {}
+    rejected: dict[tuple[Period, str], Submission] = {}
+    for sub in submissions:
+        if sub.period not in wanted or not sub.unit_code:
+            continue
+        code = roster.get(sub.unit_code.upper())
+        if code is None:
+            continue
+        key = (sub.period, code)
+        if sub.status in usable_statuses and sub.report is not None:
+            bucket = usable
+        elif sub.status in (FileStatus.REJECTED, FileStatus.ACCEPTED_PARTIAL):
+            bucket = rejected
+        else:
+            continue
+        if key not in bucket or _order(sub) > _order(bucket[key]):
+            bucket[key] = sub
+    return {key: _Pick(usable.get(key), rejected.get(key)) for key in usable.keys() | rejected.keys()}
+
+
+def _relevant(periods: Sequence[Period], submissions: Sequence[Submission]) -> tuple[Submission, ...]:
+    """The inputs a month's result is made from: its months' files, and files whose month is unknown."""
+    wanted = set(periods)
+    chosen = [s for s in submissions if s.period is None or s.period in wanted]
+    return tuple(
+        sorted(
+            chosen,
+            key=lambda s: (
+                str(s.period) if s.period else "9999-99",
+                (s.unit_code or "").upper(),
+                _order(s),
+            ),
+        )
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Figures
+
+
+def unit_figures(config: Config, report: UnitReport) -> Figures:
+    """The countable figures of one unit's report."""
+    by_category = {c.code: 0 for c in config.staff_categories}
+    rating_counts = {r.code: 0 for r in config.ratings}
+    registered = rated_good = social = initiatives = disciplined = 0
+    good = _good_codes(config)
+    punished = {level for level in config.disciplines.levels if config.discipline_rank(level) > 0}
+    for person in report.people:
+        by_category[person.category] = by_category.get(person.category, 0) + 1
+        rating_counts[person.rating] = rating_counts.get(person.rating, 0) + 1
+        registered += person.registered
+        social += person.social
+        initiatives += person.initiatives
+        rated_good += person.rating in good
+        disciplined += person.discipline in punished
+    return Figures(
+        staff=len(report.people),
+        staff_by_category=by_category,
+        registered=registered,
+        rated_good_or_better=rated_good,
+        rating_counts=rating_counts,
+        social=social,
+        initiatives=initiatives,
+        disciplined=disciplined,
+        tasks_assigned=report.tasks_assigned,
+        tasks_completed=report.tasks_completed,
+        donation_vnd=report.donation_vnd,
+        support_activities=report.support_activities,
+        units_reporting=1,
+        units_rated_good_or_better=int(_rated_good(config, report.self_rating)),
+    )
+
+
+def empty_figures(config: Config) -> Figures:
+    """Zero figures with every category and rating level present (a unit with no usable report)."""
+    return Figures(
+        staff_by_category={c.code: 0 for c in config.staff_categories},
+        rating_counts={r.code: 0 for r in config.ratings},
+    )
+
+
+def _add_counts(total: dict[str, int], part: dict[str, int]) -> None:
+    for key, value in part.items():
+        total[key] = total.get(key, 0) + value
+
+
+def sum_figures(config: Config, parts: Sequence[Figures]) -> Figures:
+    by_category = {c.code: 0 for c in config.staff_categories}
+    rating_counts = {r.code: 0 for r in config.ratings}
+    sums = dict.fromkeys(FIGURE_LABELS, 0)
+    for part in parts:
+        _add_counts(by_category, part.staff_by_category)
+        _add_counts(rating_counts, part.rating_counts)
+        for name in sums:
+            sums[name] += getattr(part, name)
+    return Figures(staff_by_category=by_category, rating_counts=rating_counts, **sums)
+
+
+def _share(numerator: int, denominator: int) -> Fraction | None:
+    return Fraction(numerator, denominator) if denominator else None
+
+
+def _target_results(
+    config: Config,
+    campaign: Campaign,
+    units: Sequence[UnitResult],
+    reports: dict[str, UnitReport],
+    totals: Figures,
+) -> tuple[TargetResult, ...]:
+    out = []
+    good = _good_codes(config)
+    for target in campaign.targets:
+        measure = _MEASURE_DEFS[target.measure]
+        threshold = target.share
+        numerator, denominator = measure.numerator(totals), measure.denominator(totals)
+        met = denominator == 0 or Fraction(numerator, denominator) >= threshold
+        blocking_units: list[str] = []
+        blocking_people: list[tuple[str, str]] = []
+        if not met:
+            # Only when the target is missed: a unit below the threshold then keeps it from being met.
+            for unit in units:
+                if unit.figures.units_reporting == 0:
+                    continue
+                share = _share(measure.numerator(unit.figures), measure.denominator(unit.figures))
+                if share is not None and share < threshold:
+                    blocking_units.append(unit.unit_code)
+                    if measure.person_fails is not None:
+                        blocking_people.extend(
+                            (unit.unit_code, p.name)
+                            for p in reports[unit.unit_code].people
+                            if measure.person_fails(good, p)
+                        )
+        out.append(
+            TargetResult(
+                target_id=target.id,
+                label=target.label,
+                measure=target.measure,
+                threshold=threshold,
+                numerator=numerator,
+                denominator=denominator,
+                met=met,
+                blocking_units=tuple(blocking_units),
+                blocking_people=tuple(blocking_people),
+            )
+        )
+    return tuple(out)
+
+
+# ------------------------------------------------------------------------------------------------
+# Campaign-to-date histories, built incrementally month by month
+
+
+class _People:
+    """Per-person month records keyed by vntext.person_key: one dict look-up per staff row."""
+
+    def __init__(self, roster_index: dict[str, int]) -> None:
+        self._roster_index = roster_index
+        self._months: dict[str, list[MonthRecord]] = {}
+        self._latest: dict[str, tuple[PersonRecord, str, tuple[int, int]]] = {}
+        # The same spelling recurs every month: fold it once.
+        self._keys: dict[tuple[str, dt.date | None], str] = {}
+
+    def add_month(self, period: Period, reports: Sequence[tuple[str, UnitReport]]) -> None:
+        seen: set[str] = set()
+        for unit_code, report in reports:  # roster order: the first unit listing a person wins
+            unit_index = self._roster_index[unit_code]
+            for row_index, person in enumerate(report.people):
+                spelling = (person.name, person.birth_date)
+                key = self._keys.get(spelling)
+                if key is None:
+                    key = self._keys[spelling] = person_key(person.name, person.birth_date)
+                if key in seen:
+                    continue
+                seen.add(key)
+                record = MonthRecord(
+                    period=period,
+                    rating=person.rating,
+                    registered=person.registered,
+                    social=person.social,
+                    initiatives=person.initiatives,
+                    discipline=person.discipline,
+                )
+                self._months.setdefault(key, []).append(record)
+                self._latest[key] = (person, unit_code, (unit_index, row_index))
+
+    def snapshot(self) -> tuple[PersonHistory, ...]:
+        """People in the order of their latest unit (roster) and row; spelling, unit, position latest."""
+        ordered = sorted(self._latest.items(), key=lambda item: item[1][2])
+        return tuple(
+            PersonHistory(
+                key=key,
+                unit_code=unit_code,
+                name=person.name,
+                birth_date=person.birth_date,
+                position=person.position,
+                category=person.category,
+                months=tuple(self._months[key]),
+            )
+            for key, (person, unit_code, _) in ordered
+        )
+
+
+def _unit_histories(
+    config: Config, by_month: Sequence[tuple[Period, dict[str, UnitReport]]]
+) -> tuple[UnitHistory, ...]:
+    out = []
+    for unit in config.units:
+        months, assigned, completed = [], 0, 0
+        for period, reports in by_month:
+            report = reports.get(unit.code)
+            if report is None:
+                continue
+            months.append(MonthRecord(period=period, rating=report.self_rating))
+            assigned += report.tasks_assigned
+            completed += report.tasks_completed
+        out.append(UnitHistory(unit.code, unit.name, tuple(months), assigned, completed))
+    return tuple(out)
+
+
+# ------------------------------------------------------------------------------------------------
+# The stage
+
+
+def aggregate(
+    config: Config,
+    period: Period,
+    submissions: Sequence[Submission],
+    *,
+    final: bool = False,
+    accept_partial: bool = False,
+) -> PeriodResult:
+    """Compute the result of `period` (and, chained through `previous`, of each earlier campaign month).
+
+    Raises UserError (from config.campaign_for) when `period` belongs to no campaign.
+    """
+    campaign = config.campaign_for(period)
+    periods = tuple(p for p in campaign.periods if p <= period)
+    picks = _picks(config, periods, submissions, accept_partial)
+    roster_index = {unit.code: i for i, unit in enumerate(config.units)}
+    people = _People(roster_index)
+    by_month: list[tuple[Period, dict[str, UnitReport]]] = []
+    result: PeriodResult | None = None
+    for month_index, month in enumerate(periods):
+        due = campaign.due_date(month)
+        units: list[UnitResult] = []
+        reports: dict[str, UnitReport] = {}
+        for unit in config.units:
+            pick = picks.get((month, unit.code), _Pick(None, None))
+            if pick.usable is not None:
+                sub = pick.usable
+                report = sub.report
+                assert report is not None
+                reports[unit.code] = report
+                late = sub.file.received_at.date() > due
+                units.append(
+                    UnitResult(
+                        unit_code=unit.code,
+                        unit_name=unit.name,
+                        status=ReportingStatus.LATE if late else ReportingStatus.ON_TIME,
+                        received_at=sub.file.received_at,
+                        file=sub.file.display_name,
+                        partial=sub.status is FileStatus.ACCEPTED_PARTIAL,
+                        self_rating=report.self_rating,
+                        figures=unit_figures(config, report),
+                        highlights=report.highlights,
+                    )
+                )
+            else:
+                # A rejected file is named so the clerk knows which one to have corrected.
+                sub = pick.rejected
+                units.append(
+                    UnitResult(
+                        unit_code=unit.code,
+                        unit_name=unit.name,
+                        status=ReportingStatus.WITH_ERRORS if sub else ReportingStatus.MISSING,
+                        received_at=sub.file.received_at if sub else None,
+                        file=sub.file.display_name if sub else None,
+                        partial=False,
+                        self_rating=None,
+                        figures=empty_figures(config),
+                    )
+                )
+        totals = sum_figures(config, [u.figures for u in units if u.figures.units_reporting])
+        # Reports in roster order: people history and blocking people follow the roster.
+        ordered_reports = [(u.code, reports[u.code]) for u in config.units if u.code in reports]
+        people.add_month(month, ordered_reports)
+        by_month.append((month, reports))
+        result = PeriodResult(
+            campaign_id=campaign.id,
+            period=month,
+            periods_to_date=periods[: month_index + 1],
+            units=tuple(units),
+            totals=totals,
+            targets=_target_results(config, campaign, units, reports, totals),
+            previous=result,
+            people=people.snapshot(),
+            unit_histories=_unit_histories(config, by_month),
+            submissions=_relevant(periods[: month_index + 1], submissions),
+            accept_partial=accept_partial,
+            final=final if month == period else False,
+        )
+    assert result is not None  # a campaign holds its own month
+    return result
+
+
+# ------------------------------------------------------------------------------------------------
+# Views derived from a result (pure, used by the renderers and the CLI)
+
+
+def month_results(result: PeriodResult) -> list[PeriodResult]:
+    """The results of each campaign month up to `result.period`, first month first."""
+    chain: list[PeriodResult] = []
+    current: PeriodResult | None = result
+    while current is not None:
+        chain.append(current)
+        current = current.previous
+    return chain[::-1]
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """How many units reported for the month, and how (DHIS2's reporting rate and timeliness)."""
+
+    expected: int
+    on_time: int
+    late: int
+    with_errors: int
+    missing: int
+
+    @property
+    def submitted(self) -> int:
+        """Units with a usable report (on time or late)."""
+        return self.on_time + self.late
+
+    @property
+    def reporting_rate(self) -> Fraction | None:
+        return _share(self.submitted, self.expected)
+
+    @property
+    def timeliness_rate(self) -> Fraction | None:
+        return _share(self.on_time, self.expected)
+
+
+def completeness(result: PeriodResult) -> Completeness:
+    counts = dict.fromkeys(ReportingStatus, 0)
+    for unit in result.units:
+        counts[unit.status] += 1
+    return Completeness(
+        expected=len(result.units),
+        on_time=counts[ReportingStatus.ON_TIME],
+        late=counts[ReportingStatus.LATE],
+        with_errors=counts[ReportingStatus.WITH_ERRORS],
+        missing=counts[ReportingStatus.MISSING],
+    )
+
+
+def units_to_remind(result: PeriodResult) -> tuple[UnitResult, ...]:
+    """Units with no usable report for the month: missing, or their file has errors."""
+    return tuple(
+        u for u in result.units if u.status in (ReportingStatus.MISSING, ReportingStatus.WITH_ERRORS)
+    )
+
+
+@dataclass(frozen=True)
+class FigureChange:
+    """One office-wide figure this month, last month, and the change (None where it does not apply)."""
+
+    key: str  # "staff", "rating_counts.HTXSNV", "target.CT2"
+    label: str  # Vietnamese
+    kind: str  # "count", "money" or "share"
+    current: int | Fraction | None
+    previous: int | Fraction | None
+
+    @property
+    def change(self) -> int | Fraction | None:
+        if self.current is None or self.previous is None:
+            return None
+        return self.current - self.previous
+
+
+def month_on_month(result: PeriodResult, config: Config | None = None) -> list[FigureChange]:
+    """Every office-wide figure and each target's share, this month against the month before.
+
+    With `config`, the rating levels are labelled by their Vietnamese names instead of their codes.
+    In the first month of a campaign `previous` (and so `change`) is None.
+    """
+    prev = result.previous
+    changes = []
+    for name, label in FIGURE_LABELS.items():
+        kind = "money" if name == "donation_vnd" else "count"
+        changes.append(
+            FigureChange(
+                name, label, kind, getattr(result.totals, name), getattr(prev.totals, name) if prev else None
+            )
+        )
+    for code, count in result.totals.rating_counts.items():
+        level = config.rating(code).label if config else code
+        changes.append(
+            FigureChange(
+                f"rating_counts.{code}",
+                f"Số người xếp loại {level}",
+                "count",
+                count,
+                prev.totals.rating_counts.get(code, 0) if prev else None,
+            )
+        )
+    previous_targets = {t.target_id: t for t in prev.targets} if prev else {}
+    for target in result.targets:
+        before = previous_targets.get(target.target_id)
+        changes.append(
+            FigureChange(
+                f"target.{target.target_id}",
+                f"Tỷ lệ chỉ tiêu {target.target_id}: {target.label}",
+                "share",
+                target.value,
+                before.value if before else None,
+            )
+        )
+    return changes

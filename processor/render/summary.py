@@ -1,0 +1,209 @@
+"""summary.json (the machine-readable result of a month) and manifest.json (what a run read and wrote).
+
+Both have a fixed key order and no wall-clock time: re-running a period over the same inbox gives the
+same bytes. The keys are documented, with an example, in docs/summary-json.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+
+from processor.aggregate import completeness, units_to_remind
+from processor.config import Config
+from processor.records import Figures, PeriodResult, Submission, TargetResult, UnitResult
+from processor.render import atomic
+from processor.vntext import format_percent
+
+SUMMARY_NAME = "summary.json"
+MANIFEST_NAME = "manifest.json"
+SUMMARY_FORMAT = "thidua-summary/1"
+MANIFEST_FORMAT = "thidua-manifest/1"
+
+# Figures of a unit and of the office, in the order they appear in the JSON.
+_FIGURE_KEYS = (
+    "staff",
+    "staff_by_category",
+    "registered",
+    "rated_good_or_better",
+    "rating_counts",
+    "social",
+    "initiatives",
+    "disciplined",
+    "tasks_assigned",
+    "tasks_completed",
+    "donation_vnd",
+    "support_activities",
+)
+
+
+def _number(value: float | int | Fraction) -> int | float:
+    """100.0 -> 100, 97.5 -> 97.5: thresholds read as they are written in config.toml."""
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
+def share_value(share: Fraction | None) -> float | None:
+    return None if share is None else round(float(share), 4)
+
+
+def share_fraction(share: Fraction | None) -> str | None:
+    return None if share is None else f"{share.numerator}/{share.denominator}"
+
+
+def _figures(figures: Figures) -> dict:
+    out = {}
+    for key in _FIGURE_KEYS:
+        value = getattr(figures, key)
+        out[key] = dict(value) if isinstance(value, dict) else value
+    return out
+
+
+def _unit(unit: UnitResult) -> dict:
+    has_report = unit.figures.units_reporting > 0
+    out = {
+        "code": unit.unit_code,
+        "name": unit.unit_name,
+        "status": unit.status.value,
+        "received_at": unit.received_at.isoformat() if unit.received_at else None,
+        "file": unit.file,
+        "partial": unit.partial,
+    }
+    figures = _figures(unit.figures)
+    # No usable report: null, not 0, so that "no data" never reads as "nobody".
+    out.update(figures if has_report else dict.fromkeys(figures))
+    out["self_rating"] = unit.self_rating
+    return out
+
+
+def _totals(totals: Figures) -> dict:
+    return {
+        "units_reporting": totals.units_reporting,
+        "units_rated_good_or_better": totals.units_rated_good_or_better,
+        **_figures(totals),
+    }
+
+
+def _target(target: TargetResult) -> dict:
+    return {
+        "id": target.target_id,
+        "label": target.label,
+        "measure": target.measure,
+        "threshold": _number(target.threshold * 100),
+        "numerator": target.numerator,
+        "denominator": target.denominator,
+        "value": share_value(target.value),
+        "fraction": share_fraction(target.value),
+        "value_text": format_percent(target.value),
+        "met": target.met,
+        "blocking_units": list(target.blocking_units),
+        "blocking_people": [{"unit": unit, "name": name} for unit, name in target.blocking_people],
+    }
+
+
+def _input(sub: Submission) -> dict:
+    return {
+        "name": sub.file.display_name,
+        "sha256": sub.file.sha256,
+        "status": sub.status.value,
+        "unit": sub.unit_code,
+        "period": str(sub.period) if sub.period else None,
+        "received_at": sub.file.received_at.isoformat(),
+        "sender": sub.file.sender,
+        "errors": sum(f.is_error for f in sub.findings),
+        "warnings": sum(not f.is_error for f in sub.findings),
+    }
+
+
+def summary_data(result: PeriodResult, config: Config) -> dict:
+    """The content of summary.json as plain JSON values, keys in their documented order."""
+    campaign = config.campaign_for(result.period)
+    counts = completeness(result)
+    return {
+        "format": SUMMARY_FORMAT,
+        "campaign": {
+            "id": campaign.id,
+            "name": campaign.name,
+            "start": campaign.start.isoformat(),
+            "end": campaign.end.isoformat(),
+        },
+        "period": str(result.period),
+        "periods_to_date": [str(p) for p in result.periods_to_date],
+        "due_date": campaign.due_date(result.period).isoformat(),
+        "final": result.final,
+        "accept_partial": result.accept_partial,
+        "generated_from": [_input(sub) for sub in result.submissions],
+        "reporting": {
+            "expected": counts.expected,
+            "on_time": counts.on_time,
+            "late": counts.late,
+            "with_errors": counts.with_errors,
+            "missing": counts.missing,
+            "reporting_rate": share_value(counts.reporting_rate),
+            "timeliness_rate": share_value(counts.timeliness_rate),
+            "to_remind": [u.unit_code for u in units_to_remind(result)],
+        },
+        "units": [_unit(u) for u in result.units],
+        "totals": _totals(result.totals),
+        "targets": [_target(t) for t in result.targets],
+    }
+
+
+def dumps(data: dict) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+
+
+def write_summary_json(result: PeriodResult, config: Config, out_dir: Path) -> Path:
+    """Write `out_dir/summary.json` atomically; the same result always gives the same bytes."""
+    return atomic.write_text(Path(out_dir) / SUMMARY_NAME, dumps(summary_data(result, config)))
+
+
+def _relative(path: Path, out_dir: Path) -> str:
+    try:
+        return path.resolve().relative_to(out_dir.resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def manifest_data(
+    out_dir: Path, result: PeriodResult, config: Config, outputs: Sequence[Path], version: str
+) -> dict:
+    out_dir = Path(out_dir)
+    files = []
+    for path in outputs:
+        path = Path(path)
+        if path.name == MANIFEST_NAME and path.parent.resolve() == out_dir.resolve():
+            continue
+        files.append(
+            {
+                "path": _relative(path, out_dir),
+                "sha256": atomic.sha256_file(path),
+                "size": path.stat().st_size,
+            }
+        )
+    files.sort(key=lambda f: f["path"])
+    return {
+        "format": MANIFEST_FORMAT,
+        "program": "thidua",
+        "version": version,
+        "campaign": result.campaign_id,
+        "period": str(result.period),
+        "final": result.final,
+        "accept_partial": result.accept_partial,
+        "config_sha256": config.sha256,
+        "inputs": [
+            {"name": s.file.display_name, "sha256": s.file.sha256, "status": s.status.value}
+            for s in result.submissions
+        ],
+        "outputs": files,
+    }
+
+
+def write_manifest(
+    out_dir: Path, result: PeriodResult, config: Config, outputs: Sequence[Path], version: str
+) -> Path:
+    """Write `out_dir/manifest.json`: inputs with checksums and status, outputs with checksums and sizes."""
+    data = manifest_data(out_dir, result, config, outputs, version)
+    return atomic.write_text(Path(out_dir) / MANIFEST_NAME, dumps(data))

@@ -1,0 +1,739 @@
+"""tong-hop.xlsx: the clerk's workbook for a month, one sheet per view.
+
+Sheets: "Chỉ tiêu" (targets, with a chart of each target's share by month), "Đơn vị" (every figure per
+unit), "Cá nhân" (every person of the month with the campaign-to-date months), "Tiến độ nộp" (who
+reported, when, who to remind), "So sánh tháng" (month on month) and, when any file has findings, "Lỗi".
+
+Written with openpyxl's streaming (write_only) mode, since a province has 1,000 units and 50,000 people:
+rows go to disk as they are produced. Every view is a real Excel table with filters. Text that came from
+units is always stored as text, never as a formula. The zip is then rewritten with fixed timestamps, so
+the same result gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.table import Table, TableStyleInfo
+
+from processor.aggregate import (
+    STATUS_LABELS,
+    completeness,
+    month_on_month,
+    month_results,
+    units_to_remind,
+)
+from processor.config import Config
+from processor.records import FileStatus, PeriodResult, ReportingStatus, Submission
+from processor.render import atomic
+from processor.vntext import format_percent, given_name_sort_key
+
+SHEET_TARGETS = "Chỉ tiêu"
+SHEET_UNITS = "Đơn vị"
+SHEET_PEOPLE = "Cá nhân"
+SHEET_PROGRESS = "Tiến độ nộp"
+SHEET_MONTHS = "So sánh tháng"
+SHEET_FINDINGS = "Lỗi"
+
+FMT_INT = "#,##0"
+FMT_SHARE = "0.0%"
+FMT_CHANGE_SHARE = "+0.0%;-0.0%;0.0%"
+FMT_CHANGE_INT = "+#,##0;-#,##0;0"
+FMT_DATE = "dd/mm/yyyy"
+FMT_DATETIME = "dd/mm/yyyy hh:mm"
+
+MET_LABEL = {True: "Đạt", False: "Chưa đạt"}
+YES_NO = {True: "Có", False: "Không"}
+FILE_STATUS_LABELS = {
+    FileStatus.ACCEPTED: "Đã tiếp nhận",
+    FileStatus.ACCEPTED_PARTIAL: "Dùng các dòng hợp lệ",
+    FileStatus.REJECTED: "Có lỗi, chưa dùng",
+    FileStatus.UNREADABLE: "Không đọc được",
+    FileStatus.DUPLICATE: "Trùng tệp đã nhận",
+    FileStatus.SUPERSEDED: "Đã có bản mới hơn",
+    FileStatus.OTHER_PERIOD: "Báo cáo kỳ khác",
+}
+
+# Characters that make a spreadsheet treat typed text as a formula (CSV/formula injection).
+_FORMULA_START = ("=", "+", "-", "@")
+_TITLE_FONT = Font(bold=True, size=14)
+_BOLD = Font(bold=True)
+_WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+@dataclass(frozen=True)
+class Col:
+    header: str
+    width: float = 12
+    fmt: str | None = None  # number format; None: General (or text)
+    wrap: bool = False
+
+
+class _Sheet:
+    """A streaming sheet that writes rows with formats and keeps unit text as text.
+
+    In write_only mode openpyxl writes the sheet's head (column widths, frozen panes) with the first
+    row, so both are given here, before any row.
+    """
+
+    def __init__(self, wb: Workbook, title: str, cols: Sequence[Col], freeze: str | None = None) -> None:
+        self.ws = wb.create_sheet(title)
+        self.row = 0
+        self.closed = False
+        for index, col in enumerate(cols, 1):
+            self.ws.column_dimensions[get_column_letter(index)].width = col.width
+        if freeze:
+            self.ws.freeze_panes = freeze
+
+    def cell(self, value: object, fmt: str | None = None, font: Font | None = None, wrap: bool = False):
+        if isinstance(value, str):
+            return self.text(value, font, wrap)
+        if value is None:
+            return None
+        if isinstance(value, Fraction):
+            value = float(value)
+        elif isinstance(value, dt.datetime) and value.tzinfo is not None:
+            # Excel has no time zones: show the time as the sender's clock read it.
+            value = value.replace(tzinfo=None)
+        if fmt is None and font is None:
+            return value
+        cell = WriteOnlyCell(self.ws, value)
+        if fmt:
+            cell.number_format = fmt
+        if font:
+            cell.font = font
+        return cell
+
+    def text(self, value: str, font: Font | None = None, wrap: bool = False):
+        if ILLEGAL_CHARACTERS_RE.search(value):
+            value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        risky = value.startswith(_FORMULA_START) or value in ERROR_CODES
+        if not (risky or font or wrap):
+            return value
+        cell = WriteOnlyCell(self.ws, value)
+        cell.data_type = "s"  # after the value: openpyxl would otherwise store "=..." as a formula
+        if font:
+            cell.font = font
+        if wrap:
+            cell.alignment = _WRAP
+        return cell
+
+    def append(self, values: Iterable[object]) -> None:
+        assert not self.closed, "a fast table ends its sheet"
+        self.ws.append(list(values))
+        self.row += 1
+
+    def line(self, text: str = "", font: Font | None = None) -> None:
+        self.append([self.text(text, font)] if text else [])
+
+    def header(self, cols: Sequence[Col]) -> int:
+        self.append([self.text(c.header, _BOLD, wrap=True) for c in cols])
+        return self.row
+
+    def add_table(self, name: str, cols: Sequence[Col], header: int) -> None:
+        """Declare rows `header`..current as an Excel table with filters (at least one data row)."""
+        if self.row == header:
+            self.append([])
+        table = Table(displayName=name, ref=f"A{header}:{get_column_letter(len(cols))}{self.row}")
+        # write_only mode cannot read the headers back from the cells: name the columns here.
+        table._initialise_columns()
+        for column, col in zip(table.tableColumns, cols, strict=True):
+            column.name = col.header
+        table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "In write-only mode you must add table columns manually")
+            self.ws.add_table(table)
+
+    def fast_table(self, name: str, cols: Sequence[Col], rows: Iterable[Sequence[object]]) -> _RowsXml:
+        """Like `table`, for large tables that end their sheet: rows are written as XML text.
+
+        openpyxl spends about 10 µs a cell; a province's 50,000 people would take 10 s and more.
+        The rows go to a temporary file and are spliced into the sheet when the package is rewritten.
+        """
+        header = self.header(cols)
+        rows_xml = _RowsXml(self.ws, cols, header + 1)
+        for values in rows:
+            rows_xml.add(values)
+        self.row = header + rows_xml.count
+        self.add_table(name, cols, header)
+        if rows_xml.count == 0:
+            rows_xml.count = 1  # add_table wrote the empty data row an Excel table needs
+        self.closed = True
+        return rows_xml
+
+    def table(self, name: str, cols: Sequence[Col], rows: Iterable[Sequence[object]]) -> tuple[int, int]:
+        """Write a header and rows as an Excel table; returns (header row, last row)."""
+        header = self.header(cols)
+        for values in rows:
+            self.append(self.cell(v, c.fmt, wrap=c.wrap) for v, c in zip(values, cols, strict=True))
+        self.add_table(name, cols, header)
+        return header, self.row
+
+
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+class _RowsXml:
+    """Data rows as SpreadsheetML text in a temporary file, spliced into the sheet after saving.
+
+    Only inline strings, numbers and dates are written: text from units can never become a formula.
+    """
+
+    def __init__(self, ws, cols: Sequence[Col], first_row: int) -> None:
+        self.letters = [get_column_letter(i) for i in range(1, len(cols) + 1)]
+        self.styles = [self._style(ws, col) for col in cols]
+        self.next_row = first_row
+        self.count = 0
+        # Closed by _normalise_zip (or on a failed save), after the rows are copied into the package.
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115
+        self._buffer: list[str] = []
+
+    @staticmethod
+    def _style(ws, col: Col) -> str:
+        if not (col.fmt or col.wrap):
+            return ""
+        # A prototype cell registers the number format and alignment in the workbook's styles.
+        cell = WriteOnlyCell(ws)
+        if col.fmt:
+            cell.number_format = col.fmt
+        if col.wrap:
+            cell.alignment = _WRAP
+        return f' s="{cell.style_id}"'
+
+    def add(self, values: Sequence[object]) -> None:
+        r = self.next_row
+        parts = [f'<row r="{r}">']
+        for letter, style, value in zip(self.letters, self.styles, values, strict=True):
+            if value is None or value == "":
+                continue
+            if isinstance(value, str):
+                if ILLEGAL_CHARACTERS_RE.search(value):
+                    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+                space = ' xml:space="preserve"' if value != value.strip() else ""
+                parts.append(
+                    f'<c r="{letter}{r}"{style} t="inlineStr"><is><t{space}>{escape(value)}</t></is></c>'
+                )
+                continue
+            if isinstance(value, bool):
+                number = str(int(value))
+                parts.append(f'<c r="{letter}{r}"{style} t="b"><v>{number}</v></c>')
+                continue
+            if isinstance(value, dt.datetime):
+                value = value.replace(tzinfo=None)
+                delta = value - dt.datetime.combine(_EXCEL_EPOCH, dt.time())
+                number = repr(delta.days + delta.seconds / 86400)
+            elif isinstance(value, dt.date):
+                number = str((value - _EXCEL_EPOCH).days)
+            elif isinstance(value, int):
+                number = str(value)
+            else:
+                number = repr(float(value))  # type: ignore[arg-type]
+            parts.append(f'<c r="{letter}{r}"{style} t="n"><v>{number}</v></c>')
+        parts.append("</row>")
+        self._buffer.append("".join(parts))
+        self.next_row += 1
+        self.count += 1
+        if len(self._buffer) >= 2000:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.file.write("".join(self._buffer).encode("utf-8"))
+        self._buffer.clear()
+
+    def finish(self):
+        self._flush()
+        self.file.seek(0)
+        return self.file
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def _rating_label(config: Config, code: str | None) -> str | None:
+    if code is None:
+        return None
+    return next((r.label for r in config.ratings if r.code == code), code)
+
+
+def _category_label(config: Config, code: str) -> str:
+    return next((c.label for c in config.staff_categories if c.code == code), code)
+
+
+def _share(numerator: int, denominator: int) -> Fraction | None:
+    return Fraction(numerator, denominator) if denominator else None
+
+
+def _unit_names(config: Config, codes: Sequence[str]) -> str:
+    names = {u.code: u.name for u in config.units}
+    return "; ".join(names.get(code, code) for code in codes)
+
+
+def _values(result: PeriodResult) -> dict[str, Fraction | None]:
+    return {t.target_id: t.value for t in result.targets}
+
+
+def _subtitle(result: PeriodResult, config: Config) -> str:
+    parts = [f"Tháng {result.period.label}"]
+    if result.final:
+        parts.append("tổng kết đợt thi đua")
+    if result.accept_partial:
+        parts.append("có dùng các dòng hợp lệ của tệp có lỗi")
+    return f"{config.campaign_for(result.period).name} — " + "; ".join(parts)
+
+
+_TARGETS_HEADER = 5  # three lines of title and a blank line above the table
+
+
+def _targets_sheet(wb: Workbook, result: PeriodResult, config: Config) -> None:
+    cols = [
+        Col("STT", 9),  # also the month column of the table under it
+        Col("Mã chỉ tiêu", 10),
+        Col("Chỉ tiêu", 60, wrap=True),
+        Col("Ngưỡng", 10, FMT_SHARE),
+        Col("Số đạt", 10, FMT_INT),
+        Col("Tổng số", 10, FMT_INT),
+        Col("Tỷ lệ", 10, FMT_SHARE),
+        Col("Tỷ lệ (ghi bằng chữ số)", 12),
+        Col("Kết quả", 10),
+        Col("Đơn vị chưa đạt", 40, wrap=True),
+        Col("Số người chưa đạt", 10, FMT_INT),
+    ]
+    sheet = _Sheet(wb, SHEET_TARGETS, cols, freeze=f"A{_TARGETS_HEADER + 1}")
+    counts = completeness(result)
+    sheet.line("TỔNG HỢP KẾT QUẢ PHONG TRÀO THI ĐUA", _TITLE_FONT)
+    sheet.line(_subtitle(result, config))
+    sheet.line(
+        f"Đơn vị đã nộp báo cáo: {counts.submitted}/{counts.expected} (đúng hạn {counts.on_time}, "
+        f"nộp muộn {counts.late}); nộp nhưng có lỗi {counts.with_errors}; chưa nộp {counts.missing}."
+    )
+    sheet.line()
+    header, _ = sheet.table(
+        "ChiTieu",
+        cols,
+        (
+            [
+                i,
+                t.target_id,
+                t.label,
+                t.threshold,
+                t.numerator,
+                t.denominator,
+                t.value,
+                format_percent(t.value),
+                MET_LABEL[t.met],
+                _unit_names(config, t.blocking_units),
+                len(t.blocking_people),
+            ]
+            for i, t in enumerate(result.targets, 1)
+        ),
+    )
+    assert header == _TARGETS_HEADER
+    sheet.line()
+    sheet.line("Tỷ lệ thực hiện chỉ tiêu theo tháng", _BOLD)
+    months = month_results(result)
+    month_cols = [Col("Tháng", 10)] + [Col(t.target_id, 10, FMT_SHARE) for t in result.targets]
+    first, last = sheet.table(
+        "TheoThang",
+        month_cols,
+        (
+            [
+                m.period.label,
+                *({t.target_id: t.value for t in m.targets}.get(x.target_id) for x in result.targets),
+            ]
+            for m in months
+        ),
+    )
+    if result.targets:
+        chart = BarChart()
+        chart.type = "col"
+        chart.title = "Tỷ lệ thực hiện chỉ tiêu theo tháng"
+        chart.y_axis.title = "Tỷ lệ"
+        chart.y_axis.number_format = "0%"
+        chart.y_axis.scaling.min = 0
+        chart.y_axis.scaling.max = 1
+        chart.x_axis.title = "Tháng"
+        # openpyxl 3.1 hides axes unless told otherwise.
+        chart.x_axis.delete = False
+        chart.y_axis.delete = False
+        chart.height, chart.width = 9, 18
+        data = Reference(sheet.ws, min_col=2, max_col=len(month_cols), min_row=first, max_row=last)
+        chart.add_data(data, titles_from_data=True)
+        chart.set_categories(Reference(sheet.ws, min_col=1, min_row=first + 1, max_row=last))
+        sheet.ws.add_chart(chart, f"A{last + 3}")
+
+
+def _units_sheet(wb: Workbook, result: PeriodResult, config: Config) -> None:
+    categories = [c.code for c in config.staff_categories]
+    ratings = [r.code for r in config.ratings]
+    cols = [
+        Col("STT", 6),
+        Col("Mã đơn vị", 10),
+        Col("Tên đơn vị", 34),
+        Col("Tình trạng nộp", 16),
+        Col("Thời điểm nhận", 16, FMT_DATETIME),
+        Col("Tệp", 30),
+        Col("Tự đánh giá xếp loại tập thể", 26),
+        Col("Tổng số người", 10, FMT_INT),
+        *(Col(f"Số {_category_label(config, c).lower()}", 10, FMT_INT) for c in categories),
+        Col("Số người đăng ký thi đua", 11, FMT_INT),
+        Col("Tỷ lệ đăng ký thi đua", 11, FMT_SHARE),
+        *(Col(f"Số người {config.rating(r).label.lower()}", 13, FMT_INT) for r in ratings),
+        Col("Số người hoàn thành tốt nhiệm vụ trở lên", 13, FMT_INT),
+        Col("Tỷ lệ hoàn thành tốt nhiệm vụ trở lên", 13, FMT_SHARE),
+        Col("Số người tham gia hoạt động xã hội", 13, FMT_INT),
+        Col("Tỷ lệ tham gia hoạt động xã hội", 13, FMT_SHARE),
+        Col("Số sáng kiến, giải pháp", 10, FMT_INT),
+        Col("Số người bị kỷ luật", 10, FMT_INT),
+        Col("Số nhiệm vụ cấp trên giao", 11, FMT_INT),
+        Col("Số nhiệm vụ đã hoàn thành", 11, FMT_INT),
+        Col("Tỷ lệ hoàn thành nhiệm vụ", 11, FMT_SHARE),
+        Col("Số tiền ủng hộ (đồng)", 15, FMT_INT),
+        Col("Số hoạt động giúp đỡ xã nghèo", 11, FMT_INT),
+        Col("Kết quả nổi bật", 50, wrap=True),
+        Col("Ghi chú", 24),
+    ]
+    sheet = _Sheet(wb, SHEET_UNITS, cols, freeze="D2")
+
+    def figures_row(f) -> list[object]:
+        return [
+            f.staff,
+            *(f.staff_by_category.get(c, 0) for c in categories),
+            f.registered,
+            _share(f.registered, f.staff),
+            *(f.rating_counts.get(r, 0) for r in ratings),
+            f.rated_good_or_better,
+            _share(f.rated_good_or_better, f.staff),
+            f.social,
+            _share(f.social, f.staff),
+            f.initiatives,
+            f.disciplined,
+            f.tasks_assigned,
+            f.tasks_completed,
+            _share(f.tasks_completed, f.tasks_assigned),
+            f.donation_vnd,
+            f.support_activities,
+        ]
+
+    blank = [None] * (len(figures_row(result.totals)))
+
+    def rows():
+        for i, unit in enumerate(result.units, 1):
+            has_report = unit.figures.units_reporting > 0
+            note = "Dùng các dòng hợp lệ của tệp có lỗi" if unit.partial else None
+            yield [
+                i,
+                unit.unit_code,
+                unit.unit_name,
+                STATUS_LABELS[unit.status],
+                unit.received_at,
+                unit.file,
+                _rating_label(config, unit.self_rating),
+                *(figures_row(unit.figures) if has_report else blank),
+                unit.highlights or None,
+                note,
+            ]
+
+    sheet.table("DonVi", cols, rows())
+    sheet.line()
+    total_cells = [
+        None,
+        None,
+        "Tổng cộng (các đơn vị có báo cáo)",
+        f"{result.totals.units_reporting}/{len(result.units)} đơn vị",
+        None,
+        None,
+        None,
+        *figures_row(result.totals),
+    ]
+    sheet.append(sheet.cell(v, c.fmt, _BOLD) for v, c in zip(total_cells, cols, strict=False))
+
+
+def _people_sheet(wb: Workbook, result: PeriodResult, config: Config) -> tuple[object, _RowsXml]:
+    months = result.periods_to_date
+    cols = [
+        Col("STT", 7),
+        Col("Mã đơn vị", 10),
+        Col("Tên đơn vị", 28),
+        Col("Họ và tên", 26),
+        Col("Ngày sinh", 11, FMT_DATE),
+        Col("Chức vụ", 18),
+        Col("Đối tượng", 16),
+        Col("Xếp loại tháng", 27),
+        Col("Đăng ký thi đua", 10),
+        Col("Tham gia hoạt động xã hội", 11),
+        Col("Số sáng kiến, giải pháp", 10, FMT_INT),
+        Col("Kỷ luật", 12),
+        *(Col(f"Xếp loại tháng {p.label}", 12) for p in months),
+        Col("Số tháng hoàn thành tốt nhiệm vụ trở lên", 12, FMT_INT),
+        Col("Số tháng đăng ký thi đua", 11, FMT_INT),
+        Col("Số tháng tham gia hoạt động xã hội", 11, FMT_INT),
+        Col("Tổng số sáng kiến trong đợt", 11, FMT_INT),
+    ]
+    sheet = _Sheet(wb, SHEET_PEOPLE, cols, freeze="E2")
+    unit_names = {u.code: u.name for u in config.units}
+    roster_index = {u.code: i for i, u in enumerate(config.units)}
+    category_labels = {c.code: c.label for c in config.staff_categories}
+    rating_labels = {r.code: r.label for r in config.ratings}
+    good_rank = config.rating_rank(config.good_rating)
+    present = [p for p in result.people if p.months and p.months[-1].period == result.period]
+    if config.documents.name_order == "given_name":
+        present.sort(
+            key=lambda p: (roster_index.get(p.unit_code, len(roster_index)), given_name_sort_key(p.name))
+        )
+
+    def rows():
+        for i, person in enumerate(present, 1):
+            now = person.months[-1]
+            by_month = {m.period: m.rating for m in person.months}
+            yield [
+                i,
+                person.unit_code,
+                unit_names.get(person.unit_code, person.unit_code),
+                person.name,
+                person.birth_date,
+                person.position or None,
+                category_labels.get(person.category, person.category),
+                rating_labels.get(now.rating, now.rating),
+                YES_NO[now.registered],
+                YES_NO[now.social],
+                now.initiatives,
+                now.discipline,
+                *(by_month.get(p) for p in months),
+                sum(config.rating_rank(m.rating) <= good_rank for m in person.months),
+                sum(m.registered for m in person.months),
+                sum(m.social for m in person.months),
+                sum(m.initiatives for m in person.months),
+            ]
+
+    return sheet.ws, sheet.fast_table("CaNhan", cols, rows())
+
+
+def _file_errors(result: PeriodResult) -> dict[str, int]:
+    return {
+        s.file.display_name: sum(f.is_error for f in s.findings)
+        for s in result.submissions
+        if s.period == result.period
+    }
+
+
+def _progress_sheet(wb: Workbook, result: PeriodResult, config: Config) -> None:
+    months = month_results(result)
+    due = config.campaign_for(result.period).due_date(result.period)
+    cols = [
+        Col("STT", 6),
+        Col("Mã đơn vị", 10),
+        Col("Tên đơn vị", 34),
+        Col("Tình trạng nộp", 16),
+        Col("Thời điểm nhận", 16, FMT_DATETIME),
+        Col("Hạn nộp", 11, FMT_DATE),
+        Col("Số ngày nộp muộn", 10, FMT_INT),
+        Col("Tệp", 30),
+        Col("Số lỗi trong tệp", 10, FMT_INT),
+        Col("Cần nhắc", 9),
+        Col("Thư điện tử", 30),
+        *(Col(f"Tháng {m.period.label}", 16) for m in months),
+    ]
+    sheet = _Sheet(wb, SHEET_PROGRESS, cols, freeze="D2")
+    errors = _file_errors(result)
+    emails = {u.code: ", ".join(u.emails) for u in config.units}
+    remind = {u.unit_code for u in units_to_remind(result)}
+    history = [{u.unit_code: u.status for u in m.units} for m in months]
+
+    def rows():
+        for i, unit in enumerate(result.units, 1):
+            late_days = None
+            if unit.status is ReportingStatus.LATE and unit.received_at:
+                late_days = (unit.received_at.date() - due).days
+            yield [
+                i,
+                unit.unit_code,
+                unit.unit_name,
+                STATUS_LABELS[unit.status],
+                unit.received_at,
+                due,
+                late_days,
+                unit.file,
+                errors.get(unit.file) if unit.file else None,
+                "Có" if unit.unit_code in remind else None,
+                emails.get(unit.unit_code) or None,
+                *(STATUS_LABELS[h[unit.unit_code]] if unit.unit_code in h else None for h in history),
+            ]
+
+    sheet.table("TienDo", cols, rows())
+    counts = completeness(result)
+    sheet.line()
+    for label, value, fmt in (
+        ("Số đơn vị phải báo cáo", counts.expected, FMT_INT),
+        (STATUS_LABELS[ReportingStatus.ON_TIME], counts.on_time, FMT_INT),
+        (STATUS_LABELS[ReportingStatus.LATE], counts.late, FMT_INT),
+        (STATUS_LABELS[ReportingStatus.WITH_ERRORS], counts.with_errors, FMT_INT),
+        (STATUS_LABELS[ReportingStatus.MISSING], counts.missing, FMT_INT),
+        ("Tỷ lệ nộp báo cáo", counts.reporting_rate, FMT_SHARE),
+        ("Tỷ lệ nộp đúng hạn", counts.timeliness_rate, FMT_SHARE),
+    ):
+        sheet.append([None, None, sheet.text(label, _BOLD), sheet.cell(value, fmt)])
+    names = "; ".join(u.unit_name for u in result.units if u.unit_code in remind)
+    sheet.append([None, None, sheet.text("Đơn vị cần nhắc", _BOLD), sheet.text(names or "Không có")])
+
+
+def _months_sheet(wb: Workbook, result: PeriodResult, config: Config) -> None:
+    before = f"Tháng {result.previous.period.label}" if result.previous else "Tháng trước"
+    cols = [
+        Col("STT", 6),
+        Col("Chỉ số", 70, wrap=True),
+        Col(before, 14),
+        Col(f"Tháng {result.period.label}", 14),
+        Col("Thay đổi", 14),
+    ]
+    sheet = _Sheet(wb, SHEET_MONTHS, cols, freeze="C2")
+    header = sheet.header(cols)
+    for i, change in enumerate(month_on_month(result, config), 1):
+        share = change.kind == "share"
+        fmt = FMT_SHARE if share else FMT_INT
+        sheet.append(
+            [
+                i,
+                sheet.text(change.label, wrap=True),
+                sheet.cell(change.previous, fmt),
+                sheet.cell(change.current, fmt),
+                sheet.cell(change.change, FMT_CHANGE_SHARE if share else FMT_CHANGE_INT),
+            ]
+        )
+    sheet.add_table("SoSanh", cols, header)
+
+
+def _findings(result: PeriodResult) -> list[Submission]:
+    return [s for s in result.submissions if s.findings and (s.period in (None, result.period))]
+
+
+def _findings_sheet(wb: Workbook, result: PeriodResult) -> None:
+    subs = _findings(result)
+    if not subs:
+        return
+    cols = [
+        Col("STT", 6),
+        Col("Tệp", 32),
+        Col("Mã đơn vị", 10),
+        Col("Tình trạng tệp", 18),
+        Col("Mức độ", 10),
+        Col("Sheet", 12),
+        Col("Ô", 8),
+        Col("Trường", 24),
+        Col("Giá trị", 24),
+        Col("Nội dung", 70, wrap=True),
+    ]
+    sheet = _Sheet(wb, SHEET_FINDINGS, cols, freeze="C2")
+
+    def rows():
+        i = 0
+        for sub in subs:
+            for f in sub.findings:
+                i += 1
+                yield [
+                    i,
+                    f.file or sub.file.display_name,
+                    sub.unit_code,
+                    FILE_STATUS_LABELS.get(sub.status, sub.status.value),
+                    str(f.severity),
+                    f.sheet,
+                    f.cell,
+                    f.field,
+                    f.value,
+                    f.message,
+                ]
+
+    sheet.table("Loi", cols, rows())
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def _stamp(result: PeriodResult) -> dt.datetime:
+    """The workbook's creation time, from the inputs (latest file received), never from the clock."""
+    times = [s.file.received_at for s in result.submissions]
+    if not times:
+        return dt.datetime.combine(result.period.first_day, dt.time())
+    latest = max(times, key=lambda t: t.timestamp())
+    if latest.tzinfo is not None:
+        latest = latest.astimezone(dt.UTC).replace(tzinfo=None)
+    return latest.replace(microsecond=0)
+
+
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+_END_ROWS = b"</sheetData>"
+
+
+def _normalise_zip(path: Path, stamp: dt.datetime, splices: dict[str, _RowsXml]) -> None:
+    """Rewrite the package: fixed entry times, the modified date from the inputs, fast rows spliced in."""
+    fixed = path.with_name(path.name + ".z")
+    when = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    try:
+        with (
+            zipfile.ZipFile(path) as source,
+            zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as target,
+        ):
+            for entry in source.infolist():
+                data = source.read(entry)
+                if entry.filename == "docProps/core.xml":
+                    data = _MODIFIED.sub(rb"\g<1>" + when + rb"\g<2>", data)
+                info = zipfile.ZipInfo(entry.filename, date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                rows = splices.get(entry.filename)
+                if rows is None:
+                    target.writestr(info, data)
+                    continue
+                end = data.rindex(_END_ROWS)
+                with target.open(info, "w", force_zip64=True) as stream:
+                    stream.write(data[:end])
+                    shutil.copyfileobj(rows.finish(), stream, 1 << 20)
+                    stream.write(data[end:])
+        os.replace(fixed, path)
+    finally:
+        fixed.unlink(missing_ok=True)
+        for rows in splices.values():
+            rows.file.close()
+
+
+def write_summary_workbook(result: PeriodResult, config: Config, out_path: Path) -> Path:
+    """Write tong-hop.xlsx atomically. Returns `out_path`."""
+
+    def build(temp: Path) -> None:
+        wb = Workbook(write_only=True)
+        stamp = _stamp(result)
+        wb.properties.creator = "thidua"
+        wb.properties.title = f"Tổng hợp kết quả thi đua tháng {result.period.label}"
+        wb.properties.created = stamp
+        wb.properties.modified = stamp
+        _targets_sheet(wb, result, config)
+        _units_sheet(wb, result, config)
+        people_ws, people_rows = _people_sheet(wb, result, config)
+        _progress_sheet(wb, result, config)
+        _months_sheet(wb, result, config)
+        _findings_sheet(wb, result)
+        try:
+            wb.save(temp)
+        except BaseException:
+            people_rows.file.close()
+            raise
+        # Sheets are numbered when saved: the people sheet's part name is known only now.
+        _normalise_zip(temp, stamp, {people_ws.path.lstrip("/"): people_rows})
+
+    return atomic.write_with(Path(out_path), build)
