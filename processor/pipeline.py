@@ -177,7 +177,7 @@ def check_files(
     if out_dir is not None:
         from processor.render import feedback
 
-        for sub in submissions:
-            if sub.findings and sub.period is not None:
-                written += feedback.write_feedback([sub], config, sub.period, out_dir, ingest.read_source)
+        for period in sorted({sub.period for sub in submissions if sub.period is not None}):
+            batch = [sub for sub in submissions if sub.period == period]
+            written += feedback.write_feedback(batch, config, period, out_dir, ingest.read_source)
     return submissions, written

@@ -18,6 +18,16 @@ from processor.records import UserError
 TEMP_SUFFIX = ".tmp-thidua"
 
 
+def _file_mode() -> int:
+    """The mode a plain open() would give; mkstemp's private 0600 would hide results on a shared folder."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _file_mode()
+
+
 @contextlib.contextmanager
 def atomic_path(final: Path) -> Iterator[Path]:
     """Yield a temporary path beside `final`; on success it replaces `final` in one rename."""
@@ -33,6 +43,7 @@ def atomic_path(final: Path) -> Iterator[Path]:
         yield temp
         with open(temp, "rb+") as stream:
             os.fsync(stream.fileno())
+        os.chmod(temp, _FILE_MODE)
         os.replace(temp, final)
     except OSError as exc:
         raise UserError(f"Không ghi được tệp {final}: {exc.strerror}.") from None
