@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
@@ -131,3 +132,150 @@ def slug(text: str) -> str:
     ascii_text = unicodedata.normalize("NFD", clean(text).replace("đ", "d").replace("Đ", "D"))
     ascii_text = "".join(c for c in ascii_text if not unicodedata.combining(c))
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+# ================================================================================================
+# Legacy encodings
+#
+# Before Unicode, Vietnamese was typed in 8-bit font encodings: TCVN3 (ABC, fonts ".VnTime",
+# ".VnArial"...) and VNI (fonts "VNI-Times"...). In a modern workbook such text is stored as the
+# Windows-1252 characters of those bytes ("NguyÔn V¨n A") and reads as garbage once the font is gone.
+# Conversion is only safe when the result is real Vietnamese and the original is not: genuine Unicode
+# text such as "Lê Hà" also consists of Latin-1 letters only.
+
+# TCVN3 (TCVN 5712:1993, VN3): one byte per letter; capitals with tones come from the "H" fonts
+# (".VnTimeH"), which draw the same codes as capitals.
+_TCVN3_PAIRS = (
+    "µà ¸á ¶ả ·ã ¹ạ ¨ă »ằ ¾ắ ¼ẳ ½ẵ Æặ ©â Çầ Êấ Èẩ Éẫ Ëậ ®đ Ìè Ðé Îẻ Ïẽ Ñẹ ªê Òề Õế Óể Ôễ Öệ "
+    "×ì Ýí Øỉ Üĩ Þị ßò ãó áỏ âõ äọ «ô åồ èố æổ çỗ éộ ¬ơ êờ íớ ëở ìỡ îợ ïù óú ñủ òũ ôụ "
+    "\u00adư õừ øứ öử ÷ữ ùự úỳ ýý ûỷ üỹ þỵ ¡Ă ¢Â §Đ £Ê ¤Ô ¥Ơ ¦Ư"
+)
+_TCVN3 = {pair[0]: pair[1] for pair in _TCVN3_PAIRS.split(" ")}
+
+# VNI Windows: a base letter followed by a mark character. Marks differ for the circumflex and breve
+# series; ơ, ư, đ and the i/ỵ forms are single characters.
+_VNI_TONES = {"ø": "\u0300", "ù": "\u0301", "û": "\u0309", "õ": "\u0303", "ï": "\u0323"}
+_VNI_HAT_TONES = {"à": "\u0300", "á": "\u0301", "å": "\u0309", "ã": "\u0303", "ä": "\u0323"}
+_VNI_BREVE_TONES = {"è": "\u0300", "é": "\u0301", "ú": "\u0309", "ü": "\u0303", "ë": "\u0323"}
+_VNI_SINGLE_LOWER = {"ô": "ơ", "ö": "ư", "ñ": "đ", "æ": "ỉ", "ó": "ĩ", "ò": "ị", "î": "ỵ"}
+
+
+def _vni_table() -> dict[str, str]:
+    table: dict[str, str] = {}
+
+    def add(source: str, target: str) -> None:
+        table[source] = target
+        table[source.upper()] = target.upper()
+
+    for base in "aeouy":
+        for mark, tone in _VNI_TONES.items():
+            add(base + mark, nfc(base + tone))
+    for base in "aeo":
+        add(base + "â", nfc(base + "\u0302"))
+        for mark, tone in _VNI_HAT_TONES.items():
+            add(base + mark, nfc(base + "\u0302" + tone))
+    add("aê", "ă")
+    for mark, tone in _VNI_BREVE_TONES.items():
+        add("a" + mark, nfc("a\u0306" + tone))
+    for base, letter in (("ô", "ơ"), ("ö", "ư")):
+        for mark, tone in _VNI_TONES.items():
+            add(base + mark, nfc(letter + tone))
+    for single, letter in _VNI_SINGLE_LOWER.items():
+        add(single, letter)
+    return table
+
+
+_VNI = _vni_table()
+
+LEGACY_ENCODING_NAMES = {"tcvn3": "TCVN3 (ABC)", "vni": "VNI"}
+
+# A Vietnamese syllable: initial consonant, vowel nucleus, final consonant; tones removed first.
+_INITIALS = "ngh|ng|gh|gi|kh|nh|ph|th|tr|ch|qu|b|c|d|đ|g|h|k|l|m|n|p|r|s|t|v|x"
+_NUCLEI = (  # longest first, so that the alternation tries "uyê" before "u"
+    "iêu|oai|oao|oay|oeo|uây|uôi|uya|uyê|uyu|ươi|ươu|yêu|"
+    "ai|ao|au|ay|âu|ây|eo|êu|ia|iê|iu|oa|oă|oe|oi|oo|ôi|ơi|ua|uâ|uê|ui|uô|uơ|uy|ưa|ưi|ươ|ưu|yê|"
+    "a|ă|â|e|ê|i|o|ô|ơ|u|ư|y"
+)
+_FINALS = "ch|nh|ng|c|m|n|p|t"
+_SYLLABLE = re.compile(f"(?:{_INITIALS})?(?:{_NUCLEI})(?:{_FINALS})?")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _toneless(word: str) -> str:
+    return nfc("".join(c for c in unicodedata.normalize("NFD", word.lower()) if c not in _TONES))
+
+
+def vietnamese_share(text: str) -> float:
+    """Share of the words of `text` that are well-formed Vietnamese syllables (0.0 with no words)."""
+    words = _WORD.findall(nfc(text))
+    if not words:
+        return 0.0
+    return sum(1 for w in words if _SYLLABLE.fullmatch(_toneless(w))) / len(words)
+
+
+def is_vietnamese(text: str, threshold: float = 0.8) -> bool:
+    """Whether `text` reads as Vietnamese (abbreviations such as UBND are tolerated up to 20%)."""
+    return vietnamese_share(text) >= threshold
+
+
+def legacy_font_encoding(font_name: str | None) -> str | None:
+    """'.VnTime' / '.VnArialH' -> 'tcvn3'; 'VNI-Times' -> 'vni'; a Unicode font -> None."""
+    name = (font_name or "").strip().lower()
+    if name.startswith(".vn"):
+        return "tcvn3"
+    if name.startswith(("vni-", "vni ")):
+        return "vni"
+    return None
+
+
+def decode_legacy(text: str, encoding: str, capitals: bool = False) -> str:
+    """Text typed in a legacy font encoding, as Unicode NFC. `capitals`: the font draws capitals."""
+    if encoding == "tcvn3":
+        out = "".join(_TCVN3.get(c, c) for c in text)
+    elif encoding == "vni":
+        parts, i = [], 0
+        while i < len(text):
+            pair = _VNI.get(text[i : i + 2])
+            if pair is not None:
+                parts.append(pair)
+                i += 2
+            else:
+                parts.append(_VNI.get(text[i], text[i]))
+                i += 1
+        out = "".join(parts)
+    else:
+        raise ValueError(f"unknown legacy encoding {encoding!r}")
+    return nfc(out.upper() if capitals else out)
+
+
+@dataclass(frozen=True)
+class LegacyText:
+    """What `detect_legacy` found: the encoding, the Unicode text, and whether converting is safe."""
+
+    encoding: str  # "tcvn3" | "vni"
+    text: str  # the converted text
+    certain: bool  # the cell's font names this encoding, so the conversion can be applied
+
+
+def detect_legacy(text: str, font_name: str | None = None) -> LegacyText | None:
+    """Recognise text typed in TCVN3 or VNI. None when the text is (or may well be) plain Unicode.
+
+    Certain: the cell's font is a legacy font of that encoding and the text only reads as
+    Vietnamese once converted. Without the font hint the finding is a guess, to be confirmed by a
+    person.
+    """
+    if text.isascii() or max(text) > "\u00ff":
+        return None  # plain ASCII has nothing to convert; letters beyond Latin-1 are Unicode Vietnamese
+    hinted = legacy_font_encoding(font_name)
+    capitals = hinted is not None and (font_name or "").strip().upper().endswith("H")
+    before = vietnamese_share(text)
+    if before >= 0.8:
+        return None
+    best: LegacyText | None = None
+    best_share = before
+    for encoding in [hinted] if hinted else ["tcvn3", "vni"]:
+        converted = decode_legacy(text, encoding, capitals=capitals and encoding == hinted)
+        share = vietnamese_share(converted)
+        if converted != text and share >= 0.8 and share > best_share:
+            best, best_share = LegacyText(encoding, converted, certain=encoding == hinted), share
+    return best

@@ -1,0 +1,854 @@
+"""Reading received workbooks: the one module that reads cells, whichever library does it.
+
+Every received file is hostile until proven otherwise. Before any parser sees the bytes:
+- size cap, then recognition by magic bytes (zip = .xlsx/.xlsm, OLE2 = .xls or a password-protected
+  .xlsx, anything else = not a workbook, named for what it looks like);
+- for a zip: entry count, total uncompressed size and per-entry compression ratio from the central
+  directory; then each part we need is inflated by us with its declared size as a hard limit, so a
+  lying directory cannot make the Rust reader inflate more than we checked;
+- the XML parts are refused if they declare a DTD or entities (calamine does not expand them, but a
+  file that carries them is an attack, not a report);
+- the cell extent of each sheet is bounded from the XML before calamine builds its dense grid: a value
+  at XFD1048576 would make it allocate 17 billion cells and abort the whole process.
+
+Values are read with python-calamine (about ten times faster than openpyxl). Its quirks are normalised
+in `_normalise` and nowhere else: whole floats become int, '' becomes None, strings are NFC with spaces
+folded, a leading apostrophe is dropped, midnight datetimes become dates. Formula cells without a cached
+value and error cells (#N/A...) that calamine reports as '' are found in the XML and returned as
+`CellProblem`, never as an empty cell or a zero. Cells typed in a legacy Vietnamese font (.VnTime,
+VNI-Times) are listed with the font name. openpyxl is not used here at all: the few things calamine
+does not tell (formulas, fonts) come from a scan of the XML bytes, which is cheaper.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import python_calamine
+from openpyxl.utils import get_column_letter
+
+from processor.config import Validation
+from processor.records import Finding, Severity
+from processor.vntext import clean, format_int, legacy_font_encoding, slug
+
+MB = 1024 * 1024
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_COLUMNS = 16_384
+# Parts smaller than this are not judged by their compression ratio: a small, repetitive XML part
+# legitimately compresses very well and cannot hurt.
+RATIO_MIN_BYTES = MB
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+
+Value = str | int | float | bool | dt.date | dt.datetime | dt.time | dt.timedelta
+
+
+@dataclass(frozen=True)
+class CellProblem:
+    """A cell whose content cannot be used as a value: an error result or a never-calculated formula."""
+
+    kind: str  # "error" (#DIV/0!, #N/A...) | "uncached_formula"
+    text: str  # the error code, or the formula
+
+    def __str__(self) -> str:
+        return self.text if self.kind == "error" else f"={self.text}"
+
+
+@dataclass
+class RawSheet:
+    """The non-empty cells of one sheet, by (row, column), both 1-based as Excel shows them."""
+
+    name: str
+    cells: dict[tuple[int, int], Value | CellProblem] = field(default_factory=dict)
+    max_row: int = 0
+    max_col: int = 0
+    merged: tuple[tuple[int, int, int, int], ...] = ()  # (first row, first col, last row, last col)
+    legacy_fonts: dict[tuple[int, int], str] = field(default_factory=dict)  # cell -> legacy font name
+
+    def value(self, row: int, col: int) -> Value | CellProblem | None:
+        return self.cells.get((row, col))
+
+    def row_values(self, row: int) -> list[Value | CellProblem | None]:
+        """Columns 1..max_col of one row."""
+        get = self.cells.get
+        return [get((row, col)) for col in range(1, self.max_col + 1)]
+
+    def font(self, row: int, col: int) -> str | None:
+        return self.legacy_fonts.get((row, col))
+
+    @staticmethod
+    def a1(row: int, col: int) -> str:
+        return f"{get_column_letter(col)}{row}"
+
+
+@dataclass
+class RawWorkbook:
+    """What `read_workbook` found. `readable` is False when no sheet could be read safely."""
+
+    file: str
+    kind: str  # "xlsx" | "xlsm" | "xls" | what the file looks like instead
+    sheet_names: tuple[str, ...] = ()  # every sheet of the workbook, in order
+    sheets: dict[str, RawSheet] = field(default_factory=dict)  # the sheets read
+    findings: list[Finding] = field(default_factory=list)
+    readable: bool = True
+
+    def sheet(self, name: str) -> RawSheet | None:
+        """A sheet by name, tolerant of case, accents and spacing ("Ca nhan" finds "Cá nhân")."""
+        if name in self.sheets:
+            return self.sheets[name]
+        wanted = slug(name)
+        return next((s for n, s in self.sheets.items() if slug(n) == wanted), None)
+
+
+class _Refused(Exception):
+    """The file cannot be read safely; carries the finding that says why."""
+
+    def __init__(self, code: str, message: str, sheet: str | None = None):
+        super().__init__(message)
+        self.code, self.message, self.sheet = code, message, sheet
+
+
+# ------------------------------------------------------------------------------------------------
+# Entry point
+
+
+def read_workbook(
+    data: bytes, file_name: str, limits: Validation, wanted: Iterable[str] | None = None
+) -> RawWorkbook:
+    """Read the sheets named in `wanted` (all sheets if None) of a received workbook's bytes.
+
+    Never raises on bad input: every problem is a Finding, and `readable` says whether sheets came out.
+    Sheet names in `wanted` are matched tolerantly (see `RawWorkbook.sheet`).
+    """
+    wanted_slugs = None if wanted is None else {slug(n) for n in wanted}
+    try:
+        return _read(data, file_name, limits, wanted_slugs)
+    except _Refused as refused:
+        finding = Finding(Severity.ERROR, refused.code, refused.message, file_name, refused.sheet)
+        kind = "xlsx" if data.startswith(ZIP_MAGICS) else "xls" if data.startswith(OLE_MAGIC) else "unknown"
+        return RawWorkbook(file_name, kind, findings=[finding], readable=False)
+
+
+def _read(data: bytes, file_name: str, limits: Validation, wanted: set[str] | None) -> RawWorkbook:
+    if not data:
+        raise _Refused(
+            "file_empty", "Tệp rỗng (0 byte): tệp bị lỗi khi gửi hoặc lưu. Đề nghị đơn vị gửi lại."
+        )
+    if len(data) > limits.max_file_mb * MB:
+        raise _Refused(
+            "file_too_large",
+            f"Tệp quá lớn ({_mb(len(data))} MB; giới hạn {limits.max_file_mb} MB). Biểu mẫu báo cáo thi đua "
+            "thường dưới 1 MB: xóa hình ảnh, sheet thừa rồi gửi lại.",
+        )
+    if data.startswith(ZIP_MAGICS):
+        return _read_xlsx(data, file_name, limits, wanted)
+    if data.startswith(OLE_MAGIC):
+        return _read_ole(data, file_name, limits, wanted)
+    kind = _looks_like(data)
+    raise _Refused(
+        "not_workbook",
+        f"Tệp không phải bảng tính Excel: nội dung là {kind}, dù tên tệp có thể là .xlsx. Đề nghị đơn vị "
+        "gửi đúng tệp Excel (.xlsx) của biểu mẫu báo cáo.",
+    )
+
+
+def _mb(size: int) -> str:
+    return f"{size / MB:.1f}".replace(".", ",")
+
+
+def _looks_like(data: bytes) -> str:
+    """What a file's first bytes say it is, in words for the clerk."""
+    head = data[:512].lstrip()
+    low = head.lower()
+    known = (
+        (b"%pdf", "một tệp PDF"),
+        (b"{\\rtf", "một văn bản RTF (Word)"),
+        (b"\x89png", "một ảnh PNG"),
+        (b"\xff\xd8\xff", "một ảnh JPEG"),
+        (b"gif8", "một ảnh GIF"),
+        (b"rar!", "một tệp nén RAR"),
+        (b"7z\xbc\xaf", "một tệp nén 7z"),
+        (b"mime-version", "một trang web lưu một tệp (.mht)"),
+    )
+    for magic, words in known:
+        if low.startswith(magic):
+            return words
+    if data.startswith(OLE_MAGIC):
+        return "tệp Office 97-2003"
+    if data.startswith(ZIP_MAGICS):
+        return "tệp nén zip"
+    if not data:
+        return "tệp rỗng"
+    if b"<html" in low or b"<!doctype html" in low or b"<table" in low:
+        return "một trang web (HTML), thường do phần mềm khác xuất ra với đuôi .xls"
+    if b"<?xml" in low:
+        return "một tệp XML (có thể là bảng tính XML 2003)"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "dữ liệu không nhận dạng được"
+    return "văn bản thuần (có thể là tệp CSV)"
+
+
+# ------------------------------------------------------------------------------------------------
+# .xlsx / .xlsm
+
+
+_OTHER_ZIPS = (
+    ("word/document.xml", "một văn bản Word (.docx)"),
+    ("ppt/presentation.xml", "một bản trình chiếu PowerPoint (.pptx)"),
+    ("xl/workbook.bin", "một bảng tính Excel nhị phân (.xlsb)"),
+    ("content.xml", "một tài liệu OpenDocument (.ods/.odt)"),
+)
+
+
+def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str] | None) -> RawWorkbook:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, struct.error):
+        raise _Refused(
+            "corrupt",
+            "Tệp bị hỏng hoặc không đầy đủ (có thể do tải về bị gián đoạn): không mở được. Đề nghị đơn vị "
+            "mở thử tệp trên máy của mình, lưu lại và gửi lại.",
+        ) from None
+    _check_zip_directory(infos, limits)
+    parts = {info.filename: info for info in infos}
+    workbook_path = _office_document(data, parts)
+    if workbook_path is None:
+        kind = next((words for name, words in _OTHER_ZIPS if name in parts), "một tệp nén zip")
+        raise _Refused(
+            "not_workbook",
+            f"Tệp không phải bảng tính Excel: nội dung là {kind}. Đề nghị đơn vị gửi tệp Excel (.xlsx) "
+            "của biểu mẫu báo cáo.",
+        )
+    if workbook_path.endswith(".bin"):
+        raise _Refused(
+            "unsupported_format",
+            "Tệp là bảng tính Excel nhị phân (.xlsb), chương trình chưa đọc được định dạng này. Mở tệp bằng "
+            "Excel, chọn Lưu thành (Save As) kiểu “Excel Workbook (*.xlsx)” rồi gửi lại.",
+        )
+    kind = "xlsm" if "xl/vbaProject.bin" in parts else "xlsx"
+    workbook_xml = _part(data, parts, workbook_path)
+    rels = _part(data, parts, _rels_path(workbook_path), required=False) or b""
+    sheets = _sheet_parts(workbook_xml, rels, workbook_path)
+    names = tuple(name for name, _ in sheets)
+    chosen = [(n, p) for n, p in sheets if wanted is None or slug(n) in wanted]
+    book = RawWorkbook(file_name, kind, sheet_names=names)
+
+    base = workbook_path.rsplit("/", 1)[0]
+    shared = _part(data, parts, f"{base}/sharedStrings.xml", required=False) or b""
+    styles = _part(data, parts, f"{base}/styles.xml", required=False) or b""
+    legacy_xfs = _legacy_styles(styles)
+    legacy_strings = _legacy_shared_strings(shared)
+
+    scans: dict[str, _SheetScan] = {}
+    for name, path in chosen:
+        if path not in parts:
+            raise _corrupt_part(path)
+        xml = _part(data, parts, path)
+        scans[name] = _scan_sheet(xml, name, limits, legacy_xfs, legacy_strings)
+
+    if chosen:
+        try:
+            calamine = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+            for name, _ in chosen:
+                sheet = calamine.get_sheet_by_name(name)
+                rows = sheet.to_python(skip_empty_area=False)
+                book.sheets[name] = _build_sheet(
+                    name, rows, sheet.merged_cell_ranges or [], scans[name], limits
+                )
+        except python_calamine.PasswordError:
+            raise _encrypted() from None
+        except (python_calamine.CalamineError, ValueError, OverflowError) as exc:
+            raise _read_error(exc) from None
+    return book
+
+
+def _check_zip_directory(infos: list[zipfile.ZipInfo], limits: Validation) -> None:
+    """Refuse a zip bomb from its central directory, before inflating a single byte."""
+    if len(infos) > limits.max_zip_entries:
+        raise _Refused(
+            "zip_too_many_entries",
+            f"Tệp có {format_int(len(infos))} thành phần bên trong (giới hạn {format_int(limits.max_zip_entries)}): "
+            "không phải biểu mẫu báo cáo bình thường, có thể là tệp độc hại. Không mở tệp này; đề nghị đơn vị "
+            "gửi lại biểu mẫu.",
+        )
+    total = sum(info.file_size for info in infos)
+    if total > limits.max_uncompressed_mb * MB:
+        raise _Refused(
+            "zip_too_large",
+            f"Tệp khi giải nén lớn tới {_mb(total)} MB (giới hạn {limits.max_uncompressed_mb} MB): không phải "
+            "biểu mẫu báo cáo bình thường, có thể là tệp độc hại (“bom nén”). Không mở tệp này; đề nghị đơn vị "
+            "gửi lại biểu mẫu.",
+        )
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise _encrypted()
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _Refused(
+                "unsupported_format",
+                f"Thành phần “{info.filename}” của tệp dùng kiểu nén không chuẩn của Excel. Mở tệp bằng Excel, "
+                "lưu lại dạng .xlsx rồi gửi lại.",
+            )
+        if (
+            info.file_size >= RATIO_MIN_BYTES
+            and info.file_size > info.compress_size * limits.max_compression_ratio
+        ):
+            ratio = info.file_size // max(info.compress_size, 1)
+            raise _Refused(
+                "zip_bomb",
+                f"Thành phần “{info.filename}” nén với tỷ lệ bất thường ({format_int(ratio)} lần; giới hạn "
+                f"{format_int(limits.max_compression_ratio)}): có thể là tệp độc hại (“bom nén”). Không mở tệp "
+                "này; đề nghị đơn vị gửi lại biểu mẫu.",
+            )
+
+
+def _office_document(data: bytes, parts: dict[str, zipfile.ZipInfo]) -> str | None:
+    """The workbook part named by the package relationships (normally xl/workbook.xml)."""
+    if "_rels/.rels" in parts:
+        rels = _part(data, parts, "_rels/.rels")
+        for attrs in _tags(rels, b"Relationship"):
+            if attrs.get("Type", "").endswith("/officeDocument"):
+                target = attrs.get("Target", "").lstrip("/")
+                if target in parts and target.endswith(("workbook.xml", ".bin")) and "xl/" in target:
+                    return target
+    for candidate in ("xl/workbook.xml", "xl/workbook.bin"):
+        if candidate in parts:
+            return candidate
+    return None
+
+
+def _rels_path(part: str) -> str:
+    folder, _, name = part.rpartition("/")
+    return f"{folder}/_rels/{name}.rels" if folder else f"_rels/{name}.rels"
+
+
+def _part(data: bytes, parts: dict[str, zipfile.ZipInfo], name: str, required: bool = True) -> bytes | None:
+    """One zip entry, inflated by us: never more than its declared size, CRC checked, XML vetted."""
+    info = parts.get(name)
+    if info is None:
+        if required:
+            raise _corrupt_part(name)
+        return None
+    start = info.header_offset
+    header = data[start : start + 30]
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise _corrupt_part(name)
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    begin = start + 30 + name_len + extra_len
+    raw = data[begin : begin + info.compress_size]
+    if len(raw) < info.compress_size:
+        raise _corrupt_part(name)
+    if info.compress_type == zipfile.ZIP_STORED:
+        content = raw[: info.file_size]
+    else:
+        inflater = zlib.decompressobj(-15)
+        try:
+            content = inflater.decompress(raw, info.file_size + 1)
+        except zlib.error:
+            raise _corrupt_part(name) from None
+        if len(content) != info.file_size or not inflater.eof:
+            # The stream inflates to more (or less) than the directory says: a size lie is an attack.
+            raise _Refused(
+                "zip_bomb",
+                f"Thành phần “{name}” của tệp có kích thước khai báo sai: có thể là tệp độc hại (“bom nén”). "
+                "Không mở tệp này; đề nghị đơn vị gửi lại biểu mẫu.",
+            )
+    if len(content) != info.file_size or zlib.crc32(content) != info.CRC:
+        raise _corrupt_part(name)
+    if name.endswith((".xml", ".rels")):
+        _vet_xml(content, name)
+    return content
+
+
+def _vet_xml(content: bytes, name: str) -> None:
+    if content[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in content[:64]:
+        raise _Refused(
+            "unsupported_format",
+            f"Thành phần “{name}” của tệp dùng bảng mã không phải UTF-8, Excel không tạo ra như vậy. Mở tệp "
+            "bằng Excel, lưu lại dạng .xlsx rồi gửi lại.",
+        )
+    if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
+        raise _Refused(
+            "xml_entities",
+            f"Thành phần “{name}” của tệp chứa khai báo DOCTYPE/ENTITY, Excel không bao giờ tạo ra: có thể là "
+            "tệp độc hại (tấn công “billion laughs”). Không mở tệp này; đề nghị đơn vị gửi lại biểu mẫu.",
+        )
+
+
+def _corrupt_part(name: str) -> _Refused:
+    return _Refused(
+        "corrupt",
+        f"Tệp bị hỏng: thiếu hoặc hỏng thành phần “{name}” (có thể do tải về bị gián đoạn). Đề nghị đơn vị "
+        "mở thử tệp trên máy của mình, lưu lại và gửi lại.",
+    )
+
+
+def _encrypted() -> _Refused:
+    return _Refused(
+        "encrypted",
+        "Tệp được đặt mật khẩu nên không đọc được. Đề nghị đơn vị bỏ mật khẩu (Excel: Tệp › Thông tin › "
+        "Bảo vệ sổ làm việc › Mã hóa bằng mật khẩu, xóa mật khẩu) rồi gửi lại.",
+    )
+
+
+def _read_error(exc: Exception) -> _Refused:
+    detail = clean(str(exc))[:160]
+    return _Refused(
+        "corrupt",
+        f"Không đọc được nội dung tệp ({detail}). Đề nghị đơn vị mở tệp bằng Excel, lưu lại dạng .xlsx và "
+        "gửi lại.",
+    )
+
+
+_ATTR = re.compile(rb'([\w:]+)\s*=\s*"([^"]*)"')
+
+
+def _tags(xml: bytes, tag: bytes) -> Iterator[dict[str, str]]:
+    """Attributes of each <tag .../> in `xml` (namespace prefixes dropped from attribute names)."""
+    for match in re.finditer(rb"<(?:\w+:)?" + tag + rb"\b([^>]*)>", xml):
+        yield {
+            key.decode().rsplit(":", 1)[-1]: html.unescape(value.decode("utf-8", "replace"))
+            for key, value in _ATTR.findall(match.group(1))
+        }
+
+
+def _sheet_parts(workbook_xml: bytes, rels: bytes, workbook_path: str) -> list[tuple[str, str]]:
+    """(sheet name, zip path of its XML) of every worksheet, in workbook order."""
+    targets = {a.get("Id", ""): a.get("Target", "") for a in _tags(rels, b"Relationship")}
+    base = workbook_path.rsplit("/", 1)[0]
+    out = []
+    for attrs in _tags(workbook_xml, b"sheet"):
+        name = attrs.get("name")
+        target = targets.get(attrs.get("id", ""))
+        if not name or not target:
+            continue
+        path = target.lstrip("/") if target.startswith("/") else _normpath(f"{base}/{target}")
+        out.append((name, path))
+    return out
+
+
+def _normpath(path: str) -> str:
+    parts: list[str] = []
+    for piece in path.split("/"):
+        if piece == "..":
+            if parts:
+                parts.pop()
+        elif piece and piece != ".":
+            parts.append(piece)
+    return "/".join(parts)
+
+
+# -- styles: which cell formats use a legacy Vietnamese font -----------------------------------------
+
+_FONT_BLOCK = re.compile(rb"<font\b[^>]*?(?:/>|>(.*?)</font>)", re.S)
+_FONT_NAME = re.compile(rb'<name\s+val="([^"]*)"')
+_XF = re.compile(rb"<xf\b([^>]*?)/?>")
+_LEGACY_HINT = re.compile(rb'val="(?:\.vn|vni[- ])', re.I)
+
+
+def _legacy_styles(styles: bytes) -> dict[int, str]:
+    """Cell format index (the `s` of a cell) -> legacy font name, for formats using .VnTime, VNI-...."""
+    if not styles or not _LEGACY_HINT.search(styles):
+        return {}
+    fonts_xml = _section(styles, b"fonts")
+    fonts = []
+    for block in _FONT_BLOCK.finditer(fonts_xml):
+        name = _FONT_NAME.search(block.group(1) or b"")
+        fonts.append(html.unescape(name.group(1).decode("utf-8", "replace")) if name else "")
+    out = {}
+    for index, xf in enumerate(_XF.finditer(_section(styles, b"cellXfs"))):
+        font_id = re.search(rb'fontId="(\d+)"', xf.group(1))
+        font = fonts[int(font_id.group(1))] if font_id and int(font_id.group(1)) < len(fonts) else ""
+        if legacy_font_encoding(font):
+            out[index] = font
+    return out
+
+
+def _section(xml: bytes, tag: bytes) -> bytes:
+    match = re.search(rb"<" + tag + rb"\b[^>]*>(.*?)</" + tag + rb">", xml, re.S)
+    return match.group(1) if match else b""
+
+
+_SI = re.compile(rb"<si\b[^>]*?(?:/>|>(.*?)</si>)", re.S)
+_RUN_FONT = re.compile(rb'<rFont\s+val="([^"]*)"')
+
+
+def _legacy_shared_strings(shared: bytes) -> dict[int, str]:
+    """Shared string index -> legacy font name, for rich text whose runs name .VnTime, VNI-..."""
+    if not shared or b"rFont" not in shared or not _LEGACY_HINT.search(shared):
+        return {}
+    out = {}
+    for index, si in enumerate(_SI.finditer(shared)):
+        for font in _RUN_FONT.findall(si.group(1) or b""):
+            name = font.decode("utf-8", "replace")
+            if legacy_font_encoding(name):
+                out[index] = name
+                break
+    return out
+
+
+# -- sheet XML scan --------------------------------------------------------------------------------
+
+
+@dataclass
+class _SheetScan:
+    problems: dict[tuple[int, int], CellProblem] = field(default_factory=dict)
+    legacy_fonts: dict[tuple[int, int], str] = field(default_factory=dict)
+
+
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
+# Tags may carry a namespace prefix (<x:c>, written by the .NET Open XML SDK).
+_CELL_BODY = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.S)
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>|<(?:\w+:)?v/>")
+_INLINE = re.compile(rb"<(?:\w+:)?is>")
+_STYLE = re.compile(rb'\bs="(\d+)"')
+_TYPE = re.compile(rb'\bt="(\w+)"')
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for char in letters:
+        number = number * 26 + char - 64
+    return number
+
+
+def _scan_sheet(
+    xml: bytes, name: str, limits: Validation, legacy_xfs: dict[int, str], legacy_strings: dict[int, str]
+) -> _SheetScan:
+    """What calamine must not be left to discover: the extent of the data, formulas, errors, fonts.
+
+    One regex pass finds everything unusual; a normal sheet has no match at all. Cells and rows written
+    without their reference first (or with prefixed tags) take a slower, exact walk.
+    """
+    has_formula = walk = False
+    for match in _suspects(len(str(limits.max_rows))).finditer(xml):
+        tag = match.group(1)
+        if tag is not None:  # a cell reference with many letters or digits
+            end = xml.find(b">", match.end())
+            empty = end < 0 or xml[end - 1 : end] == b"/" or xml.startswith(b"</c>", end + 1)
+            if not empty:  # formatted but empty cells cost nothing and are not data
+                ref = _CELL_REF.search(xml, match.start(), end if end > 0 else len(xml))
+                if ref is not None:
+                    _limit(name, int(ref.group(2)), _column_number(ref.group(1)), limits)
+        elif match.group(2) is not None:
+            has_formula = True
+        else:
+            walk = True
+    if walk:
+        _check_extent_slow(xml, name, limits)
+        has_formula = has_formula or b":f>" in xml or b":f " in xml
+    scan = _SheetScan()
+    has_error = b't="e"' in xml
+    if not (has_formula or has_error or legacy_xfs or legacy_strings):
+        return scan  # the normal case: nothing more to look at
+    for attrs, body in _cells(xml):
+        ref = _CELL_REF.search(attrs)
+        if ref is None:
+            continue
+        position = (int(ref.group(2)), _column_number(ref.group(1)))
+        kind = _TYPE.search(attrs)
+        cell_type = kind.group(1) if kind else b"n"
+        value = _VALUE.search(body)
+        value_text = (value.group(1) or b"") if value else None
+        if has_formula and _FORMULA.search(body):
+            # No <v> at all: never calculated. An empty <v> is a calculated empty string only when
+            # the cell is typed as a string; a number cannot be empty.
+            uncached = value_text is None or (not value_text.strip() and cell_type not in (b"str", b"s"))
+            if uncached and not (cell_type == b"inlineStr" and _INLINE.search(body)):
+                formula = _FORMULA.search(body)
+                text = formula.group(1) if formula else b""
+                scan.problems[position] = CellProblem(
+                    "uncached_formula", html.unescape((text or b"").decode("utf-8", "replace"))
+                )
+        if cell_type == b"e" and value_text is not None:
+            scan.problems[position] = CellProblem("error", value_text.decode("utf-8", "replace") or "#ERROR")
+        style = _STYLE.search(attrs)
+        font = legacy_xfs.get(int(style.group(1)) if style else 0)
+        if font is None and cell_type == b"s" and value_text and value_text.strip().isdigit():
+            font = legacy_strings.get(int(value_text))
+        if font is not None and (value_text or _INLINE.search(body)):
+            scan.legacy_fonts[position] = font
+    return scan
+
+
+def _cells(xml: bytes) -> Iterator[tuple[bytes, bytes]]:
+    for match in _CELL_BODY.finditer(xml):
+        yield match.group(1), match.group(2) or b""
+
+
+_SUSPECTS_BY_DIGITS: dict[int, re.Pattern] = {}
+
+
+def _suspects(row_digits: int) -> re.Pattern:
+    """Group 1: a cell reference with 2-3 column letters or `row_digits`+ row digits (may exceed the
+    limits); group 2: a formula; no group: a cell or row without its reference first, or a prefixed tag.
+    """
+    if row_digits not in _SUSPECTS_BY_DIGITS:
+        _SUSPECTS_BY_DIGITS[row_digits] = re.compile(
+            rb'<(?:c (r="(?:[A-Z]{2,3}\d|[A-Z]\d{%d,}))|(f[ >])|c(?:>| (?!r="))|row(?:>| (?!r="))|\w+:(?:c|row|f)\b)'
+            % row_digits
+        )
+    return _SUSPECTS_BY_DIGITS[row_digits]
+
+
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b([^>]*?)(/?)>")
+_ROW_NUMBER = re.compile(rb'\br="(\d+)"')
+
+
+def _check_extent_slow(xml: bytes, name: str, limits: Validation) -> None:
+    """Walk every row and cell, placing unreferenced ones as a reader does (next row, next column)."""
+    row = 0
+    for row_match in _ROW_TAG.finditer(xml):
+        ref = _ROW_NUMBER.search(row_match.group(1))
+        row = int(ref.group(1)) if ref else row + 1
+        if row_match.group(2) == b"/":
+            continue
+        end = xml.find(b"row>", row_match.end())
+        body = xml[row_match.end() : end if end >= 0 else len(xml)]
+        col = 0
+        for attrs, content in _cells(body):
+            ref = _CELL_REF.search(attrs)
+            col = _column_number(ref.group(1)) if ref else col + 1
+            cell_row = int(ref.group(2)) if ref else row
+            if content.strip():
+                _limit(name, cell_row, col, limits)
+        if row > limits.max_rows and body.strip():
+            _limit(name, row, max(col, 1), limits)
+
+
+def _limit(name: str, row: int, col: int, limits: Validation) -> None:
+    if row > limits.max_rows:
+        raise _Refused(
+            "sheet_too_large",
+            f"Sheet “{name}” có dữ liệu tới dòng {format_int(row)} (giới hạn {format_int(limits.max_rows)} "
+            f"dòng), ví dụ ô {get_column_letter(min(col, EXCEL_MAX_COLUMNS))}{row}. Xóa các ô thừa ở cuối "
+            "sheet (chọn các dòng thừa › Xóa) rồi gửi lại.",
+            name,
+        )
+    if col > limits.max_columns:
+        raise _Refused(
+            "sheet_too_large",
+            f"Sheet “{name}” có dữ liệu tới cột {get_column_letter(min(col, EXCEL_MAX_COLUMNS))} (giới hạn "
+            f"{limits.max_columns} cột), ở dòng {format_int(row)}. Xóa các cột thừa bên phải rồi gửi lại.",
+            name,
+        )
+
+
+# -- building the sheet --------------------------------------------------------------------------
+
+
+def _normalise(value: object) -> Value | None:
+    """calamine's cell value as the rest of the program wants it: the one place for its quirks."""
+    if isinstance(value, str):
+        if not value:
+            return None
+        if "\n" in value or "\r" in value:
+            text = "\n".join(line for line in (clean(p) for p in value.splitlines()) if line)
+        else:
+            text = clean(value)
+        if text[:1] in ("'", "\u2019"):
+            text = clean(text[1:])  # a typed apostrophe meant "keep as text"
+        return text or None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
+    if isinstance(value, dt.datetime):
+        return value.date() if value.time() == dt.time(0) else value
+    return value  # int, date, time, timedelta
+
+
+def _build_sheet(name: str, rows: list[list], merged: list, scan: _SheetScan, limits: Validation) -> RawSheet:
+    if len(rows) > limits.max_rows:
+        _limit(name, len(rows), 1, limits)
+    sheet = RawSheet(name, legacy_fonts=scan.legacy_fonts)
+    cells = sheet.cells
+    max_col = 0
+    for r, row in enumerate(rows, 1):
+        if len(row) > limits.max_columns:
+            last = max((i for i, v in enumerate(row, 1) if v != ""), default=0)
+            if last > limits.max_columns:
+                _limit(name, r, last, limits)
+        for c, raw in enumerate(row, 1):
+            if raw == "":
+                continue
+            value = _normalise(raw)
+            if value is not None:
+                cells[(r, c)] = value
+                if c > max_col:
+                    max_col = c
+    for position, problem in scan.problems.items():
+        if position[0] <= limits.max_rows and position[1] <= limits.max_columns:
+            cells[position] = problem
+            max_col = max(max_col, position[1])
+    sheet.max_row = max((r for r, _ in cells), default=0)
+    sheet.max_col = max_col
+    sheet.merged = _fill_merged(sheet, merged, limits)
+    return sheet
+
+
+def _fill_merged(sheet: RawSheet, merged: list, limits: Validation) -> tuple[tuple[int, int, int, int], ...]:
+    """A merged range shows its top-left value in every cell it covers (clipped to the data)."""
+    out = []
+    for (r1, c1), (r2, c2) in merged:
+        top, left = r1 + 1, c1 + 1
+        bottom = min(r2 + 1, max(sheet.max_row, top), limits.max_rows)
+        right = min(c2 + 1, max(sheet.max_col, left), limits.max_columns)
+        out.append((top, left, r2 + 1, c2 + 1))
+        value = sheet.cells.get((top, left))
+        if value is None or (bottom - top + 1) * (right - left + 1) > limits.max_rows * 4:
+            continue
+        font = sheet.legacy_fonts.get((top, left))
+        for r in range(top, bottom + 1):
+            for c in range(left, right + 1):
+                if (r, c) not in sheet.cells:
+                    sheet.cells[(r, c)] = value
+                    if font:
+                        sheet.legacy_fonts[(r, c)] = font
+    return tuple(out)
+
+
+# ------------------------------------------------------------------------------------------------
+# OLE2: .xls, or a password-protected .xlsx
+
+
+def _read_ole(data: bytes, file_name: str, limits: Validation, wanted: set[str] | None) -> RawWorkbook:
+    import olefile  # installed with extract-msg; loaded only for the rare OLE file
+
+    try:
+        ole = olefile.OleFileIO(data)
+    except Exception:  # olefile raises many types on damaged input
+        raise _Refused(
+            "corrupt",
+            "Tệp Excel 97-2003 bị hỏng hoặc không đầy đủ: không mở được. Đề nghị đơn vị mở thử tệp trên máy của "
+            "mình, lưu lại dạng .xlsx và gửi lại.",
+        ) from None
+    with ole:
+        if ole.exists("EncryptionInfo") or ole.exists("EncryptedPackage"):
+            raise _encrypted()
+        stream_name = "Workbook" if ole.exists("Workbook") else "Book" if ole.exists("Book") else None
+        if stream_name is None:
+            raise _Refused(
+                "not_workbook",
+                f"Tệp không phải bảng tính Excel: nội dung là {_ole_kind(ole)}. Đề nghị đơn vị gửi tệp Excel "
+                "(.xlsx) của biểu mẫu báo cáo.",
+            )
+        try:
+            stream = ole.openstream(stream_name).read()
+        except Exception:
+            raise _corrupt_part(stream_name) from None
+    biff = _scan_biff(stream, limits, biff8=stream_name == "Workbook")
+    try:
+        # calamine parses every sheet of an .xls when opening it: the extent check above came first.
+        calamine = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        book = RawWorkbook(file_name, "xls", sheet_names=tuple(calamine.sheet_names))
+        for name in book.sheet_names:
+            if wanted is not None and slug(name) not in wanted:
+                continue
+            sheet = calamine.get_sheet_by_name(name)
+            scan = _SheetScan(legacy_fonts=biff.legacy_fonts.get(name, {}))
+            book.sheets[name] = _build_sheet(
+                name, sheet.to_python(skip_empty_area=False), sheet.merged_cell_ranges or [], scan, limits
+            )
+    except python_calamine.PasswordError:
+        raise _encrypted() from None
+    except (python_calamine.CalamineError, ValueError, OverflowError) as exc:
+        raise _read_error(exc) from None
+    return book
+
+
+def _ole_kind(ole) -> str:
+    if ole.exists("WordDocument"):
+        return "một văn bản Word 97-2003 (.doc)"
+    if ole.exists("PowerPoint Document"):
+        return "một bản trình chiếu PowerPoint 97-2003 (.ppt)"
+    if any(entry and entry[0].startswith("__substg1.0_") for entry in ole.listdir()):
+        return "một thư Outlook (.msg)"
+    return "một tệp Office 97-2003 không phải bảng tính"
+
+
+@dataclass
+class _BiffScan:
+    legacy_fonts: dict[str, dict[tuple[int, int], str]] = field(default_factory=dict)
+
+
+# BIFF8 cell records: LABELSST, LABEL, NUMBER, RK, FORMULA, BOOLERR, RSTRING; MULRK holds several.
+_BIFF_CELLS = {0x00FD, 0x0204, 0x0203, 0x027E, 0x0006, 0x0205, 0x00D6}
+_BIFF_MULRK = 0x00BD
+_BIFF_BOF, _BIFF_BOUNDSHEET, _BIFF_FONT, _BIFF_XF, _BIFF_FILEPASS = 0x0809, 0x0085, 0x0031, 0x00E0, 0x002F
+
+
+def _scan_biff(stream: bytes, limits: Validation, biff8: bool = True) -> _BiffScan:
+    """One pass over the BIFF records: password, the extent of the data, legacy fonts by sheet.
+
+    calamine builds a dense grid from the highest row and column holding a value; a crafted .xls with a
+    value at row 65536, column 256 would cost it 400 MB, so the extent is checked here first, for every
+    cell record wherever it sits.
+    """
+    scan = _BiffScan()
+    sheet_at: dict[int, str] = {}
+    fonts: list[str] = []
+    xf_fonts: list[int] = []
+    current = "?"
+    legacy_xfs: dict[int, str] | None = None
+    pos, size = 0, len(stream)
+    while pos + 4 <= size:
+        kind, length = struct.unpack_from("<HH", stream, pos)
+        body = stream[pos + 4 : pos + 4 + length]
+        if kind == _BIFF_BOF:
+            current = sheet_at.get(pos, current)
+        elif kind == _BIFF_FILEPASS:
+            raise _encrypted()
+        elif kind == _BIFF_BOUNDSHEET and length >= 8:
+            sheet_at[struct.unpack_from("<I", body)[0]] = _biff_string(body[6:], biff8)
+        elif kind == _BIFF_FONT and length >= 16:
+            fonts.append(_biff_string(body[14:], biff8))
+        elif kind == _BIFF_XF and length >= 2:
+            xf_fonts.append(struct.unpack_from("<H", body)[0])
+        elif kind in _BIFF_CELLS and length >= 6:
+            row, col, xf = struct.unpack_from("<HHH", body)
+            _limit(current, row + 1, col + 1, limits)
+            if legacy_xfs is None:
+                legacy_xfs = _biff_legacy_xfs(fonts, xf_fonts)
+            if xf in legacy_xfs:
+                scan.legacy_fonts.setdefault(current, {})[(row + 1, col + 1)] = legacy_xfs[xf]
+        elif kind == _BIFF_MULRK and length >= 6:
+            row, first = struct.unpack_from("<HH", body)
+            last = struct.unpack_from("<H", body, length - 2)[0]
+            _limit(current, row + 1, max(first, last) + 1, limits)
+        pos += 4 + length
+    return scan
+
+
+def _biff_legacy_xfs(fonts: list[str], xf_fonts: list[int]) -> dict[int, str]:
+    out = {}
+    for index, font_index in enumerate(xf_fonts):
+        # BIFF font indices skip 4 (a historical quirk): index 5 is the fifth FONT record.
+        position = font_index - 1 if font_index > 4 else font_index
+        if position < len(fonts) and legacy_font_encoding(fonts[position]):
+            out[index] = fonts[position]
+    return out
+
+
+def _biff_string(body: bytes, biff8: bool = True) -> str:
+    """BIFF8: length byte, flags byte, Latin-1 or UTF-16LE characters. BIFF5: length byte, ANSI bytes."""
+    if len(body) < 2:
+        return ""
+    count = body[0]
+    if not biff8:
+        return body[1 : 1 + count].decode("cp1252", "replace")
+    if body[1] & 0x1:
+        return body[2 : 2 + 2 * count].decode("utf-16-le", "replace")
+    return body[2 : 2 + count].decode("latin-1")

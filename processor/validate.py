@@ -1,0 +1,1173 @@
+"""Validate one received workbook against the form definition, and the files against each other.
+
+Driven by `processor.form`: fields are found by their folded label (units insert rows and move columns),
+converted by their `Kind`, checked against `required`, `choices`, `minimum`, `maximum`. What people really
+type is accepted and normalised without a finding (" có ", NFD text, HTTNV, "1.500.000", "05/01/1980",
+a leading apostrophe, blank rows, rows past the prepared range, merged cells, formulas with a cached
+value); what is ambiguous is accepted with a warning that says how it was read; what is wrong is an
+error that says what to enter instead. Nothing here reads a file: reader.py does, once per workbook.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import datetime as dt
+import re
+from collections.abc import Sequence
+from fractions import Fraction
+
+from openpyxl.utils import get_column_letter
+
+from processor import form, reader
+from processor.config import Config
+from processor.form import ChoiceList, Field, Kind, Option
+from processor.reader import CellProblem, RawSheet
+from processor.records import (
+    FileStatus,
+    Finding,
+    Incoming,
+    Period,
+    PersonRecord,
+    Severity,
+    Submission,
+    UnitReport,
+    UserError,
+)
+from processor.vntext import (
+    LEGACY_ENCODING_NAMES,
+    clean,
+    detect_legacy,
+    fold,
+    format_date,
+    format_int,
+    format_percent,
+    person_key,
+    slug,
+)
+
+SHEETS = (form.UNIT_SHEET, form.STAFF_SHEET, form.META_SHEET)
+UNIT_LABEL_ROWS = 60  # the `Đơn vị` labels are looked for in this many rows (units insert rows)
+STAFF_HEADER_ROWS = 10  # the `Cá nhân` header is looked for in this many rows
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+DATE_MIN, DATE_MAX = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
+SERIAL_MIN = 3000  # a whole number from here on in a date cell is an Excel date that lost its format
+
+# A unit's self-rating against its staff's ratings of the month. Mirrors the collective titles of the
+# Law on Emulation and Commendation 2022 (art. 27): "excellent" needs everyone to complete their tasks
+# and at least 70% rated good or better; "good" needs more than half rated good or better.
+BEST_RATING_MIN_GOOD_SHARE = Fraction(70, 100)
+GOOD_RATING_MIN_GOOD_SHARE = Fraction(50, 100)  # strictly more than
+
+# Birth dates outside this age range (at the reporting month) are probably typing mistakes.
+AGE_MIN, AGE_MAX = 16, 80
+
+# Codes of findings about which unit or period a file is for: with one of these, the file is not used
+# even with --accept-partial.
+IDENTITY_CODES = frozenset(
+    {"wrong_form", "unknown_unit", "unit_mismatch", "period_mismatch", "period_outside_campaign"}
+)
+
+_INVALID = object()  # a cell whose value could not be used (its finding is recorded)
+_EMPTY_TEXTS = frozenset({"-", "–", "—"})
+
+
+# ------------------------------------------------------------------------------------------------
+# Entry points
+
+
+def validate_workbook(config: Config, incoming: Incoming, accept_partial: bool = False) -> Submission:
+    """Read and check one received workbook; never raises on bad input."""
+    name = incoming.file.display_name
+    raw = reader.read_workbook(incoming.data, name, config.validation, SHEETS)
+    if not raw.readable:
+        return Submission(incoming.file, FileStatus.UNREADABLE, list(raw.findings))
+    check = _Checker(config, name)
+    check.findings.extend(raw.findings)
+    unit_sheet, staff_sheet, meta_sheet = (raw.sheet(n) for n in SHEETS)
+    if unit_sheet is None and staff_sheet is None:
+        listed = ", ".join(f"“{n}”" for n in raw.sheet_names) or "không có"
+        check.error(
+            "wrong_form",
+            f"Tệp không phải biểu mẫu báo cáo thi đua: không có sheet “{form.UNIT_SHEET}” và “{form.STAFF_SHEET}” "
+            f"(các sheet trong tệp: {listed}). Dùng biểu mẫu do {config.office.clerk_unit} gửi.",
+        )
+        return Submission(incoming.file, FileStatus.REJECTED, check.findings)
+
+    meta = check.metadata(meta_sheet)
+    check.period = _meta_period(meta)
+    unit_values = check.unit_fields(unit_sheet)
+    unit_code, period = check.identity(meta, unit_values)
+    people = check.staff(staff_sheet, period)
+    check.cross_fields(unit_values, people)
+
+    report = None
+    if unit_code is not None and period is not None:
+        report = _unit_report(config, unit_code, period, unit_values, people)
+    status = FileStatus.ACCEPTED
+    if any(f.is_error for f in check.findings):
+        identity_broken = any(f.is_error and f.code in IDENTITY_CODES for f in check.findings)
+        partial_ok = accept_partial and report is not None and not identity_broken
+        status = FileStatus.ACCEPTED_PARTIAL if partial_ok else FileStatus.REJECTED
+    return Submission(
+        incoming.file, status, check.findings, unit_code=unit_code, period=period, report=report
+    )
+
+
+def cross_check(config: Config, submissions: Sequence[Submission]) -> None:
+    """Rules across files, for all periods at once; warnings are appended to the submissions in place.
+
+    A person reported by two units in one month: a warning on both. A unit whose headcount changed by
+    more than `validation.headcount_change_warning` since its previous accepted month: a warning.
+    Linear in the number of people (one dictionary pass), n log n in the number of files.
+    """
+    usable = [
+        s
+        for s in submissions
+        if s.report is not None
+        and s.status in (FileStatus.ACCEPTED, FileStatus.ACCEPTED_PARTIAL, FileStatus.REJECTED)
+    ]
+    _people_in_two_units(config, usable)
+    _headcount_changes(config, usable)
+
+
+# ------------------------------------------------------------------------------------------------
+# One workbook
+
+
+@dataclasses.dataclass
+class _Cell:
+    sheet: str
+    row: int
+    col: int
+
+    @property
+    def a1(self) -> str:
+        return f"{get_column_letter(self.col)}{self.row}"
+
+
+class _Checker:
+    """Holds the findings of one file while its sheets are checked."""
+
+    def __init__(self, config: Config, file: str):
+        self.config = config
+        self.file = file
+        self.findings: list[Finding] = []
+        self.choices = _choice_index(config)
+        self.period: Period | None = None  # once known: dates are judged against it
+        self._unit_rows: dict[str, int] = {}
+        self._unit_sheet = form.UNIT_SHEET
+
+    # -- findings --------------------------------------------------------------------------------
+
+    def add(
+        self,
+        severity: Severity,
+        code: str,
+        message: str,
+        cell: _Cell | None = None,
+        field: Field | None = None,
+        value: object = None,
+        sheet: str | None = None,
+    ) -> None:
+        where = f"Ô {cell.a1}: " if cell is not None else ""
+        self.findings.append(
+            Finding(
+                severity,
+                code,
+                where + message,
+                self.file,
+                sheet or (cell.sheet if cell else None),
+                cell.a1 if cell else None,
+                field.label if field else None,
+                _as_text(value),
+            )
+        )
+
+    def error(self, code: str, message: str, cell: _Cell | None = None, **kw) -> None:
+        self.add(Severity.ERROR, code, message, cell, **kw)
+
+    def warning(self, code: str, message: str, cell: _Cell | None = None, **kw) -> None:
+        self.add(Severity.WARNING, code, message, cell, **kw)
+
+    # -- sheets ----------------------------------------------------------------------------------
+
+    def metadata(self, sheet: RawSheet | None) -> dict[str, str] | None:
+        if sheet is None:
+            return None
+        values: dict[str, str] = {}
+        for row in range(1, min(sheet.max_row, 50) + 1):
+            key, value = sheet.value(row, 1), sheet.value(row, 2)
+            if isinstance(key, str) and value is not None and not isinstance(value, CellProblem):
+                values.setdefault(key.strip().lower(), _as_text(value) or "")
+        return values
+
+    def unit_fields(self, sheet: RawSheet | None) -> dict[str, object]:
+        """Typed values of the `Đơn vị` sheet by field key; _INVALID where a finding was recorded."""
+        values: dict[str, object] = {}
+        rows: dict[str, int] = {}
+        if sheet is None:
+            self.error(
+                "missing_sheet",
+                f"Tệp thiếu sheet “{form.UNIT_SHEET}” (thông tin chung của đơn vị). Dùng lại biểu mẫu gốc, "
+                "không xóa hay đổi tên sheet.",
+                sheet=form.UNIT_SHEET,
+            )
+            return {f.key: _INVALID if f.required else f.default for f in form.UNIT_FIELDS}
+        by_label = {_label_key(f.label): f for f in form.UNIT_FIELDS}
+        by_slug = {slug(f.label): f for f in form.UNIT_FIELDS}
+        for row in range(1, min(sheet.max_row, UNIT_LABEL_ROWS) + 1):
+            label = sheet.value(row, 1)
+            if not isinstance(label, str):
+                continue
+            field = by_label.get(_label_key(label)) or by_slug.get(_slug(label))
+            if field is not None and field.key not in rows:
+                rows[field.key] = row
+        for field in form.UNIT_FIELDS:
+            row = rows.get(field.key)
+            if row is None:
+                if field.required:
+                    self.error(
+                        "missing_field",
+                        f"Sheet “{form.UNIT_SHEET}” thiếu dòng “{field.label}” (cột A). Thêm lại dòng này "
+                        f"và ghi số liệu vào cột B. {field.help}",
+                        sheet=form.UNIT_SHEET,
+                        field=field,
+                    )
+                    values[field.key] = _INVALID
+                else:
+                    values[field.key] = field.default
+                continue
+            cell = _Cell(sheet.name, row, 2)
+            values[field.key] = self.convert(field, sheet.value(row, 2), cell, sheet.font(row, 2))
+        self._unit_rows = rows
+        self._unit_sheet = sheet.name
+        return values
+
+    def identity(
+        self, meta: dict[str, str] | None, unit_values: dict[str, object]
+    ) -> tuple[str | None, Period | None]:
+        """Unit and period of the file: from the hidden metadata, checked against the visible cells."""
+        config = self.config
+        visible_code = unit_values.get("unit_code")
+        visible_code = visible_code if isinstance(visible_code, str) else None
+        visible_period = unit_values.get("period")
+        visible_period = visible_period if isinstance(visible_period, Period) else None
+        code_cell = self._unit_cell("unit_code")
+        period_cell = self._unit_cell("period")
+        meta_code = meta_period = None
+        if meta is None:
+            self.warning(
+                "metadata_missing",
+                f"Tệp không có sheet ẩn “{form.META_SHEET}” của biểu mẫu (có thể nội dung đã được chép sang "
+                f"tệp khác); mã đơn vị và kỳ báo cáo được lấy từ sheet “{form.UNIT_SHEET}”. Các kỳ sau dùng "
+                "đúng tệp biểu mẫu được gửi.",
+                sheet=form.META_SHEET,
+            )
+        else:
+            form_id = meta.get("form_id", "")
+            if form_id and form_id != form.FORM_ID:
+                self.error(
+                    "wrong_form",
+                    f"Tệp là biểu mẫu “{form_id}”, không phải biểu mẫu báo cáo thi đua tháng "
+                    f"(“{form.FORM_ID}”). Dùng biểu mẫu do {config.office.clerk_unit} gửi.",
+                    sheet=form.META_SHEET,
+                    value=form_id,
+                )
+            version = meta.get("form_version", "")
+            if version and version != form.FORM_VERSION:
+                self.warning(
+                    "form_version",
+                    f"Tệp dùng biểu mẫu phiên bản {version}; phiên bản hiện hành là {form.FORM_VERSION}. "
+                    "Số liệu vẫn được đọc; các kỳ sau dùng biểu mẫu mới nhất.",
+                    sheet=form.META_SHEET,
+                    value=version,
+                )
+            meta_code = (meta.get("unit_code") or "").strip().upper() or None
+            try:
+                meta_period = Period.parse(meta["period"]) if meta.get("period") else None
+            except UserError:
+                meta_period = None
+        if meta_code and visible_code and meta_code != visible_code.upper():
+            self.error(
+                "unit_mismatch",
+                f"mã đơn vị “{visible_code}” khác mã của biểu mẫu đã cấp (“{meta_code}”). Có thể đơn vị đã dùng "
+                f"biểu mẫu của đơn vị khác: dùng đúng biểu mẫu gửi cho đơn vị mình, hoặc sửa lại mã "
+                f"thành “{meta_code}” nếu đúng là báo cáo của {meta_code}.",
+                code_cell,
+                field=form.unit_field("unit_code"),
+                value=visible_code,
+            )
+        if meta_period and visible_period and meta_period != visible_period:
+            self.error(
+                "period_mismatch",
+                f"kỳ báo cáo {visible_period.label} khác kỳ của biểu mẫu đã cấp ({meta_period.label}). Dùng "
+                f"biểu mẫu của tháng {visible_period.label} (không dùng lại tệp tháng trước), hoặc sửa lại kỳ "
+                "cho đúng.",
+                period_cell,
+                field=form.unit_field("period"),
+                value=visible_period.label,
+            )
+        code = meta_code if meta_code and config.unit(meta_code) else (visible_code or meta_code)
+        period = meta_period or visible_period
+        if code is not None and config.unit(code) is None:
+            known = ", ".join(u.code for u in config.units)
+            self.error(
+                "unknown_unit",
+                f"mã đơn vị “{code}” không có trong danh sách đơn vị. Ghi một trong các mã: {known}.",
+                code_cell if code == visible_code else None,
+                field=form.unit_field("unit_code"),
+                value=code,
+                sheet=form.UNIT_SHEET,
+            )
+            code = None
+        if code is not None:
+            code = config.unit(code).code  # type: ignore[union-attr]
+        if period is not None and not any(c.contains(period) for c in config.campaigns):
+            spans = "; ".join(
+                f"{c.name}: {Period.of(c.start).label}–{Period.of(c.end).label}" for c in config.campaigns
+            )
+            self.error(
+                "period_outside_campaign",
+                f"kỳ báo cáo {period.label} không thuộc đợt thi đua nào ({spans}). Kiểm tra lại tháng báo cáo.",
+                period_cell,
+                field=form.unit_field("period"),
+                value=period.label,
+                sheet=form.UNIT_SHEET,
+            )
+            period = None
+        self.period = period
+        return code, period
+
+    def _unit_cell(self, key: str) -> _Cell | None:
+        row = self._unit_rows.get(key)
+        return _Cell(self._unit_sheet, row, 2) if row else None
+
+    def staff(self, sheet: RawSheet | None, period: Period | None) -> list[tuple[PersonRecord, int]]:
+        """Valid staff rows as (record, column of the name), duplicates and bad rows left out."""
+        self.period = period
+        if sheet is None:
+            self.error(
+                "missing_sheet",
+                f"Tệp thiếu sheet “{form.STAFF_SHEET}” (danh sách cá nhân). Dùng lại biểu mẫu gốc, không xóa "
+                "hay đổi tên sheet.",
+                sheet=form.STAFF_SHEET,
+            )
+            return []
+        columns, header = self._staff_columns(sheet)
+        if header is None:
+            return []
+        name_col = columns["name"]
+        person_keys = {f.name for f in dataclasses.fields(PersonRecord)} - {"row"}
+        seen: dict[str, int] = {}
+        out: list[tuple[PersonRecord, int]] = []
+        content_fields = [
+            (f, columns[f.key]) for f in form.STAFF_FIELDS if f.key in columns and f.key != "seq"
+        ]
+        for row in range(header + 1, sheet.max_row + 1):
+            raw = {f.key: sheet.value(row, col) for f, col in content_fields}
+            if all(v is None for v in raw.values()):
+                continue  # blank rows in the middle, or a row holding only its number
+            before = len(self.findings)
+            typed: dict[str, object] = {}
+            for field in form.STAFF_FIELDS:
+                col = columns.get(field.key)
+                if col is None:
+                    typed[field.key] = field.default
+                    continue
+                cell = _Cell(sheet.name, row, col)
+                typed[field.key] = self.convert(field, sheet.value(row, col), cell, sheet.font(row, col))
+            if any(v is _INVALID for v in typed.values()) or any(f.is_error for f in self.findings[before:]):
+                continue
+            key = _person_key(typed["name"], typed["birth_date"])  # type: ignore[arg-type]
+            if key in seen:
+                born = f" (sinh {format_date(typed['birth_date'])})" if typed["birth_date"] else ""
+                self.error(
+                    "duplicate_person",
+                    f"“{typed['name']}”{born} đã có ở dòng {seen[key]}. Mỗi người chỉ ghi một dòng: xóa dòng "
+                    "trùng, hoặc sửa lại họ tên/ngày sinh nếu là hai người khác nhau.",
+                    _Cell(sheet.name, row, name_col),
+                    field=form.staff_field("name"),
+                    value=typed["name"],
+                )
+                continue
+            seen[key] = row
+            record = PersonRecord(row=row, **{k: v for k, v in typed.items() if k in person_keys})
+            out.append((record, name_col))
+        if not out and not any(f.is_error and f.sheet == sheet.name for f in self.findings):
+            self.error(
+                "no_staff",
+                f"Sheet “{sheet.name}” chưa có cá nhân nào. Ghi mỗi cán bộ, công chức, viên chức, người lao "
+                f"động một dòng, từ dòng {header + 1}.",
+                sheet=sheet.name,
+            )
+        return out
+
+    def _staff_columns(self, sheet: RawSheet) -> tuple[dict[str, int], int | None]:
+        name_label = _label_key(form.staff_field("name").label)
+        by_label = {_label_key(f.label): f for f in form.STAFF_FIELDS}
+        by_slug = {slug(f.label): f for f in form.STAFF_FIELDS}
+        for row in range(1, min(sheet.max_row, STAFF_HEADER_ROWS) + 1):
+            labels = {
+                col: sheet.value(row, col)
+                for col in range(1, sheet.max_col + 1)
+                if isinstance(sheet.value(row, col), str)
+            }
+            if not any(_label_key(v) == name_label for v in labels.values()):
+                continue
+            columns: dict[str, int] = {}
+            for col, text in labels.items():
+                field = by_label.get(_label_key(text)) or by_slug.get(_slug(text))
+                if field is not None and field.key not in columns:
+                    columns[field.key] = col
+            missing = [f for f in form.STAFF_FIELDS if f.required and f.key not in columns]
+            for field in missing:
+                self.error(
+                    "missing_column",
+                    f"Sheet “{sheet.name}” thiếu cột “{field.label}” ở dòng tiêu đề {row}. Thêm lại cột với "
+                    f"đúng tiêu đề này. {field.help}",
+                    sheet=sheet.name,
+                    field=field,
+                )
+            return columns, (row if not missing else None)
+        self.error(
+            "missing_header",
+            f"Sheet “{sheet.name}” không có dòng tiêu đề với cột “{form.staff_field('name').label}” trong "
+            f"{STAFF_HEADER_ROWS} dòng đầu. Dùng lại biểu mẫu gốc, không xóa dòng tiêu đề.",
+            sheet=sheet.name,
+        )
+        return {}, None
+
+    def cross_fields(self, unit_values: dict[str, object], people: list[tuple[PersonRecord, int]]) -> None:
+        assigned, completed = unit_values.get("tasks_assigned"), unit_values.get("tasks_completed")
+        if isinstance(assigned, int) and isinstance(completed, int) and completed > assigned:
+            self.error(
+                "tasks_exceed",
+                f"số nhiệm vụ đã hoàn thành ({format_int(completed)}) lớn hơn số nhiệm vụ được giao "
+                f"({format_int(assigned)}). Ghi số đã hoàn thành không lớn hơn số được giao, hoặc sửa lại "
+                "số được giao.",
+                self._unit_cell("tasks_completed"),
+                field=form.unit_field("tasks_completed"),
+                value=completed,
+            )
+        prepared = unit_values.get("prepared_on")
+        if isinstance(prepared, dt.date) and self.period is not None and prepared < self.period.first_day:
+            self.warning(
+                "prepared_before_period",
+                f"ngày lập {format_date(prepared)} trước tháng báo cáo {self.period.label}. Kiểm tra lại ngày "
+                "lập biểu.",
+                self._unit_cell("prepared_on"),
+                field=form.unit_field("prepared_on"),
+                value=prepared,
+            )
+        rating = unit_values.get("self_rating")
+        if isinstance(rating, str) and people:
+            allowed = _allowed_unit_rank(self.config, [p.rating for p, _ in people])
+            if self.config.rating_rank(rating) < allowed:
+                best = self.config.ratings[allowed]
+                good = self.config.rating(self.config.good_rating).label.lower()
+                worst = self.config.ratings[-1].label.lower()
+                self.warning(
+                    "self_rating_above_staff",
+                    f"tập thể tự xếp loại “{self.config.rating(rating).label}” cao hơn mức mà kết quả cá nhân cho "
+                    f"phép (“{best.label}”): xếp loại tập thể cao nhất cần không ai “{worst}” và từ "
+                    f"{format_percent(BEST_RATING_MIN_GOOD_SHARE, 0)} cá nhân “{good}” trở lên; mức thứ hai cần "
+                    f"trên {format_percent(GOOD_RATING_MIN_GOOD_SHARE, 0)}. Kiểm tra lại xếp loại tập thể.",
+                    self._unit_cell("self_rating"),
+                    field=form.unit_field("self_rating"),
+                    value=self.config.rating(rating).label,
+                )
+
+    # -- one cell --------------------------------------------------------------------------------
+
+    def convert(self, field: Field, value: object, cell: _Cell, font: str | None) -> object:
+        """The typed value of one cell, or the field's default when empty and optional, or _INVALID."""
+        if isinstance(value, CellProblem):
+            if value.kind == "uncached_formula":
+                self.error(
+                    "formula_not_calculated",
+                    f"ô có công thức “{value}” nhưng chưa có kết quả (tệp được lưu bởi chương trình không tính "
+                    "công thức). Mở tệp bằng Excel, nhấn Ctrl+Alt+F9 rồi lưu lại, hoặc nhập giá trị trực tiếp. "
+                    + _expect(self.config, field),
+                    cell,
+                    field=field,
+                    value=value,
+                )
+            else:
+                self.error(
+                    "formula_error",
+                    f"ô có giá trị lỗi {value} (công thức tính sai). Sửa công thức hoặc nhập giá trị trực tiếp. "
+                    + _expect(self.config, field),
+                    cell,
+                    field=field,
+                    value=value,
+                )
+            return _INVALID
+        if isinstance(value, str) and (value in _EMPTY_TEXTS and field.kind is not Kind.TEXT):
+            value = None
+        if value is None:
+            if field.required:
+                self.error(
+                    "required",
+                    f"chưa ghi “{field.label}” (bắt buộc). " + _expect(self.config, field),
+                    cell,
+                    field=field,
+                )
+                return _INVALID
+            return field.default
+        converter = _CONVERTERS[field.kind]
+        return converter(self, field, value, cell, font)
+
+    def legacy(self, field: Field, text: str, cell: _Cell, font: str | None) -> str | object:
+        """Text typed in TCVN3/VNI: converted with a warning when certain, an error when only likely."""
+        guess = detect_legacy(text, font)
+        if guess is None:
+            return text
+        encoding = LEGACY_ENCODING_NAMES[guess.encoding]
+        if guess.certain:
+            self.warning(
+                "legacy_encoding_converted",
+                f"“{text}” được gõ bằng bảng mã {encoding} (font {font}); đã tự chuyển sang Unicode thành "
+                f"“{guess.text}”. Kiểm tra lại; lần sau dùng font Unicode (Times New Roman) và đặt bộ gõ ở "
+                "bảng mã Unicode.",
+                cell,
+                field=field,
+                value=text,
+            )
+            return guess.text
+        self.error(
+            "legacy_encoding_suspected",
+            f"“{text}” có vẻ được gõ bằng bảng mã {encoding} (có thể là “{guess.text}”) nhưng ô không dùng "
+            "font của bảng mã đó nên chương trình không tự chuyển. Gõ lại bằng font Unicode (Times New Roman) "
+            "với bộ gõ đặt bảng mã Unicode.",
+            cell,
+            field=field,
+            value=text,
+        )
+        return _INVALID
+
+
+# -- converters by kind ---------------------------------------------------------------------------
+
+
+def _text(check: _Checker, field: Field, value: object, cell: _Cell, font: str | None) -> object:
+    if isinstance(value, str):
+        text = check.legacy(field, value, cell, font)
+        if text is _INVALID:
+            return _INVALID
+    elif isinstance(value, bool):
+        return _wrong_type(check, field, value, cell)
+    elif isinstance(value, dt.date):
+        text = format_date(value)
+    elif isinstance(value, int | float):
+        text = _as_text(value) or ""
+    else:
+        return _wrong_type(check, field, value, cell)
+    if field.maximum is not None and len(text) > field.maximum:  # type: ignore[arg-type]
+        check.error(
+            "too_long",
+            f"nội dung dài {format_int(len(text))} ký tự, quá giới hạn {format_int(field.maximum)} ký tự "  # type: ignore[arg-type]
+            f"của “{field.label}”. Rút gọn lại.",
+            cell,
+            field=field,
+            value=text,
+        )
+        return _INVALID
+    return text
+
+
+def _code(check: _Checker, field: Field, value: object, cell: _Cell, font: str | None) -> object:
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return _wrong_type(check, field, value, cell)
+    code = clean(str(value)).upper()
+    unit = check.config.unit(code)
+    if unit is None:
+        known = ", ".join(u.code for u in check.config.units)
+        check.error(
+            "unknown_unit",
+            f"mã đơn vị “{value}” không có trong danh sách đơn vị. Ghi một trong các mã: {known}.",
+            cell,
+            field=field,
+            value=value,
+        )
+        return _INVALID
+    return unit.code
+
+
+_PERIOD_MONTH_FIRST = re.compile(r"(?:tháng|thang|t)?\s*(\d{1,2})\s*[/.\-]\s*(\d{4})", re.I)
+_PERIOD_YEAR_FIRST = re.compile(r"(\d{4})\s*[/.\-]\s*(\d{1,2})")
+
+
+def _period(check: _Checker, field: Field, value: object, cell: _Cell, font: str | None) -> object:
+    if isinstance(value, dt.date):
+        return Period.of(value)  # Excel turned a typed "02/2024" into 1 February 2024
+    text = clean(str(value)) if isinstance(value, str) else ""
+    match = _PERIOD_MONTH_FIRST.fullmatch(text)
+    month, year = (match.group(1), match.group(2)) if match else (None, None)
+    if match is None and (match := _PERIOD_YEAR_FIRST.fullmatch(text)):
+        year, month = match.group(1), match.group(2)
+    if month is not None and 1 <= int(month) <= 12 and 1900 <= int(year) <= 9999:  # type: ignore[arg-type]
+        return Period(int(year), int(month))  # type: ignore[arg-type]
+    check.error(
+        "invalid_period",
+        f"“{_as_text(value)}” không phải kỳ báo cáo hợp lệ. " + _expect(check.config, field),
+        cell,
+        field=field,
+        value=value,
+    )
+    return _INVALID
+
+
+_DATE_DMY = re.compile(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{2}|\d{4})")
+_DATE_YMD = re.compile(r"(\d{4})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{1,2})")
+_DATE_WORDS = re.compile(r"(?:ngày\s*)?(\d{1,2})\s*tháng\s*(\d{1,2})\s*(?:năm|,)?\s*(\d{4})", re.I)
+
+
+def _date(check: _Checker, field: Field, value: object, cell: _Cell, font: str | None) -> object:
+    day = _parse_date(check, field, value, cell)
+    if day is _INVALID:
+        return _INVALID
+    assert isinstance(day, dt.date)
+    if not DATE_MIN <= day <= DATE_MAX:
+        check.error(
+            "invalid_date",
+            f"ngày {format_date(day)} nằm ngoài khoảng hợp lệ. " + _expect(check.config, field),
+            cell,
+            field=field,
+            value=value,
+        )
+        return _INVALID
+    _date_plausibility(check, field, day, cell)
+    return day
+
+
+def _parse_date(check: _Checker, field: Field, value: object, cell: _Cell) -> object:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and SERIAL_MIN <= value <= 2958465:
+        day = EXCEL_EPOCH + dt.timedelta(days=value)
+        check.warning(
+            "date_as_number",
+            f"ô ghi số {value} thay vì ngày (ô mất định dạng ngày); đã hiểu là ngày {format_date(day)}. Kiểm "
+            "tra lại và định dạng ô kiểu ngày dd/mm/yyyy.",
+            cell,
+            field=field,
+            value=value,
+        )
+        return day
+    if isinstance(value, str):
+        text = clean(value)
+        if match := _DATE_YMD.fullmatch(text):
+            year, month, day_ = (int(g) for g in match.groups())
+            return _make_date(check, field, value, cell, year, month, day_)
+        if match := _DATE_DMY.fullmatch(text) or _DATE_WORDS.fullmatch(text):
+            first, second, year_text = match.groups()
+            day_, month = int(first), int(second)
+            year = int(year_text)
+            if len(year_text) == 2:
+                year = _two_digit_year(check, year)
+                check.warning(
+                    "two_digit_year",
+                    f"năm ghi hai chữ số “{text}”; đã hiểu là năm {year}. Ghi đủ bốn chữ số năm (dd/mm/yyyy).",
+                    cell,
+                    field=field,
+                    value=value,
+                )
+            if month > 12 and day_ <= 12:
+                day_, month = month, day_
+                check.warning(
+                    "date_order",
+                    f"“{text}” ghi tháng trước ngày (kiểu Mỹ); đã hiểu là ngày {day_:02d}/{month:02d}/{year}. "
+                    "Ghi theo dạng ngày/tháng/năm (dd/mm/yyyy).",
+                    cell,
+                    field=field,
+                    value=value,
+                )
+            return _make_date(check, field, value, cell, year, month, day_)
+    check.error(
+        "invalid_date",
+        f"“{_as_text(value)}” không phải ngày hợp lệ. " + _expect(check.config, field),
+        cell,
+        field=field,
+        value=value,
+    )
+    return _INVALID
+
+
+def _two_digit_year(check: _Checker, year: int) -> int:
+    reference = check.period.year if check.period else 2000
+    return 1900 + year if 1900 + year > reference - 100 and 2000 + year > reference else 2000 + year
+
+
+def _make_date(
+    check: _Checker, field: Field, value: object, cell: _Cell, year: int, month: int, day: int
+) -> object:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        check.error(
+            "invalid_date",
+            f"“{_as_text(value)}” không phải ngày có thật. " + _expect(check.config, field),
+            cell,
+            field=field,
+            value=value,
+        )
+        return _INVALID
+
+
+def _date_plausibility(check: _Checker, field: Field, day: dt.date, cell: _Cell) -> None:
+    period = check.period
+    if period is None:
+        return
+    if field.key == "birth_date":
+        age = period.year - day.year
+        if day >= period.next().first_day:
+            check.error(
+                "invalid_date",
+                f"ngày sinh {format_date(day)} sau kỳ báo cáo {period.label}. Kiểm tra lại ngày sinh (dd/mm/yyyy).",
+                cell,
+                field=field,
+                value=day,
+            )
+        elif not AGE_MIN <= age <= AGE_MAX:
+            check.warning(
+                "birth_date_unusual",
+                f"ngày sinh {format_date(day)} cho tuổi {age}, bất thường với cán bộ, công chức. Kiểm tra lại "
+                "năm sinh.",
+                cell,
+                field=field,
+                value=day,
+            )
+
+
+_NUMBER_PLAIN = re.compile(r"[+-]?\d+")
+_NUMBER_DOTS = re.compile(r"(\d{1,3}(?:\.\d{3})+)(?:,(\d+))?")
+_NUMBER_COMMAS = re.compile(r"(\d{1,3}(?:,\d{3})+)(?:\.(\d+))?")
+_NUMBER_DECIMAL = re.compile(r"(\d+)[.,](\d+)")
+_MONEY_SUFFIX = re.compile(r"\s*(?:đồng|dong|vnđ|vnd|đ|d)\.?$", re.I)
+_MULTIPLIERS = {
+    "nghìn": 1000,
+    "ngàn": 1000,
+    "nghin": 1000,
+    "ngan": 1000,
+    "triệu": 10**6,
+    "trieu": 10**6,
+    "tỷ": 10**9,
+    "tỉ": 10**9,
+    "ty": 10**9,
+}
+_MULTIPLIER = re.compile(r"(\d+(?:[.,]\d+)?)\s*(" + "|".join(_MULTIPLIERS) + r")", re.I)
+
+
+def _integer(check: _Checker, field: Field, value: object, cell: _Cell, font: str | None) -> object:
+    number = _parse_int(check, field, value, cell)
+    if number is _INVALID:
+        return _INVALID
+    assert isinstance(number, int)
+    low, high = field.minimum, field.maximum
+    if (low is not None and number < low) or (high is not None and number > high):
+        check.error(
+            "out_of_range",
+            f"{format_int(number)} nằm ngoài khoảng cho phép. " + _expect(check.config, field),
+            cell,
+            field=field,
+            value=value,
+        )
+        return _INVALID
+    return number
+
+
+def _parse_int(check: _Checker, field: Field, value: object, cell: _Cell) -> object:
+    if isinstance(value, bool):
+        return _wrong_type(check, field, value, cell)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return _not_whole(check, field, value, cell)
+    if not isinstance(value, str):
+        return _wrong_type(check, field, value, cell)
+    text = clean(value).replace(" ", "").replace("\u202f", "")
+    if field.kind is Kind.MONEY:
+        text = _MONEY_SUFFIX.sub("", text)
+    if fold(text) in ("khong", "không", "0"):
+        return 0
+    if _NUMBER_PLAIN.fullmatch(text):
+        return int(text)
+    if match := _NUMBER_DOTS.fullmatch(text):
+        whole = int(match.group(1).replace(".", ""))
+        return whole if not (match.group(2) or "").strip("0") else _not_whole(check, field, value, cell)
+    if match := _NUMBER_COMMAS.fullmatch(text):
+        whole = int(match.group(1).replace(",", ""))
+        if (match.group(2) or "").strip("0"):
+            return _not_whole(check, field, value, cell)
+        if match.group(1).count(",") == 1:
+            # "1,500": Vietnamese reads a comma as the decimal sign; only a whole number fits here.
+            check.warning(
+                "ambiguous_number",
+                f"“{value}” có thể là {match.group(1).replace(',', '.')} hoặc một số thập phân; đã hiểu là "
+                f"{format_int(whole)}. Chỉ ghi chữ số, không ghi dấu phân cách.",
+                cell,
+                field=field,
+                value=value,
+            )
+        return whole
+    if match := _NUMBER_DECIMAL.fullmatch(text):
+        if not match.group(2).strip("0"):
+            return int(match.group(1))
+        return _not_whole(check, field, value, cell)
+    if field.kind is Kind.MONEY and (match := _MULTIPLIER.fullmatch(clean(value).lower())):
+        amount = Fraction(match.group(1).replace(",", ".")) * _MULTIPLIERS[match.group(2)]
+        if amount.denominator == 1:
+            check.warning(
+                "number_in_words",
+                f"“{value}” được hiểu là {format_int(int(amount))} đồng. Chỉ ghi chữ số, ví dụ "
+                f"{int(amount)}.",
+                cell,
+                field=field,
+                value=value,
+            )
+            return int(amount)
+    check.error(
+        "not_a_number",
+        f"“{_as_text(value)}” không phải số. " + _expect(check.config, field),
+        cell,
+        field=field,
+        value=value,
+    )
+    return _INVALID
+
+
+def _not_whole(check: _Checker, field: Field, value: object, cell: _Cell) -> object:
+    check.error(
+        "not_whole_number",
+        f"“{_as_text(value)}” không phải số nguyên. " + _expect(check.config, field),
+        cell,
+        field=field,
+        value=value,
+    )
+    return _INVALID
+
+
+def _choice(check: _Checker, field: Field, value: object, cell: _Cell, font: str | None) -> object:
+    assert field.choices is not None
+    index = check.choices[field.choices]
+    if isinstance(value, bool) and field.choices is ChoiceList.YES_NO:
+        return value
+    text = value if isinstance(value, str) else _as_text(value) if isinstance(value, int) else None
+    if text is not None and not isinstance(value, bool):
+        option = index.get(text) or index.get(_choice_key(text)) or index.get(_slug(text))
+        if option is not None:
+            return option.value
+        guess = detect_legacy(text, font)
+        if guess is not None:
+            option = index.get(guess.text) or index.get(_choice_key(guess.text))
+            if option is not None:
+                encoding = LEGACY_ENCODING_NAMES[guess.encoding]
+                check.warning(
+                    "legacy_encoding_converted",
+                    f"“{text}” được gõ bằng bảng mã {encoding}; đã hiểu là “{option.label}”. Lần sau chọn giá "
+                    "trị trong danh sách của ô.",
+                    cell,
+                    field=field,
+                    value=text,
+                )
+                return option.value
+    labels = "; ".join(o.label for o in form.choice_options(check.config, field.choices))
+    check.error(
+        "allowed_values",
+        f"“{_as_text(value)}” không phải giá trị hợp lệ của “{field.label}”. Chọn một trong: {labels}.",
+        cell,
+        field=field,
+        value=value,
+    )
+    return _INVALID
+
+
+_PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
+
+
+def _phone(check: _Checker, field: Field, value: object, cell: _Cell, font: str | None) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):
+        digits = str(value)
+        digits = "0" + digits if len(digits) in (9, 10) and not digits.startswith("0") else digits
+    elif isinstance(value, str):
+        digits = _PHONE_SEPARATORS.sub("", value)
+        if digits.startswith("+84"):
+            digits = "0" + digits[3:]
+        elif digits.startswith("84") and len(digits) == 11:
+            digits = "0" + digits[2:]
+    else:
+        return _wrong_type(check, field, value, cell)
+    if digits.isdigit() and digits.startswith("0") and 10 <= len(digits) <= 11:
+        return digits
+    check.warning(
+        "phone_format",
+        f"“{_as_text(value)}” không giống số điện thoại (10 hoặc 11 chữ số, bắt đầu bằng 0); vẫn ghi nhận "
+        "như đã ghi. " + _expect(check.config, field),
+        cell,
+        field=field,
+        value=value,
+    )
+    return _as_text(value)
+
+
+def _wrong_type(check: _Checker, field: Field, value: object, cell: _Cell) -> object:
+    check.error(
+        "wrong_type",
+        f"giá trị “{_as_text(value)}” không đúng kiểu của “{field.label}”. " + _expect(check.config, field),
+        cell,
+        field=field,
+        value=value,
+    )
+    return _INVALID
+
+
+_CONVERTERS = {
+    Kind.TEXT: _text,
+    Kind.CODE: _code,
+    Kind.PERIOD: _period,
+    Kind.DATE: _date,
+    Kind.INT: _integer,
+    Kind.MONEY: _integer,
+    Kind.CHOICE: _choice,
+    Kind.PHONE: _phone,
+}
+
+
+# ------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _as_text(value: object) -> str | None:
+    """A found value as the clerk would read it."""
+    if value is None or value is _INVALID:
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, dt.date):
+        return format_date(value)
+    if isinstance(value, float):
+        return str(value).replace(".", ",")
+    return str(value)
+
+
+_LABEL_NOISE = re.compile(r"\(\s*\*\s*\)|\*|:\s*$")
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_key(text: str) -> str:
+    """A label as compared: folded, without the '(*)' or ':' people add. Cached: labels repeat."""
+    return fold(_LABEL_NOISE.sub("", clean(text)))
+
+
+# The same people come back every month: their keys are worth remembering within a batch.
+_person_key = functools.lru_cache(maxsize=65536)(person_key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _slug(text: str) -> str:
+    return slug(text)
+
+
+def _choice_key(text: str) -> str:
+    return fold(text.strip(" .;,'\"“”"))
+
+
+_INDEXES: dict[int, tuple[Config, dict[ChoiceList, dict[str, Option]]]] = {}
+
+
+def _choice_index(config: Config) -> dict[ChoiceList, dict[str, Option]]:
+    """For each choice list: exact label, folded label/alias and accent-less form -> option.
+
+    An accent-less form shared by two options is left out (ambiguous); cached per config object.
+    """
+    cached = _INDEXES.get(id(config))
+    if cached is not None and cached[0] is config:
+        return cached[1]
+    out: dict[ChoiceList, dict[str, Option]] = {}
+    for choices in ChoiceList:
+        index: dict[str, Option] = {}
+        slugs: dict[str, set[int]] = {}
+        options = form.choice_options(config, choices)
+        for number, option in enumerate(options):
+            for text in (option.label, *option.aliases):
+                index.setdefault(text, option)
+                index.setdefault(_choice_key(text), option)
+                slugs.setdefault(slug(text), set()).add(number)
+        for key, numbers in slugs.items():
+            if len(numbers) == 1 and key:
+                index.setdefault(key, options[next(iter(numbers))])
+        out[choices] = index
+    _INDEXES[id(config)] = (config, out)
+    return out
+
+
+def _expect(config: Config, field: Field) -> str:
+    """What to enter instead, in words."""
+    if field.kind is Kind.CHOICE and field.choices is not None:
+        return (
+            "Chọn một trong: " + "; ".join(o.label for o in form.choice_options(config, field.choices)) + "."
+        )
+    if field.kind is Kind.CODE:
+        return "Ghi mã đơn vị, một trong: " + ", ".join(u.code for u in config.units) + "."
+    if field.kind is Kind.PERIOD:
+        return "Ghi tháng báo cáo dạng MM/YYYY, ví dụ 02/2024."
+    if field.kind is Kind.DATE:
+        return "Ghi ngày dạng dd/mm/yyyy, ví dụ 15/03/1985."
+    if field.kind in (Kind.INT, Kind.MONEY):
+        low = field.minimum if field.minimum is not None else 0
+        unit = " (đồng)" if field.kind is Kind.MONEY else ""
+        if field.maximum is not None:
+            return (
+                f"Ghi số nguyên từ {format_int(low)} đến {format_int(field.maximum)}{unit}, chỉ ghi chữ số."
+            )
+        return f"Ghi số nguyên từ {format_int(low)} trở lên{unit}, chỉ ghi chữ số."
+    if field.kind is Kind.PHONE:
+        return "Ví dụ 0214 3840 123 hoặc 0912 345 678."
+    return field.help
+
+
+def _allowed_unit_rank(config: Config, ratings: Sequence[str]) -> int:
+    """The best unit rating rank the staff results allow (0 = the best level)."""
+    good_rank = config.rating_rank(config.good_rating)
+    worst_rank = len(config.ratings) - 1
+    ranks = [config.rating_rank(r) for r in ratings]
+    good_share = Fraction(sum(1 for r in ranks if r <= good_rank), len(ranks))
+    if all(r < worst_rank for r in ranks) and good_share >= BEST_RATING_MIN_GOOD_SHARE:
+        return 0
+    if good_share > GOOD_RATING_MIN_GOOD_SHARE:
+        return min(good_rank, worst_rank)
+    return min(good_rank + 1, worst_rank)
+
+
+def _unit_report(
+    config: Config,
+    unit_code: str,
+    period: Period,
+    values: dict[str, object],
+    people: list[tuple[PersonRecord, int]],
+) -> UnitReport:
+    """The unit's report from its valid values: an invalid one counts as its field's empty value."""
+    report_fields = {f.name for f in dataclasses.fields(UnitReport)}
+    typed: dict[str, object] = {}
+    for field in form.UNIT_FIELDS:
+        if field.key not in report_fields:
+            continue
+        value = values.get(field.key, field.default)
+        if value is _INVALID or value is None:
+            value = _blank(field)
+        typed[field.key] = value
+    unit = config.unit(unit_code)
+    typed["unit_code"] = unit_code
+    typed["period"] = period
+    if not typed.get("unit_name") and unit is not None:
+        typed["unit_name"] = unit.name
+    return UnitReport(**typed, people=tuple(p for p, _ in people))  # type: ignore[arg-type]
+
+
+def _blank(field: Field) -> object:
+    if field.default is not None:
+        return field.default
+    return {Kind.INT: 0, Kind.MONEY: 0, Kind.DATE: None, Kind.CHOICE: None}.get(field.kind, "")
+
+
+# ------------------------------------------------------------------------------------------------
+# Across files
+
+
+_NAME_COLUMN = get_column_letter(next(i for i, f in enumerate(form.STAFF_FIELDS, 1) if f.key == "name"))
+
+
+def _people_in_two_units(config: Config, submissions: list[Submission]) -> None:
+    where: dict[tuple[Period, str], list[tuple[Submission, PersonRecord]]] = {}
+    for sub in submissions:
+        report = sub.report
+        assert report is not None
+        for person in report.people:
+            where.setdefault((report.period, _person_key(person.name, person.birth_date)), []).append(
+                (sub, person)
+            )
+    for (period, _), entries in where.items():
+        units = {sub.report.unit_code for sub, _ in entries}  # type: ignore[union-attr]
+        if len(units) < 2:
+            continue
+        for sub, person in entries:
+            others = sorted(units - {sub.report.unit_code})  # type: ignore[union-attr]
+            names = ", ".join(f"{code} ({_unit_name(config, code)})" for code in others)
+            born = f" (sinh {format_date(person.birth_date)})" if person.birth_date else ""
+            _append(
+                sub,
+                Finding(
+                    Severity.WARNING,
+                    "person_in_two_units",
+                    f"Dòng {person.row}: “{person.name}”{born} cũng có trong báo cáo tháng {period.label} của "
+                    f"{names}. Mỗi người chỉ báo cáo ở một đơn vị: kiểm tra lại và xóa ở đơn vị không đúng.",
+                    sub.file.display_name,
+                    form.STAFF_SHEET,
+                    f"{_NAME_COLUMN}{person.row}",
+                    form.staff_field("name").label,
+                    person.name,
+                ),
+            )
+
+
+def _headcount_changes(config: Config, submissions: list[Submission]) -> None:
+    limit = Fraction(str(config.validation.headcount_change_warning))
+    accepted: dict[str, dict[Period, Submission]] = {}
+    for sub in submissions:
+        if sub.status in (FileStatus.ACCEPTED, FileStatus.ACCEPTED_PARTIAL):
+            report = sub.report
+            assert report is not None
+            by_period = accepted.setdefault(report.unit_code, {})
+            current = by_period.get(report.period)
+            if current is None or current.file.received_at < sub.file.received_at:
+                by_period[report.period] = sub
+    ordered = {code: sorted(periods) for code, periods in accepted.items()}
+    for code, periods in ordered.items():
+        for index, period in enumerate(periods):
+            if index == 0:
+                continue
+            previous = periods[index - 1]
+            sub = accepted[code][period]
+            count = len(sub.report.people)  # type: ignore[union-attr]
+            before = len(accepted[code][previous].report.people)  # type: ignore[union-attr]
+            if before == 0 or Fraction(abs(count - before), before) <= limit:
+                continue
+            change = Fraction(count - before, before)
+            direction = "tăng" if change > 0 else "giảm"
+            _append(
+                sub,
+                Finding(
+                    Severity.WARNING,
+                    "headcount_change",
+                    f"Số cá nhân trong báo cáo tháng {period.label} là {count}, tháng {previous.label} là "
+                    f"{before} ({direction} {format_percent(abs(change))}, quá ngưỡng "
+                    f"{format_percent(limit, 0)}). Kiểm tra xem có thiếu hoặc thừa người không.",
+                    sub.file.display_name,
+                    form.STAFF_SHEET,
+                    None,
+                    None,
+                    str(count),
+                ),
+            )
+
+
+def _meta_period(meta: dict[str, str] | None) -> Period | None:
+    try:
+        return Period.parse(meta["period"]) if meta and meta.get("period") else None
+    except UserError:
+        return None
+
+
+def _unit_name(config: Config, code: str) -> str:
+    unit = config.unit(code)
+    return unit.name if unit else code
+
+
+def _append(sub: Submission, finding: Finding) -> None:
+    if finding not in sub.findings:
+        sub.findings.append(finding)
