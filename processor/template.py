@@ -51,22 +51,22 @@ MASTER_STAMP = dt.datetime(2024, 1, 1, 0, 0, 0)
 
 FONT_NAME = "Times New Roman"
 FONT_SIZE = 12
-_FONT = Font(name=FONT_NAME, size=FONT_SIZE)
-_FONT_BOLD = Font(name=FONT_NAME, size=FONT_SIZE, bold=True)
-_FONT_TITLE = Font(name=FONT_NAME, size=14, bold=True)
-_FONT_SUBTITLE = Font(name=FONT_NAME, size=FONT_SIZE, italic=True, bold=True)
-_FONT_HELP = Font(name=FONT_NAME, size=11, italic=True, color="404040")
-_FILL_HEADER = PatternFill("solid", fgColor="D9E2F3")  # light blue: column headers
-_FILL_LABEL = PatternFill("solid", fgColor="F2F2F2")  # light grey: row labels
-_FILL_INPUT = PatternFill("solid", fgColor="FFF8DC")  # pale yellow: cells the unit fills
-_FILL_SECTION = PatternFill("solid", fgColor="E2EFDA")  # light green: guide section headings
-_THIN = Side(style="thin", color="808080")
-_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_LOCKED = Protection(locked=True)
-_UNLOCKED = Protection(locked=False)
-_WRAP_TOP = Alignment(wrap_text=True, vertical="top")
-_WRAP_CENTER = Alignment(wrap_text=True, vertical="center", horizontal="center")
-_WRAP_LEFT = Alignment(wrap_text=True, vertical="center", horizontal="left", indent=1)
+FONT_NORMAL = Font(name=FONT_NAME, size=FONT_SIZE)
+FONT_BOLD = Font(name=FONT_NAME, size=FONT_SIZE, bold=True)
+FONT_TITLE = Font(name=FONT_NAME, size=14, bold=True)
+FONT_SUBTITLE = Font(name=FONT_NAME, size=FONT_SIZE, italic=True, bold=True)
+FONT_HELP = Font(name=FONT_NAME, size=11, italic=True, color="404040")
+FILL_HEADER = PatternFill("solid", fgColor="D9E2F3")  # light blue: column headers
+FILL_LABEL = PatternFill("solid", fgColor="F2F2F2")  # light grey: row labels
+FILL_INPUT = PatternFill("solid", fgColor="FFF8DC")  # pale yellow: cells the unit fills
+FILL_SECTION = PatternFill("solid", fgColor="E2EFDA")  # light green: guide section headings
+THIN = Side(style="thin", color="808080")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+LOCKED = Protection(locked=True)
+UNLOCKED = Protection(locked=False)
+WRAP_TOP = Alignment(wrap_text=True, vertical="top")
+WRAP_CENTER = Alignment(wrap_text=True, vertical="center", horizontal="center")
+WRAP_LEFT = Alignment(wrap_text=True, vertical="center", horizontal="left", indent=1)
 
 NUMBER_FORMATS = {
     Kind.MONEY: "#,##0",
@@ -324,7 +324,7 @@ def _list_formulas(config: Config, meta: Worksheet) -> dict[str, str]:
             formulas[key] = '"' + ",".join(values) + '"'
             continue
         letter = get_column_letter(column)
-        meta.cell(1, column, f"list:{key}").font = _FONT_BOLD
+        meta.cell(1, column, f"list:{key}").font = FONT_BOLD
         for row, value in enumerate(values, 2):
             set_text(meta.cell(row, column), value)
         formulas[key] = f"{quote_sheetname(form.META_SHEET)}!${letter}$2:${letter}${len(values) + 1}"
@@ -336,8 +336,9 @@ def _list_formulas(config: Config, meta: Worksheet) -> dict[str, str]:
 # Sheets
 
 
-def _page_setup(ws: Worksheet, header: str, landscape: bool = True) -> None:
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+def page_setup(ws, header: str, landscape: bool = True) -> None:
+    """A4, fit to the page width, header with the unit, footer with the page number."""
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
@@ -391,28 +392,28 @@ def _build_unit_sheet(
     ws.merge_cells("A2:C2")
     title, sub = ws["A1"], ws["A2"]
     set_text(title, TITLE)
-    title.font, title.alignment = _FONT_TITLE, _WRAP_CENTER
+    title.font, title.alignment = FONT_TITLE, WRAP_CENTER
     set_text(sub, subtitle(config, period))
-    sub.font, sub.alignment = _FONT_SUBTITLE, _WRAP_CENTER
+    sub.font, sub.alignment = FONT_SUBTITLE, WRAP_CENTER
     ws.row_dimensions[1].height = 24
     ws.row_dimensions[2].height = 22
     for column, text in enumerate(UNIT_HEADERS, 1):
         cell = ws.cell(form.UNIT_FIRST_ROW - 1, column)
         set_text(cell, text)
-        cell.font, cell.fill, cell.border, cell.alignment = _FONT_BOLD, _FILL_HEADER, _BORDER, _WRAP_CENTER
+        cell.font, cell.fill, cell.border, cell.alignment = FONT_BOLD, FILL_HEADER, BORDER, WRAP_CENTER
     values = unit_prefill(unit, period)
     for row, field in enumerate(form.UNIT_FIELDS, form.UNIT_FIRST_ROW):
         label, value, help_cell = ws.cell(row, 1), ws.cell(row, 2), ws.cell(row, 3)
         set_text(label, field.label)
-        label.font = _FONT_BOLD if field.required else _FONT
-        label.fill, label.border, label.alignment = _FILL_LABEL, _BORDER, _WRAP_LEFT
+        label.font = FONT_BOLD if field.required else FONT_NORMAL
+        label.fill, label.border, label.alignment = FILL_LABEL, BORDER, WRAP_LEFT
         _write_value(value, field, values.get(field.key))
         long_text = field.kind is Kind.TEXT and (field.maximum or 0) > 255
-        value.font, value.fill, value.border = _FONT, _FILL_INPUT, _BORDER
-        value.alignment = Alignment(wrap_text=True, vertical="top", indent=1) if long_text else _WRAP_LEFT
-        value.protection = _UNLOCKED
+        value.font, value.fill, value.border = FONT_NORMAL, FILL_INPUT, BORDER
+        value.alignment = Alignment(wrap_text=True, vertical="top", indent=1) if long_text else WRAP_LEFT
+        value.protection = UNLOCKED
         set_text(help_cell, field.help)
-        help_cell.font, help_cell.border, help_cell.alignment = _FONT_HELP, _BORDER, _WRAP_LEFT
+        help_cell.font, help_cell.border, help_cell.alignment = FONT_HELP, BORDER, WRAP_LEFT
         validation = _validation(config, field, lists)
         validation.add(value.coordinate)
         ws.add_data_validation(validation)
@@ -423,15 +424,15 @@ def _build_unit_sheet(
     # caption here, so a reader looking for field labels in column A never mistakes one for a field.
     legend = ws.cell(last + 1, 1)
     set_text(legend, "Ô nền vàng do đơn vị điền; nội dung in đậm là bắt buộc.")
-    legend.font = _FONT_HELP
+    legend.font = FONT_HELP
     for column, caption in ((2, "NGƯỜI LẬP BIỂU"), (3, "THỦ TRƯỞNG ĐƠN VỊ")):
         head, note = ws.cell(last + 3, column), ws.cell(last + 4, column)
         set_text(head, caption)
         set_text(note, "(Ký, ghi rõ họ tên)")
-        head.font, head.alignment = _FONT_BOLD, _WRAP_CENTER
-        note.font, note.alignment = Font(name=FONT_NAME, size=FONT_SIZE, italic=True), _WRAP_CENTER
+        head.font, head.alignment = FONT_BOLD, WRAP_CENTER
+        note.font, note.alignment = Font(name=FONT_NAME, size=FONT_SIZE, italic=True), WRAP_CENTER
     ws.print_area = f"A1:C{last + 8}"
-    _page_setup(ws, print_header_text(unit, period))
+    page_setup(ws, print_header_text(unit, period))
     _protect(ws)
 
 
@@ -452,13 +453,13 @@ def _build_staff_sheet(
         ws.column_dimensions[letter].width = field.width
         head = ws.cell(header_row, column)
         set_text(head, field.label)
-        head.font, head.fill, head.border, head.alignment = _FONT_BOLD, _FILL_HEADER, _BORDER, _WRAP_CENTER
-        align = _WRAP_LEFT if field.kind in (Kind.TEXT, Kind.PHONE) else _WRAP_CENTER
+        head.font, head.fill, head.border, head.alignment = FONT_BOLD, FILL_HEADER, BORDER, WRAP_CENTER
+        align = WRAP_LEFT if field.kind in (Kind.TEXT, Kind.PHONE) else WRAP_CENTER
         number_format = NUMBER_FORMATS[field.kind]
         for row in range(first, last + 1):
             cell = ws.cell(row, column)
-            cell.font, cell.alignment = _FONT, align
-            cell.number_format, cell.protection = number_format, _UNLOCKED
+            cell.font, cell.alignment = FONT_NORMAL, align
+            cell.number_format, cell.protection = number_format, UNLOCKED
         validation = _validation(config, field, lists)
         validation.add(f"{letter}{first}:{letter}{last}")
         ws.add_data_validation(validation)
@@ -471,7 +472,7 @@ def _build_staff_sheet(
         Rule(
             type="expression",
             formula=[f"COUNTA($A{first}:${last_letter}{first})>0"],
-            dxf=DifferentialStyle(border=_BORDER),
+            dxf=DifferentialStyle(border=BORDER),
         ),
     )
     columns = {f.key: i for i, f in enumerate(fields, 1)}
@@ -490,7 +491,7 @@ def _build_staff_sheet(
                 _write_value(ws.cell(row, columns[key]), field, known[key])
     ws.freeze_panes = ws.cell(first, 3).coordinate  # header and the STT / name columns stay in view
     ws.print_title_rows = f"{header_row}:{header_row}"
-    _page_setup(ws, print_header_text(unit, period))
+    page_setup(ws, print_header_text(unit, period))
     _protect(ws)
 
 
@@ -499,24 +500,28 @@ def _build_guide_sheet(ws: Worksheet, config: Config, unit: Unit | None, period:
         ws.column_dimensions[get_column_letter(column)].width = width
     ws.merge_cells("A1:B1")
     set_text(ws["A1"], GUIDE_TITLE)
-    ws["A1"].font, ws["A1"].alignment = _FONT_TITLE, _WRAP_CENTER
+    ws["A1"].font, ws["A1"].alignment = FONT_TITLE, WRAP_CENTER
     ws.row_dimensions[1].height = 24
     for row, (label, text, heading) in enumerate(guide_rows(config, unit, period), 3):
         left, right = ws.cell(row, 1), ws.cell(row, 2)
         set_text(left, label)
         if text:
             set_text(right, text)
-        left.font = _FONT_BOLD
-        right.font = _FONT_BOLD if heading else _FONT
+        left.font = FONT_BOLD
+        right.font = FONT_BOLD if heading else FONT_NORMAL
         for cell in (left, right):
-            cell.border, cell.alignment = _BORDER, _WRAP_TOP
+            cell.border, cell.alignment = BORDER, WRAP_TOP
             if heading:
-                cell.fill = _FILL_SECTION
-        # openpyxl cannot measure wrapped text; estimate the lines so the printout shows it all.
-        lines = max(1, -(-len(text) // 115), -(-len(label) // 32))
-        ws.row_dimensions[row].height = 16.5 * lines + 3
-    _page_setup(ws, print_header_text(unit, period), landscape=False)
+                cell.fill = FILL_SECTION
+        ws.row_dimensions[row].height = guide_row_height(label, text)
+    page_setup(ws, print_header_text(unit, period), landscape=False)
     ws.protection.sheet = True
+
+
+def guide_row_height(label: str, text: str) -> float:
+    """openpyxl cannot measure wrapped text: estimate the lines so the printout shows all of it."""
+    lines = max(1, -(-len(text) // 115), -(-len(label) // 32))
+    return 16.5 * lines + 3
 
 
 def _build_meta_sheet(ws: Worksheet, unit: Unit | None, period: Period | None) -> None:
