@@ -32,6 +32,7 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.worksheet.worksheet import Worksheet
 
 from processor.aggregate import (
     STATUS_LABELS,
@@ -101,6 +102,17 @@ class _Sheet:
             self.ws.column_dimensions[get_column_letter(index)].width = col.width
         if freeze:
             self.ws.freeze_panes = freeze
+            # The frozen header row is repeated on every printed page.
+            header_row = int(re.sub(r"[A-Z]+", "", freeze)) - 1
+            self.ws.print_title_rows = f"{header_row}:{header_row}"
+            # Headers wrap; not every spreadsheet grows the row to fit on its own.
+            self.ws.row_dimensions[header_row].height = 48
+        # Wide views print landscape on A4, one page wide.
+        self.ws.page_setup.orientation = "landscape"
+        self.ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+        self.ws.page_setup.fitToWidth = 1
+        self.ws.page_setup.fitToHeight = 0
+        self.ws.sheet_properties.pageSetUpPr.fitToPage = True
 
     def cell(self, value: object, fmt: str | None = None, font: Font | None = None, wrap: bool = False):
         if isinstance(value, str):
@@ -316,6 +328,8 @@ def _targets_sheet(wb: Workbook, result: PeriodResult, config: Config) -> None:
         Col("Số người chưa đạt", 10, FMT_INT),
     ]
     sheet = _Sheet(wb, SHEET_TARGETS, cols, freeze=f"A{_TARGETS_HEADER + 1}")
+    for row in range(_TARGETS_HEADER + 1, _TARGETS_HEADER + 1 + len(result.targets)):
+        sheet.ws.row_dimensions[row].height = 32  # the wording of a target takes two lines
     counts = completeness(result)
     sheet.line("TỔNG HỢP KẾT QUẢ PHONG TRÀO THI ĐUA", _TITLE_FONT)
     sheet.line(_subtitle(result, config))
