@@ -466,6 +466,7 @@ def test_unit_text_never_becomes_a_formula(config, tmp_path):
     cfg = with_units(config, [("A", risky[0]), ("B", "Phòng B")])
     rows = [Row(name, dt.date(1990, 1, 1 + i)) for i, name in enumerate(risky)]
     rows.append(Row("Chuông\x07 Reo", dt.date(1990, 2, 1)))  # a control character Excel cannot store
+    rows.append(Row("Rất dài " * 5000, dt.date(1990, 3, 1)))  # longer than an Excel cell holds
     a_report = report(cfg.units[0], JAN, rows, highlights="=1+1")
     bad = submission(
         report(cfg.units[1], JAN, rows[:1]), at(FEB.first_day), status=FileStatus.REJECTED, errors=0
@@ -473,6 +474,7 @@ def test_unit_text_never_becomes_a_formula(config, tmp_path):
     bad.findings.append(
         Finding(Severity.ERROR, "required", "=2+2", "b.xlsx", "Cá nhân", "B2", "Họ và tên", "=3+3")
     )
+    bad.findings.append(Finding(Severity.WARNING, "long", "Dài " * 9000, "b.xlsx"))
     result = aggregate(cfg, JAN, [submission(a_report, at(FEB.first_day)), bad])
     path = write_summary_workbook(result, cfg, tmp_path / "tong-hop.xlsx")
     with zipfile.ZipFile(path) as package:
@@ -489,6 +491,8 @@ def test_unit_text_never_becomes_a_formula(config, tmp_path):
                     texts.setdefault(cell.value, cell.data_type)
     for text in [*risky, "=1+1", "=2+2", "=3+3", "Chuông Reo"]:
         assert texts.get(text) == "s", text
+    long = [t for t in texts if len(t) > 1000]
+    assert len(long) == 2 and all(len(t) == 32767 for t in long)  # people (fast rows) and findings
 
 
 def test_rerun_gives_byte_identical_workbook(cfg, subs, tmp_path):

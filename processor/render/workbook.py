@@ -74,6 +74,16 @@ FILE_STATUS_LABELS = {
 
 # Characters that make a spreadsheet treat typed text as a formula (CSV/formula injection).
 _FORMULA_START = ("=", "+", "-", "@")
+_MAX_CELL_TEXT = 32767  # Excel refuses to open a file with a longer cell
+
+
+def _storable(value: str) -> str:
+    """Text Excel can hold: no control characters, not longer than a cell takes."""
+    if ILLEGAL_CHARACTERS_RE.search(value):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value[:_MAX_CELL_TEXT]
+
+
 _TITLE_FONT = Font(bold=True, size=14)
 _BOLD = Font(bold=True)
 _WRAP = Alignment(wrap_text=True, vertical="top")
@@ -134,8 +144,7 @@ class _Sheet:
         return cell
 
     def text(self, value: str, font: Font | None = None, wrap: bool = False):
-        if ILLEGAL_CHARACTERS_RE.search(value):
-            value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        value = _storable(value)
         risky = value.startswith(_FORMULA_START) or value in ERROR_CODES
         if not (risky or font or wrap):
             return value
@@ -236,8 +245,7 @@ class _RowsXml:
             if value is None or value == "":
                 continue
             if isinstance(value, str):
-                if ILLEGAL_CHARACTERS_RE.search(value):
-                    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+                value = _storable(value)
                 space = ' xml:space="preserve"' if value != value.strip() else ""
                 parts.append(
                     f'<c r="{letter}{r}"{style} t="inlineStr"><is><t{space}>{escape(value)}</t></is></c>'
