@@ -6,6 +6,7 @@ Nothing else in the package formats a number or sorts a name.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ def _letters(word: str) -> list[tuple[str, int]]:
     return out
 
 
+@functools.lru_cache(maxsize=65536)  # names repeat month after month: fold each word once
 def _fold_word(word: str) -> str:
     """A word without its tone mark, plus the tone as a digit: 'Hoà' and 'Hòa' both give 'hoa1'."""
     letters = _letters(word)
