@@ -29,8 +29,9 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import python_calamine
 from openpyxl.utils import get_column_letter
@@ -49,6 +50,7 @@ RATIO_MIN_BYTES = MB
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 
+T = TypeVar("T")
 Value = str | int | float | bool | dt.date | dt.datetime | dt.time | dt.timedelta
 
 
@@ -107,6 +109,19 @@ class RawWorkbook:
             return self.sheets[name]
         wanted = slug(name)
         return next((s for n, s in self.sheets.items() if slug(n) == wanted), None)
+
+
+# What zipfile raises on a damaged directory (an unknown "version needed" is NotImplementedError).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    ValueError,
+    EOFError,
+    struct.error,
+    NotImplementedError,
+    UnicodeDecodeError,
+)
 
 
 class _Refused(Exception):
@@ -215,7 +230,7 @@ def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str]
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, struct.error):
+    except _ZIP_ERRORS:
         raise _Refused(
             "corrupt",
             "Tệp bị hỏng hoặc không đầy đủ (có thể do tải về bị gián đoạn): không mở được. Đề nghị đơn vị "
@@ -245,9 +260,9 @@ def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str]
     chosen = [(n, p) for n, p in sheets if wanted is None or slug(n) in wanted]
     book = RawWorkbook(file_name, kind, sheet_names=names)
 
-    base = workbook_path.rsplit("/", 1)[0]
-    shared = _part(data, parts, f"{base}/sharedStrings.xml", required=False) or b""
-    styles = _part(data, parts, f"{base}/styles.xml", required=False) or b""
+    # The parts calamine reads besides the sheets, found as it finds them: by relationship type.
+    shared = _part(data, parts, _related(rels, workbook_path, "sharedStrings"), required=False) or b""
+    styles = _part(data, parts, _related(rels, workbook_path, "styles"), required=False) or b""
     legacy_xfs = _legacy_styles(styles)
     legacy_strings = _legacy_shared_strings(shared)
 
@@ -259,19 +274,31 @@ def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str]
         scans[name] = _scan_sheet(xml, name, limits, legacy_xfs, legacy_strings)
 
     if chosen:
-        try:
-            calamine = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-            for name, _ in chosen:
-                sheet = calamine.get_sheet_by_name(name)
-                rows = sheet.to_python(skip_empty_area=False)
-                book.sheets[name] = _build_sheet(
-                    name, rows, sheet.merged_cell_ranges or [], scans[name], limits
-                )
-        except python_calamine.PasswordError:
-            raise _encrypted() from None
-        except (python_calamine.CalamineError, ValueError, OverflowError) as exc:
-            raise _read_error(exc) from None
+        calamine = _calamine(lambda: python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)))
+        for name, _ in chosen:
+            rows, merged = _calamine(lambda name=name: _sheet_rows(calamine, name))
+            book.sheets[name] = _build_sheet(name, rows, merged, scans[name], limits)
     return book
+
+
+def _sheet_rows(calamine: python_calamine.CalamineWorkbook, name: str) -> tuple[list[list], list]:
+    sheet = calamine.get_sheet_by_name(name)
+    return sheet.to_python(skip_empty_area=False), sheet.merged_cell_ranges or []
+
+
+def _calamine(call: Callable[[], T]) -> T:
+    """Run one calamine call; whatever it raises on malformed content becomes a finding."""
+    try:
+        return call()
+    except python_calamine.PasswordError:
+        raise _encrypted() from None
+    except Exception as exc:  # calamine raises its own errors, ValueError, OSError... on bad content
+        raise _read_error(exc) from None
+    except BaseException as exc:
+        # pyo3 turns a Rust panic on malformed input into PanicException, a BaseException.
+        if type(exc).__name__ == "PanicException":
+            raise _read_error(exc) from None
+        raise
 
 
 def _check_zip_directory(infos: list[zipfile.ZipInfo], limits: Validation) -> None:
@@ -279,16 +306,20 @@ def _check_zip_directory(infos: list[zipfile.ZipInfo], limits: Validation) -> No
     if len(infos) > limits.max_zip_entries:
         raise _Refused(
             "zip_too_many_entries",
-            f"Tệp có {format_int(len(infos))} thành phần bên trong (giới hạn {format_int(limits.max_zip_entries)}): "
-            "không phải biểu mẫu báo cáo bình thường, có thể là tệp độc hại. Không mở tệp này; đề nghị đơn vị "
+            f"Tệp có {format_int(len(infos))} thành phần bên trong (giới hạn "
+            f"{format_int(limits.max_zip_entries)}): "
+            "không phải biểu mẫu báo cáo bình thường, có thể là tệp độc hại. Không mở tệp này; đề nghị đơn "
+            "vị "
             "gửi lại biểu mẫu.",
         )
     total = sum(info.file_size for info in infos)
     if total > limits.max_uncompressed_mb * MB:
         raise _Refused(
             "zip_too_large",
-            f"Tệp khi giải nén lớn tới {_mb(total)} MB (giới hạn {limits.max_uncompressed_mb} MB): không phải "
-            "biểu mẫu báo cáo bình thường, có thể là tệp độc hại (“bom nén”). Không mở tệp này; đề nghị đơn vị "
+            f"Tệp khi giải nén lớn tới {_mb(total)} MB (giới hạn {limits.max_uncompressed_mb} MB): không "
+            "phải "
+            "biểu mẫu báo cáo bình thường, có thể là tệp độc hại (“bom nén”). Không mở tệp này; đề nghị đơn "
+            "vị "
             "gửi lại biểu mẫu.",
         )
     for info in infos:
@@ -297,7 +328,8 @@ def _check_zip_directory(infos: list[zipfile.ZipInfo], limits: Validation) -> No
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise _Refused(
                 "unsupported_format",
-                f"Thành phần “{info.filename}” của tệp dùng kiểu nén không chuẩn của Excel. Mở tệp bằng Excel, "
+                f"Thành phần “{info.filename}” của tệp dùng kiểu nén không chuẩn của Excel. Mở tệp bằng "
+                "Excel, "
                 "lưu lại dạng .xlsx rồi gửi lại.",
             )
         if (
@@ -308,7 +340,8 @@ def _check_zip_directory(infos: list[zipfile.ZipInfo], limits: Validation) -> No
             raise _Refused(
                 "zip_bomb",
                 f"Thành phần “{info.filename}” nén với tỷ lệ bất thường ({format_int(ratio)} lần; giới hạn "
-                f"{format_int(limits.max_compression_ratio)}): có thể là tệp độc hại (“bom nén”). Không mở tệp "
+                f"{format_int(limits.max_compression_ratio)}): có thể là tệp độc hại (“bom nén”). Không mở "
+                "tệp "
                 "này; đề nghị đơn vị gửi lại biểu mẫu.",
             )
 
@@ -381,7 +414,8 @@ def _vet_xml(content: bytes, name: str) -> None:
     if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
         raise _Refused(
             "xml_entities",
-            f"Thành phần “{name}” của tệp chứa khai báo DOCTYPE/ENTITY, Excel không bao giờ tạo ra: có thể là "
+            f"Thành phần “{name}” của tệp chứa khai báo DOCTYPE/ENTITY, Excel không bao giờ tạo ra: có thể "
+            "là "
             "tệp độc hại (tấn công “billion laughs”). Không mở tệp này; đề nghị đơn vị gửi lại biểu mẫu.",
         )
 
@@ -421,6 +455,16 @@ def _tags(xml: bytes, tag: bytes) -> Iterator[dict[str, str]]:
             key.decode().rsplit(":", 1)[-1]: html.unescape(value.decode("utf-8", "replace"))
             for key, value in _ATTR.findall(match.group(1))
         }
+
+
+def _related(rels: bytes, workbook_path: str, kind: str) -> str:
+    """Zip path of the part the workbook relates to with relationship type `kind` (".../styles")."""
+    base = workbook_path.rsplit("/", 1)[0]
+    for attrs in _tags(rels, b"Relationship"):
+        if attrs.get("Type", "").endswith("/" + kind):
+            target = attrs.get("Target", "")
+            return target.lstrip("/") if target.startswith("/") else _normpath(f"{base}/{target}")
+    return f"{base}/{kind}.xml"
 
 
 def _sheet_parts(workbook_xml: bytes, rels: bytes, workbook_path: str) -> list[tuple[str, str]]:
@@ -597,8 +641,11 @@ def _suspects(row_digits: int) -> re.Pattern:
     """
     if row_digits not in _SUSPECTS_BY_DIGITS:
         _SUSPECTS_BY_DIGITS[row_digits] = re.compile(
-            rb'<(?:c (r="(?:[A-Z]{2,3}\d|[A-Z]\d{%d,}))|(f[ >])|c(?:>| (?!r="))|row(?:>| (?!r="))|\w+:(?:c|row|f)\b)'
-            % row_digits
+            rb"<(?:"
+            rb'c (r="(?:[A-Z]{2,3}\d|[A-Z]\d{%d,}))'  # group 1: a far reference
+            rb"|(f[ >])"  # group 2: a formula
+            rb'|c(?:>| (?!r="))|row(?:>| (?!r="))'  # a cell or row without its reference first
+            rb"|\w+:(?:c|row|f)\b)" % row_digits  # a prefixed tag
         )
     return _SUSPECTS_BY_DIGITS[row_digits]
 
@@ -732,7 +779,8 @@ def _read_ole(data: bytes, file_name: str, limits: Validation, wanted: set[str] 
     except Exception:  # olefile raises many types on damaged input
         raise _Refused(
             "corrupt",
-            "Tệp Excel 97-2003 bị hỏng hoặc không đầy đủ: không mở được. Đề nghị đơn vị mở thử tệp trên máy của "
+            "Tệp Excel 97-2003 bị hỏng hoặc không đầy đủ: không mở được. Đề nghị đơn vị mở thử tệp trên máy "
+            "của "
             "mình, lưu lại dạng .xlsx và gửi lại.",
         ) from None
     with ole:
@@ -750,22 +798,15 @@ def _read_ole(data: bytes, file_name: str, limits: Validation, wanted: set[str] 
         except Exception:
             raise _corrupt_part(stream_name) from None
     biff = _scan_biff(stream, limits, biff8=stream_name == "Workbook")
-    try:
-        # calamine parses every sheet of an .xls when opening it: the extent check above came first.
-        calamine = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        book = RawWorkbook(file_name, "xls", sheet_names=tuple(calamine.sheet_names))
-        for name in book.sheet_names:
-            if wanted is not None and slug(name) not in wanted:
-                continue
-            sheet = calamine.get_sheet_by_name(name)
-            scan = _SheetScan(legacy_fonts=biff.legacy_fonts.get(name, {}))
-            book.sheets[name] = _build_sheet(
-                name, sheet.to_python(skip_empty_area=False), sheet.merged_cell_ranges or [], scan, limits
-            )
-    except python_calamine.PasswordError:
-        raise _encrypted() from None
-    except (python_calamine.CalamineError, ValueError, OverflowError) as exc:
-        raise _read_error(exc) from None
+    # calamine parses every sheet of an .xls when opening it: the extent check above came first.
+    calamine = _calamine(lambda: python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)))
+    book = RawWorkbook(file_name, "xls", sheet_names=tuple(calamine.sheet_names))
+    for name in book.sheet_names:
+        if wanted is not None and slug(name) not in wanted:
+            continue
+        rows, merged = _calamine(lambda name=name: _sheet_rows(calamine, name))
+        scan = _SheetScan(legacy_fonts=biff.legacy_fonts.get(name, {}))
+        book.sheets[name] = _build_sheet(name, rows, merged, scan, limits)
     return book
 
 

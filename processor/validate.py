@@ -11,8 +11,8 @@ error that says what to enter instead. Nothing here reads a file: reader.py does
 from __future__ import annotations
 
 import dataclasses
-import functools
 import datetime as dt
+import functools
 import re
 from collections.abc import Sequence
 from fractions import Fraction
@@ -89,7 +89,8 @@ def validate_workbook(config: Config, incoming: Incoming, accept_partial: bool =
         listed = ", ".join(f"“{n}”" for n in raw.sheet_names) or "không có"
         check.error(
             "wrong_form",
-            f"Tệp không phải biểu mẫu báo cáo thi đua: không có sheet “{form.UNIT_SHEET}” và “{form.STAFF_SHEET}” "
+            f"Tệp không phải biểu mẫu báo cáo thi đua: không có sheet “{form.UNIT_SHEET}” và "
+            f"“{form.STAFF_SHEET}” "
             f"(các sheet trong tệp: {listed}). Dùng biểu mẫu do {config.office.clerk_unit} gửi.",
         )
         return Submission(incoming.file, FileStatus.REJECTED, check.findings)
@@ -291,7 +292,8 @@ class _Checker:
         if meta_code and visible_code and meta_code != visible_code.upper():
             self.error(
                 "unit_mismatch",
-                f"mã đơn vị “{visible_code}” khác mã của biểu mẫu đã cấp (“{meta_code}”). Có thể đơn vị đã dùng "
+                f"mã đơn vị “{visible_code}” khác mã của biểu mẫu đã cấp (“{meta_code}”). Có thể đơn vị đã "
+                "dùng "
                 f"biểu mẫu của đơn vị khác: dùng đúng biểu mẫu gửi cho đơn vị mình, hoặc sửa lại mã "
                 f"thành “{meta_code}” nếu đúng là báo cáo của {meta_code}.",
                 code_cell,
@@ -302,7 +304,8 @@ class _Checker:
             self.error(
                 "period_mismatch",
                 f"kỳ báo cáo {visible_period.label} khác kỳ của biểu mẫu đã cấp ({meta_period.label}). Dùng "
-                f"biểu mẫu của tháng {visible_period.label} (không dùng lại tệp tháng trước), hoặc sửa lại kỳ "
+                f"biểu mẫu của tháng {visible_period.label} (không dùng lại tệp tháng trước), hoặc sửa lại "
+                "kỳ "
                 "cho đúng.",
                 period_cell,
                 field=form.unit_field("period"),
@@ -329,7 +332,8 @@ class _Checker:
             )
             self.error(
                 "period_outside_campaign",
-                f"kỳ báo cáo {period.label} không thuộc đợt thi đua nào ({spans}). Kiểm tra lại tháng báo cáo.",
+                f"kỳ báo cáo {period.label} không thuộc đợt thi đua nào ({spans}). Kiểm tra lại tháng báo "
+                "cáo.",
                 period_cell,
                 field=form.unit_field("period"),
                 value=period.label,
@@ -454,7 +458,8 @@ class _Checker:
         if isinstance(prepared, dt.date) and self.period is not None and prepared < self.period.first_day:
             self.warning(
                 "prepared_before_period",
-                f"ngày lập {format_date(prepared)} trước tháng báo cáo {self.period.label}. Kiểm tra lại ngày "
+                f"ngày lập {format_date(prepared)} trước tháng báo cáo {self.period.label}. Kiểm tra lại "
+                "ngày "
                 "lập biểu.",
                 self._unit_cell("prepared_on"),
                 field=form.unit_field("prepared_on"),
@@ -469,9 +474,11 @@ class _Checker:
                 worst = self.config.ratings[-1].label.lower()
                 self.warning(
                     "self_rating_above_staff",
-                    f"tập thể tự xếp loại “{self.config.rating(rating).label}” cao hơn mức mà kết quả cá nhân cho "
+                    f"tập thể tự xếp loại “{self.config.rating(rating).label}” cao hơn mức mà kết quả cá "
+                    "nhân cho "
                     f"phép (“{best.label}”): xếp loại tập thể cao nhất cần không ai “{worst}” và từ "
-                    f"{format_percent(BEST_RATING_MIN_GOOD_SHARE, 0)} cá nhân “{good}” trở lên; mức thứ hai cần "
+                    f"{format_percent(BEST_RATING_MIN_GOOD_SHARE, 0)} cá nhân “{good}” trở lên; mức thứ hai "
+                    "cần "
                     f"trên {format_percent(GOOD_RATING_MIN_GOOD_SHARE, 0)}. Kiểm tra lại xếp loại tập thể.",
                     self._unit_cell("self_rating"),
                     field=form.unit_field("self_rating"),
@@ -486,9 +493,10 @@ class _Checker:
             if value.kind == "uncached_formula":
                 self.error(
                     "formula_not_calculated",
-                    f"ô có công thức “{value}” nhưng chưa có kết quả (tệp được lưu bởi chương trình không tính "
-                    "công thức). Mở tệp bằng Excel, nhấn Ctrl+Alt+F9 rồi lưu lại, hoặc nhập giá trị trực tiếp. "
-                    + _expect(self.config, field),
+                    f"ô có công thức “{value}” nhưng chưa có kết quả (tệp được lưu bởi chương trình không "
+                    "tính "
+                    "công thức). Mở tệp bằng Excel, nhấn Ctrl+Alt+F9 rồi lưu lại, hoặc nhập giá trị trực "
+                    "tiếp. " + _expect(self.config, field),
                     cell,
                     field=field,
                     value=value,
@@ -496,8 +504,8 @@ class _Checker:
             else:
                 self.error(
                     "formula_error",
-                    f"ô có giá trị lỗi {value} (công thức tính sai). Sửa công thức hoặc nhập giá trị trực tiếp. "
-                    + _expect(self.config, field),
+                    f"ô có giá trị lỗi {value} (công thức tính sai). Sửa công thức hoặc nhập giá trị trực "
+                    "tiếp. " + _expect(self.config, field),
                     cell,
                     field=field,
                     value=value,
@@ -538,7 +546,8 @@ class _Checker:
         self.error(
             "legacy_encoding_suspected",
             f"“{text}” có vẻ được gõ bằng bảng mã {encoding} (có thể là “{guess.text}”) nhưng ô không dùng "
-            "font của bảng mã đó nên chương trình không tự chuyển. Gõ lại bằng font Unicode (Times New Roman) "
+            "font của bảng mã đó nên chương trình không tự chuyển. Gõ lại bằng font Unicode (Times New "
+            "Roman) "
             "với bộ gõ đặt bảng mã Unicode.",
             cell,
             field=field,
@@ -670,7 +679,8 @@ def _parse_date(check: _Checker, field: Field, value: object, cell: _Cell) -> ob
                 year = _two_digit_year(check, year)
                 check.warning(
                     "two_digit_year",
-                    f"năm ghi hai chữ số “{text}”; đã hiểu là năm {year}. Ghi đủ bốn chữ số năm (dd/mm/yyyy).",
+                    f"năm ghi hai chữ số “{text}”; đã hiểu là năm {year}. Ghi đủ bốn chữ số năm "
+                    "(dd/mm/yyyy).",
                     cell,
                     field=field,
                     value=value,
@@ -679,7 +689,8 @@ def _parse_date(check: _Checker, field: Field, value: object, cell: _Cell) -> ob
                 day_, month = month, day_
                 check.warning(
                     "date_order",
-                    f"“{text}” ghi tháng trước ngày (kiểu Mỹ); đã hiểu là ngày {day_:02d}/{month:02d}/{year}. "
+                    f"“{text}” ghi tháng trước ngày (kiểu Mỹ); đã hiểu là ngày "
+                    f"{day_:02d}/{month:02d}/{year}. "
                     "Ghi theo dạng ngày/tháng/năm (dd/mm/yyyy).",
                     cell,
                     field=field,
@@ -726,7 +737,8 @@ def _date_plausibility(check: _Checker, field: Field, day: dt.date, cell: _Cell)
         if day >= period.next().first_day:
             check.error(
                 "invalid_date",
-                f"ngày sinh {format_date(day)} sau kỳ báo cáo {period.label}. Kiểm tra lại ngày sinh (dd/mm/yyyy).",
+                f"ngày sinh {format_date(day)} sau kỳ báo cáo {period.label}. Kiểm tra lại ngày sinh "
+                "(dd/mm/yyyy).",
                 cell,
                 field=field,
                 value=day,
@@ -734,7 +746,8 @@ def _date_plausibility(check: _Checker, field: Field, day: dt.date, cell: _Cell)
         elif not AGE_MIN <= age <= AGE_MAX:
             check.warning(
                 "birth_date_unusual",
-                f"ngày sinh {format_date(day)} cho tuổi {age}, bất thường với cán bộ, công chức. Kiểm tra lại "
+                f"ngày sinh {format_date(day)} cho tuổi {age}, bất thường với cán bộ, công chức. Kiểm tra "
+                "lại "
                 "năm sinh.",
                 cell,
                 field=field,
@@ -867,7 +880,8 @@ def _choice(check: _Checker, field: Field, value: object, cell: _Cell, font: str
                 encoding = LEGACY_ENCODING_NAMES[guess.encoding]
                 check.warning(
                     "legacy_encoding_converted",
-                    f"“{text}” được gõ bằng bảng mã {encoding}; đã hiểu là “{option.label}”. Lần sau chọn giá "
+                    f"“{text}” được gõ bằng bảng mã {encoding}; đã hiểu là “{option.label}”. Lần sau chọn "
+                    "giá "
                     "trị trong danh sách của ô.",
                     cell,
                     field=field,
@@ -1104,7 +1118,8 @@ def _people_in_two_units(config: Config, submissions: list[Submission]) -> None:
                 Finding(
                     Severity.WARNING,
                     "person_in_two_units",
-                    f"Dòng {person.row}: “{person.name}”{born} cũng có trong báo cáo tháng {period.label} của "
+                    f"Dòng {person.row}: “{person.name}”{born} cũng có trong báo cáo tháng {period.label} "
+                    "của "
                     f"{names}. Mỗi người chỉ báo cáo ở một đơn vị: kiểm tra lại và xóa ở đơn vị không đúng.",
                     sub.file.display_name,
                     form.STAFF_SHEET,
