@@ -1,0 +1,734 @@
+"""The Word documents leadership receives, rendered from the clerk's templates with docxtpl.
+
+- `bao-cao-<period>.docx`: Báo cáo kết quả thực hiện phong trào thi đua (sơ kết, or tổng kết when final);
+- `to-trinh-khen-thuong-<period>.docx`: Tờ trình đề nghị khen thưởng with its Danh sách;
+- `giai-trinh-khen-thuong-<period>.docx`: every unit and person, each rule's decision and why (for the clerk).
+
+The templates belong to the clerk (input_templates/, editable in Word). The program supplies one plain
+dict of pre-formatted values (`build_context`); every name in it is documented with an example in
+docs/template-variables.md. A template using a name the program does not provide is reported, in
+Vietnamese, before anything is rendered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+
+from processor import commend
+from processor.config import Campaign, Config, RuleSet
+from processor.records import Decision, PeriodResult, ReportingStatus, UnitResult, UserError
+from processor.render.atomic import write_bytes, write_with
+from processor.render.word_templates import EXPLANATION, PROPOSAL, REPORT, normalize_docx
+from processor.vntext import (
+    date_in_words,
+    format_date,
+    format_int,
+    format_money,
+    format_percent,
+    given_name_sort_key,
+)
+
+# Long lists belong in tong-hop.xlsx; a document shows at most this many rows or names of each.
+TABLE_ROW_CAP = 60
+NAMES_IN_TEXT_CAP = 30
+PEOPLE_IN_TEXT_CAP = 20
+HIGHLIGHTS_CAP = 30
+EXPLANATION_ROW_CAP = 3000
+SUMMARY_WORKBOOK = "tong-hop.xlsx"
+
+BLANK_NUMBER = "\u00a0" * 7  # "Số:        /BC-…": the văn thư writes the number when the letter is issued
+SYMBOLS = {REPORT: "BC", PROPOSAL: "TTr"}
+
+STATUS_TEXT = {
+    ReportingStatus.ON_TIME: "Đúng hạn",
+    ReportingStatus.LATE: "Gửi muộn",
+    ReportingStatus.WITH_ERRORS: "Có lỗi",
+    ReportingStatus.MISSING: "Chưa gửi",
+}
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def output_names(period_text: str) -> dict[str, str]:
+    """Template file name -> output file name for a period ('2024-02')."""
+    return {
+        REPORT: f"bao-cao-{period_text}.docx",
+        PROPOSAL: f"to-trinh-khen-thuong-{period_text}.docx",
+        EXPLANATION: f"giai-trinh-khen-thuong-{period_text}.docx",
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# Formatting helpers
+
+
+def count_text(count: int) -> str:
+    """Counts in official prose take two digits below ten: '03 tập thể'."""
+    return f"{count:02d}" if 0 <= count < 10 else format_int(count)
+
+
+def _joined(names: Sequence[str], cap: int, noun: str) -> str:
+    if len(names) <= cap:
+        return ", ".join(names)
+    rest = len(names) - cap
+    return f"{', '.join(names[:cap])} và {format_int(rest)} {noun} khác (xem {SUMMARY_WORKBOOK})"
+
+
+def _points(change: Fraction) -> str:
+    if change == 0:
+        return "không đổi"
+    sign = "+" if change > 0 else "-"
+    return f"{sign}{format_percent(abs(change)).removesuffix('%')} điểm %"
+
+
+def _delta(current: int, previous: int, money: bool = False) -> str:
+    diff = current - previous
+    if diff == 0:
+        return "không đổi"
+    text = format_money(abs(diff)) if money else format_int(abs(diff))
+    return f"{'+' if diff > 0 else '-'}{text}"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _clean(value: object) -> object:
+    """Strip control characters docxtpl would turn into page or paragraph breaks (\\f, \\a), recursively."""
+    if isinstance(value, str):
+        return _CONTROL.sub("", value.replace("\t", " ").replace("\r\n", "\n").replace("\r", "\n"))
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+# ------------------------------------------------------------------------------------------------
+# Context
+
+
+def _campaign(config: Config, result: PeriodResult) -> Campaign:
+    for campaign in config.campaigns:
+        if campaign.id == result.campaign_id:
+            return campaign
+    return config.campaign_for(result.period)
+
+
+def _rule_set(config: Config, result: PeriodResult, decisions: Sequence[Decision]) -> RuleSet:
+    """The rule set the decisions were made with: the campaign's, its year-end one, or any holding them."""
+    campaign = _campaign(config, result)
+    award_ids = {d.award_id for d in decisions}
+    candidates = [campaign.rule_set, campaign.year_end_rule_set, *(r.id for r in config.rule_sets)]
+    for rule_set_id in candidates:
+        rule_set = next((r for r in config.rule_sets if r.id == rule_set_id), None)
+        if rule_set and (not award_ids or award_ids <= {a.id for a in rule_set.awards}):
+            return rule_set
+    return commend.rule_set_for(config, result)
+
+
+def _award_phrase(names: Sequence[str]) -> str:
+    """'tặng Giấy khen của Chánh Văn phòng' / 'tặng danh hiệu Lao "
+    "động tiên tiến và Chiến sĩ thi đua cơ sở'."""
+    forms = [n for n in names if n.split(" ")[0].lower() in ("giấy", "bằng", "cờ", "huy", "huân", "kỷ")]
+    titles = [n for n in names if n not in forms]
+    parts = list(forms)
+    if titles:
+        parts.append("danh hiệu " + _and(titles))
+    return "tặng " + _and(parts)
+
+
+def _and(items: Sequence[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} và {items[-1]}"
+
+
+def _unique(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _proposal_counts(collectives: int, individuals: int) -> str:
+    parts = []
+    if collectives:
+        parts.append(f"{count_text(collectives)} tập thể")
+    if individuals:
+        parts.append(f"{count_text(individuals)} cá nhân")
+    return " và ".join(parts) if parts else "không có tập thể, cá nhân nào"
+
+
+def _unit_names(config: Config, result: PeriodResult) -> dict[str, str]:
+    names = {u.code: u.name for u in config.units}
+    names.update({u.unit_code: u.unit_name for u in result.units})
+    names.update({u.unit_code: u.unit_name for u in result.unit_histories})
+    return names
+
+
+def _target_rows(result: PeriodResult) -> list[dict]:
+    previous = {t.target_id: t for t in result.previous.targets} if result.previous else {}
+    rows = []
+    for no, target in enumerate(result.targets, 1):
+        before = previous.get(target.target_id)
+        rows.append(
+            {
+                "no": str(no),
+                "id": target.target_id,
+                "label": target.label,
+                "counts": f"{format_int(target.numerator)}/{format_int(target.denominator)}",
+                "result": format_percent(target.value),
+                "threshold": format_percent(target.threshold, 0),
+                "met": target.met,
+                "status": "Đạt" if target.met else "Chưa đạt",
+                "previous": format_percent(before.value) if before else "—",
+            }
+        )
+    return rows
+
+
+def _needs_attention(unit: UnitResult, blocking: set[str]) -> bool:
+    return unit.status is not ReportingStatus.ON_TIME or unit.unit_code in blocking
+
+
+def _unit_row(config: Config, no: int, unit: UnitResult) -> dict:
+    f = unit.figures
+    reported = f.units_reporting > 0
+    status = STATUS_TEXT[unit.status] + (" (một phần)" if unit.partial else "")
+
+    def number(value: int) -> str:
+        return format_int(value) if reported else "—"
+
+    return {
+        "no": str(no),
+        "code": unit.unit_code,
+        "name": unit.unit_name,
+        "status": status,
+        "received": format_date(unit.received_at.date()) if unit.received_at else "",
+        "staff": number(f.staff),
+        "registered": number(f.registered),
+        "good_or_better": number(f.rated_good_or_better),
+        "social": number(f.social),
+        "initiatives": number(f.initiatives),
+        "tasks": f"{format_int(f.tasks_completed)}/{format_int(f.tasks_assigned)}" if reported else "—",
+        "donation": format_money(f.donation_vnd) if reported else "—",
+        "self_rating": unit.self_rating or "—",
+        "self_rating_label": config.rating(unit.self_rating).label
+        if unit.self_rating in {r.code for r in config.ratings}
+        else "",
+    }
+
+
+def _totals(config: Config, result: PeriodResult) -> dict:
+    t = result.totals
+    ratings = [
+        f"{format_int(t.rating_counts.get(r.code, 0))} người {_lower_first(r.label)}"
+        for r in config.ratings
+        if t.rating_counts.get(r.code, 0)
+    ]
+    return {
+        "staff": format_int(t.staff),
+        "registered": format_int(t.registered),
+        "good_or_better": format_int(t.rated_good_or_better),
+        "good_or_better_share": format_percent(
+            Fraction(t.rated_good_or_better, t.staff) if t.staff else None
+        ),
+        "social": format_int(t.social),
+        "initiatives": format_int(t.initiatives),
+        "disciplined": format_int(t.disciplined),
+        "tasks_assigned": format_int(t.tasks_assigned),
+        "tasks_completed": format_int(t.tasks_completed),
+        "tasks": f"{format_int(t.tasks_completed)}/{format_int(t.tasks_assigned)}",
+        "donation": format_money(t.donation_vnd),
+        "support_activities": format_int(t.support_activities),
+        "units_reporting": format_int(t.units_reporting),
+        "ratings": ", ".join(ratings) if ratings else "chưa có",
+    }
+
+
+def _unmet(result: PeriodResult, names: dict[str, str]) -> list[dict]:
+    out = []
+    for target in result.targets:
+        if target.met:
+            continue
+        units = [names.get(code, code) for code in target.blocking_units]
+        people = [f"{name} ({names.get(code, code)})" for code, name in target.blocking_people]
+        out.append(
+            {
+                "label": target.label,
+                "result": format_percent(target.value),
+                "counts": f"{format_int(target.numerator)}/{format_int(target.denominator)}",
+                "threshold": format_percent(target.threshold, 0),
+                "units": _joined(units, NAMES_IN_TEXT_CAP, "đơn vị"),
+                "people": _joined(people, PEOPLE_IN_TEXT_CAP, "người"),
+                "people_count": format_int(len(people)),
+            }
+        )
+    return out
+
+
+def _changes(result: PeriodResult) -> list[dict]:
+    previous = result.previous
+    if previous is None:
+        return []
+    rows = []
+    before = {t.target_id: t for t in previous.targets}
+    for target in result.targets:
+        old = before.get(target.target_id)
+        if old is None:
+            continue
+        now_value, old_value = target.value, old.value
+        change = _points(now_value - old_value) if now_value is not None and old_value is not None else "—"
+        rows.append(
+            {
+                "label": target.label,
+                "previous": format_percent(old_value),
+                "current": format_percent(now_value),
+                "change": change,
+            }
+        )
+    figures = (
+        ("Số đơn vị gửi báo cáo hợp lệ", "units_reporting", False),
+        ("Tổng số cán bộ, công chức, viên chức, người lao động", "staff", False),
+        ("Số sáng kiến, giải pháp", "initiatives", False),
+        ("Số nhiệm vụ cấp trên giao đã hoàn thành", "tasks_completed", False),
+        ("Số tiền ủng hộ đồng bào bị thiên tai", "donation_vnd", True),
+        ("Số hoạt động giúp đỡ xã nghèo, xây dựng nông thôn mới", "support_activities", False),
+    )
+    for label, attr, money in figures:
+        now, old = getattr(result.totals, attr), getattr(previous.totals, attr)
+        fmt = format_money if money else format_int
+        rows.append(
+            {"label": label, "previous": fmt(old), "current": fmt(now), "change": _delta(now, old, money)}
+        )
+    for no, row in enumerate(rows, 1):
+        row["no"] = str(no)
+    return rows
+
+
+def _name_key(config: Config, result: PeriodResult):
+    roster = {p.key: i for i, p in enumerate(result.people)}
+    if config.documents.name_order == "roster":
+        return lambda d: (roster.get(d.subject_key, len(roster)),)
+    return lambda d: (given_name_sort_key(d.subject_name), d.subject_key)
+
+
+def _proposal_rows(config: Config, result: PeriodResult, decisions: Sequence[Decision], rule_set: RuleSet):
+    names = _unit_names(config, result)
+    unit_order = {u.code: i for i, u in enumerate(config.units)}
+    award_rank = {a.id: i for i, a in enumerate(rule_set.awards)}
+    for subject in (commend.INDIVIDUAL, commend.COLLECTIVE):
+        chain = commend.chain_order([a for a in rule_set.awards if a.subject == subject])
+        award_rank.update({a.id: -i for i, a in enumerate(chain)})  # highest award first
+    name_key = _name_key(config, result)
+    collectives = sorted(
+        (d for d in decisions if d.proposed and d.subject == commend.COLLECTIVE),
+        key=lambda d: (award_rank.get(d.award_id, 0), unit_order.get(d.unit_code, len(unit_order))),
+    )
+    individuals = sorted(
+        (d for d in decisions if d.proposed and d.subject == commend.INDIVIDUAL),
+        key=lambda d: (award_rank.get(d.award_id, 0), *name_key(d)),
+    )
+
+    def row(no: int, d: Decision) -> dict:
+        return {
+            "no": str(no),
+            "name": d.subject_name,
+            "position": d.position,
+            "unit": "" if d.subject == commend.COLLECTIVE else names.get(d.unit_code, d.unit_code),
+            "award": d.award_name,
+            "achievement": d.achievement,
+            "note": "",
+        }
+
+    return [row(i, d) for i, d in enumerate(collectives, 1)], [
+        row(i, d) for i, d in enumerate(individuals, 1)
+    ]
+
+
+def _explanation_rows(config: Config, result: PeriodResult, decisions: Sequence[Decision], rule_set: RuleSet):
+    names = _unit_names(config, result)
+    unit_order = {u.code: i for i, u in enumerate(config.units)}
+    chain = {a.id: i for i, a in enumerate(rule_set.awards)}
+    name_key = _name_key(config, result)
+
+    def row(no: int, d: Decision) -> dict:
+        return {
+            "no": str(no),
+            "name": d.subject_name,
+            "unit": names.get(d.unit_code, d.unit_code),
+            "position": d.position,
+            "award": d.award_name,
+            "status": commend.status_label(d),
+            "proposed": d.proposed,
+            "achievement": d.achievement,
+            "reasons": "\n".join(f"- {o.reason}" for o in d.outcomes),
+        }
+
+    collectives = sorted(
+        (d for d in decisions if d.subject == commend.COLLECTIVE),
+        key=lambda d: (unit_order.get(d.unit_code, len(unit_order)), chain.get(d.award_id, 0)),
+    )
+    individuals = sorted(
+        (d for d in decisions if d.subject == commend.INDIVIDUAL),
+        key=lambda d: (unit_order.get(d.unit_code, len(unit_order)), *name_key(d), chain.get(d.award_id, 0)),
+    )
+    omitted = ""
+    if len(individuals) > EXPLANATION_ROW_CAP:
+        # The proposed and the near misses first: they are what the clerk checks.
+        keep = sorted(
+            individuals, key=lambda d: (not d.proposed, not commend.meets_criteria(d), individuals.index(d))
+        )[:EXPLANATION_ROW_CAP]
+        kept = set(map(id, keep))
+        omitted = (
+            f"Danh sách cá nhân chỉ ghi {format_int(EXPLANATION_ROW_CAP)} "
+            f"trong số {format_int(len(individuals))} "
+            "trường hợp xét (ưu tiên người được đề nghị và người đạt "
+            "tiêu chuẩn); các trường hợp chưa đạt còn "
+            f"lại xem tại tệp {SUMMARY_WORKBOOK}."
+        )
+        individuals = [d for d in individuals if id(d) in kept]
+    numbered_c = [row(i, d) for i, d in enumerate(collectives, 1)]
+    numbered_i = [row(i, d) for i, d in enumerate(individuals, 1)]
+    return numbered_c, numbered_i, omitted
+
+
+def _signer_heading(config: Config) -> str:
+    authority, title = config.office.signer_authority.strip(), config.office.signer_title.strip()
+    if not authority:
+        return title
+    if len(authority) <= 4 and authority.endswith("."):  # KT. / TL. / TM. on the same line
+        return f"{authority} {title}"
+    return f"{authority}\n{title}"
+
+
+def _number(config: Config, symbol: str, value: int | None) -> str:
+    suffix = config.office.symbol_suffix
+    code = f"{symbol}-{suffix}" if suffix else symbol
+    return f"{value:02d}/{code}" if value else f"{BLANK_NUMBER}/{code}"
+
+
+def build_context(
+    config: Config, result: PeriodResult, decisions: Sequence[Decision], *, number: int | None = None
+) -> dict:
+    """Every value the templates may use, pre-formatted (see docs/template-variables.md)."""
+    office = config.office
+    campaign = _campaign(config, result)
+    rule_set = _rule_set(config, result, decisions)
+    issue = campaign.due_date(result.period)
+    final = result.final or result.period == campaign.periods[-1]
+    names = _unit_names(config, result)
+    first = number if number is not None else (config.documents.first_number or None)
+    short = campaign.short_name
+    period_label = result.period.label
+
+    blocking: set[str] = {code for t in result.targets for code in t.blocking_units}
+    units = list(result.units)
+    if len(units) > TABLE_ROW_CAP:
+        order = {u.unit_code: i for i, u in enumerate(units)}
+        chosen = sorted(units, key=lambda u: (not _needs_attention(u, blocking), order[u.unit_code]))
+        shown = sorted(chosen[:TABLE_ROW_CAP], key=lambda u: order[u.unit_code])
+        unit_rows_omitted = (
+            f"Bảng trên ghi {TABLE_ROW_CAP} trong số "
+            f"{format_int(len(units))} đơn vị (ưu tiên các đơn vị chưa "
+            "gửi, gửi muộn, có lỗi hoặc chưa đạt chỉ tiêu); số liệu đầy đủ của tất cả các đơn vị xem tại tệp "
+            f"{SUMMARY_WORKBOOK}."
+        )
+    else:
+        shown, unit_rows_omitted = units, ""
+
+    def by_status(status: ReportingStatus) -> list[str]:
+        return [u.unit_name for u in units if u.status is status]
+
+    highlights = [{"unit": u.unit_name, "text": u.highlights.strip()} for u in units if u.highlights.strip()]
+    highlights_omitted = ""
+    if len(highlights) > HIGHLIGHTS_CAP:
+        highlights_omitted = (
+            f"Còn {format_int(len(highlights) - HIGHLIGHTS_CAP)} đơn vị "
+            f"khác nêu kết quả nổi bật: xem tại tệp "
+            f"{SUMMARY_WORKBOOK}."
+        )
+        highlights = highlights[:HIGHLIGHTS_CAP]
+
+    collectives, individuals = _proposal_rows(config, result, decisions, rule_set)
+    proposed = [d for d in decisions if d.proposed]
+    award_names = _unique([a.name for a in rule_set.awards])
+    phrase_names = _unique([d.award_name for d in proposed]) or award_names
+    expl_c, expl_i, expl_omitted = _explanation_rows(config, result, decisions, rule_set)
+    quota_cut = sum(d.quota_excluded for d in decisions)
+    higher = sum(
+        1 for d in decisions if not d.proposed and not d.quota_excluded and commend.meets_criteria(d)
+    )
+    people_count = len({d.subject_key for d in decisions if d.subject == commend.INDIVIDUAL})
+    unit_count = len({d.subject_key for d in decisions if d.subject == commend.COLLECTIVE})
+    targets = _target_rows(result)
+    periods = result.periods_to_date
+    context = {
+        # office and signer
+        "parent_body": office.parent_body,
+        "issuing_body": office.issuing_body,
+        "issuing_body_name": office.issuing_body_name,
+        "place": office.place,
+        "signer_authority": office.signer_authority,
+        "signer_title": office.signer_title,
+        "signer_heading": _signer_heading(config),
+        "signer_name": office.signer_name,
+        "deciding_authority": office.deciding_authority,
+        "recipients": list(office.recipients),
+        "clerk_unit": office.clerk_unit,
+        "clerk_unit_name": names.get(office.clerk_unit, office.clerk_unit),
+        # number and date
+        "report_number": _number(config, SYMBOLS[REPORT], first),
+        "proposal_number": _number(config, SYMBOLS[PROPOSAL], first + 1 if first else None),
+        "issue_date": format_date(issue),
+        "date_words": date_in_words(issue),
+        "place_date": f"{office.place}, {date_in_words(issue)}",
+        "due_date": format_date(issue),
+        # campaign and period
+        "campaign_name": campaign.name,
+        "campaign_short_name": short,
+        "launch_letter": campaign.launch_letter,
+        "campaign_start": campaign.periods[0].label,
+        "campaign_end": campaign.periods[-1].label,
+        "campaign_span": f"từ tháng {campaign.periods[0].label} đến hết tháng {campaign.periods[-1].label}",
+        "period_label": period_label,
+        "period_words": f"tháng {result.period.month:02d} năm {result.period.year}",
+        "months_to_date": ", ".join(p.label for p in periods),
+        "months_count": str(len(periods)),
+        "is_final": final,
+        "report_kind": "tổng kết" if final else "sơ kết",
+        "report_subject": f"Tổng kết {short}" if final else f"Kết quả thực hiện {short} tháng {period_label}",
+        "report_scope": f"tổng kết {short}" if final else f"kết quả thực hiện {short} tháng {period_label}",
+        # targets
+        "targets": targets,
+        "targets_met": str(sum(t.met for t in result.targets)),
+        "targets_total": str(len(result.targets)),
+        "all_targets_met": all(t.met for t in result.targets),
+        "unmet_targets": _unmet(result, names),
+        # units
+        "units_total": format_int(len(units)),
+        "units_reporting": format_int(sum(u.figures.units_reporting > 0 for u in units)),
+        "units_on_time": format_int(len(by_status(ReportingStatus.ON_TIME))),
+        "units_late": format_int(len(by_status(ReportingStatus.LATE))),
+        "units_with_errors": format_int(len(by_status(ReportingStatus.WITH_ERRORS))),
+        "units_missing": format_int(len(by_status(ReportingStatus.MISSING))),
+        "late_units": _joined(by_status(ReportingStatus.LATE), NAMES_IN_TEXT_CAP, "đơn vị"),
+        "error_units": _joined(by_status(ReportingStatus.WITH_ERRORS), NAMES_IN_TEXT_CAP, "đơn vị"),
+        "missing_units": _joined(by_status(ReportingStatus.MISSING), NAMES_IN_TEXT_CAP, "đơn vị"),
+        "unit_rows": [_unit_row(config, i, u) for i, u in enumerate(shown, 1)],
+        "unit_rows_omitted": unit_rows_omitted,
+        "totals": _totals(config, result),
+        "highlights": highlights,
+        "highlights_omitted": highlights_omitted,
+        # month on month
+        "has_previous": result.previous is not None,
+        "previous_period_label": result.previous.period.label if result.previous else "",
+        "changes": _changes(result),
+        # commendation
+        "rule_set_name": rule_set.name,
+        "rule_set_effective": format_date(rule_set.effective_from),
+        "legal_basis": list(rule_set.legal_basis),
+        "legal_basis_text": "; ".join(rule_set.legal_basis),
+        "award_names": _and(award_names),
+        "award_phrase": _award_phrase(phrase_names),
+        "has_proposals": bool(proposed),
+        "collectives": collectives,
+        "individuals": individuals,
+        "collectives_count": count_text(len(collectives)),
+        "individuals_count": count_text(len(individuals)),
+        "proposal_counts": _proposal_counts(len(collectives), len(individuals)),
+        "explanation_collectives": expl_c,
+        "explanation_individuals": expl_i,
+        "explanation_omitted": expl_omitted,
+        "explanation_summary": (
+            f"xét {format_int(people_count)} cá nhân và {format_int(unit_count)} tập thể; "
+            f"{format_int(quota_cut)} trường hợp đạt tiêu chuẩn nhưng vượt tỷ lệ; "
+            f"{format_int(higher)} trường hợp đạt tiêu chuẩn và được đề nghị hình thức cao hơn"
+        ),
+    }
+    return _clean(context)  # type: ignore[return-value]
+
+
+# ------------------------------------------------------------------------------------------------
+# Rendering
+
+
+def _environment():
+    from jinja2 import Environment, StrictUndefined
+
+    return Environment(autoescape=True, undefined=StrictUndefined)
+
+
+def resolve_template(template_dir: Path, name: str) -> Path:
+    """The clerk's template if present, else the default shipped with the program."""
+    own = Path(template_dir) / name
+    if own.is_file():
+        return own
+    return Path(__file__).resolve().parents[1] / "data" / "templates" / name
+
+
+def _open_template(path: Path):
+    from docxtpl import DocxTemplate
+
+    try:
+        template = DocxTemplate(path)
+        template.init_docx()
+    except FileNotFoundError:
+        raise UserError(
+            f"Không tìm thấy mẫu văn bản {path.name}. Chạy “thidua init” để chép lại các mẫu mặc định."
+        ) from None
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise UserError(
+            f"Mẫu văn bản {path} không mở được ({exc}). Mở lại bằng Word và lưu dạng .docx, "
+            "hoặc xóa tệp để dùng mẫu mặc định."
+        ) from None
+    return template
+
+
+def check_template(path: Path, context: dict) -> None:
+    """Raise UserError naming each variable the template uses that the program does not provide."""
+    from jinja2 import TemplateSyntaxError
+
+    template = _open_template(path)
+    try:
+        unknown = template.get_undeclared_template_variables(_environment()) - set(context)
+    except TemplateSyntaxError as exc:
+        raise UserError(
+            f"Mẫu văn bản {path.name} có thẻ sai cú pháp ({exc.message}). Kiểm tra các cặp {{{{ }}}} và "
+            "{% %} trong mẫu."
+        ) from None
+    if unknown:
+        raise UserError(
+            f"Mẫu văn bản {path.name} dùng biến không có: {', '.join(sorted(unknown))}. "
+            f"Các biến có thể dùng: {', '.join(sorted(context))}. "
+            "Ý nghĩa và ví dụ của từng biến: docs/template-variables.md."
+        )
+
+
+def render_template(path: Path, context: dict, out_path: Path) -> Path:
+    from jinja2 import TemplateError, UndefinedError
+
+    check_template(path, context)
+    template = _open_template(path)
+    try:
+        template.render(context, _environment(), autoescape=True)
+    except UndefinedError as exc:
+        raise UserError(
+            f"Mẫu văn bản {path.name} dùng giá trị không có: {exc.message}. "
+            "Xem docs/template-variables.md để biết các trường của từng biến."
+        ) from None
+    except TemplateError as exc:
+        raise UserError(f"Mẫu văn bản {path.name} không dựng được: {exc}.") from None
+
+    def save(temp: Path) -> None:
+        template.save(temp)
+        normalize_docx(temp)
+
+    return write_with(out_path, save)
+
+
+def render_documents(
+    config: Config,
+    result: PeriodResult,
+    decisions: Sequence[Decision],
+    out_dir: Path,
+    template_dir: Path,
+    *,
+    number: int | None = None,
+) -> list[Path]:
+    """Write the report, the proposal and the explanation for the period; return their paths.
+
+    Every template is checked before any document is written, so a mistake in one does not leave a
+    half set of documents.
+    """
+    context = build_context(config, result, decisions, number=number)
+    names = output_names(str(result.period))
+    templates = {name: resolve_template(template_dir, name) for name in names}
+    for path in templates.values():
+        check_template(path, context)
+    return [render_template(templates[name], context, Path(out_dir) / out) for name, out in names.items()]
+
+
+# ------------------------------------------------------------------------------------------------
+# PDF through LibreOffice
+
+NO_LIBREOFFICE = (
+    "Chưa tạo được tệp PDF vì máy chưa cài LibreOffice (không tìm thấy lệnh soffice). Các tệp Word (.docx) "
+    "vẫn được tạo đầy đủ. Muốn có PDF: cài LibreOffice miễn phí từ https://www.libreoffice.org/download/ "
+    "(Linux: sudo apt install libreoffice-writer; Windows: cài vào thư mục mặc định), rồi chạy lại với --pdf."
+)
+
+
+def find_soffice() -> str | None:
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    if found:
+        return found
+    if sys.platform == "win32":
+        for base in (os.environ.get("PROGRAMFILES", ""), os.environ.get("PROGRAMFILES(X86)", "")):
+            candidate = Path(base) / "LibreOffice" / "program" / "soffice.exe"
+            if base and candidate.is_file():
+                return str(candidate)
+    return None
+
+
+def _run_bounded(command: list[str], timeout: float) -> tuple[int | None, str]:
+    """Run with a time limit; on expiry kill the whole process group (soffice starts a child)."""
+    kwargs: dict = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
+    if os.name == "posix":
+        kwargs["start_new_session"] = True
+    process = subprocess.Popen(command, **kwargs)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if os.name == "posix":
+                os.killpg(process.pid, signal.SIGKILL)
+            else:
+                process.kill()
+        process.communicate()
+        return None, ""
+    return process.returncode, output.decode("utf-8", "replace")
+
+
+def convert_to_pdf(paths: Sequence[Path], timeout: float) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Convert each .docx to a PDF beside it. Returns (converted PDFs, [(docx, Vietnamese reason)])."""
+    soffice = find_soffice()
+    if soffice is None:
+        return [], [(Path(p), NO_LIBREOFFICE) for p in paths]
+    converted: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    with tempfile.TemporaryDirectory(prefix="thidua-pdf-") as work:
+        # A private profile: a LibreOffice the user has open would otherwise swallow the request.
+        profile = (Path(work) / "profile").as_uri()
+        for path in map(Path, paths):
+            out = Path(work) / "out"
+            shutil.rmtree(out, ignore_errors=True)
+            command = [
+                soffice, f"-env:UserInstallation={profile}", "--headless", "--norestore", "--nologo",
+                "--convert-to", "pdf", "--outdir", str(out), str(path),
+            ]  # fmt: skip
+            try:
+                code, output = _run_bounded(command, timeout)
+            except OSError as exc:
+                skipped.append((path, f"không chạy được LibreOffice ({exc.strerror})."))
+                continue
+            produced = out / f"{path.stem}.pdf"
+            if code is None:
+                skipped.append(
+                    (path, f"LibreOffice chạy quá {timeout:g} giây nên đã dừng; tệp .docx vẫn dùng được.")
+                )
+            elif code != 0 or not produced.is_file():
+                detail = output.strip().splitlines()[-1] if output.strip() else f"mã lỗi {code}"
+                skipped.append((path, f"LibreOffice không chuyển được sang PDF ({detail})."))
+            else:
+                converted.append(write_bytes(path.with_suffix(".pdf"), produced.read_bytes()))
+    return converted, skipped
