@@ -1015,11 +1015,13 @@ def generate_inbox(
     scenario: str = "demo",
     *,
     staff_per_unit: int | None = None,
+    as_email: bool = True,
 ) -> SampleManifest:
     """Fill a workbook for every unit and month and drop them into `inbox` as e-mails and files.
 
     `staff_per_unit` fixes the head count of every unit (benchmarks) and turns off arrivals and
-    departures; by default a unit has 6 to 15 people who change rarely.
+    departures; by default a unit has 6 to 15 people who change rarely. With `as_email=False` every
+    workbook is a bare .xlsx file (same workbook bytes as in the e-mails).
     """
     if scenario not in SCENARIOS:
         raise UserError(f"Kịch bản mẫu “{scenario}” không có; dùng một trong: {', '.join(SCENARIOS)}.")
@@ -1108,6 +1110,10 @@ def generate_inbox(
                     "period": period,
                     "report": report,
                     "writer": writer,
+                    "rng": rng,
+                    "seed": seed,
+                    "clerk": clerk_name,
+                    "as_email": as_email,
                 }
                 if demo and index == last and plan.role == "errors":
                     _inject_errors(filled, report, rng, DEMO_ERRORS)
@@ -1118,9 +1124,6 @@ def generate_inbox(
                         sent=sent,
                         role="with_errors",
                         status=FileStatus.REJECTED,
-                        rng=rng,
-                        seed=seed,
-                        clerk=clerk_name,
                     )
                     continue
                 truth[key] = report
@@ -1136,9 +1139,6 @@ def generate_inbox(
                         sent=early,
                         role="correction_first",
                         status=FileStatus.SUPERSEDED,
-                        rng=rng,
-                        seed=seed,
-                        clerk=clerk_name,
                     )
                     fixed = early + dt.timedelta(hours=rng.randint(2, 6), minutes=rng.randint(0, 59))
                     files += _emit(
@@ -1147,9 +1147,6 @@ def generate_inbox(
                         sent=fixed,
                         role="correction_final",
                         status=FileStatus.ACCEPTED,
-                        rng=rng,
-                        seed=seed,
-                        clerk=clerk_name,
                         correction_of=early,
                     )
                     continue
@@ -1161,9 +1158,6 @@ def generate_inbox(
                     sent=sent,
                     role="late" if late else "report",
                     status=FileStatus.ACCEPTED,
-                    rng=rng,
-                    seed=seed,
-                    clerk=clerk_name,
                     transport="xlsx" if duplicate else transport,
                     duplicate=duplicate,
                 )
@@ -1212,6 +1206,7 @@ def _emit(
     rng: random.Random,
     seed: int,
     clerk: str,
+    as_email: bool = True,
     transport: str = "eml",
     duplicate: bool = False,
     correction_of: dt.datetime | None = None,
@@ -1224,7 +1219,7 @@ def _emit(
     attachment = template_name if rng.random() < 0.5 else own_name
     mistakes = tuple(filled.mistakes)
     out = []
-    if transport == "xlsx":
+    if transport == "xlsx" or not as_email:
         path = writer.name(template_name)
         writer.write(path, workbook, sent)
         out.append(

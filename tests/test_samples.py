@@ -358,3 +358,12 @@ def test_single_month_and_received_times_are_vietnam_time(config, tmp_path):
 def test_inbox_holds_only_what_the_manifest_lists(demo):
     on_disk = sorted(p.name for p in Path(demo.inbox).iterdir())
     assert on_disk == sorted(f.path.name for f in demo.files)
+
+
+def test_bare_files_only_hold_the_same_workbooks(config, tmp_path, demo):
+    bare = samples.generate_inbox(config, tmp_path, Q1, seed=2024, scenario="demo", as_email=False)
+    assert {p.suffix for p in tmp_path.iterdir()} == {".xlsx"}
+    assert [f.workbook_sha256 for f in bare.files] == [f.workbook_sha256 for f in demo.files]
+    assert [f.expected_status for f in bare.files] == [f.expected_status for f in demo.files]
+    for sample in bare.files:
+        assert hashlib.sha256(sample.path.read_bytes()).hexdigest() == sample.workbook_sha256
