@@ -712,9 +712,9 @@ class _Sheet:
                 '<printOptions horizontalCentered="1"/>'
                 '<pageMargins left="0.5" right="0.5" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
                 f'<pageSetup paperSize="9" orientation="{orientation}" fitToWidth="1" fitToHeight="0"/>'
-                f'<headerFooter><oddHeader>&amp;C&amp;"{template.FONT_NAME},Italic"&amp;10{header}'
-                f'</oddHeader><oddFooter>&amp;C&amp;"{template.FONT_NAME}"&amp;10Trang &amp;P/&amp;N'
-                f'&amp;R&amp;"{template.FONT_NAME}"&amp;10&amp;A</oddFooter></headerFooter>'
+                f'<headerFooter><oddHeader>&amp;C&amp;"{template.FONT_NAME},Italic"&amp;10 {header}'
+                f'</oddHeader><oddFooter>&amp;C&amp;"{template.FONT_NAME}"&amp;10 Trang &amp;P/&amp;N'
+                f'&amp;R&amp;"{template.FONT_NAME}"&amp;10 &amp;A</oddFooter></headerFooter>'
             )
         out.append("</worksheet>")
         return "".join(out)

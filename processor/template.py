@@ -267,7 +267,7 @@ def _validation(config: Config, field: Field, list_ranges: dict[str, str]) -> Da
     """The validation of one field: a drop-down, a number or date range, or just the help prompt."""
     kwargs: dict[str, object] = {}
     if field.kind in (Kind.CHOICE, Kind.CODE):
-        kwargs = {"type": "list", "formula1": list_ranges[field.key]}
+        kwargs = {"type": "list", "formula1": list_ranges[_list_id(field)]}
     elif field.kind in (Kind.INT, Kind.MONEY):
         low = field.minimum if field.minimum is not None else 0
         if field.maximum is not None:
@@ -290,7 +290,7 @@ def _validation(config: Config, field: Field, list_ranges: dict[str, str]) -> Da
         allow_blank=True,
         showInputMessage=True,
         showErrorMessage="type" in kwargs,
-        promptTitle=field.label[:32],
+        promptTitle=field.label if len(field.label) <= 32 else field.label[:31].rstrip() + "…",
         prompt=field.help[:255],
         errorTitle="Giá trị không hợp lệ",
         error=error_text(config, field),
@@ -300,14 +300,19 @@ def _validation(config: Config, field: Field, list_ranges: dict[str, str]) -> Da
     return validation
 
 
+def _list_id(field: Field) -> str:
+    """Fields sharing a choice list share its drop-down (and its helper range)."""
+    return field.choices.value if field.choices is not None else field.kind.value
+
+
 def _choice_lists(config: Config) -> dict[str, list[str]]:
-    """The drop-down values of every choice or code field, keyed by field key."""
+    """The drop-down values of every choice or code field, keyed by list id."""
     lists: dict[str, list[str]] = {}
     for field in (*form.UNIT_FIELDS, *form.STAFF_FIELDS):
         if field.kind is Kind.CHOICE and field.choices is not None:
-            lists[field.key] = [o.label for o in form.choice_options(config, field.choices)]
+            lists[_list_id(field)] = [o.label for o in form.choice_options(config, field.choices)]
         elif field.kind is Kind.CODE:
-            lists[field.key] = [u.code for u in config.units]
+            lists[_list_id(field)] = [u.code for u in config.units]
     return lists
 
 
