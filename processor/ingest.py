@@ -15,17 +15,21 @@ files from one unit for one period are corrections: the newest is used, the othe
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import email
+import email.errors
 import email.policy
 import hashlib
 import logging
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from email.header import decode_header, make_header
+from email.message import Message
 from email.parser import HeaderParser
 from email.utils import parseaddr, parsedate_to_datetime
 from fractions import Fraction
@@ -521,45 +525,58 @@ def _open_email(data: bytes, suffix: str) -> _Email:
         raise _EmailUnreadable(f"{type(exc).__name__}: {exc}") from None
 
 
-def _open_eml(data: bytes, depth: int = 0) -> _Email:
-    # Headers as plain text first: a malformed Date must cost the date, not the whole e-mail.
-    headers = email.message_from_bytes(data, policy=email.policy.compat32)
-    if not headers.keys():
+def _open_eml(data: bytes) -> _Email:
+    # compat32 rather than the default policy: headers stay plain text (a malformed Date costs the
+    # date, not the e-mail) and parsing is twice as fast, which counts over a thousand e-mails.
+    message = email.message_from_bytes(data, policy=email.policy.compat32)
+    if not message.keys():
         raise _EmailUnreadable("no header")
-    sender = _address(headers.get("From"))
-    sent_at = _parse_date(headers.get("Date"))
-    message = email.message_from_bytes(data, policy=email.policy.default)
+    return _eml_content(message, 0)
+
+
+def _eml_content(message: Message, depth: int) -> _Email:
     attachments: list[_Attachment] = []
     forwarded = 0
-    for part in message.iter_attachments():
+    for part in _leaf_parts(message):
         if part.get_content_type() == "message/rfc822":
-            inner = _attached_eml(part, depth)
-            if inner is None:
+            payload = part.get_payload()
+            inner = payload[0] if isinstance(payload, list) and payload else None
+            if inner is None or depth >= _MAX_NESTING or not inner.keys():
                 forwarded += 1
                 continue
-            label = _attachment_name(part.get_filename() or "") or _subject_label(inner[0], ".eml")
-            attachments += _nested(inner[1], label)
-            forwarded += inner[1].forwarded
+            content = _eml_content(inner, depth + 1)
+            name = _decoded(part.get_filename())
+            label = _attachment_name(name) if name else _subject_label(_decoded(inner.get("Subject")), ".eml")
+            attachments += _nested(content, label)
+            forwarded += content.forwarded
             continue
-        name = part.get_filename()
+        name = _decoded(part.get_filename())
         payload = part.get_payload(decode=True)
         if name and isinstance(payload, bytes):
             attachments.append(_Attachment(_attachment_name(name), payload))
-    return _Email(sender, sent_at, attachments, forwarded)
+    return _Email(_address(message.get("From")), _parse_date(message.get("Date")), attachments, forwarded)
 
 
-def _attached_eml(part, depth: int) -> tuple[str, _Email] | None:
-    """(subject, content) of an e-mail attached to another; None when too deep or unreadable."""
-    if depth >= _MAX_NESTING:
-        return None
-    payload = part.get_payload()
-    inner = payload[0] if isinstance(payload, list) and payload else None
-    if inner is None:
-        return None
-    try:
-        return str(inner.get("Subject") or ""), _open_eml(inner.as_bytes(), depth + 1)
-    except _EmailUnreadable:
-        return None
+def _leaf_parts(message: Message) -> Iterator[Message]:
+    """The parts that carry content, in order; an attached e-mail is one part, not opened here."""
+    if message.get_content_type() == "message/rfc822" or not message.is_multipart():
+        yield message
+        return
+    for part in message.get_payload():
+        if isinstance(part, Message):
+            yield from _leaf_parts(part)
+
+
+def _decoded(value: object) -> str:
+    """A header or file name as text: RFC 2047 words ("=?utf-8?b?...?=", which many mail programs put
+    in file names) decoded; RFC 2231 names come decoded from get_filename already."""
+    if value is None:
+        return ""
+    text = str(value)
+    if "=?" in text:
+        with contextlib.suppress(ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
+            text = str(make_header(decode_header(text)))
+    return nfc(text)
 
 
 def _subject_label(subject: str, suffix: str) -> str:

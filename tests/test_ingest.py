@@ -349,6 +349,34 @@ def test_names_are_nfc_and_attachment_names_cannot_be_paths(tmp_path, config):
     assert all(n == unicodedata.normalize("NFC", n) for n in names)
 
 
+def test_file_names_encoded_as_outlook_and_webmail_do(tmp_path, config):
+    """RFC 2047 words inside a file name (not standard, but what many mail programs send)."""
+    import base64
+
+    encoded = "=?utf-8?B?" + base64.b64encode("Báo cáo tháng 02.xlsx".encode()).decode() + "?="
+    raw = (
+        "From: =?utf-8?Q?Ph=C3=B2ng_N=E1=BB=99i_ch=C3=ADnh?= <NC@laocai.gov.vn>\r\n"
+        "Date: Tue, 05 Mar 2024 23:30:00 -0200\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBáo cáo.\r\n"
+        f'--b1\r\nContent-Type: application/octet-stream; name="{encoded}"\r\n'
+        f'Content-Disposition: attachment; filename="{encoded}"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+        + base64.encodebytes(NC).decode().replace("\n", "\r\n")
+        + "--b1--\r\n"
+    ).encode("utf-8")
+    put(tmp_path / "in" / "thu.eml", raw)
+    [item] = ingest.collect(tmp_path / "in", config).incoming
+    assert item.file.display_name == "thu.eml › Báo cáo tháng 02.xlsx"
+    assert item.file.attachment_name == "Báo cáo tháng 02.xlsx"
+    assert item.file.sender == "nc@laocai.gov.vn"
+    assert item.file.received_at == dt.datetime(
+        2024, 3, 6, 8, 30
+    )  # 23:30 at UTC-2 is 08:30 next day in Vietnam
+    assert item.data == NC
+
+
 def test_two_attachments_with_one_name_stay_apart(tmp_path, config):
     put(tmp_path / "in" / "thu.eml", eml("a@b.vn", None, [("bao-cao.xlsx", TCHC), ("bao-cao.xlsx", TH_FEB)]))
     collected = ingest.collect(tmp_path / "in", config)
