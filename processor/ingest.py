@@ -170,11 +170,16 @@ def resolve_versions(submissions: list[Submission]) -> None:
     for group in groups.values():
         if len(group) < 2:
             continue
-        newest = max(group, key=lambda s: (s.file.received_at, _name_order(s.file.display_name)))
+        newest = max(group, key=lambda s: (_instant(s.file.received_at), _name_order(s.file.display_name)))
         for sub in group:
             if sub is not newest:
                 sub.status = FileStatus.SUPERSEDED
                 sub.superseded_by = newest.file.display_name
+
+
+def _instant(moment: dt.datetime) -> dt.datetime:
+    """Comparable whether a record holds ingest's naive Vietnam time or an aware time."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=VIETNAM_TIME)
 
 
 def _name_order(display_name: str) -> tuple:
@@ -184,11 +189,12 @@ def _name_order(display_name: str) -> tuple:
 
 def check_senders(config: Config, submissions: Iterable[Submission]) -> None:
     """A report e-mailed from an address the unit has not registered is a warning on that file."""
+    units = {unit.code.upper(): unit for unit in config.units}
     for sub in submissions:
         sender = (sub.file.sender or "").strip().lower()
         if not sender or not sub.unit_code or sub.status in (FileStatus.DUPLICATE, FileStatus.UNREADABLE):
             continue
-        unit = config.unit(sub.unit_code)
+        unit = units.get(sub.unit_code.upper())
         if unit is None or not unit.emails:
             continue
         if sender in {e.strip().lower() for e in unit.emails}:

@@ -462,6 +462,14 @@ def test_resolve_versions_keeps_the_newest_per_unit_and_period():
     assert new.superseded_by is None
 
 
+def test_resolve_versions_compares_aware_and_naive_times():
+    naive = sub("a.xlsx", at=(2024, 3, 4, 9, 0))  # ingest's naive Vietnam time
+    aware = sub("b.xlsx", at=(2024, 3, 4, 8, 0))
+    aware.file = dataclasses.replace(aware.file, received_at=aware.file.received_at.replace(tzinfo=VN))
+    ingest.resolve_versions([naive, aware])
+    assert (naive.status, aware.status) == (FileStatus.ACCEPTED, FileStatus.SUPERSEDED)
+
+
 def test_resolve_versions_breaks_ties_by_name_whatever_the_order():
     names = ["thu.eml › bao-cao.xlsx", "thu.eml › bao-cao (2).xlsx", "thu.eml › bao-cao (10).xlsx"]
     for order in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
@@ -577,7 +585,7 @@ def test_real_validator_every_file_ends_with_a_status(inbox, config):
         )
 
 
-def test_parallel_validation_gives_the_serial_result(tmp_path, config):
+def test_parallel_validation_gives_the_serial_result(tmp_path, config, monkeypatch):
     _real_validate()
     folder = tmp_path / "in"
     for n in range(ingest._MIN_FILES_FOR_POOL + 4):
@@ -587,8 +595,19 @@ def test_parallel_validation_gives_the_serial_result(tmp_path, config):
             dt.datetime(2024, 3, 1, tzinfo=VN),
         )
     serial = ingest.ingest(config, folder).submissions
+    import concurrent.futures
+
+    pools = []
+
+    class CountedPool(concurrent.futures.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(kwargs.get("max_workers"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", CountedPool)
     calls = []
     parallel = ingest.ingest(config, folder, workers=2, progress=lambda d, t: calls.append(d)).submissions
+    assert pools == [2]  # the pool really ran
     assert parallel == serial
     assert calls == list(range(1, len(serial) + 1))
 
