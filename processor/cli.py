@@ -128,7 +128,8 @@ def template(config_path, period_text, units, out, master, inbox) -> None:
         return
     period = Period.parse(period_text or _default_period(config))
     config.campaign_for(period)
-    out = out or Path("output") / str(period) / "bieu-mau"
+    # Not under output/<period>/: that folder belongs to `thidua run` and is replaced as a whole.
+    out = out or Path("output") / "bieu-mau" / str(period)
     prefill = _latest_staff_lists(config, inbox, period)
     paths = form_template.write_unit_workbooks(config, period, out, list(units) or None, prefill=prefill)
     for path in paths:
@@ -215,11 +216,11 @@ def _print_targets(result) -> None:
 
     click.echo("Chỉ tiêu thi đua:")
     for target in result.targets:
-        mark = click.style("Đạt", fg="green") if target.met else click.style("Chưa đạt", fg="red")
+        mark = click.style(f"{'Đạt':<8}", fg="green") if target.met else click.style("Chưa đạt", fg="red")
         value = format_percent(target.value)
         click.echo(f"  {target.target_id:<7}{value:>8}  {mark}  {target.label}")
         if not target.met and target.blocking_units:
-            click.echo(f"{'':>17}Đơn vị chưa đạt: {', '.join(target.blocking_units)}")
+            click.echo(f"{'':>27}Đơn vị chưa đạt: {', '.join(target.blocking_units)}")
 
 
 @cli.command()

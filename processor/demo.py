@@ -32,7 +32,7 @@ def run_demo(
     manifest = samples.generate_inbox(config, inbox, campaign.periods, scenario="demo")
     echo(f"Dữ liệu mẫu: {len(manifest.files)} tệp nhận được từ {len(config.units)} đơn vị trong {inbox}")
     first = campaign.periods[0]
-    forms = template.write_unit_workbooks(config, first, directory / OUTPUT_DIR / str(first) / "bieu-mau")
+    forms = template.write_unit_workbooks(config, first, directory / OUTPUT_DIR / "bieu-mau" / str(first))
     echo(f"Biểu mẫu gửi đơn vị kỳ {first.label}: {len(forms)} tệp trong {forms[0].parent}")
     outputs: list[Path] = []
     for period in campaign.periods:
@@ -40,9 +40,34 @@ def run_demo(
         echo(f"=== thidua run --period {period} ===")
         outcome = run_period(config, str(period), inbox, directory / OUTPUT_DIR)
         show_period(outcome.result)
+        _show_feedback(outcome, echo)
         echo(f"Kết quả: {outcome.out_dir}")
         for path in outcome.outputs:
-            if path.suffix == ".docx" or path.name == "tong-hop.xlsx":
+            if path.suffix == ".docx" or path.name == "tong-hop.xlsx" or path.name.startswith("kiem-tra"):
                 echo(f"  {path}")
         outputs += outcome.outputs
     return outputs
+
+
+def _show_feedback(outcome, echo) -> None:
+    """What the clerk sends back: the findings of each file of the month, and the reply drafted for it."""
+    drafts = {p.name.split("_")[0]: p for p in outcome.outputs if p.suffix == ".eml"}
+    for sub in outcome.submissions:
+        if (
+            sub.period != outcome.result.period
+            or not sub.findings
+            or sub.status.value in ("duplicate", "superseded")
+        ):
+            continue
+        errors = sum(f.is_error for f in sub.findings)
+        echo(
+            f"Phản hồi {sub.unit_code or '?'} ({sub.file.display_name}): {errors} lỗi, "
+            f"{len(sub.findings) - errors} cảnh báo"
+        )
+        for finding in sub.findings[:4]:
+            where = "!".join(x for x in (finding.sheet, finding.cell) if x)
+            echo(f"    [{finding.severity}] {where}: {finding.message}")
+        if len(sub.findings) > 4:
+            echo(f"    … và {len(sub.findings) - 4} mục khác")
+        if sub.unit_code in drafts:
+            echo(f"    Thư trả lời soạn sẵn: {drafts[sub.unit_code]}")
