@@ -385,18 +385,17 @@ def _explanation_rows(config: Config, result: PeriodResult, decisions: Sequence[
     omitted = ""
     if len(individuals) > EXPLANATION_ROW_CAP:
         # The proposed and the near misses first: they are what the clerk checks.
-        keep = sorted(
-            individuals, key=lambda d: (not d.proposed, not commend.meets_criteria(d), individuals.index(d))
-        )[:EXPLANATION_ROW_CAP]
-        kept = set(map(id, keep))
-        omitted = (
-            f"Danh sách cá nhân chỉ ghi {format_int(EXPLANATION_ROW_CAP)} "
-            f"trong số {format_int(len(individuals))} "
-            "trường hợp xét (ưu tiên người được đề nghị và người đạt "
-            "tiêu chuẩn); các trường hợp chưa đạt còn "
-            f"lại xem tại tệp {SUMMARY_WORKBOOK}."
+        ranked = sorted(
+            range(len(individuals)),
+            key=lambda i: (not individuals[i].proposed, not commend.meets_criteria(individuals[i]), i),
         )
-        individuals = [d for d in individuals if id(d) in kept]
+        kept = sorted(ranked[:EXPLANATION_ROW_CAP])
+        omitted = (
+            f"Danh sách cá nhân chỉ ghi {format_int(EXPLANATION_ROW_CAP)} trong số "
+            f"{format_int(len(individuals))} trường hợp xét (ưu tiên người được đề nghị và người đạt tiêu "
+            f"chuẩn); các trường hợp chưa đạt còn lại xem tại tệp {SUMMARY_WORKBOOK}."
+        )
+        individuals = [individuals[i] for i in kept]
     numbered_c = [row(i, d) for i, d in enumerate(collectives, 1)]
     numbered_i = [row(i, d) for i, d in enumerate(individuals, 1)]
     return numbered_c, numbered_i, omitted

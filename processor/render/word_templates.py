@@ -590,7 +590,7 @@ def build_report() -> DocumentObject:
     tag(doc, "{%p endif %}")
 
     heading(doc, "2. Kết quả thực hiện các chỉ tiêu thi đua")
-    body(doc, "Đạt {{ targets_met }}/{{ targets_total }} chỉ tiêu thi đua, cụ thể như sau:")
+    body(doc, "Đạt {{ targets_met }}/{{ targets_total }} chỉ tiêu thi đua, cụ thể như sau:", keep=True)
     data_table(
         doc,
         (12, 73, 22, 19, 19, 20),
@@ -619,11 +619,10 @@ def build_report() -> DocumentObject:
         "Tổng số cán bộ, công chức, viên chức, người lao động trong các báo cáo: {{ totals.staff }} người; "
         "xếp loại tháng: {{ totals.ratings }}; {{ totals.registered }} người đăng ký thi đua; "
         "{{ totals.social }} người tham gia hoạt động xã hội; {{ totals.initiatives }} sáng kiến, giải pháp; "
-        "ủng hộ đồng bào bị thiên tai {{ totals.donation }}; {{ "
-        "totals.support_activities }} hoạt động giúp đỡ "
-        "xã nghèo, xây dựng nông thôn mới; hoàn thành {{ "
-        "totals.tasks_completed }}/{{ totals.tasks_assigned }} "
-        "nhiệm vụ cấp trên giao.",
+        "ủng hộ đồng bào bị thiên tai {{ totals.donation }}; "
+        "{{ totals.support_activities }} hoạt động giúp đỡ xã nghèo, xây dựng nông thôn mới; "
+        "hoàn thành {{ totals.tasks_completed }}/{{ totals.tasks_assigned }} nhiệm vụ cấp trên giao.",
+        keep=True,
     )
     data_table(
         doc,
@@ -715,7 +714,7 @@ def build_report() -> DocumentObject:
 
     heading(doc, "IV. SO SÁNH VỚI THÁNG TRƯỚC")
     tag(doc, "{%p if has_previous %}")
-    body(doc, "So với tháng {{ previous_period_label }}, các chỉ số chính thay đổi như sau:")
+    body(doc, "So với tháng {{ previous_period_label }}, các chỉ số chính thay đổi như sau:", keep=True)
     data_table(
         doc,
         (12, 63, 29, 29, 32),
