@@ -138,6 +138,28 @@ def test_templates_layout_decree_30(templates):
         assert normal.paragraph_format.space_after == Pt(6)
 
 
+PPR_ORDER = (
+    "pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr",
+    "suppressLineNumbers", "pBdr", "shd", "tabs", "suppressAutoHyphens", "kinsoku", "wordWrap",
+    "overflowPunct", "topLinePunct", "autoSpaceDE", "autoSpaceDN", "bidi", "adjustRightInd", "snapToGrid",
+    "spacing", "ind", "contextualSpacing", "mirrorIndents", "suppressOverlap", "jc", "textDirection",
+    "textAlignment", "textboxTightWrap", "outlineLvl", "divId", "cnfStyle", "rPr", "sectPr", "pPrChange",
+)  # fmt: skip
+
+
+def test_properties_follow_schema_order(templates, final_set):
+    """Word refuses a document whose property elements are out of schema order; LibreOffice does not."""
+    orders = {"tblPr": word_templates.TBLPR_ORDER, "pPr": PPR_ORDER}
+    paths = [templates / n for n in word_templates.TEMPLATE_FILES] + list(final_set[2].values())
+    for path in paths:
+        body = docx.Document(path).element.body
+        for tag, order in orders.items():
+            for element in body.iter(qn(f"w:{tag}")):
+                names = [child.tag.split("}")[1] for child in element]
+                assert all(n in order for n in names), (path.name, names)
+                assert names == sorted(names, key=order.index), (path.name, names)
+
+
 # ------------------------------------------------------------------------------------------------
 # The report
 

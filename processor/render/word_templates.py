@@ -174,8 +174,21 @@ def _row_flags(row, *, header: bool = False) -> None:
         trpr.append(OxmlElement("w:tblHeader"))
 
 
-def _preserve_spaces(document: DocumentObject) -> None:
-    """Values such as '      /BC-…' keep their spaces: every w:t preserves white space."""
+# Child order of w:tblPr in the schema (ECMA-376): Word rejects a file whose elements are out of order.
+TBLPR_ORDER = (
+    "tblStyle", "tblpPr", "tblOverlap", "bidiVisual", "tblStyleRowBandSize", "tblStyleColBandSize", "tblW",
+    "jc", "tblCellSpacing", "tblInd", "tblBorders", "shd", "tblLayout", "tblCellMar", "tblLook",
+    "tblCaption", "tblDescription",
+)  # fmt: skip
+
+
+def _finish(document: DocumentObject) -> None:
+    """Last pass: schema order of table properties, and every w:t keeps its spaces ('      /BC-…')."""
+    rank = {qn(f"w:{tag}"): i for i, tag in enumerate(TBLPR_ORDER)}
+    for tblpr in document.element.body.iter(qn("w:tblPr")):
+        children = sorted(tblpr, key=lambda child: rank.get(child.tag, len(rank)))
+        for child in children:
+            tblpr.append(child)
     for text in document.element.body.iter(qn("w:t")):
         text.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
 
@@ -770,7 +783,7 @@ def build_report() -> DocumentObject:
     tag(doc, "{%p endif %}")
     body(doc, "Trên đây là báo cáo {{ report_scope }} của {{ issuing_body_name }}./.")
     signature_block(doc)
-    _preserve_spaces(doc)
+    _finish(doc)
     return doc
 
 
@@ -795,7 +808,7 @@ def _list_section(doc: DocumentObject) -> None:
         size=14,
         italic=True,
     )
-    rule(doc, SUBJECT_RULE_W, LANDSCAPE_TEXT_W, before=5, after=10)
+    rule(doc, SUBJECT_RULE_W, LANDSCAPE_TEXT_W, before=6, after=10)
     widths = (12, 48, 32, 45, 36, 64, 20)
     data_table(
         doc,
@@ -900,7 +913,7 @@ def build_proposal() -> DocumentObject:
     body(doc, "Kính trình {{ deciding_authority }} xem xét, quyết định./.")
     signature_block(doc)
     _list_section(doc)
-    _preserve_spaces(doc)
+    _finish(doc)
     return doc
 
 
@@ -992,7 +1005,7 @@ def build_explanation() -> DocumentObject:
     note(doc, "{{ explanation_omitted }}")
     tag(doc, "{%p endif %}")
     para(doc, Run("Người lập: {{ clerk_unit_name }}.", italic=True), before=12)
-    _preserve_spaces(doc)
+    _finish(doc)
     return doc
 
 
