@@ -23,10 +23,12 @@ does not tell (formulas, fonts) come from a scan of the XML bytes, which is chea
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import io
 import re
 import struct
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -34,11 +36,13 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import python_calamine
-from openpyxl.utils import get_column_letter
 
 from processor.config import Validation
 from processor.records import Finding, Severity
 from processor.vntext import clean, format_int, legacy_font_encoding, slug
+
+# Sheet names are compared tolerantly; the same few names come in every file.
+_sheet_key = functools.lru_cache(maxsize=1024)(slug)
 
 MB = 1024 * 1024
 EXCEL_MAX_ROWS = 1_048_576
@@ -89,7 +93,7 @@ class RawSheet:
 
     @staticmethod
     def a1(row: int, col: int) -> str:
-        return f"{get_column_letter(col)}{row}"
+        return f"{column_letter(col)}{row}"
 
 
 @dataclass
@@ -107,8 +111,8 @@ class RawWorkbook:
         """A sheet by name, tolerant of case, accents and spacing ("Ca nhan" finds "Cá nhân")."""
         if name in self.sheets:
             return self.sheets[name]
-        wanted = slug(name)
-        return next((s for n, s in self.sheets.items() if slug(n) == wanted), None)
+        wanted = _sheet_key(name)
+        return next((s for n, s in self.sheets.items() if _sheet_key(n) == wanted), None)
 
 
 # What zipfile raises on a damaged directory (an unknown "version needed" is NotImplementedError).
@@ -122,6 +126,15 @@ _ZIP_ERRORS = (
     NotImplementedError,
     UnicodeDecodeError,
 )
+
+
+def column_letter(number: int) -> str:
+    """1 -> 'A', 28 -> 'AB' (openpyxl's helper, without importing openpyxl and numpy)."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 class _Refused(Exception):
@@ -144,7 +157,7 @@ def read_workbook(
     Never raises on bad input: every problem is a Finding, and `readable` says whether sheets came out.
     Sheet names in `wanted` are matched tolerantly (see `RawWorkbook.sheet`).
     """
-    wanted_slugs = None if wanted is None else {slug(n) for n in wanted}
+    wanted_slugs = None if wanted is None else {_sheet_key(n) for n in wanted}
     try:
         return _read(data, file_name, limits, wanted_slugs)
     except _Refused as refused:
@@ -255,14 +268,17 @@ def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str]
     kind = "xlsm" if "xl/vbaProject.bin" in parts else "xlsx"
     workbook_xml = _part(data, parts, workbook_path)
     rels = _part(data, parts, _rels_path(workbook_path), required=False) or b""
-    sheets = _sheet_parts(workbook_xml, rels, workbook_path)
+    relationships = list(_tags(rels, b"Relationship"))
+    sheets = _sheet_parts(workbook_xml, relationships, workbook_path)
     names = tuple(name for name, _ in sheets)
-    chosen = [(n, p) for n, p in sheets if wanted is None or slug(n) in wanted]
+    chosen = [(n, p) for n, p in sheets if wanted is None or _sheet_key(n) in wanted]
     book = RawWorkbook(file_name, kind, sheet_names=names)
 
     # The parts calamine reads besides the sheets, found as it finds them: by relationship type.
-    shared = _part(data, parts, _related(rels, workbook_path, "sharedStrings"), required=False) or b""
-    styles = _part(data, parts, _related(rels, workbook_path, "styles"), required=False) or b""
+    shared = (
+        _part(data, parts, _related(relationships, workbook_path, "sharedStrings"), required=False) or b""
+    )
+    styles = _part(data, parts, _related(relationships, workbook_path, "styles"), required=False) or b""
     legacy_xfs = _legacy_styles(styles)
     legacy_strings = _legacy_shared_strings(shared)
 
@@ -347,7 +363,10 @@ def _check_zip_directory(infos: list[zipfile.ZipInfo], limits: Validation) -> No
 
 
 def _office_document(data: bytes, parts: dict[str, zipfile.ZipInfo]) -> str | None:
-    """The workbook part named by the package relationships (normally xl/workbook.xml)."""
+    """The workbook part: xl/workbook.xml (where calamine looks), else what the package relationships
+    name (to tell an .xlsb or a renamed document)."""
+    if "xl/workbook.xml" in parts:
+        return "xl/workbook.xml"
     if "_rels/.rels" in parts:
         rels = _part(data, parts, "_rels/.rels")
         for attrs in _tags(rels, b"Relationship"):
@@ -457,19 +476,21 @@ def _tags(xml: bytes, tag: bytes) -> Iterator[dict[str, str]]:
         }
 
 
-def _related(rels: bytes, workbook_path: str, kind: str) -> str:
+def _related(relationships: list[dict[str, str]], workbook_path: str, kind: str) -> str:
     """Zip path of the part the workbook relates to with relationship type `kind` (".../styles")."""
     base = workbook_path.rsplit("/", 1)[0]
-    for attrs in _tags(rels, b"Relationship"):
+    for attrs in relationships:
         if attrs.get("Type", "").endswith("/" + kind):
             target = attrs.get("Target", "")
             return target.lstrip("/") if target.startswith("/") else _normpath(f"{base}/{target}")
     return f"{base}/{kind}.xml"
 
 
-def _sheet_parts(workbook_xml: bytes, rels: bytes, workbook_path: str) -> list[tuple[str, str]]:
+def _sheet_parts(
+    workbook_xml: bytes, relationships: list[dict[str, str]], workbook_path: str
+) -> list[tuple[str, str]]:
     """(sheet name, zip path of its XML) of every worksheet, in workbook order."""
-    targets = {a.get("Id", ""): a.get("Target", "") for a in _tags(rels, b"Relationship")}
+    targets = {a.get("Id", ""): a.get("Target", "") for a in relationships}
     base = workbook_path.rsplit("/", 1)[0]
     out = []
     for attrs in _tags(workbook_xml, b"sheet"):
@@ -498,12 +519,17 @@ def _normpath(path: str) -> str:
 _FONT_BLOCK = re.compile(rb"<font\b[^>]*?(?:/>|>(.*?)</font>)", re.S)
 _FONT_NAME = re.compile(rb'<name\s+val="([^"]*)"')
 _XF = re.compile(rb"<xf\b([^>]*?)/?>")
-_LEGACY_HINT = re.compile(rb'val="(?:\.vn|vni[- ])', re.I)
+
+
+def _legacy_hint(xml: bytes) -> bool:
+    """Whether a styles or strings part names a font like .VnTime or VNI-Times (cheap byte search)."""
+    low = xml.lower()
+    return b'val=".vn' in low or b'val="vni-' in low or b'val="vni ' in low
 
 
 def _legacy_styles(styles: bytes) -> dict[int, str]:
     """Cell format index (the `s` of a cell) -> legacy font name, for formats using .VnTime, VNI-...."""
-    if not styles or not _LEGACY_HINT.search(styles):
+    if not styles or not _legacy_hint(styles):
         return {}
     fonts_xml = _section(styles, b"fonts")
     fonts = []
@@ -530,7 +556,7 @@ _RUN_FONT = re.compile(rb'<rFont\s+val="([^"]*)"')
 
 def _legacy_shared_strings(shared: bytes) -> dict[int, str]:
     """Shared string index -> legacy font name, for rich text whose runs name .VnTime, VNI-..."""
-    if not shared or b"rFont" not in shared or not _LEGACY_HINT.search(shared):
+    if not shared or b"rFont" not in shared or not _legacy_hint(shared):
         return {}
     out = {}
     for index, si in enumerate(_SI.finditer(shared)):
@@ -573,26 +599,25 @@ def _scan_sheet(
 ) -> _SheetScan:
     """What calamine must not be left to discover: the extent of the data, formulas, errors, fonts.
 
-    One regex pass finds everything unusual; a normal sheet has no match at all. Cells and rows written
-    without their reference first (or with prefixed tags) take a slower, exact walk.
+    A few searches for literals find everything unusual; a normal sheet matches none. Cells and rows
+    written without their reference first (or with prefixed tags) take a slower, exact walk.
     """
-    has_formula = walk = False
-    for match in _suspects(len(str(limits.max_rows))).finditer(xml):
-        tag = match.group(1)
-        if tag is not None:  # a cell reference with many letters or digits
-            end = xml.find(b">", match.end())
-            empty = end < 0 or xml[end - 1 : end] == b"/" or xml.startswith(b"</c>", end + 1)
-            if not empty:  # formatted but empty cells cost nothing and are not data
-                ref = _CELL_REF.search(xml, match.start(), end if end > 0 else len(xml))
-                if ref is not None:
-                    _limit(name, int(ref.group(2)), _column_number(ref.group(1)), limits)
-        elif match.group(2) is not None:
-            has_formula = True
-        else:
-            walk = True
-    if walk:
+    cells, rows = _suspect_patterns(len(str(limits.max_rows)))
+    walk = False
+    for match in cells.finditer(xml):
+        if match.group(1) is None:
+            walk = True  # a cell without its reference first: the exact walk below decides
+            break
+        end = xml.find(b">", match.end())
+        empty = end < 0 or xml[end - 1 : end] == b"/" or xml.startswith(b"</c>", end + 1)
+        if not empty:  # formatted but empty cells cost nothing and are not data
+            ref = _CELL_REF.search(xml, match.start(), end if end > 0 else len(xml))
+            if ref is not None:
+                _limit(name, int(ref.group(2)), _column_number(ref.group(1)), limits)
+    prefixed = _PREFIXED.search(xml) is not None  # <x:row><x:c>: written by the .NET Open XML SDK
+    if walk or prefixed or rows.search(xml):
         _check_extent_slow(xml, name, limits)
-        has_formula = has_formula or b":f>" in xml or b":f " in xml
+    has_formula = _HAS_FORMULA.search(xml) is not None or (prefixed and _HAS_PREFIXED_FORMULA.search(xml))
     scan = _SheetScan()
     has_error = b't="e"' in xml
     if not (has_formula or has_error or legacy_xfs or legacy_strings):
@@ -632,22 +657,24 @@ def _cells(xml: bytes) -> Iterator[tuple[bytes, bytes]]:
         yield match.group(1), match.group(2) or b""
 
 
-_SUSPECTS_BY_DIGITS: dict[int, re.Pattern] = {}
+# Each pattern starts with a literal, which the regex engine searches for quickly; a normal sheet
+# matches none of them.
+_HAS_FORMULA = re.compile(rb"<f[ >]")
+_PREFIXED = re.compile(rb":(?:c[ >]|row[ >])")
+_HAS_PREFIXED_FORMULA = re.compile(rb":f[ >]")
+_SUSPECTS: dict[int, tuple[re.Pattern, re.Pattern]] = {}
 
 
-def _suspects(row_digits: int) -> re.Pattern:
-    """Group 1: a cell reference with 2-3 column letters or `row_digits`+ row digits (may exceed the
-    limits); group 2: a formula; no group: a cell or row without its reference first, or a prefixed tag.
+def _suspect_patterns(row_digits: int) -> tuple[re.Pattern, re.Pattern]:
+    """Cells: group 1 set for a reference with 2-3 column letters or `row_digits`+ row digits (it may
+    exceed the limits), unset for a cell without its reference first. Rows: a row without its reference.
     """
-    if row_digits not in _SUSPECTS_BY_DIGITS:
-        _SUSPECTS_BY_DIGITS[row_digits] = re.compile(
-            rb"<(?:"
-            rb'c (r="(?:[A-Z]{2,3}\d|[A-Z]\d{%d,}))'  # group 1: a far reference
-            rb"|(f[ >])"  # group 2: a formula
-            rb'|c(?:>| (?!r="))|row(?:>| (?!r="))'  # a cell or row without its reference first
-            rb"|\w+:(?:c|row|f)\b)" % row_digits  # a prefixed tag
+    if row_digits not in _SUSPECTS:
+        _SUSPECTS[row_digits] = (
+            re.compile(rb'<c(?: (r="(?:[A-Z]{2,3}\d|[A-Z]\d{%d,}))| (?!r=")|>)' % row_digits),
+            re.compile(rb'<row(?: (?!r=")|>)'),
         )
-    return _SUSPECTS_BY_DIGITS[row_digits]
+    return _SUSPECTS[row_digits]
 
 
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row\b([^>]*?)(/?)>")
@@ -680,14 +707,14 @@ def _limit(name: str, row: int, col: int, limits: Validation) -> None:
         raise _Refused(
             "sheet_too_large",
             f"Sheet “{name}” có dữ liệu tới dòng {format_int(row)} (giới hạn {format_int(limits.max_rows)} "
-            f"dòng), ví dụ ô {get_column_letter(min(col, EXCEL_MAX_COLUMNS))}{row}. Xóa các ô thừa ở cuối "
+            f"dòng), ví dụ ô {column_letter(min(col, EXCEL_MAX_COLUMNS))}{row}. Xóa các ô thừa ở cuối "
             "sheet (chọn các dòng thừa › Xóa) rồi gửi lại.",
             name,
         )
     if col > limits.max_columns:
         raise _Refused(
             "sheet_too_large",
-            f"Sheet “{name}” có dữ liệu tới cột {get_column_letter(min(col, EXCEL_MAX_COLUMNS))} (giới hạn "
+            f"Sheet “{name}” có dữ liệu tới cột {column_letter(min(col, EXCEL_MAX_COLUMNS))} (giới hạn "
             f"{limits.max_columns} cột), ở dòng {format_int(row)}. Xóa các cột thừa bên phải rồi gửi lại.",
             name,
         )
@@ -696,11 +723,22 @@ def _limit(name: str, row: int, col: int, limits: Validation) -> None:
 # -- building the sheet --------------------------------------------------------------------------
 
 
+_TRIM = (" ", "'", "\u2019")
+
+
 def _normalise(value: object) -> Value | None:
     """calamine's cell value as the rest of the program wants it: the one place for its quirks."""
     if isinstance(value, str):
         if not value:
             return None
+        if (
+            value.isprintable()  # no tab, newline, non-breaking or other odd space
+            and value[0] not in _TRIM
+            and value[-1] != " "
+            and "  " not in value
+            and (value.isascii() or unicodedata.is_normalized("NFC", value))
+        ):
+            return value  # already clean: the usual case, at C speed
         if "\n" in value or "\r" in value:
             text = "\n".join(line for line in (clean(p) for p in value.splitlines()) if line)
         else:
@@ -722,25 +760,43 @@ def _build_sheet(name: str, rows: list[list], merged: list, scan: _SheetScan, li
         _limit(name, len(rows), 1, limits)
     sheet = RawSheet(name, legacy_fonts=scan.legacy_fonts)
     cells = sheet.cells
-    max_col = 0
+    max_row = max_col = 0
+    is_normalized = unicodedata.is_normalized
     for r, row in enumerate(rows, 1):
         if len(row) > limits.max_columns:
             last = max((i for i, v in enumerate(row, 1) if v != ""), default=0)
             if last > limits.max_columns:
                 _limit(name, r, last, limits)
         for c, raw in enumerate(row, 1):
-            if raw == "":
-                continue
-            value = _normalise(raw)
-            if value is not None:
-                cells[(r, c)] = value
-                if c > max_col:
-                    max_col = c
+            kind = type(raw)
+            if kind is str:
+                if not raw:
+                    continue
+                # Inline fast path of _normalise for text that is already clean (nearly all of it).
+                if not (
+                    raw.isprintable()
+                    and raw[0] not in _TRIM
+                    and raw[-1] != " "
+                    and "  " not in raw
+                    and (raw.isascii() or is_normalized("NFC", raw))
+                ):
+                    raw = _normalise(raw)
+                    if raw is None:
+                        continue
+            elif kind is float:
+                if raw.is_integer() and abs(raw) < 2**53:
+                    raw = int(raw)
+            elif kind is not int and kind is not bool:
+                raw = _normalise(raw)
+            cells[(r, c)] = raw
+            max_row = r
+            if c > max_col:
+                max_col = c
     for position, problem in scan.problems.items():
         if position[0] <= limits.max_rows and position[1] <= limits.max_columns:
             cells[position] = problem
-            max_col = max(max_col, position[1])
-    sheet.max_row = max((r for r, _ in cells), default=0)
+            max_row, max_col = max(max_row, position[0]), max(max_col, position[1])
+    sheet.max_row = max_row
     sheet.max_col = max_col
     sheet.merged = _fill_merged(sheet, merged, limits)
     return sheet
@@ -802,7 +858,7 @@ def _read_ole(data: bytes, file_name: str, limits: Validation, wanted: set[str] 
     calamine = _calamine(lambda: python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)))
     book = RawWorkbook(file_name, "xls", sheet_names=tuple(calamine.sheet_names))
     for name in book.sheet_names:
-        if wanted is not None and slug(name) not in wanted:
+        if wanted is not None and _sheet_key(name) not in wanted:
             continue
         rows, merged = _calamine(lambda name=name: _sheet_rows(calamine, name))
         scan = _SheetScan(legacy_fonts=biff.legacy_fonts.get(name, {}))

@@ -17,12 +17,10 @@ import re
 from collections.abc import Sequence
 from fractions import Fraction
 
-from openpyxl.utils import get_column_letter
-
 from processor import form, reader
-from processor.config import Config
+from processor.config import Config, Unit
 from processor.form import ChoiceList, Field, Kind, Option
-from processor.reader import CellProblem, RawSheet
+from processor.reader import CellProblem, RawSheet, column_letter
 from processor.records import (
     FileStatus,
     Finding,
@@ -84,6 +82,7 @@ def validate_workbook(config: Config, incoming: Incoming, accept_partial: bool =
         return Submission(incoming.file, FileStatus.UNREADABLE, list(raw.findings))
     check = _Checker(config, name)
     check.findings.extend(raw.findings)
+    check.errors += sum(f.is_error for f in raw.findings)
     unit_sheet, staff_sheet, meta_sheet = (raw.sheet(n) for n in SHEETS)
     if unit_sheet is None and staff_sheet is None:
         listed = ", ".join(f"“{n}”" for n in raw.sheet_names) or "không có"
@@ -136,15 +135,9 @@ def cross_check(config: Config, submissions: Sequence[Submission]) -> None:
 # One workbook
 
 
-@dataclasses.dataclass
-class _Cell:
-    sheet: str
-    row: int
-    col: int
-
-    @property
-    def a1(self) -> str:
-        return f"{get_column_letter(self.col)}{self.row}"
+# A cell as (sheet, row, column): a plain tuple, made for every cell read; its A1 name is only
+# computed for a finding.
+_Cell = tuple[str, int, int]
 
 
 class _Checker:
@@ -154,6 +147,7 @@ class _Checker:
         self.config = config
         self.file = file
         self.findings: list[Finding] = []
+        self.errors = 0  # findings of severity ERROR so far
         self.choices = _choice_index(config)
         self.period: Period | None = None  # once known: dates are judged against it
         self._unit_rows: dict[str, int] = {}
@@ -171,15 +165,17 @@ class _Checker:
         value: object = None,
         sheet: str | None = None,
     ) -> None:
-        where = f"Ô {cell.a1}: " if cell is not None else ""
+        a1 = f"{column_letter(cell[2])}{cell[1]}" if cell is not None else None
+        where = f"Ô {a1}: " if a1 else ""
+        self.errors += severity is Severity.ERROR
         self.findings.append(
             Finding(
                 severity,
                 code,
                 where + message,
                 self.file,
-                sheet or (cell.sheet if cell else None),
-                cell.a1 if cell else None,
+                sheet or (cell[0] if cell else None),
+                a1,
                 field.label if field else None,
                 _as_text(value),
             )
@@ -215,8 +211,7 @@ class _Checker:
                 sheet=form.UNIT_SHEET,
             )
             return {f.key: _INVALID if f.required else f.default for f in form.UNIT_FIELDS}
-        by_label = {_label_key(f.label): f for f in form.UNIT_FIELDS}
-        by_slug = {slug(f.label): f for f in form.UNIT_FIELDS}
+        by_label, by_slug = _labels(form.UNIT_FIELDS)
         for row in range(1, min(sheet.max_row, UNIT_LABEL_ROWS) + 1):
             label = sheet.value(row, 1)
             if not isinstance(label, str):
@@ -239,7 +234,7 @@ class _Checker:
                 else:
                     values[field.key] = field.default
                 continue
-            cell = _Cell(sheet.name, row, 2)
+            cell = (sheet.name, row, 2)
             values[field.key] = self.convert(field, sheet.value(row, 2), cell, sheet.font(row, 2))
         self._unit_rows = rows
         self._unit_sheet = sheet.name
@@ -311,9 +306,10 @@ class _Checker:
                 field=form.unit_field("period"),
                 value=visible_period.label,
             )
-        code = meta_code if meta_code and config.unit(meta_code) else (visible_code or meta_code)
+        units = _units(config)
+        code = meta_code if meta_code and meta_code in units else (visible_code or meta_code)
         period = meta_period or visible_period
-        if code is not None and config.unit(code) is None:
+        if code is not None and code.upper() not in units:
             known = ", ".join(u.code for u in config.units)
             self.error(
                 "unknown_unit",
@@ -325,7 +321,7 @@ class _Checker:
             )
             code = None
         if code is not None:
-            code = config.unit(code).code  # type: ignore[union-attr]
+            code = units[code.upper()].code
         if period is not None and not any(c.contains(period) for c in config.campaigns):
             spans = "; ".join(
                 f"{c.name}: {Period.of(c.start).label}–{Period.of(c.end).label}" for c in config.campaigns
@@ -345,7 +341,7 @@ class _Checker:
 
     def _unit_cell(self, key: str) -> _Cell | None:
         row = self._unit_rows.get(key)
-        return _Cell(self._unit_sheet, row, 2) if row else None
+        return (self._unit_sheet, row, 2) if row else None
 
     def staff(self, sheet: RawSheet | None, period: Period | None) -> list[tuple[PersonRecord, int]]:
         """Valid staff rows as (record, column of the name), duplicates and bad rows left out."""
@@ -363,41 +359,54 @@ class _Checker:
             return []
         name_col = columns["name"]
         person_keys = {f.name for f in dataclasses.fields(PersonRecord)} - {"row"}
+        plan = [
+            (
+                f,
+                columns.get(f.key),
+                f.key in person_keys,
+                self.choices[f.choices] if f.choices else None,
+                _quiet_dates(f, period) if f.kind is Kind.DATE else None,
+            )
+            for f in form.STAFF_FIELDS
+        ]
+        content_cols = [col for f, col, _, _, _ in plan if col is not None and f.key != "seq"]
+        cells, fonts, name = sheet.cells, sheet.legacy_fonts, sheet.name
         seen: dict[str, int] = {}
         out: list[tuple[PersonRecord, int]] = []
-        content_fields = [
-            (f, columns[f.key]) for f in form.STAFF_FIELDS if f.key in columns and f.key != "seq"
-        ]
         for row in range(header + 1, sheet.max_row + 1):
-            raw = {f.key: sheet.value(row, col) for f, col in content_fields}
-            if all(v is None for v in raw.values()):
+            if not any((row, col) in cells for col in content_cols):
                 continue  # blank rows in the middle, or a row holding only its number
-            before = len(self.findings)
-            typed: dict[str, object] = {}
-            for field in form.STAFF_FIELDS:
-                col = columns.get(field.key)
-                if col is None:
-                    typed[field.key] = field.default
-                    continue
-                cell = _Cell(sheet.name, row, col)
-                typed[field.key] = self.convert(field, sheet.value(row, col), cell, sheet.font(row, col))
-            if any(v is _INVALID for v in typed.values()) or any(f.is_error for f in self.findings[before:]):
+            errors_before = self.errors
+            typed: dict[str, object] = {"row": row}
+            for field, col, kept, options, dates in plan:
+                value = cells.get((row, col)) if col is not None else None
+                if value is None and not field.required:
+                    result = field.default
+                elif options is not None and type(value) is str and value in options:
+                    result = options[value].value  # the drop-down label itself: the usual case
+                elif dates is not None and type(value) is dt.date and dates[0] <= value <= dates[1]:
+                    result = value  # a real date, in the range that needs no second look
+                else:
+                    font = fonts.get((row, col)) if fonts else None
+                    result = self.convert(field, value, (name, row, col or 0), font)
+                if kept:
+                    typed[field.key] = result
+            if self.errors > errors_before:
                 continue
             key = _person_key(typed["name"], typed["birth_date"])  # type: ignore[arg-type]
             if key in seen:
-                born = f" (sinh {format_date(typed['birth_date'])})" if typed["birth_date"] else ""
+                born = f" (sinh {format_date(typed['birth_date'])})" if typed["birth_date"] else ""  # type: ignore[arg-type]
                 self.error(
                     "duplicate_person",
                     f"“{typed['name']}”{born} đã có ở dòng {seen[key]}. Mỗi người chỉ ghi một dòng: xóa dòng "
                     "trùng, hoặc sửa lại họ tên/ngày sinh nếu là hai người khác nhau.",
-                    _Cell(sheet.name, row, name_col),
+                    (name, row, name_col),
                     field=form.staff_field("name"),
                     value=typed["name"],
                 )
                 continue
             seen[key] = row
-            record = PersonRecord(row=row, **{k: v for k, v in typed.items() if k in person_keys})
-            out.append((record, name_col))
+            out.append((PersonRecord(**typed), name_col))  # type: ignore[arg-type]
         if not out and not any(f.is_error and f.sheet == sheet.name for f in self.findings):
             self.error(
                 "no_staff",
@@ -409,8 +418,7 @@ class _Checker:
 
     def _staff_columns(self, sheet: RawSheet) -> tuple[dict[str, int], int | None]:
         name_label = _label_key(form.staff_field("name").label)
-        by_label = {_label_key(f.label): f for f in form.STAFF_FIELDS}
-        by_slug = {slug(f.label): f for f in form.STAFF_FIELDS}
+        by_label, by_slug = _labels(form.STAFF_FIELDS)
         for row in range(1, min(sheet.max_row, STAFF_HEADER_ROWS) + 1):
             labels = {
                 col: sheet.value(row, col)
@@ -511,8 +519,26 @@ class _Checker:
                     value=value,
                 )
             return _INVALID
-        if isinstance(value, str) and (value in _EMPTY_TEXTS and field.kind is not Kind.TEXT):
-            value = None
+        kind = field.kind
+        if type(value) is str:
+            if kind is Kind.CHOICE:
+                option = self.choices[field.choices].get(value)  # type: ignore[index]
+                if option is not None:
+                    return option.value  # the drop-down label itself: the usual case
+            elif kind is Kind.TEXT:
+                if (value.isascii() or max(value) > "\u00ff") and (
+                    field.maximum is None or len(value) <= field.maximum
+                ):
+                    return value  # Unicode text of a fitting length: no legacy encoding to look for
+            elif value in _EMPTY_TEXTS:
+                value = None
+        elif (
+            type(value) is int
+            and kind is Kind.INT
+            and (field.minimum is None or value >= field.minimum)
+            and (field.maximum is None or value <= field.maximum)
+        ):
+            return value
         if value is None:
             if field.required:
                 self.error(
@@ -523,8 +549,7 @@ class _Checker:
                 )
                 return _INVALID
             return field.default
-        converter = _CONVERTERS[field.kind]
-        return converter(self, field, value, cell, font)
+        return _CONVERTERS[kind](self, field, value, cell, font)
 
     def legacy(self, field: Field, text: str, cell: _Cell, font: str | None) -> str | object:
         """Text typed in TCVN3/VNI: converted with a warning when certain, an error when only likely."""
@@ -589,7 +614,7 @@ def _code(check: _Checker, field: Field, value: object, cell: _Cell, font: str |
     if not isinstance(value, str | int) or isinstance(value, bool):
         return _wrong_type(check, field, value, cell)
     code = clean(str(value)).upper()
-    unit = check.config.unit(code)
+    unit = _units(check.config).get(code)
     if unit is None:
         known = ", ".join(u.code for u in check.config.units)
         check.error(
@@ -728,6 +753,13 @@ def _make_date(
         return _INVALID
 
 
+def _quiet_dates(field: Field, period: Period | None) -> tuple[dt.date, dt.date]:
+    """The dates a field takes without any finding (what `_date_plausibility` lets pass silently)."""
+    if field.key == "birth_date" and period is not None:
+        return dt.date(period.year - AGE_MAX, 1, 1), dt.date(period.year - AGE_MIN, 12, 31)
+    return DATE_MIN, DATE_MAX
+
+
 def _date_plausibility(check: _Checker, field: Field, day: dt.date, cell: _Cell) -> None:
     period = check.period
     if period is None:
@@ -747,8 +779,7 @@ def _date_plausibility(check: _Checker, field: Field, day: dt.date, cell: _Cell)
             check.warning(
                 "birth_date_unusual",
                 f"ngày sinh {format_date(day)} cho tuổi {age}, bất thường với cán bộ, công chức. Kiểm tra "
-                "lại "
-                "năm sinh.",
+                "lại năm sinh.",
                 cell,
                 field=field,
                 value=day,
@@ -978,6 +1009,12 @@ def _label_key(text: str) -> str:
     return fold(_LABEL_NOISE.sub("", clean(text)))
 
 
+@functools.lru_cache(maxsize=8)
+def _labels(fields: tuple[Field, ...]) -> tuple[dict[str, Field], dict[str, Field]]:
+    """Fields by folded label and by accent-less label."""
+    return {_label_key(f.label): f for f in fields}, {slug(f.label): f for f in fields}
+
+
 # The same people come back every month: their keys are worth remembering within a batch.
 _person_key = functools.lru_cache(maxsize=65536)(person_key)
 
@@ -989,6 +1026,17 @@ def _slug(text: str) -> str:
 
 def _choice_key(text: str) -> str:
     return fold(text.strip(" .;,'\"“”"))
+
+
+_UNITS: dict[int, tuple[Config, dict[str, Unit]]] = {}
+
+
+def _units(config: Config) -> dict[str, Unit]:
+    """Upper-cased unit code -> unit, built once per config (Config.unit rebuilds it on every call)."""
+    cached = _UNITS.get(id(config))
+    if cached is None or cached[0] is not config:
+        cached = _UNITS[id(config)] = (config, {u.code.upper(): u for u in config.units})
+    return cached[1]
 
 
 _INDEXES: dict[int, tuple[Config, dict[ChoiceList, dict[str, Option]]]] = {}
@@ -1075,7 +1123,7 @@ def _unit_report(
         if value is _INVALID or value is None:
             value = _blank(field)
         typed[field.key] = value
-    unit = config.unit(unit_code)
+    unit = _units(config).get(unit_code)
     typed["unit_code"] = unit_code
     typed["period"] = period
     if not typed.get("unit_name") and unit is not None:
@@ -1093,19 +1141,22 @@ def _blank(field: Field) -> object:
 # Across files
 
 
-_NAME_COLUMN = get_column_letter(next(i for i, f in enumerate(form.STAFF_FIELDS, 1) if f.key == "name"))
+_NAME_COLUMN = column_letter(next(i for i, f in enumerate(form.STAFF_FIELDS, 1) if f.key == "name"))
 
 
 def _people_in_two_units(config: Config, submissions: list[Submission]) -> None:
-    where: dict[tuple[Period, str], list[tuple[Submission, PersonRecord]]] = {}
+    # Keyed by period string, then person: a Period (a dataclass) hashes slowly, once per person.
+    where: dict[tuple[str, str], list[tuple[Submission, PersonRecord]]] = {}
     for sub in submissions:
         report = sub.report
         assert report is not None
+        period_text = str(report.period)
         for person in report.people:
-            where.setdefault((report.period, _person_key(person.name, person.birth_date)), []).append(
+            where.setdefault((period_text, _person_key(person.name, person.birth_date)), []).append(
                 (sub, person)
             )
-    for (period, _), entries in where.items():
+    for entries in where.values():
+        period = entries[0][0].report.period  # type: ignore[union-attr]
         units = {sub.report.unit_code for sub, _ in entries}  # type: ignore[union-attr]
         if len(units) < 2:
             continue
@@ -1179,7 +1230,7 @@ def _meta_period(meta: dict[str, str] | None) -> Period | None:
 
 
 def _unit_name(config: Config, code: str) -> str:
-    unit = config.unit(code)
+    unit = _units(config).get(code.upper())
     return unit.name if unit else code
 
 

@@ -259,6 +259,7 @@ class LegacyText:
     certain: bool  # the cell's font names this encoding, so the conversion can be applied
 
 
+@functools.lru_cache(maxsize=65536)  # positions, notes and names come back in file after file
 def detect_legacy(text: str, font_name: str | None = None) -> LegacyText | None:
     """Recognise text typed in TCVN3 or VNI. None when the text is (or may well be) plain Unicode.
 

@@ -223,8 +223,11 @@ def test_prefixed_tags_do_not_slip_past_the_scan(config):
         return xml.replace(b"</sheetData>", cell + b"</sheetData>")
 
     data = rewrite_parts(workbooks.xlsx(), {STAFF_PART: prefixed})
+    started = time.perf_counter()
     _, finding = check(config, data)
     assert finding.code == "sheet_too_large"
+    assert "2.000.000" in finding.message  # found in the XML, before calamine built two million rows
+    assert time.perf_counter() - started < 0.5
 
 
 def test_password_protected_xlsx(config):
