@@ -139,8 +139,7 @@ def _rule_set(config: Config, result: PeriodResult, decisions: Sequence[Decision
 
 
 def _award_phrase(names: Sequence[str]) -> str:
-    """'tặng Giấy khen của Chánh Văn phòng' / 'tặng danh hiệu Lao "
-    "động tiên tiến và Chiến sĩ thi đua cơ sở'."""
+    """'tặng Giấy khen của Chánh Văn phòng'; titles: 'tặng danh hiệu Lao động tiên tiến và …'."""
     forms = [n for n in names if n.split(" ")[0].lower() in ("giấy", "bằng", "cờ", "huy", "huân", "kỷ")]
     titles = [n for n in names if n not in forms]
     parts = list(forms)

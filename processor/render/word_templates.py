@@ -585,12 +585,12 @@ def build_report() -> DocumentObject:
     heading(doc, "1. Tình hình gửi báo cáo")
     body(
         doc,
-        "Kỳ báo cáo tháng {{ period_label }} (hạn gửi {{ due_date "
-        "}}): {{ units_reporting }}/{{ units_total }} "
-        "đơn vị gửi báo cáo hợp lệ, trong đó {{ units_on_time }} đơn "
-        "vị gửi đúng hạn, {{ units_late }} đơn vị "
-        "gửi muộn; {{ units_with_errors }} đơn vị gửi báo cáo có lỗi chưa sử dụng được; {{ units_missing }} "
-        "đơn vị chưa gửi báo cáo.",
+        "Kỳ báo cáo tháng {{ period_label }} (hạn gửi {{ due_date }}): "
+        "{{ units_reporting }}/{{ units_total }} đơn vị gửi báo cáo hợp lệ, trong đó {{ units_on_time }} "
+        "đơn vị gửi đúng hạn, {{ units_late }} đơn vị gửi muộn"
+        "{% if units_with_errors != '0' %}; {{ units_with_errors }} đơn vị gửi báo cáo có lỗi chưa sử "
+        "dụng được{% endif %}"
+        "{% if units_missing != '0' %}; {{ units_missing }} đơn vị chưa gửi báo cáo{% endif %}.",
     )
     tag(doc, "{%p if late_units %}")
     body(doc, "- Đơn vị gửi muộn: {{ late_units }}.")
@@ -931,16 +931,14 @@ def build_explanation() -> DocumentObject:
     body(doc, "Căn cứ: {{ legal_basis_text }}.")
     body(
         doc,
-        "Số liệu xét: {{ months_count }} tháng ({{ months_to_date "
-        "}}). Kết quả: đề nghị {{ proposal_counts }}; "
-        "{{ explanation_summary }}.",
+        "Số liệu xét: {{ months_count }} tháng ({{ months_to_date }}). "
+        "Kết quả: đề nghị {{ proposal_counts }}; {{ explanation_summary }}.",
     )
     body(
         doc,
-        "Mỗi tập thể, cá nhân được xét theo từng tiêu chí của từng hình thức khen thưởng; tháng không có báo "
-        "cáo được tính là chưa đạt các tiêu chí \u201chằng "
-        "tháng\u201d. Một thành tích chỉ đề nghị một hình thức "
-        "khen thưởng (hình thức cao nhất đạt được).",
+        "Mỗi tập thể, cá nhân được xét theo từng tiêu chí của từng hình thức khen thưởng; tháng không có "
+        "báo cáo được tính là chưa đạt các tiêu chí \u201chằng tháng\u201d. Một thành tích chỉ đề nghị "
+        "một hình thức khen thưởng (hình thức cao nhất đạt được).",
     )
     widths = (12, 45, 45, 35, 27, 93)
     heading(doc, "I. TẬP THỂ")
