@@ -26,6 +26,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from processor import commend
+from processor.aggregate import STATUS_LABELS
 from processor.config import Campaign, Config, RuleSet
 from processor.records import Decision, PeriodResult, ReportingStatus, UnitResult, UserError
 from processor.render.atomic import write_bytes, write_with
@@ -50,12 +51,8 @@ SUMMARY_WORKBOOK = "tong-hop.xlsx"
 BLANK_NUMBER = "\u00a0" * 7  # "Số:        /BC-…": the văn thư writes the number when the letter is issued
 SYMBOLS = {REPORT: "BC", PROPOSAL: "TTr"}
 
-STATUS_TEXT = {
-    ReportingStatus.ON_TIME: "Đúng hạn",
-    ReportingStatus.LATE: "Gửi muộn",
-    ReportingStatus.WITH_ERRORS: "Có lỗi",
-    ReportingStatus.MISSING: "Chưa gửi",
-}
+# The same words as the CLI and tong-hop.xlsx use for a unit's reporting status.
+STATUS_TEXT = STATUS_LABELS
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
