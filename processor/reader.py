@@ -174,8 +174,8 @@ def _read(data: bytes, file_name: str, limits: Validation, wanted: set[str] | No
     if len(data) > limits.max_file_mb * MB:
         raise _Refused(
             "file_too_large",
-            f"Tệp quá lớn ({_mb(len(data))} MB; giới hạn {limits.max_file_mb} MB). Biểu mẫu báo cáo thi đua "
-            "thường dưới 1 MB: xóa hình ảnh, sheet thừa rồi gửi lại.",
+            f"Tệp quá lớn ({_mb(len(data))} MB; giới hạn {limits.max_file_mb} MB). Biểu mẫu báo cáo thi "
+            "đua thường dưới 1 MB: xóa hình ảnh, sheet thừa rồi gửi lại.",
         )
     if data.startswith(ZIP_MAGICS):
         return _read_xlsx(data, file_name, limits, wanted)
@@ -256,14 +256,14 @@ def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str]
         kind = next((words for name, words in _OTHER_ZIPS if name in parts), "một tệp nén zip")
         raise _Refused(
             "not_workbook",
-            f"Tệp không phải bảng tính Excel: nội dung là {kind}. Đề nghị đơn vị gửi tệp Excel (.xlsx) "
-            "của biểu mẫu báo cáo.",
+            f"Tệp không phải bảng tính Excel: nội dung là {kind}. Đề nghị đơn vị gửi tệp Excel (.xlsx) của "
+            "biểu mẫu báo cáo.",
         )
     if workbook_path.endswith(".bin"):
         raise _Refused(
             "unsupported_format",
-            "Tệp là bảng tính Excel nhị phân (.xlsb), chương trình chưa đọc được định dạng này. Mở tệp bằng "
-            "Excel, chọn Lưu thành (Save As) kiểu “Excel Workbook (*.xlsx)” rồi gửi lại.",
+            "Tệp là bảng tính Excel nhị phân (.xlsb), chương trình chưa đọc được định dạng này. Mở tệp "
+            "bằng Excel, chọn Lưu thành (Save As) kiểu “Excel Workbook (*.xlsx)” rồi gửi lại.",
         )
     kind = "xlsm" if "xl/vbaProject.bin" in parts else "xlsx"
     workbook_xml = _part(data, parts, workbook_path)
@@ -323,20 +323,16 @@ def _check_zip_directory(infos: list[zipfile.ZipInfo], limits: Validation) -> No
         raise _Refused(
             "zip_too_many_entries",
             f"Tệp có {format_int(len(infos))} thành phần bên trong (giới hạn "
-            f"{format_int(limits.max_zip_entries)}): "
-            "không phải biểu mẫu báo cáo bình thường, có thể là tệp độc hại. Không mở tệp này; đề nghị đơn "
-            "vị "
-            "gửi lại biểu mẫu.",
+            f"{format_int(limits.max_zip_entries)}): không phải biểu mẫu báo cáo bình thường, có thể là "
+            "tệp độc hại. Không mở tệp này; đề nghị đơn vị gửi lại biểu mẫu.",
         )
     total = sum(info.file_size for info in infos)
     if total > limits.max_uncompressed_mb * MB:
         raise _Refused(
             "zip_too_large",
             f"Tệp khi giải nén lớn tới {_mb(total)} MB (giới hạn {limits.max_uncompressed_mb} MB): không "
-            "phải "
-            "biểu mẫu báo cáo bình thường, có thể là tệp độc hại (“bom nén”). Không mở tệp này; đề nghị đơn "
-            "vị "
-            "gửi lại biểu mẫu.",
+            "phải biểu mẫu báo cáo bình thường, có thể là tệp độc hại (“bom nén”). Không mở tệp này; đề "
+            "nghị đơn vị gửi lại biểu mẫu.",
         )
     for info in infos:
         if info.flag_bits & 0x1:
@@ -345,8 +341,7 @@ def _check_zip_directory(infos: list[zipfile.ZipInfo], limits: Validation) -> No
             raise _Refused(
                 "unsupported_format",
                 f"Thành phần “{info.filename}” của tệp dùng kiểu nén không chuẩn của Excel. Mở tệp bằng "
-                "Excel, "
-                "lưu lại dạng .xlsx rồi gửi lại.",
+                "Excel, lưu lại dạng .xlsx rồi gửi lại.",
             )
         if (
             info.file_size >= RATIO_MIN_BYTES
@@ -357,8 +352,7 @@ def _check_zip_directory(infos: list[zipfile.ZipInfo], limits: Validation) -> No
                 "zip_bomb",
                 f"Thành phần “{info.filename}” nén với tỷ lệ bất thường ({format_int(ratio)} lần; giới hạn "
                 f"{format_int(limits.max_compression_ratio)}): có thể là tệp độc hại (“bom nén”). Không mở "
-                "tệp "
-                "này; đề nghị đơn vị gửi lại biểu mẫu.",
+                "tệp này; đề nghị đơn vị gửi lại biểu mẫu.",
             )
 
 
@@ -413,8 +407,8 @@ def _part(data: bytes, parts: dict[str, zipfile.ZipInfo], name: str, required: b
             # The stream inflates to more (or less) than the directory says: a size lie is an attack.
             raise _Refused(
                 "zip_bomb",
-                f"Thành phần “{name}” của tệp có kích thước khai báo sai: có thể là tệp độc hại (“bom nén”). "
-                "Không mở tệp này; đề nghị đơn vị gửi lại biểu mẫu.",
+                f"Thành phần “{name}” của tệp có kích thước khai báo sai: có thể là tệp độc hại (“bom "
+                "nén”). Không mở tệp này; đề nghị đơn vị gửi lại biểu mẫu.",
             )
     if len(content) != info.file_size or zlib.crc32(content) != info.CRC:
         raise _corrupt_part(name)
@@ -427,15 +421,15 @@ def _vet_xml(content: bytes, name: str) -> None:
     if content[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in content[:64]:
         raise _Refused(
             "unsupported_format",
-            f"Thành phần “{name}” của tệp dùng bảng mã không phải UTF-8, Excel không tạo ra như vậy. Mở tệp "
-            "bằng Excel, lưu lại dạng .xlsx rồi gửi lại.",
+            f"Thành phần “{name}” của tệp dùng bảng mã không phải UTF-8, Excel không tạo ra như vậy. Mở "
+            "tệp bằng Excel, lưu lại dạng .xlsx rồi gửi lại.",
         )
     if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
         raise _Refused(
             "xml_entities",
             f"Thành phần “{name}” của tệp chứa khai báo DOCTYPE/ENTITY, Excel không bao giờ tạo ra: có thể "
-            "là "
-            "tệp độc hại (tấn công “billion laughs”). Không mở tệp này; đề nghị đơn vị gửi lại biểu mẫu.",
+            "là tệp độc hại (tấn công “billion laughs”). Không mở tệp này; đề nghị đơn vị gửi lại biểu "
+            "mẫu.",
         )
 
 
@@ -835,9 +829,8 @@ def _read_ole(data: bytes, file_name: str, limits: Validation, wanted: set[str] 
     except Exception:  # olefile raises many types on damaged input
         raise _Refused(
             "corrupt",
-            "Tệp Excel 97-2003 bị hỏng hoặc không đầy đủ: không mở được. Đề nghị đơn vị mở thử tệp trên máy "
-            "của "
-            "mình, lưu lại dạng .xlsx và gửi lại.",
+            "Tệp Excel 97-2003 bị hỏng hoặc không đầy đủ: không mở được. Đề nghị đơn vị mở thử tệp trên "
+            "máy của mình, lưu lại dạng .xlsx và gửi lại.",
         ) from None
     with ole:
         if ole.exists("EncryptionInfo") or ole.exists("EncryptedPackage"):
@@ -846,8 +839,8 @@ def _read_ole(data: bytes, file_name: str, limits: Validation, wanted: set[str] 
         if stream_name is None:
             raise _Refused(
                 "not_workbook",
-                f"Tệp không phải bảng tính Excel: nội dung là {_ole_kind(ole)}. Đề nghị đơn vị gửi tệp Excel "
-                "(.xlsx) của biểu mẫu báo cáo.",
+                f"Tệp không phải bảng tính Excel: nội dung là {_ole_kind(ole)}. Đề nghị đơn vị gửi tệp "
+                "Excel (.xlsx) của biểu mẫu báo cáo.",
             )
         try:
             stream = ole.openstream(stream_name).read()

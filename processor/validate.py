@@ -89,8 +89,8 @@ def validate_workbook(config: Config, incoming: Incoming, accept_partial: bool =
         check.error(
             "wrong_form",
             f"Tệp không phải biểu mẫu báo cáo thi đua: không có sheet “{form.UNIT_SHEET}” và "
-            f"“{form.STAFF_SHEET}” "
-            f"(các sheet trong tệp: {listed}). Dùng biểu mẫu do {config.office.clerk_unit} gửi.",
+            f"“{form.STAFF_SHEET}” (các sheet trong tệp: {listed}). Dùng biểu mẫu do "
+            f"{config.office.clerk_unit} gửi.",
         )
         return Submission(incoming.file, FileStatus.REJECTED, check.findings)
 
@@ -255,9 +255,9 @@ class _Checker:
         if meta is None:
             self.warning(
                 "metadata_missing",
-                f"Tệp không có sheet ẩn “{form.META_SHEET}” của biểu mẫu (có thể nội dung đã được chép sang "
-                f"tệp khác); mã đơn vị và kỳ báo cáo được lấy từ sheet “{form.UNIT_SHEET}”. Các kỳ sau dùng "
-                "đúng tệp biểu mẫu được gửi.",
+                f"Tệp không có sheet ẩn “{form.META_SHEET}” của biểu mẫu (có thể nội dung đã được chép "
+                f"sang tệp khác); mã đơn vị và kỳ báo cáo được lấy từ sheet “{form.UNIT_SHEET}”. Các kỳ "
+                "sau dùng đúng tệp biểu mẫu được gửi.",
                 sheet=form.META_SHEET,
             )
         else:
@@ -288,8 +288,7 @@ class _Checker:
             self.error(
                 "unit_mismatch",
                 f"mã đơn vị “{visible_code}” khác mã của biểu mẫu đã cấp (“{meta_code}”). Có thể đơn vị đã "
-                "dùng "
-                f"biểu mẫu của đơn vị khác: dùng đúng biểu mẫu gửi cho đơn vị mình, hoặc sửa lại mã "
+                "dùng biểu mẫu của đơn vị khác: dùng đúng biểu mẫu gửi cho đơn vị mình, hoặc sửa lại mã "
                 f"thành “{meta_code}” nếu đúng là báo cáo của {meta_code}.",
                 code_cell,
                 field=form.unit_field("unit_code"),
@@ -298,10 +297,9 @@ class _Checker:
         if meta_period and visible_period and meta_period != visible_period:
             self.error(
                 "period_mismatch",
-                f"kỳ báo cáo {visible_period.label} khác kỳ của biểu mẫu đã cấp ({meta_period.label}). Dùng "
-                f"biểu mẫu của tháng {visible_period.label} (không dùng lại tệp tháng trước), hoặc sửa lại "
-                "kỳ "
-                "cho đúng.",
+                f"kỳ báo cáo {visible_period.label} khác kỳ của biểu mẫu đã cấp ({meta_period.label}). "
+                f"Dùng biểu mẫu của tháng {visible_period.label} (không dùng lại tệp tháng trước), hoặc "
+                "sửa lại kỳ cho đúng.",
                 period_cell,
                 field=form.unit_field("period"),
                 value=visible_period.label,
@@ -349,8 +347,8 @@ class _Checker:
         if sheet is None:
             self.error(
                 "missing_sheet",
-                f"Tệp thiếu sheet “{form.STAFF_SHEET}” (danh sách cá nhân). Dùng lại biểu mẫu gốc, không xóa "
-                "hay đổi tên sheet.",
+                f"Tệp thiếu sheet “{form.STAFF_SHEET}” (danh sách cá nhân). Dùng lại biểu mẫu gốc, không "
+                "xóa hay đổi tên sheet.",
                 sheet=form.STAFF_SHEET,
             )
             return []
@@ -398,8 +396,8 @@ class _Checker:
                 born = f" (sinh {format_date(typed['birth_date'])})" if typed["birth_date"] else ""  # type: ignore[arg-type]
                 self.error(
                     "duplicate_person",
-                    f"“{typed['name']}”{born} đã có ở dòng {seen[key]}. Mỗi người chỉ ghi một dòng: xóa dòng "
-                    "trùng, hoặc sửa lại họ tên/ngày sinh nếu là hai người khác nhau.",
+                    f"“{typed['name']}”{born} đã có ở dòng {seen[key]}. Mỗi người chỉ ghi một dòng: xóa "
+                    "dòng trùng, hoặc sửa lại họ tên/ngày sinh nếu là hai người khác nhau.",
                     (name, row, name_col),
                     field=form.staff_field("name"),
                     value=typed["name"],
@@ -410,8 +408,8 @@ class _Checker:
         if not out and not any(f.is_error and f.sheet == sheet.name for f in self.findings):
             self.error(
                 "no_staff",
-                f"Sheet “{sheet.name}” chưa có cá nhân nào. Ghi mỗi cán bộ, công chức, viên chức, người lao "
-                f"động một dòng, từ dòng {header + 1}.",
+                f"Sheet “{sheet.name}” chưa có cá nhân nào. Ghi mỗi cán bộ, công chức, viên chức, người "
+                f"lao động một dòng, từ dòng {header + 1}.",
                 sheet=sheet.name,
             )
         return out
@@ -436,8 +434,8 @@ class _Checker:
             for field in missing:
                 self.error(
                     "missing_column",
-                    f"Sheet “{sheet.name}” thiếu cột “{field.label}” ở dòng tiêu đề {row}. Thêm lại cột với "
-                    f"đúng tiêu đề này. {field.help}",
+                    f"Sheet “{sheet.name}” thiếu cột “{field.label}” ở dòng tiêu đề {row}. Thêm lại cột "
+                    f"với đúng tiêu đề này. {field.help}",
                     sheet=sheet.name,
                     field=field,
                 )
@@ -467,8 +465,7 @@ class _Checker:
             self.warning(
                 "prepared_before_period",
                 f"ngày lập {format_date(prepared)} trước tháng báo cáo {self.period.label}. Kiểm tra lại "
-                "ngày "
-                "lập biểu.",
+                "ngày lập biểu.",
                 self._unit_cell("prepared_on"),
                 field=form.unit_field("prepared_on"),
                 value=prepared,
@@ -483,11 +480,10 @@ class _Checker:
                 self.warning(
                     "self_rating_above_staff",
                     f"tập thể tự xếp loại “{self.config.rating(rating).label}” cao hơn mức mà kết quả cá "
-                    "nhân cho "
-                    f"phép (“{best.label}”): xếp loại tập thể cao nhất cần không ai “{worst}” và từ "
-                    f"{format_percent(BEST_RATING_MIN_GOOD_SHARE, 0)} cá nhân “{good}” trở lên; mức thứ hai "
-                    "cần "
-                    f"trên {format_percent(GOOD_RATING_MIN_GOOD_SHARE, 0)}. Kiểm tra lại xếp loại tập thể.",
+                    f"nhân cho phép (“{best.label}”): xếp loại tập thể cao nhất cần không ai “{worst}” và "
+                    f"từ {format_percent(BEST_RATING_MIN_GOOD_SHARE, 0)} cá nhân “{good}” trở lên; mức thứ "
+                    f"hai cần trên {format_percent(GOOD_RATING_MIN_GOOD_SHARE, 0)}. Kiểm tra lại xếp loại "
+                    "tập thể.",
                     self._unit_cell("self_rating"),
                     field=form.unit_field("self_rating"),
                     value=self.config.rating(rating).label,
@@ -502,9 +498,8 @@ class _Checker:
                 self.error(
                     "formula_not_calculated",
                     f"ô có công thức “{value}” nhưng chưa có kết quả (tệp được lưu bởi chương trình không "
-                    "tính "
-                    "công thức). Mở tệp bằng Excel, nhấn Ctrl+Alt+F9 rồi lưu lại, hoặc nhập giá trị trực "
-                    "tiếp. " + _expect(self.config, field),
+                    "tính công thức). Mở tệp bằng Excel, nhấn Ctrl+Alt+F9 rồi lưu lại, hoặc nhập giá trị "
+                    "trực tiếp. " + _expect(self.config, field),
                     cell,
                     field=field,
                     value=value,
@@ -572,8 +567,7 @@ class _Checker:
             "legacy_encoding_suspected",
             f"“{text}” có vẻ được gõ bằng bảng mã {encoding} (có thể là “{guess.text}”) nhưng ô không dùng "
             "font của bảng mã đó nên chương trình không tự chuyển. Gõ lại bằng font Unicode (Times New "
-            "Roman) "
-            "với bộ gõ đặt bảng mã Unicode.",
+            "Roman) với bộ gõ đặt bảng mã Unicode.",
             cell,
             field=field,
             value=text,
@@ -684,8 +678,8 @@ def _parse_date(check: _Checker, field: Field, value: object, cell: _Cell) -> ob
         day = EXCEL_EPOCH + dt.timedelta(days=value)
         check.warning(
             "date_as_number",
-            f"ô ghi số {value} thay vì ngày (ô mất định dạng ngày); đã hiểu là ngày {format_date(day)}. Kiểm "
-            "tra lại và định dạng ô kiểu ngày dd/mm/yyyy.",
+            f"ô ghi số {value} thay vì ngày (ô mất định dạng ngày); đã hiểu là ngày {format_date(day)}. "
+            "Kiểm tra lại và định dạng ô kiểu ngày dd/mm/yyyy.",
             cell,
             field=field,
             value=value,
@@ -715,8 +709,7 @@ def _parse_date(check: _Checker, field: Field, value: object, cell: _Cell) -> ob
                 check.warning(
                     "date_order",
                     f"“{text}” ghi tháng trước ngày (kiểu Mỹ); đã hiểu là ngày "
-                    f"{day_:02d}/{month:02d}/{year}. "
-                    "Ghi theo dạng ngày/tháng/năm (dd/mm/yyyy).",
+                    f"{day_:02d}/{month:02d}/{year}. Ghi theo dạng ngày/tháng/năm (dd/mm/yyyy).",
                     cell,
                     field=field,
                     value=value,
@@ -912,8 +905,7 @@ def _choice(check: _Checker, field: Field, value: object, cell: _Cell, font: str
                 check.warning(
                     "legacy_encoding_converted",
                     f"“{text}” được gõ bằng bảng mã {encoding}; đã hiểu là “{option.label}”. Lần sau chọn "
-                    "giá "
-                    "trị trong danh sách của ô.",
+                    "giá trị trong danh sách của ô.",
                     cell,
                     field=field,
                     value=text,
@@ -1145,17 +1137,20 @@ _NAME_COLUMN = column_letter(next(i for i, f in enumerate(form.STAFF_FIELDS, 1) 
 
 
 def _people_in_two_units(config: Config, submissions: list[Submission]) -> None:
-    # Keyed by period string, then person: a Period (a dataclass) hashes slowly, once per person.
-    where: dict[tuple[str, str], list[tuple[Submission, PersonRecord]]] = {}
+    # Keyed by period text and person key (a Period, a dataclass, hashes slowly). Lists are only made
+    # for the rare clash: one dictionary entry per person otherwise.
+    first: dict[tuple[str, str], tuple[Submission, PersonRecord]] = {}
+    clashes: dict[tuple[str, str], list[tuple[Submission, PersonRecord]]] = {}
     for sub in submissions:
         report = sub.report
         assert report is not None
         period_text = str(report.period)
         for person in report.people:
-            where.setdefault((period_text, _person_key(person.name, person.birth_date)), []).append(
-                (sub, person)
-            )
-    for entries in where.values():
+            key = (period_text, _person_key(person.name, person.birth_date))
+            seen = first.setdefault(key, (sub, person))
+            if seen[1] is not person:
+                clashes.setdefault(key, [seen]).append((sub, person))
+    for entries in clashes.values():
         period = entries[0][0].report.period  # type: ignore[union-attr]
         units = {sub.report.unit_code for sub, _ in entries}  # type: ignore[union-attr]
         if len(units) < 2:
@@ -1170,8 +1165,8 @@ def _people_in_two_units(config: Config, submissions: list[Submission]) -> None:
                     Severity.WARNING,
                     "person_in_two_units",
                     f"Dòng {person.row}: “{person.name}”{born} cũng có trong báo cáo tháng {period.label} "
-                    "của "
-                    f"{names}. Mỗi người chỉ báo cáo ở một đơn vị: kiểm tra lại và xóa ở đơn vị không đúng.",
+                    f"của {names}. Mỗi người chỉ báo cáo ở một đơn vị: kiểm tra lại và xóa ở đơn vị không "
+                    "đúng.",
                     sub.file.display_name,
                     form.STAFF_SHEET,
                     f"{_NAME_COLUMN}{person.row}",
