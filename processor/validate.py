@@ -678,7 +678,7 @@ def _parse_date(check: _Checker, field: Field, value: object, cell: _Cell) -> ob
         day = EXCEL_EPOCH + dt.timedelta(days=value)
         check.warning(
             "date_as_number",
-            f"ô ghi số {value} thay vì ngày (ô mất định dạng ngày); đã hiểu là ngày {format_date(day)}. "
+            f"ghi số {value} thay vì ngày (ô mất định dạng ngày); đã hiểu là ngày {format_date(day)}. "
             "Kiểm tra lại và định dạng ô kiểu ngày dd/mm/yyyy.",
             cell,
             field=field,

@@ -186,3 +186,11 @@ def test_limits_come_from_config(config):
 def test_normalise_is_the_one_place_for_calamine_quirks(value, expected):
     result = reader._normalise(value)
     assert result == expected and type(result) is type(expected)
+
+
+def test_macro_enabled_workbook_is_read_never_run(config):
+    """An .xlsm carries a VBA project: it is read like an .xlsx, the macros are never touched."""
+    data = workbooks.rewrite_parts(workbooks.xlsx(), {"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0 not run"})
+    book = read(data, config)
+    assert book.readable and book.kind == "xlsm"
+    assert book.sheets[form.STAFF_SHEET].value(2, 2) == workbooks.person(0)["name"]
