@@ -144,10 +144,12 @@ def _render_all(
 
     outputs: list[Path] = []
     outputs += feedback.write_feedback(submissions, config, result.period, out_dir, ingest.read_source)
-    outputs.append(workbook.write_summary_workbook(result, config, out_dir / "tong-hop.xlsx"))
-    outputs.append(summary.write_summary_json(result, config, out_dir))
     decisions = commend.decide(config, result)
-    docs = documents.render_documents(config, result, decisions, out_dir, template_dir_for(config))
+    outputs.append(workbook.write_summary_workbook(result, config, out_dir / "tong-hop.xlsx", decisions))
+    outputs.append(summary.write_summary_json(result, config, out_dir))
+    docs = documents.render_documents(
+        config, result, decisions, out_dir, template_dir_for(config), include_proposal=result.final
+    )
     outputs += docs
     skipped: list[tuple[Path, str]] = []
     if pdf:

@@ -639,14 +639,20 @@ def render_documents(
     template_dir: Path,
     *,
     number: int | None = None,
+    include_proposal: bool = True,
 ) -> list[Path]:
     """Write the report, the proposal and the explanation for the period; return their paths.
+
+    The pipeline leaves the proposal out before the campaign's closing run (tổng kết): commendation is
+    proposed when a campaign is reviewed, and the giải trình already shows who is on track and why.
 
     Every template is checked before any document is written, so a mistake in one does not leave a
     half set of documents.
     """
     context = build_context(config, result, decisions, number=number)
     names = output_names(str(result.period))
+    if not include_proposal:
+        names.pop(PROPOSAL)
     templates = {name: resolve_template(template_dir, name) for name in names}
     for path in templates.values():
         check_template(path, context)

@@ -42,7 +42,7 @@ from processor.aggregate import (
     units_to_remind,
 )
 from processor.config import Config
-from processor.records import FileStatus, PeriodResult, ReportingStatus, Submission
+from processor.records import Decision, FileStatus, PeriodResult, ReportingStatus, Submission
 from processor.render import atomic
 from processor.vntext import format_percent, given_name_sort_key
 
@@ -52,6 +52,7 @@ SHEET_PEOPLE = "Cá nhân"
 SHEET_PROGRESS = "Tiến độ nộp"
 SHEET_MONTHS = "So sánh tháng"
 SHEET_FINDINGS = "Lỗi"
+SHEET_DECISIONS = "Khen thưởng"
 
 FMT_INT = "#,##0"
 FMT_SHARE = "0.0%"
@@ -734,7 +735,47 @@ def _normalise_zip(path: Path, stamp: dt.datetime, splices: dict[str, _RowsXml])
             rows.file.close()
 
 
-def write_summary_workbook(result: PeriodResult, config: Config, out_path: Path) -> Path:
+def _decisions_sheet(
+    wb: Workbook, result: PeriodResult, config: Config, decisions: Sequence[Decision]
+) -> None:
+    """Every commendation decision with its reasons: the documents cap their lists and point here."""
+    if not decisions:
+        return
+    from processor.commend import status_label
+
+    cols = [
+        Col("STT", 6),
+        Col("Đối tượng", 10),
+        Col("Họ và tên / Tên tập thể", 28),
+        Col("Mã đơn vị", 10),
+        Col("Chức vụ", 18),
+        Col("Hình thức", 28),
+        Col("Kết quả xét", 26),
+        Col("Tóm tắt thành tích", 40, wrap=True),
+        Col("Lý do", 80, wrap=True),
+    ]
+    sheet = _Sheet(wb, SHEET_DECISIONS, cols, freeze="D2")
+
+    def rows():
+        for i, d in enumerate(decisions, 1):
+            yield [
+                i,
+                "Cá nhân" if d.subject == "individual" else "Tập thể",
+                d.subject_name,
+                d.unit_code,
+                d.position,
+                d.award_name,
+                status_label(d),
+                d.achievement,
+                "; ".join(o.reason for o in d.outcomes),
+            ]
+
+    sheet.table("KhenThuong", cols, rows())
+
+
+def write_summary_workbook(
+    result: PeriodResult, config: Config, out_path: Path, decisions: Sequence[Decision] = ()
+) -> Path:
     """Write tong-hop.xlsx atomically. Returns `out_path`."""
 
     def build(temp: Path) -> None:
@@ -750,6 +791,7 @@ def write_summary_workbook(result: PeriodResult, config: Config, out_path: Path)
         _progress_sheet(wb, result, config)
         _months_sheet(wb, result, config)
         _findings_sheet(wb, result)
+        _decisions_sheet(wb, result, config, decisions)
         try:
             wb.save(temp)
         except BaseException:

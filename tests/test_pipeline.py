@@ -1,0 +1,147 @@
+"""End to end: the sample generator's inbox through `thidua run`, every figure checked against the
+generator's own truth (what each unit meant to report), computed here by plain counting."""
+
+import hashlib
+import json
+import zipfile
+from fractions import Fraction
+from types import SimpleNamespace
+
+import docx
+import openpyxl
+import pytest
+
+from processor.config import load_config
+from processor.pipeline import run_period, status
+from processor.records import ReportingStatus
+from processor.samples import generate_inbox
+from processor.vntext import format_percent
+from processor.workspace import create_workspace
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("office")
+    create_workspace(root)
+    config = load_config(root / "config.toml")
+    periods = config.campaigns[0].periods
+    manifest = generate_inbox(config, root / "inbox", periods, scenario="demo")
+    outcomes = {str(p): run_period(config, str(p), root / "inbox", root / "output") for p in periods}
+    return SimpleNamespace(config=config, manifest=manifest, outcomes=outcomes, root=root)
+
+
+def expected_unit(report):
+    people = report.people
+    return {
+        "staff": len(people),
+        "registered": sum(p.registered for p in people),
+        "rated_good_or_better": sum(p.rating in ("HTXSNV", "HTTNV") for p in people),
+        "social": sum(p.social for p in people),
+        "initiatives": sum(p.initiatives for p in people),
+        "disciplined": sum(p.discipline != "Không" for p in people),
+        "tasks_assigned": report.tasks_assigned,
+        "tasks_completed": report.tasks_completed,
+        "donation_vnd": report.donation_vnd,
+        "support_activities": report.support_activities,
+        "self_rating": report.self_rating,
+    }
+
+
+def test_every_unit_figure_and_status_matches_the_truth(workspace):
+    ws = workspace
+    for period_text, outcome in ws.outcomes.items():
+        summary = json.loads((outcome.out_dir / "summary.json").read_text(encoding="utf-8"))
+        assert summary["period"] == period_text
+        period = outcome.result.period
+        for unit in summary["units"]:
+            key = (unit["code"], period)
+            assert unit["status"] == ws.manifest.expected_status[key].value, key
+            if key in ws.manifest.truth:
+                expected = expected_unit(ws.manifest.truth[key])
+                assert {k: unit[k] for k in expected} == expected, key
+
+
+def test_targets_match_plain_counts(workspace):
+    ws = workspace
+    for outcome in ws.outcomes.values():
+        period = outcome.result.period
+        reports = [r for (code, p), r in ws.manifest.truth.items() if p == period]
+        people = [person for r in reports for person in r.people]
+        expected = {
+            "CT1-TT": (sum(r.self_rating in ("HTXSNV", "HTTNV") for r in reports), len(reports)),
+            "CT1-CN": (sum(p.rating in ("HTXSNV", "HTTNV") for p in people), len(people)),
+            "CT2": (sum(p.registered for p in people), len(people)),
+            "CT3": (sum(p.social for p in people), len(people)),
+            "NV": (sum(r.tasks_completed for r in reports), sum(r.tasks_assigned for r in reports)),
+        }
+        summary = json.loads((outcome.out_dir / "summary.json").read_text(encoding="utf-8"))
+        for target in summary["targets"]:
+            numerator, denominator = expected[target["id"]]
+            assert (target["numerator"], target["denominator"]) == (numerator, denominator), target["id"]
+            assert target["met"] == (numerator == denominator)
+        # The report leadership reads carries the same percentages.
+        text = "\n".join(
+            cell.text
+            for table in docx.Document(outcome.out_dir / f"bao-cao-{period}.docx").tables
+            for row in table.rows
+            for cell in row.cells
+        )
+        for numerator, denominator in expected.values():
+            if denominator:
+                assert format_percent(Fraction(numerator, denominator)) in text
+
+
+def test_outputs_of_each_month_and_the_closing_proposal(workspace):
+    ws = workspace
+    for period_text, outcome in ws.outcomes.items():
+        names = {p.name for p in outcome.out_dir.iterdir()}
+        assert {"tong-hop.xlsx", "summary.json", "manifest.json", f"bao-cao-{period_text}.docx"} <= names
+        assert f"giai-trinh-khen-thuong-{period_text}.docx" in names
+        final = period_text == "2024-03"
+        assert (f"to-trinh-khen-thuong-{period_text}.docx" in names) == final
+        for path in outcome.out_dir.rglob("*"):
+            if path.suffix in (".xlsx", ".docx"):
+                assert zipfile.ZipFile(path).testzip() is None
+        manifest_json = json.loads((outcome.out_dir / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest_json["config_sha256"] == ws.config.sha256
+        for entry in manifest_json["outputs"]:
+            data = (outcome.out_dir / entry["path"]).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == entry["sha256"], entry["path"]
+
+
+def test_summary_workbook_lists_every_commendation_decision(workspace):
+    ws = workspace
+    final = ws.outcomes["2024-03"]
+    wb = openpyxl.load_workbook(final.out_dir / "tong-hop.xlsx", read_only=True)
+    rows = list(wb["Khen thưởng"].iter_rows(min_row=2, values_only=True))
+    from processor.commend import decide
+
+    decisions = decide(ws.config, final.result)
+    assert len(rows) == len(decisions)
+    proposed = {r[2] for r in rows if r[6] == "Đề nghị"}
+    assert proposed == {d.subject_name for d in decisions if d.proposed}
+    assert proposed, "the demo must have people and units to propose"
+    proposal = docx.Document(final.out_dir / "to-trinh-khen-thuong-2024-03.docx")
+    list_text = "\n".join(c.text for t in proposal.tables for r in t.rows for c in r.cells)
+    for name in proposed:
+        assert name in list_text
+
+
+def test_status_agrees_with_run(workspace):
+    ws = workspace
+    result = status(ws.config, "2024-02", ws.root / "inbox")
+    assert [u.status for u in result.units] == [u.status for u in ws.outcomes["2024-02"].result.units]
+    assert ReportingStatus.MISSING in {u.status for u in result.units}
+
+
+def test_rerun_is_byte_identical(workspace, tmp_path):
+    ws = workspace
+    again = run_period(ws.config, "2024-03", ws.root / "inbox", tmp_path / "again")
+    first = ws.outcomes["2024-03"].out_dir
+    for name in (
+        "summary.json",
+        "tong-hop.xlsx",
+        "bao-cao-2024-03.docx",
+        "to-trinh-khen-thuong-2024-03.docx",
+    ):
+        assert (again.out_dir / name).read_bytes() == (first / name).read_bytes(), name
