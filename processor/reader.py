@@ -546,6 +546,7 @@ def _section(xml: bytes, tag: bytes) -> bytes:
 
 _SI = re.compile(rb"<si\b[^>]*?(?:/>|>(.*?)</si>)", re.S)
 _RUN_FONT = re.compile(rb'<rFont\s+val="([^"]*)"')
+_LEGACY_RUN = re.compile(rb'rFont val="(?:\.[Vv][Nn]|[Vv][Nn][Ii][- ])')
 
 
 def _legacy_shared_strings(shared: bytes) -> dict[int, str]:
@@ -614,7 +615,8 @@ def _scan_sheet(
     has_formula = _HAS_FORMULA.search(xml) is not None or (prefixed and _HAS_PREFIXED_FORMULA.search(xml))
     scan = _SheetScan()
     has_error = b't="e"' in xml
-    if not (has_formula or has_error or legacy_xfs or legacy_strings):
+    inline_legacy = _LEGACY_RUN.search(xml) is not None  # rich text typed in the cell, run by run
+    if not (has_formula or has_error or legacy_xfs or legacy_strings or inline_legacy):
         return scan  # the normal case: nothing more to look at
     for attrs, body in _cells(xml):
         ref = _CELL_REF.search(attrs)
@@ -641,6 +643,15 @@ def _scan_sheet(
         font = legacy_xfs.get(int(style.group(1)) if style else 0)
         if font is None and cell_type == b"s" and value_text and value_text.strip().isdigit():
             font = legacy_strings.get(int(value_text))
+        if font is None and inline_legacy and cell_type == b"inlineStr":
+            font = next(
+                (
+                    n
+                    for f in _RUN_FONT.findall(body)
+                    if legacy_font_encoding(n := f.decode("utf-8", "replace"))
+                ),
+                None,
+            )
         if font is not None and (value_text or _INLINE.search(body)):
             scan.legacy_fonts[position] = font
     return scan

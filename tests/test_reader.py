@@ -194,3 +194,38 @@ def test_macro_enabled_workbook_is_read_never_run(config):
     book = read(data, config)
     assert book.readable and book.kind == "xlsm"
     assert book.sheets[form.STAFF_SHEET].value(2, 2) == workbooks.person(0)["name"]
+
+
+def test_legacy_font_in_rich_text_runs(config):
+    """Rich text names its font run by run: inline in the sheet (openpyxl) or in sharedStrings (Excel)."""
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+
+    def mutate(wb):
+        cell = wb[form.STAFF_SHEET][staff_cell(0, "note")]
+        cell.value = CellRichText([TextBlock(InlineFont(rFont=".VnTime"), "Ghi chó")])
+
+    staff = read(workbooks.xlsx(mutate=mutate), config).sheets[form.STAFF_SHEET]
+    assert staff.font(2, 11) == ".VnTime"
+
+    shared = (
+        b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b"<si><t>Chuy\xc3\xaan vi\xc3\xaan</t></si>"
+        + '<si><r><rPr><rFont val="VNI-Times"/></rPr><t>Nguyeãn</t></r></si></sst>'.encode()
+    )
+    data = workbooks.rewrite_parts(
+        workbooks.xlsx(),
+        {
+            "xl/sharedStrings.xml": shared,
+            "xl/_rels/workbook.xml.rels": lambda xml: xml.replace(
+                b"</Relationships>",
+                b'<Relationship Id="rIdSST" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                b'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+            ),
+        },
+    )
+    data = replace_cell(data, STAFF_PART, "K3", b'<c r="K3" t="s"><v>1</v></c>')
+    data = replace_cell(data, STAFF_PART, "K4", b'<c r="K4" t="s"><v>0</v></c>')
+    staff = read(data, config).sheets[form.STAFF_SHEET]
+    assert staff.font(3, 11) == "VNI-Times"
+    assert staff.font(4, 11) is None
