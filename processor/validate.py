@@ -372,7 +372,7 @@ class _Checker:
         seen: dict[str, int] = {}
         out: list[tuple[PersonRecord, int]] = []
         for row in range(header + 1, sheet.max_row + 1):
-            if not any((row, col) in cells for col in content_cols):
+            if (row, name_col) not in cells and not any((row, col) in cells for col in content_cols):
                 continue  # blank rows in the middle, or a row holding only its number
             errors_before = self.errors
             typed: dict[str, object] = {"row": row}
