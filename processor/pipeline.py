@@ -20,6 +20,7 @@ from pathlib import Path
 from processor import __version__
 from processor.config import Config
 from processor.records import Period, PeriodResult, Submission, UserError
+from processor.render.atomic import describe_os_error
 from processor.workspace import TEMPLATE_DIR, bundled_templates
 
 Progress = Callable[[int, int], None]
@@ -45,7 +46,7 @@ def workspace_lock(out_root: Path, wait_seconds: float = 0) -> Iterator[None]:
     try:
         out_root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"Không tạo được thư mục kết quả {out_root}: {exc.strerror}.") from None
+        raise UserError(f"Không tạo được thư mục kết quả {out_root}: {describe_os_error(exc)}.") from None
     lock = FileLock(str(out_root / LOCK_NAME))
     try:
         lock.acquire(timeout=wait_seconds)
@@ -54,11 +55,18 @@ def workspace_lock(out_root: Path, wait_seconds: float = 0) -> Iterator[None]:
             f"Một lần chạy khác đang ghi vào {out_root}. Đợi lần chạy đó kết thúc rồi chạy lại."
         ) from None
     except OSError as exc:
-        raise UserError(f"Không ghi được vào thư mục kết quả {out_root}: {exc.strerror}.") from None
+        raise UserError(_cannot_write(out_root, exc)) from None
     try:
         yield
     finally:
         lock.release()
+
+
+def _cannot_write(out_root: Path, exc: OSError) -> str:
+    return (
+        f"Không ghi được vào thư mục kết quả {out_root}: {describe_os_error(exc)}. Kết quả đã có trong "
+        "thư mục được giữ nguyên; khắc phục rồi chạy lại."
+    )
 
 
 def recover_interrupted(out_root: Path) -> None:
@@ -81,7 +89,13 @@ def _publish(staging: Path, final: Path) -> None:
         shutil.rmtree(old)
     if final.exists():
         os.replace(final, old)
-    os.replace(staging, final)
+    try:
+        os.replace(staging, final)
+    except OSError:
+        with contextlib.suppress(OSError):  # else the next run's recover_interrupted puts it back
+            if old.exists() and not final.exists():
+                os.replace(old, final)
+        raise
     if old.exists():
         shutil.rmtree(old, ignore_errors=True)
 
@@ -121,15 +135,21 @@ def run_period(
 
     final = final or period == campaign.periods[-1]
     with workspace_lock(out_root):
-        recover_interrupted(out_root)
+        try:
+            recover_interrupted(out_root)
+        except OSError as exc:
+            raise UserError(_cannot_write(out_root, exc)) from None
         submissions = ingest_inbox(config, inbox, accept_partial=accept_partial, progress=progress)
         result = aggregate(config, period, submissions, final=final, accept_partial=accept_partial)
         staging = out_root / f"{STAGING_PREFIX}{period}-{os.getpid()}-{time.monotonic_ns()}"
-        staging.mkdir(parents=True)
         try:
+            # A read-only folder that still holds the lock file of an earlier run fails only here.
+            staging.mkdir(parents=True)
             outcome = RunOutcome(result, submissions, out_root / str(period))
             outcome.outputs, outcome.pdf_skipped = _render_all(config, result, submissions, staging, pdf=pdf)
             _publish(staging, outcome.out_dir)
+        except OSError as exc:
+            raise UserError(_cannot_write(out_root, exc)) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         outcome.outputs = [outcome.out_dir / p.relative_to(staging) for p in outcome.outputs]

@@ -7,6 +7,7 @@ A run killed half way leaves at most a stray `*.tmp-thidua` file, never a half-w
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import tempfile
@@ -27,6 +28,25 @@ def _file_mode() -> int:
 
 _FILE_MODE = _file_mode()
 
+# The OS words for these are English ("No space left on device"); the clerk needs them in Vietnamese.
+_OS_REASONS = {
+    errno.ENOSPC: "ổ đĩa đã đầy, không còn chỗ trống",
+    errno.EDQUOT: "đã hết dung lượng được cấp trên ổ đĩa",
+    errno.EACCES: "không có quyền ghi (thư mục chỉ cho đọc hoặc tệp đang bị chương trình khác khóa)",
+    errno.EPERM: "không có quyền ghi (thư mục chỉ cho đọc hoặc tệp đang bị chương trình khác khóa)",
+    errno.EROFS: "ổ đĩa chỉ cho phép đọc",
+    errno.EEXIST: "đã có một tệp trùng tên ở đó, không phải thư mục",
+    errno.ENOTDIR: "một phần của đường dẫn là tệp, không phải thư mục",
+    errno.ENOENT: "đường dẫn không tồn tại",
+    errno.EBUSY: "tệp hoặc thư mục đang được chương trình khác sử dụng",
+    errno.EIO: "lỗi đọc ghi của ổ đĩa",
+}
+
+
+def describe_os_error(exc: OSError) -> str:
+    """Why a write failed, in words for the clerk."""
+    return _OS_REASONS.get(exc.errno) or exc.strerror or str(exc)
+
 
 @contextlib.contextmanager
 def atomic_path(final: Path) -> Iterator[Path]:
@@ -37,7 +57,7 @@ def atomic_path(final: Path) -> Iterator[Path]:
         handle, temp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=TEMP_SUFFIX, dir=final.parent)
         os.close(handle)
     except OSError as exc:
-        raise UserError(f"Không ghi được vào thư mục {final.parent}: {exc.strerror}.") from None
+        raise UserError(f"Không ghi được vào thư mục {final.parent}: {describe_os_error(exc)}.") from None
     temp = Path(temp_name)
     try:
         yield temp
@@ -46,7 +66,7 @@ def atomic_path(final: Path) -> Iterator[Path]:
         os.chmod(temp, _FILE_MODE)
         os.replace(temp, final)
     except OSError as exc:
-        raise UserError(f"Không ghi được tệp {final}: {exc.strerror}.") from None
+        raise UserError(f"Không ghi được tệp {final}: {describe_os_error(exc)}.") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
