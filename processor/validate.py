@@ -68,6 +68,8 @@ IDENTITY_CODES = frozenset(
 
 _INVALID = object()  # a cell whose value could not be used (its finding is recorded)
 _EMPTY_TEXTS = frozenset({"-", "–", "—"})
+# A totals line, accent-less: "Tổng cộng", "Tổng số: 50", "Cộng". Not "Tống Văn A" (a surname).
+_TOTAL_ROWS = re.compile(r"(?:tong-cong|tong-so)(?:-.*)?|(?:tong|cong)(?:-\d.*)?")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -374,6 +376,8 @@ class _Checker:
         for row in range(header + 1, sheet.max_row + 1):
             if (row, name_col) not in cells and not any((row, col) in cells for col in content_cols):
                 continue  # blank rows in the middle, or a row holding only its number
+            if self._not_a_person(sheet, row, name_col, columns):
+                continue
             errors_before = self.errors
             typed: dict[str, object] = {"row": row}
             for field, col, kept, options, dates in plan:
@@ -413,6 +417,30 @@ class _Checker:
                 sheet=sheet.name,
             )
         return out
+
+    def _not_a_person(self, sheet: RawSheet, row: int, name_col: int, columns: dict[str, int]) -> bool:
+        """A repeated header (a merged two-row header, a pasted page) or a totals line, not a person."""
+        name = sheet.cells.get((row, name_col))
+        if not isinstance(name, str):
+            return False
+        if _label_key(name) == _label_key(form.staff_field("name").label):
+            return True
+        birth_col = columns.get("birth_date")
+        if (
+            _TOTAL_ROWS.match(_slug(name))
+            and not _slug(name).startswith("tong-van")
+            and (birth_col is None or (row, birth_col) not in sheet.cells)
+        ):
+            self.warning(
+                "total_row_ignored",
+                f"dòng {row} (“{name}”) được coi là dòng tổng cộng, không phải một cá nhân, nên không được "
+                "tính. Không cần ghi dòng tổng: chương trình tự cộng.",
+                (sheet.name, row, name_col),
+                field=form.staff_field("name"),
+                value=name,
+            )
+            return True
+        return False
 
     def _staff_columns(self, sheet: RawSheet) -> tuple[dict[str, int], int | None]:
         name_label = _label_key(form.staff_field("name").label)

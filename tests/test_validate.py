@@ -228,6 +228,16 @@ def test_blank_rows_in_the_middle_and_rows_past_the_prepared_range(config):
     assert sub.report.people[-1].name == person(7)["name"]
 
 
+def test_totals_line_and_repeated_header_are_not_people(config):
+    spec = Spec()
+    spec.people.append({"seq": None, "name": "Tổng cộng: 5 người", "initiatives": 2})
+    spec.people.insert(2, {key: form.staff_field(key).label for key in spec.columns})
+    sub = run(config, workbooks.xlsx(spec))
+    assert sub.status is FileStatus.ACCEPTED, sub.findings
+    assert only(sub, "total_row_ignored").cell == staff_cell(6, "name")
+    assert [p.row for p in sub.report.people] == [2, 3, 5, 6, 7]
+
+
 def test_merged_cells(config):
     def mutate(wb):
         ws = wb[form.STAFF_SHEET]
