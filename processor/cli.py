@@ -284,12 +284,14 @@ def _with_progress(job):
 @CONFIG_OPTION
 @PERIOD_OPTION
 @INBOX_OPTION
-def status(config_path, period_text, inbox) -> None:
-    """Xem nhanh đơn vị nào đã nộp, nộp muộn, có lỗi hoặc chưa nộp (không ghi tệp)."""
+@OUT_OPTION
+def status(config_path, period_text, inbox, out_root) -> None:
+    """Xem nhanh đơn vị nào đã nộp, nộp muộn, có lỗi hoặc chưa nộp (không lập văn bản)."""
     from processor.pipeline import status as period_status
 
     config = _load(config_path)
-    result = _with_progress(lambda _: period_status(config, period_text or _default_period(config), inbox))
+    period_text = period_text or _default_period(config)
+    result = _with_progress(lambda _: period_status(config, period_text, inbox, out_root))
     _print_completeness(result)
 
 

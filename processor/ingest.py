@@ -36,6 +36,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from processor.config import Config
+from processor.ingest_cache import ValidationCache
 from processor.records import FileStatus, Finding, Incoming, ReceivedFile, Severity, Submission, UserError
 from processor.vntext import format_decimal, nfc
 
@@ -91,9 +92,13 @@ def ingest(
     accept_partial: bool = False,
     progress: Progress | None = None,
     workers: int = 1,
+    cache: ValidationCache | None = None,
 ) -> IngestResult:
-    """Everything in the inbox as validated submissions, duplicates and corrections resolved."""
-    return _finish(config, collect(Path(inbox), config), accept_partial, progress, workers)
+    """Everything in the inbox as validated submissions, duplicates and corrections resolved.
+
+    With a `cache`, files validated by an earlier run (same bytes, config and program) are not read again.
+    """
+    return _finish(config, collect(Path(inbox), config), accept_partial, progress, workers, cache)
 
 
 def ingest_paths(
@@ -216,12 +221,28 @@ def check_senders(config: Config, submissions: Iterable[Submission]) -> None:
 
 
 def _finish(
-    config: Config, collected: Collected, accept_partial: bool, progress: Progress | None, workers: int
+    config: Config,
+    collected: Collected,
+    accept_partial: bool,
+    progress: Progress | None,
+    workers: int,
+    cache: ValidationCache | None = None,
 ) -> IngestResult:
     # Imported here: validate is the heavy part, and `thidua --help` must not load it.
     from processor import validate
 
-    submissions = _validate_all(config, collected.incoming, accept_partial, progress, workers)
+    known: list[Submission] = []
+    todo = collected.incoming
+    if cache is not None:
+        known = [sub for sub in map(cache.get, (item.file for item in todo)) if sub is not None]
+        done = {sub.file.sha256 for sub in known}
+        todo = [item for item in todo if item.file.sha256 not in done]
+    fresh = _validate_all(config, todo, accept_partial, progress, workers)
+    if cache is not None:
+        for sub in fresh:
+            cache.put(sub)  # before the rules across files add their findings
+        cache.save()
+    submissions = known + fresh
     by_sha = {sub.file.sha256: sub for sub in submissions}
     for copy, kept in collected.duplicates:
         original = by_sha[kept.sha256]

@@ -69,6 +69,7 @@ def person_key(name: str, birth_date: dt.date | None) -> str:
     return f"{fold(name)}|{birth_date.isoformat() if birth_date else ''}"
 
 
+@functools.lru_cache(maxsize=65536)  # the same names are sorted in several lists of a run
 def _collation_key(text: str) -> tuple:
     letters = [pair for w in clean(text).split(" ") for pair in [*_letters(w), (" ", 0)]]
     primary = tuple(-1 if base == " " else _LETTER_RANK.get(base, 100 + ord(base[0])) for base, _ in letters)

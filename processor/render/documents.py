@@ -45,7 +45,7 @@ TABLE_ROW_CAP = 60
 NAMES_IN_TEXT_CAP = 30
 PEOPLE_IN_TEXT_CAP = 20
 HIGHLIGHTS_CAP = 30
-EXPLANATION_ROW_CAP = 3000
+EXPLANATION_ROW_CAP = 500  # beyond this the giải trình is too long to read; tong-hop.xlsx has all
 SUMMARY_WORKBOOK = "tong-hop.xlsx"
 
 BLANK_NUMBER = "\u00a0" * 7  # "Số:        /BC-…": the văn thư writes the number when the letter is issued

@@ -737,10 +737,10 @@ def _normalise_zip(path: Path, stamp: dt.datetime, splices: dict[str, _RowsXml])
 
 def _decisions_sheet(
     wb: Workbook, result: PeriodResult, config: Config, decisions: Sequence[Decision]
-) -> None:
+) -> tuple[object, _RowsXml] | None:
     """Every commendation decision with its reasons: the documents cap their lists and point here."""
     if not decisions:
-        return
+        return None
     from processor.commend import status_label
 
     cols = [
@@ -770,7 +770,7 @@ def _decisions_sheet(
                 "; ".join(o.reason for o in d.outcomes),
             ]
 
-    sheet.table("KhenThuong", cols, rows())
+    return sheet.ws, sheet.fast_table("KhenThuong", cols, rows())
 
 
 def write_summary_workbook(
@@ -791,13 +791,17 @@ def write_summary_workbook(
         _progress_sheet(wb, result, config)
         _months_sheet(wb, result, config)
         _findings_sheet(wb, result)
-        _decisions_sheet(wb, result, config, decisions)
+        fast_sheets = [(people_ws, people_rows)]
+        decided = _decisions_sheet(wb, result, config, decisions)
+        if decided is not None:
+            fast_sheets.append(decided)
         try:
             wb.save(temp)
         except BaseException:
-            people_rows.file.close()
+            for _, rows in fast_sheets:
+                rows.file.close()
             raise
-        # Sheets are numbered when saved: the people sheet's part name is known only now.
-        _normalise_zip(temp, stamp, {people_ws.path.lstrip("/"): people_rows})
+        # Sheets are numbered when saved: the fast sheets' part names are known only now.
+        _normalise_zip(temp, stamp, {ws.path.lstrip("/"): rows for ws, rows in fast_sheets})
 
     return atomic.write_with(Path(out_path), build)

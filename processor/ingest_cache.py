@@ -1,0 +1,152 @@
+"""A memo of validated workbooks, so each month's run reads only the files that are new.
+
+The campaign-to-date figures need every month's files, but a file already validated under the same
+config and the same program gives the same result: its Submission (before the rules across files, which
+are re-applied on every run) is kept here by the file's sha256. The memo is plain JSON in the output
+folder, never code (no pickle: the folder may be shared), and is thrown away whenever the config, the
+form or the validating code changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+from processor import __version__
+from processor.config import Config
+from processor.records import (
+    FileStatus,
+    Finding,
+    Period,
+    PersonRecord,
+    ReceivedFile,
+    Severity,
+    Submission,
+    UnitReport,
+)
+
+CACHE_FORMAT = "thidua-validated/1"
+CACHE_NAME = "validated.json"
+# The modules whose code decides what a workbook validates to.
+_SOURCES = ("validate.py", "reader.py", "form.py", "vntext.py", "records.py", "ingest_cache.py")
+
+
+def cache_key(config: Config, accept_partial: bool) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{CACHE_FORMAT}|{__version__}|{config.sha256}|{accept_partial}".encode())
+    package = Path(__file__).parent
+    for name in _SOURCES:
+        digest.update((package / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def _encode_report(report: UnitReport) -> dict:
+    fields = {f.name: getattr(report, f.name) for f in dataclasses.fields(report) if f.name != "people"}
+    fields["period"] = str(report.period)
+    fields["prepared_on"] = report.prepared_on.isoformat() if report.prepared_on else None
+    fields["people"] = [
+        [
+            p.row,
+            p.name,
+            p.birth_date.isoformat() if p.birth_date else None,
+            p.position,
+            p.category,
+            p.registered,
+            p.rating,
+            p.social,
+            p.initiatives,
+            p.discipline,
+            p.note,
+        ]
+        for p in report.people
+    ]
+    return fields
+
+
+def _decode_report(data: dict) -> UnitReport:
+    people = tuple(
+        PersonRecord(row, name, _date(birth), position, category, registered, rating, social, initiatives,
+                     discipline, note)
+        for row, name, birth, position, category, registered, rating, social, initiatives, discipline, note
+        in data["people"]
+    )  # fmt: skip
+    values = {**data, "people": people, "period": Period.parse(data["period"])}
+    values["prepared_on"] = _date(data["prepared_on"])
+    return UnitReport(**values)
+
+
+def encode(sub: Submission) -> dict:
+    return {
+        "status": sub.status.value,
+        "unit_code": sub.unit_code,
+        "period": str(sub.period) if sub.period else None,
+        "findings": [
+            [f.severity.value, f.code, f.message, f.sheet, f.cell, f.field, f.value] for f in sub.findings
+        ],
+        "report": _encode_report(sub.report) if sub.report else None,
+    }
+
+
+def decode(data: dict, file: ReceivedFile) -> Submission:
+    return Submission(
+        file=file,
+        status=FileStatus(data["status"]),
+        findings=[
+            Finding(Severity(sev), code, message, file.display_name, sheet, cell, field, value)
+            for sev, code, message, sheet, cell, field, value in data["findings"]
+        ],
+        unit_code=data["unit_code"],
+        period=Period.parse(data["period"]) if data["period"] else None,
+        report=_decode_report(data["report"]) if data["report"] else None,
+    )
+
+
+class ValidationCache:
+    """Validated submissions by sha256, loaded from and saved to one JSON file."""
+
+    def __init__(self, path: Path, key: str):
+        self.path = Path(path)
+        self.key = key
+        self._entries: dict[str, dict] = {}
+        self._used: set[str] = set()
+        self._changed = False
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if data.get("format") == CACHE_FORMAT and data.get("key") == key:
+                self._entries = data["entries"]
+        except (OSError, ValueError, KeyError, AttributeError):
+            pass  # no memo, or an unreadable one: validate everything again
+
+    def get(self, file: ReceivedFile) -> Submission | None:
+        data = self._entries.get(file.sha256)
+        if data is None:
+            return None
+        try:
+            sub = decode(data, file)
+        except (ValueError, KeyError, TypeError):
+            return None
+        self._used.add(file.sha256)
+        return sub
+
+    def put(self, sub: Submission) -> None:
+        """Remember a submission as validate_workbook returned it (before the rules across files)."""
+        self._entries[sub.file.sha256] = encode(sub)
+        self._used.add(sub.file.sha256)
+        self._changed = True
+
+    def save(self) -> None:
+        """Write the memo of this run's files only (files gone from the inbox are forgotten)."""
+        if not self._changed and self._used == set(self._entries):
+            return
+        from processor.render.atomic import write_text
+
+        entries = {sha: self._entries[sha] for sha in sorted(self._used)}
+        text = json.dumps({"format": CACHE_FORMAT, "key": self.key, "entries": entries}, ensure_ascii=False)
+        write_text(self.path, text)
