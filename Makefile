@@ -27,8 +27,12 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_bench.py
 
+# Regenerate the committed master form (a test fails when it is stale) and the Word templates.
 templates: $(STAMP)
 	$(BIN)/thidua template --master --out input_templates
+	$(BIN)/thidua template --master --out processor/data/templates
+	$(BIN)/python -m processor.render.word_templates input_templates
+	$(BIN)/python -m processor.render.word_templates processor/data/templates
 
 clean:
 	rm -rf output/demo build *.egg-info

@@ -145,3 +145,40 @@ def test_rerun_is_byte_identical(workspace, tmp_path):
         "to-trinh-khen-thuong-2024-03.docx",
     ):
         assert (again.out_dir / name).read_bytes() == (first / name).read_bytes(), name
+
+
+def test_template_remembers_staff_from_the_latest_accepted_report(workspace, tmp_path):
+    """`thidua template` for March fills each unit's staff list from its February report."""
+    import subprocess
+    import sys
+
+    ws = workspace
+    out = tmp_path / "forms"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "processor",
+            "template",
+            "--period",
+            "2024-03",
+            "--unit",
+            "TH",
+            "--out",
+            str(out),
+        ],
+        cwd=ws.root,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "điền sẵn danh sách cán bộ" in proc.stdout
+    wb = openpyxl.load_workbook(out / "2024-03_TH_bao-cao-thi-dua.xlsx")
+    sheet = wb["Cá nhân"]
+    names = [sheet.cell(row, 2).value for row in range(2, 400) if sheet.cell(row, 2).value]
+    february = next(r for (code, p), r in ws.manifest.truth.items() if code == "TH" and str(p) == "2024-02")
+    assert names == [p.name for p in february.people]
+    assert all(
+        sheet.cell(row, 7).value is None for row in range(2, 2 + len(names))
+    )  # month columns left empty
