@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import tomllib
 import types
@@ -185,23 +186,46 @@ class Config:
     sha256: str = ""
 
     # -- look-ups -------------------------------------------------------------------------------
+    # Indexes are built once per Config: the stages call these per person (50,000 at province scale).
+    # cached_property writes the instance __dict__ directly, so it works on a frozen dataclass, and
+    # dataclasses.replace starts a fresh instance with no stale index.
     def unit(self, code: str) -> Unit | None:
         return self._units_by_code.get(code.upper())
 
-    @property
+    @functools.cached_property
     def _units_by_code(self) -> dict[str, Unit]:
         return {u.code.upper(): u for u in self.units}
 
+    @functools.cached_property
+    def unit_index(self) -> dict[str, int]:
+        """Roster position of each unit code (upper case): the order of every list of units."""
+        return {u.code.upper(): i for i, u in enumerate(self.units)}
+
+    @functools.cached_property
+    def _ratings_by_code(self) -> dict[str, Choice]:
+        return {r.code: r for r in reversed(self.ratings)}  # the first of equal codes wins, as next() did
+
+    @functools.cached_property
+    def _rating_ranks(self) -> dict[str, int]:
+        return {r.code: i for i, r in reversed(list(enumerate(self.ratings)))}
+
     def rating(self, code: str) -> Choice:
-        return next(r for r in self.ratings if r.code == code)
+        try:
+            return self._ratings_by_code[code]
+        except (KeyError, TypeError):
+            raise StopIteration from None  # as the former next() over the list did
 
     def rating_rank(self, code: str | None) -> int:
         """0 for the best level; larger is worse; unknown/None ranks below every level."""
-        codes = [r.code for r in self.ratings]
-        return codes.index(code) if code in codes else len(codes)
+        rank = self._rating_ranks.get(code) if isinstance(code, str) else None
+        return len(self.ratings) if rank is None else rank
+
+    @functools.cached_property
+    def _discipline_ranks(self) -> dict[str, int]:
+        return {level: i for i, level in reversed(list(enumerate(self.disciplines.levels)))}
 
     def discipline_rank(self, level: str) -> int:
-        return self.disciplines.levels.index(level) if level in self.disciplines.levels else 0
+        return self._discipline_ranks.get(level, 0) if isinstance(level, str) else 0
 
     @property
     def good_rating(self) -> str:

@@ -13,21 +13,16 @@ the same result gives the same bytes.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import shutil
-import tempfile
 import warnings
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
@@ -44,6 +39,7 @@ from processor.aggregate import (
 from processor.config import Config
 from processor.records import Decision, FileStatus, PeriodResult, ReportingStatus, Submission
 from processor.render import atomic
+from processor.render.fastxlsx import RowsXml, normalise_zip, storable, style_attr
 from processor.vntext import format_percent, given_name_sort_key
 
 SHEET_TARGETS = "Chỉ tiêu"
@@ -75,14 +71,9 @@ FILE_STATUS_LABELS = {
 
 # Characters that make a spreadsheet treat typed text as a formula (CSV/formula injection).
 _FORMULA_START = ("=", "+", "-", "@")
-_MAX_CELL_TEXT = 32767  # Excel refuses to open a file with a longer cell
 
 
-def _storable(value: str) -> str:
-    """Text Excel can hold: no control characters, not longer than a cell takes."""
-    if ILLEGAL_CHARACTERS_RE.search(value):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    return value[:_MAX_CELL_TEXT]
+_storable = storable
 
 
 _TITLE_FONT = Font(bold=True, size=14)
@@ -209,79 +200,10 @@ class _Sheet:
         return header, self.row
 
 
-_EXCEL_EPOCH = dt.date(1899, 12, 30)
-
-
-class _RowsXml:
-    """Data rows as SpreadsheetML text in a temporary file, spliced into the sheet after saving.
-
-    Only inline strings, numbers and dates are written: text from units can never become a formula.
-    """
-
-    def __init__(self, ws, cols: Sequence[Col], first_row: int) -> None:
-        self.letters = [get_column_letter(i) for i in range(1, len(cols) + 1)]
-        self.styles = [self._style(ws, col) for col in cols]
-        self.next_row = first_row
-        self.count = 0
-        # Closed by _normalise_zip (or on a failed save), after the rows are copied into the package.
-        self.file = tempfile.TemporaryFile()  # noqa: SIM115
-        self._buffer: list[str] = []
-
-    @staticmethod
-    def _style(ws, col: Col) -> str:
-        if not (col.fmt or col.wrap):
-            return ""
-        # A prototype cell registers the number format and alignment in the workbook's styles.
-        cell = WriteOnlyCell(ws)
-        if col.fmt:
-            cell.number_format = col.fmt
-        if col.wrap:
-            cell.alignment = _WRAP
-        return f' s="{cell.style_id}"'
-
-    def add(self, values: Sequence[object]) -> None:
-        r = self.next_row
-        parts = [f'<row r="{r}">']
-        for letter, style, value in zip(self.letters, self.styles, values, strict=True):
-            if value is None or value == "":
-                continue
-            if isinstance(value, str):
-                value = _storable(value)
-                space = ' xml:space="preserve"' if value != value.strip() else ""
-                parts.append(
-                    f'<c r="{letter}{r}"{style} t="inlineStr"><is><t{space}>{escape(value)}</t></is></c>'
-                )
-                continue
-            if isinstance(value, bool):
-                number = str(int(value))
-                parts.append(f'<c r="{letter}{r}"{style} t="b"><v>{number}</v></c>')
-                continue
-            if isinstance(value, dt.datetime):
-                value = value.replace(tzinfo=None)
-                delta = value - dt.datetime.combine(_EXCEL_EPOCH, dt.time())
-                number = repr(delta.days + delta.seconds / 86400)
-            elif isinstance(value, dt.date):
-                number = str((value - _EXCEL_EPOCH).days)
-            elif isinstance(value, int):
-                number = str(value)
-            else:
-                number = repr(float(value))  # type: ignore[arg-type]
-            parts.append(f'<c r="{letter}{r}"{style} t="n"><v>{number}</v></c>')
-        parts.append("</row>")
-        self._buffer.append("".join(parts))
-        self.next_row += 1
-        self.count += 1
-        if len(self._buffer) >= 2000:
-            self._flush()
-
-    def _flush(self) -> None:
-        self.file.write("".join(self._buffer).encode("utf-8"))
-        self._buffer.clear()
-
-    def finish(self):
-        self._flush()
-        self.file.seek(0)
-        return self.file
+def _RowsXml(ws, cols: Sequence[Col], first_row: int) -> RowsXml:
+    """Fast rows styled by their columns' number format and wrapping."""
+    styles = [style_attr(ws, number_format=col.fmt, alignment=_WRAP if col.wrap else None) for col in cols]
+    return RowsXml(styles, first_row)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -699,42 +621,6 @@ def _stamp(result: PeriodResult) -> dt.datetime:
     return latest.replace(microsecond=0)
 
 
-_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
-_END_ROWS = b"</sheetData>"
-
-
-def _normalise_zip(path: Path, stamp: dt.datetime, splices: dict[str, _RowsXml]) -> None:
-    """Rewrite the package: fixed entry times, the modified date from the inputs, fast rows spliced in."""
-    fixed = path.with_name(path.name + ".z")
-    when = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    try:
-        with (
-            zipfile.ZipFile(path) as source,
-            zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as target,
-        ):
-            for entry in source.infolist():
-                data = source.read(entry)
-                if entry.filename == "docProps/core.xml":
-                    data = _MODIFIED.sub(rb"\g<1>" + when + rb"\g<2>", data)
-                info = zipfile.ZipInfo(entry.filename, date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                rows = splices.get(entry.filename)
-                if rows is None:
-                    target.writestr(info, data)
-                    continue
-                end = data.rindex(_END_ROWS)
-                with target.open(info, "w", force_zip64=True) as stream:
-                    stream.write(data[:end])
-                    shutil.copyfileobj(rows.finish(), stream, 1 << 20)
-                    stream.write(data[end:])
-        os.replace(fixed, path)
-    finally:
-        fixed.unlink(missing_ok=True)
-        for rows in splices.values():
-            rows.file.close()
-
-
 def _decisions_sheet(
     wb: Workbook, result: PeriodResult, config: Config, decisions: Sequence[Decision]
 ) -> tuple[object, _RowsXml] | None:
@@ -802,6 +688,6 @@ def write_summary_workbook(
                 rows.file.close()
             raise
         # Sheets are numbered when saved: the fast sheets' part names are known only now.
-        _normalise_zip(temp, stamp, {ws.path.lstrip("/"): rows for ws, rows in fast_sheets})
+        normalise_zip(temp, stamp, {ws.path.lstrip("/"): rows for ws, rows in fast_sheets})
 
     return atomic.write_with(Path(out_path), build)
