@@ -20,7 +20,7 @@ from pathlib import Path
 from processor import __version__
 from processor.config import Config
 from processor.records import Period, PeriodResult, Submission, UserError
-from processor.render.atomic import describe_os_error
+from processor.render.atomic import describe_os_error, remove_stale_temps
 from processor.workspace import TEMPLATE_DIR, bundled_templates
 
 Progress = Callable[[int, int], None]
@@ -82,6 +82,9 @@ def recover_interrupted(out_root: Path) -> None:
             os.replace(old, final)
     for staging in out_root.glob(f"{STAGING_PREFIX}*"):
         shutil.rmtree(staging, ignore_errors=True)
+    # A run killed while saving the memo leaves its temporary file there. `thidua status` saves the memo
+    # without taking the lock, so a young one may be in the middle of being written: leave those.
+    remove_stale_temps(out_root / CACHE_DIR, min_age_seconds=60)
 
 
 def _publish(staging: Path, final: Path) -> None:

@@ -179,6 +179,11 @@ def _leave_crash_debris(out_root: Path) -> None:
     (staging / "summary.json").write_text('{\n  "format": "thidua-summary/1",\n  "peri', encoding="utf-8")
     (staging / ".tong-hop.xlsx.k2j3h4.tmp-thidua").write_bytes(b"PK\x03\x04\x14\x00half")
     (staging / "phan-hoi" / ".x_kiem-tra.xlsx.abc.tmp-thidua").write_bytes(b"PK\x03")
+    # Killed a while ago while saving the validation memo (a young one may be a live `status` writing).
+    memo_temp = out_root / pipeline.CACHE_DIR / ".validated.json.q1w2e3.tmp-thidua"
+    memo_temp.write_text('{"format": ', encoding="utf-8")
+    an_hour_ago = time.time() - 3600
+    os.utime(memo_temp, (an_hour_ago, an_hour_ago))
 
 
 def test_killed_between_the_renames_the_next_run_restores_then_replaces(workspace, reference):

@@ -183,6 +183,10 @@ def _kill_and_recover(runs: Runs, moment) -> tuple[bool, str]:
     run_ok(runs.workspace)
     assert snapshot(runs.out / PERIOD) == runs.new  # as if never interrupted
     assert json.loads(runs.new["summary.json"])["period"] == PERIOD
+    # Killed while saving the validation memo: the next run leaves that temporary file for a minute
+    # (a `thidua status`, which takes no lock, could be writing it); anything else must be gone.
+    for young in (runs.out / pipeline.CACHE_DIR).glob(".validated.json.*.tmp-thidua"):
+        young.unlink()
     assert_no_leftovers(runs.out)
     return killed, seen
 

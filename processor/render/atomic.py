@@ -11,6 +11,7 @@ import errno
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -97,9 +98,12 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def remove_stale_temps(folder: Path) -> None:
-    """Temporary files left by a killed run are removed at the start of the next one."""
+def remove_stale_temps(folder: Path, min_age_seconds: float = 0) -> None:
+    """Temporary files left by a killed run are removed at the start of the next one. With
+    `min_age_seconds`, younger ones stay: a process that takes no lock may be writing one right now."""
     if folder.is_dir():
+        now = time.time()
         for stray in folder.glob(f".*{TEMP_SUFFIX}"):
             with contextlib.suppress(OSError):
-                stray.unlink()
+                if now - stray.stat().st_mtime >= min_age_seconds:
+                    stray.unlink()
