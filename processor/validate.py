@@ -40,7 +40,7 @@ from processor.vntext import (
     format_date,
     format_int,
     format_percent,
-    person_key,
+    nfc,
     slug,
 )
 
@@ -365,13 +365,13 @@ class _Checker:
                 columns.get(f.key),
                 f.key in person_keys,
                 self.choices[f.choices] if f.choices else None,
-                _quiet_dates(f, period) if f.kind is Kind.DATE else None,
+                _quiet(f, period),
             )
             for f in form.STAFF_FIELDS
         ]
         content_cols = [col for f, col, _, _, _ in plan if col is not None and f.key != "seq"]
         cells, fonts, name = sheet.cells, sheet.legacy_fonts, sheet.name
-        seen: dict[str, int] = {}
+        seen: dict[tuple[str, dt.date | None], int] = {}
         out: list[tuple[PersonRecord, int]] = []
         for row in range(header + 1, sheet.max_row + 1):
             if (row, name_col) not in cells and not any((row, col) in cells for col in content_cols):
@@ -380,14 +380,25 @@ class _Checker:
                 continue
             errors_before = self.errors
             typed: dict[str, object] = {"row": row}
-            for field, col, kept, options, dates in plan:
+            for field, col, kept, options, quiet in plan:
                 value = cells.get((row, col)) if col is not None else None
+                kind = type(value)
+                # Fast paths for what a correct row holds; anything else goes through convert().
                 if value is None and not field.required:
                     result = field.default
-                elif options is not None and type(value) is str and value in options:
+                elif options is not None and kind is str and value in options:
                     result = options[value].value  # the drop-down label itself: the usual case
-                elif dates is not None and type(value) is dt.date and dates[0] <= value <= dates[1]:
-                    result = value  # a real date, in the range that needs no second look
+                elif quiet is str:
+                    if (
+                        kind is str
+                        and (value.isascii() or max(value) > "\u00ff")  # type: ignore[union-attr]
+                        and (field.maximum is None or len(value) <= field.maximum)  # type: ignore[arg-type]
+                    ):
+                        result = value  # Unicode text of a fitting length: nothing to convert
+                    else:
+                        result = self.convert(field, value, (name, row, col or 0), fonts.get((row, col)))
+                elif quiet is not None and kind is quiet[0] and quiet[1] <= value <= quiet[2]:  # type: ignore[index,operator]
+                    result = value  # a real date or whole number in the range needing no second look
                 else:
                     font = fonts.get((row, col)) if fonts else None
                     result = self.convert(field, value, (name, row, col or 0), font)
@@ -395,7 +406,7 @@ class _Checker:
                     typed[field.key] = result
             if self.errors > errors_before:
                 continue
-            key = _person_key(typed["name"], typed["birth_date"])  # type: ignore[arg-type]
+            key = _identity(typed["name"], typed["birth_date"])  # type: ignore[arg-type]
             if key in seen:
                 born = f" (sinh {format_date(typed['birth_date'])})" if typed["birth_date"] else ""  # type: ignore[arg-type]
                 self.error(
@@ -419,28 +430,30 @@ class _Checker:
         return out
 
     def _not_a_person(self, sheet: RawSheet, row: int, name_col: int, columns: dict[str, int]) -> bool:
-        """A repeated header (a merged two-row header, a pasted page) or a totals line, not a person."""
+        """A repeated header (a merged two-row header, a pasted page) or a totals line, not a person.
+
+        Cheap tests on the first letters come first: this runs for every row.
+        """
         name = sheet.cells.get((row, name_col))
-        if not isinstance(name, str):
+        if not isinstance(name, str) or name[:1] not in "HhTtCc":
             return False
-        if _label_key(name) == _label_key(form.staff_field("name").label):
-            return True
+        start = name[:4].lower()
+        if start.startswith("h") and len(name) <= 20:
+            return _label_key(name) == _NAME_LABEL_KEY
+        if not start.startswith(("tổng", "tong", "cộng", "cong")) or not _TOTAL_ROWS.fullmatch(slug(name)):
+            return False
         birth_col = columns.get("birth_date")
-        if (
-            _TOTAL_ROWS.match(_slug(name))
-            and not _slug(name).startswith("tong-van")
-            and (birth_col is None or (row, birth_col) not in sheet.cells)
-        ):
-            self.warning(
-                "total_row_ignored",
-                f"dòng {row} (“{name}”) được coi là dòng tổng cộng, không phải một cá nhân, nên không được "
-                "tính. Không cần ghi dòng tổng: chương trình tự cộng.",
-                (sheet.name, row, name_col),
-                field=form.staff_field("name"),
-                value=name,
-            )
-            return True
-        return False
+        if birth_col is not None and (row, birth_col) in sheet.cells:
+            return False
+        self.warning(
+            "total_row_ignored",
+            f"dòng {row} (“{name}”) được coi là dòng tổng cộng, không phải một cá nhân, nên không được "
+            "tính. Không cần ghi dòng tổng: chương trình tự cộng.",
+            (sheet.name, row, name_col),
+            field=form.staff_field("name"),
+            value=name,
+        )
+        return True
 
     def _staff_columns(self, sheet: RawSheet) -> tuple[dict[str, int], int | None]:
         name_label = _label_key(form.staff_field("name").label)
@@ -774,11 +787,19 @@ def _make_date(
         return _INVALID
 
 
-def _quiet_dates(field: Field, period: Period | None) -> tuple[dt.date, dt.date]:
-    """The dates a field takes without any finding (what `_date_plausibility` lets pass silently)."""
-    if field.key == "birth_date" and period is not None:
-        return dt.date(period.year - AGE_MAX, 1, 1), dt.date(period.year - AGE_MIN, 12, 31)
-    return DATE_MIN, DATE_MAX
+def _quiet(field: Field, period: Period | None) -> object:
+    """What a field takes without any finding, for the fast path of the staff loop: (type, low, high)
+    for dates and whole numbers, `str` for text, None otherwise (always through convert())."""
+    if field.kind is Kind.DATE:
+        if field.key == "birth_date" and period is not None:
+            return dt.date, dt.date(period.year - AGE_MAX, 1, 1), dt.date(period.year - AGE_MIN, 12, 31)
+        return dt.date, DATE_MIN, DATE_MAX
+    if field.kind is Kind.INT:
+        low = field.minimum if field.minimum is not None else -(2**63)
+        return int, low, field.maximum if field.maximum is not None else 2**63
+    if field.kind is Kind.TEXT:
+        return str
+    return None
 
 
 def _date_plausibility(check: _Checker, field: Field, day: dt.date, cell: _Cell) -> None:
@@ -1035,8 +1056,31 @@ def _labels(fields: tuple[Field, ...]) -> tuple[dict[str, Field], dict[str, Fiel
     return {_label_key(f.label): f for f in fields}, {slug(f.label): f for f in fields}
 
 
-# The same people come back every month: their keys are worth remembering within a batch.
-_person_key = functools.lru_cache(maxsize=65536)(person_key)
+_NAME_LABEL_KEY = _label_key(form.staff_field("name").label)
+
+
+def _tone_pairs() -> dict[str, str]:
+    """Old and new tone placement ("Hòa"/"Hoà", "Thủy"/"Thuỷ", "Qúy"/"Quý") differ only on these
+    vowel pairs: each tone-on-the-first-vowel spelling mapped to tone-on-the-second."""
+    pairs = {}
+    for first, second in (("o", "a"), ("o", "e"), ("u", "y")):
+        for tone in "\u0300\u0301\u0309\u0303\u0323":
+            pairs[nfc(first + tone) + second] = first + nfc(second + tone)
+    return pairs
+
+
+_TONE_PAIRS = _tone_pairs()
+_OLD_TONES = re.compile("|".join(_TONE_PAIRS))
+
+
+def _identity(name: str, birth_date: dt.date | None) -> tuple[str, dt.date | None]:
+    """Who a staff row is, for duplicates within a file and across units: the same people as
+    vntext.person_key (case, NFC/NFD, spaces and tone placement folded), computed for every row, so
+    cheaply: names arrive from the reader already NFC with single spaces."""
+    low = name.lower()
+    if _OLD_TONES.search(low):
+        low = _OLD_TONES.sub(lambda m: _TONE_PAIRS[m.group()], low)
+    return low, birth_date
 
 
 @functools.lru_cache(maxsize=4096)
@@ -1167,14 +1211,14 @@ _NAME_COLUMN = column_letter(next(i for i, f in enumerate(form.STAFF_FIELDS, 1) 
 def _people_in_two_units(config: Config, submissions: list[Submission]) -> None:
     # Keyed by period text and person key (a Period, a dataclass, hashes slowly). Lists are only made
     # for the rare clash: one dictionary entry per person otherwise.
-    first: dict[tuple[str, str], tuple[Submission, PersonRecord]] = {}
-    clashes: dict[tuple[str, str], list[tuple[Submission, PersonRecord]]] = {}
+    first: dict[tuple, tuple[Submission, PersonRecord]] = {}
+    clashes: dict[tuple, list[tuple[Submission, PersonRecord]]] = {}
     for sub in submissions:
         report = sub.report
         assert report is not None
         period_text = str(report.period)
         for person in report.people:
-            key = (period_text, _person_key(person.name, person.birth_date))
+            key = (period_text, *_identity(person.name, person.birth_date))
             seen = first.setdefault(key, (sub, person))
             if seen[1] is not person:
                 clashes.setdefault(key, [seen]).append((sub, person))
