@@ -199,7 +199,7 @@ class Config:
     @functools.cached_property
     def unit_index(self) -> dict[str, int]:
         """Roster position of each unit code (upper case): the order of every list of units."""
-        return {u.code.upper(): i for i, u in enumerate(self.units)}
+        return {u.code.upper(): i for i, u in reversed(list(enumerate(self.units)))}  # first wins
 
     @functools.cached_property
     def _ratings_by_code(self) -> dict[str, Choice]:

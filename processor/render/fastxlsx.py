@@ -62,9 +62,11 @@ def style_attr(ws, *, number_format=None, font=None, border=None, fill=None, ali
 class RowsXml:
     """Data rows of one sheet, from `first_row` on, one style per column (see `style_attr`)."""
 
-    def __init__(self, styles: Sequence[str], first_row: int) -> None:
+    def __init__(self, styles: Sequence[str], first_row: int, *, styled_blanks: bool = False) -> None:
         # Per column, the text before the row number and after it: '<c r="B' ... '" s="3"'.
         self._cells = [(f'<c r="{get_column_letter(i)}', style) for i, style in enumerate(styles, 1)]
+        # With styled_blanks, an empty value still gets a cell carrying its column's style (a grid).
+        self._blanks = styled_blanks
         self.next_row = first_row
         self.count = 0
         # Closed by normalise_zip (or by the caller on a failed save), after the rows are copied.
@@ -81,8 +83,11 @@ class RowsXml:
             if kind is str or isinstance(value, str):
                 if value:
                     append(f'{start}{r}"{style} t="inlineStr">{_inline(value)}</c>')
+                elif self._blanks and style:
+                    append(f'{start}{r}"{style}/>')
             elif value is None:
-                continue
+                if self._blanks and style:
+                    append(f'{start}{r}"{style}/>')
             elif kind is int:
                 append(f'{start}{r}"{style} t="n"><v>{value}</v></c>')
             elif kind is bool:

@@ -19,14 +19,16 @@ import io
 import itertools
 import math
 import re
+import warnings
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import Rule
@@ -37,6 +39,7 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.xml.functions import fromstring, tostring
 
 from processor import form
@@ -187,8 +190,10 @@ def _counts(findings: Iterable[Finding]) -> tuple[int, int]:
 
 
 def _roster_rank(config: Config | None, code: str | None) -> int:
-    codes = [u.code.upper() for u in config.units] if config else []
-    return codes.index(code.upper()) if code and code.upper() in codes else len(codes)
+    if config is None:
+        return 0
+    index = config.unit_index.get(code.upper()) if code else None
+    return len(config.units) if index is None else index
 
 
 def _submission_key(config: Config | None, submission: Submission) -> tuple:
@@ -595,7 +600,7 @@ def _findings_sheet(
     ws.freeze_panes = f"A{header_row + 1}"
     ws.print_title_rows = f"{header_row}:{header_row}"
     ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
@@ -640,152 +645,213 @@ def write_annotated_copy(
 # 2. The clerk's validation report
 
 
-def _table(ws, name: str, header_row: int, last_row: int, columns: int) -> None:
-    ref = f"A{header_row}:{get_column_letter(columns)}{last_row}"
-    table = Table(displayName=name, ref=ref)
-    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-    ws.add_table(table)
+_REPORT_FINDINGS_COLUMNS = [
+    ("Đơn vị", 10),
+    ("Tên đơn vị", 28),
+    ("Tệp", 32),
+    ("Trạng thái tệp", 16),
+    ("Mức độ", 10),
+    ("Sheet", 12),
+    ("Ô", 8),
+    ("Nội dung", 24),
+    ("Giá trị", 22),
+    ("Thông báo", 70),
+]
+_REPORT_FILES_COLUMNS = [
+    ("Tệp", 34),
+    ("SHA-256 (rút gọn)", 15),
+    ("Đơn vị", 10),
+    ("Tên đơn vị", 28),
+    ("Kỳ báo cáo", 11),
+    ("Thời điểm nhận", 17),
+    ("Người gửi", 28),
+    ("Trạng thái", 16),
+    ("Số lỗi", 8),
+    ("Số cảnh báo", 11),
+    ("Được thay thế bởi", 32),
+]
+_RECEIVED_COLUMN = 6  # "Thời điểm nhận" of the files sheet: a date and time
 
 
-def _header(ws, row: int, titles: list[tuple[str, float]]) -> None:
-    for column, (title, width) in enumerate(titles, 1):
-        cell = _put(ws, row, column, title)
-        cell.font, cell.fill, cell.border = HEADER_FONT, HEADER_FILL, GRID
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        ws.column_dimensions[get_column_letter(column)].width = width
-    ws.row_dimensions[row].height = 32
-
-
-def _fit_row(ws, row: int, titles: list[tuple[str, float]]) -> None:
-    """Row height from the longest wrapped text: LibreOffice does not grow rows on opening."""
+def _row_height(values: Sequence[object], titles: Sequence[tuple[str, float]]) -> float:
+    """From the longest wrapped text: LibreOffice does not grow rows on opening."""
     lines = 1
-    for column, (_, width) in enumerate(titles, 1):
-        value = ws.cell(row, column).value
+    for value, (_, width) in zip(values, titles, strict=True):
         if isinstance(value, str):
             lines = max(lines, math.ceil(len(value) * 1.1 / max(width - 1, 1)))
-    ws.row_dimensions[row].height = 15.5 * lines + 2
+    return 15.5 * lines + 2
 
 
-def _title(ws, row: int, text: str, bold: bool = True, size: int = 12) -> None:
-    cell = _put(ws, row, 1, text)
-    cell.font = _font(bold=bold, size=size)
+def _cell_text(value: object) -> object:
+    return _text(value) if isinstance(value, str) else value
+
+
+class _ReportSheet:
+    """One streamed sheet of the validation report: title lines, a styled header, then fast rows."""
+
+    def __init__(self, wb: Workbook, title: str, titles: Sequence[tuple[str, float]], header_row: int):
+        from processor.render.fastxlsx import style_attr
+
+        self.ws = ws = wb.create_sheet(title)
+        self.titles = titles
+        self.header_row = header_row
+        for column, (_, width) in enumerate(titles, 1):
+            ws.column_dimensions[get_column_letter(column)].width = width
+        ws.row_dimensions[header_row].height = 32
+        ws.freeze_panes = f"A{header_row + 1}"
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_margins.left = ws.page_margins.right = 0.4
+        self.body = style_attr(ws, font=BODY_FONT, border=GRID, alignment=WRAP_TOP)
+        self.lines: list[list] = []
+
+    def title(self, text: str, bold: bool = True, size: int = 12) -> None:
+        cell = WriteOnlyCell(self.ws, _text(text))
+        cell.font = _font(bold=bold, size=size)
+        self.lines.append([cell])
+
+    def header(self) -> None:
+        while len(self.lines) < self.header_row - 1:
+            self.lines.append([])
+        cells = []
+        for title, _ in self.titles:
+            cell = WriteOnlyCell(self.ws, title)
+            cell.font, cell.fill, cell.border = HEADER_FONT, HEADER_FILL, GRID
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            cells.append(cell)
+        for line in [*self.lines, cells]:
+            self.ws.append(line)
+
+    def rows(self, styles: Sequence[str], rows: Iterable[Sequence[object]]):
+        from processor.render.fastxlsx import RowsXml
+
+        fast = RowsXml(styles, self.header_row + 1, styled_blanks=True)
+        try:
+            for values in rows:
+                values = [_cell_text(v) for v in values]
+                fast.add(values, _row_height(values, self.titles))
+        except BaseException:
+            fast.file.close()
+            raise
+        return fast
+
+    def table(self, name: str, last_row: int) -> None:
+        ref = f"A{self.header_row}:{get_column_letter(len(self.titles))}{last_row}"
+        table = Table(displayName=name, ref=ref)
+        # write-only mode cannot read the headers back from the cells: name the columns here.
+        table._initialise_columns()
+        for column, (title, _) in zip(table.tableColumns, self.titles, strict=True):
+            column.name = title
+        table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "In write-only mode you must add table columns manually")
+            self.ws.add_table(table)
 
 
 def write_validation_report(
     submissions: Iterable[Submission], config: Config, period: Period, out_path: Path
 ) -> Path:
-    """One workbook for the clerk: every finding of every file (one row each), then every file."""
+    """One workbook for the clerk: every finding of every file (one row each), then every file.
+
+    Streamed (a province sends 1,000 files a month and the report lists every file of the campaign):
+    openpyxl writes the titles, headers, tables and print settings, the rows are written as XML text.
+    """
+    from processor.render.fastxlsx import normalise_zip, style_attr
+
     submissions = sorted(submissions, key=lambda s: _submission_key(config, s))
-    wb = Workbook()
-    ws = wb.active
-    ws.title = FINDINGS_SHEET
-    errors = sum(_counts(s.findings)[0] for s in submissions)
-    warnings = sum(_counts(s.findings)[1] for s in submissions)
-    _title(ws, 1, f"KẾT QUẢ KIỂM TRA BÁO CÁO THI ĐUA THÁNG {period.label}", size=14)
-    _title(
-        ws,
-        2,
-        f"{len(submissions)} tệp đã nhận; {errors} lỗi, {warnings} cảnh báo. "
+    names = {id(s): _unit_name(s, config) for s in submissions}
+    counts = {id(s): _counts(s.findings) for s in submissions}
+    errors = sum(c[0] for c in counts.values())
+    warnings_count = sum(c[1] for c in counts.values())
+    wb = Workbook(write_only=True)
+
+    findings = _ReportSheet(wb, FINDINGS_SHEET, _REPORT_FINDINGS_COLUMNS, header_row=4)
+    findings.ws.print_title_rows = "4:4"
+    findings.title(f"KẾT QUẢ KIỂM TRA BÁO CÁO THI ĐUA THÁNG {period.label}", size=14)
+    findings.title(
+        f"{len(submissions)} tệp đã nhận; {errors} lỗi, {warnings_count} cảnh báo. "
         "Dùng nút lọc ở dòng tiêu đề để xem theo đơn vị, mức độ hoặc trạng thái.",
         bold=False,
     )
-    titles = [
-        ("Đơn vị", 10),
-        ("Tên đơn vị", 28),
-        ("Tệp", 32),
-        ("Trạng thái tệp", 16),
-        ("Mức độ", 10),
-        ("Sheet", 12),
-        ("Ô", 8),
-        ("Nội dung", 24),
-        ("Giá trị", 22),
-        ("Thông báo", 70),
-    ]
-    header_row = 4
-    _header(ws, header_row, titles)
-    row = header_row
-    for submission in submissions:
-        for finding in ordered_findings(submission.findings):
-            row += 1
-            values = (
-                submission.unit_code or "",
-                _unit_name(submission, config),
-                submission.file.display_name,
-                STATUS_LABELS.get(submission.status, str(submission.status)),
-                _severity_word(finding),
-                finding.sheet or "",
-                finding.cell or "",
-                finding.field or "",
-                finding.value if finding.value is not None else "",
-                finding.message,
-            )
-            for column, value in enumerate(values, 1):
-                cell = _put(ws, row, column, value)
-                cell.alignment, cell.font, cell.border = WRAP_TOP, BODY_FONT, GRID
-            _fit_row(ws, row, titles)
-    if row > header_row:
-        _table(ws, "KiemTra", header_row, row, len(titles))
-    else:
-        _put(ws, header_row + 1, 1, "Không có lỗi, cảnh báo nào.").font = BODY_FONT
-    ws.freeze_panes = f"A{header_row + 1}"
-    ws.print_title_rows = f"{header_row}:{header_row}"
-
-    files = wb.create_sheet(FILES_SHEET)
-    _title(files, 1, f"CÁC TỆP ĐÃ NHẬN – KỲ BÁO CÁO THÁNG {period.label}", size=14)
-    file_titles = [
-        ("Tệp", 34),
-        ("SHA-256 (rút gọn)", 15),
-        ("Đơn vị", 10),
-        ("Tên đơn vị", 28),
-        ("Kỳ báo cáo", 11),
-        ("Thời điểm nhận", 17),
-        ("Người gửi", 28),
-        ("Trạng thái", 16),
-        ("Số lỗi", 8),
-        ("Số cảnh báo", 11),
-        ("Được thay thế bởi", 32),
-    ]
-    header_row = 3
-    _header(files, header_row, file_titles)
-    row = header_row
-    for submission in submissions:
-        row += 1
-        file = submission.file
-        errors, warnings = _counts(submission.findings)
-        values = (
-            file.display_name,
-            file.sha256[:12],
+    finding_rows = [
+        (
             submission.unit_code or "",
-            _unit_name(submission, config),
-            submission.period.label if submission.period else "",
-            _local(file.received_at),
-            file.sender or "",
+            names[id(submission)],
+            submission.file.display_name,
             STATUS_LABELS.get(submission.status, str(submission.status)),
-            errors,
-            warnings,
-            submission.superseded_by or "",
+            _severity_word(finding),
+            finding.sheet or "",
+            finding.cell or "",
+            finding.field or "",
+            finding.value if finding.value is not None else "",
+            finding.message,
         )
-        for column, value in enumerate(values, 1):
-            cell = _put(files, row, column, value)
-            cell.alignment, cell.font, cell.border = WRAP_TOP, BODY_FONT, GRID
-        _fit_row(files, row, file_titles)
-        files.cell(row, 6).number_format = "dd/mm/yyyy hh:mm"
-    if row > header_row:
-        _table(files, "TepDaNhan", header_row, row, len(file_titles))
-    files.freeze_panes = f"A{header_row + 1}"
-    for sheet in (ws, files):
-        sheet.page_setup.orientation = "landscape"
-        sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-        sheet.page_setup.fitToWidth = 1
-        sheet.page_setup.fitToHeight = 0
-        sheet.sheet_properties.pageSetUpPr.fitToPage = True
-        sheet.page_margins.left = sheet.page_margins.right = 0.4
+        for submission in submissions
+        for finding in ordered_findings(submission.findings)
+    ]
+    if not finding_rows:
+        cell = WriteOnlyCell(findings.ws, "Không có lỗi, cảnh báo nào.")
+        cell.font = BODY_FONT
+    findings.header()
+    if finding_rows:
+        findings.table("KiemTra", findings.header_row + len(finding_rows))
+        finding_xml = findings.rows([findings.body] * len(_REPORT_FINDINGS_COLUMNS), finding_rows)
+    else:
+        findings.ws.append([cell])
+        finding_xml = None
+
+    files = _ReportSheet(wb, FILES_SHEET, _REPORT_FILES_COLUMNS, header_row=3)
+    files.title(f"CÁC TỆP ĐÃ NHẬN – KỲ BÁO CÁO THÁNG {period.label}", size=14)
+    files.header()
+    if submissions:
+        files.table("TepDaNhan", files.header_row + len(submissions))
+    styles = [files.body] * len(_REPORT_FILES_COLUMNS)
+    styles[_RECEIVED_COLUMN - 1] = style_attr(
+        files.ws, number_format="dd/mm/yyyy hh:mm", font=BODY_FONT, border=GRID, alignment=WRAP_TOP
+    )
+    file_xml = files.rows(
+        styles,
+        (
+            (
+                s.file.display_name,
+                s.file.sha256[:12],
+                s.unit_code or "",
+                names[id(s)],
+                s.period.label if s.period else "",
+                _local(s.file.received_at),
+                s.file.sender or "",
+                STATUS_LABELS.get(s.status, str(s.status)),
+                counts[id(s)][0],
+                counts[id(s)][1],
+                s.superseded_by or "",
+            )
+            for s in submissions
+        ),
+    )
 
     latest = max((s.file.received_at for s in submissions), key=_utc, default=None)
     stamp = latest or dt.datetime.combine(period.first_day, dt.time())
     wb.properties.creator = COMMENT_AUTHOR
     wb.properties.created = _utc(stamp)
-    return atomic.write_bytes(Path(out_path), _workbook_bytes(wb, stamp))
+    splices = [(findings.ws, finding_xml), (files.ws, file_xml)]
+
+    def build(temp: Path) -> None:
+        try:
+            wb.save(temp)
+        except BaseException:
+            for _, rows in splices:
+                if rows is not None:
+                    rows.file.close()
+            raise
+        # Sheets are numbered when saved: their part names are known only now.
+        normalise_zip(
+            temp, _utc(stamp), {ws.path.lstrip("/"): rows for ws, rows in splices if rows is not None}
+        )
+
+    return atomic.write_with(Path(out_path), build)
 
 
 # ------------------------------------------------------------------------------------------------
