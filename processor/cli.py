@@ -36,7 +36,7 @@ class _Group(click.Group):
 CONFIG_OPTION = click.option(
     "--config",
     "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path),
     default=Path("config.toml"),
     show_default=True,
     help="Tệp cấu hình.",
@@ -54,7 +54,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default=Path("."))
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("."))
 def init(directory: Path) -> None:
     """Tạo thư mục làm việc: config.toml, input_templates/, inbox/, output/ (không ghi đè tệp có sẵn)."""
     from processor.workspace import create_workspace
@@ -91,7 +91,7 @@ PERIOD_OPTION = click.option(
 )
 INBOX_OPTION = click.option(
     "--inbox",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=click.Path(path_type=Path),
     default=Path("inbox"),
     show_default=True,
     help="Thư mục chứa tệp và thư điện tử nhận được từ các đơn vị.",
@@ -99,7 +99,7 @@ INBOX_OPTION = click.option(
 OUT_OPTION = click.option(
     "--out",
     "out_root",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=click.Path(path_type=Path),
     default=Path("output"),
     show_default=True,
     help="Thư mục ghi kết quả.",
@@ -111,7 +111,7 @@ OUT_OPTION = click.option(
 @PERIOD_OPTION
 @click.option("--unit", "units", multiple=True, metavar="MÃ", help="Chỉ tạo cho đơn vị này (lặp lại được).")
 @click.option(
-    "--out", type=click.Path(path_type=Path, file_okay=False), default=None, help="Thư mục ghi biểu mẫu."
+    "--out", type=click.Path(path_type=Path), default=None, help="Thư mục ghi biểu mẫu."
 )
 @click.option("--master", is_flag=True, help="Chỉ tạo biểu mẫu trắng (không gắn đơn vị, kỳ báo cáo).")
 @INBOX_OPTION
@@ -159,10 +159,10 @@ def _latest_staff_lists(config, inbox: Path, period) -> dict:
 
 @cli.command()
 @CONFIG_OPTION
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--out",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=click.Path(path_type=Path),
     default=None,
     help="Ghi bản có đánh dấu lỗi và thư trả lời vào thư mục này.",
 )
@@ -299,7 +299,7 @@ def status(config_path, period_text, inbox, out_root) -> None:
 @click.option(
     "--dir",
     "directory",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=click.Path(path_type=Path),
     default=Path("output/demo"),
     show_default=True,
     help="Thư mục tạo dữ liệu mẫu.",

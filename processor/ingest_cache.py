@@ -9,6 +9,7 @@ form or the validating code changes.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -26,6 +27,7 @@ from processor.records import (
     Severity,
     Submission,
     UnitReport,
+    UserError,
 )
 
 CACHE_FORMAT = "thidua-validated/1"
@@ -149,4 +151,6 @@ class ValidationCache:
 
         entries = {sha: self._entries[sha] for sha in sorted(self._used)}
         text = json.dumps({"format": CACHE_FORMAT, "key": self.key, "entries": entries}, ensure_ascii=False)
-        write_text(self.path, text)
+        # A read-only or full output folder: the memo only saves time, the results do not depend on it.
+        with contextlib.suppress(UserError):
+            write_text(self.path, text)

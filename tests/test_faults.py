@@ -230,11 +230,6 @@ def test_output_path_below_a_file(workspace):
     assert blocker.read_text(encoding="utf-8") == "không phải thư mục\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.py: click checks --out/--inbox (file_okay=False) before thidua does and prints its English "
-    "usage error (“Invalid value for '--out': Directory 'ketqua.txt' is a file.”)",
-)
 @pytest.mark.parametrize("option", ["--out", "--inbox"])
 def test_output_or_inbox_that_is_a_file_gets_a_vietnamese_message(workspace, option):
     (workspace / "ketqua.txt").write_text("không phải thư mục\n", encoding="utf-8")
@@ -304,11 +299,6 @@ def test_read_only_output_folder(workspace, reference, lock_file):
     assert_no_leftovers(out_root)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest_cache: `thidua status` saves the validation memo into output/.cache and fails with "
-    "“Không ghi được vào thư mục output/.cache” on a read-only output folder once a new file arrives",
-)
 def test_status_on_a_read_only_output_folder_with_a_new_file(workspace):
     (workspace / "inbox" / "moi-nhan.xlsx").write_bytes(b"%PDF-1.7\n%%EOF\n")
     out_root = workspace / OUT
