@@ -110,9 +110,7 @@ OUT_OPTION = click.option(
 @CONFIG_OPTION
 @PERIOD_OPTION
 @click.option("--unit", "units", multiple=True, metavar="MÃ", help="Chỉ tạo cho đơn vị này (lặp lại được).")
-@click.option(
-    "--out", type=click.Path(path_type=Path), default=None, help="Thư mục ghi biểu mẫu."
-)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Thư mục ghi biểu mẫu.")
 @click.option("--master", is_flag=True, help="Chỉ tạo biểu mẫu trắng (không gắn đơn vị, kỳ báo cáo).")
 @INBOX_OPTION
 def template(config_path, period_text, units, out, master, inbox) -> None:
