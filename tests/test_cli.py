@@ -1,6 +1,7 @@
 """The `thidua` command as the clerk uses it: real processes, real files."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -71,3 +72,25 @@ def test_missing_config_and_bad_period_are_user_errors(tmp_path):
     assert proc.returncode == 2 and "không hợp lệ" in proc.stderr and "Traceback" not in proc.stderr
     proc = thidua("run", "--period", "2025-02", cwd=tmp_path)
     assert proc.returncode == 2 and "không thuộc đợt thi đua nào" in proc.stderr
+
+
+def test_check_names_each_error_cell_and_exits_1(tmp_path):
+    """`thidua check` on what units sent: every real mistake is printed with its row; a good file passes."""
+    from processor.config import load_config
+    from processor.samples import generate_inbox
+
+    config = load_config(REPO / "config.toml")
+    manifest = generate_inbox(config, tmp_path / "inbox", config.campaigns[0].periods, scenario="demo")
+    (tmp_path / "config.toml").write_text(
+        (REPO / "config.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    bad = next(f for f in manifest.files if f.role == "with_errors")
+    proc = thidua("check", str(bad.path), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    for mistake in bad.mistakes:
+        if mistake.is_error and mistake.row:
+            assert re.search(rf"\[Lỗi\] {mistake.sheet}![A-Z]+{mistake.row}: ", proc.stdout), mistake
+    good = next(f for f in manifest.files if f.role == "report" and not f.mistakes)
+    proc = thidua("check", str(good.path), cwd=tmp_path)
+    assert proc.returncode == 0 and "HỢP LỆ" in proc.stdout
