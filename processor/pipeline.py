@@ -10,6 +10,7 @@ never a mix of old and new files.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import shutil
 import time
@@ -104,6 +105,24 @@ def _publish(staging: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def _records_only() -> Iterator[None]:
+    """For the stages that build hundreds of thousands of small records and no reference cycles.
+
+    The cyclic collector would walk those records again and again as they pile up (measured at 1,000
+    units: aggregate 2.6 s with it, 1.5 s without). Afterwards the records, alive for the rest of the run,
+    are moved out of its sight (gc.freeze), so the collections of the rendering stages stay short.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def template_dir_for(config: Config) -> Path:
     """The clerk's own (possibly edited) templates if the workspace has them, else the bundled ones."""
     if config.path is not None:
@@ -158,10 +177,11 @@ def run_period(
             recover_interrupted(out_root)
         except OSError as exc:
             raise UserError(_cannot_write(out_root, exc)) from None
-        submissions = ingest_inbox(
-            config, inbox, accept_partial=accept_partial, progress=progress, out_root=out_root
-        )
-        result = aggregate(config, period, submissions, final=final, accept_partial=accept_partial)
+        with _records_only():
+            submissions = ingest_inbox(
+                config, inbox, accept_partial=accept_partial, progress=progress, out_root=out_root
+            )
+            result = aggregate(config, period, submissions, final=final, accept_partial=accept_partial)
         staging = out_root / f"{STAGING_PREFIX}{period}-{os.getpid()}-{time.monotonic_ns()}"
         try:
             # A read-only folder that still holds the lock file of an earlier run fails only here.
@@ -185,7 +205,8 @@ def _render_all(
 
     outputs: list[Path] = []
     outputs += feedback.write_feedback(submissions, config, result.period, out_dir, ingest.read_source)
-    decisions = commend.decide(config, result)
+    with _records_only():
+        decisions = commend.decide(config, result)
     outputs.append(workbook.write_summary_workbook(result, config, out_dir / "tong-hop.xlsx", decisions))
     outputs.append(summary.write_summary_json(result, config, out_dir))
     docs = documents.render_documents(
@@ -211,7 +232,8 @@ def status(config: Config, period_text: str, inbox: Path, out_root: Path | None 
 
     if out_root is not None and not out_root.is_dir():
         out_root = None  # no workspace output yet: nothing to reuse, and status creates no folders
-    return aggregate(config, period, ingest_inbox(config, inbox, out_root=out_root))
+    with _records_only():
+        return aggregate(config, period, ingest_inbox(config, inbox, out_root=out_root))
 
 
 def check_files(
