@@ -85,6 +85,7 @@ class Validation:
     max_columns: int = 60
     max_file_mb: int = 20
     max_uncompressed_mb: int = 200
+    max_part_mb: int = 50
     max_zip_entries: int = 2000
     max_compression_ratio: int = 200
 
