@@ -337,15 +337,6 @@ def _check_zip_directory(infos: list[zipfile.ZipInfo], limits: Validation) -> No
     for info in infos:
         if info.flag_bits & 0x1:
             raise _encrypted()
-        if info.file_size > limits.max_part_mb * MB:
-            # One part inflated whole is what costs memory: a 100 MB sharedStrings.xml that compresses only
-            # 5x passes the ratio check but would take half a gigabyte to read.
-            raise _Refused(
-                "zip_part_too_large",
-                f"Thành phần “{info.filename}” của tệp khi giải nén lớn tới {_mb(info.file_size)} MB (giới "
-                f"hạn {limits.max_part_mb} MB): biểu mẫu báo cáo bình thường nhỏ hơn nhiều. Không mở tệp "
-                "này; đề nghị đơn vị xóa các dòng, cột thừa rồi gửi lại biểu mẫu.",
-            )
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise _Refused(
                 "unsupported_format",
@@ -362,6 +353,15 @@ def _check_zip_directory(infos: list[zipfile.ZipInfo], limits: Validation) -> No
                 f"Thành phần “{info.filename}” nén với tỷ lệ bất thường ({format_int(ratio)} lần; giới hạn "
                 f"{format_int(limits.max_compression_ratio)}): có thể là tệp độc hại (“bom nén”). Không mở "
                 "tệp này; đề nghị đơn vị gửi lại biểu mẫu.",
+            )
+        if info.file_size > limits.max_part_mb * MB:
+            # One part inflated whole is what costs memory: a 100 MB sharedStrings.xml that compresses only
+            # 5x passes the ratio check but would take half a gigabyte to read.
+            raise _Refused(
+                "zip_part_too_large",
+                f"Thành phần “{info.filename}” của tệp khi giải nén lớn tới {_mb(info.file_size)} MB (giới "
+                f"hạn {limits.max_part_mb} MB): biểu mẫu báo cáo bình thường nhỏ hơn nhiều. Không mở tệp "
+                "này; đề nghị đơn vị xóa các dòng, cột thừa rồi gửi lại biểu mẫu.",
             )
 
 

@@ -105,6 +105,19 @@ def test_total_uncompressed_size_and_entry_count(config):
     assert finding.code == "zip_too_many_entries"
 
 
+def test_one_large_part_is_refused_even_when_it_compresses_modestly(config):
+    """A big sharedStrings.xml that passes the ratio check is still refused before it is inflated."""
+    import random
+
+    rng = random.Random(7)
+    strings = b"".join(b"<si><t>%08d</t></si>" % rng.randrange(10**8) for _ in range(80_000))
+    data = _zip({"xl/workbook.xml": b"<workbook/>", "xl/sharedStrings.xml": b"<sst>" + strings + b"</sst>"})
+    assert len(strings) > 1024 * 1024 and len(data) * 20 > len(strings)  # a modest ratio, not a bomb
+    _, finding = check(with_limits(config, max_part_mb=1), data)
+    assert finding.code == "zip_part_too_large"
+    assert "xl/sharedStrings.xml" in finding.message and "giới hạn 1 MB" in finding.message
+
+
 def test_entry_lying_about_its_size(config):
     """The directory says 100 bytes (with a matching CRC); the deflate stream goes on much further."""
     data = lie_about_size(workbooks.xlsx(), STAFF_PART, 100)
