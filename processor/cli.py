@@ -178,8 +178,7 @@ def check(config_path, files, out) -> None:
         head = "HỢP LỆ" if not sub.findings else f"{n_err} lỗi, {n_warn} cảnh báo"
         click.secho(f"{sub.file.display_name}: {head}", fg="red" if n_err else "green", bold=True)
         for f in sub.findings:
-            where = "!".join(x for x in (f.sheet, f.cell) if x)
-            click.echo(f"  [{f.severity}] {where + ': ' if where else ''}{f.message}")
+            click.echo(f"  {f.line()}")
     for path in written:
         click.echo(f"  Đã ghi: {path}")
     sys.exit(1 if errors else 0)

@@ -65,8 +65,7 @@ def _show_feedback(outcome, echo) -> None:
             f"{len(sub.findings) - errors} cảnh báo"
         )
         for finding in sub.findings[:4]:
-            where = "!".join(x for x in (finding.sheet, finding.cell) if x)
-            echo(f"    [{finding.severity}] {where}: {finding.message}")
+            echo(f"    {finding.line()}")
         if len(sub.findings) > 4:
             echo(f"    … và {len(sub.findings) - 4} mục khác")
         if sub.unit_code in drafts:

@@ -88,6 +88,12 @@ class Finding:
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
 
+    def line(self) -> str:
+        """One console line: '[Lỗi] Cá nhân: Ô G7: …' (the cell is named once, in the message or here)."""
+        named = self.cell is not None and self.message.startswith(f"Ô {self.cell}")
+        where = ": ".join(x for x in (self.sheet, None if named else self.cell and f"Ô {self.cell}") if x)
+        return f"[{self.severity}] {where + ': ' if where else ''}{self.message}"
+
 
 class FileStatus(StrEnum):
     ACCEPTED = "accepted"  # valid, used

@@ -90,7 +90,7 @@ def test_check_names_each_error_cell_and_exits_1(tmp_path):
     assert "Traceback" not in proc.stderr
     for mistake in bad.mistakes:
         if mistake.is_error and mistake.row:
-            assert re.search(rf"\[Lỗi\] {mistake.sheet}![A-Z]+{mistake.row}: ", proc.stdout), mistake
+            assert re.search(rf"\[Lỗi\] {mistake.sheet}: Ô [A-Z]+{mistake.row}: ", proc.stdout), mistake
     good = next(f for f in manifest.files if f.role == "report" and not f.mistakes)
     proc = thidua("check", str(good.path), cwd=tmp_path)
     assert proc.returncode == 0 and "HỢP LỆ" in proc.stdout
