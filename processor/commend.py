@@ -62,6 +62,19 @@ class _Context:
     staff_by_unit: dict[str, list[PersonHistory]]
     earned: dict[str, set[str]] = field(default_factory=dict)  # award id -> keys meeting it within quota
     quota_cut: dict[str, set[str]] = field(default_factory=dict)
+    # Problems of one history against one rule, by (profile of its months, rule): several awards and the
+    # collective criteria ask the same question of 50,000 people, most of whom share their months.
+    _problems: dict[tuple, list[str]] = field(default_factory=dict)
+    # By id of a months sequence, kept with it, so an id is never mistaken for another object's.
+    _views: dict[int, tuple] = field(default_factory=dict)
+    _profile_of: dict[int, tuple] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.period_set = frozenset(self.periods)
+        self._labels = {r.code: r.label for r in reversed(self.config.ratings)}
+        self._at_least: dict[str, str] = {}
+        self._profiles: dict[tuple[MonthRecord, ...], int] = {}
+        self._achievements: dict[int, str] = {}
 
     def award(self, award_id: str) -> Award | None:
         return next((a for a in self.rule_set.awards if a.id == award_id), None)
@@ -73,16 +86,48 @@ class _Context:
     def rating_label(self, code: str | None) -> str:
         if code is None:
             return "chưa xếp loại"
-        codes = [r.code for r in self.config.ratings]
-        return self.config.rating(code).label if code in codes else code
+        return self._labels.get(code, code)
 
     def rank(self, code: str | None) -> int:
         return self.config.rating_rank(code)
 
     def at_least(self, code: str) -> str:
         """'hoàn thành tốt nhiệm vụ trở lên'; the top level needs no 'trở lên'."""
-        phrase = _lower_first(self.rating_label(code))
-        return phrase if self.rank(code) == 0 else f"{phrase} trở lên"
+        text = self._at_least.get(code)
+        if text is None:
+            phrase = _lower_first(self.rating_label(code))
+            text = self._at_least[code] = phrase if self.rank(code) == 0 else f"{phrase} trở lên"
+        return text
+
+    def view(self, months: Sequence[MonthRecord]) -> tuple[tuple, tuple[MonthRecord, ...]]:
+        """(the record of each campaign month to date or None, the records within those months).
+
+        Built once per history: looking periods up is what the criteria spend their time on.
+        """
+        entry = self._views.get(id(months))
+        if entry is not None and entry[0] is months:
+            return entry[1], entry[2]
+        records = _by_period(months)
+        aligned = tuple(records.get(period) for period in self.periods)
+        inside = tuple(m for m in months if m.period in self.period_set)
+        self._views[id(months)] = (months, aligned, inside)
+        return aligned, inside
+
+    def profile(self, months: Sequence[MonthRecord]) -> int:
+        """A number shared by every history with equal months (equal records, hence equal outcomes)."""
+        entry = self._profile_of.get(id(months))
+        if entry is not None and entry[0] is months:
+            return entry[1]
+        number = self._profiles.setdefault(tuple(months), len(self._profiles))
+        self._profile_of[id(months)] = (months, number)
+        return number
+
+    def problems(self, months: Sequence[MonthRecord], rule: tuple, compute) -> list[str]:
+        key = (self.profile(months), rule)
+        found = self._problems.get(key)
+        if found is None:
+            found = self._problems[key] = compute()
+        return found
 
     def top_rating(self) -> str:
         return self.config.ratings[0].code
@@ -124,44 +169,49 @@ def _percent_number(value: float) -> str:
 
 
 def _rating_problems(ctx: _Context, months: Sequence[MonthRecord], code: str, what: str) -> list[str]:
-    records = _by_period(months)
-    problems = []
-    for period in ctx.periods:
-        record = records.get(period)
-        if record is None:
-            problems.append(f"không có báo cáo tháng {period.label}")
-        elif ctx.rank(record.rating) > ctx.rank(code):
-            problems.append(f"tháng {period.label} {what} {ctx.rating_label(record.rating)}")
-    return problems
+    def compute() -> list[str]:
+        rank, limit = ctx.config.rating_rank, ctx.rank(code)
+        problems = []
+        for period, record in zip(ctx.periods, ctx.view(months)[0], strict=True):
+            if record is None:
+                problems.append(f"không có báo cáo tháng {period.label}")
+            elif rank(record.rating) > limit:
+                problems.append(f"tháng {period.label} {what} {ctx.rating_label(record.rating)}")
+        return problems
+
+    return ctx.problems(months, ("rating", code, what), compute)
 
 
 def _flag_problems(ctx: _Context, months: Sequence[MonthRecord], attr: str, missing_text: str) -> list[str]:
-    records = _by_period(months)
-    problems = []
-    for period in ctx.periods:
-        record = records.get(period)
-        if record is None:
-            problems.append(f"không có báo cáo tháng {period.label}")
-        elif not getattr(record, attr):
-            problems.append(f"tháng {period.label} {missing_text}")
-    return problems
+    def compute() -> list[str]:
+        problems = []
+        for period, record in zip(ctx.periods, ctx.view(months)[0], strict=True):
+            if record is None:
+                problems.append(f"không có báo cáo tháng {period.label}")
+            elif not getattr(record, attr):
+                problems.append(f"tháng {period.label} {missing_text}")
+        return problems
+
+    return ctx.problems(months, ("flag", attr, missing_text), compute)
 
 
 def _discipline_problems(ctx: _Context, months: Sequence[MonthRecord], level: str) -> list[str]:
-    threshold = ctx.config.discipline_rank(level)
+    threshold = max(ctx.config.discipline_rank(level), 1)
+    rank = ctx.config.discipline_rank
     return [
         f"tháng {m.period.label} bị kỷ luật {m.discipline}"
-        for m in months
-        if m.period in ctx.periods and ctx.config.discipline_rank(m.discipline) >= max(threshold, 1)
+        for m in ctx.view(months)[1]
+        if rank(m.discipline) >= threshold
     ]
 
 
 def _months_at(ctx: _Context, months: Sequence[MonthRecord], code: str) -> int:
-    return sum(1 for m in months if m.period in ctx.periods and ctx.rank(m.rating) <= ctx.rank(code))
+    rank, limit = ctx.config.rating_rank, ctx.rank(code)
+    return sum(1 for m in ctx.view(months)[1] if rank(m.rating) <= limit)
 
 
 def _initiatives(ctx: _Context, months: Sequence[MonthRecord]) -> int:
-    return sum(m.initiatives for m in months if m.period in ctx.periods)
+    return sum(m.initiatives for m in ctx.view(months)[1])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -414,9 +464,12 @@ CRITERIA: dict[str, dict[str, Criterion]] = {
 
 def _rating_summary(ctx: _Context, months: Sequence[MonthRecord]) -> str:
     n = len(ctx.periods)
+    counts: dict[str | None, int] = {}
+    for m in ctx.view(months)[1]:
+        counts[m.rating] = counts.get(m.rating, 0) + 1
     parts = []
     for rating in ctx.config.ratings:
-        count = sum(1 for m in months if m.period in ctx.periods and m.rating == rating.code)
+        count = counts.get(rating.code)
         if count:
             parts.append(f"{count}/{n} tháng {_lower_first(rating.label)}")
     return ", ".join(parts)
@@ -521,10 +574,27 @@ def _decide_award(
     ctx: _Context, award: Award, subject: str, items: Sequence[PersonHistory | UnitHistory]
 ) -> list[Decision]:
     functions = CRITERIA[subject]
+    criteria = list(award.criteria.items())
     evaluated = []
-    for item in items:
-        outcomes = [functions[name](ctx, item, value) for name, value in award.criteria.items()]
-        evaluated.append((item, outcomes))
+    if subject == INDIVIDUAL:
+        # Every individual criterion but requires_award reads the person's months only, and people
+        # with the same months are legion: each distinct record is judged once, its outcome reused.
+        known: dict[tuple, CriterionOutcome] = {}
+        for item in items:
+            profile = ctx.profile(item.months)
+            outcomes = []
+            for index, (name, value) in enumerate(criteria):
+                if name == "requires_award":
+                    outcomes.append(functions[name](ctx, item, value))
+                    continue
+                outcome = known.get((index, profile))
+                if outcome is None:
+                    outcome = known[(index, profile)] = functions[name](ctx, item, value)
+                outcomes.append(outcome)
+            evaluated.append((item, outcomes))
+    else:
+        for item in items:
+            evaluated.append((item, [functions[name](ctx, item, value) for name, value in criteria]))
     meeting = [item for item, outcomes in evaluated if all(o.passed for o in outcomes)]
     extra: dict[str, CriterionOutcome] = {}
     cut: set[str] = set()
@@ -565,7 +635,10 @@ def _decide_award(
             outcomes.append(extra[key])
         if isinstance(item, PersonHistory):
             name, unit_code, position = item.name, item.unit_code, item.position
-            achievement = person_achievement(ctx, item)
+            profile = ctx.profile(item.months)
+            achievement = ctx._achievements.get(profile)
+            if achievement is None:
+                achievement = ctx._achievements[profile] = person_achievement(ctx, item)
         else:
             name, unit_code, position = item.unit_name, item.unit_code, ""
             achievement = unit_achievement(ctx, item)
