@@ -1,0 +1,48 @@
+"""The province benchmark (`make bench`, not part of `make test`) kept from rotting: the same script on a
+five-unit province, its results written to a temporary file and read back."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_benchmark_script_runs_every_step_and_writes_its_results(tmp_path):
+    results = tmp_path / "RESULTS.md"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "run_bench.py"),
+            "--units",
+            "5",
+            "--staff",
+            "8",
+            "--no-scaling",
+            "--results",
+            str(results),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    text = results.read_text(encoding="utf-8")
+    assert "5 units x 8 staff x 3 months (15 workbooks); timed on month 3's 5 workbooks" in text
+    timed = dict(re.findall(r"^\| \(?(\w+)\)?[^|]*\| ([0-9.]+) \| [0-9]+ \|$", text, re.M))
+    assert set(timed) == {"a", "b", "c", "d", "c_cold"}
+    assert all(float(seconds) > 0 for seconds in timed.values())
+    for ratio in ("c/b", "a/c", "d/b", "peak memory"):
+        row = rf"^\| {re.escape(ratio)}[^|]*\| [0-9.]+ \| [<>]=? [0-9.]+ \| (yes|NO) \|$"
+        assert re.search(row, text, re.M), ratio
+    # The status and --help probes ran, and the floor on their imports holds.
+    assert re.search(r"`thidua --help` imports: .* \(holds\)", text)
+    assert re.search(r"`thidua status` imports: .* \(holds\)", text)
+    # The benchmark leaves nothing in the repository but what it was told to write.
+    assert not (REPO / "benchmarks" / "RESULTS.md").is_file() or "5 units x 8 staff" not in (
+        REPO / "benchmarks" / "RESULTS.md"
+    ).read_text(encoding="utf-8")
