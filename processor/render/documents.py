@@ -46,6 +46,11 @@ NAMES_IN_TEXT_CAP = 30
 PEOPLE_IN_TEXT_CAP = 20
 HIGHLIGHTS_CAP = 30
 EXPLANATION_ROW_CAP = 500  # beyond this the giải trình is too long to read; tong-hop.xlsx has all
+# The tờ trình's Danh sách lists at most this many collectives and this many individuals; past that a last
+# row says how many more are proposed and where the full list is (tong-hop.xlsx, sheet "Khen thưởng").
+# A province proposes thousands: Word shows them as hundreds of pages and LibreOffice cannot make a PDF.
+PROPOSAL_ROW_CAP = 500
+DECISIONS_SHEET = "Khen thưởng"  # tong-hop.xlsx's sheet with every decision (render/workbook.py)
 SUMMARY_WORKBOOK = "tong-hop.xlsx"
 
 BLANK_NUMBER = "\u00a0" * 7  # "Số:        /BC-…": the văn thư writes the number when the letter is issued
@@ -346,9 +351,18 @@ def _proposal_rows(config: Config, result: PeriodResult, decisions: Sequence[Dec
             "note": "",
         }
 
-    return [row(i, d) for i, d in enumerate(collectives, 1)], [
-        row(i, d) for i, d in enumerate(individuals, 1)
-    ]
+    def rows(chosen: list[Decision], noun: str) -> list[dict]:
+        out = [row(i, d) for i, d in enumerate(chosen[:PROPOSAL_ROW_CAP], 1)]
+        if len(chosen) > PROPOSAL_ROW_CAP:
+            rest = format_int(len(chosen) - PROPOSAL_ROW_CAP)
+            more = (
+                f"Còn {rest} {noun} khác được đề nghị: danh sách đầy đủ {format_int(len(chosen))} {noun} "
+                f"tại tệp {SUMMARY_WORKBOOK}, sheet “{DECISIONS_SHEET}” (các dòng “Đề nghị”)."
+            )
+            out.append({**dict.fromkeys(out[0], ""), "name": more})
+        return out
+
+    return rows(collectives, "tập thể"), rows(individuals, "cá nhân"), len(collectives), len(individuals)
 
 
 def _explanation_rows(config: Config, result: PeriodResult, decisions: Sequence[Decision], rule_set: RuleSet):
@@ -378,23 +392,36 @@ def _explanation_rows(config: Config, result: PeriodResult, decisions: Sequence[
         (d for d in decisions if d.subject == commend.INDIVIDUAL),
         key=lambda d: (unit_order.get(d.unit_code, len(unit_order)), *name_key(d), chain.get(d.award_id, 0)),
     )
-    omitted = ""
+    notes = []
+    if len(collectives) > EXPLANATION_ROW_CAP:
+        total = len(collectives)
+        collectives = _most_relevant(collectives, EXPLANATION_ROW_CAP)
+        notes.append(
+            f"Danh sách tập thể chỉ ghi {format_int(EXPLANATION_ROW_CAP)} trong số {format_int(total)} "
+            f"trường hợp xét (ưu tiên tập thể được đề nghị và tập thể đạt tiêu chuẩn)."
+        )
     if len(individuals) > EXPLANATION_ROW_CAP:
-        # The proposed and the near misses first: they are what the clerk checks.
-        ranked = sorted(
-            range(len(individuals)),
-            key=lambda i: (not individuals[i].proposed, not commend.meets_criteria(individuals[i]), i),
-        )
-        kept = sorted(ranked[:EXPLANATION_ROW_CAP])
-        omitted = (
+        total = len(individuals)
+        individuals = _most_relevant(individuals, EXPLANATION_ROW_CAP)
+        notes.append(
             f"Danh sách cá nhân chỉ ghi {format_int(EXPLANATION_ROW_CAP)} trong số "
-            f"{format_int(len(individuals))} trường hợp xét (ưu tiên người được đề nghị và người đạt tiêu "
-            f"chuẩn); các trường hợp chưa đạt còn lại xem tại tệp {SUMMARY_WORKBOOK}."
+            f"{format_int(total)} trường hợp xét (ưu tiên người được đề nghị và người đạt tiêu chuẩn)."
         )
-        individuals = [individuals[i] for i in kept]
+    omitted = ""
+    if notes:
+        omitted = " ".join(notes) + f" Các trường hợp chưa đạt còn lại xem tại tệp {SUMMARY_WORKBOOK}."
     numbered_c = [row(i, d) for i, d in enumerate(collectives, 1)]
     numbered_i = [row(i, d) for i, d in enumerate(individuals, 1)]
     return numbered_c, numbered_i, omitted
+
+
+def _most_relevant(decisions: list[Decision], cap: int) -> list[Decision]:
+    """The proposed and the near misses first (what the clerk checks), in their list order."""
+    ranked = sorted(
+        range(len(decisions)),
+        key=lambda i: (not decisions[i].proposed, not commend.meets_criteria(decisions[i]), i),
+    )
+    return [decisions[i] for i in sorted(ranked[:cap])]
 
 
 def _signer_heading(config: Config) -> str:
@@ -454,7 +481,9 @@ def build_context(
         )
         highlights = highlights[:HIGHLIGHTS_CAP]
 
-    collectives, individuals = _proposal_rows(config, result, decisions, rule_set)
+    collectives, individuals, collective_count, individual_count = _proposal_rows(
+        config, result, decisions, rule_set
+    )
     proposed = [d for d in decisions if d.proposed]
     award_names = _unique([a.name for a in rule_set.awards])
     phrase_names = _unique([d.award_name for d in proposed]) or award_names
@@ -538,9 +567,9 @@ def build_context(
         "has_proposals": bool(proposed),
         "collectives": collectives,
         "individuals": individuals,
-        "collectives_count": count_text(len(collectives)),
-        "individuals_count": count_text(len(individuals)),
-        "proposal_counts": _proposal_counts(len(collectives), len(individuals)),
+        "collectives_count": count_text(collective_count),
+        "individuals_count": count_text(individual_count),
+        "proposal_counts": _proposal_counts(collective_count, individual_count),
         "explanation_collectives": expl_c,
         "explanation_individuals": expl_i,
         "explanation_omitted": expl_omitted,
@@ -571,11 +600,36 @@ def resolve_template(template_dir: Path, name: str) -> Path:
     return Path(__file__).resolve().parents[1] / "data" / "templates" / name
 
 
-def _open_template(path: Path):
+_LISTING = re.compile("[\n\t\a\f]")
+_PARAGRAPH_END = "</w:p>"
+
+
+def _template_class():
     from docxtpl import DocxTemplate
 
+    class Template(DocxTemplate):
+        def resolve_listing(self, xml: str) -> str:
+            """docxtpl's own, applied only to the paragraphs holding a character it turns into a break.
+
+            docxtpl runs three nested regular expressions over every paragraph of the rendered part;
+            a province's Danh sách is megabytes of paragraphs, and almost none holds a line break. A
+            paragraph ends at its first "</w:p>", so cutting the text there changes no match.
+            """
+            if not _LISTING.search(xml):
+                return xml
+            chunks = xml.split(_PARAGRAPH_END)
+            resolve = super().resolve_listing
+            for index in range(len(chunks) - 1):
+                if _LISTING.search(chunks[index]):
+                    chunks[index] = resolve(chunks[index] + _PARAGRAPH_END)[: -len(_PARAGRAPH_END)]
+            return _PARAGRAPH_END.join(chunks)
+
+    return Template
+
+
+def _open_template(path: Path):
     try:
-        template = DocxTemplate(path)
+        template = _template_class()(path)
         template.init_docx()
     except FileNotFoundError:
         raise UserError(
@@ -609,10 +663,12 @@ def check_template(path: Path, context: dict) -> None:
         )
 
 
-def render_template(path: Path, context: dict, out_path: Path) -> Path:
+def render_template(path: Path, context: dict, out_path: Path, *, checked: bool = False) -> Path:
+    """Render one template to `out_path`; `checked`: check_template already passed for this context."""
     from jinja2 import TemplateError, UndefinedError
 
-    check_template(path, context)
+    if not checked:
+        check_template(path, context)
     template = _open_template(path)
     try:
         template.render(context, _environment(), autoescape=True)
@@ -656,7 +712,10 @@ def render_documents(
     templates = {name: resolve_template(template_dir, name) for name in names}
     for path in templates.values():
         check_template(path, context)
-    return [render_template(templates[name], context, Path(out_dir) / out) for name, out in names.items()]
+    return [
+        render_template(templates[name], context, Path(out_dir) / out, checked=True)
+        for name, out in names.items()
+    ]
 
 
 # ------------------------------------------------------------------------------------------------
