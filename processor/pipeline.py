@@ -29,6 +29,9 @@ LOCK_NAME = ".thidua.lock"
 STAGING_PREFIX = ".staging-"
 OLD_PREFIX = ".old-"
 CACHE_DIR = ".cache"
+# From this many received files the feedback is written by a second process (Linux): measured, the fork
+# costs milliseconds, the feedback of a thousand files seconds.
+FEEDBACK_BESIDE_FILES = 100
 
 
 @dataclass
@@ -203,17 +206,27 @@ def _render_all(
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
     from processor import commend, ingest
     from processor.render import documents, feedback, summary, workbook
+    from processor.render.beside import Beside
 
     outputs: list[Path] = []
-    outputs += feedback.write_feedback(submissions, config, result.period, out_dir, ingest.read_source)
-    with _records_only():
-        decisions = commend.decide(config, result)
-    outputs.append(workbook.write_summary_workbook(result, config, out_dir / "tong-hop.xlsx", decisions))
-    outputs.append(summary.write_summary_json(result, config, out_dir))
-    docs = documents.render_documents(
-        config, result, decisions, out_dir, template_dir_for(config), include_proposal=result.final
+    # A province's feedback takes as long as the rest of rendering: beside it, in a second process.
+    feedback_job = Beside(
+        lambda: feedback.write_feedback(submissions, config, result.period, out_dir, ingest.read_source),
+        enabled=len(submissions) >= FEEDBACK_BESIDE_FILES,
+        folders=(out_dir,),
     )
-    outputs += docs
+    try:
+        with _records_only():
+            decisions = commend.decide(config, result)
+        rest = [workbook.write_summary_workbook(result, config, out_dir / "tong-hop.xlsx", decisions)]
+        rest.append(summary.write_summary_json(result, config, out_dir))
+        docs = documents.render_documents(
+            config, result, decisions, out_dir, template_dir_for(config), include_proposal=result.final
+        )
+        outputs += feedback_job.result()
+    finally:
+        feedback_job.close()
+    outputs += rest + docs
     skipped: list[tuple[Path, str]] = []
     if pdf:
         converted, skipped = documents.convert_to_pdf(docs, config.documents.pdf_timeout_seconds)
