@@ -76,13 +76,21 @@ class RowsXml:
         self.file = tempfile.TemporaryFile()  # noqa: SIM115
         self._buffer: list[str] = []
 
-    def add(self, values: Sequence[object], height: float | None = None) -> None:
+    def add(
+        self, values: Sequence[object], height: float | None = None, styles: Sequence[str] | None = None
+    ) -> None:
+        """One row: a value per column, or fewer (the rest empty); `styles` overrides the columns'."""
         r = str(self.next_row)
         head = f'<row r="{r}">' if height is None else f'<row r="{r}" ht="{height:g}" customHeight="1">'
         parts = [head]
         append = parts.append
         texts = self._texts
-        for (start, style), value in zip(self._cells, values, strict=True):
+        cells = self._cells
+        if styles is not None:
+            cells = [(start, style) for (start, _), style in zip(cells, styles, strict=False)]
+        if len(values) > len(cells):
+            raise ValueError(f"{len(values)} values for {len(cells)} columns")
+        for (start, style), value in zip(cells, values, strict=False):
             kind = type(value)
             if kind is str or isinstance(value, str):
                 if value:

@@ -188,8 +188,16 @@ class _Sheet:
         self.add_table(name, cols, header)
         if rows_xml.count == 0:
             rows_xml.count = 1  # add_table wrote the empty data row an Excel table needs
+            rows_xml.next_row += 1
         self.closed = True
         return rows_xml
+
+    def fast_styles(self, cols: Sequence[Col], values: Sequence[object], font: Font | None) -> list[str]:
+        """Styles of a row after a fast table, as `cell(value, col.fmt, font)` would give them."""
+        return [
+            style_attr(self.ws, number_format=None if isinstance(v, str) else c.fmt, font=font)
+            for v, c in zip(values, cols, strict=False)
+        ]
 
     def table(self, name: str, cols: Sequence[Col], rows: Iterable[Sequence[object]]) -> tuple[int, int]:
         """Write a header and rows as an Excel table; returns (header row, last row)."""
@@ -324,7 +332,7 @@ def _targets_sheet(wb: Workbook, result: PeriodResult, config: Config) -> None:
         sheet.ws.add_chart(chart, f"A{last + 3}")
 
 
-def _units_sheet(wb: Workbook, result: PeriodResult, config: Config) -> None:
+def _units_sheet(wb: Workbook, result: PeriodResult, config: Config) -> tuple[object, RowsXml]:
     categories = [c.code for c in config.staff_categories]
     ratings = [r.code for r in config.ratings]
     cols = [
@@ -395,8 +403,8 @@ def _units_sheet(wb: Workbook, result: PeriodResult, config: Config) -> None:
                 note,
             ]
 
-    sheet.table("DonVi", cols, rows())
-    sheet.line()
+    fast = sheet.fast_table("DonVi", cols, rows())
+    fast.next_row += 1  # a blank line
     total_cells = [
         None,
         None,
@@ -407,7 +415,8 @@ def _units_sheet(wb: Workbook, result: PeriodResult, config: Config) -> None:
         None,
         *figures_row(result.totals),
     ]
-    sheet.append(sheet.cell(v, c.fmt, _BOLD) for v, c in zip(total_cells, cols, strict=False))
+    fast.add(total_cells, styles=sheet.fast_styles(cols, total_cells, _BOLD))
+    return sheet.ws, fast
 
 
 def _people_sheet(wb: Workbook, result: PeriodResult, config: Config) -> tuple[object, _RowsXml]:
@@ -478,7 +487,7 @@ def _file_errors(result: PeriodResult) -> dict[str, int]:
     }
 
 
-def _progress_sheet(wb: Workbook, result: PeriodResult, config: Config) -> None:
+def _progress_sheet(wb: Workbook, result: PeriodResult, config: Config) -> tuple[object, RowsXml]:
     months = month_results(result)
     due = config.campaign_for(result.period).due_date(result.period)
     cols = [
@@ -521,9 +530,10 @@ def _progress_sheet(wb: Workbook, result: PeriodResult, config: Config) -> None:
                 *(STATUS_LABELS[h[unit.unit_code]] if unit.unit_code in h else None for h in history),
             ]
 
-    sheet.table("TienDo", cols, rows())
+    fast = sheet.fast_table("TienDo", cols, rows())
     counts = completeness(result)
-    sheet.line()
+    fast.next_row += 1  # a blank line
+    label_style = style_attr(sheet.ws, font=_BOLD)
     for label, value, fmt in (
         ("Số đơn vị phải báo cáo", counts.expected, FMT_INT),
         (STATUS_LABELS[ReportingStatus.ON_TIME], counts.on_time, FMT_INT),
@@ -533,9 +543,12 @@ def _progress_sheet(wb: Workbook, result: PeriodResult, config: Config) -> None:
         ("Tỷ lệ nộp báo cáo", counts.reporting_rate, FMT_SHARE),
         ("Tỷ lệ nộp đúng hạn", counts.timeliness_rate, FMT_SHARE),
     ):
-        sheet.append([None, None, sheet.text(label, _BOLD), sheet.cell(value, fmt)])
+        fast.add(
+            [None, None, label, value], styles=["", "", label_style, style_attr(sheet.ws, number_format=fmt)]
+        )
     names = "; ".join(u.unit_name for u in result.units if u.unit_code in remind)
-    sheet.append([None, None, sheet.text("Đơn vị cần nhắc", _BOLD), sheet.text(names or "Không có")])
+    fast.add([None, None, "Đơn vị cần nhắc", names or "Không có"], styles=["", "", label_style, ""])
+    return sheet.ws, fast
 
 
 def _months_sheet(wb: Workbook, result: PeriodResult, config: Config) -> None:
@@ -672,12 +685,10 @@ def write_summary_workbook(
         wb.properties.created = stamp
         wb.properties.modified = stamp
         _targets_sheet(wb, result, config)
-        _units_sheet(wb, result, config)
-        people_ws, people_rows = _people_sheet(wb, result, config)
-        _progress_sheet(wb, result, config)
+        fast_sheets = [_units_sheet(wb, result, config), _people_sheet(wb, result, config)]
+        fast_sheets.append(_progress_sheet(wb, result, config))
         _months_sheet(wb, result, config)
         _findings_sheet(wb, result)
-        fast_sheets = [(people_ws, people_rows)]
         decided = _decisions_sheet(wb, result, config, decisions)
         if decided is not None:
             fast_sheets.append(decided)
