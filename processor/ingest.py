@@ -231,13 +231,23 @@ def _finish(
     # Imported here: validate is the heavy part, and `thidua --help` must not load it.
     from processor import validate
 
-    known: list[Submission] = []
     todo = collected.incoming
+    remembered: list[Incoming] = []
     if cache is not None:
-        known = [sub for sub in map(cache.get, (item.file for item in todo)) if sub is not None]
-        done = {sub.file.sha256 for sub in known}
-        todo = [item for item in todo if item.file.sha256 not in done]
-    fresh = _validate_all(config, todo, accept_partial, progress, workers)
+        remembered = [item for item in todo if cache.holds(item.file.sha256)]
+        todo = [item for item in todo if not cache.holds(item.file.sha256)]
+
+    def recall() -> list[Submission]:
+        # Runs while the workers validate the new files: a province's memo is 100,000 staff rows.
+        if cache is None:
+            return []
+        return [sub for sub in map(cache.get, (item.file for item in remembered)) if sub is not None]
+
+    fresh, known = _validate_all(config, todo, accept_partial, progress, workers, meanwhile=recall)
+    if len(known) < len(remembered):  # damaged memo entries: those files are validated again
+        recalled = {sub.file.sha256 for sub in known}
+        again = [item for item in remembered if item.file.sha256 not in recalled]
+        fresh += _validate_all(config, again, accept_partial, None, workers)[0]
     if cache is not None:
         for sub in fresh:
             cache.put(sub)  # before the rules across files add their findings
@@ -269,7 +279,9 @@ def _validate_all(
     accept_partial: bool,
     progress: Progress | None,
     workers: int,
-) -> list[Submission]:
+    meanwhile: Callable[[], list[Submission]] = list,
+) -> tuple[list[Submission], list[Submission]]:
+    """The validated files, and what `meanwhile()` returned: it runs while the pool works, if one does."""
     total = len(incoming)
     if workers > 1 and total >= _MIN_FILES_FOR_POOL:
         from concurrent.futures import ProcessPoolExecutor
@@ -277,12 +289,15 @@ def _validate_all(
         with ProcessPoolExecutor(
             max_workers=workers, initializer=_init_worker, initargs=(config, accept_partial)
         ) as pool:
+            # map submits every chunk at once: the workers are busy before meanwhile() starts.
             results = pool.map(_validate_in_worker, incoming, chunksize=max(1, total // (workers * 8)))
-            return _with_progress(results, total, progress)
+            other = meanwhile()
+            return _with_progress(results, total, progress), other
     from processor import validate
 
+    other = meanwhile()
     results = (validate.validate_workbook(config, item, accept_partial) for item in incoming)
-    return _with_progress(results, total, progress)
+    return _with_progress(results, total, progress), other
 
 
 def _with_progress(results: Iterable[Submission], total: int, progress: Progress | None) -> list[Submission]:

@@ -30,7 +30,7 @@ from processor.records import (
     UserError,
 )
 
-CACHE_FORMAT = "thidua-validated/1"
+CACHE_FORMAT = "thidua-validated/2"
 CACHE_NAME = "validated.json"
 # The modules whose code decides what a workbook validates to.
 _SOURCES = ("validate.py", "reader.py", "form.py", "vntext.py", "records.py", "ingest_cache.py")
@@ -111,46 +111,66 @@ def decode(data: dict, file: ReceivedFile) -> Submission:
 
 
 class ValidationCache:
-    """Validated submissions by sha256, loaded from and saved to one JSON file."""
+    """Validated submissions by sha256, loaded from and saved to one text file.
+
+    One line per file: its sha256, a tab, its submission as JSON; a first line names the format and key.
+    A province's memo holds 100,000 staff rows: an entry is parsed only when its file is still in the
+    inbox, and an entry kept from the last run is written back as the very text it was read as.
+    """
 
     def __init__(self, path: Path, key: str):
         self.path = Path(path)
         self.key = key
-        self._entries: dict[str, dict] = {}
+        self._lines: dict[str, str] = {}  # sha256 -> the entry's JSON text, as read
+        self._new: dict[str, dict] = {}
         self._used: set[str] = set()
-        self._changed = False
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            if data.get("format") == CACHE_FORMAT and data.get("key") == key:
-                self._entries = data["entries"]
-        except (OSError, ValueError, KeyError, AttributeError):
-            pass  # no memo, or an unreadable one: validate everything again
+            text = self.path.read_text(encoding="utf-8")
+        except (OSError, ValueError):
+            return  # no memo, or an unreadable one: validate everything again
+        head, _, body = text.partition("\n")
+        try:
+            header = json.loads(head)
+        except ValueError:
+            return
+        if not isinstance(header, dict) or header.get("format") != CACHE_FORMAT or header.get("key") != key:
+            return
+        for line in body.split("\n"):  # not splitlines: U+2028 may sit unescaped in an entry
+            sha, tab, entry = line.partition("\t")
+            if tab and len(sha) == 64:
+                self._lines[sha] = entry
+
+    def holds(self, sha256: str) -> bool:
+        return sha256 in self._lines
 
     def get(self, file: ReceivedFile) -> Submission | None:
-        data = self._entries.get(file.sha256)
-        if data is None:
+        text = self._lines.get(file.sha256)
+        if text is None:
             return None
         try:
-            sub = decode(data, file)
-        except (ValueError, KeyError, TypeError):
-            return None
+            sub = decode(json.loads(text), file)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None  # a damaged line: that file is validated again
         self._used.add(file.sha256)
         return sub
 
     def put(self, sub: Submission) -> None:
         """Remember a submission as validate_workbook returned it (before the rules across files)."""
-        self._entries[sub.file.sha256] = encode(sub)
+        self._new[sub.file.sha256] = encode(sub)
         self._used.add(sub.file.sha256)
-        self._changed = True
 
     def save(self) -> None:
         """Write the memo of this run's files only (files gone from the inbox are forgotten)."""
-        if not self._changed and self._used == set(self._entries):
+        if not self._new and self._used == set(self._lines):
             return
         from processor.render.atomic import write_text
 
-        entries = {sha: self._entries[sha] for sha in sorted(self._used)}
-        text = json.dumps({"format": CACHE_FORMAT, "key": self.key, "entries": entries}, ensure_ascii=False)
+        header = json.dumps({"format": CACHE_FORMAT, "key": self.key}, ensure_ascii=False)
+        lines = [header]
+        for sha in sorted(self._used):
+            entry = self._new.get(sha)
+            text = json.dumps(entry, ensure_ascii=False) if entry is not None else self._lines[sha]
+            lines.append(f"{sha}\t{text}")
         # A read-only or full output folder: the memo only saves time, the results do not depend on it.
         with contextlib.suppress(UserError):
-            write_text(self.path, text)
+            write_text(self.path, "\n".join(lines) + "\n")

@@ -1,0 +1,73 @@
+"""The memo of validated files (processor/ingest_cache.py): what a month's run does not read again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from processor import ingest, samples, validate
+from processor.config import load_config
+from processor.ingest_cache import CACHE_NAME, ValidationCache, cache_key
+from processor.records import Period
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("memo") / "inbox"
+    config = load_config(REPO / "config.toml")
+    samples.generate_inbox(config, folder, [Period.parse("2024-01")], scenario="demo")
+    return config, folder
+
+
+def _run(config, folder, memo: Path, monkeypatch) -> tuple[list, list[str]]:
+    validated: list[str] = []
+    real = validate.validate_workbook
+
+    def counting(config, item, accept_partial=False):
+        validated.append(item.file.display_name)
+        return real(config, item, accept_partial)
+
+    monkeypatch.setattr(validate, "validate_workbook", counting)
+    cache = ValidationCache(memo, cache_key(config, False))
+    return ingest.ingest(config, folder, workers=1, cache=cache).submissions, validated
+
+
+def test_second_run_reads_no_workbook_and_gives_the_same_submissions(inbox, tmp_path, monkeypatch):
+    config, folder = inbox
+    memo = tmp_path / CACHE_NAME
+    first, validated = _run(config, folder, memo, monkeypatch)
+    assert validated and memo.is_file()
+    written = memo.read_bytes()
+    second, validated_again = _run(config, folder, memo, monkeypatch)
+    assert validated_again == []
+    assert second == first
+    assert memo.read_bytes() == written  # nothing new: the memo is not rewritten
+
+
+def test_damaged_entry_is_validated_again_and_the_others_kept_verbatim(inbox, tmp_path, monkeypatch):
+    config, folder = inbox
+    memo = tmp_path / CACHE_NAME
+    first, _ = _run(config, folder, memo, monkeypatch)
+    header, *lines = memo.read_text(encoding="utf-8").rstrip("\n").split("\n")
+    sha, _, entry = lines[0].partition("\t")
+    memo.write_text("\n".join([header, f"{sha}\t{entry[:-20]}", *lines[1:]]) + "\n", encoding="utf-8")
+    second, validated = _run(config, folder, memo, monkeypatch)
+    damaged = [s.file.display_name for s in first if s.file.sha256 == sha]
+    assert validated == damaged
+    assert second == first
+    again = memo.read_text(encoding="utf-8").rstrip("\n").split("\n")
+    assert again[0] == header and again[2:] == lines[1:]  # entries kept as they were read
+    assert again[1].partition("\t")[2] != entry[:-20]  # the damaged one written anew
+
+
+def test_memo_of_another_config_or_program_is_ignored(inbox, tmp_path, monkeypatch):
+    config, folder = inbox
+    memo = tmp_path / CACHE_NAME
+    _, validated_first = _run(config, folder, memo, monkeypatch)
+    text = memo.read_text(encoding="utf-8")
+    memo.write_text(text.replace(cache_key(config, False), "0" * 64, 1), encoding="utf-8")
+    _, validated = _run(config, folder, memo, monkeypatch)
+    assert validated == validated_first  # every workbook read again
