@@ -12,6 +12,7 @@ from processor.ingest_cache import CACHE_NAME, ValidationCache, cache_key
 from processor.records import Period
 
 REPO = Path(__file__).resolve().parents[1]
+VALIDATE = validate.validate_workbook
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +25,10 @@ def inbox(tmp_path_factory):
 
 def _run(config, folder, memo: Path, monkeypatch) -> tuple[list, list[str]]:
     validated: list[str] = []
-    real = validate.validate_workbook
 
     def counting(config, item, accept_partial=False):
         validated.append(item.file.display_name)
-        return real(config, item, accept_partial)
+        return VALIDATE(config, item, accept_partial)
 
     monkeypatch.setattr(validate, "validate_workbook", counting)
     cache = ValidationCache(memo, cache_key(config, False))
