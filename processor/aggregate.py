@@ -292,39 +292,47 @@ class _People:
 
     def add_month(self, period: Period, reports: Sequence[tuple[str, UnitReport]]) -> None:
         seen: set[str] = set()
+        keys, months, latest = self._keys, self._months, self._latest  # 50,000 rows a month
         for unit_code, report in reports:  # roster order: the first unit listing a person wins
             unit_index = self._roster_index[unit_code]
             for row_index, person in enumerate(report.people):
                 spelling = (person.name, person.birth_date)
-                key = self._keys.get(spelling)
+                key = keys.get(spelling)
                 if key is None:
-                    key = self._keys[spelling] = person_key(person.name, person.birth_date)
+                    key = keys[spelling] = person_key(person.name, person.birth_date)
                 if key in seen:
                     continue
                 seen.add(key)
+                # period, rating, registered, social, initiatives, discipline
                 record = MonthRecord(
-                    period=period,
-                    rating=person.rating,
-                    registered=person.registered,
-                    social=person.social,
-                    initiatives=person.initiatives,
-                    discipline=person.discipline,
+                    period,
+                    person.rating,
+                    person.registered,
+                    person.social,
+                    person.initiatives,
+                    person.discipline,
                 )
-                self._months.setdefault(key, []).append(record)
-                self._latest[key] = (person, unit_code, (unit_index, row_index))
+                history = months.get(key)
+                if history is None:
+                    months[key] = [record]
+                else:
+                    history.append(record)
+                latest[key] = (person, unit_code, (unit_index, row_index))
 
     def snapshot(self) -> tuple[PersonHistory, ...]:
         """People in the order of their latest unit (roster) and row; spelling, unit, position latest."""
         ordered = sorted(self._latest.items(), key=lambda item: item[1][2])
+        months = self._months
+        # key, unit_code, name, birth_date, position, category, months
         return tuple(
             PersonHistory(
-                key=key,
-                unit_code=unit_code,
-                name=person.name,
-                birth_date=person.birth_date,
-                position=person.position,
-                category=person.category,
-                months=tuple(self._months[key]),
+                key,
+                unit_code,
+                person.name,
+                person.birth_date,
+                person.position,
+                person.category,
+                tuple(months[key]),
             )
             for key, (person, unit_code, _) in ordered
         )
@@ -358,9 +366,12 @@ def aggregate(
     *,
     final: bool = False,
     accept_partial: bool = False,
+    histories: bool = True,
 ) -> PeriodResult:
     """Compute the result of `period` (and, chained through `previous`, of each earlier campaign month).
 
+    With `histories=False` the people and unit histories are left empty: who reported and the targets
+    need neither, and a province's 50,000 people cost most of the time (`thidua status`).
     Raises UserError (from config.campaign_for) when `period` belongs to no campaign.
     """
     campaign = config.campaign_for(period)
@@ -413,7 +424,8 @@ def aggregate(
         totals = sum_figures(config, [u.figures for u in units if u.figures.units_reporting])
         # Reports in roster order: people history and blocking people follow the roster.
         ordered_reports = [(u.code, reports[u.code]) for u in config.units if u.code in reports]
-        people.add_month(month, ordered_reports)
+        if histories:
+            people.add_month(month, ordered_reports)
         by_month.append((month, reports))
         result = PeriodResult(
             campaign_id=campaign.id,
@@ -423,8 +435,8 @@ def aggregate(
             totals=totals,
             targets=_target_results(config, campaign, units, reports, totals),
             previous=result,
-            people=people.snapshot(),
-            unit_histories=_unit_histories(config, by_month),
+            people=people.snapshot() if histories else (),
+            unit_histories=_unit_histories(config, by_month) if histories else (),
             submissions=_relevant(periods[: month_index + 1], submissions),
             accept_partial=accept_partial,
             final=final if month == period else False,

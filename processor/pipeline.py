@@ -238,7 +238,8 @@ def _render_all(
 def status(config: Config, period_text: str, inbox: Path, out_root: Path | None = None) -> PeriodResult:
     """Who has reported, without writing documents: fast enough to run after every e-mail.
 
-    With `out_root`, it reuses (and updates) the memo of validated files that `run` keeps there.
+    With `out_root`, it reuses (and updates) the memo of validated files that `run` keeps there. The
+    result has no people or unit histories (see aggregate's `histories`).
     """
     period = Period.parse(period_text)
     config.campaign_for(period)
@@ -247,7 +248,7 @@ def status(config: Config, period_text: str, inbox: Path, out_root: Path | None 
     if out_root is not None and not out_root.is_dir():
         out_root = None  # no workspace output yet: nothing to reuse, and status creates no folders
     with _records_only():
-        return aggregate(config, period, ingest_inbox(config, inbox, out_root=out_root))
+        return aggregate(config, period, ingest_inbox(config, inbox, out_root=out_root), histories=False)
 
 
 def check_files(
