@@ -13,6 +13,7 @@ Vietnamese, before anything is rendered.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import os
 import re
 import shutil
@@ -384,25 +385,27 @@ def _explanation_rows(config: Config, result: PeriodResult, decisions: Sequence[
             "reasons": "\n".join(f"- {o.reason}" for o in d.outcomes),
         }
 
-    collectives = sorted(
-        (d for d in decisions if d.subject == commend.COLLECTIVE),
-        key=lambda d: (unit_order.get(d.unit_code, len(unit_order)), chain.get(d.award_id, 0)),
-    )
-    individuals = sorted(
-        (d for d in decisions if d.subject == commend.INDIVIDUAL),
-        key=lambda d: (unit_order.get(d.unit_code, len(unit_order)), *name_key(d), chain.get(d.award_id, 0)),
-    )
+    collectives = [d for d in decisions if d.subject == commend.COLLECTIVE]
+    individuals = [d for d in decisions if d.subject == commend.INDIVIDUAL]
     notes = []
-    if len(collectives) > EXPLANATION_ROW_CAP:
-        total = len(collectives)
-        collectives = _most_relevant(collectives, EXPLANATION_ROW_CAP)
+    total = len(collectives)
+    collectives = _most_relevant(
+        collectives,
+        lambda d: (unit_order.get(d.unit_code, len(unit_order)), chain.get(d.award_id, 0)),
+        EXPLANATION_ROW_CAP,
+    )
+    if total > EXPLANATION_ROW_CAP:
         notes.append(
             f"Danh sách tập thể chỉ ghi {format_int(EXPLANATION_ROW_CAP)} trong số {format_int(total)} "
             f"trường hợp xét (ưu tiên tập thể được đề nghị và tập thể đạt tiêu chuẩn)."
         )
-    if len(individuals) > EXPLANATION_ROW_CAP:
-        total = len(individuals)
-        individuals = _most_relevant(individuals, EXPLANATION_ROW_CAP)
+    total = len(individuals)
+    individuals = _most_relevant(
+        individuals,
+        lambda d: (unit_order.get(d.unit_code, len(unit_order)), *name_key(d), chain.get(d.award_id, 0)),
+        EXPLANATION_ROW_CAP,
+    )
+    if total > EXPLANATION_ROW_CAP:
         notes.append(
             f"Danh sách cá nhân chỉ ghi {format_int(EXPLANATION_ROW_CAP)} trong số "
             f"{format_int(total)} trường hợp xét (ưu tiên người được đề nghị và người đạt tiêu chuẩn)."
@@ -415,13 +418,30 @@ def _explanation_rows(config: Config, result: PeriodResult, decisions: Sequence[
     return numbered_c, numbered_i, omitted
 
 
-def _most_relevant(decisions: list[Decision], cap: int) -> list[Decision]:
-    """The proposed and the near misses first (what the clerk checks), in their list order."""
-    ranked = sorted(
-        range(len(decisions)),
-        key=lambda i: (not decisions[i].proposed, not commend.meets_criteria(decisions[i]), i),
-    )
-    return [decisions[i] for i in sorted(ranked[:cap])]
+def _most_relevant(decisions: list[Decision], key, cap: int) -> list[Decision]:
+    """The decisions in `key` order; past `cap`, the proposed and the near misses first (what the
+    clerk checks), each group's first ones in `key` order.
+
+    The same rows as sorting all of them and picking, but the key (a Vietnamese collation of the
+    name) is computed for the groups that fill the cap only, not for a province's 50,000 people.
+    """
+    indexed = list(enumerate(decisions))  # the index keeps equal keys in their given order
+
+    def order(item: tuple[int, Decision]) -> tuple:
+        return (key(item[1]), item[0])
+
+    if len(decisions) <= cap:
+        return [d for _, d in sorted(indexed, key=order)]
+    groups: dict[tuple[bool, bool], list[tuple[int, Decision]]] = {}
+    for item in indexed:
+        d = item[1]
+        groups.setdefault((not d.proposed, not commend.meets_criteria(d)), []).append(item)
+    chosen: list[tuple[int, Decision]] = []
+    for rank in sorted(groups):
+        if len(chosen) >= cap:
+            break
+        chosen += heapq.nsmallest(cap - len(chosen), groups[rank], key=order)
+    return [d for _, d in sorted(chosen, key=order)]
 
 
 def _signer_heading(config: Config) -> str:
