@@ -332,7 +332,7 @@ def results_text(runs: list[dict], args) -> str:
                 f"{r['d_status'][0]:.2f} | {100 * r['c_run'][0] / r['units']:.2f} | "
                 f"{100 * r['d_status'][0] / r['units']:.2f} |"
             )
-    lines.append("")
+    lines += ["", "Where the time goes, and why a floor does not hold: benchmarks/ANALYSIS.md.", ""]
     return "\n".join(lines)
 
 
