@@ -452,10 +452,22 @@ def _people_sheet(wb: Workbook, result: PeriodResult, config: Config) -> tuple[o
             key=lambda p: (roster_index.get(p.unit_code, len(roster_index)), given_name_sort_key(p.name))
         )
 
+    position = {p: i for i, p in enumerate(months)}
+    ranks, worst = {r.code: config.rating_rank(r.code) for r in config.ratings}, len(config.ratings)
+
     def rows():
         for i, person in enumerate(present, 1):
             now = person.months[-1]
-            by_month = {m.period: m.rating for m in person.months}
+            by_month: list[str | None] = [None] * len(months)
+            good = registered = social = initiatives = 0
+            for m in person.months:  # one pass per person: 50,000 of them
+                at = position.get(m.period)
+                if at is not None:
+                    by_month[at] = m.rating
+                good += ranks.get(m.rating, worst) <= good_rank
+                registered += m.registered
+                social += m.social
+                initiatives += m.initiatives
             yield [
                 i,
                 person.unit_code,
@@ -469,11 +481,11 @@ def _people_sheet(wb: Workbook, result: PeriodResult, config: Config) -> tuple[o
                 YES_NO[now.social],
                 now.initiatives,
                 now.discipline,
-                *(by_month.get(p) for p in months),
-                sum(config.rating_rank(m.rating) <= good_rank for m in person.months),
-                sum(m.registered for m in person.months),
-                sum(m.social for m in person.months),
-                sum(m.initiatives for m in person.months),
+                *by_month,
+                good,
+                registered,
+                social,
+                initiatives,
             ]
 
     return sheet.ws, sheet.fast_table("CaNhan", cols, rows())
