@@ -29,9 +29,6 @@ LOCK_NAME = ".thidua.lock"
 STAGING_PREFIX = ".staging-"
 OLD_PREFIX = ".old-"
 CACHE_DIR = ".cache"
-# From this many received files the feedback is written by a second process (Linux): measured, the fork
-# costs milliseconds, the feedback of a thousand files seconds.
-FEEDBACK_BESIDE_FILES = 100
 
 
 @dataclass
@@ -186,78 +183,38 @@ def run_period(
                 config, inbox, accept_partial=accept_partial, progress=progress, out_root=out_root
             )
         staging = out_root / f"{STAGING_PREFIX}{period}-{os.getpid()}-{time.monotonic_ns()}"
-        feedback_job = None
         try:
             # A read-only folder that still holds the lock file of an earlier run fails only here.
             staging.mkdir(parents=True)
-            # The feedback needs the submissions only: it starts while this process aggregates.
-            feedback_job = _feedback_job(config, period, submissions, staging)
             with _records_only():
                 result = aggregate(config, period, submissions, final=final, accept_partial=accept_partial)
             outcome = RunOutcome(result, submissions, out_root / str(period))
-            outcome.outputs, outcome.pdf_skipped = _render_all(
-                config, result, submissions, staging, pdf=pdf, feedback_job=feedback_job
-            )
+            outcome.outputs, outcome.pdf_skipped = _render_all(config, result, submissions, staging, pdf=pdf)
             _publish(staging, outcome.out_dir)
         except OSError as exc:
             raise UserError(_cannot_write(out_root, exc)) from None
         finally:
-            if feedback_job is not None:
-                feedback_job.close()
             shutil.rmtree(staging, ignore_errors=True)
         outcome.outputs = [outcome.out_dir / p.relative_to(staging) for p in outcome.outputs]
         return outcome
 
 
-def _feedback_job(config: Config, period: Period, submissions: Sequence[Submission], out_dir: Path):
-    """A province's feedback takes as long as the rest of rendering: beside it, in a second process."""
-    from processor import ingest
-    from processor.render import feedback
-    from processor.render.beside import Beside
-
-    return Beside(
-        lambda: feedback.write_feedback(submissions, config, period, out_dir, ingest.read_source),
-        enabled=len(submissions) >= FEEDBACK_BESIDE_FILES,
-        folders=(out_dir,),
-    )
-
-
 def _render_all(
-    config: Config,
-    result: PeriodResult,
-    submissions: Sequence[Submission],
-    out_dir: Path,
-    *,
-    pdf: bool,
-    feedback_job=None,
+    config: Config, result: PeriodResult, submissions: Sequence[Submission], out_dir: Path, *, pdf: bool
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
-    from processor import commend
-    from processor.render import documents, summary, workbook
-    from processor.render.beside import Beside
+    from processor import commend, ingest
+    from processor.render import documents, feedback, summary, workbook
 
     outputs: list[Path] = []
-    feedback_job = feedback_job or _feedback_job(config, result.period, submissions, out_dir)
-    summary_job = None
-    try:
-        with _records_only():
-            decisions = commend.decide(config, result)
-        # tong-hop.xlsx (50,000 people and their decisions) beside the documents, in a third process.
-        summary_job = Beside(
-            lambda: workbook.write_summary_workbook(result, config, out_dir / "tong-hop.xlsx", decisions),
-            enabled=len(submissions) >= FEEDBACK_BESIDE_FILES,
-            folders=(out_dir,),
-        )
-        summary_json = summary.write_summary_json(result, config, out_dir)
-        docs = documents.render_documents(
-            config, result, decisions, out_dir, template_dir_for(config), include_proposal=result.final
-        )
-        rest = [summary_job.result(), summary_json]
-        outputs += feedback_job.result()
-    finally:
-        feedback_job.close()
-        if summary_job is not None:
-            summary_job.close()
-    outputs += rest + docs
+    outputs += feedback.write_feedback(submissions, config, result.period, out_dir, ingest.read_source)
+    with _records_only():
+        decisions = commend.decide(config, result)
+    outputs.append(workbook.write_summary_workbook(result, config, out_dir / "tong-hop.xlsx", decisions))
+    outputs.append(summary.write_summary_json(result, config, out_dir))
+    docs = documents.render_documents(
+        config, result, decisions, out_dir, template_dir_for(config), include_proposal=result.final
+    )
+    outputs += docs
     skipped: list[tuple[Path, str]] = []
     if pdf:
         converted, skipped = documents.convert_to_pdf(docs, config.documents.pdf_timeout_seconds)
