@@ -66,6 +66,7 @@ FLOORS = {
     "c_over_b": 3.0,  # c within 3x of b
     "a_over_c": 5.0,  # c at least 5x faster than a
     "d_over_b": 1.5,  # d within 1.5x of b
+    "a_over_d": 6.0,  # issue #3: ingest + validate at least 6x faster than the pandas loop (status does that)
     "peak_mb": 500.0,
 }
 LABELS = {
@@ -278,6 +279,12 @@ def results_text(runs: list[dict], args) -> str:
             a / c >= FLOORS["a_over_c"],
         ),
         ("d/b (status vs calamine floor)", d / b, f"<= {FLOORS['d_over_b']:g}", d / b <= FLOORS["d_over_b"]),
+        (
+            "a/d (issue #3: ingest + validate, here with aggregation, vs the pandas loop)",
+            a / d,
+            f">= {FLOORS['a_over_d']:g}",
+            a / d >= FLOORS["a_over_d"],
+        ),
         (
             "peak memory of run, status and cold run (MB)",
             peak,
