@@ -10,8 +10,10 @@ never a mix of old and new files.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import os
+import pickle
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -29,6 +31,9 @@ LOCK_NAME = ".thidua.lock"
 STAGING_PREFIX = ".staging-"
 OLD_PREFIX = ".old-"
 CACHE_DIR = ".cache"
+# From this many received files the feedback is written by a second process while this one aggregates
+# and renders: it needs only the submissions. Below it, starting a process costs more than it saves.
+FEEDBACK_PROCESS_FILES = 200
 
 
 @dataclass
@@ -183,30 +188,78 @@ def run_period(
                 config, inbox, accept_partial=accept_partial, progress=progress, out_root=out_root
             )
         staging = out_root / f"{STAGING_PREFIX}{period}-{os.getpid()}-{time.monotonic_ns()}"
+        pool = None
         try:
             # A read-only folder that still holds the lock file of an earlier run fails only here.
             staging.mkdir(parents=True)
+            pool, feedback_paths = _start_feedback(config, period, submissions, staging)
             with _records_only():
                 result = aggregate(config, period, submissions, final=final, accept_partial=accept_partial)
             outcome = RunOutcome(result, submissions, out_root / str(period))
-            outcome.outputs, outcome.pdf_skipped = _render_all(config, result, submissions, staging, pdf=pdf)
+            outcome.outputs, outcome.pdf_skipped = _render_all(
+                config, result, submissions, staging, pdf=pdf, feedback_paths=feedback_paths
+            )
             _publish(staging, outcome.out_dir)
         except OSError as exc:
             raise UserError(_cannot_write(out_root, exc)) from None
         finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)  # before the staging folder goes
             shutil.rmtree(staging, ignore_errors=True)
         outcome.outputs = [outcome.out_dir / p.relative_to(staging) for p in outcome.outputs]
         return outcome
 
 
+def write_feedback_job(
+    submissions: Sequence[Submission], config: Config, period: Period, out_dir: Path
+) -> list[Path]:
+    """The feedback stage as a top-level function, so a spawned process (Windows) can run it too."""
+    from processor import ingest
+    from processor.render import feedback
+
+    return feedback.write_feedback(submissions, config, period, out_dir, ingest.read_source)
+
+
+def _start_feedback(
+    config: Config, period: Period, submissions: Sequence[Submission], out_dir: Path
+) -> tuple[object, Callable[[], list[Path]]]:
+    """Start the feedback in a second process when there is enough of it; return (pool, paths getter)."""
+    if len(submissions) < FEEDBACK_PROCESS_FILES or (os.cpu_count() or 1) < 2:
+        return None, lambda: write_feedback_job(submissions, config, period, out_dir)
+    from concurrent.futures import ProcessPoolExecutor
+
+    # Feedback reads a report's unit name only: the staff rows need not cross to the other process.
+    light = [
+        dataclasses.replace(s, report=dataclasses.replace(s.report, people=())) if s.report else s
+        for s in submissions
+    ]
+    # Pickled here, not in the pool's feeder thread: this thread goes on filling the config's cached
+    # look-ups, and a dict that changes while pickled fails.
+    job = pickle.dumps((light, config, period, out_dir))
+    pool = ProcessPoolExecutor(max_workers=1)
+    future = pool.submit(_write_feedback_pickled, job)
+    return pool, future.result
+
+
+def _write_feedback_pickled(job: bytes) -> list[Path]:
+    return write_feedback_job(*pickle.loads(job))  # our own job, from this run's parent process
+
+
 def _render_all(
-    config: Config, result: PeriodResult, submissions: Sequence[Submission], out_dir: Path, *, pdf: bool
+    config: Config,
+    result: PeriodResult,
+    submissions: Sequence[Submission],
+    out_dir: Path,
+    *,
+    pdf: bool,
+    feedback_paths: Callable[[], list[Path]] | None = None,
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
-    from processor import commend, ingest
-    from processor.render import documents, feedback, summary, workbook
+    from processor import commend
+    from processor.render import documents, summary, workbook
 
     outputs: list[Path] = []
-    outputs += feedback.write_feedback(submissions, config, result.period, out_dir, ingest.read_source)
+    if feedback_paths is None:
+        feedback_paths = lambda: write_feedback_job(submissions, config, result.period, out_dir)  # noqa: E731
     with _records_only():
         decisions = commend.decide(config, result)
     outputs.append(workbook.write_summary_workbook(result, config, out_dir / "tong-hop.xlsx", decisions))
@@ -215,6 +268,7 @@ def _render_all(
         config, result, decisions, out_dir, template_dir_for(config), include_proposal=result.final
     )
     outputs += docs
+    outputs[:0] = feedback_paths()  # the feedback files head the manifest's list of outputs
     skipped: list[tuple[Path, str]] = []
     if pdf:
         converted, skipped = documents.convert_to_pdf(docs, config.documents.pdf_timeout_seconds)

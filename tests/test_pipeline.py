@@ -182,3 +182,18 @@ def test_template_remembers_staff_from_the_latest_accepted_report(workspace, tmp
     assert all(
         sheet.cell(row, 7).value is None for row in range(2, 2 + len(names))
     )  # month columns left empty
+
+
+def test_feedback_in_a_second_process_gives_the_same_files(workspace, tmp_path, monkeypatch):
+    """Large inboxes write the feedback in a second process: same files, same bytes as in one process."""
+    from processor import pipeline
+
+    ws = workspace
+    monkeypatch.setattr(pipeline, "FEEDBACK_PROCESS_FILES", 1)
+    again = run_period(ws.config, "2024-03", ws.root / "inbox", tmp_path / "pooled")
+    first = ws.outcomes["2024-03"].out_dir
+    written = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert written == sorted(p.relative_to(again.out_dir) for p in again.out_dir.rglob("*") if p.is_file())
+    assert any(p.parts[0] == "phan-hoi" for p in written)
+    for relative in written:
+        assert (again.out_dir / relative).read_bytes() == (first / relative).read_bytes(), relative
