@@ -128,7 +128,9 @@ def template(config_path, period_text, units, out, master, inbox) -> None:
     config.campaign_for(period)
     # Not under output/<period>/: that folder belongs to `thidua run` and is replaced as a whole.
     out = out or Path("output") / "bieu-mau" / str(period)
-    prefill = _latest_staff_lists(config, inbox, period)
+    from processor.pipeline import latest_staff_lists
+
+    prefill = latest_staff_lists(config, inbox, period) if inbox.is_dir() else {}
     paths = form_template.write_unit_workbooks(config, period, out, list(units) or None, prefill=prefill)
     for path in paths:
         click.echo(f"  {path}")
@@ -137,22 +139,6 @@ def template(config_path, period_text, units, out, master, inbox) -> None:
         f"Đã tạo {len(paths)} biểu mẫu kỳ {period.label} trong {out}"
         + (f" ({remembered} đơn vị đã điền sẵn danh sách cán bộ từ báo cáo gần nhất)." if remembered else ".")
     )
-
-
-def _latest_staff_lists(config, inbox: Path, period) -> dict:
-    """Staff of each unit from its latest accepted report before `period` (templates that remember)."""
-    if not inbox.is_dir():
-        return {}
-    from processor.pipeline import ingest_inbox
-    from processor.records import FileStatus
-
-    latest: dict = {}
-    for sub in ingest_inbox(config, inbox):
-        if sub.status is FileStatus.ACCEPTED and sub.report and sub.period and sub.period < period:
-            known = latest.get(sub.unit_code)
-            if known is None or sub.period > known.period:
-                latest[sub.unit_code] = sub.report
-    return {code: report.people for code, report in latest.items()}
 
 
 @cli.command()
@@ -184,28 +170,22 @@ def check(config_path, files, out) -> None:
     sys.exit(1 if errors else 0)
 
 
-STATUS_LABELS = {
-    "on_time": "Đúng hạn",
-    "late": "Nộp muộn",
-    "with_errors": "Nộp nhưng có lỗi",
-    "missing": "Chưa nộp",
-}
-
-
 def _print_completeness(result) -> None:
     from collections import Counter
 
-    counts = Counter(u.status.value for u in result.units)
+    from processor.aggregate import STATUS_LABELS
+    from processor.records import ReportingStatus
+
+    counts = Counter(u.status for u in result.units)
     click.echo(f"Kỳ báo cáo {result.period.label}: {len(result.units)} đơn vị phải báo cáo")
-    for key, label in STATUS_LABELS.items():
-        click.echo(f"  {label:<18}{counts.get(key, 0):>5}")
+    for status, label in STATUS_LABELS.items():
+        click.echo(f"  {label:<18}{counts.get(status, 0):>5}")
     width = max((len(u.unit_name) for u in result.units), default=10)
     for unit in result.units:
-        if unit.status.value != "on_time":
+        if unit.status is not ReportingStatus.ON_TIME:
             when = f" (nhận {unit.received_at:%d/%m/%Y})" if unit.received_at else ""
-            click.echo(
-                f"    {unit.unit_code:<7}{unit.unit_name:<{width}}  {STATUS_LABELS[unit.status.value]}{when}"
-            )
+            label = STATUS_LABELS[unit.status]
+            click.echo(f"    {unit.unit_code:<7}{unit.unit_name:<{width}}  {label}{when}")
 
 
 def _print_targets(result) -> None:

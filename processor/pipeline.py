@@ -308,3 +308,16 @@ def check_files(
             batch = [sub for sub in submissions if sub.period == period]
             written += feedback.write_feedback(batch, config, period, out_dir, ingest.read_source)
     return submissions, written
+
+
+def latest_staff_lists(config: Config, inbox: Path, period: Period) -> dict[str, tuple]:
+    """Staff of each unit from its latest accepted report before `period` (templates that remember)."""
+    from processor.records import FileStatus
+
+    latest: dict[str, object] = {}
+    for sub in ingest_inbox(config, inbox):
+        if sub.status is FileStatus.ACCEPTED and sub.report and sub.period and sub.period < period:
+            known = latest.get(sub.unit_code)
+            if known is None or sub.period > known.period:
+                latest[sub.unit_code] = sub.report
+    return {code: report.people for code, report in latest.items()}
