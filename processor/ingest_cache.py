@@ -32,6 +32,8 @@ from processor.records import (
 
 CACHE_FORMAT = "thidua-validated/2"
 CACHE_NAME = "validated.json"
+# Below this many superseded or forgotten lines the memo is not worth rewriting.
+COMPACT_MIN_LINES = 1000
 # The modules whose code decides what a workbook validates to.
 _SOURCES = ("validate.py", "reader.py", "form.py", "vntext.py", "records.py", "ingest_cache.py")
 
@@ -138,13 +140,19 @@ class ValidationCache:
 
     One line per file: its sha256, a tab, its submission as JSON; a first line names the format and key.
     A province's memo holds 100,000 staff rows: an entry is parsed only when its file is still in the
-    inbox, and an entry kept from the last run is written back as the very text it was read as.
+    inbox. A run appends the entries of its new files instead of rewriting the memo (a month adds a third
+    to a quarter's memo; rewriting it all cost more than validating some files); the same sha256 twice
+    means the later line wins. The file is rewritten, keeping only the files still in the inbox, when it
+    is not this memo's (other config or program) or when most of its lines are for files gone.
     """
 
     def __init__(self, path: Path, key: str):
         self.path = Path(path)
         self.key = key
         self._lines: dict[str, str] = {}  # sha256 -> the entry's JSON text, as read
+        self._line_count = 0  # entry lines in the file, superseded ones included
+        self._appendable = False  # the file holds this memo (format and key) and can grow at its end
+        self._ends_with_newline = True  # False after a run killed while appending
         self._new: dict[str, dict] = {}
         self._used: set[str] = set()
         try:
@@ -158,10 +166,13 @@ class ValidationCache:
             return
         if not isinstance(header, dict) or header.get("format") != CACHE_FORMAT or header.get("key") != key:
             return
+        self._appendable = True
+        self._ends_with_newline = text.endswith("\n")
         for line in body.split("\n"):  # not splitlines: U+2028 may sit unescaped in an entry
             sha, tab, entry = line.partition("\t")
             if tab and len(sha) == 64:
                 self._lines[sha] = entry
+                self._line_count += 1
 
     def holds(self, sha256: str) -> bool:
         return sha256 in self._lines
@@ -183,17 +194,41 @@ class ValidationCache:
         self._used.add(sub.file.sha256)
 
     def save(self) -> None:
-        """Write the memo of this run's files only (files gone from the inbox are forgotten)."""
-        if not self._new and self._used == set(self._lines):
+        """Append this run's new entries; rewrite the memo when it is foreign or mostly dead lines."""
+        # A read-only or full output folder: the memo only saves time, the results do not depend on it.
+        with contextlib.suppress(UserError, OSError):
+            live = len(self._used)
+            dead = self._line_count + len(self._new) - live
+            if self._appendable and dead <= max(live, COMPACT_MIN_LINES):
+                self._append()
+            elif self._new or dead:
+                self._rewrite()
+
+    def _entry_lines(self, shas) -> list[str]:
+        out = []
+        for sha in shas:
+            entry = self._new.get(sha)
+            text = json.dumps(entry, ensure_ascii=False) if entry is not None else self._lines[sha]
+            out.append(f"{sha}\t{text}")
+        return out
+
+    def _append(self) -> None:
+        if not self._new:
             return
+        from filelock import FileLock, Timeout
+
+        text = "\n".join(self._entry_lines(sorted(self._new))) + "\n"
+        if not self._ends_with_newline:
+            text = "\n" + text  # the torn last line of a killed run stays a line of its own
+        # `thidua status` saves without the workspace lock: two appenders must not interleave.
+        try:
+            with FileLock(str(self.path) + ".lock", timeout=10), open(self.path, "ab") as out:
+                out.write(text.encode("utf-8"))  # bytes: no "\r\n" on Windows, as the rewrite writes
+        except Timeout:
+            return
+
+    def _rewrite(self) -> None:
         from processor.render.atomic import write_text
 
         header = json.dumps({"format": CACHE_FORMAT, "key": self.key}, ensure_ascii=False)
-        lines = [header]
-        for sha in sorted(self._used):
-            entry = self._new.get(sha)
-            text = json.dumps(entry, ensure_ascii=False) if entry is not None else self._lines[sha]
-            lines.append(f"{sha}\t{text}")
-        # A read-only or full output folder: the memo only saves time, the results do not depend on it.
-        with contextlib.suppress(UserError):
-            write_text(self.path, "\n".join(lines) + "\n")
+        write_text(self.path, "\n".join([header, *self._entry_lines(sorted(self._used))]) + "\n")

@@ -59,8 +59,12 @@ def test_damaged_entry_is_validated_again_and_the_others_kept_verbatim(inbox, tm
     assert validated == damaged
     assert second == first
     again = memo.read_text(encoding="utf-8").rstrip("\n").split("\n")
-    assert again[0] == header and again[2:] == lines[1:]  # entries kept as they were read
-    assert again[1].partition("\t")[2] != entry[:-20]  # the damaged one written anew
+    assert again[0] == header and again[2 : len(lines) + 1] == lines[1:]  # entries kept as they were read
+    assert again[1] == f"{sha}\t{entry[:-20]}"  # appended to, not rewritten
+    appended = again[len(lines) + 1 :]
+    assert [line.partition("\t")[0] for line in appended] == [sha]  # the damaged one written anew
+    third, validated = _run(config, folder, memo, monkeypatch)
+    assert validated == [] and third == first  # the later line wins
 
 
 def test_memo_of_another_config_or_program_is_ignored(inbox, tmp_path, monkeypatch):
@@ -71,3 +75,48 @@ def test_memo_of_another_config_or_program_is_ignored(inbox, tmp_path, monkeypat
     memo.write_text(text.replace(cache_key(config, False), "0" * 64, 1), encoding="utf-8")
     _, validated = _run(config, folder, memo, monkeypatch)
     assert validated == validated_first  # every workbook read again
+
+
+def test_new_files_are_appended_and_a_torn_last_line_is_repaired(inbox, tmp_path, monkeypatch):
+    config, folder = inbox
+    partial = tmp_path / "inbox"
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    late = [p for p in files if p.suffix == ".eml"][-1]  # one e-mail, one workbook attached
+    files.remove(late)
+    files.append(late)
+    partial.mkdir()
+    for path in files[:-1]:
+        (partial / path.name).write_bytes(path.read_bytes())
+    memo = tmp_path / CACHE_NAME
+    _run(config, partial, memo, monkeypatch)
+    before = memo.read_bytes()
+    (partial / files[-1].name).write_bytes(files[-1].read_bytes())  # a late file arrives
+    _, validated = _run(config, partial, memo, monkeypatch)
+    assert len(validated) == 1 and validated[0].startswith(late.name)
+    grown = memo.read_bytes()
+    assert grown.startswith(before) and grown.count(b"\n") == before.count(b"\n") + 1
+
+    memo.write_bytes(grown[:-40])  # a run killed while appending: the last line is torn
+    _, again = _run(config, partial, memo, monkeypatch)
+    assert again == validated  # only the torn entry is read again
+    repaired = memo.read_bytes()
+    assert repaired.startswith(grown[:-40] + b"\n")  # the torn line stays on a line of its own
+    final, validated = _run(config, partial, memo, monkeypatch)
+    assert validated == []
+    fresh, _ = _run(config, partial, tmp_path / "other-memo.json", monkeypatch)
+    assert final == fresh
+
+
+def test_memo_mostly_of_files_gone_is_rewritten_with_the_files_still_there(inbox, tmp_path, monkeypatch):
+    config, folder = inbox
+    memo = tmp_path / CACHE_NAME
+    _run(config, folder, memo, monkeypatch)
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    survivor = sorted(p for p in folder.rglob("*.xlsx"))[0]
+    (kept / survivor.name).write_bytes(survivor.read_bytes())
+    monkeypatch.setattr("processor.ingest_cache.COMPACT_MIN_LINES", 0)
+    _, validated = _run(config, kept, memo, monkeypatch)
+    assert validated == []
+    _header, *entries = memo.read_text(encoding="utf-8").rstrip("\n").split("\n")
+    assert len(entries) == 1  # the files no longer in the inbox are forgotten
