@@ -232,6 +232,17 @@ def test_rerun_gives_byte_identical_summary(cfg, subs, tmp_path):
     assert dt.date.today().isoformat().encode() not in first
 
 
+def test_summary_has_a_line_per_unit_and_per_target(cfg, subs, tmp_path):
+    text = write_summary_json(aggregate(cfg, MAR, subs), cfg, tmp_path).read_text(encoding="utf-8")
+    data = json.loads(text)
+    lines = text.splitlines()
+    stripped = {line.strip().rstrip(",") for line in lines}
+    assert all(json.dumps(unit, ensure_ascii=False) in stripped for unit in data["units"])
+    unit_lines = [line for line in lines if line.startswith('    {"code": ')]
+    assert len(unit_lines) == len(data["units"]) == len(cfg.units)
+    assert len([line for line in lines if line.startswith('    {"id": ')]) == len(data["targets"])
+
+
 def test_manifest_lists_inputs_outputs_config_and_version(cfg, subs, tmp_path):
     result = aggregate(cfg, FEB, subs)
     summary = write_summary_json(result, cfg, tmp_path)

@@ -6,6 +6,7 @@ same bytes. The keys are documented, with an example, in docs/summary-json.md.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from fractions import Fraction
@@ -152,7 +153,24 @@ def summary_data(result: PeriodResult, config: Config) -> dict:
 
 
 def dumps(data: dict) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+    """JSON with a line per top-level key, per item of a top-level list (a unit, a target, a file) and
+    per key of a top-level object.
+
+    Readable in a text editor and diffable line by line, and written by json's C encoder: indent=2 over
+    a province's 1,000 units uses the pure-Python one, four times slower.
+    """
+    compact = functools.partial(json.dumps, ensure_ascii=False)
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            items = ",\n    ".join(map(compact, value))
+            lines.append(f"  {compact(key)}: [\n    {items}\n  ]")
+        elif isinstance(value, dict) and value:
+            items = ",\n    ".join(f"{compact(k)}: {compact(v)}" for k, v in value.items())
+            lines.append(f"  {compact(key)}: {{\n    {items}\n  }}")
+        else:
+            lines.append(f"  {compact(key)}: {compact(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def write_summary_json(result: PeriodResult, config: Config, out_dir: Path) -> Path:
