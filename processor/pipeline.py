@@ -31,9 +31,9 @@ LOCK_NAME = ".thidua.lock"
 STAGING_PREFIX = ".staging-"
 OLD_PREFIX = ".old-"
 CACHE_DIR = ".cache"
-# From this many received files the feedback is written by a second process while this one aggregates
-# and renders: it needs only the submissions. Below it, starting a process costs more than it saves.
-FEEDBACK_PROCESS_FILES = 200
+# From this many received files the feedback and the Word documents are written by a second process
+# while this one aggregates and writes the rest. Below it, starting a process costs more than it saves.
+SECOND_PROCESS_FILES = 200
 
 
 @dataclass
@@ -188,23 +188,24 @@ def run_period(
                 config, inbox, accept_partial=accept_partial, progress=progress, out_root=out_root
             )
         staging = out_root / f"{STAGING_PREFIX}{period}-{os.getpid()}-{time.monotonic_ns()}"
-        pool = None
+        helper = _SecondProcess(len(submissions) >= SECOND_PROCESS_FILES and (os.cpu_count() or 1) >= 2)
         try:
             # A read-only folder that still holds the lock file of an earlier run fails only here.
             staging.mkdir(parents=True)
-            pool, feedback_paths = _start_feedback(config, period, submissions, staging)
+            feedback_paths = helper.submit(
+                write_feedback_job, _without_staff(submissions), config, period, staging
+            )
             with _records_only():
                 result = aggregate(config, period, submissions, final=final, accept_partial=accept_partial)
             outcome = RunOutcome(result, submissions, out_root / str(period))
             outcome.outputs, outcome.pdf_skipped = _render_all(
-                config, result, submissions, staging, pdf=pdf, feedback_paths=feedback_paths
+                config, result, submissions, staging, helper, pdf=pdf, feedback_paths=feedback_paths
             )
             _publish(staging, outcome.out_dir)
         except OSError as exc:
             raise UserError(_cannot_write(out_root, exc)) from None
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)  # before the staging folder goes
+            helper.close()  # before the staging folder goes
             shutil.rmtree(staging, ignore_errors=True)
         outcome.outputs = [outcome.out_dir / p.relative_to(staging) for p in outcome.outputs]
         return outcome
@@ -220,29 +221,46 @@ def write_feedback_job(
     return feedback.write_feedback(submissions, config, period, out_dir, ingest.read_source)
 
 
-def _start_feedback(
-    config: Config, period: Period, submissions: Sequence[Submission], out_dir: Path
-) -> tuple[object, Callable[[], list[Path]]]:
-    """Start the feedback in a second process when there is enough of it; return (pool, paths getter)."""
-    if len(submissions) < FEEDBACK_PROCESS_FILES or (os.cpu_count() or 1) < 2:
-        return None, lambda: write_feedback_job(submissions, config, period, out_dir)
-    from concurrent.futures import ProcessPoolExecutor
-
+def _without_staff(submissions: Sequence[Submission]) -> list[Submission]:
     # Feedback reads a report's unit name only: the staff rows need not cross to the other process.
-    light = [
+    return [
         dataclasses.replace(s, report=dataclasses.replace(s.report, people=())) if s.report else s
         for s in submissions
     ]
-    # Pickled here, not in the pool's feeder thread: this thread goes on filling the config's cached
-    # look-ups, and a dict that changes while pickled fails.
-    job = pickle.dumps((light, config, period, out_dir))
-    pool = ProcessPoolExecutor(max_workers=1)
-    future = pool.submit(_write_feedback_pickled, job)
-    return pool, future.result
 
 
-def _write_feedback_pickled(job: bytes) -> list[Path]:
-    return write_feedback_job(*pickle.loads(job))  # our own job, from this run's parent process
+class _SecondProcess:
+    """The run's second core: jobs that need only plain data (the feedback, filling the Word templates)
+    run in one worker process while this one aggregates and writes the rest.
+
+    A ProcessPoolExecutor: fork on Linux, spawn on Windows, so each job is a top-level function. Without
+    a worker (small inboxes, one core) a job runs here when its result is asked for, in the same order.
+    """
+
+    def __init__(self, enabled: bool):
+        self._pool = None
+        if enabled:
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(max_workers=1)
+
+    def submit(self, job: Callable[..., list[Path]], *args: object) -> Callable[[], list[Path]]:
+        """Start `job(*args)`; return the function that waits for its result."""
+        if self._pool is None:
+            return lambda: job(*args)
+        # Pickled here, not in the pool's feeder thread: this thread goes on filling the config's cached
+        # look-ups, and a dict that changes while pickled fails.
+        future = self._pool.submit(_run_pickled, pickle.dumps((job, args)))
+        return future.result
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_pickled(job: bytes) -> list[Path]:
+    function, args = pickle.loads(job)  # our own job, from this run's parent process
+    return function(*args)
 
 
 def _render_all(
@@ -250,6 +268,7 @@ def _render_all(
     result: PeriodResult,
     submissions: Sequence[Submission],
     out_dir: Path,
+    helper: _SecondProcess | None = None,
     *,
     pdf: bool,
     feedback_paths: Callable[[], list[Path]] | None = None,
@@ -257,16 +276,21 @@ def _render_all(
     from processor import commend
     from processor.render import documents, summary, workbook
 
+    helper = helper or _SecondProcess(False)
     outputs: list[Path] = []
     if feedback_paths is None:
-        feedback_paths = lambda: write_feedback_job(submissions, config, result.period, out_dir)  # noqa: E731
+        feedback_paths = helper.submit(write_feedback_job, submissions, config, result.period, out_dir)
     with _records_only():
         decisions = commend.decide(config, result)
+    # The documents need a small context (their lists are capped): built here, filled by the helper
+    # while this process writes the big workbook.
+    job = documents.prepare_documents(
+        config, result, decisions, template_dir_for(config), include_proposal=result.final
+    )
+    document_paths = helper.submit(documents.write_documents, job, out_dir)
     outputs.append(workbook.write_summary_workbook(result, config, out_dir / "tong-hop.xlsx", decisions))
     outputs.append(summary.write_summary_json(result, config, out_dir))
-    docs = documents.render_documents(
-        config, result, decisions, out_dir, template_dir_for(config), include_proposal=result.final
-    )
+    docs = document_paths()
     outputs += docs
     outputs[:0] = feedback_paths()  # the feedback files head the manifest's list of outputs
     skipped: list[tuple[Path, str]] = []

@@ -184,12 +184,12 @@ def test_template_remembers_staff_from_the_latest_accepted_report(workspace, tmp
     )  # month columns left empty
 
 
-def test_feedback_in_a_second_process_gives_the_same_files(workspace, tmp_path, monkeypatch):
-    """Large inboxes write the feedback in a second process: same files, same bytes as in one process."""
+def test_second_process_gives_the_same_files(workspace, tmp_path, monkeypatch):
+    """Large inboxes write the feedback and documents in a second process: the same bytes as in one."""
     from processor import pipeline
 
     ws = workspace
-    monkeypatch.setattr(pipeline, "FEEDBACK_PROCESS_FILES", 1)
+    monkeypatch.setattr(pipeline, "SECOND_PROCESS_FILES", 1)
     again = run_period(ws.config, "2024-03", ws.root / "inbox", tmp_path / "pooled")
     first = ws.outcomes["2024-03"].out_dir
     written = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
@@ -197,3 +197,33 @@ def test_feedback_in_a_second_process_gives_the_same_files(workspace, tmp_path, 
     assert any(p.parts[0] == "phan-hoi" for p in written)
     for relative in written:
         assert (again.out_dir / relative).read_bytes() == (first / relative).read_bytes(), relative
+
+
+def test_template_mistake_in_the_second_process_is_a_clean_user_error(workspace, tmp_path, monkeypatch):
+    """A clerk's template with an unknown variable fails the run with the Vietnamese message, whether
+    the documents are filled here or by the second process, and the earlier outputs stay."""
+    import shutil
+
+    from processor import pipeline
+    from processor.records import UserError
+    from processor.render import word_templates
+    from processor.workspace import TEMPLATE_DIR, bundled_templates
+
+    ws = workspace
+    office = tmp_path / "office"
+    office.mkdir()
+    shutil.copy(ws.config.path, office / "config.toml")
+    shutil.copytree(bundled_templates(), office / TEMPLATE_DIR)
+    report = office / TEMPLATE_DIR / word_templates.REPORT
+    document = docx.Document(report)
+    document.add_paragraph("{{ khong_co_bien_nay }}")
+    document.save(report)
+    config = load_config(office / "config.toml")
+    out = tmp_path / "output"
+    first = run_period(ws.config, "2024-02", ws.root / "inbox", out)
+    before = {p: p.read_bytes() for p in first.out_dir.rglob("*") if p.is_file()}
+    for threshold in (10**9, 1):  # in this process, then in the second one
+        monkeypatch.setattr(pipeline, "SECOND_PROCESS_FILES", threshold)
+        with pytest.raises(UserError, match="khong_co_bien_nay"):
+            run_period(config, "2024-02", ws.root / "inbox", out)
+        assert {p: p.read_bytes() for p in first.out_dir.rglob("*") if p.is_file()} == before

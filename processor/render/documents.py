@@ -23,6 +23,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -707,6 +708,46 @@ def render_template(path: Path, context: dict, out_path: Path, *, checked: bool 
     return write_with(out_path, save)
 
 
+@dataclass(frozen=True)
+class DocumentJob:
+    """What rendering the period's documents needs: plain data, so another process can do it."""
+
+    context: dict
+    templates: tuple[tuple[Path, str], ...]  # (template, output file name), in writing order
+
+
+def prepare_documents(
+    config: Config,
+    result: PeriodResult,
+    decisions: Sequence[Decision],
+    template_dir: Path,
+    *,
+    number: int | None = None,
+    include_proposal: bool = True,
+) -> DocumentJob:
+    """The context every template gets and the templates to fill (see `render_documents`)."""
+    context = build_context(config, result, decisions, number=number)
+    names = output_names(str(result.period))
+    if not include_proposal:
+        names.pop(PROPOSAL)
+    return DocumentJob(
+        context, tuple((resolve_template(template_dir, name), out) for name, out in names.items())
+    )
+
+
+def write_documents(job: DocumentJob, out_dir: Path) -> list[Path]:
+    """Check every template, then write the documents; return their paths.
+
+    Every template is checked before any document is written, so a mistake in one does not leave a
+    half set of documents.
+    """
+    for path, _ in job.templates:
+        check_template(path, job.context)
+    return [
+        render_template(path, job.context, Path(out_dir) / out, checked=True) for path, out in job.templates
+    ]
+
+
 def render_documents(
     config: Config,
     result: PeriodResult,
@@ -721,21 +762,11 @@ def render_documents(
 
     The pipeline leaves the proposal out before the campaign's closing run (tổng kết): commendation is
     proposed when a campaign is reviewed, and the giải trình already shows who is on track and why.
-
-    Every template is checked before any document is written, so a mistake in one does not leave a
-    half set of documents.
     """
-    context = build_context(config, result, decisions, number=number)
-    names = output_names(str(result.period))
-    if not include_proposal:
-        names.pop(PROPOSAL)
-    templates = {name: resolve_template(template_dir, name) for name in names}
-    for path in templates.values():
-        check_template(path, context)
-    return [
-        render_template(templates[name], context, Path(out_dir) / out, checked=True)
-        for name, out in names.items()
-    ]
+    job = prepare_documents(
+        config, result, decisions, template_dir, number=number, include_proposal=include_proposal
+    )
+    return write_documents(job, out_dir)
 
 
 # ------------------------------------------------------------------------------------------------
