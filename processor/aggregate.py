@@ -29,11 +29,13 @@ from processor.records import (
     PeriodResult,
     PersonHistory,
     PersonRecord,
+    ReportingResult,
     ReportingStatus,
     Submission,
     TargetResult,
     UnitHistory,
     UnitReport,
+    UnitReporting,
     UnitResult,
 )
 from processor.vntext import person_key
@@ -559,3 +561,38 @@ def month_on_month(result: PeriodResult, config: Config | None = None) -> list[F
             )
         )
     return changes
+
+
+# ------------------------------------------------------------------------------------------------
+# Who reported, without figures (`thidua status`)
+
+
+def reporting(
+    config: Config, period: Period, submissions: Sequence[Submission], *, accept_partial: bool = False
+) -> ReportingResult:
+    """Each unit's reporting status for `period`, the same as `aggregate` gives, from the month's files
+    alone: no figures, so reports may come without their staff rows."""
+    due = config.campaign_for(period).due_date(period)
+    picks = _picks(config, (period,), submissions, accept_partial)
+    units = []
+    for unit in config.units:
+        pick = picks.get((period, unit.code), _Pick(None, None))
+        sub = pick.usable or pick.rejected
+        units.append(
+            UnitReporting(
+                unit_code=unit.code,
+                unit_name=unit.name,
+                status=reporting_status(pick.usable, pick.rejected, due),
+                received_at=sub.file.received_at if sub else None,
+                file=sub.file.display_name if sub else None,
+                partial=pick.usable is not None and pick.usable.status is FileStatus.ACCEPTED_PARTIAL,
+            )
+        )
+    return ReportingResult(period, tuple(units), _relevant((period,), submissions))
+
+
+def reporting_status(usable: Submission | None, rejected: Submission | None, due: dt.date) -> ReportingStatus:
+    """On time or late by the day the usable file came; else with errors (a file, none usable) or missing."""
+    if usable is not None:
+        return ReportingStatus.LATE if usable.file.received_at.date() > due else ReportingStatus.ON_TIME
+    return ReportingStatus.WITH_ERRORS if rejected is not None else ReportingStatus.MISSING

@@ -93,12 +93,15 @@ def ingest(
     progress: Progress | None = None,
     workers: int = 1,
     cache: ValidationCache | None = None,
+    staff: bool = True,
 ) -> IngestResult:
     """Everything in the inbox as validated submissions, duplicates and corrections resolved.
 
     With a `cache`, files validated by an earlier run (same bytes, config and program) are not read again.
+    With `staff=False` (enough to tell who reported and how, `thidua status`) the files taken from the
+    cache come without their staff rows, and the rules across files, which only warn, are not applied.
     """
-    return _finish(config, collect(Path(inbox), config), accept_partial, progress, workers, cache)
+    return _finish(config, collect(Path(inbox), config), accept_partial, progress, workers, cache, staff)
 
 
 def ingest_paths(
@@ -227,6 +230,7 @@ def _finish(
     progress: Progress | None,
     workers: int,
     cache: ValidationCache | None = None,
+    staff: bool = True,
 ) -> IngestResult:
     # Imported here: validate is the heavy part, and `thidua --help` must not load it.
     from processor import validate
@@ -241,7 +245,7 @@ def _finish(
         # Runs while the workers validate the new files: a province's memo is 100,000 staff rows.
         if cache is None:
             return []
-        return [sub for sub in map(cache.get, (item.file for item in remembered)) if sub is not None]
+        return [sub for sub in (cache.get(item.file, staff) for item in remembered) if sub is not None]
 
     fresh, known = _validate_all(config, todo, accept_partial, progress, workers, meanwhile=recall)
     if len(known) < len(remembered):  # damaged memo entries: those files are validated again
@@ -268,7 +272,8 @@ def _finish(
     submissions.extend(collected.not_taken)
     resolve_versions(submissions)
     check_senders(config, submissions)
-    validate.cross_check(config, submissions)
+    if staff:
+        validate.cross_check(config, submissions)
     submissions.sort(key=lambda s: (s.file.display_name, s.file.sha256))
     return IngestResult(submissions, collected.skipped)
 

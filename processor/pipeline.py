@@ -22,7 +22,7 @@ from pathlib import Path
 
 from processor import __version__
 from processor.config import Config
-from processor.records import Period, PeriodResult, Submission, UserError
+from processor.records import Period, PeriodResult, ReportingResult, Submission, UserError
 from processor.render.atomic import describe_os_error, remove_stale_temps
 from processor.workspace import TEMPLATE_DIR, bundled_templates
 
@@ -145,8 +145,12 @@ def ingest_inbox(
     accept_partial: bool = False,
     progress: Progress | None = None,
     out_root: Path | None = None,
+    staff: bool = True,
 ) -> list[Submission]:
-    """All received files, validated. Under `out_root` a memo lets unchanged files skip validation."""
+    """All received files, validated. Under `out_root` a memo lets unchanged files skip validation.
+
+    `staff=False`: see `ingest.ingest` (enough to tell who reported).
+    """
     from processor import ingest
     from processor.ingest_cache import CACHE_NAME, ValidationCache, cache_key
 
@@ -156,7 +160,13 @@ def ingest_inbox(
     # Validation is CPU-bound per file; measured on 2 cores, a second process pays from a few dozen files.
     workers = min(2, os.cpu_count() or 1)
     result = ingest.ingest(
-        config, inbox, accept_partial=accept_partial, progress=progress, workers=workers, cache=cache
+        config,
+        inbox,
+        accept_partial=accept_partial,
+        progress=progress,
+        workers=workers,
+        cache=cache,
+        staff=staff,
     )
     return result.submissions
 
@@ -301,20 +311,21 @@ def _render_all(
     return outputs, skipped
 
 
-def status(config: Config, period_text: str, inbox: Path, out_root: Path | None = None) -> PeriodResult:
-    """Who has reported, without writing documents: fast enough to run after every e-mail.
+def status(config: Config, period_text: str, inbox: Path, out_root: Path | None = None) -> ReportingResult:
+    """Who has reported, without figures or documents: fast enough to run after every e-mail.
 
-    With `out_root`, it reuses (and updates) the memo of validated files that `run` keeps there. The
-    result has no people or unit histories (see aggregate's `histories`).
+    With `out_root`, it reuses (and updates) the memo of validated files that `run` keeps there; the
+    files it remembers are taken without their staff rows, which telling who reported does not need.
     """
     period = Period.parse(period_text)
     config.campaign_for(period)
-    from processor.aggregate import aggregate
+    from processor.aggregate import reporting
 
     if out_root is not None and not out_root.is_dir():
         out_root = None  # no workspace output yet: nothing to reuse, and status creates no folders
     with _records_only():
-        return aggregate(config, period, ingest_inbox(config, inbox, out_root=out_root), histories=False)
+        submissions = ingest_inbox(config, inbox, out_root=out_root, staff=False)
+    return reporting(config, period, submissions)
 
 
 def check_files(

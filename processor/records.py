@@ -219,6 +219,27 @@ class UnitResult:
 
 
 @dataclass(frozen=True)
+class UnitReporting:
+    """Whether and how one unit reported for a month, without its figures (`thidua status`)."""
+
+    unit_code: str
+    unit_name: str
+    status: ReportingStatus
+    received_at: dt.datetime | None
+    file: str | None  # display name of the file used, or of the rejected one
+    partial: bool
+
+
+@dataclass(frozen=True)
+class ReportingResult:
+    """Who reported for a month and how: every unit of the roster, in roster order."""
+
+    period: Period
+    units: tuple[UnitReporting, ...]
+    submissions: tuple[Submission, ...]  # the files of the month, and those whose month is unknown
+
+
+@dataclass(frozen=True)
 class TargetResult:
     target_id: str
     label: str

@@ -127,11 +127,33 @@ def test_summary_workbook_lists_every_commendation_decision(workspace):
         assert name in list_text
 
 
-def test_status_agrees_with_run(workspace):
+def _reporting(units):
+    return [(u.unit_code, u.status, u.received_at, u.file, u.partial) for u in units]
+
+
+@pytest.mark.parametrize("period", ["2024-01", "2024-02", "2024-03"])
+def test_status_agrees_with_run(workspace, period):
     ws = workspace
-    result = status(ws.config, "2024-02", ws.root / "inbox")
-    assert [u.status for u in result.units] == [u.status for u in ws.outcomes["2024-02"].result.units]
-    assert ReportingStatus.MISSING in {u.status for u in result.units}
+    result = status(ws.config, period, ws.root / "inbox")
+    assert _reporting(result.units) == _reporting(ws.outcomes[period].result.units)
+    if period == "2024-02":
+        assert {ReportingStatus.MISSING, ReportingStatus.LATE, ReportingStatus.ON_TIME} <= {
+            u.status for u in result.units
+        }
+
+
+def test_status_from_the_memo_without_staff_rows_agrees_with_run(workspace, tmp_path):
+    """The run's memo lets status skip the staff rows of the files it remembers: same answer."""
+    import shutil
+
+    ws = workspace
+    memo_root = tmp_path / "output"
+    shutil.copytree(ws.root / "output", memo_root)
+    for period in ("2024-01", "2024-02", "2024-03"):
+        result = status(ws.config, period, ws.root / "inbox", memo_root)
+        assert _reporting(result.units) == _reporting(ws.outcomes[period].result.units)
+        remembered = [s for s in result.submissions if s.report is not None]
+        assert remembered and all(s.report.people == () for s in remembered)  # taken without staff
 
 
 def test_rerun_is_byte_identical(workspace, tmp_path):
