@@ -30,7 +30,7 @@ from processor.records import (
     UserError,
 )
 
-CACHE_FORMAT = "thidua-validated/2"
+CACHE_FORMAT = "thidua-validated/3"
 CACHE_NAME = "validated.json"
 # Below this many superseded or forgotten lines the memo is not worth rewriting.
 COMPACT_MIN_LINES = 1000
@@ -55,7 +55,11 @@ def _encode_report(report: UnitReport) -> dict:
     fields = {f.name: getattr(report, f.name) for f in dataclasses.fields(report) if f.name != "people"}
     fields["period"] = str(report.period)
     fields["prepared_on"] = report.prepared_on.isoformat() if report.prepared_on else None
-    fields["people"] = [
+    return fields
+
+
+def _encode_people(report: UnitReport | None) -> list:
+    return [
         [
             p.row,
             p.name,
@@ -69,9 +73,8 @@ def _encode_report(report: UnitReport) -> dict:
             p.discipline,
             p.note,
         ]
-        for p in report.people
+        for p in (report.people if report else ())
     ]
-    return fields
 
 
 _PERSON_FIELDS = tuple(f.name for f in dataclasses.fields(PersonRecord))
@@ -99,18 +102,19 @@ def _person_maker():
 _make_person = _person_maker()
 
 
-def _decode_report(data: dict, staff: bool = True) -> UnitReport:
-    people = []
-    for values in data["people"] if staff else ():
+def _decode_report(data: dict, people: list | None) -> UnitReport:
+    staff = []
+    for values in people or ():
         values[_BIRTH] = _date(values[_BIRTH])
-        people.append(_make_person(values))
-    values = {**data, "people": tuple(people), "period": Period.parse(data["period"])}
+        staff.append(_make_person(values))
+    values = {**data, "people": tuple(staff), "period": Period.parse(data["period"])}
     values["prepared_on"] = _date(data["prepared_on"])
     return UnitReport(**values)
 
 
-def encode(sub: Submission) -> dict:
-    return {
+def encode(sub: Submission) -> str:
+    """A memo entry: the submission as JSON, a tab, its staff rows as JSON (parsed only when needed)."""
+    entry = {
         "status": sub.status.value,
         "unit_code": sub.unit_code,
         "period": str(sub.period) if sub.period else None,
@@ -119,9 +123,16 @@ def encode(sub: Submission) -> dict:
         ],
         "report": _encode_report(sub.report) if sub.report else None,
     }
+    # JSON never holds a raw tab (it is escaped in strings): the tab is a safe separator.
+    people = json.dumps(_encode_people(sub.report), ensure_ascii=False)
+    return f"{json.dumps(entry, ensure_ascii=False)}\t{people}"
 
 
-def decode(data: dict, file: ReceivedFile, staff: bool = True) -> Submission:
+def decode(text: str, file: ReceivedFile, staff: bool = True) -> Submission:
+    head, tab, people = text.partition("\t")
+    if not tab:
+        raise ValueError("memo entry without its staff rows")
+    data = json.loads(head)
     return Submission(
         file=file,
         status=FileStatus(data["status"]),
@@ -131,14 +142,17 @@ def decode(data: dict, file: ReceivedFile, staff: bool = True) -> Submission:
         ],
         unit_code=data["unit_code"],
         period=Period.parse(data["period"]) if data["period"] else None,
-        report=_decode_report(data["report"], staff) if data["report"] else None,
+        report=_decode_report(data["report"], json.loads(people) if staff else None)
+        if data["report"]
+        else None,
     )
 
 
 class ValidationCache:
     """Validated submissions by sha256, loaded from and saved to one text file.
 
-    One line per file: its sha256, a tab, its submission as JSON; a first line names the format and key.
+    One line per file: its sha256, a tab, its submission as JSON, a tab, its staff rows as JSON; a first
+    line names the format and key.
     A province's memo holds 100,000 staff rows: an entry is parsed only when its file is still in the
     inbox. A run appends the entries of its new files instead of rewriting the memo (a month adds a third
     to a quarter's memo; rewriting it all cost more than validating some files); the same sha256 twice
@@ -153,7 +167,7 @@ class ValidationCache:
         self._line_count = 0  # entry lines in the file, superseded ones included
         self._appendable = False  # the file holds this memo (format and key) and can grow at its end
         self._ends_with_newline = True  # False after a run killed while appending
-        self._new: dict[str, dict] = {}
+        self._new: dict[str, str] = {}
         self._used: set[str] = set()
         try:
             text = self.path.read_text(encoding="utf-8")
@@ -178,13 +192,13 @@ class ValidationCache:
         return sha256 in self._lines
 
     def get(self, file: ReceivedFile, staff: bool = True) -> Submission | None:
-        """The remembered submission; with `staff=False` its report has no staff rows (a third of the
-        cost: who reported and how does not need them)."""
+        """The remembered submission; with `staff=False` its report has no staff rows, which are then not
+        even parsed (a tenth of the cost: who reported and how does not need them)."""
         text = self._lines.get(file.sha256)
         if text is None:
             return None
         try:
-            sub = decode(json.loads(text), file, staff)
+            sub = decode(text, file, staff)
         except (ValueError, KeyError, TypeError, AttributeError):
             return None  # a damaged line: that file is validated again
         self._used.add(file.sha256)
@@ -209,9 +223,7 @@ class ValidationCache:
     def _entry_lines(self, shas) -> list[str]:
         out = []
         for sha in shas:
-            entry = self._new.get(sha)
-            text = json.dumps(entry, ensure_ascii=False) if entry is not None else self._lines[sha]
-            out.append(f"{sha}\t{text}")
+            out.append(f"{sha}\t{self._new.get(sha) or self._lines[sha]}")
         return out
 
     def _append(self) -> None:
