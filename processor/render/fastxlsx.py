@@ -21,6 +21,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
+from operator import getitem
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -35,7 +36,7 @@ _EXCEL_EPOCH_TIME = dt.datetime(1899, 12, 30)
 _MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 _END_ROWS = b"</sheetData>"
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_TEXT_CACHE = 50_000
+_TEXT_CACHE = 50_000  # distinct texts remembered per sheet (per column in add_rows): bounded memory
 # openpyxl writes inline strings and no string table: the part, its relationship and content type.
 _SST_PART = "xl/sharedStrings.xml"
 _SST_DECLARATIONS = {
@@ -49,7 +50,7 @@ _SST_DECLARATIONS = {
         b'<Override PartName="/xl/sharedStrings.xml" '
         b'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>',
     ),
-}  # distinct texts remembered per sheet: bounded memory, the recurring ones early
+}
 
 
 def storable(value: str) -> str:
@@ -78,7 +79,7 @@ def style_attr(ws, *, number_format=None, font=None, border=None, fill=None, ali
 
 
 class SharedStrings:
-    """The workbook's shared string table (xl/sharedStrings.xml): each distinct text once, in first-use order."""
+    """The shared string table (xl/sharedStrings.xml): each distinct text once, in first-use order."""
 
     def __init__(self) -> None:
         self._index: dict[str, int] = {}
@@ -113,7 +114,6 @@ class RowsXml:
         styled_blanks: bool = False,
         strings: SharedStrings | None = None,
     ) -> None:
-        self._styles = list(styles)
         # Per column, the text before the row number and after it: '<c r="B' ... '" s="3"'.
         self._cells = [(f'<c r="{get_column_letter(i)}', style) for i, style in enumerate(styles, 1)]
         # With styled_blanks, an empty value still gets a cell carrying its column's style (a grid).
@@ -180,9 +180,13 @@ class RowsXml:
         """Many rows, each a value per column (or fewer), in the columns' styles, at the default height.
 
         The fast path of `add`, for the bulk of a province's sheets. A column's cells repeat their values
-        (unit names, labels, small counts), so each distinct value of a column becomes XML once: a row is
-        its number joined between cached pieces, each the end of one cell and the start of the next. An
-        empty value gets an empty cell (`<c r="F7"/>`, styled with styled_blanks), which reads as blank.
+        (unit names, labels, small counts), so each distinct value of a column becomes its cell's XML once
+        and a row is a join of cached cells. The cells carry no reference (r="B7"): it is optional in
+        SpreadsheetML, a cell without one is the one after its left neighbour (Excel, LibreOffice,
+        openpyxl and calamine read it so), and the row numbers repeated in every cell were a third of
+        the XML and most of the deflated bytes. So an empty value keeps its place with an empty cell
+        (`<c/>`, styled with styled_blanks), which reads as blank.
+
         Numbers equal in Python are written alike (2 and 2.0 as "2"). Bools are refused: a dict cannot
         tell True from 1, and the clerk reads words (Có/Không) better anyway.
 
@@ -190,13 +194,8 @@ class RowsXml:
         """
         columns = self._columns
         if columns is None:
-            ends = [start for start, _ in self._cells[1:]] + ["</row>"]
-            columns = self._columns = [
-                _Column(self, style, end) for (_, style), end in zip(self._cells, ends, strict=True)
-            ]
+            columns = self._columns = [_Column(self, style) for _, style in self._cells]
         if numbered:
-            if len(columns) < 2:
-                raise ValueError("a numbered table needs a column besides the number")
             number_style, columns = self._cells[0][1], columns[1:]
         width = len(columns)
         blank = (None,) * width
@@ -208,14 +207,11 @@ class RowsXml:
                 if short < 0:
                     raise ValueError(f"{len(values)} values for {width} columns")
                 values = (*values, *blank[:short])
-            r = str(row)
-            pieces = r.join([column[value] for column, value in zip(columns, values)])
+            cells = "".join(map(getitem, columns, values))
             if numbered:
-                buffer.append(
-                    f'<row r="{r}"><c r="A{r}"{number_style}><v>{row - first + 1}</v></c><c r="B{r}{pieces}'
-                )
+                buffer.append(f'<row r="{row}"><c{number_style}><v>{row - first + 1}</v></c>{cells}</row>')
             else:
-                buffer.append(f'<row r="{r}"><c r="A{r}{pieces}')
+                buffer.append(f'<row r="{row}">{cells}</row>')
             row += 1
             if len(buffer) >= 2000:
                 self._flush()
@@ -233,32 +229,30 @@ class RowsXml:
 
 
 class _Column(dict):
-    """One column's values -> the XML from the end of the row number in its cell to the next cell's start.
+    """One column's values -> their cells' XML.
 
-    A dict, so that a value seen before costs one lookup; `__missing__` makes the piece of a new one.
+    A dict, so that a value seen before costs one lookup; `__missing__` makes the cell of a new one.
     """
 
-    def __init__(self, rows: RowsXml, style: str, end: str) -> None:
+    def __init__(self, rows: RowsXml, style: str) -> None:
         super().__init__()
         self._rows = rows
         self._style = style
-        self._blank = f'"{style}/>{end}' if rows._blanks and style else f'"/>{end}'
-        self._end = end
-        self[None] = self[""] = self._blank
+        self[None] = self[""] = f"<c{style}/>" if rows._blanks and style else "<c/>"
 
     def __missing__(self, value: object) -> str:
         kind = type(value)
         if kind is str or isinstance(value, str):
-            piece = f'"{self._style}{self._rows._text_cell(value)}{self._end}'
+            cell = f"<c{self._style}{self._rows._text_cell(value)}"
         elif kind is int:
-            piece = f'"{self._style}><v>{value}</v></c>{self._end}'
+            cell = f"<c{self._style}><v>{value}</v></c>"
         elif kind is bool:
             raise TypeError("add_rows takes no bools: give text, or use add")
         else:
-            piece = f'"{self._style}><v>{_number(value)}</v></c>{self._end}'
+            cell = f"<c{self._style}><v>{_number(value)}</v></c>"
         if len(self) < _TEXT_CACHE:
-            self[value] = piece
-        return piece
+            self[value] = cell
+        return cell
 
 
 def _text_element(value: str) -> str:

@@ -448,17 +448,23 @@ def _people_sheet(
     category_labels = {c.code: c.label for c in config.staff_categories}
     rating_labels = {r.code: r.label for r in config.ratings}
     good_rank = config.rating_rank(config.good_rating)
-    present = [p for p in result.people if p.months and p.months[-1].period == result.period]
+    period = result.period  # the records share it: `is` spares most of the dataclass comparisons
+    present = [
+        p
+        for p in result.people
+        if p.months and (p.months[-1].period is period or p.months[-1].period == period)
+    ]
     if config.documents.name_order == "given_name":
-        name_keys: dict[str, tuple] = {}  # a province's 50,000 people share some 12,000 names
-
-        def name_key(name: str) -> tuple:
-            key = name_keys.get(name)
-            if key is None:
-                key = name_keys[name] = given_name_sort_key(name)
-            return key
-
-        present.sort(key=lambda p: (roster_index.get(p.unit_code, len(roster_index)), name_key(p.name)))
+        # 50,000 people share some 12,000 names: each name is keyed once and people sort on whole numbers
+        # (equal keys get equal ranks, and the sort is stable: the order is the one of the keys).
+        keys = {p.name: None for p in present}
+        for name in keys:
+            keys[name] = given_name_sort_key(name)
+        ranks = {key: i for i, key in enumerate(sorted(set(keys.values())))}
+        rank = {name: ranks[key] for name, key in keys.items()}
+        last, names = len(roster_index), len(ranks)
+        order = [roster_index.get(p.unit_code, last) * names + rank[p.name] for p in present]
+        present = [present[i] for i in sorted(range(len(present)), key=order.__getitem__)]
 
     slots = {p: i for i, p in enumerate(months)}
     # A result shares its Period objects: found by identity, a month costs no dataclass hash.
