@@ -82,6 +82,20 @@ def test_shared_table_holds_each_text_once(tmp_path):
     assert '<t xml:space="preserve"> lề trái</t>' in table and "A &amp; B &lt;c&gt;" in table
 
 
+def test_a_table_without_texts_adds_no_shared_strings_part(tmp_path):
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Số")
+    rows = RowsXml(["", ""], 1, strings=SharedStrings())
+    rows.add_rows([[1, 2.5], [3, None]])
+    wb.save(tmp_path / "so.xlsx")
+    normalise_zip(tmp_path / "so.xlsx", dt.datetime(2024, 4, 5), {ws.path.lstrip("/"): rows}, SharedStrings())
+    with zipfile.ZipFile(tmp_path / "so.xlsx") as package:
+        assert "xl/sharedStrings.xml" not in package.namelist()
+        assert b"sharedStrings" not in package.read("[Content_Types].xml")
+    got = openpyxl.load_workbook(tmp_path / "so.xlsx")["Số"].iter_rows(values_only=True)
+    assert [list(r) for r in got] == [[1, 2.5], [3, None]]
+
+
 def test_fast_rows_refuse_bools_and_extra_values(tmp_path):
     rows = RowsXml(["", ""], 2, strings=SharedStrings())
     with pytest.raises(TypeError):

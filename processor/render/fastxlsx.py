@@ -292,6 +292,7 @@ def normalise_zip(
 
     With `strings` (the table the fast rows index into), the package gains xl/sharedStrings.xml.
     """
+    strings = strings or None  # an empty table is left out, with its declarations
     fixed = path.with_name(path.name + ".z")
     when = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     try:

@@ -473,29 +473,37 @@ def _people_sheet(
     width = len(months)
 
     def rows():
+        slot_get, unit_name, category, rating_label = (
+            slot_of.get,
+            unit_names.get,
+            category_labels.get,
+            rating_labels.get,
+        )
         for person in present:
             history = person.months
             now = history[-1]
             by_month: list[str | None] = [None] * width
             good = registered = social = initiatives = 0
             for m in history:  # one pass per person: 50,000 of them
-                at = slot_of.get(id(m.period), -1)
+                period, rating = m.period, m.rating
+                at = slot_get(id(period), -1)
                 if at == -1:
-                    at = slot_of[id(m.period)] = slots.get(m.period)
+                    at = slot_of[id(period)] = slots.get(period)
                 if at is not None:
-                    by_month[at] = m.rating
-                good += m.rating in good_codes
+                    by_month[at] = rating
+                good += rating in good_codes
                 registered += m.registered
                 social += m.social
                 initiatives += m.initiatives
-            yield [
-                person.unit_code,
-                unit_names.get(person.unit_code, person.unit_code),
+            code = person.unit_code
+            yield (
+                code,
+                unit_name(code, code),
                 person.name,
                 person.birth_date,
                 person.position or None,
-                category_labels.get(person.category, person.category),
-                rating_labels.get(now.rating, now.rating),
+                category(person.category, person.category),
+                rating_label(now.rating, now.rating),
                 YES_NO[now.registered],
                 YES_NO[now.social],
                 now.initiatives,
@@ -505,7 +513,7 @@ def _people_sheet(
                 registered,
                 social,
                 initiatives,
-            ]
+            )
 
     return sheet.ws, sheet.fast_table("CaNhan", cols, rows(), strings)
 
