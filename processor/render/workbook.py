@@ -39,7 +39,7 @@ from processor.aggregate import (
 from processor.config import Config
 from processor.records import Decision, FileStatus, PeriodResult, ReportingStatus, Submission
 from processor.render import atomic
-from processor.render.fastxlsx import RowsXml, normalise_zip, storable, style_attr
+from processor.render.fastxlsx import RowsXml, SharedStrings, normalise_zip, storable, style_attr
 from processor.vntext import format_percent, given_name_sort_key
 
 SHEET_TARGETS = "Chỉ tiêu"
@@ -174,16 +174,21 @@ class _Sheet:
             warnings.filterwarnings("ignore", "In write-only mode you must add table columns manually")
             self.ws.add_table(table)
 
-    def fast_table(self, name: str, cols: Sequence[Col], rows: Iterable[Sequence[object]]) -> _RowsXml:
+    def fast_table(
+        self, name: str, cols: Sequence[Col], rows: Iterable[Sequence[object]], strings: SharedStrings
+    ) -> RowsXml:
         """Like `table`, for large tables that end their sheet: rows are written as XML text.
 
         openpyxl spends about 10 µs a cell; a province's 50,000 people would take 10 s and more.
         The rows go to a temporary file and are spliced into the sheet when the package is rewritten.
+        The first column is the row's number (STT): the rows leave it out.
         """
         header = self.header(cols)
-        rows_xml = _RowsXml(self.ws, cols, header + 1)
-        for values in rows:
-            rows_xml.add(values)
+        styles = [
+            style_attr(self.ws, number_format=col.fmt, alignment=_WRAP if col.wrap else None) for col in cols
+        ]
+        rows_xml = RowsXml(styles, header + 1, strings=strings)
+        rows_xml.add_rows(rows, numbered=True)
         self.row = header + rows_xml.count
         self.add_table(name, cols, header)
         if rows_xml.count == 0:
@@ -206,12 +211,6 @@ class _Sheet:
             self.append(self.cell(v, c.fmt, wrap=c.wrap) for v, c in zip(values, cols, strict=True))
         self.add_table(name, cols, header)
         return header, self.row
-
-
-def _RowsXml(ws, cols: Sequence[Col], first_row: int) -> RowsXml:
-    """Fast rows styled by their columns' number format and wrapping."""
-    styles = [style_attr(ws, number_format=col.fmt, alignment=_WRAP if col.wrap else None) for col in cols]
-    return RowsXml(styles, first_row)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -332,7 +331,9 @@ def _targets_sheet(wb: Workbook, result: PeriodResult, config: Config) -> None:
         sheet.ws.add_chart(chart, f"A{last + 3}")
 
 
-def _units_sheet(wb: Workbook, result: PeriodResult, config: Config) -> tuple[object, RowsXml]:
+def _units_sheet(
+    wb: Workbook, result: PeriodResult, config: Config, strings: SharedStrings
+) -> tuple[object, RowsXml]:
     categories = [c.code for c in config.staff_categories]
     ratings = [r.code for r in config.ratings]
     cols = [
@@ -387,11 +388,10 @@ def _units_sheet(wb: Workbook, result: PeriodResult, config: Config) -> tuple[ob
     blank = [None] * (len(figures_row(result.totals)))
 
     def rows():
-        for i, unit in enumerate(result.units, 1):
+        for unit in result.units:
             has_report = unit.figures.units_reporting > 0
             note = "Dùng các dòng hợp lệ của tệp có lỗi" if unit.partial else None
             yield [
-                i,
                 unit.unit_code,
                 unit.unit_name,
                 STATUS_LABELS[unit.status],
@@ -403,7 +403,7 @@ def _units_sheet(wb: Workbook, result: PeriodResult, config: Config) -> tuple[ob
                 note,
             ]
 
-    fast = sheet.fast_table("DonVi", cols, rows())
+    fast = sheet.fast_table("DonVi", cols, rows(), strings)
     fast.next_row += 1  # a blank line
     total_cells = [
         None,
@@ -419,7 +419,9 @@ def _units_sheet(wb: Workbook, result: PeriodResult, config: Config) -> tuple[ob
     return sheet.ws, fast
 
 
-def _people_sheet(wb: Workbook, result: PeriodResult, config: Config) -> tuple[object, _RowsXml]:
+def _people_sheet(
+    wb: Workbook, result: PeriodResult, config: Config, strings: SharedStrings
+) -> tuple[object, RowsXml]:
     months = result.periods_to_date
     cols = [
         Col("STT", 7),
@@ -446,37 +448,62 @@ def _people_sheet(wb: Workbook, result: PeriodResult, config: Config) -> tuple[o
     category_labels = {c.code: c.label for c in config.staff_categories}
     rating_labels = {r.code: r.label for r in config.ratings}
     good_rank = config.rating_rank(config.good_rating)
-    present = [p for p in result.people if p.months and p.months[-1].period == result.period]
+    period = result.period  # the records share it: `is` spares most of the dataclass comparisons
+    present = [
+        p
+        for p in result.people
+        if p.months and (p.months[-1].period is period or p.months[-1].period == period)
+    ]
     if config.documents.name_order == "given_name":
-        present.sort(
-            key=lambda p: (roster_index.get(p.unit_code, len(roster_index)), given_name_sort_key(p.name))
-        )
+        # 50,000 people share some 12,000 names: each name is keyed once and people sort on whole numbers
+        # (equal keys get equal ranks, and the sort is stable: the order is the one of the keys).
+        keys = {p.name: None for p in present}
+        for name in keys:
+            keys[name] = given_name_sort_key(name)
+        ranks = {key: i for i, key in enumerate(sorted(set(keys.values())))}
+        rank = {name: ranks[key] for name, key in keys.items()}
+        last, names = len(roster_index), len(ranks)
+        order = [roster_index.get(p.unit_code, last) * names + rank[p.name] for p in present]
+        present = [present[i] for i in sorted(range(len(present)), key=order.__getitem__)]
 
-    position = {p: i for i, p in enumerate(months)}
-    ranks, worst = {r.code: config.rating_rank(r.code) for r in config.ratings}, len(config.ratings)
+    slots = {p: i for i, p in enumerate(months)}
+    # A result shares its Period objects: found by identity, a month costs no dataclass hash.
+    slot_of: dict[int, int | None] = {}
+    good_codes = {r.code for r in config.ratings if config.rating_rank(r.code) <= good_rank}
+    width = len(months)
 
     def rows():
-        for i, person in enumerate(present, 1):
-            now = person.months[-1]
-            by_month: list[str | None] = [None] * len(months)
+        slot_get, unit_name, category, rating_label = (
+            slot_of.get,
+            unit_names.get,
+            category_labels.get,
+            rating_labels.get,
+        )
+        for person in present:
+            history = person.months
+            now = history[-1]
+            by_month: list[str | None] = [None] * width
             good = registered = social = initiatives = 0
-            for m in person.months:  # one pass per person: 50,000 of them
-                at = position.get(m.period)
+            for m in history:  # one pass per person: 50,000 of them
+                period, rating = m.period, m.rating
+                at = slot_get(id(period), -1)
+                if at == -1:
+                    at = slot_of[id(period)] = slots.get(period)
                 if at is not None:
-                    by_month[at] = m.rating
-                good += ranks.get(m.rating, worst) <= good_rank
+                    by_month[at] = rating
+                good += rating in good_codes
                 registered += m.registered
                 social += m.social
                 initiatives += m.initiatives
-            yield [
-                i,
-                person.unit_code,
-                unit_names.get(person.unit_code, person.unit_code),
+            code = person.unit_code
+            yield (
+                code,
+                unit_name(code, code),
                 person.name,
                 person.birth_date,
                 person.position or None,
-                category_labels.get(person.category, person.category),
-                rating_labels.get(now.rating, now.rating),
+                category(person.category, person.category),
+                rating_label(now.rating, now.rating),
                 YES_NO[now.registered],
                 YES_NO[now.social],
                 now.initiatives,
@@ -486,9 +513,9 @@ def _people_sheet(wb: Workbook, result: PeriodResult, config: Config) -> tuple[o
                 registered,
                 social,
                 initiatives,
-            ]
+            )
 
-    return sheet.ws, sheet.fast_table("CaNhan", cols, rows())
+    return sheet.ws, sheet.fast_table("CaNhan", cols, rows(), strings)
 
 
 def _file_errors(result: PeriodResult) -> dict[str, int]:
@@ -499,7 +526,9 @@ def _file_errors(result: PeriodResult) -> dict[str, int]:
     }
 
 
-def _progress_sheet(wb: Workbook, result: PeriodResult, config: Config) -> tuple[object, RowsXml]:
+def _progress_sheet(
+    wb: Workbook, result: PeriodResult, config: Config, strings: SharedStrings
+) -> tuple[object, RowsXml]:
     months = month_results(result)
     due = config.campaign_for(result.period).due_date(result.period)
     cols = [
@@ -523,12 +552,11 @@ def _progress_sheet(wb: Workbook, result: PeriodResult, config: Config) -> tuple
     history = [{u.unit_code: u.status for u in m.units} for m in months]
 
     def rows():
-        for i, unit in enumerate(result.units, 1):
+        for unit in result.units:
             late_days = None
             if unit.status is ReportingStatus.LATE and unit.received_at:
                 late_days = (unit.received_at.date() - due).days
             yield [
-                i,
                 unit.unit_code,
                 unit.unit_name,
                 STATUS_LABELS[unit.status],
@@ -542,7 +570,7 @@ def _progress_sheet(wb: Workbook, result: PeriodResult, config: Config) -> tuple
                 *(STATUS_LABELS[h[unit.unit_code]] if unit.unit_code in h else None for h in history),
             ]
 
-    fast = sheet.fast_table("TienDo", cols, rows())
+    fast = sheet.fast_table("TienDo", cols, rows(), strings)
     counts = completeness(result)
     fast.next_row += 1  # a blank line
     label_style = style_attr(sheet.ws, font=_BOLD)
@@ -647,8 +675,8 @@ def _stamp(result: PeriodResult) -> dt.datetime:
 
 
 def _decisions_sheet(
-    wb: Workbook, result: PeriodResult, config: Config, decisions: Sequence[Decision]
-) -> tuple[object, _RowsXml] | None:
+    wb: Workbook, result: PeriodResult, config: Config, decisions: Sequence[Decision], strings: SharedStrings
+) -> tuple[object, RowsXml] | None:
     """Every commendation decision with its reasons: the documents cap their lists and point here."""
     if not decisions:
         return None
@@ -667,21 +695,28 @@ def _decisions_sheet(
     ]
     sheet = _Sheet(wb, SHEET_DECISIONS, cols, freeze="D2")
 
+    # People judged alike share their outcome objects (commend judges each distinct record once): the
+    # verdict and its reasons are worded once per set of outcomes, and the column caches see one string.
+    verdicts: dict[tuple, tuple[str, str]] = {}
+
     def rows():
-        for i, d in enumerate(decisions, 1):
+        for d in decisions:
+            key = (d.proposed, d.quota_excluded, *map(id, d.outcomes))
+            verdict = verdicts.get(key)
+            if verdict is None:
+                verdict = verdicts[key] = status_label(d), "; ".join(o.reason for o in d.outcomes)
             yield [
-                i,
                 "Cá nhân" if d.subject == "individual" else "Tập thể",
                 d.subject_name,
                 d.unit_code,
                 d.position,
                 d.award_name,
-                status_label(d),
+                verdict[0],
                 d.achievement,
-                "; ".join(o.reason for o in d.outcomes),
+                verdict[1],
             ]
 
-    return sheet.ws, sheet.fast_table("KhenThuong", cols, rows())
+    return sheet.ws, sheet.fast_table("KhenThuong", cols, rows(), strings)
 
 
 def write_summary_workbook(
@@ -696,12 +731,14 @@ def write_summary_workbook(
         wb.properties.title = f"Tổng hợp kết quả thi đua tháng {result.period.label}"
         wb.properties.created = stamp
         wb.properties.modified = stamp
+        # One table of distinct texts for every fast sheet: names, labels and reasons recur by the thousand.
+        strings = SharedStrings()
         _targets_sheet(wb, result, config)
-        fast_sheets = [_units_sheet(wb, result, config), _people_sheet(wb, result, config)]
-        fast_sheets.append(_progress_sheet(wb, result, config))
+        fast_sheets = [_units_sheet(wb, result, config, strings), _people_sheet(wb, result, config, strings)]
+        fast_sheets.append(_progress_sheet(wb, result, config, strings))
         _months_sheet(wb, result, config)
         _findings_sheet(wb, result)
-        decided = _decisions_sheet(wb, result, config, decisions)
+        decided = _decisions_sheet(wb, result, config, decisions, strings)
         if decided is not None:
             fast_sheets.append(decided)
         try:
@@ -711,6 +748,6 @@ def write_summary_workbook(
                 rows.file.close()
             raise
         # Sheets are numbered when saved: the fast sheets' part names are known only now.
-        normalise_zip(temp, stamp, {ws.path.lstrip("/"): rows for ws, rows in fast_sheets})
+        normalise_zip(temp, stamp, {ws.path.lstrip("/"): rows for ws, rows in fast_sheets}, strings)
 
     return atomic.write_with(Path(out_path), build)
