@@ -21,7 +21,7 @@ from openpyxl.styles.differential import DifferentialStyle
 from processor import form
 from processor.config import default_config_text, parse_config
 from processor.records import FileStatus, Finding, Period, ReceivedFile, Severity, Submission
-from processor.render import feedback
+from processor.render import annotate, feedback
 from processor.render.feedback import (
     FINDINGS_SHEET,
     RESTORE_SHEET,
@@ -41,8 +41,9 @@ def config():
     return parse_config(default_config_text())
 
 
-def make_form(path: Path, unit_code: str = "KT", period: str = "02/2024") -> Path:
-    """A unit's workbook following the layout contract, filled in with a few mistakes."""
+def make_form(path: Path, unit_code: str = "KT", period: str = "02/2024", unit_note: bool = True) -> Path:
+    """A unit's workbook following the layout contract, filled in with a few mistakes. With `unit_note`
+    the unit left a comment of its own (the annotated copy is then made by openpyxl, see annotate.py)."""
     wb = Workbook()
     unit = wb.active
     unit.title = form.UNIT_SHEET
@@ -90,7 +91,9 @@ def make_form(path: Path, unit_code: str = "KT", period: str = "02/2024") -> Pat
             cell = staff.cell(row, column, value)
             cell.protection = Protection(locked=False)
     staff["D4"].data_type = "s"  # the unit typed "=1+1" as text: it must stay text everywhere
-    staff["G3"].comment = Comment("Chờ ý kiến trưởng phòng", "Bình")
+    if unit_note:
+        staff["G3"].comment = Comment("Chờ ý kiến trưởng phòng", "Bình")
+    staff.print_title_rows = "1:1"  # a name local to the sheet: stays on it when a sheet goes in front
     # Like the real form: filled rows get borders by conditional formatting, which beats cell formats.
     staff.conditional_formatting.add(
         "A2:K300",
@@ -197,9 +200,20 @@ def findings_for(name: str) -> list[Finding]:
     ]
 
 
+@pytest.fixture(params=["patched", "openpyxl"])
+def way(request, monkeypatch) -> str:
+    """Run a test on both ways of making the copy, and make sure that way is the one taken: the package
+    patched (annotate.py) for a plain workbook, openpyxl for one with a comment of the unit's own."""
+    if request.param == "patched":
+        monkeypatch.setattr(feedback, "load_workbook", lambda *a, **k: pytest.fail("openpyxl path taken"))
+    else:  # the unit's own comment sends the copy to openpyxl before any cell is marked
+        monkeypatch.setattr(annotate, "mark_findings", lambda *a, **k: pytest.fail("package patched"))
+    return request.param
+
+
 @pytest.fixture
-def unit_file(tmp_path: Path) -> Path:
-    return make_form(tmp_path / "inbox" / "Báo cáo KT tháng 2.xlsx")
+def unit_file(tmp_path: Path, way: str) -> Path:
+    return make_form(tmp_path / "inbox" / "Báo cáo KT tháng 2.xlsx", unit_note=way == "openpyxl")
 
 
 @pytest.fixture
@@ -238,7 +252,15 @@ def findings_rows(ws) -> list[tuple]:
 # Annotated copy
 
 
-def test_annotated_copy_marks_cells_and_lists_findings(tmp_path, unit_file, submission, config):
+def findings_sheet_xml(path: Path) -> str:
+    """The XML of the first sheet, found as Excel finds it (workbook.xml, then its rels)."""
+    pkg = annotate.Package(path.read_bytes())
+    first = next(s for s in pkg.sheets() if s.name == FINDINGS_SHEET)
+    assert pkg.sheets()[0] is first
+    return pkg.read(first.part).decode()
+
+
+def test_annotated_copy_marks_cells_and_lists_findings(tmp_path, way, unit_file, submission, config):
     before = unit_file.read_bytes()
     out = write_annotated_copy(submission, before, tmp_path / "out" / "copy.xlsx", config=config)
     assert unit_file.read_bytes() == before  # the received file is never touched
@@ -259,7 +281,7 @@ def test_annotated_copy_marks_cells_and_lists_findings(tmp_path, unit_file, subm
     # An error and a warning on one cell: red wins, both messages in the comment, the unit's note kept.
     assert rgb(rating) == "FFC7CE"
     assert "không phải mức xếp loại" in rating.comment.text and "cao hơn kết quả" in rating.comment.text
-    assert "Chờ ý kiến trưởng phòng" in rating.comment.text
+    assert ("Chờ ý kiến trưởng phòng" in rating.comment.text) is (way == "openpyxl")
     assert rgb(position) == "FFEB9C"
     assert position.value == "=1+1" and position.data_type == "s"
     # The finding inside a merged cell lands on the visible top-left cell.
@@ -285,6 +307,9 @@ def test_annotated_copy_marks_cells_and_lists_findings(tmp_path, unit_file, subm
     assert unit["A5"].protection.locked
     assert wb[form.META_SHEET].sheet_state == "hidden"
     assert wb[RESTORE_SHEET].sheet_state == "veryHidden"
+    # The form's own print titles stay on their sheet.
+    assert staff.print_title_rows.replace("$", "") == "1:1"
+    assert wb[FINDINGS_SHEET].print_title_rows.replace("$", "") == "8:8"
 
     rows = findings_rows(wb[FINDINGS_SHEET])
     assert len(rows) == len(submission.findings)
@@ -311,20 +336,25 @@ def test_annotated_copy_marks_cells_and_lists_findings(tmp_path, unit_file, subm
     assert "Phòng Tổ chức - Hành chính trước ngày 05/03/2024" in header_text
     assert "Phòng Kinh tế" in header_text and "3 lỗi" in header_text and "4 cảnh báo" in header_text
     assert unicodedata.is_normalized("NFC", header_text)
-    with zipfile.ZipFile(out) as archive:  # nothing written as a formula in the findings sheet
-        sheet_xml = archive.read("xl/worksheets/sheet1.xml").decode()
-    assert "<f>" not in sheet_xml
+    sheet_xml = findings_sheet_xml(out)
+    assert "=1+1" in sheet_xml and "<f>" not in sheet_xml  # nothing written as a formula
 
 
-def test_annotated_copy_is_byte_identical_on_rerun(tmp_path, unit_file, submission, config):
+def test_annotated_copy_is_byte_identical_on_rerun(tmp_path, way, unit_file, submission, config):
     data = unit_file.read_bytes()
     first = write_annotated_copy(submission, data, tmp_path / "a.xlsx", config=config).read_bytes()
     second = write_annotated_copy(submission, data, tmp_path / "b.xlsx", config=config).read_bytes()
     assert first == second
 
 
-def test_returned_copy_is_cleaned_before_marking_again(tmp_path, unit_file, submission, config):
-    """The unit fixes the annotated copy and sends it back: fixed cells lose their marks."""
+@pytest.mark.parametrize("unit_note", [True, False])
+def test_returned_copy_is_cleaned_before_marking_again(tmp_path, unit_note, config):
+    """The unit fixes the annotated copy and sends it back: fixed cells lose their marks. The first copy
+    is patched (no note of the unit's) or made by openpyxl; the returned one always goes to openpyxl."""
+    unit_file = make_form(tmp_path / "inbox" / "Báo cáo KT tháng 2.xlsx", unit_note=unit_note)
+    submission = Submission(
+        received(unit_file), FileStatus.REJECTED, findings_for(unit_file.name), "KT", PERIOD
+    )
     copy = write_annotated_copy(submission, unit_file.read_bytes(), tmp_path / "copy.xlsx", config=config)
     wb = load_workbook(copy)
     rating_ref = f"{staff_col('Xếp loại tháng')}3"
@@ -339,7 +369,10 @@ def test_returned_copy_is_cleaned_before_marking_again(tmp_path, unit_file, subm
     assert wb.sheetnames.count(FINDINGS_SHEET) == 1 and wb.sheetnames[0] == FINDINGS_SHEET
     rating = wb[form.STAFF_SHEET][rating_ref]
     assert rgb(rating) == "" and rating.protection.locked is False  # the form left it unlocked
-    assert rating.comment.text == "Chờ ý kiến trưởng phòng" and rating.comment.author == "Bình"
+    if unit_note:
+        assert rating.comment.text == "Chờ ý kiến trưởng phòng" and rating.comment.author == "Bình"
+    else:
+        assert rating.comment is None
     position = wb[form.STAFF_SHEET][f"{staff_col('Chức vụ')}4"]
     assert rgb(position) == "" and position.comment is None
     tasks = wb[form.UNIT_SHEET][f"B{unit_row('Số nhiệm vụ đã hoàn thành')}"]
@@ -369,11 +402,16 @@ def test_unreadable_file_gives_findings_sheet_only(tmp_path, status, explained, 
     assert explained in " ".join(str(wb.active.cell(r, 1).value) for r in range(1, 7))
 
 
-def test_workbook_that_cannot_be_rewritten_still_gets_its_findings(tmp_path, submission, monkeypatch):
-    def broken(*args):
-        raise ValueError("openpyxl choked on something in the unit's file")
+def test_workbook_that_cannot_be_rewritten_still_gets_its_findings(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("choked on something in the unit's file")
 
+    monkeypatch.setattr(annotate, "mark_findings", broken)
     monkeypatch.setattr(feedback, "_annotate_cells", broken)
+    unit_file = make_form(tmp_path / "inbox" / "KT.xlsx", unit_note=False)
+    submission = Submission(
+        received(unit_file), FileStatus.REJECTED, findings_for(unit_file.name), "KT", PERIOD
+    )
     data = submission.file.source_path.read_bytes()
     wb = load_workbook(write_annotated_copy(submission, data, tmp_path / "x.xlsx"))
     assert wb.sheetnames == [FINDINGS_SHEET]

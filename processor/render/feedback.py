@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.policy
+import functools
 import hashlib
 import io
 import itertools
@@ -37,7 +38,6 @@ from openpyxl.styles.differential import DifferentialStyle
 from openpyxl.styles.fills import Fill
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.utils.cell import range_boundaries
-from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.xml.functions import fromstring, tostring
@@ -45,7 +45,7 @@ from openpyxl.xml.functions import fromstring, tostring
 from processor import form
 from processor.config import Config
 from processor.records import FileStatus, Finding, Period, ReceivedFile, Severity, Submission, UserError
-from processor.render import atomic
+from processor.render import annotate, atomic
 from processor.vntext import clean, format_date, nfc, slug, sort_key
 
 FINDINGS_SHEET = "Kết quả kiểm tra"
@@ -278,48 +278,23 @@ def _count_sentence(submission: Submission) -> str:
     return "Kết quả kiểm tra: " + (" và ".join(parts) if parts else "không có lỗi, cảnh báo nào") + "."
 
 
-def _deterministic_xlsx(raw: bytes, modified: dt.datetime) -> bytes:
-    """openpyxl stamps the save time into docProps/core.xml and the zip entries; pin both."""
-    stamp = _utc(modified).strftime("%Y-%m-%dT%H:%M:%SZ")
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(raw)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for info in source.infolist():
-            content = source.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                content = re.sub(
-                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                    rb"\g<1>" + stamp.encode() + rb"\g<2>",
-                    content,
-                )
-            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o600 << 16
-            target.writestr(entry, content)
-    return out.getvalue()
-
-
-def _workbook_bytes(wb: Workbook, modified: dt.datetime) -> bytes:
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return _deterministic_xlsx(buffer.getvalue(), modified)
-
-
 # ------------------------------------------------------------------------------------------------
 # 1. The annotated copy of a unit's workbook
 
 
-def _open_copy(submission: Submission, data: bytes) -> Workbook | None:
+def _may_open(submission: Submission, data: bytes) -> bool:
     if submission.status is FileStatus.UNREADABLE or not data:
-        return None  # ingest already judged these bytes hostile or broken: never parse them again
+        return False  # ingest already judged these bytes hostile or broken: never parse them again
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             sheets = sum(i.file_size for i in archive.infolist() if i.filename.startswith("xl/worksheets/"))
     except (zipfile.BadZipFile, OSError, ValueError):
-        return None
-    if sheets > MAX_SHEET_XML_BYTES:
+        return False
+    return sheets <= MAX_SHEET_XML_BYTES
+
+
+def _open_copy(submission: Submission, data: bytes) -> Workbook | None:
+    if not _may_open(submission, data):
         return None
     try:
         wb = load_workbook(io.BytesIO(data), keep_vba=False, keep_links=False, data_only=False)
@@ -489,29 +464,107 @@ def _write_restore_log(wb: Workbook, originals: list[tuple]) -> None:
     log.protection.sheet = True
 
 
+_FINDINGS_COLUMNS = (
+    ("STT", 6),
+    ("Mức độ", 11),
+    ("Sheet", 13),
+    ("Ô", 8),
+    ("Nội dung", 24),
+    ("Giá trị", 22),
+    ("Hướng dẫn sửa", 62),
+)
+
+
+def _xml(style) -> str:
+    """An openpyxl style object as styles.xml text: one definition of each look for both paths."""
+    return tostring(style.to_tree()).decode("utf-8")
+
+
+@functools.cache
+def _mark_styles() -> dict[bool, annotate.MarkStyle]:
+    def style(fill: PatternFill, border: Border) -> annotate.MarkStyle:
+        colour = fill.fgColor.rgb
+        dxf = DifferentialStyle(fill=PatternFill("solid", fgColor=colour, bgColor=colour), border=border)
+        return annotate.MarkStyle(_xml(fill), _xml(border), _xml(dxf))
+
+    return {True: style(ERROR_FILL, ERROR_BORDER), False: style(WARNING_FILL, WARNING_BORDER)}
+
+
+def _comment_text(on_cell: list[Finding]) -> str:
+    lines = [f"{f.severity}{' – ' + f.field if f.field else ''}: {_text(f.message, 600)}" for f in on_cell]
+    return "\n\n".join(lines)
+
+
+def _cell_value(value: object) -> object:
+    """What `_put` stores: cleaned text (always text, never a formula), numbers as they are."""
+    if isinstance(value, str):
+        return _text(value) or None
+    return value
+
+
+def _mark_fast(data: bytes, findings: list[Finding]) -> tuple[annotate.Package, dict[int, str]]:
+    """Mark the findings by patching the unit's package; raises annotate.Unsupported for the openpyxl path."""
+    pkg = annotate.Package(data)
+    annotate.check_plain(pkg, (FINDINGS_SHEET, RESTORE_SHEET), MARK_FORMULA)
+    marks = annotate.mark_findings(
+        pkg,
+        findings,
+        [_parse_ref(f.cell) for f in findings],
+        _mark_styles(),
+        formula=MARK_FORMULA,
+        author=COMMENT_AUTHOR,
+        comment=_comment_text,
+        comment_size=_comment_size,
+        max_cells=MAX_CELLS_PER_FINDING,
+    )
+    if marks.originals:
+        log = annotate.NewSheet(protected=True)
+        titles = ("sheet", "cell", "fill", "border", "locked", "comment", "author")
+        log.rows.append((1, None, [(column, title, 0) for column, title in enumerate(titles, 1)]))
+        for row, values in enumerate(marks.originals, 2):
+            log.rows.append((row, None, [(column, _cell_value(v), 0) for column, v in enumerate(values, 1)]))
+        annotate.add_sheet(pkg, RESTORE_SHEET, log.to_bytes(selected=False), first=False, state="veryHidden")
+    return pkg, marks.located
+
+
+def _mark_with_openpyxl(submission: Submission, data: bytes, findings: list[Finding]):
+    """The general path: openpyxl cleans a returned copy and marks anything it can open."""
+    wb = _open_copy(submission, data)
+    if wb is None:
+        return None, {}
+    try:
+        _restore_previous_round(wb)
+        located = _annotate_cells(wb, findings)
+        buffer = io.BytesIO()
+        wb.save(buffer)
+        return annotate.Package(buffer.getvalue()), located
+    except Exception:  # a workbook openpyxl opens but cannot rewrite still gets its findings sheet
+        return None, {}
+
+
 def _findings_sheet(
-    wb: Workbook,
+    pkg: annotate.Package,
     submission: Submission,
     findings: list[Finding],
     located: dict[int, str],
     config: Config | None,
     readable: bool,
 ) -> None:
-    ws = wb.create_sheet(FINDINGS_SHEET, 0)
-    columns = (
-        ("STT", 6),
-        ("Mức độ", 11),
-        ("Sheet", 13),
-        ("Ô", 8),
-        ("Nội dung", 24),
-        ("Giá trị", 22),
-        ("Hướng dẫn sửa", 62),
-    )
-    last = get_column_letter(len(columns))
-    total_width = sum(width for _, width in columns)
-    for index, (_, width) in enumerate(columns, 1):
-        ws.column_dimensions[get_column_letter(index)].width = width
+    """The first sheet of the copy: what was found, how to fix it, a link to each cell."""
+    styles = pkg.styles
+    no_border = styles.add("borders", "<border><left/><right/><top/><bottom/><diagonal/></border>")
 
+    def xf(font: Font, fill=None, border=None, alignment=None) -> int:
+        return styles.xf(
+            font=styles.add("fonts", _xml(font)),
+            fill=styles.add("fills", _xml(fill)) if fill is not None else 0,
+            border=styles.add("borders", _xml(border)) if border is not None else no_border,
+            alignment=_xml(alignment) if alignment is not None else "",
+        )
+
+    visible = {s.name for s in pkg.sheets() if s.part is not None and s.state == "visible"}
+    last = get_column_letter(len(_FINDINGS_COLUMNS))
+    total_width = sum(width for _, width in _FINDINGS_COLUMNS)
     unit_name = _unit_name(submission, config)
     unit = " – ".join(part for part in (submission.unit_code, unit_name) if part) or "(chưa xác định)"
     period = f"tháng {submission.period.label}" if submission.period else "(chưa xác định)"
@@ -548,24 +601,39 @@ def _findings_sheet(
         (fix, _font()),
         (how, _font(italic=True)),
     ]
+    header_row = len(lines) + 2
+    sheet = annotate.NewSheet(
+        widths=[width for _, width in _FINDINGS_COLUMNS],
+        freeze_row=header_row,
+        tab_color="00C00000" if errors else "00BF8F00",
+        landscape_fit_width=True,
+        centred=True,
+        margins=(0.4, 0.4),
+    )
+    title_alignment = Alignment(wrap_text=True, vertical="center")
     for row, (text, font) in enumerate(lines, 1):
-        cell = _put(ws, row, 1, text)
-        cell.font = font
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-        ws.merge_cells(f"A{row}:{last}{row}")
         # Excel does not grow merged rows to fit wrapped text: size them from the text.
         per_line = total_width * 1.1 / (1.3 if font.sz and font.sz > 12 else 1)
-        ws.row_dimensions[row].height = 16 * max(1, math.ceil(len(text) / per_line)) + 4
-    ws.row_dimensions[1].height = 24
+        height = 24 if row == 1 else 16 * max(1, math.ceil(len(text) / per_line)) + 4
+        sheet.rows.append((row, height, [(1, _cell_value(text), xf(font, alignment=title_alignment))]))
+        sheet.merges.append(f"A{row}:{last}{row}")
 
-    header_row = len(lines) + 2
-    for column, (title, _) in enumerate(columns, 1):
-        cell = _put(ws, header_row, column, title)
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
-        cell.border = GRID
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    ws.row_dimensions[header_row].height = 20
+    header = xf(
+        HEADER_FONT,
+        HEADER_FILL,
+        GRID,
+        Alignment(horizontal="center", vertical="center", wrap_text=True),
+    )
+    sheet.rows.append(
+        (header_row, 20, [(c, title, header) for c, (title, _) in enumerate(_FINDINGS_COLUMNS, 1)])
+    )
+    body = xf(BODY_FONT, border=GRID, alignment=WRAP_TOP)
+    number_style = xf(BODY_FONT, border=GRID, alignment=Alignment(horizontal="center", vertical="top"))
+    severity_style = {
+        True: xf(_font(bold=True, color="9C0006"), ERROR_FILL, GRID, WRAP_TOP),
+        False: xf(_font(bold=True, color="7F6000"), WARNING_FILL, GRID, WRAP_TOP),
+    }
+    link_style = xf(_font(color="0563C1", underline="single"), border=GRID, alignment=WRAP_TOP)
 
     row = header_row
     for number, (index, finding) in enumerate(_indexed_in_order(findings), 1):
@@ -579,37 +647,24 @@ def _findings_sheet(
             _text(finding.value, 500) if finding.value is not None else "",
             finding.message,
         )
-        for column, value in enumerate(values, 1):
-            cell = _put(ws, row, column, value)
-            cell.border, cell.alignment, cell.font = GRID, WRAP_TOP, BODY_FONT
-        ws.cell(row, 1).alignment = Alignment(horizontal="center", vertical="top")
-        severity_cell = ws.cell(row, 2)
-        severity_cell.fill = ERROR_FILL if finding.is_error else WARNING_FILL
-        severity_cell.font = _font(bold=True, color="9C0006" if finding.is_error else "7F6000")
-        if index in located and wb[finding.sheet].sheet_state == "visible":  # Excel cannot go to a hidden one
-            link = ws.cell(row, 4)
-            link.hyperlink = Hyperlink(
-                ref=link.coordinate, location=f"{quote_sheetname(finding.sheet)}!{located[index]}"
-            )
-            link.font = _font(color="0563C1", underline="single")
+        linked = index in located and finding.sheet in visible  # Excel cannot go to a hidden sheet
+        cell_styles = [number_style, severity_style[finding.is_error], body, link_style if linked else body]
+        cell_styles += [body] * (len(values) - len(cell_styles))
+        cells = [
+            (column, _cell_value(value), style)
+            for column, (value, style) in enumerate(zip(values, cell_styles, strict=True), 1)
+        ]
         longest = max(len(str(values[6])) / 60, len(str(values[5])) / 21, len(str(values[4])) / 23, 1)
-        ws.row_dimensions[row].height = 15.5 * math.ceil(longest) + 3
+        sheet.rows.append((row, 15.5 * math.ceil(longest) + 3, cells))
+        if linked:
+            sheet.links.append((f"D{row}", f"{quote_sheetname(finding.sheet)}!{located[index]}"))
     if not findings:
-        _put(ws, header_row + 1, 1, "Không có lỗi, cảnh báo nào.").font = BODY_FONT
+        sheet.rows.append((header_row + 1, None, [(1, "Không có lỗi, cảnh báo nào.", xf(BODY_FONT))]))
 
-    ws.freeze_panes = f"A{header_row + 1}"
-    ws.print_title_rows = f"{header_row}:{header_row}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.sheet_properties.tabColor = "C00000" if errors else "BF8F00"
-    for sheet in wb._sheets:
-        sheet.sheet_view.tabSelected = sheet is ws
-    wb.active = 0
+    part = annotate.add_sheet(pkg, FINDINGS_SHEET, sheet.to_bytes(selected=True), first=True)
+    print_titles = f"{quote_sheetname(FINDINGS_SHEET)}!${header_row}:${header_row}"
+    annotate.add_defined_name(pkg, "_xlnm.Print_Titles", 0, print_titles)
+    annotate.select_first_sheet(pkg, skip={part})
 
 
 def write_annotated_copy(
@@ -618,27 +673,31 @@ def write_annotated_copy(
     """Write the unit's workbook with its findings marked, plus a first sheet listing them.
 
     `data` is the file as received; it is only read. `config` (optional) supplies the unit's name,
-    the office's name and the deadline in the instructions. A file openpyxl cannot open gives a
+    the office's name and the deadline in the instructions. A file that cannot be opened gives a
     workbook with the findings sheet only.
+
+    The unit's package is patched (annotate.py) when it is a plain workbook; anything else (a copy sent
+    back, existing comments, a macro workbook) goes through openpyxl, which cleans and rewrites it all.
     """
     findings = list(submission.findings)
     stamp = submission.file.received_at
-    wb = _open_copy(submission, data)
-    if wb is not None:
+    modified = _utc(stamp).strftime("%Y-%m-%dT%H:%M:%SZ")
+    pkg, located = None, {}
+    if _may_open(submission, data):
         try:
-            _restore_previous_round(wb)
-            located = _annotate_cells(wb, findings)
-            _findings_sheet(wb, submission, findings, located, config, readable=True)
-            wb.properties.lastModifiedBy = COMMENT_AUTHOR
-            return atomic.write_bytes(Path(out_path), _workbook_bytes(wb, stamp))
-        except Exception:  # a workbook openpyxl opens but cannot rewrite still gets its findings sheet
+            pkg, located = _mark_fast(data, findings)
+        except Exception:  # annotate.Unsupported, or a surprise in a hostile file: the general path
+            pkg, located = _mark_with_openpyxl(submission, data, findings)
+    if pkg is not None:
+        try:
+            _findings_sheet(pkg, submission, findings, located, config, readable=True)
+            annotate.set_core_properties(pkg, modified, COMMENT_AUTHOR)
+            return atomic.write_bytes(Path(out_path), pkg.to_bytes())
+        except Exception:  # a package that cannot take the findings sheet still gets it on its own
             pass
-    wb = Workbook()
-    wb.remove(wb.active)
-    _findings_sheet(wb, submission, findings, {}, config, readable=False)
-    wb.properties.creator = wb.properties.lastModifiedBy = COMMENT_AUTHOR
-    wb.properties.created = _utc(stamp)
-    return atomic.write_bytes(Path(out_path), _workbook_bytes(wb, stamp))
+    pkg = annotate.empty_package(COMMENT_AUTHOR, modified)
+    _findings_sheet(pkg, submission, findings, {}, config, readable=False)
+    return atomic.write_bytes(Path(out_path), pkg.to_bytes())
 
 
 # ------------------------------------------------------------------------------------------------
