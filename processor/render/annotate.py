@@ -24,6 +24,7 @@ import io
 import itertools
 import posixpath
 import re
+import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -57,7 +58,7 @@ CT_RELS = "application/vnd.openxmlformats-package.relationships+xml"
 CT_CORE = "application/vnd.openxmlformats-package.core-properties+xml"
 CT_APP = "application/vnd.openxmlformats-officedocument.extended-properties+xml"
 XML_HEAD = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_DOS_DATE = (0 << 9) | (1 << 5) | 1  # 1980-01-01, the earliest a zip can say (time 00:00:00)
 _M = "{" + MAIN_NS + "}"
 # Parts that mean "not a plain report": the openpyxl path drops macros and external links, and knows
 # how to merge with comments already there (a unit's own, or ours in a copy sent back).
@@ -213,6 +214,8 @@ class Package:
 
     def __init__(self, data: bytes | None = None) -> None:
         self._zip: zipfile.ZipFile | None = None
+        self._data = data or b""
+        self._read: dict[str, bytes] = {}
         self._infos: dict[str, zipfile.ZipInfo] = {}
         self._names: dict[str, str] = {}  # lower-case name -> stored name
         if data is not None:
@@ -247,8 +250,11 @@ class Package:
             raise Unsupported(f"missing part {part}")
         if name in self._new:
             return self._new[name]
+        if name in self._read:
+            return self._read[name]
         try:
-            return self._zip.read(self._infos[name])  # type: ignore[union-attr]
+            data = self._read[name] = self._zip.read(self._infos[name])  # type: ignore[union-attr]
+            return data
         except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, zlib.error) as exc:
             raise Unsupported(str(exc)) from None
 
@@ -403,14 +409,67 @@ class Package:
             self.write(self.rels_part(part), self._rels_xml(part))
         if self._types_changed:
             self.write("[Content_Types].xml", self._types_xml())
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-            for name in self.part_names():
-                entry = zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIME)
-                entry.compress_type = zipfile.ZIP_DEFLATED
-                entry.external_attr = 0o600 << 16
-                target.writestr(entry, self._new[name] if name in self._new else self.read(name))
-        return out.getvalue()
+        entries = []
+        for name in self.part_names():
+            info = self._infos.get(name)
+            if name in self._new or info is None or info.compress_type not in (0, 8):
+                data = self._new[name] if name in self._new else self.read(name)
+                packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+                entries.append((name, 8, zlib.crc32(data), len(data), packer.compress(data) + packer.flush()))
+            else:  # untouched: its compressed bytes as they are (read once above: the CRC was checked)
+                self.read(name)
+                entries.append((name, info.compress_type, info.CRC, info.file_size, self._raw(info)))
+        return _zip(entries)
+
+    def _raw(self, info: zipfile.ZipInfo) -> bytes:
+        data = self._data
+        start = info.header_offset
+        if data[start : start + 4] != b"PK\x03\x04":
+            raise Unsupported("local header")
+        name_length, extra_length = struct.unpack("<HH", data[start + 26 : start + 30])
+        start += 30 + name_length + extra_length
+        return data[start : start + info.compress_size]
+
+
+def _zip(entries: Sequence[tuple[str, int, int, int, bytes]]) -> bytes:
+    """A zip of (name, method, CRC, size, compressed bytes): fixed times and attributes, so the same
+    parts give the same bytes on every platform."""
+    out = bytearray()
+    central = bytearray()
+    for name, method, crc, size, data in entries:
+        encoded = name.encode("utf-8")
+        flags = 0 if encoded.isascii() else 0x800
+        if max(size, len(data), len(out)) >= 0xFFFFFFFF:
+            raise Unsupported("zip64")
+        offset = len(out)
+        out += struct.pack(
+            "<4s5H3L2H", b"PK\x03\x04", 20, flags, method, 0, _DOS_DATE, crc, len(data), size, len(encoded), 0
+        )
+        out += encoded
+        out += data
+        central += struct.pack(
+            "<4s6H3L5H2L",
+            b"PK\x01\x02",
+            (3 << 8) | 20,  # made by: Unix (the attributes below), zip 2.0
+            20,
+            flags,
+            method,
+            0,
+            _DOS_DATE,
+            crc,
+            len(data),
+            size,
+            len(encoded),
+            0,
+            0,
+            0,
+            0,
+            0o100600 << 16,
+            offset,
+        )
+        central += encoded
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(central), len(out), 0)
+    return bytes(out + central + end)
 
 
 # ------------------------------------------------------------------------------------------------

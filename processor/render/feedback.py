@@ -490,6 +490,34 @@ def _mark_styles() -> dict[bool, annotate.MarkStyle]:
     return {True: style(ERROR_FILL, ERROR_BORDER), False: style(WARNING_FILL, WARNING_BORDER)}
 
 
+@functools.cache
+def _findings_sheet_looks() -> dict[str, tuple[str, str, str, str]]:
+    """(font, fill, border, alignment) XML of each look in the findings sheet, built once a process."""
+    no_border = "<border><left/><right/><top/><bottom/><diagonal/></border>"
+    title = _xml(Alignment(wrap_text=True, vertical="center"))
+    grid, wrap_top = _xml(GRID), _xml(WRAP_TOP)
+    return {
+        "title": (_xml(_font(bold=True, size=14, color="1F4E78")), "", no_border, title),
+        "bold": (_xml(_font(bold=True)), "", no_border, title),
+        "plain": (_xml(_font()), "", no_border, title),
+        "errors": (_xml(_font(bold=True, color="C00000")), "", no_border, title),
+        "warnings": (_xml(_font(bold=True, color="7F6000")), "", no_border, title),
+        "italic": (_xml(_font(italic=True)), "", no_border, title),
+        "header": (
+            _xml(HEADER_FONT),
+            _xml(HEADER_FILL),
+            grid,
+            _xml(Alignment(horizontal="center", vertical="center", wrap_text=True)),
+        ),
+        "body": (_xml(BODY_FONT), "", grid, wrap_top),
+        "number": (_xml(BODY_FONT), "", grid, _xml(Alignment(horizontal="center", vertical="top"))),
+        "error": (_xml(_font(bold=True, color="9C0006")), _xml(ERROR_FILL), grid, wrap_top),
+        "warning": (_xml(_font(bold=True, color="7F6000")), _xml(WARNING_FILL), grid, wrap_top),
+        "link": (_xml(_font(color="0563C1", underline="single")), "", grid, wrap_top),
+        "none": (_xml(BODY_FONT), "", no_border, ""),
+    }
+
+
 def _comment_text(on_cell: list[Finding]) -> str:
     lines = [f"{f.severity}{' – ' + f.field if f.field else ''}: {_text(f.message, 600)}" for f in on_cell]
     return "\n\n".join(lines)
@@ -552,14 +580,14 @@ def _findings_sheet(
 ) -> None:
     """The first sheet of the copy: what was found, how to fix it, a link to each cell."""
     styles = pkg.styles
-    no_border = styles.add("borders", "<border><left/><right/><top/><bottom/><diagonal/></border>")
 
-    def xf(font: Font, fill=None, border=None, alignment=None) -> int:
+    def xf(name: str) -> int:
+        font, fill, border, alignment = _findings_sheet_looks()[name]
         return styles.xf(
-            font=styles.add("fonts", _xml(font)),
-            fill=styles.add("fills", _xml(fill)) if fill is not None else 0,
-            border=styles.add("borders", _xml(border)) if border is not None else no_border,
-            alignment=_xml(alignment) if alignment is not None else "",
+            font=styles.add("fonts", font),
+            fill=styles.add("fills", fill) if fill else 0,
+            border=styles.add("borders", border),
+            alignment=alignment,
         )
 
     visible = {s.name for s in pkg.sheets() if s.part is not None and s.state == "visible"}
@@ -591,15 +619,12 @@ def _findings_sheet(
         fix = f"Cách sửa: sửa trên tệp đã gửi các ô ghi ở bảng dưới rồi gửi lại tệp cho {office}{by}."
         how = "Không mở lại được tệp đã gửi để tô màu các ô cần sửa; địa chỉ từng ô ghi ở bảng dưới."
     lines = [
-        ("KẾT QUẢ KIỂM TRA BÁO CÁO THI ĐUA", _font(bold=True, size=14, color="1F4E78")),
-        (f"Đơn vị: {unit}  ·  Kỳ báo cáo: {period}", _font(bold=True)),
-        (f"Tệp: {submission.file.display_name} (nhận lúc {_when(submission.file.received_at)})", _font()),
-        (
-            f"{_status_sentence(submission)} {_count_sentence(submission)}",
-            _font(bold=True, color="C00000" if errors else "7F6000"),
-        ),
-        (fix, _font()),
-        (how, _font(italic=True)),
+        ("KẾT QUẢ KIỂM TRA BÁO CÁO THI ĐUA", "title"),
+        (f"Đơn vị: {unit}  ·  Kỳ báo cáo: {period}", "bold"),
+        (f"Tệp: {submission.file.display_name} (nhận lúc {_when(submission.file.received_at)})", "plain"),
+        (f"{_status_sentence(submission)} {_count_sentence(submission)}", "errors" if errors else "warnings"),
+        (fix, "plain"),
+        (how, "italic"),
     ]
     header_row = len(lines) + 2
     sheet = annotate.NewSheet(
@@ -610,30 +635,19 @@ def _findings_sheet(
         centred=True,
         margins=(0.4, 0.4),
     )
-    title_alignment = Alignment(wrap_text=True, vertical="center")
-    for row, (text, font) in enumerate(lines, 1):
+    for row, (text, look) in enumerate(lines, 1):
         # Excel does not grow merged rows to fit wrapped text: size them from the text.
-        per_line = total_width * 1.1 / (1.3 if font.sz and font.sz > 12 else 1)
+        per_line = total_width * 1.1 / (1.3 if look == "title" else 1)
         height = 24 if row == 1 else 16 * max(1, math.ceil(len(text) / per_line)) + 4
-        sheet.rows.append((row, height, [(1, _cell_value(text), xf(font, alignment=title_alignment))]))
+        sheet.rows.append((row, height, [(1, _cell_value(text), xf(look))]))
         sheet.merges.append(f"A{row}:{last}{row}")
 
-    header = xf(
-        HEADER_FONT,
-        HEADER_FILL,
-        GRID,
-        Alignment(horizontal="center", vertical="center", wrap_text=True),
-    )
+    header = xf("header")
     sheet.rows.append(
         (header_row, 20, [(c, title, header) for c, (title, _) in enumerate(_FINDINGS_COLUMNS, 1)])
     )
-    body = xf(BODY_FONT, border=GRID, alignment=WRAP_TOP)
-    number_style = xf(BODY_FONT, border=GRID, alignment=Alignment(horizontal="center", vertical="top"))
-    severity_style = {
-        True: xf(_font(bold=True, color="9C0006"), ERROR_FILL, GRID, WRAP_TOP),
-        False: xf(_font(bold=True, color="7F6000"), WARNING_FILL, GRID, WRAP_TOP),
-    }
-    link_style = xf(_font(color="0563C1", underline="single"), border=GRID, alignment=WRAP_TOP)
+    body, number_style, link_style = xf("body"), xf("number"), xf("link")
+    severity_style = {True: xf("error"), False: xf("warning")}
 
     row = header_row
     for number, (index, finding) in enumerate(_indexed_in_order(findings), 1):
@@ -659,7 +673,7 @@ def _findings_sheet(
         if linked:
             sheet.links.append((f"D{row}", f"{quote_sheetname(finding.sheet)}!{located[index]}"))
     if not findings:
-        sheet.rows.append((header_row + 1, None, [(1, "Không có lỗi, cảnh báo nào.", xf(BODY_FONT))]))
+        sheet.rows.append((header_row + 1, None, [(1, "Không có lỗi, cảnh báo nào.", xf("none"))]))
 
     part = annotate.add_sheet(pkg, FINDINGS_SHEET, sheet.to_bytes(selected=True), first=True)
     print_titles = f"{quote_sheetname(FINDINGS_SHEET)}!${header_row}:${header_row}"
