@@ -9,6 +9,7 @@ import hashlib
 import io
 import unicodedata
 import zipfile
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -609,3 +610,53 @@ def test_huge_workbook_is_not_loaded_for_its_copy(tmp_path, submission, monkeypa
     monkeypatch.setattr(feedback, "load_workbook", lambda *a, **k: pytest.fail("must not be loaded"))
     wb = load_workbook(write_annotated_copy(submission, data, tmp_path / "x.xlsx"))
     assert wb.sheetnames == [FINDINGS_SHEET]
+
+
+def _email_package_draft(headers, body: str, filename: str, attachment: bytes) -> bytes:
+    """The draft the email package writes on its own: the reference for feedback.draft_bytes."""
+    msg = EmailMessage(policy=email.policy.default)
+    for name, value in headers:
+        msg[name] = value
+    msg["X-Unsent"] = "1"
+    msg.set_content(body, cte="quoted-printable")
+    xlsx = feedback.XLSX_MIME
+    msg.add_attachment(attachment, maintype=xlsx[0], subtype=xlsx[1], filename=filename)
+    digest = hashlib.sha256(msg.get_body(("plain",)).get_content().encode() + attachment).hexdigest()
+    msg.set_boundary(f"thidua-{digest[:32]}")
+    return msg.as_bytes(policy=feedback.DRAFT_POLICY)
+
+
+@pytest.mark.parametrize(
+    ("to", "cc", "subject", "body", "filename"),
+    [
+        (
+            ["kinhte@laocai.gov.vn"],
+            [],
+            "[Thi đua] Kết quả – Phòng Kinh tế",
+            "Kính gửi:\nx\n",
+            "KT_a_kiem-tra.xlsx",
+        ),
+        (
+            ["a@x.vn", "b@x.vn"],
+            ["Người Gửi <ai.do@gmail.com>"],
+            "[Thi đua] Kết quả kiểm tra báo cáo tháng 02/2024 – " + "Ủy ban nhân dân xã Bản Qua " * 4,
+            "Dòng có khoảng trắng cuối   \r\nDòng\rkhác\n\n" + "rất dài " * 60 + "\n=3D =?utf-8?q?x?= .\n",
+            "KT_Báo cáo tháng 2 của Ủy ban nhân dân xã Bản Qua rất dài rất dài rất dài_kiem-tra.xlsx",
+        ),
+        ([], [], "=?utf-8?q?gi=E1=BA=A3?= ASCII only", "no newline at the end", "x y\"z';_kiem-tra.xlsx"),
+    ],
+)
+def test_draft_bytes_are_the_email_packages(to, cc, subject, body, filename):
+    """The draft assembled by hand is byte for byte what the email package writes."""
+    office = feedback._addresses(["tchc.vpubnd@laocai.gov.vn"], "Phòng Tổ chức - Hành chính")
+    headers = [("From", office)]
+    if to:
+        headers.append(("To", feedback._addresses(to)))
+    if cc:
+        headers.append(("Cc", cc))
+    headers.append(("Subject", subject))
+    attachment = bytes(range(256)) * 97 + b"tail"  # lines of base64 and a short last one
+    expected = _email_package_draft(headers, body, filename, attachment)
+    assert feedback.draft_bytes(headers, body, filename, attachment) == expected
+    msg = email.message_from_bytes(expected, policy=email.policy.default)
+    assert next(msg.iter_attachments()).get_content() == attachment
