@@ -7,10 +7,13 @@ import email
 import email.policy
 import hashlib
 import io
+import shutil
+import subprocess
 import unicodedata
 import zipfile
 from email.message import EmailMessage
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -660,3 +663,121 @@ def test_draft_bytes_are_the_email_packages(to, cc, subject, body, filename):
     assert feedback.draft_bytes(headers, body, filename, attachment) == expected
     msg = email.message_from_bytes(expected, policy=email.policy.default)
     assert next(msg.iter_attachments()).get_content() == attachment
+
+
+# ------------------------------------------------------------------------------------------------
+# The patched copy (annotate.py) on its own
+
+
+def _patched_copy(tmp_path: Path, findings: list[Finding], source: Path, monkeypatch) -> Path:
+    monkeypatch.setattr(feedback, "load_workbook", lambda *a, **k: pytest.fail("openpyxl path taken"))
+    sub = Submission(received(source), FileStatus.REJECTED, findings, "KT", PERIOD)
+    return write_annotated_copy(sub, source.read_bytes(), tmp_path / "copy.xlsx")
+
+
+def test_patched_copy_keeps_formats_creates_cells_and_escapes_text(tmp_path, monkeypatch):
+    source = make_form(tmp_path / "KT.xlsx", unit_note=False)
+    wb = load_workbook(source)
+    wb.create_sheet("Trống")  # a sheet without a single cell: <sheetData/>
+    wb[form.STAFF_SHEET]["C2"].number_format = "dd/mm/yyyy"
+    wb.save(source)
+    hostile = "Ghi <b>đậm</b> & \"trích\" 'dẫn' ]]> \x01"
+    findings = [
+        Finding(Severity.ERROR, "date", hostile, source.name, form.STAFF_SHEET, "C2", "Ngày sinh"),
+        Finding(Severity.WARNING, "guide", "Ô trống.", source.name, form.GUIDE_SHEET, "D40"),
+        Finding(Severity.WARNING, "guide", "Ô trước.", source.name, form.GUIDE_SHEET, "B1"),
+        Finding(Severity.ERROR, "empty", "Sheet trống.", source.name, "Trống", "C3"),
+    ]
+    wb = load_workbook(_patched_copy(tmp_path, findings, source, monkeypatch))
+    birth = wb[form.STAFF_SHEET]["C2"]
+    assert birth.number_format == "dd/mm/yyyy" and birth.value == dt.datetime(1980, 1, 5)
+    assert rgb(birth) == "FFC7CE" and not birth.protection.locked
+    assert birth.comment.text == "Lỗi – Ngày sinh: " + hostile.replace("\x01", "")
+    guide = wb[form.GUIDE_SHEET]
+    assert guide["A1"].value == "Hướng dẫn điền biểu mẫu"  # the row it shares with B1 is intact
+    assert rgb(guide["B1"]) == "FFEB9C" and rgb(guide["D40"]) == "FFEB9C" and guide["D40"].value is None
+    assert rgb(wb["Trống"]["C3"]) == "FFC7CE" and wb["Trống"]["C3"].comment.text.endswith("Sheet trống.")
+    rows = findings_rows(wb[FINDINGS_SHEET])
+    assert rows[0][6].value == hostile.replace("\x01", "")
+    links = {r[3].hyperlink.location for r in rows if r[3].hyperlink}
+    assert links == {
+        f"'{form.STAFF_SHEET}'!C2",
+        f"'{form.GUIDE_SHEET}'!D40",
+        f"'{form.GUIDE_SHEET}'!B1",
+        "'Trống'!C3",
+    }
+
+
+def test_worksheet_restyle_on_excel_like_rows():
+    """Rows as Excel writes them (spans, prefixed attributes, empty rows, cells without s=)."""
+    xml = (
+        f'<worksheet xmlns="{annotate.MAIN_NS}" xmlns:x14ac="urn:x14ac"><dimension ref="B2:C5"/>'
+        '<sheetViews><sheetView tabSelected="1" workbookViewId="0"/></sheetViews><sheetData>'
+        '<row r="2" spans="2:3" x14ac:dyDescent="0.25">'
+        '<c r="B2" s="1" t="s"><v>0</v></c><c r="C2"><v>5</v></c></row>'
+        '<row r="4" spans="2:3" s="2" customFormat="1"/>'
+        '<row r="5"><c r="C5" s="3"/></row>'
+        '</sheetData><mergeCells count="1"><mergeCell ref="B5:C5"/></mergeCells>'
+        '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
+    ).encode()
+    ws = annotate.Worksheet(xml)
+    assert ws.anchor(5, 3) == (5, 2)  # inside B5:C5
+    assert [ws.style_of(2, 2), ws.style_of(2, 3), ws.style_of(4, 5), ws.style_of(9, 1)] == [1, 0, 2, 0]
+    ws.restyle({(2, 3): 10, (2, 4): 11, (1, 1): 12, (3, 2): 13, (4, 2): 14, (5, 2): 15, (7, 1): 16})
+    ws.add_conditional_formats([("C2 D2", 0, '"thidua"="thidua"')])
+    ws.clear_tab_selected()
+    root = ET.fromstring(ws.to_bytes())
+    m = "{" + annotate.MAIN_NS + "}"
+    cells = [
+        (row.get("r"), [(c.get("r"), c.get("s"), c.findtext(m + "v")) for c in row])
+        for row in root.iter(m + "row")
+    ]
+    assert cells == [
+        ("1", [("A1", "12", None)]),
+        ("2", [("B2", "1", "0"), ("C2", "10", "5"), ("D2", "11", None)]),
+        ("3", [("B3", "13", None)]),
+        ("4", [("B4", "14", None)]),
+        ("5", [("B5", "15", None), ("C5", "3", None)]),
+        ("7", [("A7", "16", None)]),
+    ]
+    rows = {row.get("r"): row.attrib for row in root.iter(m + "row")}
+    assert "spans" not in rows["2"] and rows["4"]["customFormat"] == "1"  # D2 lies outside 2:3
+    assert root.find(m + "dimension").get("ref") == "A1:D7"
+    assert root.find(f"{m}sheetViews/{m}sheetView").get("tabSelected") == "0"
+    names = [child.tag.removeprefix(m) for child in root]
+    assert names.index("conditionalFormatting") == names.index("mergeCells") + 1
+    assert names.index("conditionalFormatting") < names.index("pageMargins")
+
+
+def test_template_workbook_goes_to_openpyxl_and_comes_back_a_plain_xlsx(tmp_path):
+    source = make_form(tmp_path / "KT.xltx", unit_note=False)
+    wb = load_workbook(source)
+    wb.template = True
+    wb.save(source)
+    with pytest.raises(annotate.Unsupported):
+        annotate.Package(source.read_bytes()).workbook  # noqa: B018
+    sub = Submission(received(source), FileStatus.REJECTED, findings_for(source.name), "KT", PERIOD)
+    copy = write_annotated_copy(sub, source.read_bytes(), tmp_path / "copy.xlsx")
+    pkg = annotate.Package(copy.read_bytes())
+    assert pkg.content_type(pkg.workbook) == annotate.CT_WORKBOOK
+    assert load_workbook(copy).sheetnames[0] == FINDINGS_SHEET
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_opens_the_patched_copy(tmp_path, monkeypatch):
+    """LibreOffice reads the patched package: the PDF has the findings, a round trip keeps the marks."""
+    source = make_form(tmp_path / "KT.xlsx", unit_note=False)
+    copy = _patched_copy(tmp_path, findings_for(source.name), source, monkeypatch)
+    profile = (tmp_path / "profile").as_uri()
+    for target, folder in (("pdf", tmp_path / "pdf"), ("xlsx", tmp_path / "lo")):
+        command = [
+            "soffice", f"-env:UserInstallation={profile}", "--headless",
+            "--convert-to", target, "--outdir", str(folder), str(copy),
+        ]  # fmt: skip
+        subprocess.run(command, capture_output=True, timeout=180, check=False)
+    pdf = tmp_path / "pdf" / "copy.pdf"
+    assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF")
+    wb = load_workbook(tmp_path / "lo" / "copy.xlsx")
+    assert wb.sheetnames[0] == FINDINGS_SHEET
+    rating = wb[form.STAFF_SHEET][f"{staff_col('Xếp loại tháng')}3"]
+    assert rgb(rating) == "FFC7CE" and "không phải mức xếp loại" in rating.comment.text
