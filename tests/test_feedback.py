@@ -725,7 +725,6 @@ def test_worksheet_restyle_on_excel_like_rows():
     assert [ws.style_of(2, 2), ws.style_of(2, 3), ws.style_of(4, 5), ws.style_of(9, 1)] == [1, 0, 2, 0]
     ws.restyle({(2, 3): 10, (2, 4): 11, (1, 1): 12, (3, 2): 13, (4, 2): 14, (5, 2): 15, (7, 1): 16})
     ws.add_conditional_formats([("C2 D2", 0, '"thidua"="thidua"')])
-    ws.clear_tab_selected()
     root = ET.fromstring(ws.to_bytes())
     m = "{" + annotate.MAIN_NS + "}"
     cells = [
@@ -743,7 +742,6 @@ def test_worksheet_restyle_on_excel_like_rows():
     rows = {row.get("r"): row.attrib for row in root.iter(m + "row")}
     assert "spans" not in rows["2"] and rows["4"]["customFormat"] == "1"  # D2 lies outside 2:3
     assert root.find(m + "dimension").get("ref") == "A1:D7"
-    assert root.find(f"{m}sheetViews/{m}sheetView").get("tabSelected") == "0"
     names = [child.tag.removeprefix(m) for child in root]
     assert names.index("conditionalFormatting") == names.index("mergeCells") + 1
     assert names.index("conditionalFormatting") < names.index("pageMargins")

@@ -752,10 +752,6 @@ class Worksheet:
         start, end = match.span(1)
         self.edits.append((start, end, new.encode()))
 
-    def clear_tab_selected(self) -> None:
-        for match in _TAB_SELECTED.finditer(self.data, 0, self.head_end):
-            self.edits.append((match.start(), match.end(), b' tabSelected="0"'))
-
     def add_conditional_formats(self, blocks: Sequence[tuple[str, int, str]]) -> None:
         """(cells, dxf id, formula) rules ahead of the sheet's own, first in the file and in priority."""
 

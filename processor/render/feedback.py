@@ -100,7 +100,6 @@ MAX_SHEET_XML_BYTES = 40 * 1024 * 1024
 MAX_TEXT = 2000  # unit text copied into a cell or comment is cut here
 EMAIL_FINDINGS_LISTED = 10
 VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7))
-FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _FORMULA_START = ("=", "+", "-", "@")
 _FILE_NAME_BAD = re.compile(r'[\x00-\x1f<>:"/\\|?*]+')
 
