@@ -7,9 +7,13 @@ import email
 import email.policy
 import hashlib
 import io
+import shutil
+import subprocess
 import unicodedata
 import zipfile
+from email.message import EmailMessage
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -21,7 +25,7 @@ from openpyxl.styles.differential import DifferentialStyle
 from processor import form
 from processor.config import default_config_text, parse_config
 from processor.records import FileStatus, Finding, Period, ReceivedFile, Severity, Submission
-from processor.render import feedback
+from processor.render import annotate, feedback
 from processor.render.feedback import (
     FINDINGS_SHEET,
     RESTORE_SHEET,
@@ -41,8 +45,9 @@ def config():
     return parse_config(default_config_text())
 
 
-def make_form(path: Path, unit_code: str = "KT", period: str = "02/2024") -> Path:
-    """A unit's workbook following the layout contract, filled in with a few mistakes."""
+def make_form(path: Path, unit_code: str = "KT", period: str = "02/2024", unit_note: bool = True) -> Path:
+    """A unit's workbook following the layout contract, filled in with a few mistakes. With `unit_note`
+    the unit left a comment of its own (the annotated copy is then made by openpyxl, see annotate.py)."""
     wb = Workbook()
     unit = wb.active
     unit.title = form.UNIT_SHEET
@@ -90,7 +95,9 @@ def make_form(path: Path, unit_code: str = "KT", period: str = "02/2024") -> Pat
             cell = staff.cell(row, column, value)
             cell.protection = Protection(locked=False)
     staff["D4"].data_type = "s"  # the unit typed "=1+1" as text: it must stay text everywhere
-    staff["G3"].comment = Comment("Chờ ý kiến trưởng phòng", "Bình")
+    if unit_note:
+        staff["G3"].comment = Comment("Chờ ý kiến trưởng phòng", "Bình")
+    staff.print_title_rows = "1:1"  # a name local to the sheet: stays on it when a sheet goes in front
     # Like the real form: filled rows get borders by conditional formatting, which beats cell formats.
     staff.conditional_formatting.add(
         "A2:K300",
@@ -197,9 +204,20 @@ def findings_for(name: str) -> list[Finding]:
     ]
 
 
+@pytest.fixture(params=["patched", "openpyxl"])
+def way(request, monkeypatch) -> str:
+    """Run a test on both ways of making the copy, and make sure that way is the one taken: the package
+    patched (annotate.py) for a plain workbook, openpyxl for one with a comment of the unit's own."""
+    if request.param == "patched":
+        monkeypatch.setattr(feedback, "load_workbook", lambda *a, **k: pytest.fail("openpyxl path taken"))
+    else:  # the unit's own comment sends the copy to openpyxl before any cell is marked
+        monkeypatch.setattr(annotate, "mark_findings", lambda *a, **k: pytest.fail("package patched"))
+    return request.param
+
+
 @pytest.fixture
-def unit_file(tmp_path: Path) -> Path:
-    return make_form(tmp_path / "inbox" / "Báo cáo KT tháng 2.xlsx")
+def unit_file(tmp_path: Path, way: str) -> Path:
+    return make_form(tmp_path / "inbox" / "Báo cáo KT tháng 2.xlsx", unit_note=way == "openpyxl")
 
 
 @pytest.fixture
@@ -238,7 +256,15 @@ def findings_rows(ws) -> list[tuple]:
 # Annotated copy
 
 
-def test_annotated_copy_marks_cells_and_lists_findings(tmp_path, unit_file, submission, config):
+def findings_sheet_xml(path: Path) -> str:
+    """The XML of the first sheet, found as Excel finds it (workbook.xml, then its rels)."""
+    pkg = annotate.Package(path.read_bytes())
+    first = next(s for s in pkg.sheets() if s.name == FINDINGS_SHEET)
+    assert pkg.sheets()[0] is first
+    return pkg.read(first.part).decode()
+
+
+def test_annotated_copy_marks_cells_and_lists_findings(tmp_path, way, unit_file, submission, config):
     before = unit_file.read_bytes()
     out = write_annotated_copy(submission, before, tmp_path / "out" / "copy.xlsx", config=config)
     assert unit_file.read_bytes() == before  # the received file is never touched
@@ -259,7 +285,7 @@ def test_annotated_copy_marks_cells_and_lists_findings(tmp_path, unit_file, subm
     # An error and a warning on one cell: red wins, both messages in the comment, the unit's note kept.
     assert rgb(rating) == "FFC7CE"
     assert "không phải mức xếp loại" in rating.comment.text and "cao hơn kết quả" in rating.comment.text
-    assert "Chờ ý kiến trưởng phòng" in rating.comment.text
+    assert ("Chờ ý kiến trưởng phòng" in rating.comment.text) is (way == "openpyxl")
     assert rgb(position) == "FFEB9C"
     assert position.value == "=1+1" and position.data_type == "s"
     # The finding inside a merged cell lands on the visible top-left cell.
@@ -285,6 +311,9 @@ def test_annotated_copy_marks_cells_and_lists_findings(tmp_path, unit_file, subm
     assert unit["A5"].protection.locked
     assert wb[form.META_SHEET].sheet_state == "hidden"
     assert wb[RESTORE_SHEET].sheet_state == "veryHidden"
+    # The form's own print titles stay on their sheet.
+    assert staff.print_title_rows.replace("$", "") == "1:1"
+    assert wb[FINDINGS_SHEET].print_title_rows.replace("$", "") == "8:8"
 
     rows = findings_rows(wb[FINDINGS_SHEET])
     assert len(rows) == len(submission.findings)
@@ -311,20 +340,25 @@ def test_annotated_copy_marks_cells_and_lists_findings(tmp_path, unit_file, subm
     assert "Phòng Tổ chức - Hành chính trước ngày 05/03/2024" in header_text
     assert "Phòng Kinh tế" in header_text and "3 lỗi" in header_text and "4 cảnh báo" in header_text
     assert unicodedata.is_normalized("NFC", header_text)
-    with zipfile.ZipFile(out) as archive:  # nothing written as a formula in the findings sheet
-        sheet_xml = archive.read("xl/worksheets/sheet1.xml").decode()
-    assert "<f>" not in sheet_xml
+    sheet_xml = findings_sheet_xml(out)
+    assert "=1+1" in sheet_xml and "<f>" not in sheet_xml  # nothing written as a formula
 
 
-def test_annotated_copy_is_byte_identical_on_rerun(tmp_path, unit_file, submission, config):
+def test_annotated_copy_is_byte_identical_on_rerun(tmp_path, way, unit_file, submission, config):
     data = unit_file.read_bytes()
     first = write_annotated_copy(submission, data, tmp_path / "a.xlsx", config=config).read_bytes()
     second = write_annotated_copy(submission, data, tmp_path / "b.xlsx", config=config).read_bytes()
     assert first == second
 
 
-def test_returned_copy_is_cleaned_before_marking_again(tmp_path, unit_file, submission, config):
-    """The unit fixes the annotated copy and sends it back: fixed cells lose their marks."""
+@pytest.mark.parametrize("unit_note", [True, False])
+def test_returned_copy_is_cleaned_before_marking_again(tmp_path, unit_note, config):
+    """The unit fixes the annotated copy and sends it back: fixed cells lose their marks. The first copy
+    is patched (no note of the unit's) or made by openpyxl; the returned one always goes to openpyxl."""
+    unit_file = make_form(tmp_path / "inbox" / "Báo cáo KT tháng 2.xlsx", unit_note=unit_note)
+    submission = Submission(
+        received(unit_file), FileStatus.REJECTED, findings_for(unit_file.name), "KT", PERIOD
+    )
     copy = write_annotated_copy(submission, unit_file.read_bytes(), tmp_path / "copy.xlsx", config=config)
     wb = load_workbook(copy)
     rating_ref = f"{staff_col('Xếp loại tháng')}3"
@@ -339,7 +373,10 @@ def test_returned_copy_is_cleaned_before_marking_again(tmp_path, unit_file, subm
     assert wb.sheetnames.count(FINDINGS_SHEET) == 1 and wb.sheetnames[0] == FINDINGS_SHEET
     rating = wb[form.STAFF_SHEET][rating_ref]
     assert rgb(rating) == "" and rating.protection.locked is False  # the form left it unlocked
-    assert rating.comment.text == "Chờ ý kiến trưởng phòng" and rating.comment.author == "Bình"
+    if unit_note:
+        assert rating.comment.text == "Chờ ý kiến trưởng phòng" and rating.comment.author == "Bình"
+    else:
+        assert rating.comment is None
     position = wb[form.STAFF_SHEET][f"{staff_col('Chức vụ')}4"]
     assert rgb(position) == "" and position.comment is None
     tasks = wb[form.UNIT_SHEET][f"B{unit_row('Số nhiệm vụ đã hoàn thành')}"]
@@ -369,11 +406,16 @@ def test_unreadable_file_gives_findings_sheet_only(tmp_path, status, explained, 
     assert explained in " ".join(str(wb.active.cell(r, 1).value) for r in range(1, 7))
 
 
-def test_workbook_that_cannot_be_rewritten_still_gets_its_findings(tmp_path, submission, monkeypatch):
-    def broken(*args):
-        raise ValueError("openpyxl choked on something in the unit's file")
+def test_workbook_that_cannot_be_rewritten_still_gets_its_findings(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("choked on something in the unit's file")
 
+    monkeypatch.setattr(annotate, "mark_findings", broken)
     monkeypatch.setattr(feedback, "_annotate_cells", broken)
+    unit_file = make_form(tmp_path / "inbox" / "KT.xlsx", unit_note=False)
+    submission = Submission(
+        received(unit_file), FileStatus.REJECTED, findings_for(unit_file.name), "KT", PERIOD
+    )
     data = submission.file.source_path.read_bytes()
     wb = load_workbook(write_annotated_copy(submission, data, tmp_path / "x.xlsx"))
     assert wb.sheetnames == [FINDINGS_SHEET]
@@ -571,3 +613,169 @@ def test_huge_workbook_is_not_loaded_for_its_copy(tmp_path, submission, monkeypa
     monkeypatch.setattr(feedback, "load_workbook", lambda *a, **k: pytest.fail("must not be loaded"))
     wb = load_workbook(write_annotated_copy(submission, data, tmp_path / "x.xlsx"))
     assert wb.sheetnames == [FINDINGS_SHEET]
+
+
+def _email_package_draft(headers, body: str, filename: str, attachment: bytes) -> bytes:
+    """The draft the email package writes on its own: the reference for feedback.draft_bytes."""
+    msg = EmailMessage(policy=email.policy.default)
+    for name, value in headers:
+        msg[name] = value
+    msg["X-Unsent"] = "1"
+    msg.set_content(body, cte="quoted-printable")
+    xlsx = feedback.XLSX_MIME
+    msg.add_attachment(attachment, maintype=xlsx[0], subtype=xlsx[1], filename=filename)
+    digest = hashlib.sha256(msg.get_body(("plain",)).get_content().encode() + attachment).hexdigest()
+    msg.set_boundary(f"thidua-{digest[:32]}")
+    return msg.as_bytes(policy=feedback.DRAFT_POLICY)
+
+
+@pytest.mark.parametrize(
+    ("to", "cc", "subject", "body", "filename"),
+    [
+        (
+            ["kinhte@laocai.gov.vn"],
+            [],
+            "[Thi đua] Kết quả – Phòng Kinh tế",
+            "Kính gửi:\nx\n",
+            "KT_a_kiem-tra.xlsx",
+        ),
+        (
+            ["a@x.vn", "b@x.vn"],
+            ["Người Gửi <ai.do@gmail.com>"],
+            "[Thi đua] Kết quả kiểm tra báo cáo tháng 02/2024 – " + "Ủy ban nhân dân xã Bản Qua " * 4,
+            "Dòng có khoảng trắng cuối   \r\nDòng\rkhác\n\n" + "rất dài " * 60 + "\n=3D =?utf-8?q?x?= .\n",
+            "KT_Báo cáo tháng 2 của Ủy ban nhân dân xã Bản Qua rất dài rất dài rất dài_kiem-tra.xlsx",
+        ),
+        ([], [], "=?utf-8?q?gi=E1=BA=A3?= ASCII only", "no newline at the end", "x y\"z';_kiem-tra.xlsx"),
+    ],
+)
+def test_draft_bytes_are_the_email_packages(to, cc, subject, body, filename):
+    """The draft assembled by hand is byte for byte what the email package writes."""
+    office = feedback._addresses(["tchc.vpubnd@laocai.gov.vn"], "Phòng Tổ chức - Hành chính")
+    headers = [("From", office)]
+    if to:
+        headers.append(("To", feedback._addresses(to)))
+    if cc:
+        headers.append(("Cc", cc))
+    headers.append(("Subject", subject))
+    attachment = bytes(range(256)) * 97 + b"tail"  # lines of base64 and a short last one
+    expected = _email_package_draft(headers, body, filename, attachment)
+    assert feedback.draft_bytes(headers, body, filename, attachment) == expected
+    msg = email.message_from_bytes(expected, policy=email.policy.default)
+    assert next(msg.iter_attachments()).get_content() == attachment
+
+
+# ------------------------------------------------------------------------------------------------
+# The patched copy (annotate.py) on its own
+
+
+def _patched_copy(tmp_path: Path, findings: list[Finding], source: Path, monkeypatch) -> Path:
+    monkeypatch.setattr(feedback, "load_workbook", lambda *a, **k: pytest.fail("openpyxl path taken"))
+    sub = Submission(received(source), FileStatus.REJECTED, findings, "KT", PERIOD)
+    return write_annotated_copy(sub, source.read_bytes(), tmp_path / "copy.xlsx")
+
+
+def test_patched_copy_keeps_formats_creates_cells_and_escapes_text(tmp_path, monkeypatch):
+    source = make_form(tmp_path / "KT.xlsx", unit_note=False)
+    wb = load_workbook(source)
+    wb.create_sheet("Trống")  # a sheet without a single cell: <sheetData/>
+    wb[form.STAFF_SHEET]["C2"].number_format = "dd/mm/yyyy"
+    wb.save(source)
+    hostile = "Ghi <b>đậm</b> & \"trích\" 'dẫn' ]]> \x01"
+    findings = [
+        Finding(Severity.ERROR, "date", hostile, source.name, form.STAFF_SHEET, "C2", "Ngày sinh"),
+        Finding(Severity.WARNING, "guide", "Ô trống.", source.name, form.GUIDE_SHEET, "D40"),
+        Finding(Severity.WARNING, "guide", "Ô trước.", source.name, form.GUIDE_SHEET, "B1"),
+        Finding(Severity.ERROR, "empty", "Sheet trống.", source.name, "Trống", "C3"),
+    ]
+    wb = load_workbook(_patched_copy(tmp_path, findings, source, monkeypatch))
+    birth = wb[form.STAFF_SHEET]["C2"]
+    assert birth.number_format == "dd/mm/yyyy" and birth.value == dt.datetime(1980, 1, 5)
+    assert rgb(birth) == "FFC7CE" and not birth.protection.locked
+    assert birth.comment.text == "Lỗi – Ngày sinh: " + hostile.replace("\x01", "")
+    guide = wb[form.GUIDE_SHEET]
+    assert guide["A1"].value == "Hướng dẫn điền biểu mẫu"  # the row it shares with B1 is intact
+    assert rgb(guide["B1"]) == "FFEB9C" and rgb(guide["D40"]) == "FFEB9C" and guide["D40"].value is None
+    assert rgb(wb["Trống"]["C3"]) == "FFC7CE" and wb["Trống"]["C3"].comment.text.endswith("Sheet trống.")
+    rows = findings_rows(wb[FINDINGS_SHEET])
+    assert rows[0][6].value == hostile.replace("\x01", "")
+    links = {r[3].hyperlink.location for r in rows if r[3].hyperlink}
+    assert links == {
+        f"'{form.STAFF_SHEET}'!C2",
+        f"'{form.GUIDE_SHEET}'!D40",
+        f"'{form.GUIDE_SHEET}'!B1",
+        "'Trống'!C3",
+    }
+
+
+def test_worksheet_restyle_on_excel_like_rows():
+    """Rows as Excel writes them (spans, prefixed attributes, empty rows, cells without s=)."""
+    xml = (
+        f'<worksheet xmlns="{annotate.MAIN_NS}" xmlns:x14ac="urn:x14ac"><dimension ref="B2:C5"/>'
+        '<sheetViews><sheetView tabSelected="1" workbookViewId="0"/></sheetViews><sheetData>'
+        '<row r="2" spans="2:3" x14ac:dyDescent="0.25">'
+        '<c r="B2" s="1" t="s"><v>0</v></c><c r="C2"><v>5</v></c></row>'
+        '<row r="4" spans="2:3" s="2" customFormat="1"/>'
+        '<row r="5"><c r="C5" s="3"/></row>'
+        '</sheetData><mergeCells count="1"><mergeCell ref="B5:C5"/></mergeCells>'
+        '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
+    ).encode()
+    ws = annotate.Worksheet(xml)
+    assert ws.anchor(5, 3) == (5, 2)  # inside B5:C5
+    assert [ws.style_of(2, 2), ws.style_of(2, 3), ws.style_of(4, 5), ws.style_of(9, 1)] == [1, 0, 2, 0]
+    ws.restyle({(2, 3): 10, (2, 4): 11, (1, 1): 12, (3, 2): 13, (4, 2): 14, (5, 2): 15, (7, 1): 16})
+    ws.add_conditional_formats([("C2 D2", 0, '"thidua"="thidua"')])
+    root = ET.fromstring(ws.to_bytes())
+    m = "{" + annotate.MAIN_NS + "}"
+    cells = [
+        (row.get("r"), [(c.get("r"), c.get("s"), c.findtext(m + "v")) for c in row])
+        for row in root.iter(m + "row")
+    ]
+    assert cells == [
+        ("1", [("A1", "12", None)]),
+        ("2", [("B2", "1", "0"), ("C2", "10", "5"), ("D2", "11", None)]),
+        ("3", [("B3", "13", None)]),
+        ("4", [("B4", "14", None)]),
+        ("5", [("B5", "15", None), ("C5", "3", None)]),
+        ("7", [("A7", "16", None)]),
+    ]
+    rows = {row.get("r"): row.attrib for row in root.iter(m + "row")}
+    assert "spans" not in rows["2"] and rows["4"]["customFormat"] == "1"  # D2 lies outside 2:3
+    assert root.find(m + "dimension").get("ref") == "A1:D7"
+    names = [child.tag.removeprefix(m) for child in root]
+    assert names.index("conditionalFormatting") == names.index("mergeCells") + 1
+    assert names.index("conditionalFormatting") < names.index("pageMargins")
+
+
+def test_template_workbook_goes_to_openpyxl_and_comes_back_a_plain_xlsx(tmp_path):
+    source = make_form(tmp_path / "KT.xltx", unit_note=False)
+    wb = load_workbook(source)
+    wb.template = True
+    wb.save(source)
+    with pytest.raises(annotate.Unsupported):
+        annotate.Package(source.read_bytes()).workbook  # noqa: B018
+    sub = Submission(received(source), FileStatus.REJECTED, findings_for(source.name), "KT", PERIOD)
+    copy = write_annotated_copy(sub, source.read_bytes(), tmp_path / "copy.xlsx")
+    pkg = annotate.Package(copy.read_bytes())
+    assert pkg.content_type(pkg.workbook) == annotate.CT_WORKBOOK
+    assert load_workbook(copy).sheetnames[0] == FINDINGS_SHEET
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_opens_the_patched_copy(tmp_path, monkeypatch):
+    """LibreOffice reads the patched package: the PDF has the findings, a round trip keeps the marks."""
+    source = make_form(tmp_path / "KT.xlsx", unit_note=False)
+    copy = _patched_copy(tmp_path, findings_for(source.name), source, monkeypatch)
+    profile = (tmp_path / "profile").as_uri()
+    for target, folder in (("pdf", tmp_path / "pdf"), ("xlsx", tmp_path / "lo")):
+        command = [
+            "soffice", f"-env:UserInstallation={profile}", "--headless",
+            "--convert-to", target, "--outdir", str(folder), str(copy),
+        ]  # fmt: skip
+        subprocess.run(command, capture_output=True, timeout=180, check=False)
+    pdf = tmp_path / "pdf" / "copy.pdf"
+    assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF")
+    wb = load_workbook(tmp_path / "lo" / "copy.xlsx")
+    assert wb.sheetnames[0] == FINDINGS_SHEET
+    rating = wb[form.STAFF_SHEET][f"{staff_col('Xếp loại tháng')}3"]
+    assert rgb(rating) == "FFC7CE" and "không phải mức xếp loại" in rating.comment.text

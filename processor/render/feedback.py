@@ -12,8 +12,10 @@ annotating a returned copy first puts those cells back as they were: no stale re
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import email.policy
+import functools
 import hashlib
 import io
 import itertools
@@ -22,6 +24,7 @@ import re
 import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
+from email import quoprimime
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -37,7 +40,6 @@ from openpyxl.styles.differential import DifferentialStyle
 from openpyxl.styles.fills import Fill
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.utils.cell import range_boundaries
-from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.xml.functions import fromstring, tostring
@@ -45,7 +47,7 @@ from openpyxl.xml.functions import fromstring, tostring
 from processor import form
 from processor.config import Config
 from processor.records import FileStatus, Finding, Period, ReceivedFile, Severity, Submission, UserError
-from processor.render import atomic
+from processor.render import annotate, atomic
 from processor.vntext import clean, format_date, nfc, slug, sort_key
 
 FINDINGS_SHEET = "Kết quả kiểm tra"
@@ -98,7 +100,6 @@ MAX_SHEET_XML_BYTES = 40 * 1024 * 1024
 MAX_TEXT = 2000  # unit text copied into a cell or comment is cut here
 EMAIL_FINDINGS_LISTED = 10
 VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7))
-FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _FORMULA_START = ("=", "+", "-", "@")
 _FILE_NAME_BAD = re.compile(r'[\x00-\x1f<>:"/\\|?*]+')
 
@@ -278,48 +279,23 @@ def _count_sentence(submission: Submission) -> str:
     return "Kết quả kiểm tra: " + (" và ".join(parts) if parts else "không có lỗi, cảnh báo nào") + "."
 
 
-def _deterministic_xlsx(raw: bytes, modified: dt.datetime) -> bytes:
-    """openpyxl stamps the save time into docProps/core.xml and the zip entries; pin both."""
-    stamp = _utc(modified).strftime("%Y-%m-%dT%H:%M:%SZ")
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(raw)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for info in source.infolist():
-            content = source.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                content = re.sub(
-                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                    rb"\g<1>" + stamp.encode() + rb"\g<2>",
-                    content,
-                )
-            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o600 << 16
-            target.writestr(entry, content)
-    return out.getvalue()
-
-
-def _workbook_bytes(wb: Workbook, modified: dt.datetime) -> bytes:
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return _deterministic_xlsx(buffer.getvalue(), modified)
-
-
 # ------------------------------------------------------------------------------------------------
 # 1. The annotated copy of a unit's workbook
 
 
-def _open_copy(submission: Submission, data: bytes) -> Workbook | None:
+def _may_open(submission: Submission, data: bytes) -> bool:
     if submission.status is FileStatus.UNREADABLE or not data:
-        return None  # ingest already judged these bytes hostile or broken: never parse them again
+        return False  # ingest already judged these bytes hostile or broken: never parse them again
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             sheets = sum(i.file_size for i in archive.infolist() if i.filename.startswith("xl/worksheets/"))
     except (zipfile.BadZipFile, OSError, ValueError):
-        return None
-    if sheets > MAX_SHEET_XML_BYTES:
+        return False
+    return sheets <= MAX_SHEET_XML_BYTES
+
+
+def _open_copy(submission: Submission, data: bytes) -> Workbook | None:
+    if not _may_open(submission, data):
         return None
     try:
         wb = load_workbook(io.BytesIO(data), keep_vba=False, keep_links=False, data_only=False)
@@ -489,29 +465,135 @@ def _write_restore_log(wb: Workbook, originals: list[tuple]) -> None:
     log.protection.sheet = True
 
 
+_FINDINGS_COLUMNS = (
+    ("STT", 6),
+    ("Mức độ", 11),
+    ("Sheet", 13),
+    ("Ô", 8),
+    ("Nội dung", 24),
+    ("Giá trị", 22),
+    ("Hướng dẫn sửa", 62),
+)
+
+
+def _xml(style) -> str:
+    """An openpyxl style object as styles.xml text: one definition of each look for both paths."""
+    return tostring(style.to_tree()).decode("utf-8")
+
+
+@functools.cache
+def _mark_styles() -> dict[bool, annotate.MarkStyle]:
+    def style(fill: PatternFill, border: Border) -> annotate.MarkStyle:
+        colour = fill.fgColor.rgb
+        dxf = DifferentialStyle(fill=PatternFill("solid", fgColor=colour, bgColor=colour), border=border)
+        return annotate.MarkStyle(_xml(fill), _xml(border), _xml(dxf))
+
+    return {True: style(ERROR_FILL, ERROR_BORDER), False: style(WARNING_FILL, WARNING_BORDER)}
+
+
+@functools.cache
+def _findings_sheet_looks() -> dict[str, tuple[str, str, str, str]]:
+    """(font, fill, border, alignment) XML of each look in the findings sheet, built once a process."""
+    no_border = "<border><left/><right/><top/><bottom/><diagonal/></border>"
+    title = _xml(Alignment(wrap_text=True, vertical="center"))
+    grid, wrap_top = _xml(GRID), _xml(WRAP_TOP)
+    return {
+        "title": (_xml(_font(bold=True, size=14, color="1F4E78")), "", no_border, title),
+        "bold": (_xml(_font(bold=True)), "", no_border, title),
+        "plain": (_xml(_font()), "", no_border, title),
+        "errors": (_xml(_font(bold=True, color="C00000")), "", no_border, title),
+        "warnings": (_xml(_font(bold=True, color="7F6000")), "", no_border, title),
+        "italic": (_xml(_font(italic=True)), "", no_border, title),
+        "header": (
+            _xml(HEADER_FONT),
+            _xml(HEADER_FILL),
+            grid,
+            _xml(Alignment(horizontal="center", vertical="center", wrap_text=True)),
+        ),
+        "body": (_xml(BODY_FONT), "", grid, wrap_top),
+        "number": (_xml(BODY_FONT), "", grid, _xml(Alignment(horizontal="center", vertical="top"))),
+        "error": (_xml(_font(bold=True, color="9C0006")), _xml(ERROR_FILL), grid, wrap_top),
+        "warning": (_xml(_font(bold=True, color="7F6000")), _xml(WARNING_FILL), grid, wrap_top),
+        "link": (_xml(_font(color="0563C1", underline="single")), "", grid, wrap_top),
+        "none": (_xml(BODY_FONT), "", no_border, ""),
+    }
+
+
+def _comment_text(on_cell: list[Finding]) -> str:
+    lines = [f"{f.severity}{' – ' + f.field if f.field else ''}: {_text(f.message, 600)}" for f in on_cell]
+    return "\n\n".join(lines)
+
+
+def _cell_value(value: object) -> object:
+    """What `_put` stores: cleaned text (always text, never a formula), numbers as they are."""
+    if isinstance(value, str):
+        return _text(value) or None
+    return value
+
+
+def _mark_fast(data: bytes, findings: list[Finding]) -> tuple[annotate.Package, dict[int, str]]:
+    """Mark the findings by patching the unit's package; raises annotate.Unsupported for the openpyxl path."""
+    pkg = annotate.Package(data)
+    annotate.check_plain(pkg, (FINDINGS_SHEET, RESTORE_SHEET), MARK_FORMULA)
+    marks = annotate.mark_findings(
+        pkg,
+        findings,
+        [_parse_ref(f.cell) for f in findings],
+        _mark_styles(),
+        formula=MARK_FORMULA,
+        author=COMMENT_AUTHOR,
+        comment=_comment_text,
+        comment_size=_comment_size,
+        max_cells=MAX_CELLS_PER_FINDING,
+    )
+    if marks.originals:
+        log = annotate.NewSheet(protected=True)
+        titles = ("sheet", "cell", "fill", "border", "locked", "comment", "author")
+        log.rows.append((1, None, [(column, title, 0) for column, title in enumerate(titles, 1)]))
+        for row, values in enumerate(marks.originals, 2):
+            log.rows.append((row, None, [(column, _cell_value(v), 0) for column, v in enumerate(values, 1)]))
+        annotate.add_sheet(pkg, RESTORE_SHEET, log.to_bytes(selected=False), first=False, state="veryHidden")
+    return pkg, marks.located
+
+
+def _mark_with_openpyxl(submission: Submission, data: bytes, findings: list[Finding]):
+    """The general path: openpyxl cleans a returned copy and marks anything it can open."""
+    wb = _open_copy(submission, data)
+    if wb is None:
+        return None, {}
+    try:
+        _restore_previous_round(wb)
+        located = _annotate_cells(wb, findings)
+        buffer = io.BytesIO()
+        wb.save(buffer)
+        return annotate.Package(buffer.getvalue()), located
+    except Exception:  # a workbook openpyxl opens but cannot rewrite still gets its findings sheet
+        return None, {}
+
+
 def _findings_sheet(
-    wb: Workbook,
+    pkg: annotate.Package,
     submission: Submission,
     findings: list[Finding],
     located: dict[int, str],
     config: Config | None,
     readable: bool,
 ) -> None:
-    ws = wb.create_sheet(FINDINGS_SHEET, 0)
-    columns = (
-        ("STT", 6),
-        ("Mức độ", 11),
-        ("Sheet", 13),
-        ("Ô", 8),
-        ("Nội dung", 24),
-        ("Giá trị", 22),
-        ("Hướng dẫn sửa", 62),
-    )
-    last = get_column_letter(len(columns))
-    total_width = sum(width for _, width in columns)
-    for index, (_, width) in enumerate(columns, 1):
-        ws.column_dimensions[get_column_letter(index)].width = width
+    """The first sheet of the copy: what was found, how to fix it, a link to each cell."""
+    styles = pkg.styles
 
+    def xf(name: str) -> int:
+        font, fill, border, alignment = _findings_sheet_looks()[name]
+        return styles.xf(
+            font=styles.add("fonts", font),
+            fill=styles.add("fills", fill) if fill else 0,
+            border=styles.add("borders", border),
+            alignment=alignment,
+        )
+
+    visible = {s.name for s in pkg.sheets() if s.part is not None and s.state == "visible"}
+    last = get_column_letter(len(_FINDINGS_COLUMNS))
+    total_width = sum(width for _, width in _FINDINGS_COLUMNS)
     unit_name = _unit_name(submission, config)
     unit = " – ".join(part for part in (submission.unit_code, unit_name) if part) or "(chưa xác định)"
     period = f"tháng {submission.period.label}" if submission.period else "(chưa xác định)"
@@ -538,34 +620,35 @@ def _findings_sheet(
         fix = f"Cách sửa: sửa trên tệp đã gửi các ô ghi ở bảng dưới rồi gửi lại tệp cho {office}{by}."
         how = "Không mở lại được tệp đã gửi để tô màu các ô cần sửa; địa chỉ từng ô ghi ở bảng dưới."
     lines = [
-        ("KẾT QUẢ KIỂM TRA BÁO CÁO THI ĐUA", _font(bold=True, size=14, color="1F4E78")),
-        (f"Đơn vị: {unit}  ·  Kỳ báo cáo: {period}", _font(bold=True)),
-        (f"Tệp: {submission.file.display_name} (nhận lúc {_when(submission.file.received_at)})", _font()),
-        (
-            f"{_status_sentence(submission)} {_count_sentence(submission)}",
-            _font(bold=True, color="C00000" if errors else "7F6000"),
-        ),
-        (fix, _font()),
-        (how, _font(italic=True)),
+        ("KẾT QUẢ KIỂM TRA BÁO CÁO THI ĐUA", "title"),
+        (f"Đơn vị: {unit}  ·  Kỳ báo cáo: {period}", "bold"),
+        (f"Tệp: {submission.file.display_name} (nhận lúc {_when(submission.file.received_at)})", "plain"),
+        (f"{_status_sentence(submission)} {_count_sentence(submission)}", "errors" if errors else "warnings"),
+        (fix, "plain"),
+        (how, "italic"),
     ]
-    for row, (text, font) in enumerate(lines, 1):
-        cell = _put(ws, row, 1, text)
-        cell.font = font
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-        ws.merge_cells(f"A{row}:{last}{row}")
-        # Excel does not grow merged rows to fit wrapped text: size them from the text.
-        per_line = total_width * 1.1 / (1.3 if font.sz and font.sz > 12 else 1)
-        ws.row_dimensions[row].height = 16 * max(1, math.ceil(len(text) / per_line)) + 4
-    ws.row_dimensions[1].height = 24
-
     header_row = len(lines) + 2
-    for column, (title, _) in enumerate(columns, 1):
-        cell = _put(ws, header_row, column, title)
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
-        cell.border = GRID
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    ws.row_dimensions[header_row].height = 20
+    sheet = annotate.NewSheet(
+        widths=[width for _, width in _FINDINGS_COLUMNS],
+        freeze_row=header_row,
+        tab_color="00C00000" if errors else "00BF8F00",
+        landscape_fit_width=True,
+        centred=True,
+        margins=(0.4, 0.4),
+    )
+    for row, (text, look) in enumerate(lines, 1):
+        # Excel does not grow merged rows to fit wrapped text: size them from the text.
+        per_line = total_width * 1.1 / (1.3 if look == "title" else 1)
+        height = 24 if row == 1 else 16 * max(1, math.ceil(len(text) / per_line)) + 4
+        sheet.rows.append((row, height, [(1, _cell_value(text), xf(look))]))
+        sheet.merges.append(f"A{row}:{last}{row}")
+
+    header = xf("header")
+    sheet.rows.append(
+        (header_row, 20, [(c, title, header) for c, (title, _) in enumerate(_FINDINGS_COLUMNS, 1)])
+    )
+    body, number_style, link_style = xf("body"), xf("number"), xf("link")
+    severity_style = {True: xf("error"), False: xf("warning")}
 
     row = header_row
     for number, (index, finding) in enumerate(_indexed_in_order(findings), 1):
@@ -579,37 +662,24 @@ def _findings_sheet(
             _text(finding.value, 500) if finding.value is not None else "",
             finding.message,
         )
-        for column, value in enumerate(values, 1):
-            cell = _put(ws, row, column, value)
-            cell.border, cell.alignment, cell.font = GRID, WRAP_TOP, BODY_FONT
-        ws.cell(row, 1).alignment = Alignment(horizontal="center", vertical="top")
-        severity_cell = ws.cell(row, 2)
-        severity_cell.fill = ERROR_FILL if finding.is_error else WARNING_FILL
-        severity_cell.font = _font(bold=True, color="9C0006" if finding.is_error else "7F6000")
-        if index in located and wb[finding.sheet].sheet_state == "visible":  # Excel cannot go to a hidden one
-            link = ws.cell(row, 4)
-            link.hyperlink = Hyperlink(
-                ref=link.coordinate, location=f"{quote_sheetname(finding.sheet)}!{located[index]}"
-            )
-            link.font = _font(color="0563C1", underline="single")
+        linked = index in located and finding.sheet in visible  # Excel cannot go to a hidden sheet
+        cell_styles = [number_style, severity_style[finding.is_error], body, link_style if linked else body]
+        cell_styles += [body] * (len(values) - len(cell_styles))
+        cells = [
+            (column, _cell_value(value), style)
+            for column, (value, style) in enumerate(zip(values, cell_styles, strict=True), 1)
+        ]
         longest = max(len(str(values[6])) / 60, len(str(values[5])) / 21, len(str(values[4])) / 23, 1)
-        ws.row_dimensions[row].height = 15.5 * math.ceil(longest) + 3
+        sheet.rows.append((row, 15.5 * math.ceil(longest) + 3, cells))
+        if linked:
+            sheet.links.append((f"D{row}", f"{quote_sheetname(finding.sheet)}!{located[index]}"))
     if not findings:
-        _put(ws, header_row + 1, 1, "Không có lỗi, cảnh báo nào.").font = BODY_FONT
+        sheet.rows.append((header_row + 1, None, [(1, "Không có lỗi, cảnh báo nào.", xf("none"))]))
 
-    ws.freeze_panes = f"A{header_row + 1}"
-    ws.print_title_rows = f"{header_row}:{header_row}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.sheet_properties.tabColor = "C00000" if errors else "BF8F00"
-    for sheet in wb._sheets:
-        sheet.sheet_view.tabSelected = sheet is ws
-    wb.active = 0
+    part = annotate.add_sheet(pkg, FINDINGS_SHEET, sheet.to_bytes(selected=True), first=True)
+    print_titles = f"{quote_sheetname(FINDINGS_SHEET)}!${header_row}:${header_row}"
+    annotate.add_defined_name(pkg, "_xlnm.Print_Titles", 0, print_titles)
+    annotate.select_first_sheet(pkg, skip={part})
 
 
 def write_annotated_copy(
@@ -618,27 +688,31 @@ def write_annotated_copy(
     """Write the unit's workbook with its findings marked, plus a first sheet listing them.
 
     `data` is the file as received; it is only read. `config` (optional) supplies the unit's name,
-    the office's name and the deadline in the instructions. A file openpyxl cannot open gives a
+    the office's name and the deadline in the instructions. A file that cannot be opened gives a
     workbook with the findings sheet only.
+
+    The unit's package is patched (annotate.py) when it is a plain workbook; anything else (a copy sent
+    back, existing comments, a macro workbook) goes through openpyxl, which cleans and rewrites it all.
     """
     findings = list(submission.findings)
     stamp = submission.file.received_at
-    wb = _open_copy(submission, data)
-    if wb is not None:
+    modified = _utc(stamp).strftime("%Y-%m-%dT%H:%M:%SZ")
+    pkg, located = None, {}
+    if _may_open(submission, data):
         try:
-            _restore_previous_round(wb)
-            located = _annotate_cells(wb, findings)
-            _findings_sheet(wb, submission, findings, located, config, readable=True)
-            wb.properties.lastModifiedBy = COMMENT_AUTHOR
-            return atomic.write_bytes(Path(out_path), _workbook_bytes(wb, stamp))
-        except Exception:  # a workbook openpyxl opens but cannot rewrite still gets its findings sheet
+            pkg, located = _mark_fast(data, findings)
+        except Exception:  # annotate.Unsupported, or a surprise in a hostile file: the general path
+            pkg, located = _mark_with_openpyxl(submission, data, findings)
+    if pkg is not None:
+        try:
+            _findings_sheet(pkg, submission, findings, located, config, readable=True)
+            annotate.set_core_properties(pkg, modified, COMMENT_AUTHOR)
+            return atomic.write_bytes(Path(out_path), pkg.to_bytes())
+        except Exception:  # a package that cannot take the findings sheet still gets it on its own
             pass
-    wb = Workbook()
-    wb.remove(wb.active)
-    _findings_sheet(wb, submission, findings, {}, config, readable=False)
-    wb.properties.creator = wb.properties.lastModifiedBy = COMMENT_AUTHOR
-    wb.properties.created = _utc(stamp)
-    return atomic.write_bytes(Path(out_path), _workbook_bytes(wb, stamp))
+    pkg = annotate.empty_package(COMMENT_AUTHOR, modified)
+    _findings_sheet(pkg, submission, findings, {}, config, readable=False)
+    return atomic.write_bytes(Path(out_path), pkg.to_bytes())
 
 
 # ------------------------------------------------------------------------------------------------
@@ -956,21 +1030,52 @@ def write_feedback_email(
     about = unit_name or f"tệp {_original_name(submission.file)}"
     annotated_path = Path(annotated_path)
 
-    msg = EmailMessage(policy=email.policy.default)
-    msg["From"] = _addresses([config.office.clerk_email], _office_unit_name(config))
+    headers = [("From", _addresses([config.office.clerk_email], _office_unit_name(config)))]
     if to:
-        msg["To"] = _addresses(to)
+        headers.append(("To", _addresses(to)))
     if cc:
-        msg["Cc"] = _addresses(cc)
-    msg["Subject"] = nfc(f"[Thi đua] Kết quả kiểm tra báo cáo{month} – {_text(about, 200)}")
-    msg["X-Unsent"] = "1"  # Outlook opens the file as a new message ready to send
-    msg.set_content(_email_body(submission, config, period, annotated_path.name), cte="quoted-printable")
-    attachment = annotated_path.read_bytes()
-    msg.add_attachment(attachment, maintype=XLSX_MIME[0], subtype=XLSX_MIME[1], filename=annotated_path.name)
+        headers.append(("Cc", _addresses(cc)))
+    headers.append(("Subject", nfc(f"[Thi đua] Kết quả kiểm tra báo cáo{month} – {_text(about, 200)}")))
+    body = _email_body(submission, config, period, annotated_path.name)
+    return atomic.write_bytes(
+        Path(out_path), draft_bytes(headers, body, annotated_path.name, annotated_path.read_bytes())
+    )
+
+
+def draft_bytes(headers: Sequence[tuple[str, object]], body: str, filename: str, attachment: bytes) -> bytes:
+    """The draft as the email package writes an EmailMessage with these headers, the body as
+    quoted-printable text and the attachment (tests hold the two to the same bytes).
+
+    The package spends milliseconds a message parsing and folding headers that are the same in every
+    draft; here it folds only the ones that vary (addresses, subject, the attachment's name).
+    """
+    # The text as the message carries it (what get_content() of the plain part gives back).
+    text = b"\n".join(body.encode("utf-8").splitlines()) + b"\n"
     # A fixed boundary derived from the content: the same inputs give the same bytes.
-    digest = hashlib.sha256(msg.get_body(("plain",)).get_content().encode() + attachment).hexdigest()
-    msg.set_boundary(f"thidua-{digest[:32]}")
-    return atomic.write_bytes(Path(out_path), msg.as_bytes(policy=DRAFT_POLICY))
+    boundary = f"thidua-{hashlib.sha256(text + attachment).hexdigest()[:32]}".encode("ascii")
+    folded = EmailMessage(policy=email.policy.default)
+    for name, value in headers:
+        folded[name] = value
+    folded["Content-Disposition"] = "attachment"
+    folded.set_param("filename", filename, header="Content-Disposition")
+    lines = [DRAFT_POLICY.fold_binary(name, value) for name, value in folded.raw_items()]
+    encoded = quoprimime.body_encode(text.decode("latin-1"), email.policy.default.max_line_length)
+    return b"".join(
+        [
+            *lines[:-1],
+            b"X-Unsent: 1\r\n",  # Outlook opens the file as a new message ready to send
+            b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed;\r\n boundary="%s"\r\n\r\n' % boundary,
+            b'--%s\r\nContent-Type: text/plain; charset="utf-8"\r\n' % boundary,
+            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+            encoded.replace("\n", "\r\n").encode("ascii"),
+            b"\r\n--%s\r\nContent-Type: %s/%s\r\n" % (boundary, *(t.encode() for t in XLSX_MIME)),
+            b"Content-Transfer-Encoding: base64\r\n",
+            lines[-1],
+            b"MIME-Version: 1.0\r\n\r\n",
+            base64.encodebytes(attachment).replace(b"\n", b"\r\n"),
+            b"\r\n--%s--\r\n" % boundary,
+        ]
+    )
 
 
 # ------------------------------------------------------------------------------------------------
