@@ -69,24 +69,82 @@ class CellProblem:
         return self.text if self.kind == "error" else f"={self.text}"
 
 
-@dataclass
 class RawSheet:
-    """The non-empty cells of one sheet, by (row, column), both 1-based as Excel shows them."""
+    """The cells of one sheet, by (row, column), both 1-based as Excel shows them.
 
-    name: str
-    cells: dict[tuple[int, int], Value | CellProblem] = field(default_factory=dict)
-    max_row: int = 0
-    max_col: int = 0
-    merged: tuple[tuple[int, int, int, int], ...] = ()  # (first row, first col, last row, last col)
-    legacy_fonts: dict[tuple[int, int], str] = field(default_factory=dict)  # cell -> legacy font name
+    Holds calamine's grid as it came and normalises a cell when it is asked for: the validator reads
+    only the cells the form defines, so the help texts beside them are never looked at. `cells` (every
+    non-empty cell) and the exact `max_row`/`max_col` are worked out on first use.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        grid: list[list] | None = None,
+        overlay: dict[tuple[int, int], Value | CellProblem] | None = None,
+        legacy_fonts: dict[tuple[int, int], str] | None = None,
+        merged: tuple[tuple[int, int, int, int], ...] = (),
+    ):
+        self.name = name
+        self.grid = grid if grid is not None else []  # rows of raw calamine values ('' = empty)
+        # Cells that win over the grid: formula problems found in the XML, merged-range fills.
+        self.overlay = overlay if overlay is not None else {}
+        self.legacy_fonts = legacy_fonts if legacy_fonts is not None else {}  # cell -> legacy font name
+        self.merged = merged  # (first row, first col, last row, last col)
+        self._cells: dict[tuple[int, int], Value | CellProblem] | None = None
+        self._extent: tuple[int, int] | None = None
+
+    def __repr__(self) -> str:
+        return f"RawSheet({self.name!r}, {self.max_row}x{self.max_col})"
+
+    @property
+    def height(self) -> int:
+        """Rows that may hold a value: at least `max_row`, cheap to know (loops can stop here)."""
+        extra = max((r for r, _ in self.overlay), default=0) if self.overlay else 0
+        return max(len(self.grid), extra)
+
+    @property
+    def width(self) -> int:
+        """Columns that may hold a value: at least `max_col`, cheap to know."""
+        extra = max((c for _, c in self.overlay), default=0) if self.overlay else 0
+        return max(len(self.grid[0]) if self.grid else 0, extra)
+
+    @property
+    def max_row(self) -> int:
+        return self._exact_extent()[0]
+
+    @property
+    def max_col(self) -> int:
+        return self._exact_extent()[1]
+
+    @property
+    def cells(self) -> dict[tuple[int, int], Value | CellProblem]:
+        """Every non-empty cell by position."""
+        if self._cells is None:
+            cells: dict[tuple[int, int], Value | CellProblem] = {}
+            for r, row in enumerate(self.grid, 1):
+                for c, raw in enumerate(row, 1):
+                    value = cell_value(raw)
+                    if value is not None:
+                        cells[(r, c)] = value
+            cells.update(self.overlay)
+            self._cells = cells
+        return self._cells
 
     def value(self, row: int, col: int) -> Value | CellProblem | None:
-        return self.cells.get((row, col))
+        if self.overlay:
+            found = self.overlay.get((row, col))
+            if found is not None:
+                return found
+        if 0 < row <= len(self.grid):
+            values = self.grid[row - 1]
+            if 0 < col <= len(values):
+                return cell_value(values[col - 1])
+        return None
 
     def row_values(self, row: int) -> list[Value | CellProblem | None]:
         """Columns 1..max_col of one row."""
-        get = self.cells.get
-        return [get((row, col)) for col in range(1, self.max_col + 1)]
+        return [self.value(row, col) for col in range(1, self.max_col + 1)]
 
     def font(self, row: int, col: int) -> str | None:
         return self.legacy_fonts.get((row, col))
@@ -94,6 +152,21 @@ class RawSheet:
     @staticmethod
     def a1(row: int, col: int) -> str:
         return f"{column_letter(col)}{row}"
+
+    def _exact_extent(self) -> tuple[int, int]:
+        if self._extent is None:
+            max_row = max_col = 0
+            for r, row in enumerate(self.grid, 1):
+                # From the right: the last non-empty value of the row, usually found at once.
+                for c in range(len(row), 0, -1):
+                    if cell_value(row[c - 1]) is not None:
+                        max_row = r
+                        max_col = max(max_col, c)
+                        break
+            for r, c in self.overlay:
+                max_row, max_col = max(max_row, r), max(max_col, c)
+            self._extent = (max_row, max_col)
+        return self._extent
 
 
 @dataclass
@@ -772,69 +845,65 @@ def _normalise(value: object) -> Value | None:
     return value  # int, date, time, timedelta
 
 
+def cell_value(raw: object) -> Value | None:
+    """One calamine value as `_normalise` makes it, with a fast path for what is already clean."""
+    kind = type(raw)
+    if kind is str:
+        if not raw:
+            return None
+        if (
+            raw.isprintable()  # type: ignore[union-attr]
+            and raw[0] not in _TRIM  # type: ignore[index]
+            and raw[-1] != " "  # type: ignore[index]
+            and "  " not in raw  # type: ignore[operator]
+            and (raw.isascii() or unicodedata.is_normalized("NFC", raw))  # type: ignore[union-attr,arg-type]
+        ):
+            return raw  # type: ignore[return-value]
+        return _normalise(raw)
+    if kind is float:
+        return int(raw) if raw.is_integer() and abs(raw) < 2**53 else raw  # type: ignore[union-attr,arg-type,return-value]
+    if kind is int or kind is bool or kind is dt.date:
+        return raw  # type: ignore[return-value]
+    return _normalise(raw)
+
+
 def _build_sheet(name: str, rows: list[list], merged: list, scan: _SheetScan, limits: Validation) -> RawSheet:
     if len(rows) > limits.max_rows:
         _limit(name, len(rows), 1, limits)
-    sheet = RawSheet(name, legacy_fonts=scan.legacy_fonts)
-    cells = sheet.cells
-    max_row = max_col = 0
-    is_normalized = unicodedata.is_normalized
+    max_columns = limits.max_columns
     for r, row in enumerate(rows, 1):
-        if len(row) > limits.max_columns:
+        if len(row) > max_columns:
             last = max((i for i, v in enumerate(row, 1) if v != ""), default=0)
-            if last > limits.max_columns:
+            if last > max_columns:
                 _limit(name, r, last, limits)
-        for c, raw in enumerate(row, 1):
-            kind = type(raw)
-            if kind is str:
-                if not raw:
-                    continue
-                # Inline fast path of _normalise for text that is already clean (nearly all of it).
-                if not (
-                    raw.isprintable()
-                    and raw[0] not in _TRIM
-                    and raw[-1] != " "
-                    and "  " not in raw
-                    and (raw.isascii() or is_normalized("NFC", raw))
-                ):
-                    raw = _normalise(raw)
-                    if raw is None:
-                        continue
-            elif kind is float:
-                if raw.is_integer() and abs(raw) < 2**53:
-                    raw = int(raw)
-            elif kind is not int and kind is not bool and kind is not dt.date:
-                raw = _normalise(raw)
-            cells[(r, c)] = raw
-            max_row = r
-            if c > max_col:
-                max_col = c
-    for position, problem in scan.problems.items():
-        if position[0] <= limits.max_rows and position[1] <= limits.max_columns:
-            cells[position] = problem
-            max_row, max_col = max(max_row, position[0]), max(max_col, position[1])
-    sheet.max_row = max_row
-    sheet.max_col = max_col
-    sheet.merged = _fill_merged(sheet, merged, limits)
+    overlay = {
+        position: problem
+        for position, problem in scan.problems.items()
+        if position[0] <= limits.max_rows and position[1] <= max_columns
+    }
+    sheet = RawSheet(name, rows, overlay, scan.legacy_fonts)
+    if merged:
+        sheet.merged = _fill_merged(sheet, merged, limits)
     return sheet
 
 
 def _fill_merged(sheet: RawSheet, merged: list, limits: Validation) -> tuple[tuple[int, int, int, int], ...]:
     """A merged range shows its top-left value in every cell it covers (clipped to the data)."""
     out = []
+    max_row, max_col = sheet.max_row, sheet.max_col
     for (r1, c1), (r2, c2) in merged:
         top, left = r1 + 1, c1 + 1
-        bottom = min(r2 + 1, max(sheet.max_row, top), limits.max_rows)
-        right = min(c2 + 1, max(sheet.max_col, left), limits.max_columns)
+        bottom = min(r2 + 1, max(max_row, top), limits.max_rows)
+        right = min(c2 + 1, max(max_col, left), limits.max_columns)
         out.append((top, left, r2 + 1, c2 + 1))
-        value = sheet.cells.get((top, left))
+        value = sheet.value(top, left)
         if value is None or (bottom - top + 1) * (right - left + 1) > limits.max_rows * 4:
             continue
         font = sheet.legacy_fonts.get((top, left))
         for r in range(top, bottom + 1):
             for c in range(left, right + 1):
-                if (r, c) not in sheet.cells:
-                    sheet.cells[(r, c)] = value
+                if sheet.value(r, c) is None:
+                    sheet.overlay[(r, c)] = value
                     if font:
                         sheet.legacy_fonts[(r, c)] = font
     return tuple(out)
