@@ -339,10 +339,12 @@ def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str]
             "bằng Excel, chọn Lưu thành (Save As) kiểu “Excel Workbook (*.xlsx)” rồi gửi lại.",
         )
     kind = "xlsm" if "xl/vbaProject.bin" in parts else "xlsx"
-    workbook_xml = _part(data, parts, workbook_path)
-    rels = _part(data, parts, _rels_path(workbook_path), required=False) or b""
-    relationships = list(_tags(rels, b"Relationship"))
-    sheets = _sheet_parts(workbook_xml, relationships, workbook_path)
+    workbook_xml = _part(data, parts, workbook_path, cache=True)
+    rels = _part(data, parts, _rels_path(workbook_path), required=False, cache=True) or b""
+    if len(workbook_xml) + len(rels) <= _CACHED_XML_BYTES:
+        relationships, sheets = _workbook_structure_cached(workbook_xml, rels, workbook_path)
+    else:
+        relationships, sheets = _workbook_structure(workbook_xml, rels, workbook_path)
     names = tuple(name for name, _ in sheets)
     chosen = [(n, p) for n, p in sheets if wanted is None or _sheet_key(n) in wanted]
     book = RawWorkbook(file_name, kind, sheet_names=names)
@@ -351,8 +353,9 @@ def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str]
     shared = (
         _part(data, parts, _related(relationships, workbook_path, "sharedStrings"), required=False) or b""
     )
-    styles = _part(data, parts, _related(relationships, workbook_path, "styles"), required=False) or b""
-    legacy_xfs = _legacy_styles(styles)
+    styles_path = _related(relationships, workbook_path, "styles")
+    styles = _part(data, parts, styles_path, required=False, cache=True) or b""
+    legacy_xfs = _legacy_styles_cached(styles) if len(styles) <= _CACHED_XML_BYTES else _legacy_styles(styles)
     legacy_strings = _legacy_shared_strings(shared)
 
     scans: dict[str, _SheetScan] = {}
@@ -461,8 +464,22 @@ def _rels_path(part: str) -> str:
     return f"{folder}/_rels/{name}.rels" if folder else f"_rels/{name}.rels"
 
 
-def _part(data: bytes, parts: dict[str, zipfile.ZipInfo], name: str, required: bool = True) -> bytes | None:
-    """One zip entry, inflated by us: never more than its declared size, CRC checked, XML vetted."""
+# Parts that come the same in file after file (workbook, relationships, styles of one template), by
+# their compressed bytes: the same compressed bytes inflate to the same checked content.
+_PART_CACHE: dict[tuple, bytes] = {}
+_PART_CACHE_ENTRIES = 64
+_PART_CACHE_MAX_BYTES = 64 * 1024  # compressed
+_CACHED_XML_BYTES = 256 * 1024  # inflated: what the caches keep stays small
+
+
+def _part(
+    data: bytes, parts: dict[str, zipfile.ZipInfo], name: str, required: bool = True, cache: bool = False
+) -> bytes | None:
+    """One zip entry, inflated by us: never more than its declared size, CRC checked, XML vetted.
+
+    With `cache`, a part already inflated and checked with the very same compressed bytes, sizes and
+    CRC is not inflated again (what fails is never cached, so it fails again).
+    """
     info = parts.get(name)
     if info is None:
         if required:
@@ -477,6 +494,12 @@ def _part(data: bytes, parts: dict[str, zipfile.ZipInfo], name: str, required: b
     raw = data[begin : begin + info.compress_size]
     if len(raw) < info.compress_size:
         raise _corrupt_part(name)
+    key = None
+    if cache and info.compress_size <= _PART_CACHE_MAX_BYTES and info.file_size <= _CACHED_XML_BYTES:
+        key = (name, info.compress_type, info.file_size, info.CRC, raw)
+        known = _PART_CACHE.get(key)
+        if known is not None:
+            return known
     if info.compress_type == zipfile.ZIP_STORED:
         content = raw[: info.file_size]
     else:
@@ -496,6 +519,10 @@ def _part(data: bytes, parts: dict[str, zipfile.ZipInfo], name: str, required: b
         raise _corrupt_part(name)
     if name.endswith((".xml", ".rels")):
         _vet_xml(content, name)
+    if key is not None:
+        if len(_PART_CACHE) >= _PART_CACHE_ENTRIES:
+            del _PART_CACHE[next(iter(_PART_CACHE))]  # the oldest
+        _PART_CACHE[key] = content
     return content
 
 
@@ -509,7 +536,7 @@ def _vet_xml(content: bytes, name: str) -> None:
             f"Thành phần “{name}” của tệp dùng bảng mã không phải UTF-8, Excel không tạo ra như vậy. Mở "
             "tệp bằng Excel, lưu lại dạng .xlsx rồi gửi lại.",
         )
-    if _DECLARATION.search(content):
+    if b"!" in content and _DECLARATION.search(content):  # "!" is rare in XML: one fast byte search
         raise _Refused(
             "xml_entities",
             f"Thành phần “{name}” của tệp chứa khai báo DOCTYPE/ENTITY, Excel không bao giờ tạo ra: có thể "
@@ -563,6 +590,17 @@ def _related(relationships: list[dict[str, str]], workbook_path: str, kind: str)
             target = attrs.get("Target", "")
             return target.lstrip("/") if target.startswith("/") else _normpath(f"{base}/{target}")
     return f"{base}/{kind}.xml"
+
+
+def _workbook_structure(
+    workbook_xml: bytes, rels: bytes, workbook_path: str
+) -> tuple[tuple[dict[str, str], ...], tuple[tuple[str, str], ...]]:
+    """The workbook's relationships and its sheets (name, part): the same in file after file."""
+    relationships = tuple(_tags(rels, b"Relationship"))
+    return relationships, tuple(_sheet_parts(workbook_xml, list(relationships), workbook_path))
+
+
+_workbook_structure_cached = functools.lru_cache(maxsize=64)(_workbook_structure)
 
 
 def _sheet_parts(
@@ -622,6 +660,9 @@ def _legacy_styles(styles: bytes) -> dict[int, str]:
         if legacy_font_encoding(font):
             out[index] = font
     return out
+
+
+_legacy_styles_cached = functools.lru_cache(maxsize=64)(_legacy_styles)  # one template's, file after file
 
 
 def _section(xml: bytes, tag: bytes) -> bytes:
