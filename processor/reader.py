@@ -12,7 +12,8 @@ Every received file is hostile until proven otherwise. Before any parser sees th
   at XFD1048576 would make it allocate 17 billion cells and abort the whole process.
 
 Values are read with python-calamine (about ten times faster than openpyxl). Its quirks are normalised
-in `_normalise` and nowhere else: whole floats become int, '' becomes None, strings are NFC with spaces
+in `_normalise` (and `cell_value`, its fast path, which the staff checks in validate.py inline) and
+nowhere else, when a cell is asked for: whole floats become int, '' becomes None, strings are NFC with spaces
 folded, a leading apostrophe is dropped, midnight datetimes become dates. Formula cells without a cached
 value and error cells (#N/A...) that calamine reports as '' are found in the XML and returned as
 `CellProblem`, never as an empty cell or a zero. Cells typed in a legacy Vietnamese font (.VnTime,
