@@ -12,7 +12,8 @@ Every received file is hostile until proven otherwise. Before any parser sees th
   at XFD1048576 would make it allocate 17 billion cells and abort the whole process.
 
 Values are read with python-calamine (about ten times faster than openpyxl). Its quirks are normalised
-in `_normalise` and nowhere else: whole floats become int, '' becomes None, strings are NFC with spaces
+in `_normalise` (and `cell_value`, its fast path, which the staff checks in validate.py inline) and
+nowhere else, when a cell is asked for: whole floats become int, '' becomes None, strings are NFC with spaces
 folded, a leading apostrophe is dropped, midnight datetimes become dates. Formula cells without a cached
 value and error cells (#N/A...) that calamine reports as '' are found in the XML and returned as
 `CellProblem`, never as an empty cell or a zero. Cells typed in a legacy Vietnamese font (.VnTime,
@@ -69,24 +70,82 @@ class CellProblem:
         return self.text if self.kind == "error" else f"={self.text}"
 
 
-@dataclass
 class RawSheet:
-    """The non-empty cells of one sheet, by (row, column), both 1-based as Excel shows them."""
+    """The cells of one sheet, by (row, column), both 1-based as Excel shows them.
 
-    name: str
-    cells: dict[tuple[int, int], Value | CellProblem] = field(default_factory=dict)
-    max_row: int = 0
-    max_col: int = 0
-    merged: tuple[tuple[int, int, int, int], ...] = ()  # (first row, first col, last row, last col)
-    legacy_fonts: dict[tuple[int, int], str] = field(default_factory=dict)  # cell -> legacy font name
+    Holds calamine's grid as it came and normalises a cell when it is asked for: the validator reads
+    only the cells the form defines, so the help texts beside them are never looked at. `cells` (every
+    non-empty cell) and the exact `max_row`/`max_col` are worked out on first use.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        grid: list[list] | None = None,
+        overlay: dict[tuple[int, int], Value | CellProblem] | None = None,
+        legacy_fonts: dict[tuple[int, int], str] | None = None,
+        merged: tuple[tuple[int, int, int, int], ...] = (),
+    ):
+        self.name = name
+        self.grid = grid if grid is not None else []  # rows of raw calamine values ('' = empty)
+        # Cells that win over the grid: formula problems found in the XML, merged-range fills.
+        self.overlay = overlay if overlay is not None else {}
+        self.legacy_fonts = legacy_fonts if legacy_fonts is not None else {}  # cell -> legacy font name
+        self.merged = merged  # (first row, first col, last row, last col)
+        self._cells: dict[tuple[int, int], Value | CellProblem] | None = None
+        self._extent: tuple[int, int] | None = None
+
+    def __repr__(self) -> str:
+        return f"RawSheet({self.name!r}, {self.max_row}x{self.max_col})"
+
+    @property
+    def height(self) -> int:
+        """Rows that may hold a value: at least `max_row`, cheap to know (loops can stop here)."""
+        extra = max((r for r, _ in self.overlay), default=0) if self.overlay else 0
+        return max(len(self.grid), extra)
+
+    @property
+    def width(self) -> int:
+        """Columns that may hold a value: at least `max_col`, cheap to know."""
+        extra = max((c for _, c in self.overlay), default=0) if self.overlay else 0
+        return max(len(self.grid[0]) if self.grid else 0, extra)
+
+    @property
+    def max_row(self) -> int:
+        return self._exact_extent()[0]
+
+    @property
+    def max_col(self) -> int:
+        return self._exact_extent()[1]
+
+    @property
+    def cells(self) -> dict[tuple[int, int], Value | CellProblem]:
+        """Every non-empty cell by position."""
+        if self._cells is None:
+            cells: dict[tuple[int, int], Value | CellProblem] = {}
+            for r, row in enumerate(self.grid, 1):
+                for c, raw in enumerate(row, 1):
+                    value = cell_value(raw)
+                    if value is not None:
+                        cells[(r, c)] = value
+            cells.update(self.overlay)
+            self._cells = cells
+        return self._cells
 
     def value(self, row: int, col: int) -> Value | CellProblem | None:
-        return self.cells.get((row, col))
+        if self.overlay:
+            found = self.overlay.get((row, col))
+            if found is not None:
+                return found
+        if 0 < row <= len(self.grid):
+            values = self.grid[row - 1]
+            if 0 < col <= len(values):
+                return cell_value(values[col - 1])
+        return None
 
     def row_values(self, row: int) -> list[Value | CellProblem | None]:
         """Columns 1..max_col of one row."""
-        get = self.cells.get
-        return [get((row, col)) for col in range(1, self.max_col + 1)]
+        return [self.value(row, col) for col in range(1, self.max_col + 1)]
 
     def font(self, row: int, col: int) -> str | None:
         return self.legacy_fonts.get((row, col))
@@ -94,6 +153,21 @@ class RawSheet:
     @staticmethod
     def a1(row: int, col: int) -> str:
         return f"{column_letter(col)}{row}"
+
+    def _exact_extent(self) -> tuple[int, int]:
+        if self._extent is None:
+            max_row = max_col = 0
+            for r, row in enumerate(self.grid, 1):
+                # From the right: the last non-empty value of the row, usually found at once.
+                for c in range(len(row), 0, -1):
+                    if cell_value(row[c - 1]) is not None:
+                        max_row = r
+                        max_col = max(max_col, c)
+                        break
+            for r, c in self.overlay:
+                max_row, max_col = max(max_row, r), max(max_col, c)
+            self._extent = (max_row, max_col)
+        return self._extent
 
 
 @dataclass
@@ -266,10 +340,12 @@ def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str]
             "bằng Excel, chọn Lưu thành (Save As) kiểu “Excel Workbook (*.xlsx)” rồi gửi lại.",
         )
     kind = "xlsm" if "xl/vbaProject.bin" in parts else "xlsx"
-    workbook_xml = _part(data, parts, workbook_path)
-    rels = _part(data, parts, _rels_path(workbook_path), required=False) or b""
-    relationships = list(_tags(rels, b"Relationship"))
-    sheets = _sheet_parts(workbook_xml, relationships, workbook_path)
+    workbook_xml = _part(data, parts, workbook_path, cache=True)
+    rels = _part(data, parts, _rels_path(workbook_path), required=False, cache=True) or b""
+    if len(workbook_xml) + len(rels) <= _CACHED_XML_BYTES:
+        relationships, sheets = _workbook_structure_cached(workbook_xml, rels, workbook_path)
+    else:
+        relationships, sheets = _workbook_structure(workbook_xml, rels, workbook_path)
     names = tuple(name for name, _ in sheets)
     chosen = [(n, p) for n, p in sheets if wanted is None or _sheet_key(n) in wanted]
     book = RawWorkbook(file_name, kind, sheet_names=names)
@@ -278,8 +354,9 @@ def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str]
     shared = (
         _part(data, parts, _related(relationships, workbook_path, "sharedStrings"), required=False) or b""
     )
-    styles = _part(data, parts, _related(relationships, workbook_path, "styles"), required=False) or b""
-    legacy_xfs = _legacy_styles(styles)
+    styles_path = _related(relationships, workbook_path, "styles")
+    styles = _part(data, parts, styles_path, required=False, cache=True) or b""
+    legacy_xfs = _legacy_styles_cached(styles) if len(styles) <= _CACHED_XML_BYTES else _legacy_styles(styles)
     legacy_strings = _legacy_shared_strings(shared)
 
     scans: dict[str, _SheetScan] = {}
@@ -388,8 +465,22 @@ def _rels_path(part: str) -> str:
     return f"{folder}/_rels/{name}.rels" if folder else f"_rels/{name}.rels"
 
 
-def _part(data: bytes, parts: dict[str, zipfile.ZipInfo], name: str, required: bool = True) -> bytes | None:
-    """One zip entry, inflated by us: never more than its declared size, CRC checked, XML vetted."""
+# Parts that come the same in file after file (workbook, relationships, styles of one template), by
+# their compressed bytes: the same compressed bytes inflate to the same checked content.
+_PART_CACHE: dict[tuple, bytes] = {}
+_PART_CACHE_ENTRIES = 64
+_PART_CACHE_MAX_BYTES = 64 * 1024  # compressed
+_CACHED_XML_BYTES = 256 * 1024  # inflated: what the caches keep stays small
+
+
+def _part(
+    data: bytes, parts: dict[str, zipfile.ZipInfo], name: str, required: bool = True, cache: bool = False
+) -> bytes | None:
+    """One zip entry, inflated by us: never more than its declared size, CRC checked, XML vetted.
+
+    With `cache`, a part already inflated and checked with the very same compressed bytes, sizes and
+    CRC is not inflated again (what fails is never cached, so it fails again).
+    """
     info = parts.get(name)
     if info is None:
         if required:
@@ -404,6 +495,12 @@ def _part(data: bytes, parts: dict[str, zipfile.ZipInfo], name: str, required: b
     raw = data[begin : begin + info.compress_size]
     if len(raw) < info.compress_size:
         raise _corrupt_part(name)
+    key = None
+    if cache and info.compress_size <= _PART_CACHE_MAX_BYTES and info.file_size <= _CACHED_XML_BYTES:
+        key = (name, info.compress_type, info.file_size, info.CRC, raw)
+        known = _PART_CACHE.get(key)
+        if known is not None:
+            return known
     if info.compress_type == zipfile.ZIP_STORED:
         content = raw[: info.file_size]
     else:
@@ -423,6 +520,10 @@ def _part(data: bytes, parts: dict[str, zipfile.ZipInfo], name: str, required: b
         raise _corrupt_part(name)
     if name.endswith((".xml", ".rels")):
         _vet_xml(content, name)
+    if key is not None:
+        if len(_PART_CACHE) >= _PART_CACHE_ENTRIES:
+            del _PART_CACHE[next(iter(_PART_CACHE))]  # the oldest
+        _PART_CACHE[key] = content
     return content
 
 
@@ -436,7 +537,7 @@ def _vet_xml(content: bytes, name: str) -> None:
             f"Thành phần “{name}” của tệp dùng bảng mã không phải UTF-8, Excel không tạo ra như vậy. Mở "
             "tệp bằng Excel, lưu lại dạng .xlsx rồi gửi lại.",
         )
-    if _DECLARATION.search(content):
+    if b"!" in content and _DECLARATION.search(content):  # "!" is rare in XML: one fast byte search
         raise _Refused(
             "xml_entities",
             f"Thành phần “{name}” của tệp chứa khai báo DOCTYPE/ENTITY, Excel không bao giờ tạo ra: có thể "
@@ -490,6 +591,17 @@ def _related(relationships: list[dict[str, str]], workbook_path: str, kind: str)
             target = attrs.get("Target", "")
             return target.lstrip("/") if target.startswith("/") else _normpath(f"{base}/{target}")
     return f"{base}/{kind}.xml"
+
+
+def _workbook_structure(
+    workbook_xml: bytes, rels: bytes, workbook_path: str
+) -> tuple[tuple[dict[str, str], ...], tuple[tuple[str, str], ...]]:
+    """The workbook's relationships and its sheets (name, part): the same in file after file."""
+    relationships = tuple(_tags(rels, b"Relationship"))
+    return relationships, tuple(_sheet_parts(workbook_xml, list(relationships), workbook_path))
+
+
+_workbook_structure_cached = functools.lru_cache(maxsize=64)(_workbook_structure)
 
 
 def _sheet_parts(
@@ -549,6 +661,9 @@ def _legacy_styles(styles: bytes) -> dict[int, str]:
         if legacy_font_encoding(font):
             out[index] = font
     return out
+
+
+_legacy_styles_cached = functools.lru_cache(maxsize=64)(_legacy_styles)  # one template's, file after file
 
 
 def _section(xml: bytes, tag: bytes) -> bytes:
@@ -772,69 +887,65 @@ def _normalise(value: object) -> Value | None:
     return value  # int, date, time, timedelta
 
 
+def cell_value(raw: object) -> Value | None:
+    """One calamine value as `_normalise` makes it, with a fast path for what is already clean."""
+    kind = type(raw)
+    if kind is str:
+        if not raw:
+            return None
+        if (
+            raw.isprintable()  # type: ignore[union-attr]
+            and raw[0] not in _TRIM  # type: ignore[index]
+            and raw[-1] != " "  # type: ignore[index]
+            and "  " not in raw  # type: ignore[operator]
+            and (raw.isascii() or unicodedata.is_normalized("NFC", raw))  # type: ignore[union-attr,arg-type]
+        ):
+            return raw  # type: ignore[return-value]
+        return _normalise(raw)
+    if kind is float:
+        return int(raw) if raw.is_integer() and abs(raw) < 2**53 else raw  # type: ignore[union-attr,arg-type,return-value]
+    if kind is int or kind is bool or kind is dt.date:
+        return raw  # type: ignore[return-value]
+    return _normalise(raw)
+
+
 def _build_sheet(name: str, rows: list[list], merged: list, scan: _SheetScan, limits: Validation) -> RawSheet:
     if len(rows) > limits.max_rows:
         _limit(name, len(rows), 1, limits)
-    sheet = RawSheet(name, legacy_fonts=scan.legacy_fonts)
-    cells = sheet.cells
-    max_row = max_col = 0
-    is_normalized = unicodedata.is_normalized
+    max_columns = limits.max_columns
     for r, row in enumerate(rows, 1):
-        if len(row) > limits.max_columns:
+        if len(row) > max_columns:
             last = max((i for i, v in enumerate(row, 1) if v != ""), default=0)
-            if last > limits.max_columns:
+            if last > max_columns:
                 _limit(name, r, last, limits)
-        for c, raw in enumerate(row, 1):
-            kind = type(raw)
-            if kind is str:
-                if not raw:
-                    continue
-                # Inline fast path of _normalise for text that is already clean (nearly all of it).
-                if not (
-                    raw.isprintable()
-                    and raw[0] not in _TRIM
-                    and raw[-1] != " "
-                    and "  " not in raw
-                    and (raw.isascii() or is_normalized("NFC", raw))
-                ):
-                    raw = _normalise(raw)
-                    if raw is None:
-                        continue
-            elif kind is float:
-                if raw.is_integer() and abs(raw) < 2**53:
-                    raw = int(raw)
-            elif kind is not int and kind is not bool and kind is not dt.date:
-                raw = _normalise(raw)
-            cells[(r, c)] = raw
-            max_row = r
-            if c > max_col:
-                max_col = c
-    for position, problem in scan.problems.items():
-        if position[0] <= limits.max_rows and position[1] <= limits.max_columns:
-            cells[position] = problem
-            max_row, max_col = max(max_row, position[0]), max(max_col, position[1])
-    sheet.max_row = max_row
-    sheet.max_col = max_col
-    sheet.merged = _fill_merged(sheet, merged, limits)
+    overlay = {
+        position: problem
+        for position, problem in scan.problems.items()
+        if position[0] <= limits.max_rows and position[1] <= max_columns
+    }
+    sheet = RawSheet(name, rows, overlay, scan.legacy_fonts)
+    if merged:
+        sheet.merged = _fill_merged(sheet, merged, limits)
     return sheet
 
 
 def _fill_merged(sheet: RawSheet, merged: list, limits: Validation) -> tuple[tuple[int, int, int, int], ...]:
     """A merged range shows its top-left value in every cell it covers (clipped to the data)."""
     out = []
+    max_row, max_col = sheet.max_row, sheet.max_col
     for (r1, c1), (r2, c2) in merged:
         top, left = r1 + 1, c1 + 1
-        bottom = min(r2 + 1, max(sheet.max_row, top), limits.max_rows)
-        right = min(c2 + 1, max(sheet.max_col, left), limits.max_columns)
+        bottom = min(r2 + 1, max(max_row, top), limits.max_rows)
+        right = min(c2 + 1, max(max_col, left), limits.max_columns)
         out.append((top, left, r2 + 1, c2 + 1))
-        value = sheet.cells.get((top, left))
+        value = sheet.value(top, left)
         if value is None or (bottom - top + 1) * (right - left + 1) > limits.max_rows * 4:
             continue
         font = sheet.legacy_fonts.get((top, left))
         for r in range(top, bottom + 1):
             for c in range(left, right + 1):
-                if (r, c) not in sheet.cells:
-                    sheet.cells[(r, c)] = value
+                if sheet.value(r, c) is None:
+                    sheet.overlay[(r, c)] = value
                     if font:
                         sheet.legacy_fonts[(r, c)] = font
     return tuple(out)

@@ -14,13 +14,14 @@ import dataclasses
 import datetime as dt
 import functools
 import re
+import unicodedata
 from collections.abc import Sequence
 from fractions import Fraction
 
 from processor import form, reader
 from processor.config import Config, Unit
 from processor.form import ChoiceList, Field, Kind, Option
-from processor.reader import CellProblem, RawSheet, column_letter
+from processor.reader import _TRIM, CellProblem, RawSheet, column_letter
 from processor.records import (
     FileStatus,
     Finding,
@@ -195,7 +196,7 @@ class _Checker:
         if sheet is None:
             return None
         values: dict[str, str] = {}
-        for row in range(1, min(sheet.max_row, 50) + 1):
+        for row in range(1, min(sheet.height, 50) + 1):
             key, value = sheet.value(row, 1), sheet.value(row, 2)
             if isinstance(key, str) and value is not None and not isinstance(value, CellProblem):
                 values.setdefault(key.strip().lower(), _as_text(value) or "")
@@ -214,7 +215,7 @@ class _Checker:
             )
             return {f.key: _INVALID if f.required else f.default for f in form.UNIT_FIELDS}
         by_label, by_slug = _labels(form.UNIT_FIELDS)
-        for row in range(1, min(sheet.max_row, UNIT_LABEL_ROWS) + 1):
+        for row in range(1, min(sheet.height, UNIT_LABEL_ROWS) + 1):
             label = sheet.value(row, 1)
             if not isinstance(label, str):
                 continue
@@ -369,19 +370,74 @@ class _Checker:
             )
             for f in form.STAFF_FIELDS
         ]
-        content_cols = [col for f, col, _, _, _ in plan if col is not None and f.key != "seq"]
-        cells, fonts, name = sheet.cells, sheet.legacy_fonts, sheet.name
+        clean = not sheet.overlay and not sheet.legacy_fonts  # no formula problem, merge or legacy font
+        out = _staff_all_clean(sheet, header, plan, name_col) if clean else None
+        if out is None:
+            out = self._staff_rows(sheet, header, plan, name_col)
+        if not out and not any(f.is_error and f.sheet == sheet.name for f in self.findings):
+            self.error(
+                "no_staff",
+                f"Sheet “{sheet.name}” chưa có cá nhân nào. Ghi mỗi cán bộ, công chức, viên chức, người "
+                f"lao động một dòng, từ dòng {header + 1}.",
+                sheet=sheet.name,
+            )
+        return out
+
+    def _staff_rows(
+        self, sheet: RawSheet, header: int, plan: list[tuple], name_col: int
+    ) -> list[tuple[PersonRecord, int]]:
+        """The staff rows one by one, with a finding for each problem."""
+        content = [i for i, (f, col, _, _, _) in enumerate(plan) if col is not None and f.key != "seq"]
+        name_at = next(i for i, p in enumerate(plan) if p[0].key == "name")
+        birth_at = next(i for i, p in enumerate(plan) if p[0].key == "birth_date")
+        # Choice labels that are already what the reader makes of a cell: such a cell needs no cleaning.
+        exact = [_clean_keys(options) if options is not None else _NO_KEYS for _, _, _, options, _ in plan]
+        columns_at = [(col, exact[i]) for i, (_, col, _, _, _) in enumerate(plan)]
+        kept_keys = [f.key for f, _, kept, _, _ in plan if kept]
+        positional = kept_keys == [f.name for f in dataclasses.fields(PersonRecord)][1:]
+        grid, overlay, fonts, name = sheet.grid, sheet.overlay, sheet.legacy_fonts, sheet.name
+        is_normalized = unicodedata.is_normalized
         seen: dict[tuple[str, dt.date | None], int] = {}
         out: list[tuple[PersonRecord, int]] = []
-        for row in range(header + 1, sheet.max_row + 1):
-            if (row, name_col) not in cells and not any((row, col) in cells for col in content_cols):
+        for row in range(header + 1, sheet.height + 1):
+            raw_row = grid[row - 1] if row <= len(grid) else ()
+            width = len(raw_row)
+            # The values of the form's columns as the reader normalises them (reader.cell_value, inlined:
+            # this runs for every cell of every staff row).
+            values: list[object] = []
+            for col, clean_keys in columns_at:
+                if col is None:
+                    values.append(None)
+                    continue
+                if overlay and (found := overlay.get((row, col))) is not None:
+                    values.append(found)
+                    continue
+                raw = raw_row[col - 1] if col <= width else None
+                kind = type(raw)
+                if kind is str:
+                    if not raw:
+                        raw = None
+                    elif raw not in clean_keys and not (
+                        raw.isprintable()
+                        and raw[0] not in _TRIM
+                        and raw[-1] != " "
+                        and "  " not in raw
+                        and (raw.isascii() or is_normalized("NFC", raw))
+                    ):
+                        raw = reader.cell_value(raw)
+                elif kind is float:
+                    if raw.is_integer() and abs(raw) < 2**53:
+                        raw = int(raw)
+                elif raw is not None and kind is not int and kind is not bool and kind is not dt.date:
+                    raw = reader.cell_value(raw)
+                values.append(raw)
+            if values[name_at] is None and all(values[i] is None for i in content):
                 continue  # blank rows in the middle, or a row holding only its number
-            if self._not_a_person(sheet, row, name_col, columns):
+            if self._not_a_person(name, row, name_col, values[name_at], values[birth_at] is not None):
                 continue
             errors_before = self.errors
             typed: dict[str, object] = {"row": row}
-            for field, col, kept, options, quiet in plan:
-                value = cells.get((row, col)) if col is not None else None
+            for (field, col, kept, options, quiet), value in zip(plan, values, strict=True):
                 kind = type(value)
                 # Fast paths for what a correct row holds; anything else goes through convert().
                 if value is None and not field.required:
@@ -419,22 +475,15 @@ class _Checker:
                 )
                 continue
             seen[key] = row
-            out.append((PersonRecord(**typed), name_col))  # type: ignore[arg-type]
-        if not out and not any(f.is_error and f.sheet == sheet.name for f in self.findings):
-            self.error(
-                "no_staff",
-                f"Sheet “{sheet.name}” chưa có cá nhân nào. Ghi mỗi cán bộ, công chức, viên chức, người "
-                f"lao động một dòng, từ dòng {header + 1}.",
-                sheet=sheet.name,
-            )
+            person = PersonRecord(*typed.values()) if positional else PersonRecord(**typed)  # type: ignore[arg-type]
+            out.append((person, name_col))
         return out
 
-    def _not_a_person(self, sheet: RawSheet, row: int, name_col: int, columns: dict[str, int]) -> bool:
+    def _not_a_person(self, sheet: str, row: int, name_col: int, name: object, has_birth_date: bool) -> bool:
         """A repeated header (a merged two-row header, a pasted page) or a totals line, not a person.
 
         Cheap tests on the first letters come first: this runs for every row.
         """
-        name = sheet.cells.get((row, name_col))
         if not isinstance(name, str) or name[:1] not in "HhTtCc":
             return False
         start = name[:4].lower()
@@ -442,14 +491,13 @@ class _Checker:
             return _label_key(name) == _NAME_LABEL_KEY
         if not start.startswith(("tổng", "tong", "cộng", "cong")) or not _TOTAL_ROWS.fullmatch(slug(name)):
             return False
-        birth_col = columns.get("birth_date")
-        if birth_col is not None and (row, birth_col) in sheet.cells:
+        if has_birth_date:
             return False
         self.warning(
             "total_row_ignored",
             f"dòng {row} (“{name}”) được coi là dòng tổng cộng, không phải một cá nhân, nên không được "
             "tính. Không cần ghi dòng tổng: chương trình tự cộng.",
-            (sheet.name, row, name_col),
+            (sheet, row, name_col),
             field=form.staff_field("name"),
             value=name,
         )
@@ -458,11 +506,11 @@ class _Checker:
     def _staff_columns(self, sheet: RawSheet) -> tuple[dict[str, int], int | None]:
         name_label = _label_key(form.staff_field("name").label)
         by_label, by_slug = _labels(form.STAFF_FIELDS)
-        for row in range(1, min(sheet.max_row, STAFF_HEADER_ROWS) + 1):
+        for row in range(1, min(sheet.height, STAFF_HEADER_ROWS) + 1):
             labels = {
-                col: sheet.value(row, col)
-                for col in range(1, sheet.max_col + 1)
-                if isinstance(sheet.value(row, col), str)
+                col: value
+                for col in range(1, sheet.width + 1)
+                if isinstance(value := sheet.value(row, col), str)
             }
             if not any(_label_key(v) == name_label for v in labels.values()):
                 continue
@@ -787,6 +835,137 @@ def _make_date(
         return _INVALID
 
 
+_PERSON_ORDER = tuple(f.name for f in dataclasses.fields(PersonRecord))
+# A text the validator would look at twice: Latin-1 letters and nothing beyond (a legacy encoding?).
+_LATIN1_ONLY_LINE = re.compile("^[^\n\u0100-\U0010ffff]*[\x80-\xff][^\n\u0100-\U0010ffff]*$", re.M)
+_HEADER_LIKE_LINE = re.compile("^[Hh][^\n]{0,19}$", re.M)
+
+
+def _staff_all_clean(
+    sheet: RawSheet, header: int, plan: list[tuple], name_col: int
+) -> list[tuple[PersonRecord, int]] | None:
+    """The staff rows when every cell of every row is what a correct form holds, else None.
+
+    The common case, checked a column at a time with whole-list operations instead of cell by cell.
+    It gives what `_Checker._staff_rows` gives on such a sheet (the same records, and no finding);
+    anything it does not recognise (an empty required cell, a number typed as text, a repeated
+    header, a duplicate person...) returns None and the rows are read one by one.
+    """
+    kept_keys = tuple(f.key for f, _, kept, _, _ in plan if kept)
+    if kept_keys != _PERSON_ORDER[1:]:
+        return None
+    # Rows left wholly empty are skipped by the row loop too; the others must all be people.
+    first = header + 1
+    numbered = [(r, row) for r, row in enumerate(sheet.grid[header:], first) if row.count("") != len(row)]
+    if not numbered:
+        return None
+    numbers, rows = zip(*numbered, strict=True)
+    widest = max(col for _, col, _, _, _ in plan if col is not None)
+    if min(map(len, rows)) < widest:
+        return None
+    by_column = list(zip(*rows, strict=True))  # calamine's grid is dense: every row has every column
+    results: dict[str, Sequence] = {}
+    for field, col, kept, options, quiet in plan:
+        if col is None:
+            if field.required:
+                return None
+            values: Sequence | None = [field.default] * len(rows)
+        else:
+            values = _column_all_clean(field, by_column[col - 1], options, quiet)
+            if values is None:
+                return None
+        if kept:
+            results[field.key] = values
+    names = results["name"]
+    # A row repeating the header is not a person (see _not_a_person); a total row has no birth date,
+    # so it is not clean.
+    joined = "\n".join(names)
+    if any(_label_key(h) == _NAME_LABEL_KEY for h in _HEADER_LIKE_LINE.findall(joined)):
+        return None
+    # Duplicates by _identity, for the whole column: one lower() and one search of the joined names
+    # (a newline changes neither the lower case of a name nor the tone pairs found in it).
+    low = joined.lower()
+    if _OLD_TONES.search(low):
+        low = _OLD_TONES.sub(lambda m: _TONE_PAIRS[m.group()], low)
+    keys = set(zip(low.split("\n"), results["birth_date"], strict=True))
+    if len(keys) != len(rows):
+        return None
+    columns = [results[key] for key in kept_keys]
+    return [(PersonRecord(*values), name_col) for values in zip(numbers, *columns, strict=True)]
+
+
+def _column_all_clean(field: Field, raw: tuple, options: dict | None, quiet: object) -> Sequence | None:
+    """One staff column's values when all of them take the staff loop's fast path unchanged."""
+    has_empty = "" in raw
+    if has_empty and field.required:
+        return None
+    present = [v for v in raw if v != ""] if has_empty else raw
+    if options is not None:
+        values = _choice_values(options, field.default)
+        if not values.keys() >= set(present):
+            return None
+        return list(map(values.__getitem__, raw))  # "" is a key too: the field's default
+    if not present:
+        return [field.default] * len(raw)
+    types = set(map(type, present))
+    if quiet is str:
+        if types != {str}:
+            return None
+        flat = "".join(present)
+        lines = "\n" + "\n".join(present) + "\n"
+        # The reader's "already clean" test for each text (reader.cell_value), on all of them at once.
+        if not (
+            flat.isprintable()
+            and "\n " not in lines
+            and " \n" not in lines
+            and "\n'" not in lines
+            and "\n\u2019" not in lines
+            and "  " not in lines
+            and (flat.isascii() or unicodedata.is_normalized("NFC", lines))
+        ):
+            return None
+        # Latin-1 letters only ("Chuyên viên"): the staff loop asks detect_legacy (cached), and so do we.
+        if not flat.isascii() and any(detect_legacy(t) is not None for t in _LATIN1_ONLY_LINE.findall(lines)):
+            return None
+        if field.maximum is not None and max(map(len, present)) > field.maximum:
+            return None
+    elif isinstance(quiet, tuple):
+        kind, low, high = quiet
+        if kind is dt.date and types == {dt.date}:
+            if not (low <= min(present) and max(present) <= high):
+                return None
+        elif kind is int and types == {float}:
+            if not all(map(float.is_integer, present)):
+                return None
+            if not (low <= min(present) and max(present) <= high and max(map(abs, present)) < 2**53):
+                return None
+            if not has_empty:
+                return list(map(int, present))
+            return [int(v) if v != "" else field.default for v in raw]
+        else:
+            return None
+    else:
+        return None
+    if not has_empty:
+        return raw
+    return [v if v != "" else field.default for v in raw]
+
+
+_CHOICE_VALUES: dict[tuple[int, str], tuple[dict[str, Option], dict[str, object]]] = {}
+
+
+def _choice_values(options: dict[str, Option], default: object) -> dict[str, object]:
+    """Choice keys the reader leaves as they are -> the stored value, and "" -> `default` (an empty
+    cell of an optional field); cached per index object and default."""
+    key = (id(options), repr(default))
+    cached = _CHOICE_VALUES.get(key)
+    if cached is None or cached[0] is not options:
+        values = {k: o.value for k, o in options.items() if k and reader.cell_value(k) == k}
+        values[""] = default
+        cached = _CHOICE_VALUES[key] = (options, values)
+    return cached[1]
+
+
 def _quiet(field: Field, period: Period | None) -> object:
     """What a field takes without any finding, for the fast path of the staff loop: (type, low, high)
     for dates and whole numbers, `str` for text, None otherwise (always through convert())."""
@@ -1090,6 +1269,19 @@ def _slug(text: str) -> str:
 
 def _choice_key(text: str) -> str:
     return fold(text.strip(" .;,'\"“”"))
+
+
+_NO_KEYS: frozenset[str] = frozenset()
+_CLEAN_KEYS: dict[int, tuple[dict[str, Option], frozenset[str]]] = {}
+
+
+def _clean_keys(options: dict[str, Option]) -> frozenset[str]:
+    """The keys of a choice index that the reader leaves as they are (cached per index object)."""
+    cached = _CLEAN_KEYS.get(id(options))
+    if cached is None or cached[0] is not options:
+        keys = frozenset(k for k in options if k and reader.cell_value(k) == k)
+        cached = _CLEAN_KEYS[id(options)] = (options, keys)
+    return cached[1]
 
 
 _UNITS: dict[int, tuple[Config, dict[str, Unit]]] = {}
