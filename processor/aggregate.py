@@ -75,8 +75,9 @@ _USABLE_PARTIAL = {FileStatus.ACCEPTED, FileStatus.ACCEPTED_PARTIAL}
 class _Measure:
     numerator: Callable[[Figures], int]
     denominator: Callable[[Figures], int]
-    # (codes rated good or better, person) -> True when the person falls short; None: not about people
-    person_fails: Callable[[frozenset[str], PersonRecord], bool] | None
+    # (codes rated good or better, a report's people) -> those falling short; None: not about people.
+    # One comprehension per unit, not one call per person: a missed target can list thousands.
+    people_failing: Callable[[frozenset[str], Sequence[PersonRecord]], list[PersonRecord]] | None
 
 
 def _good_codes(config: Config) -> frozenset[str]:
@@ -85,26 +86,30 @@ def _good_codes(config: Config) -> frozenset[str]:
     return frozenset(r.code for r in config.ratings[: good_rank + 1])
 
 
-def _rated_good(config: Config, rating: str | None) -> bool:
-    return rating in _good_codes(config)
-
-
 _MEASURE_DEFS: dict[str, _Measure] = {
     "units_rated_good_or_better": _Measure(
         lambda f: f.units_rated_good_or_better, lambda f: f.units_reporting, None
     ),
     "staff_rated_good_or_better": _Measure(
-        lambda f: f.rated_good_or_better, lambda f: f.staff, lambda good, p: p.rating not in good
+        lambda f: f.rated_good_or_better,
+        lambda f: f.staff,
+        lambda good, people: [p for p in people if p.rating not in good],
     ),
-    "staff_registered": _Measure(lambda f: f.registered, lambda f: f.staff, lambda good, p: not p.registered),
-    "staff_social": _Measure(lambda f: f.social, lambda f: f.staff, lambda good, p: not p.social),
+    "staff_registered": _Measure(
+        lambda f: f.registered,
+        lambda f: f.staff,
+        lambda good, people: [p for p in people if not p.registered],
+    ),
+    "staff_social": _Measure(
+        lambda f: f.social, lambda f: f.staff, lambda good, people: [p for p in people if not p.social]
+    ),
     "tasks_completed": _Measure(lambda f: f.tasks_completed, lambda f: f.tasks_assigned, None),
 }
 assert set(_MEASURE_DEFS) == set(MEASURES), "every measure config accepts must be computed here"
 
 
 def is_person_measure(measure: str) -> bool:
-    return _MEASURE_DEFS[measure].person_fails is not None
+    return _MEASURE_DEFS[measure].people_failing is not None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -115,6 +120,9 @@ def is_person_measure(measure: str) -> bool:
 class _Pick:
     usable: Submission | None
     rejected: Submission | None
+
+
+_NO_PICK = _Pick(None, None)
 
 
 def _order(sub: Submission) -> tuple:
@@ -168,45 +176,61 @@ def _relevant(periods: Sequence[Period], submissions: Sequence[Submission]) -> t
 # Figures
 
 
+class _Counting:
+    """What counting a report needs from config, worked out once per aggregate, not once per report."""
+
+    def __init__(self, config: Config) -> None:
+        self.categories = {c.code: 0 for c in config.staff_categories}
+        self.ratings = {r.code: 0 for r in config.ratings}
+        self.good = _good_codes(config)
+        self.punished = frozenset(
+            level for level in config.disciplines.levels if config.discipline_rank(level) > 0
+        )
+
+    def figures(self, report: UnitReport) -> Figures:
+        by_category = self.categories.copy()
+        rating_counts = self.ratings.copy()
+        registered = social = initiatives = disciplined = 0
+        punished = self.punished
+        # One pass reading each row once: 150,000 rows a run, and touching a row is what costs.
+        for person in report.people:
+            category, rating = person.category, person.rating
+            by_category[category] = by_category.get(category, 0) + 1
+            rating_counts[rating] = rating_counts.get(rating, 0) + 1
+            registered += person.registered
+            social += person.social
+            initiatives += person.initiatives
+            disciplined += person.discipline in punished
+        good = self.good
+        return Figures(
+            staff=len(report.people),
+            staff_by_category=by_category,
+            registered=registered,
+            rated_good_or_better=sum(count for rating, count in rating_counts.items() if rating in good),
+            rating_counts=rating_counts,
+            social=social,
+            initiatives=initiatives,
+            disciplined=disciplined,
+            tasks_assigned=report.tasks_assigned,
+            tasks_completed=report.tasks_completed,
+            donation_vnd=report.donation_vnd,
+            support_activities=report.support_activities,
+            units_reporting=1,
+            units_rated_good_or_better=int(report.self_rating in good),
+        )
+
+    def empty(self) -> Figures:
+        return Figures(staff_by_category=self.categories.copy(), rating_counts=self.ratings.copy())
+
+
 def unit_figures(config: Config, report: UnitReport) -> Figures:
     """The countable figures of one unit's report."""
-    by_category = {c.code: 0 for c in config.staff_categories}
-    rating_counts = {r.code: 0 for r in config.ratings}
-    registered = rated_good = social = initiatives = disciplined = 0
-    good = _good_codes(config)
-    punished = {level for level in config.disciplines.levels if config.discipline_rank(level) > 0}
-    for person in report.people:
-        by_category[person.category] = by_category.get(person.category, 0) + 1
-        rating_counts[person.rating] = rating_counts.get(person.rating, 0) + 1
-        registered += person.registered
-        social += person.social
-        initiatives += person.initiatives
-        rated_good += person.rating in good
-        disciplined += person.discipline in punished
-    return Figures(
-        staff=len(report.people),
-        staff_by_category=by_category,
-        registered=registered,
-        rated_good_or_better=rated_good,
-        rating_counts=rating_counts,
-        social=social,
-        initiatives=initiatives,
-        disciplined=disciplined,
-        tasks_assigned=report.tasks_assigned,
-        tasks_completed=report.tasks_completed,
-        donation_vnd=report.donation_vnd,
-        support_activities=report.support_activities,
-        units_reporting=1,
-        units_rated_good_or_better=int(_rated_good(config, report.self_rating)),
-    )
+    return _Counting(config).figures(report)
 
 
 def empty_figures(config: Config) -> Figures:
     """Zero figures with every category and rating level present (a unit with no usable report)."""
-    return Figures(
-        staff_by_category={c.code: 0 for c in config.staff_categories},
-        rating_counts={r.code: 0 for r in config.ratings},
-    )
+    return _Counting(config).empty()
 
 
 def _add_counts(total: dict[str, int], part: dict[str, int]) -> None:
@@ -230,6 +254,13 @@ def _share(numerator: int, denominator: int) -> Fraction | None:
     return Fraction(numerator, denominator) if denominator else None
 
 
+def _below(numerator: int, denominator: int, threshold: Fraction) -> bool:
+    """numerator/denominator < threshold for a positive denominator, in integers (1,000 units a month)."""
+    if denominator > 0:
+        return numerator * threshold.denominator < threshold.numerator * denominator
+    return Fraction(numerator, denominator) < threshold
+
+
 def _target_results(
     config: Config,
     campaign: Campaign,
@@ -248,18 +279,19 @@ def _target_results(
         blocking_people: list[tuple[str, str]] = []
         if not met:
             # Only when the target is missed: a unit below the threshold then keeps it from being met.
+            num, den, people_failing = measure.numerator, measure.denominator, measure.people_failing
             for unit in units:
-                if unit.figures.units_reporting == 0:
+                figures = unit.figures
+                if figures.units_reporting == 0:
                     continue
-                share = _share(measure.numerator(unit.figures), measure.denominator(unit.figures))
-                if share is not None and share < threshold:
-                    blocking_units.append(unit.unit_code)
-                    if measure.person_fails is not None:
-                        blocking_people.extend(
-                            (unit.unit_code, p.name)
-                            for p in reports[unit.unit_code].people
-                            if measure.person_fails(good, p)
-                        )
+                unit_den = den(figures)
+                if unit_den and _below(num(figures), unit_den, threshold):
+                    code = unit.unit_code
+                    blocking_units.append(code)
+                    if people_failing is not None:
+                        blocking_people += [
+                            (code, p.name) for p in people_failing(good, reports[code].people)
+                        ]
         out.append(
             TargetResult(
                 target_id=target.id,
@@ -281,78 +313,113 @@ def _target_results(
 
 
 class _People:
-    """Per-person month records keyed by vntext.person_key: one dict look-up per staff row."""
+    """Per-person month records keyed by vntext.person_key: a few dict look-ups per staff row.
+
+    Most people share their months with many others (same ratings, flags, initiatives), so equal
+    histories are one tuple: a person holds the number of their history, and a month's row moves it to
+    the number of that history plus this month, found once per distinct (history, month record). Sharing
+    the tuple also lets commend judge each distinct history once.
+    """
 
     def __init__(self, roster_index: dict[str, int]) -> None:
         self._roster_index = roster_index
-        self._months: dict[str, list[MonthRecord]] = {}
-        self._latest: dict[str, tuple[PersonRecord, str, tuple[int, int]]] = {}
+        self._histories: list[tuple[MonthRecord, ...]] = [()]
+        # key -> (roster position of the latest row, unit, history number, month number, PersonRecord)
+        self._latest: dict[str, tuple[int, str, int, int, PersonRecord]] = {}
         # The same spelling recurs every month: fold it once.
         self._keys: dict[tuple[str, dt.date | None], str] = {}
+        self._month_number = 0
 
     def add_month(self, period: Period, reports: Sequence[tuple[str, UnitReport]]) -> None:
-        seen: set[str] = set()
-        keys, months, latest = self._keys, self._months, self._latest  # 50,000 rows a month
+        self._month_number += 1
+        month_number = self._month_number
+        keys, latest, histories = self._keys, self._latest, self._histories  # 50,000 rows a month
+        grown: dict[tuple, int] = {}
         for unit_code, report in reports:  # roster order: the first unit listing a person wins
-            unit_index = self._roster_index[unit_code]
-            for row_index, person in enumerate(report.people):
+            # (unit index, row index) as one int sorts the same way and costs no tuple per row.
+            position = self._roster_index[unit_code] << 32
+            for person in report.people:
                 spelling = (person.name, person.birth_date)
                 key = keys.get(spelling)
                 if key is None:
                     key = keys[spelling] = person_key(person.name, person.birth_date)
-                if key in seen:
-                    continue
-                seen.add(key)
-                # period, rating, registered, social, initiatives, discipline
-                record = MonthRecord(
-                    period,
+                entry = latest.get(key)
+                if entry is None:
+                    before = 0
+                elif entry[3] == month_number:
+                    position += 1
+                    continue  # listed twice this month: the first listing counts
+                else:
+                    before = entry[2]
+                # Validated rows hold bools and ints: equal keys are equal records.
+                step = (
+                    before,
                     person.rating,
                     person.registered,
                     person.social,
                     person.initiatives,
                     person.discipline,
                 )
-                history = months.get(key)
-                if history is None:
-                    months[key] = [record]
-                else:
-                    history.append(record)
-                latest[key] = (person, unit_code, (unit_index, row_index))
+                after = grown.get(step)
+                if after is None:
+                    # period, rating, registered, social, initiatives, discipline
+                    record = MonthRecord(period, *step[1:])
+                    after = grown[step] = len(histories)
+                    histories.append((*histories[before], record))
+                latest[key] = (position, unit_code, after, month_number, person)
+                position += 1
 
     def snapshot(self) -> tuple[PersonHistory, ...]:
         """People in the order of their latest unit (roster) and row; spelling, unit, position latest."""
-        ordered = sorted(self._latest.items(), key=lambda item: item[1][2])
-        months = self._months
+        histories = self._histories
+        # Stable: equal positions (a person absent since, another in their old row) keep first-seen order.
+        ordered = sorted(self._latest.items(), key=_position)
         # key, unit_code, name, birth_date, position, category, months
         return tuple(
-            PersonHistory(
-                key,
-                unit_code,
-                person.name,
-                person.birth_date,
-                person.position,
-                person.category,
-                tuple(months[key]),
-            )
-            for key, (person, unit_code, _) in ordered
+            [
+                PersonHistory(
+                    key,
+                    unit_code,
+                    person.name,
+                    person.birth_date,
+                    person.position,
+                    person.category,
+                    histories[history],
+                )
+                for key, (_, unit_code, history, _, person) in ordered
+            ]
         )
 
 
-def _unit_histories(
-    config: Config, by_month: Sequence[tuple[Period, dict[str, UnitReport]]]
-) -> tuple[UnitHistory, ...]:
-    out = []
-    for unit in config.units:
-        months, assigned, completed = [], 0, 0
-        for period, reports in by_month:
-            report = reports.get(unit.code)
-            if report is None:
-                continue
-            months.append(MonthRecord(period=period, rating=report.self_rating))
-            assigned += report.tasks_assigned
-            completed += report.tasks_completed
-        out.append(UnitHistory(unit.code, unit.name, tuple(months), assigned, completed))
-    return tuple(out)
+def _position(item: tuple[str, tuple]) -> int:
+    return item[1][0]
+
+
+class _Units:
+    """Unit histories, extended month by month (a unit's record for a month is its self-rating)."""
+
+    def __init__(self, config: Config) -> None:
+        self._units = config.units
+        self._state = {unit.code: ((), 0, 0) for unit in config.units}
+        self._made: dict[str, UnitHistory] = {}
+
+    def add_month(self, period: Period, reports: dict[str, UnitReport]) -> tuple[UnitHistory, ...]:
+        state, made = self._state, self._made
+        out = []
+        for unit in self._units:
+            code = unit.code
+            report = reports.get(code)
+            history = made.get(code)
+            if report is not None or history is None:
+                months, assigned, completed = state[code]
+                if report is not None:
+                    months = (*months, MonthRecord(period=period, rating=report.self_rating))
+                    assigned += report.tasks_assigned
+                    completed += report.tasks_completed
+                    state[code] = (months, assigned, completed)
+                history = made[code] = UnitHistory(code, unit.name, months, assigned, completed)
+            out.append(history)
+        return tuple(out)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -377,16 +444,18 @@ def aggregate(
     campaign = config.campaign_for(period)
     periods = tuple(p for p in campaign.periods if p <= period)
     picks = _picks(config, periods, submissions, accept_partial)
-    roster_index = {unit.code: i for i, unit in enumerate(config.units)}
-    people = _People(roster_index)
-    by_month: list[tuple[Period, dict[str, UnitReport]]] = []
+    counting = _Counting(config)
+    people = _People({unit.code: i for i, unit in enumerate(config.units)})
+    unit_histories = _Units(config)
+    # Sorted once: each month's inputs are a filter of these, in the same order.
+    relevant = _relevant(periods, submissions)
     result: PeriodResult | None = None
     for month_index, month in enumerate(periods):
         due = campaign.due_date(month)
         units: list[UnitResult] = []
         reports: dict[str, UnitReport] = {}
         for unit in config.units:
-            pick = picks.get((month, unit.code), _Pick(None, None))
+            pick = picks.get((month, unit.code), _NO_PICK)
             if pick.usable is not None:
                 sub = pick.usable
                 report = sub.report
@@ -402,7 +471,7 @@ def aggregate(
                         file=sub.file.display_name,
                         partial=sub.status is FileStatus.ACCEPTED_PARTIAL,
                         self_rating=report.self_rating,
-                        figures=unit_figures(config, report),
+                        figures=counting.figures(report),
                         highlights=report.highlights,
                     )
                 )
@@ -418,26 +487,26 @@ def aggregate(
                         file=sub.file.display_name if sub else None,
                         partial=False,
                         self_rating=None,
-                        figures=empty_figures(config),
+                        figures=counting.empty(),
                     )
                 )
         totals = sum_figures(config, [u.figures for u in units if u.figures.units_reporting])
-        # Reports in roster order: people history and blocking people follow the roster.
-        ordered_reports = [(u.code, reports[u.code]) for u in config.units if u.code in reports]
         if histories:
-            people.add_month(month, ordered_reports)
-        by_month.append((month, reports))
+            # Reports in roster order: people history and blocking people follow the roster.
+            people.add_month(month, [(u.code, reports[u.code]) for u in config.units if u.code in reports])
+        to_date = periods[: month_index + 1]
+        wanted = set(to_date)
         result = PeriodResult(
             campaign_id=campaign.id,
             period=month,
-            periods_to_date=periods[: month_index + 1],
+            periods_to_date=to_date,
             units=tuple(units),
             totals=totals,
             targets=_target_results(config, campaign, units, reports, totals),
             previous=result,
             people=people.snapshot() if histories else (),
-            unit_histories=_unit_histories(config, by_month) if histories else (),
-            submissions=_relevant(periods[: month_index + 1], submissions),
+            unit_histories=unit_histories.add_month(month, reports) if histories else (),
+            submissions=tuple(s for s in relevant if s.period is None or s.period in wanted),
             accept_partial=accept_partial,
             final=final if month == period else False,
         )

@@ -62,9 +62,11 @@ class _Context:
     staff_by_unit: dict[str, list[PersonHistory]]
     earned: dict[str, set[str]] = field(default_factory=dict)  # award id -> keys meeting it within quota
     quota_cut: dict[str, set[str]] = field(default_factory=dict)
-    # Problems of one history against one rule, by (profile of its months, rule): several awards and the
-    # collective criteria ask the same question of 50,000 people, most of whom share their months.
-    _problems: dict[tuple, list[str]] = field(default_factory=dict)
+    # The profile of each of staff_by_unit's people, in the same order (see `profile`).
+    staff_profiles: dict[str, list[int]] = field(default_factory=dict)
+    # Problems of one history against one rule, by rule then profile of its months: several awards and
+    # the collective criteria ask the same question of 50,000 people, most of whom share their months.
+    _problems: dict[tuple, dict[int, list[str]]] = field(default_factory=dict)
     # By id of a months sequence, kept with it, so an id is never mistaken for another object's.
     _views: dict[int, tuple] = field(default_factory=dict)
     _profile_of: dict[int, tuple] = field(default_factory=dict)
@@ -74,6 +76,7 @@ class _Context:
         self._labels = {r.code: r.label for r in reversed(self.config.ratings)}
         self._at_least: dict[str, str] = {}
         self._profiles: dict[tuple[MonthRecord, ...], int] = {}
+        self._profile_months: list[Sequence[MonthRecord]] = []  # a history of each profile
         self._achievements: dict[int, str] = {}
 
     def award(self, award_id: str) -> Award | None:
@@ -119,15 +122,47 @@ class _Context:
         if entry is not None and entry[0] is months:
             return entry[1]
         number = self._profiles.setdefault(tuple(months), len(self._profiles))
+        if number == len(self._profile_months):
+            self._profile_months.append(months)
         self._profile_of[id(months)] = (months, number)
         return number
 
-    def problems(self, months: Sequence[MonthRecord], rule: tuple, compute) -> list[str]:
-        key = (self.profile(months), rule)
-        found = self._problems.get(key)
+    def problems(
+        self,
+        months: Sequence[MonthRecord],
+        rule: tuple,
+        compute: Callable[[Sequence[MonthRecord]], list[str]],
+    ) -> list[str]:
+        """compute(months), judged once per profile and rule."""
+        table = self._problems.get(rule)
+        if table is None:
+            table = self._problems[rule] = {}
+        profile = self.profile(months)
+        found = table.get(profile)
         if found is None:
-            found = self._problems[key] = compute()
+            found = table[profile] = compute(months)
         return found
+
+    def staff_problems(
+        self, unit_code: str, rule: tuple, compute: Callable[[Sequence[MonthRecord]], list[str]]
+    ) -> list[tuple[PersonHistory, list[str]]]:
+        """(person, problems) for each of a unit's people with problems under `rule`, in staff order.
+
+        The unit criteria run this over every person of the office, several times: a look-up by profile
+        per person, the judgement once per distinct history.
+        """
+        table = self._problems.get(rule)
+        if table is None:
+            table = self._problems[rule] = {}
+        staff = self.staff_by_unit.get(unit_code, [])
+        out = []
+        for person, profile in zip(staff, self.staff_profiles.get(unit_code, []), strict=True):
+            found = table.get(profile)
+            if found is None:
+                found = table[profile] = compute(self._profile_months[profile])
+            if found:
+                out.append((person, found))
+        return out
 
     def top_rating(self) -> str:
         return self.config.ratings[0].code
@@ -168,8 +203,11 @@ def _percent_number(value: float) -> str:
 # over the campaign months to date; an absent month is a problem for an "every month" rule.
 
 
-def _rating_problems(ctx: _Context, months: Sequence[MonthRecord], code: str, what: str) -> list[str]:
-    def compute() -> list[str]:
+# A rule is (its name, its arguments), and rule(ctx, *arguments) gives the function of the months.
+
+
+def _rating_rule(ctx: _Context, code: str, what: str) -> Callable[[Sequence[MonthRecord]], list[str]]:
+    def compute(months: Sequence[MonthRecord]) -> list[str]:
         rank, limit = ctx.config.rating_rank, ctx.rank(code)
         problems = []
         for period, record in zip(ctx.periods, ctx.view(months)[0], strict=True):
@@ -179,11 +217,11 @@ def _rating_problems(ctx: _Context, months: Sequence[MonthRecord], code: str, wh
                 problems.append(f"tháng {period.label} {what} {ctx.rating_label(record.rating)}")
         return problems
 
-    return ctx.problems(months, ("rating", code, what), compute)
+    return compute
 
 
-def _flag_problems(ctx: _Context, months: Sequence[MonthRecord], attr: str, missing_text: str) -> list[str]:
-    def compute() -> list[str]:
+def _flag_rule(ctx: _Context, attr: str, missing_text: str) -> Callable[[Sequence[MonthRecord]], list[str]]:
+    def compute(months: Sequence[MonthRecord]) -> list[str]:
         problems = []
         for period, record in zip(ctx.periods, ctx.view(months)[0], strict=True):
             if record is None:
@@ -192,17 +230,43 @@ def _flag_problems(ctx: _Context, months: Sequence[MonthRecord], attr: str, miss
                 problems.append(f"tháng {period.label} {missing_text}")
         return problems
 
-    return ctx.problems(months, ("flag", attr, missing_text), compute)
+    return compute
+
+
+def _discipline_rule(ctx: _Context, level: str) -> Callable[[Sequence[MonthRecord]], list[str]]:
+    def compute(months: Sequence[MonthRecord]) -> list[str]:
+        threshold = max(ctx.config.discipline_rank(level), 1)
+        rank = ctx.config.discipline_rank
+        return [
+            f"tháng {m.period.label} bị kỷ luật {m.discipline}"
+            for m in ctx.view(months)[1]
+            if rank(m.discipline) >= threshold
+        ]
+
+    return compute
+
+
+_RULES = {"rating": _rating_rule, "flag": _flag_rule, "discipline": _discipline_rule}
+
+
+def _problems(ctx: _Context, months: Sequence[MonthRecord], rule: tuple) -> list[str]:
+    return ctx.problems(months, rule, _RULES[rule[0]](ctx, *rule[1:]))
+
+
+def _staff_problems(ctx: _Context, unit_code: str, rule: tuple) -> list[tuple[PersonHistory, list[str]]]:
+    return ctx.staff_problems(unit_code, rule, _RULES[rule[0]](ctx, *rule[1:]))
+
+
+def _rating_problems(ctx: _Context, months: Sequence[MonthRecord], code: str, what: str) -> list[str]:
+    return _problems(ctx, months, ("rating", code, what))
+
+
+def _flag_problems(ctx: _Context, months: Sequence[MonthRecord], attr: str, missing_text: str) -> list[str]:
+    return _problems(ctx, months, ("flag", attr, missing_text))
 
 
 def _discipline_problems(ctx: _Context, months: Sequence[MonthRecord], level: str) -> list[str]:
-    threshold = max(ctx.config.discipline_rank(level), 1)
-    rank = ctx.config.discipline_rank
-    return [
-        f"tháng {m.period.label} bị kỷ luật {m.discipline}"
-        for m in ctx.view(months)[1]
-        if rank(m.discipline) >= threshold
-    ]
+    return _problems(ctx, months, ("discipline", level))
 
 
 def _months_at(ctx: _Context, months: Sequence[MonthRecord], code: str) -> int:
@@ -294,12 +358,12 @@ def _unit_rating_every_month(ctx: _Context, unit: UnitHistory, code: str) -> Cri
     return _pass(name, f"{n}/{n} tháng tập thể {ctx.at_least(code)}")
 
 
-def _person_target_problems(ctx: _Context, person: PersonHistory, measure: str) -> list[str]:
+def _person_target_rule(ctx: _Context, measure: str) -> tuple:
     if measure == "staff_rated_good_or_better":
-        return _rating_problems(ctx, person.months, ctx.config.good_rating, "xếp loại")
+        return ("rating", ctx.config.good_rating, "xếp loại")
     if measure == "staff_registered":
-        return _flag_problems(ctx, person.months, "registered", "chưa đăng ký thi đua")
-    return _flag_problems(ctx, person.months, "social", "không tham gia hoạt động xã hội")
+        return ("flag", "registered", "chưa đăng ký thi đua")
+    return ("flag", "social", "không tham gia hoạt động xã hội")
 
 
 def _target(ctx: _Context, target_id: str):
@@ -324,11 +388,12 @@ def _all_staff_meet_targets(ctx: _Context, unit: UnitHistory, target_ids: list) 
                 )
         else:
             people_ids.append(target.id)
-            failing = []
-            for person in staff:
-                person_problems = _person_target_problems(ctx, person, target.measure)
-                if person_problems:
-                    failing.append(f"{person.name}: {', '.join(person_problems)}")
+            failing = [
+                f"{person.name}: {', '.join(person_problems)}"
+                for person, person_problems in _staff_problems(
+                    ctx, unit.unit_code, _person_target_rule(ctx, target.measure)
+                )
+            ]
             if failing:
                 problems.append(
                     f"{len(failing)}/{len(staff)} người chưa đạt chỉ tiêu {target.id} ({_names(failing)})"
@@ -360,11 +425,10 @@ def _staff_min_rating_every_month(ctx: _Context, unit: UnitHistory, code: str) -
     staff = ctx.staff_by_unit.get(unit.unit_code, [])
     if not staff:
         return _fail(name, "đơn vị chưa có danh sách cá nhân trong báo cáo")
-    failing = []
-    for person in staff:
-        problems = _rating_problems(ctx, person.months, code, "xếp loại")
-        if problems:
-            failing.append(f"{person.name}: {', '.join(problems)}")
+    failing = [
+        f"{person.name}: {', '.join(problems)}"
+        for person, problems in _staff_problems(ctx, unit.unit_code, ("rating", code, "xếp loại"))
+    ]
     if failing:
         return _fail(name, f"{len(failing)}/{len(staff)} người chưa đạt ({_names(failing)})")
     return _pass(name, f"{len(staff)}/{len(staff)} người {ctx.at_least(code)} trong tất cả các tháng")
@@ -376,7 +440,7 @@ def _staff_share_at_rating(ctx: _Context, unit: UnitHistory, value: dict) -> Cri
     staff = ctx.staff_by_unit.get(unit.unit_code, [])
     if not staff:
         return _fail(name, "đơn vị chưa có danh sách cá nhân trong báo cáo")
-    count = sum(1 for p in staff if not _rating_problems(ctx, p.months, code, ""))
+    count = len(staff) - len(_staff_problems(ctx, unit.unit_code, ("rating", code, "")))
     share = Fraction(count, len(staff))
     text = (
         f"{count}/{len(staff)} người ({format_percent(share)}) {ctx.at_least(code)} trong tất cả các tháng "
@@ -417,11 +481,10 @@ def _staff_count_with_award(ctx: _Context, unit: UnitHistory, value: dict) -> Cr
 
 def _no_staff_discipline_from(ctx: _Context, unit: UnitHistory, level: str) -> CriterionOutcome:
     name = "no_staff_discipline_from"
-    failing = []
-    for person in ctx.staff_by_unit.get(unit.unit_code, []):
-        problems = _discipline_problems(ctx, person.months, level)
-        if problems:
-            failing.append(f"{person.name}: {', '.join(problems)}")
+    failing = [
+        f"{person.name}: {', '.join(problems)}"
+        for person, problems in _staff_problems(ctx, unit.unit_code, ("discipline", level))
+    ]
     if failing:
         return _fail(name, f"{len(failing)} người bị kỷ luật từ mức {level} trở lên ({_names(failing)})")
     return _pass(name, f"không có cá nhân bị kỷ luật từ mức {level} trở lên")
@@ -489,7 +552,7 @@ def unit_achievement(ctx: _Context, unit: UnitHistory) -> str:
         parts.append(f"hoàn thành {unit.tasks_completed}/{unit.tasks_assigned} nhiệm vụ cấp trên giao")
     staff = ctx.staff_by_unit.get(unit.unit_code, [])
     if staff:
-        good = sum(1 for p in staff if not _rating_problems(ctx, p.months, ctx.config.good_rating, ""))
+        good = len(staff) - len(_staff_problems(ctx, unit.unit_code, ("rating", ctx.config.good_rating, "")))
         parts.append(f"{good}/{len(staff)} người {ctx.at_least(ctx.config.good_rating)}")
     return "; ".join(p for p in parts if p)
 
@@ -558,44 +621,60 @@ def decide(config: Config, result: PeriodResult, rule_set_id: str | None = None)
     the order of the result (roster order).
     """
     rule_set = rule_set_for(config, result, rule_set_id)
-    staff_by_unit: dict[str, list[PersonHistory]] = {}
-    for person in result.people:
-        staff_by_unit.setdefault(person.unit_code, []).append(person)
-    ctx = _Context(config, tuple(result.periods_to_date), rule_set, staff_by_unit)
+    ctx = _Context(config, tuple(result.periods_to_date), rule_set, {})
+    # Each person's profile once, for every award and every unit criterion over staff.
+    profiles = [ctx.profile(person.months) for person in result.people]
+    for person, profile in zip(result.people, profiles, strict=True):
+        ctx.staff_by_unit.setdefault(person.unit_code, []).append(person)
+        ctx.staff_profiles.setdefault(person.unit_code, []).append(profile)
     decisions: list[Decision] = []
     for subject, items in ((INDIVIDUAL, result.people), (COLLECTIVE, result.unit_histories)):
         awards = chain_order([a for a in rule_set.awards if a.subject == subject])
-        by_award: list[list[Decision]] = [_decide_award(ctx, award, subject, items) for award in awards]
+        by_award: list[list[Decision]] = [
+            _decide_award(ctx, award, subject, items, profiles) for award in awards
+        ]
         decisions += _highest_only(ctx, by_award)
     return decisions
 
 
 def _decide_award(
-    ctx: _Context, award: Award, subject: str, items: Sequence[PersonHistory | UnitHistory]
+    ctx: _Context,
+    award: Award,
+    subject: str,
+    items: Sequence[PersonHistory | UnitHistory],
+    profiles: Sequence[int],
 ) -> list[Decision]:
+    """`profiles`: ctx.profile of each person's months, when `items` are the people."""
     functions = CRITERIA[subject]
     criteria = list(award.criteria.items())
-    evaluated = []
+    # (subject, its key, outcomes, meets every criterion)
+    evaluated: list[tuple[PersonHistory | UnitHistory, str, tuple[CriterionOutcome, ...], bool]] = []
     if subject == INDIVIDUAL:
         # Every individual criterion but requires_award reads the person's months only, and people
-        # with the same months are legion: each distinct record is judged once, its outcome reused.
-        known: dict[tuple, CriterionOutcome] = {}
-        for item in items:
-            profile = ctx.profile(item.months)
-            outcomes = []
-            for index, (name, value) in enumerate(criteria):
-                if name == "requires_award":
-                    outcomes.append(functions[name](ctx, item, value))
-                    continue
-                outcome = known.get((index, profile))
-                if outcome is None:
-                    outcome = known[(index, profile)] = functions[name](ctx, item, value)
-                outcomes.append(outcome)
-            evaluated.append((item, outcomes))
+        # with the same months are legion: each distinct record is judged once, its outcomes reused.
+        requires = [i for i, (name, _) in enumerate(criteria) if name == "requires_award"]
+        known: dict[int, tuple[tuple, bool]] = {}
+        for item, profile in zip(items, profiles, strict=True):
+            shared = known.get(profile)
+            if shared is None:
+                judged = tuple(
+                    None if name == "requires_award" else functions[name](ctx, item, value)
+                    for name, value in criteria
+                )
+                shared = known[profile] = (judged, all(o.passed for o in judged if o is not None))
+            outcomes, passed = shared
+            if requires:
+                filled = list(outcomes)
+                for index in requires:
+                    outcome = filled[index] = functions["requires_award"](ctx, item, criteria[index][1])
+                    passed = passed and outcome.passed
+                outcomes = tuple(filled)
+            evaluated.append((item, item.key, outcomes, passed))  # type: ignore[union-attr]
     else:
         for item in items:
-            evaluated.append((item, [functions[name](ctx, item, value) for name, value in criteria]))
-    meeting = [item for item, outcomes in evaluated if all(o.passed for o in outcomes)]
+            outcomes = tuple(functions[name](ctx, item, value) for name, value in criteria)
+            evaluated.append((item, _subject_key(item), outcomes, all(o.passed for o in outcomes)))
+    meeting = [item for item, _, _, passed in evaluated if passed]
     extra: dict[str, CriterionOutcome] = {}
     cut: set[str] = set()
     if award.quota_percent > 0 and meeting:
@@ -626,34 +705,51 @@ def _decide_award(
                     False,
                     f"Không đề nghị do vượt tỷ lệ {quota} (tối đa {limit} trên {base_text}); {where}",
                 )
-    ctx.earned[award.id] = {_subject_key(item) for item in meeting} - cut
+    earned = ctx.earned[award.id] = {key for _, key, _, passed in evaluated if passed} - cut
     ctx.quota_cut[award.id] = cut
+    award_id, award_name = award.id, award.name
     out = []
-    for item, outcomes in evaluated:
-        key = _subject_key(item)
-        if key in extra:
-            outcomes.append(extra[key])
-        if isinstance(item, PersonHistory):
-            name, unit_code, position = item.name, item.unit_code, item.position
-            profile = ctx.profile(item.months)
-            achievement = ctx._achievements.get(profile)
+    if subject == INDIVIDUAL:
+        achievements = ctx._achievements
+        for (item, key, outcomes, _), profile in zip(evaluated, profiles, strict=True):
+            if extra and key in extra:
+                outcomes = (*outcomes, extra[key])
+            achievement = achievements.get(profile)
             if achievement is None:
-                achievement = ctx._achievements[profile] = person_achievement(ctx, item)
-        else:
-            name, unit_code, position = item.unit_name, item.unit_code, ""
-            achievement = unit_achievement(ctx, item)
+                achievement = achievements[profile] = person_achievement(ctx, item)  # type: ignore[arg-type]
+            out.append(
+                # award_id, award_name, subject, subject_key, subject_name, unit_code, position, proposed,
+                # outcomes, achievement, quota_excluded: 50,000 of them, so positionally
+                Decision(
+                    award_id,
+                    award_name,
+                    subject,
+                    key,
+                    item.name,  # type: ignore[union-attr]
+                    item.unit_code,
+                    item.position,  # type: ignore[union-attr]
+                    key in earned,
+                    outcomes,
+                    achievement,
+                    key in cut,
+                )
+            )
+        return out
+    for item, key, outcomes, _ in evaluated:
+        if key in extra:
+            outcomes = (*outcomes, extra[key])
         out.append(
             Decision(
-                award_id=award.id,
-                award_name=award.name,
+                award_id=award_id,
+                award_name=award_name,
                 subject=subject,
                 subject_key=key,
-                subject_name=name,
-                unit_code=unit_code,
-                position=position,
-                proposed=key in ctx.earned[award.id],
-                outcomes=tuple(outcomes),
-                achievement=achievement,
+                subject_name=item.unit_name,  # type: ignore[union-attr]
+                unit_code=item.unit_code,
+                position="",
+                proposed=key in earned,
+                outcomes=outcomes,
+                achievement=unit_achievement(ctx, item),  # type: ignore[arg-type]
                 quota_excluded=key in cut,
             )
         )
@@ -662,6 +758,8 @@ def _decide_award(
 
 def _highest_only(ctx: _Context, by_award: list[list[Decision]]) -> list[Decision]:
     """One achievement, one award: keep the proposal of the last award in chain order a subject earns."""
+    if len(by_award) == 1:
+        return by_award[0]  # a subject's only award is its highest
     highest: dict[str, str] = {}
     for decisions in by_award:
         for decision in decisions:
