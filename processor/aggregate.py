@@ -16,6 +16,8 @@ Rules (the DHIS2 "reporting rate" idea applied to the monthly form):
 from __future__ import annotations
 
 import datetime as dt
+import operator
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -36,7 +38,7 @@ from processor.records import (
     UnitReport,
     UnitResult,
 )
-from processor.vntext import person_key
+from processor.vntext import fold, person_key
 
 # Vietnamese labels of the reporting statuses, shared by every rendered view.
 STATUS_LABELS = {
@@ -312,8 +314,45 @@ def _target_results(
 # Campaign-to-date histories, built incrementally month by month
 
 
+class _PersonKeys:
+    """vntext.person_key, with a fast path for the names it is mostly given.
+
+    50,000 distinct spellings a run, at a few µs each through person_key's clean-and-fold. A name that
+    clean() would leave as it is (NFC, printable, so no white space but single ASCII spaces inside) folds
+    word by word, and the words of a province's names are a few hundred: each is folded once.
+    tests/test_aggregate.py checks the two agree on arbitrary text.
+    """
+
+    def __init__(self) -> None:
+        self._words: dict[str, str] = {}
+
+    def __call__(self, name: str, birth_date: dt.date | None) -> str:
+        if (
+            name.isprintable()
+            and "  " not in name
+            and name[:1] != " "
+            and name[-1:] != " "
+            and unicodedata.is_normalized("NFC", name)
+        ):
+            words = self._words
+            try:
+                folded = [words[word] for word in name.split(" ")]
+            except KeyError:
+                folded = [self._word(word) for word in name.split(" ")]
+            if None not in folded:
+                return f"{' '.join(folded)}|{birth_date.isoformat() if birth_date else ''}"  # type: ignore[arg-type]
+        return person_key(name, birth_date)
+
+    def _word(self, word: str) -> str | None:
+        """fold(word) when clean(word) is the word itself (so it folds as it does within the name)."""
+        folded = self._words.get(word)
+        if folded is None and word and unicodedata.is_normalized("NFC", word):
+            folded = self._words[word] = fold(word)
+        return folded
+
+
 class _People:
-    """Per-person month records keyed by vntext.person_key: a few dict look-ups per staff row.
+    """Per-person month records keyed by vntext.person_key: one dict look-up per staff row.
 
     Most people share their months with many others (same ratings, flags, initiatives), so equal
     histories are one tuple: a person holds the number of their history, and a month's row moves it to
@@ -324,36 +363,33 @@ class _People:
     def __init__(self, roster_index: dict[str, int]) -> None:
         self._roster_index = roster_index
         self._histories: list[tuple[MonthRecord, ...]] = [()]
-        # key -> (roster position of the latest row, unit, history number, month number, PersonRecord)
-        self._latest: dict[str, tuple[int, str, int, int, PersonRecord]] = {}
-        # The same spelling recurs every month: fold it once.
-        self._keys: dict[tuple[str, dt.date | None], str] = {}
+        # A slot per person, in the order first seen: [roster position of the latest row, key, unit,
+        # history number, month number, PersonRecord], updated in place month after month.
+        self._slots: dict[str, list] = {}
+        # The same spelling recurs every month: folded once, it leads straight to its person's slot.
+        self._by_spelling: dict[tuple[str, dt.date | None], list] = {}
+        self._person_key = _PersonKeys()
         self._month_number = 0
 
     def add_month(self, period: Period, reports: Sequence[tuple[str, UnitReport]]) -> None:
         self._month_number += 1
         month_number = self._month_number
-        keys, latest, histories = self._keys, self._latest, self._histories  # 50,000 rows a month
+        by_spelling, histories = self._by_spelling, self._histories  # 50,000 rows a month
         grown: dict[tuple, int] = {}
         for unit_code, report in reports:  # roster order: the first unit listing a person wins
             # (unit index, row index) as one int sorts the same way and costs no tuple per row.
             position = self._roster_index[unit_code] << 32
             for person in report.people:
                 spelling = (person.name, person.birth_date)
-                key = keys.get(spelling)
-                if key is None:
-                    key = keys[spelling] = person_key(person.name, person.birth_date)
-                entry = latest.get(key)
-                if entry is None:
-                    before = 0
-                elif entry[3] == month_number:
+                slot = by_spelling.get(spelling)
+                if slot is None:
+                    slot = by_spelling[spelling] = self._slot(spelling)
+                if slot[4] == month_number:
                     position += 1
                     continue  # listed twice this month: the first listing counts
-                else:
-                    before = entry[2]
                 # Validated rows hold bools and ints: equal keys are equal records.
                 step = (
-                    before,
+                    slot[3],
                     person.rating,
                     person.registered,
                     person.social,
@@ -365,15 +401,26 @@ class _People:
                     # period, rating, registered, social, initiatives, discipline
                     record = MonthRecord(period, *step[1:])
                     after = grown[step] = len(histories)
-                    histories.append((*histories[before], record))
-                latest[key] = (position, unit_code, after, month_number, person)
+                    histories.append((*histories[step[0]], record))
+                slot[0] = position
+                slot[2] = unit_code
+                slot[3] = after
+                slot[4] = month_number
+                slot[5] = person
                 position += 1
+
+    def _slot(self, spelling: tuple[str, dt.date | None]) -> list:
+        key = self._person_key(*spelling)
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = [0, key, "", 0, 0, None]
+        return slot
 
     def snapshot(self) -> tuple[PersonHistory, ...]:
         """People in the order of their latest unit (roster) and row; spelling, unit, position latest."""
         histories = self._histories
         # Stable: equal positions (a person absent since, another in their old row) keep first-seen order.
-        ordered = sorted(self._latest.items(), key=_position)
+        ordered = sorted(self._slots.values(), key=_POSITION)
         # key, unit_code, name, birth_date, position, category, months
         return tuple(
             [
@@ -386,13 +433,12 @@ class _People:
                     person.category,
                     histories[history],
                 )
-                for key, (_, unit_code, history, _, person) in ordered
+                for _, key, unit_code, history, _, person in ordered
             ]
         )
 
 
-def _position(item: tuple[str, tuple]) -> int:
-    return item[1][0]
+_POSITION = operator.itemgetter(0)
 
 
 class _Units:
