@@ -154,15 +154,16 @@ class _Context:
         table = self._problems.get(rule)
         if table is None:
             table = self._problems[rule] = {}
+        profiles = self.staff_profiles.get(unit_code, [])
+        try:
+            found = list(map(table.__getitem__, profiles))
+        except KeyError:
+            for profile in profiles:
+                if profile not in table:
+                    table[profile] = compute(self._profile_months[profile])
+            found = list(map(table.__getitem__, profiles))
         staff = self.staff_by_unit.get(unit_code, [])
-        out = []
-        for person, profile in zip(staff, self.staff_profiles.get(unit_code, []), strict=True):
-            found = table.get(profile)
-            if found is None:
-                found = table[profile] = compute(self._profile_months[profile])
-            if found:
-                out.append((person, found))
-        return out
+        return [(person, problems) for person, problems in zip(staff, found, strict=True) if problems]
 
     def top_rating(self) -> str:
         return self.config.ratings[0].code
@@ -624,9 +625,14 @@ def decide(config: Config, result: PeriodResult, rule_set_id: str | None = None)
     ctx = _Context(config, tuple(result.periods_to_date), rule_set, {})
     # Each person's profile once, for every award and every unit criterion over staff.
     profiles = [ctx.profile(person.months) for person in result.people]
+    unit_code, staff, staff_profiles = None, [], []
     for person, profile in zip(result.people, profiles, strict=True):
-        ctx.staff_by_unit.setdefault(person.unit_code, []).append(person)
-        ctx.staff_profiles.setdefault(person.unit_code, []).append(profile)
+        if person.unit_code != unit_code:  # people come unit by unit: a look-up per unit, not per person
+            unit_code = person.unit_code
+            staff = ctx.staff_by_unit.setdefault(unit_code, [])
+            staff_profiles = ctx.staff_profiles.setdefault(unit_code, [])
+        staff.append(person)
+        staff_profiles.append(profile)
     decisions: list[Decision] = []
     for subject, items in ((INDIVIDUAL, result.people), (COLLECTIVE, result.unit_histories)):
         awards = chain_order([a for a in rule_set.awards if a.subject == subject])
