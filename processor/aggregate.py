@@ -134,44 +134,52 @@ def _order(sub: Submission) -> tuple:
 
 def _picks(
     config: Config, periods: Sequence[Period], submissions: Sequence[Submission], accept_partial: bool
-) -> dict[tuple[Period, str], _Pick]:
+) -> list[dict[str, _Pick]]:
+    """The pick of each unit (by roster code) for each month of `periods`, in that order."""
     usable_statuses = _USABLE_PARTIAL if accept_partial else _USABLE
-    wanted = set(periods)
+    # Months as numbers: a Period's hash and equality are Python code, and every look-up pays them.
+    month_of = {p: i for i, p in enumerate(periods)}
     roster = {unit.code.upper(): unit.code for unit in config.units}
-    usable: dict[tuple[Period, str], Submission] = {}
-    rejected: dict[tuple[Period, str], Submission] = {}
+    usable: list[dict[str, Submission]] = [{} for _ in periods]
+    rejected: list[dict[str, Submission]] = [{} for _ in periods]
     for sub in submissions:
-        if sub.period not in wanted or not sub.unit_code:
+        month = month_of.get(sub.period)
+        if month is None or not sub.unit_code:
             continue
         code = roster.get(sub.unit_code.upper())
         if code is None:
             continue
-        key = (sub.period, code)
         if sub.status in usable_statuses and sub.report is not None:
-            bucket = usable
+            bucket = usable[month]
         elif sub.status in (FileStatus.REJECTED, FileStatus.ACCEPTED_PARTIAL):
-            bucket = rejected
+            bucket = rejected[month]
         else:
             continue
-        if key not in bucket or _order(sub) > _order(bucket[key]):
-            bucket[key] = sub
-    return {key: _Pick(usable.get(key), rejected.get(key)) for key in usable.keys() | rejected.keys()}
+        current = bucket.get(code)
+        if current is None or _order(sub) > _order(current):
+            bucket[code] = sub
+    return [
+        {code: _Pick(good.get(code), bad.get(code)) for code in good.keys() | bad.keys()}
+        for good, bad in zip(usable, rejected, strict=True)
+    ]
 
 
-def _relevant(periods: Sequence[Period], submissions: Sequence[Submission]) -> tuple[Submission, ...]:
-    """The inputs a month's result is made from: its months' files, and files whose month is unknown."""
-    wanted = set(periods)
-    chosen = [s for s in submissions if s.period is None or s.period in wanted]
-    return tuple(
-        sorted(
-            chosen,
-            key=lambda s: (
-                str(s.period) if s.period else "9999-99",
-                (s.unit_code or "").upper(),
-                _order(s),
-            ),
-        )
-    )
+def _relevant(periods: Sequence[Period], submissions: Sequence[Submission]) -> list[tuple[int, Submission]]:
+    """The inputs the months' results are made from: (month number in `periods`, file) for the months'
+    files, (-1, file) for files whose month is unknown; in the order each month's result lists them."""
+    month_of = {p: i for i, p in enumerate(periods)}
+    chosen = []
+    for sub in submissions:
+        month = -1 if sub.period is None else month_of.get(sub.period)
+        if month is not None:
+            chosen.append((month, sub))
+    chosen.sort(key=_input_order)
+    return chosen
+
+
+def _input_order(item: tuple[int, Submission]) -> tuple:
+    sub = item[1]
+    return (str(sub.period) if sub.period else "9999-99", (sub.unit_code or "").upper(), _order(sub))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -500,8 +508,9 @@ def aggregate(
         due = campaign.due_date(month)
         units: list[UnitResult] = []
         reports: dict[str, UnitReport] = {}
+        month_picks = picks[month_index]
         for unit in config.units:
-            pick = picks.get((month, unit.code), _NO_PICK)
+            pick = month_picks.get(unit.code, _NO_PICK)
             if pick.usable is not None:
                 sub = pick.usable
                 report = sub.report
@@ -541,7 +550,6 @@ def aggregate(
             # Reports in roster order: people history and blocking people follow the roster.
             people.add_month(month, [(u.code, reports[u.code]) for u in config.units if u.code in reports])
         to_date = periods[: month_index + 1]
-        wanted = set(to_date)
         result = PeriodResult(
             campaign_id=campaign.id,
             period=month,
@@ -552,7 +560,7 @@ def aggregate(
             previous=result,
             people=people.snapshot() if histories else (),
             unit_histories=unit_histories.add_month(month, reports) if histories else (),
-            submissions=tuple(s for s in relevant if s.period is None or s.period in wanted),
+            submissions=tuple(sub for number, sub in relevant if number <= month_index),
             accept_partial=accept_partial,
             final=final if month == period else False,
         )
