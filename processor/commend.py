@@ -16,6 +16,7 @@ Order of evaluation:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -78,6 +79,7 @@ class _Context:
         self._profiles: dict[tuple[MonthRecord, ...], int] = {}
         self._profile_months: list[Sequence[MonthRecord]] = []  # a history of each profile
         self._achievements: dict[int, str] = {}
+        self._fails: dict[tuple, dict[int, int]] = {}  # rule -> profile -> 1 when it has problems
 
     def award(self, award_id: str) -> Award | None:
         return next((a for a in self.rule_set.awards if a.id == award_id), None)
@@ -143,27 +145,37 @@ class _Context:
             found = table[profile] = compute(months)
         return found
 
-    def staff_problems(
+    def staff_failing(
         self, unit_code: str, rule: tuple, compute: Callable[[Sequence[MonthRecord]], list[str]]
-    ) -> list[tuple[PersonHistory, list[str]]]:
-        """(person, problems) for each of a unit's people with problems under `rule`, in staff order.
+    ) -> tuple[int, list[tuple[PersonHistory, list[str]]]]:
+        """How many of a unit's people have problems under `rule`, and the first of them (up to the
+        number of names a reason shows) with their problems, in staff order.
 
-        The unit criteria run this over every person of the office, several times: a look-up by profile
-        per person, the judgement once per distinct history.
+        The unit criteria ask this of every person of the office, several times: each distinct history
+        is judged once, and the people are counted and picked by look-ups in C (map, compress).
         """
         table = self._problems.get(rule)
         if table is None:
             table = self._problems[rule] = {}
+        fails = self._fails.get(rule)
+        if fails is None:
+            fails = self._fails[rule] = {}
         profiles = self.staff_profiles.get(unit_code, [])
         try:
-            found = list(map(table.__getitem__, profiles))
+            flags = list(map(fails.__getitem__, profiles))
         except KeyError:
             for profile in profiles:
-                if profile not in table:
-                    table[profile] = compute(self._profile_months[profile])
-            found = list(map(table.__getitem__, profiles))
-        staff = self.staff_by_unit.get(unit_code, [])
-        return [(person, problems) for person, problems in zip(staff, found, strict=True) if problems]
+                if profile not in fails:
+                    found = table.get(profile)
+                    if found is None:
+                        found = table[profile] = compute(self._profile_months[profile])
+                    fails[profile] = 1 if found else 0
+            flags = list(map(fails.__getitem__, profiles))
+        failing = sum(flags)
+        if not failing:
+            return 0, []
+        found = zip(self.staff_by_unit[unit_code], map(table.__getitem__, profiles), strict=True)
+        return failing, list(itertools.islice(itertools.compress(found, flags), _NAMES_IN_REASON))
 
     def top_rating(self) -> str:
         return self.config.ratings[0].code
@@ -189,10 +201,16 @@ def _outcome(name: str, passed: bool, reason: str) -> CriterionOutcome:
     return _pass(name, reason) if passed else _fail(name, reason)
 
 
-def _names(items: Sequence[str]) -> str:
+def _names(items: Sequence[str], total: int | None = None) -> str:
+    """The first items, then how many more of `total` (default: of the items) there are."""
     shown = "; ".join(items[:_NAMES_IN_REASON])
-    rest = len(items) - _NAMES_IN_REASON
+    rest = (len(items) if total is None else total) - _NAMES_IN_REASON
     return f"{shown}; và {rest} người khác" if rest > 0 else shown
+
+
+def _failing_names(failing: int, shown: Sequence[tuple[PersonHistory, list[str]]]) -> str:
+    """_names of "name: problems" for the `failing` people with problems, the first of them `shown`."""
+    return _names([f"{person.name}: {', '.join(problems)}" for person, problems in shown], failing)
 
 
 def _percent_number(value: float) -> str:
@@ -254,8 +272,10 @@ def _problems(ctx: _Context, months: Sequence[MonthRecord], rule: tuple) -> list
     return ctx.problems(months, rule, _RULES[rule[0]](ctx, *rule[1:]))
 
 
-def _staff_problems(ctx: _Context, unit_code: str, rule: tuple) -> list[tuple[PersonHistory, list[str]]]:
-    return ctx.staff_problems(unit_code, rule, _RULES[rule[0]](ctx, *rule[1:]))
+def _staff_failing(
+    ctx: _Context, unit_code: str, rule: tuple
+) -> tuple[int, list[tuple[PersonHistory, list[str]]]]:
+    return ctx.staff_failing(unit_code, rule, _RULES[rule[0]](ctx, *rule[1:]))
 
 
 def _rating_problems(ctx: _Context, months: Sequence[MonthRecord], code: str, what: str) -> list[str]:
@@ -389,16 +409,10 @@ def _all_staff_meet_targets(ctx: _Context, unit: UnitHistory, target_ids: list) 
                 )
         else:
             people_ids.append(target.id)
-            failing = [
-                f"{person.name}: {', '.join(person_problems)}"
-                for person, person_problems in _staff_problems(
-                    ctx, unit.unit_code, _person_target_rule(ctx, target.measure)
-                )
-            ]
+            failing, shown = _staff_failing(ctx, unit.unit_code, _person_target_rule(ctx, target.measure))
             if failing:
-                problems.append(
-                    f"{len(failing)}/{len(staff)} người chưa đạt chỉ tiêu {target.id} ({_names(failing)})"
-                )
+                names = _failing_names(failing, shown)
+                problems.append(f"{failing}/{len(staff)} người chưa đạt chỉ tiêu {target.id} ({names})")
     if people_ids and not staff:
         return _fail(name, "đơn vị chưa có danh sách cá nhân trong báo cáo")
     if problems:
@@ -426,12 +440,9 @@ def _staff_min_rating_every_month(ctx: _Context, unit: UnitHistory, code: str) -
     staff = ctx.staff_by_unit.get(unit.unit_code, [])
     if not staff:
         return _fail(name, "đơn vị chưa có danh sách cá nhân trong báo cáo")
-    failing = [
-        f"{person.name}: {', '.join(problems)}"
-        for person, problems in _staff_problems(ctx, unit.unit_code, ("rating", code, "xếp loại"))
-    ]
+    failing, shown = _staff_failing(ctx, unit.unit_code, ("rating", code, "xếp loại"))
     if failing:
-        return _fail(name, f"{len(failing)}/{len(staff)} người chưa đạt ({_names(failing)})")
+        return _fail(name, f"{failing}/{len(staff)} người chưa đạt ({_failing_names(failing, shown)})")
     return _pass(name, f"{len(staff)}/{len(staff)} người {ctx.at_least(code)} trong tất cả các tháng")
 
 
@@ -441,7 +452,7 @@ def _staff_share_at_rating(ctx: _Context, unit: UnitHistory, value: dict) -> Cri
     staff = ctx.staff_by_unit.get(unit.unit_code, [])
     if not staff:
         return _fail(name, "đơn vị chưa có danh sách cá nhân trong báo cáo")
-    count = len(staff) - len(_staff_problems(ctx, unit.unit_code, ("rating", code, "")))
+    count = len(staff) - _staff_failing(ctx, unit.unit_code, ("rating", code, ""))[0]
     share = Fraction(count, len(staff))
     text = (
         f"{count}/{len(staff)} người ({format_percent(share)}) {ctx.at_least(code)} trong tất cả các tháng "
@@ -482,12 +493,11 @@ def _staff_count_with_award(ctx: _Context, unit: UnitHistory, value: dict) -> Cr
 
 def _no_staff_discipline_from(ctx: _Context, unit: UnitHistory, level: str) -> CriterionOutcome:
     name = "no_staff_discipline_from"
-    failing = [
-        f"{person.name}: {', '.join(problems)}"
-        for person, problems in _staff_problems(ctx, unit.unit_code, ("discipline", level))
-    ]
+    failing, shown = _staff_failing(ctx, unit.unit_code, ("discipline", level))
     if failing:
-        return _fail(name, f"{len(failing)} người bị kỷ luật từ mức {level} trở lên ({_names(failing)})")
+        return _fail(
+            name, f"{failing} người bị kỷ luật từ mức {level} trở lên ({_failing_names(failing, shown)})"
+        )
     return _pass(name, f"không có cá nhân bị kỷ luật từ mức {level} trở lên")
 
 
@@ -553,7 +563,7 @@ def unit_achievement(ctx: _Context, unit: UnitHistory) -> str:
         parts.append(f"hoàn thành {unit.tasks_completed}/{unit.tasks_assigned} nhiệm vụ cấp trên giao")
     staff = ctx.staff_by_unit.get(unit.unit_code, [])
     if staff:
-        good = len(staff) - len(_staff_problems(ctx, unit.unit_code, ("rating", ctx.config.good_rating, "")))
+        good = len(staff) - _staff_failing(ctx, unit.unit_code, ("rating", ctx.config.good_rating, ""))[0]
         parts.append(f"{good}/{len(staff)} người {ctx.at_least(ctx.config.good_rating)}")
     return "; ".join(p for p in parts if p)
 
