@@ -21,6 +21,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Literal
 
 from processor.config import MEASURES, Campaign, Config
 from processor.records import (
@@ -457,27 +458,31 @@ class _Units:
         self._state = {unit.code: ((), 0, 0) for unit in config.units}
         self._made: dict[str, UnitHistory] = {}
 
-    def add_month(self, period: Period, reports: dict[str, UnitReport]) -> tuple[UnitHistory, ...]:
+    def add_month(self, period: Period, reports: dict[str, UnitReport]) -> None:
+        state, made = self._state, self._made
+        for code, report in reports.items():
+            months, assigned, completed = state[code]
+            months = (*months, MonthRecord(period=period, rating=report.self_rating))
+            state[code] = (months, assigned + report.tasks_assigned, completed + report.tasks_completed)
+            made.pop(code, None)
+
+    def snapshot(self) -> tuple[UnitHistory, ...]:
+        """Every unit of the roster, in roster order; a unit's history is made again only when it grew."""
         state, made = self._state, self._made
         out = []
         for unit in self._units:
-            code = unit.code
-            report = reports.get(code)
-            history = made.get(code)
-            if report is not None or history is None:
-                months, assigned, completed = state[code]
-                if report is not None:
-                    months = (*months, MonthRecord(period=period, rating=report.self_rating))
-                    assigned += report.tasks_assigned
-                    completed += report.tasks_completed
-                    state[code] = (months, assigned, completed)
-                history = made[code] = UnitHistory(code, unit.name, months, assigned, completed)
+            history = made.get(unit.code)
+            if history is None:
+                history = made[unit.code] = UnitHistory(unit.code, unit.name, *state[unit.code])
             out.append(history)
         return tuple(out)
 
 
 # ------------------------------------------------------------------------------------------------
 # The stage
+
+# What aggregate computes for the months before the one asked for (see `aggregate`).
+Earlier = Literal["full", "figures", "none"]
 
 
 def aggregate(
@@ -488,13 +493,21 @@ def aggregate(
     final: bool = False,
     accept_partial: bool = False,
     histories: bool = True,
+    earlier: Earlier = "full",
 ) -> PeriodResult:
     """Compute the result of `period` (and, chained through `previous`, of each earlier campaign month).
 
     With `histories=False` the people and unit histories are left empty: who reported and the targets
     need neither, and a province's 50,000 people cost most of the time (`thidua status`).
+    `earlier` says what the results of the earlier months hold: "full", each is what aggregating that
+    month alone gives; "figures", the same without people and unit histories (50,000 records a month
+    that nothing rendered from a month's run reads: it shows earlier months' units, totals and targets);
+    "none", there are none (`previous` is None; `thidua status` shows one month). `period`'s own result
+    is the same whichever is chosen.
     Raises UserError (from config.campaign_for) when `period` belongs to no campaign.
     """
+    if earlier not in ("full", "figures", "none"):
+        raise ValueError(f"earlier={earlier!r}")
     campaign = config.campaign_for(period)
     periods = tuple(p for p in campaign.periods if p <= period)
     picks = _picks(config, periods, submissions, accept_partial)
@@ -505,10 +518,21 @@ def aggregate(
     relevant = _relevant(periods, submissions)
     result: PeriodResult | None = None
     for month_index, month in enumerate(periods):
+        last = month_index == len(periods) - 1
+        month_picks = picks[month_index]
+        if not last and earlier == "none":
+            if histories:  # the months before still make the histories of `period`
+                reports = {
+                    unit.code: pick.usable.report
+                    for unit in config.units
+                    if (pick := month_picks.get(unit.code)) and pick.usable and pick.usable.report
+                }
+                people.add_month(month, [(code, report) for code, report in reports.items()])
+                unit_histories.add_month(month, reports)
+            continue
         due = campaign.due_date(month)
         units: list[UnitResult] = []
-        reports: dict[str, UnitReport] = {}
-        month_picks = picks[month_index]
+        reports = {}
         for unit in config.units:
             pick = month_picks.get(unit.code, _NO_PICK)
             if pick.usable is not None:
@@ -547,19 +571,20 @@ def aggregate(
                 )
         totals = sum_figures(config, [u.figures for u in units if u.figures.units_reporting])
         if histories:
-            # Reports in roster order: people history and blocking people follow the roster.
-            people.add_month(month, [(u.code, reports[u.code]) for u in config.units if u.code in reports])
-        to_date = periods[: month_index + 1]
+            # Reports in roster order (as `reports` is): people history and blocking people follow it.
+            people.add_month(month, list(reports.items()))
+            unit_histories.add_month(month, reports)
+        snapshot = histories and (last or earlier == "full")
         result = PeriodResult(
             campaign_id=campaign.id,
             period=month,
-            periods_to_date=to_date,
+            periods_to_date=periods[: month_index + 1],
             units=tuple(units),
             totals=totals,
             targets=_target_results(config, campaign, units, reports, totals),
             previous=result,
-            people=people.snapshot() if histories else (),
-            unit_histories=unit_histories.add_month(month, reports) if histories else (),
+            people=people.snapshot() if snapshot else (),
+            unit_histories=unit_histories.snapshot() if snapshot else (),
             submissions=tuple(sub for number, sub in relevant if number <= month_index),
             accept_partial=accept_partial,
             final=final if month == period else False,

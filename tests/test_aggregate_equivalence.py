@@ -350,3 +350,32 @@ def test_decisions_do_not_depend_on_shared_histories(config, seed, rule_set):
     decisions = commend.decide(cfg, result, rule_set_id)
     assert repr(decisions) == repr(commend.decide(cfg, _unshared(result), rule_set_id))
     assert any(d.proposed for d in decisions) and any(not d.proposed for d in decisions)
+
+
+# ------------------------------------------------------------------------------------------------
+# What the earlier months hold
+
+
+def _without_histories(result: PeriodResult | None) -> PeriodResult | None:
+    if result is None:
+        return None
+    return dataclasses.replace(
+        result, people=(), unit_histories=(), previous=_without_histories(result.previous)
+    )
+
+
+@pytest.mark.parametrize("histories", [True, False])
+@pytest.mark.parametrize("seed", range(3))
+def test_earlier_months_figures_or_none_leave_the_month_itself_alone(config, seed, histories):
+    cfg, subs = _province(config, seed)
+    for period in cfg.campaigns[0].periods:
+        full = aggregate(cfg, period, subs, final=True, histories=histories)
+        figures = aggregate(cfg, period, subs, final=True, histories=histories, earlier="figures")
+        alone = aggregate(cfg, period, subs, final=True, histories=histories, earlier="none")
+        assert repr(figures.people) == repr(full.people) and figures.unit_histories == full.unit_histories
+        assert dataclasses.replace(figures, previous=None) == dataclasses.replace(full, previous=None)
+        assert figures.previous == _without_histories(full.previous)
+        assert alone == dataclasses.replace(full, previous=None)
+        assert repr(alone.people) == repr(full.people)
+    with pytest.raises(ValueError):
+        aggregate(cfg, period, subs, earlier="some")
