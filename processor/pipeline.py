@@ -194,7 +194,10 @@ def run_period(
             staging.mkdir(parents=True)
             pool, feedback_paths = _start_feedback(config, period, submissions, staging)
             with _records_only():
-                result = aggregate(config, period, submissions, final=final, accept_partial=accept_partial)
+                # Earlier months feed the month-on-month figures and the per-month sheets only.
+                result = aggregate(
+                    config, period, submissions, final=final, accept_partial=accept_partial, earlier="figures"
+                )
             outcome = RunOutcome(result, submissions, out_root / str(period))
             outcome.outputs, outcome.pdf_skipped = _render_all(
                 config, result, submissions, staging, pdf=pdf, feedback_paths=feedback_paths
@@ -281,7 +284,7 @@ def status(config: Config, period_text: str, inbox: Path, out_root: Path | None 
     """Who has reported, without writing documents: fast enough to run after every e-mail.
 
     With `out_root`, it reuses (and updates) the memo of validated files that `run` keeps there. The
-    result has no people or unit histories (see aggregate's `histories`).
+    result has no people or unit histories and no earlier months (see aggregate's `histories`, `earlier`).
     """
     period = Period.parse(period_text)
     config.campaign_for(period)
@@ -290,7 +293,8 @@ def status(config: Config, period_text: str, inbox: Path, out_root: Path | None 
     if out_root is not None and not out_root.is_dir():
         out_root = None  # no workspace output yet: nothing to reuse, and status creates no folders
     with _records_only():
-        return aggregate(config, period, ingest_inbox(config, inbox, out_root=out_root), histories=False)
+        submissions = ingest_inbox(config, inbox, out_root=out_root)
+        return aggregate(config, period, submissions, histories=False, earlier="none")
 
 
 def check_files(
