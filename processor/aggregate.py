@@ -205,9 +205,14 @@ class _Counting:
         punished = self.punished
         # One pass reading each row once: 150,000 rows a run, and touching a row is what costs.
         for person in report.people:
-            category, rating = person.category, person.rating
-            by_category[category] = by_category.get(category, 0) + 1
-            rating_counts[rating] = rating_counts.get(rating, 0) + 1
+            try:
+                by_category[person.category] += 1
+            except KeyError:  # a code config does not know comes last, as a dict keeps order
+                by_category[person.category] = 1
+            try:
+                rating_counts[person.rating] += 1
+            except KeyError:
+                rating_counts[person.rating] = 1
             registered += person.registered
             social += person.social
             initiatives += person.initiatives
@@ -405,8 +410,9 @@ class _People:
                     person.initiatives,
                     person.discipline,
                 )
-                after = grown.get(step)
-                if after is None:
+                try:
+                    after = grown[step]
+                except KeyError:  # a few hundred distinct (history, record) pairs a month
                     # period, rating, registered, social, initiatives, discipline
                     record = MonthRecord(period, *step[1:])
                     after = grown[step] = len(histories)

@@ -663,13 +663,17 @@ def _decide_award(
     """`profiles`: ctx.profile of each person's months, when `items` are the people."""
     functions = CRITERIA[subject]
     criteria = list(award.criteria.items())
-    # (subject, its key, outcomes, meets every criterion)
-    evaluated: list[tuple[PersonHistory | UnitHistory, str, tuple[CriterionOutcome, ...], bool]] = []
+    award_id, award_name = award.id, award.name
+    out: list[Decision] = []
+    meeting: list[PersonHistory | UnitHistory] = []
     if subject == INDIVIDUAL:
         # Every individual criterion but requires_award reads the person's months only, and people
         # with the same months are legion: each distinct record is judged once, its outcomes reused.
+        # The decisions are made in the same pass as if no quota applied; the quota, if any, then
+        # amends those of the people meeting the criteria.
         requires = [i for i, (name, _) in enumerate(criteria) if name == "requires_award"]
-        known: dict[int, tuple[tuple, bool]] = {}
+        known: dict[int, tuple[tuple, bool, str]] = {}
+        achievements = ctx._achievements
         for item, profile in zip(items, profiles, strict=True):
             shared = known.get(profile)
             if shared is None:
@@ -677,20 +681,61 @@ def _decide_award(
                     None if name == "requires_award" else functions[name](ctx, item, value)
                     for name, value in criteria
                 )
-                shared = known[profile] = (judged, all(o.passed for o in judged if o is not None))
-            outcomes, passed = shared
+                achievement = achievements.get(profile)
+                if achievement is None:
+                    achievement = achievements[profile] = person_achievement(ctx, item)  # type: ignore[arg-type]
+                shared = known[profile] = (
+                    judged,
+                    all(o.passed for o in judged if o is not None),
+                    achievement,
+                )
+            outcomes, passed, achievement = shared
             if requires:
                 filled = list(outcomes)
                 for index in requires:
                     outcome = filled[index] = functions["requires_award"](ctx, item, criteria[index][1])
                     passed = passed and outcome.passed
                 outcomes = tuple(filled)
-            evaluated.append((item, item.key, outcomes, passed))  # type: ignore[union-attr]
+            if passed:
+                meeting.append(item)
+            out.append(
+                # award_id, award_name, subject, subject_key, subject_name, unit_code, position, proposed,
+                # outcomes, achievement, quota_excluded: 50,000 of them, so positionally
+                Decision(
+                    award_id,
+                    award_name,
+                    subject,
+                    item.key,  # type: ignore[union-attr]
+                    item.name,  # type: ignore[union-attr]
+                    item.unit_code,
+                    item.position,  # type: ignore[union-attr]
+                    passed,
+                    outcomes,
+                    achievement,
+                    False,
+                )
+            )
     else:
         for item in items:
             outcomes = tuple(functions[name](ctx, item, value) for name, value in criteria)
-            evaluated.append((item, _subject_key(item), outcomes, all(o.passed for o in outcomes)))
-    meeting = [item for item, _, _, passed in evaluated if passed]
+            passed = all(o.passed for o in outcomes)
+            if passed:
+                meeting.append(item)
+            out.append(
+                Decision(
+                    award_id=award_id,
+                    award_name=award_name,
+                    subject=subject,
+                    subject_key=item.unit_code,
+                    subject_name=item.unit_name,  # type: ignore[union-attr]
+                    unit_code=item.unit_code,
+                    position="",
+                    proposed=passed,
+                    outcomes=outcomes,
+                    achievement=unit_achievement(ctx, item),  # type: ignore[arg-type]
+                    quota_excluded=False,
+                )
+            )
     extra: dict[str, CriterionOutcome] = {}
     cut: set[str] = set()
     if award.quota_percent > 0 and meeting:
@@ -721,54 +766,17 @@ def _decide_award(
                     False,
                     f"Không đề nghị do vượt tỷ lệ {quota} (tối đa {limit} trên {base_text}); {where}",
                 )
-    earned = ctx.earned[award.id] = {key for _, key, _, passed in evaluated if passed} - cut
-    ctx.quota_cut[award.id] = cut
-    award_id, award_name = award.id, award.name
-    out = []
-    if subject == INDIVIDUAL:
-        achievements = ctx._achievements
-        for (item, key, outcomes, _), profile in zip(evaluated, profiles, strict=True):
-            if extra and key in extra:
-                outcomes = (*outcomes, extra[key])
-            achievement = achievements.get(profile)
-            if achievement is None:
-                achievement = achievements[profile] = person_achievement(ctx, item)  # type: ignore[arg-type]
-            out.append(
-                # award_id, award_name, subject, subject_key, subject_name, unit_code, position, proposed,
-                # outcomes, achievement, quota_excluded: 50,000 of them, so positionally
-                Decision(
-                    award_id,
-                    award_name,
-                    subject,
-                    key,
-                    item.name,  # type: ignore[union-attr]
-                    item.unit_code,
-                    item.position,  # type: ignore[union-attr]
-                    key in earned,
-                    outcomes,
-                    achievement,
-                    key in cut,
+        for index, decision in enumerate(out):
+            key = decision.subject_key
+            if key in extra:
+                out[index] = dataclasses.replace(
+                    decision,
+                    proposed=key not in cut,
+                    outcomes=(*decision.outcomes, extra[key]),
+                    quota_excluded=key in cut,
                 )
-            )
-        return out
-    for item, key, outcomes, _ in evaluated:
-        if key in extra:
-            outcomes = (*outcomes, extra[key])
-        out.append(
-            Decision(
-                award_id=award_id,
-                award_name=award_name,
-                subject=subject,
-                subject_key=key,
-                subject_name=item.unit_name,  # type: ignore[union-attr]
-                unit_code=item.unit_code,
-                position="",
-                proposed=key in earned,
-                outcomes=outcomes,
-                achievement=unit_achievement(ctx, item),  # type: ignore[arg-type]
-                quota_excluded=key in cut,
-            )
-        )
+    ctx.earned[award.id] = {_subject_key(item) for item in meeting} - cut
+    ctx.quota_cut[award.id] = cut
     return out
 
 
