@@ -16,6 +16,7 @@ Order of evaluation:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -213,6 +214,7 @@ def _failing_names(failing: int, shown: Sequence[tuple[PersonHistory, list[str]]
     return _names([f"{person.name}: {', '.join(problems)}" for person, problems in shown], failing)
 
 
+@functools.lru_cache(maxsize=256)  # the few percentages of config, asked of every unit
 def _percent_number(value: float) -> str:
     return f"{format_decimal(Fraction(str(value)), 1).removesuffix(',0')}%"
 
@@ -424,12 +426,17 @@ def _all_staff_meet_targets(ctx: _Context, unit: UnitHistory, target_ids: list) 
 
 
 def _tasks_completed_percent(ctx: _Context, unit: UnitHistory, percent: float) -> CriterionOutcome:
+    return _tasks_outcome(unit.tasks_completed, unit.tasks_assigned, percent)
+
+
+@functools.lru_cache(maxsize=4096)  # a thousand units, a few dozen distinct task counts between them
+def _tasks_outcome(completed: int, assigned: int, percent: float) -> CriterionOutcome:
     name = "tasks_completed_percent"
-    if unit.tasks_assigned == 0:
+    if assigned == 0:
         return _pass(name, "không có nhiệm vụ cấp trên giao trong đợt")
-    share = Fraction(unit.tasks_completed, unit.tasks_assigned)
+    share = Fraction(completed, assigned)
     text = (
-        f"hoàn thành {unit.tasks_completed}/{unit.tasks_assigned} nhiệm vụ cấp trên giao "
+        f"hoàn thành {completed}/{assigned} nhiệm vụ cấp trên giao "
         f"({format_percent(share)}; yêu cầu {_percent_number(percent)})"
     )
     return _outcome(name, share * 100 >= Fraction(str(percent)), text)
