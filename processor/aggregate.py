@@ -334,7 +334,7 @@ class _PersonKeys:
     50,000 distinct spellings a run, at a few µs each through person_key's clean-and-fold. A name that
     clean() would leave as it is (NFC, printable, so no white space but single ASCII spaces inside) folds
     word by word, and the words of a province's names are a few hundred: each is folded once.
-    tests/test_aggregate.py checks the two agree on arbitrary text.
+    tests/test_aggregate_equivalence.py checks the two agree on arbitrary text.
     """
 
     def __init__(self) -> None:
