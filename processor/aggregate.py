@@ -16,9 +16,12 @@ Rules (the DHIS2 "reporting rate" idea applied to the monthly form):
 from __future__ import annotations
 
 import datetime as dt
+import operator
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Literal
 
 from processor.config import MEASURES, Campaign, Config
 from processor.records import (
@@ -38,7 +41,7 @@ from processor.records import (
     UnitReporting,
     UnitResult,
 )
-from processor.vntext import person_key
+from processor.vntext import fold, person_key
 
 # Vietnamese labels of the reporting statuses, shared by every rendered view.
 STATUS_LABELS = {
@@ -77,8 +80,9 @@ _USABLE_PARTIAL = {FileStatus.ACCEPTED, FileStatus.ACCEPTED_PARTIAL}
 class _Measure:
     numerator: Callable[[Figures], int]
     denominator: Callable[[Figures], int]
-    # (codes rated good or better, person) -> True when the person falls short; None: not about people
-    person_fails: Callable[[frozenset[str], PersonRecord], bool] | None
+    # (codes rated good or better, a report's people) -> those falling short; None: not about people.
+    # One comprehension per unit, not one call per person: a missed target can list thousands.
+    people_failing: Callable[[frozenset[str], Sequence[PersonRecord]], list[PersonRecord]] | None
 
 
 def _good_codes(config: Config) -> frozenset[str]:
@@ -87,26 +91,30 @@ def _good_codes(config: Config) -> frozenset[str]:
     return frozenset(r.code for r in config.ratings[: good_rank + 1])
 
 
-def _rated_good(config: Config, rating: str | None) -> bool:
-    return rating in _good_codes(config)
-
-
 _MEASURE_DEFS: dict[str, _Measure] = {
     "units_rated_good_or_better": _Measure(
         lambda f: f.units_rated_good_or_better, lambda f: f.units_reporting, None
     ),
     "staff_rated_good_or_better": _Measure(
-        lambda f: f.rated_good_or_better, lambda f: f.staff, lambda good, p: p.rating not in good
+        lambda f: f.rated_good_or_better,
+        lambda f: f.staff,
+        lambda good, people: [p for p in people if p.rating not in good],
     ),
-    "staff_registered": _Measure(lambda f: f.registered, lambda f: f.staff, lambda good, p: not p.registered),
-    "staff_social": _Measure(lambda f: f.social, lambda f: f.staff, lambda good, p: not p.social),
+    "staff_registered": _Measure(
+        lambda f: f.registered,
+        lambda f: f.staff,
+        lambda good, people: [p for p in people if not p.registered],
+    ),
+    "staff_social": _Measure(
+        lambda f: f.social, lambda f: f.staff, lambda good, people: [p for p in people if not p.social]
+    ),
     "tasks_completed": _Measure(lambda f: f.tasks_completed, lambda f: f.tasks_assigned, None),
 }
 assert set(_MEASURE_DEFS) == set(MEASURES), "every measure config accepts must be computed here"
 
 
 def is_person_measure(measure: str) -> bool:
-    return _MEASURE_DEFS[measure].person_fails is not None
+    return _MEASURE_DEFS[measure].people_failing is not None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -119,6 +127,9 @@ class _Pick:
     rejected: Submission | None
 
 
+_NO_PICK = _Pick(None, None)
+
+
 def _order(sub: Submission) -> tuple:
     # Deterministic whatever the inbox order; timestamp() copes with naive and aware datetimes.
     return (sub.file.received_at.timestamp(), sub.file.display_name, sub.file.sha256)
@@ -126,89 +137,118 @@ def _order(sub: Submission) -> tuple:
 
 def _picks(
     config: Config, periods: Sequence[Period], submissions: Sequence[Submission], accept_partial: bool
-) -> dict[tuple[Period, str], _Pick]:
+) -> list[dict[str, _Pick]]:
+    """The pick of each unit (by roster code) for each month of `periods`, in that order."""
     usable_statuses = _USABLE_PARTIAL if accept_partial else _USABLE
-    wanted = set(periods)
+    # Months as numbers: a Period's hash and equality are Python code, and every look-up pays them.
+    month_of = {p: i for i, p in enumerate(periods)}
     roster = {unit.code.upper(): unit.code for unit in config.units}
-    usable: dict[tuple[Period, str], Submission] = {}
-    rejected: dict[tuple[Period, str], Submission] = {}
+    usable: list[dict[str, Submission]] = [{} for _ in periods]
+    rejected: list[dict[str, Submission]] = [{} for _ in periods]
     for sub in submissions:
-        if sub.period not in wanted or not sub.unit_code:
+        month = month_of.get(sub.period)
+        if month is None or not sub.unit_code:
             continue
         code = roster.get(sub.unit_code.upper())
         if code is None:
             continue
-        key = (sub.period, code)
         if sub.status in usable_statuses and sub.report is not None:
-            bucket = usable
+            bucket = usable[month]
         elif sub.status in (FileStatus.REJECTED, FileStatus.ACCEPTED_PARTIAL):
-            bucket = rejected
+            bucket = rejected[month]
         else:
             continue
-        if key not in bucket or _order(sub) > _order(bucket[key]):
-            bucket[key] = sub
-    return {key: _Pick(usable.get(key), rejected.get(key)) for key in usable.keys() | rejected.keys()}
+        current = bucket.get(code)
+        if current is None or _order(sub) > _order(current):
+            bucket[code] = sub
+    return [
+        {code: _Pick(good.get(code), bad.get(code)) for code in good.keys() | bad.keys()}
+        for good, bad in zip(usable, rejected, strict=True)
+    ]
 
 
-def _relevant(periods: Sequence[Period], submissions: Sequence[Submission]) -> tuple[Submission, ...]:
-    """The inputs a month's result is made from: its months' files, and files whose month is unknown."""
-    wanted = set(periods)
-    chosen = [s for s in submissions if s.period is None or s.period in wanted]
-    return tuple(
-        sorted(
-            chosen,
-            key=lambda s: (
-                str(s.period) if s.period else "9999-99",
-                (s.unit_code or "").upper(),
-                _order(s),
-            ),
-        )
-    )
+def _relevant(periods: Sequence[Period], submissions: Sequence[Submission]) -> list[tuple[int, Submission]]:
+    """The inputs the months' results are made from: (month number in `periods`, file) for the months'
+    files, (-1, file) for files whose month is unknown; in the order each month's result lists them."""
+    month_of = {p: i for i, p in enumerate(periods)}
+    chosen = []
+    for sub in submissions:
+        month = -1 if sub.period is None else month_of.get(sub.period)
+        if month is not None:
+            chosen.append((month, sub))
+    chosen.sort(key=_input_order)
+    return chosen
+
+
+def _input_order(item: tuple[int, Submission]) -> tuple:
+    sub = item[1]
+    return (str(sub.period) if sub.period else "9999-99", (sub.unit_code or "").upper(), _order(sub))
 
 
 # ------------------------------------------------------------------------------------------------
 # Figures
 
 
+class _Counting:
+    """What counting a report needs from config, worked out once per aggregate, not once per report."""
+
+    def __init__(self, config: Config) -> None:
+        self.categories = {c.code: 0 for c in config.staff_categories}
+        self.ratings = {r.code: 0 for r in config.ratings}
+        self.good = _good_codes(config)
+        self.punished = frozenset(
+            level for level in config.disciplines.levels if config.discipline_rank(level) > 0
+        )
+
+    def figures(self, report: UnitReport) -> Figures:
+        by_category = self.categories.copy()
+        rating_counts = self.ratings.copy()
+        registered = social = initiatives = disciplined = 0
+        punished = self.punished
+        # One pass reading each row once: 150,000 rows a run, and touching a row is what costs.
+        for person in report.people:
+            try:
+                by_category[person.category] += 1
+            except KeyError:  # a code config does not know comes last, as a dict keeps order
+                by_category[person.category] = 1
+            try:
+                rating_counts[person.rating] += 1
+            except KeyError:
+                rating_counts[person.rating] = 1
+            registered += person.registered
+            social += person.social
+            initiatives += person.initiatives
+            disciplined += person.discipline in punished
+        good = self.good
+        return Figures(
+            staff=len(report.people),
+            staff_by_category=by_category,
+            registered=registered,
+            rated_good_or_better=sum(count for rating, count in rating_counts.items() if rating in good),
+            rating_counts=rating_counts,
+            social=social,
+            initiatives=initiatives,
+            disciplined=disciplined,
+            tasks_assigned=report.tasks_assigned,
+            tasks_completed=report.tasks_completed,
+            donation_vnd=report.donation_vnd,
+            support_activities=report.support_activities,
+            units_reporting=1,
+            units_rated_good_or_better=int(report.self_rating in good),
+        )
+
+    def empty(self) -> Figures:
+        return Figures(staff_by_category=self.categories.copy(), rating_counts=self.ratings.copy())
+
+
 def unit_figures(config: Config, report: UnitReport) -> Figures:
     """The countable figures of one unit's report."""
-    by_category = {c.code: 0 for c in config.staff_categories}
-    rating_counts = {r.code: 0 for r in config.ratings}
-    registered = rated_good = social = initiatives = disciplined = 0
-    good = _good_codes(config)
-    punished = {level for level in config.disciplines.levels if config.discipline_rank(level) > 0}
-    for person in report.people:
-        by_category[person.category] = by_category.get(person.category, 0) + 1
-        rating_counts[person.rating] = rating_counts.get(person.rating, 0) + 1
-        registered += person.registered
-        social += person.social
-        initiatives += person.initiatives
-        rated_good += person.rating in good
-        disciplined += person.discipline in punished
-    return Figures(
-        staff=len(report.people),
-        staff_by_category=by_category,
-        registered=registered,
-        rated_good_or_better=rated_good,
-        rating_counts=rating_counts,
-        social=social,
-        initiatives=initiatives,
-        disciplined=disciplined,
-        tasks_assigned=report.tasks_assigned,
-        tasks_completed=report.tasks_completed,
-        donation_vnd=report.donation_vnd,
-        support_activities=report.support_activities,
-        units_reporting=1,
-        units_rated_good_or_better=int(_rated_good(config, report.self_rating)),
-    )
+    return _Counting(config).figures(report)
 
 
 def empty_figures(config: Config) -> Figures:
     """Zero figures with every category and rating level present (a unit with no usable report)."""
-    return Figures(
-        staff_by_category={c.code: 0 for c in config.staff_categories},
-        rating_counts={r.code: 0 for r in config.ratings},
-    )
+    return _Counting(config).empty()
 
 
 def _add_counts(total: dict[str, int], part: dict[str, int]) -> None:
@@ -232,6 +272,13 @@ def _share(numerator: int, denominator: int) -> Fraction | None:
     return Fraction(numerator, denominator) if denominator else None
 
 
+def _below(numerator: int, denominator: int, threshold: Fraction) -> bool:
+    """numerator/denominator < threshold for a positive denominator, in integers (1,000 units a month)."""
+    if denominator > 0:
+        return numerator * threshold.denominator < threshold.numerator * denominator
+    return Fraction(numerator, denominator) < threshold
+
+
 def _target_results(
     config: Config,
     campaign: Campaign,
@@ -250,18 +297,19 @@ def _target_results(
         blocking_people: list[tuple[str, str]] = []
         if not met:
             # Only when the target is missed: a unit below the threshold then keeps it from being met.
+            num, den, people_failing = measure.numerator, measure.denominator, measure.people_failing
             for unit in units:
-                if unit.figures.units_reporting == 0:
+                figures = unit.figures
+                if figures.units_reporting == 0:
                     continue
-                share = _share(measure.numerator(unit.figures), measure.denominator(unit.figures))
-                if share is not None and share < threshold:
-                    blocking_units.append(unit.unit_code)
-                    if measure.person_fails is not None:
-                        blocking_people.extend(
-                            (unit.unit_code, p.name)
-                            for p in reports[unit.unit_code].people
-                            if measure.person_fails(good, p)
-                        )
+                unit_den = den(figures)
+                if unit_den and _below(num(figures), unit_den, threshold):
+                    code = unit.unit_code
+                    blocking_units.append(code)
+                    if people_failing is not None:
+                        blocking_people += [
+                            (code, p.name) for p in people_failing(good, reports[code].people)
+                        ]
         out.append(
             TargetResult(
                 target_id=target.id,
@@ -282,83 +330,167 @@ def _target_results(
 # Campaign-to-date histories, built incrementally month by month
 
 
+class _PersonKeys:
+    """vntext.person_key, with a fast path for the names it is mostly given.
+
+    50,000 distinct spellings a run, at a few µs each through person_key's clean-and-fold. A name that
+    clean() would leave as it is (NFC, printable, so no white space but single ASCII spaces inside) folds
+    word by word, and the words of a province's names are a few hundred: each is folded once.
+    tests/test_aggregate_equivalence.py checks the two agree on arbitrary text.
+    """
+
+    def __init__(self) -> None:
+        self._words: dict[str, str] = {}
+
+    def __call__(self, name: str, birth_date: dt.date | None) -> str:
+        if (
+            name.isprintable()
+            and "  " not in name
+            and name[:1] != " "
+            and name[-1:] != " "
+            and unicodedata.is_normalized("NFC", name)
+        ):
+            words = self._words
+            try:
+                folded = [words[word] for word in name.split(" ")]
+            except KeyError:
+                folded = [self._word(word) for word in name.split(" ")]
+            if None not in folded:
+                return f"{' '.join(folded)}|{birth_date.isoformat() if birth_date else ''}"  # type: ignore[arg-type]
+        return person_key(name, birth_date)
+
+    def _word(self, word: str) -> str | None:
+        """fold(word) when clean(word) is the word itself (so it folds as it does within the name)."""
+        folded = self._words.get(word)
+        if folded is None and word and unicodedata.is_normalized("NFC", word):
+            folded = self._words[word] = fold(word)
+        return folded
+
+
 class _People:
-    """Per-person month records keyed by vntext.person_key: one dict look-up per staff row."""
+    """Per-person month records keyed by vntext.person_key: one dict look-up per staff row.
+
+    Most people share their months with many others (same ratings, flags, initiatives), so equal
+    histories are one tuple: a person holds the number of their history, and a month's row moves it to
+    the number of that history plus this month, found once per distinct (history, month record). Sharing
+    the tuple also lets commend judge each distinct history once.
+    """
 
     def __init__(self, roster_index: dict[str, int]) -> None:
         self._roster_index = roster_index
-        self._months: dict[str, list[MonthRecord]] = {}
-        self._latest: dict[str, tuple[PersonRecord, str, tuple[int, int]]] = {}
-        # The same spelling recurs every month: fold it once.
-        self._keys: dict[tuple[str, dt.date | None], str] = {}
+        self._histories: list[tuple[MonthRecord, ...]] = [()]
+        # A slot per person, in the order first seen: [roster position of the latest row, key, unit,
+        # history number, month number, PersonRecord], updated in place month after month.
+        self._slots: dict[str, list] = {}
+        # The same spelling recurs every month: folded once, it leads straight to its person's slot.
+        self._by_spelling: dict[tuple[str, dt.date | None], list] = {}
+        self._person_key = _PersonKeys()
+        self._month_number = 0
 
     def add_month(self, period: Period, reports: Sequence[tuple[str, UnitReport]]) -> None:
-        seen: set[str] = set()
-        keys, months, latest = self._keys, self._months, self._latest  # 50,000 rows a month
+        self._month_number += 1
+        month_number = self._month_number
+        by_spelling, histories = self._by_spelling, self._histories  # 50,000 rows a month
+        grown: dict[tuple, int] = {}
         for unit_code, report in reports:  # roster order: the first unit listing a person wins
-            unit_index = self._roster_index[unit_code]
-            for row_index, person in enumerate(report.people):
+            # (unit index, row index) as one int sorts the same way and costs no tuple per row.
+            position = self._roster_index[unit_code] << 32
+            for person in report.people:
                 spelling = (person.name, person.birth_date)
-                key = keys.get(spelling)
-                if key is None:
-                    key = keys[spelling] = person_key(person.name, person.birth_date)
-                if key in seen:
-                    continue
-                seen.add(key)
-                # period, rating, registered, social, initiatives, discipline
-                record = MonthRecord(
-                    period,
+                slot = by_spelling.get(spelling)
+                if slot is None:
+                    slot = by_spelling[spelling] = self._slot(spelling)
+                if slot[4] == month_number:
+                    position += 1
+                    continue  # listed twice this month: the first listing counts
+                # Validated rows hold bools and ints: equal keys are equal records.
+                step = (
+                    slot[3],
                     person.rating,
                     person.registered,
                     person.social,
                     person.initiatives,
                     person.discipline,
                 )
-                history = months.get(key)
-                if history is None:
-                    months[key] = [record]
-                else:
-                    history.append(record)
-                latest[key] = (person, unit_code, (unit_index, row_index))
+                try:
+                    after = grown[step]
+                except KeyError:  # a few hundred distinct (history, record) pairs a month
+                    # period, rating, registered, social, initiatives, discipline
+                    record = MonthRecord(period, *step[1:])
+                    after = grown[step] = len(histories)
+                    histories.append((*histories[step[0]], record))
+                slot[0] = position
+                slot[2] = unit_code
+                slot[3] = after
+                slot[4] = month_number
+                slot[5] = person
+                position += 1
+
+    def _slot(self, spelling: tuple[str, dt.date | None]) -> list:
+        key = self._person_key(*spelling)
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = [0, key, "", 0, 0, None]
+        return slot
 
     def snapshot(self) -> tuple[PersonHistory, ...]:
         """People in the order of their latest unit (roster) and row; spelling, unit, position latest."""
-        ordered = sorted(self._latest.items(), key=lambda item: item[1][2])
-        months = self._months
+        histories = self._histories
+        # Stable: equal positions (a person absent since, another in their old row) keep first-seen order.
+        ordered = sorted(self._slots.values(), key=_POSITION)
         # key, unit_code, name, birth_date, position, category, months
         return tuple(
-            PersonHistory(
-                key,
-                unit_code,
-                person.name,
-                person.birth_date,
-                person.position,
-                person.category,
-                tuple(months[key]),
-            )
-            for key, (person, unit_code, _) in ordered
+            [
+                PersonHistory(
+                    key,
+                    unit_code,
+                    person.name,
+                    person.birth_date,
+                    person.position,
+                    person.category,
+                    histories[history],
+                )
+                for _, key, unit_code, history, _, person in ordered
+            ]
         )
 
 
-def _unit_histories(
-    config: Config, by_month: Sequence[tuple[Period, dict[str, UnitReport]]]
-) -> tuple[UnitHistory, ...]:
-    out = []
-    for unit in config.units:
-        months, assigned, completed = [], 0, 0
-        for period, reports in by_month:
-            report = reports.get(unit.code)
-            if report is None:
-                continue
-            months.append(MonthRecord(period=period, rating=report.self_rating))
-            assigned += report.tasks_assigned
-            completed += report.tasks_completed
-        out.append(UnitHistory(unit.code, unit.name, tuple(months), assigned, completed))
-    return tuple(out)
+_POSITION = operator.itemgetter(0)
+
+
+class _Units:
+    """Unit histories, extended month by month (a unit's record for a month is its self-rating)."""
+
+    def __init__(self, config: Config) -> None:
+        self._units = config.units
+        self._state = {unit.code: ((), 0, 0) for unit in config.units}
+        self._made: dict[str, UnitHistory] = {}
+
+    def add_month(self, period: Period, reports: dict[str, UnitReport]) -> None:
+        state, made = self._state, self._made
+        for code, report in reports.items():
+            months, assigned, completed = state[code]
+            months = (*months, MonthRecord(period=period, rating=report.self_rating))
+            state[code] = (months, assigned + report.tasks_assigned, completed + report.tasks_completed)
+            made.pop(code, None)
+
+    def snapshot(self) -> tuple[UnitHistory, ...]:
+        """Every unit of the roster, in roster order; a unit's history is made again only when it grew."""
+        state, made = self._state, self._made
+        out = []
+        for unit in self._units:
+            history = made.get(unit.code)
+            if history is None:
+                history = made[unit.code] = UnitHistory(unit.code, unit.name, *state[unit.code])
+            out.append(history)
+        return tuple(out)
 
 
 # ------------------------------------------------------------------------------------------------
 # The stage
+
+# What aggregate computes for the months before the one asked for (see `aggregate`).
+Earlier = Literal["full", "figures", "none"]
 
 
 def aggregate(
@@ -369,42 +501,63 @@ def aggregate(
     final: bool = False,
     accept_partial: bool = False,
     histories: bool = True,
+    earlier: Earlier = "full",
 ) -> PeriodResult:
     """Compute the result of `period` (and, chained through `previous`, of each earlier campaign month).
 
     With `histories=False` the people and unit histories are left empty: who reported and the targets
     need neither, and a province's 50,000 people cost most of the time (`thidua status`).
+    `earlier` says what the results of the earlier months hold: "full", each is what aggregating that
+    month alone gives; "figures", the same without people and unit histories (50,000 records a month
+    that nothing rendered from a month's run reads: it shows earlier months' units, totals and targets);
+    "none", there are none (`previous` is None; `thidua status` shows one month). `period`'s own result
+    is the same whichever is chosen.
     Raises UserError (from config.campaign_for) when `period` belongs to no campaign.
     """
+    if earlier not in ("full", "figures", "none"):
+        raise ValueError(f"earlier={earlier!r}")
     campaign = config.campaign_for(period)
     periods = tuple(p for p in campaign.periods if p <= period)
     picks = _picks(config, periods, submissions, accept_partial)
-    roster_index = {unit.code: i for i, unit in enumerate(config.units)}
-    people = _People(roster_index)
-    by_month: list[tuple[Period, dict[str, UnitReport]]] = []
+    counting = _Counting(config)
+    people = _People({unit.code: i for i, unit in enumerate(config.units)})
+    unit_histories = _Units(config)
+    # Sorted once: each month's inputs are a filter of these, in the same order.
+    relevant = _relevant(periods, submissions)
     result: PeriodResult | None = None
     for month_index, month in enumerate(periods):
+        last = month_index == len(periods) - 1
+        month_picks = picks[month_index]
+        if not last and earlier == "none":
+            if histories:  # the months before still make the histories of `period`
+                reports = {
+                    unit.code: pick.usable.report
+                    for unit in config.units
+                    if (pick := month_picks.get(unit.code)) and pick.usable and pick.usable.report
+                }
+                people.add_month(month, [(code, report) for code, report in reports.items()])
+                unit_histories.add_month(month, reports)
+            continue
         due = campaign.due_date(month)
         units: list[UnitResult] = []
-        reports: dict[str, UnitReport] = {}
+        reports = {}
         for unit in config.units:
-            pick = picks.get((month, unit.code), _Pick(None, None))
+            pick = month_picks.get(unit.code, _NO_PICK)
             if pick.usable is not None:
                 sub = pick.usable
                 report = sub.report
                 assert report is not None
                 reports[unit.code] = report
-                late = sub.file.received_at.date() > due
                 units.append(
                     UnitResult(
                         unit_code=unit.code,
                         unit_name=unit.name,
-                        status=ReportingStatus.LATE if late else ReportingStatus.ON_TIME,
+                        status=reporting_status(sub, None, due),
                         received_at=sub.file.received_at,
                         file=sub.file.display_name,
                         partial=sub.status is FileStatus.ACCEPTED_PARTIAL,
                         self_rating=report.self_rating,
-                        figures=unit_figures(config, report),
+                        figures=counting.figures(report),
                         highlights=report.highlights,
                     )
                 )
@@ -415,20 +568,20 @@ def aggregate(
                     UnitResult(
                         unit_code=unit.code,
                         unit_name=unit.name,
-                        status=ReportingStatus.WITH_ERRORS if sub else ReportingStatus.MISSING,
+                        status=reporting_status(None, sub, due),
                         received_at=sub.file.received_at if sub else None,
                         file=sub.file.display_name if sub else None,
                         partial=False,
                         self_rating=None,
-                        figures=empty_figures(config),
+                        figures=counting.empty(),
                     )
                 )
         totals = sum_figures(config, [u.figures for u in units if u.figures.units_reporting])
-        # Reports in roster order: people history and blocking people follow the roster.
-        ordered_reports = [(u.code, reports[u.code]) for u in config.units if u.code in reports]
         if histories:
-            people.add_month(month, ordered_reports)
-        by_month.append((month, reports))
+            # Reports in roster order (as `reports` is): people history and blocking people follow it.
+            people.add_month(month, list(reports.items()))
+            unit_histories.add_month(month, reports)
+        snapshot = histories and (last or earlier == "full")
         result = PeriodResult(
             campaign_id=campaign.id,
             period=month,
@@ -437,9 +590,9 @@ def aggregate(
             totals=totals,
             targets=_target_results(config, campaign, units, reports, totals),
             previous=result,
-            people=people.snapshot() if histories else (),
-            unit_histories=_unit_histories(config, by_month) if histories else (),
-            submissions=_relevant(periods[: month_index + 1], submissions),
+            people=people.snapshot() if snapshot else (),
+            unit_histories=unit_histories.snapshot() if snapshot else (),
+            submissions=tuple(sub for number, sub in relevant if number <= month_index),
             accept_partial=accept_partial,
             final=final if month == period else False,
         )
@@ -573,10 +726,10 @@ def reporting(
     """Each unit's reporting status for `period`, the same as `aggregate` gives, from the month's files
     alone: no figures, so reports may come without their staff rows."""
     due = config.campaign_for(period).due_date(period)
-    picks = _picks(config, (period,), submissions, accept_partial)
+    picks = _picks(config, (period,), submissions, accept_partial)[0]
     units = []
     for unit in config.units:
-        pick = picks.get((period, unit.code), _Pick(None, None))
+        pick = picks.get(unit.code, _NO_PICK)
         sub = pick.usable or pick.rejected
         units.append(
             UnitReporting(

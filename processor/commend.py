@@ -16,6 +16,8 @@ Order of evaluation:
 from __future__ import annotations
 
 import dataclasses
+import functools
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -62,9 +64,11 @@ class _Context:
     staff_by_unit: dict[str, list[PersonHistory]]
     earned: dict[str, set[str]] = field(default_factory=dict)  # award id -> keys meeting it within quota
     quota_cut: dict[str, set[str]] = field(default_factory=dict)
-    # Problems of one history against one rule, by (profile of its months, rule): several awards and the
-    # collective criteria ask the same question of 50,000 people, most of whom share their months.
-    _problems: dict[tuple, list[str]] = field(default_factory=dict)
+    # The profile of each of staff_by_unit's people, in the same order (see `profile`).
+    staff_profiles: dict[str, list[int]] = field(default_factory=dict)
+    # Problems of one history against one rule, by rule then profile of its months: several awards and
+    # the collective criteria ask the same question of 50,000 people, most of whom share their months.
+    _problems: dict[tuple, dict[int, list[str]]] = field(default_factory=dict)
     # By id of a months sequence, kept with it, so an id is never mistaken for another object's.
     _views: dict[int, tuple] = field(default_factory=dict)
     _profile_of: dict[int, tuple] = field(default_factory=dict)
@@ -74,7 +78,9 @@ class _Context:
         self._labels = {r.code: r.label for r in reversed(self.config.ratings)}
         self._at_least: dict[str, str] = {}
         self._profiles: dict[tuple[MonthRecord, ...], int] = {}
+        self._profile_months: list[Sequence[MonthRecord]] = []  # a history of each profile
         self._achievements: dict[int, str] = {}
+        self._fails: dict[tuple, dict[int, int]] = {}  # rule -> profile -> 1 when it has problems
 
     def award(self, award_id: str) -> Award | None:
         return next((a for a in self.rule_set.awards if a.id == award_id), None)
@@ -119,15 +125,58 @@ class _Context:
         if entry is not None and entry[0] is months:
             return entry[1]
         number = self._profiles.setdefault(tuple(months), len(self._profiles))
+        if number == len(self._profile_months):
+            self._profile_months.append(months)
         self._profile_of[id(months)] = (months, number)
         return number
 
-    def problems(self, months: Sequence[MonthRecord], rule: tuple, compute) -> list[str]:
-        key = (self.profile(months), rule)
-        found = self._problems.get(key)
+    def problems(
+        self,
+        months: Sequence[MonthRecord],
+        rule: tuple,
+        compute: Callable[[Sequence[MonthRecord]], list[str]],
+    ) -> list[str]:
+        """compute(months), judged once per profile and rule."""
+        table = self._problems.get(rule)
+        if table is None:
+            table = self._problems[rule] = {}
+        profile = self.profile(months)
+        found = table.get(profile)
         if found is None:
-            found = self._problems[key] = compute()
+            found = table[profile] = compute(months)
         return found
+
+    def staff_failing(
+        self, unit_code: str, rule: tuple, compute: Callable[[Sequence[MonthRecord]], list[str]]
+    ) -> tuple[int, list[tuple[PersonHistory, list[str]]]]:
+        """How many of a unit's people have problems under `rule`, and the first of them (up to the
+        number of names a reason shows) with their problems, in staff order.
+
+        The unit criteria ask this of every person of the office, several times: each distinct history
+        is judged once, and the people are counted and picked by look-ups in C (map, compress).
+        """
+        table = self._problems.get(rule)
+        if table is None:
+            table = self._problems[rule] = {}
+        fails = self._fails.get(rule)
+        if fails is None:
+            fails = self._fails[rule] = {}
+        profiles = self.staff_profiles.get(unit_code, [])
+        try:
+            flags = list(map(fails.__getitem__, profiles))
+        except KeyError:
+            for profile in profiles:
+                if profile not in fails:
+                    found = table.get(profile)
+                    if found is None:
+                        found = table[profile] = compute(self._profile_months[profile])
+                    fails[profile] = 1 if found else 0
+            flags = list(map(fails.__getitem__, profiles))
+        failing = sum(flags)
+        if not failing:
+            return 0, []
+        found = zip(self.staff_by_unit[unit_code], map(table.__getitem__, profiles), strict=True)
+        return failing, list(itertools.islice(itertools.compress(found, flags), _NAMES_IN_REASON))
 
     def top_rating(self) -> str:
         return self.config.ratings[0].code
@@ -153,12 +202,19 @@ def _outcome(name: str, passed: bool, reason: str) -> CriterionOutcome:
     return _pass(name, reason) if passed else _fail(name, reason)
 
 
-def _names(items: Sequence[str]) -> str:
+def _names(items: Sequence[str], total: int | None = None) -> str:
+    """The first items, then how many more of `total` (default: of the items) there are."""
     shown = "; ".join(items[:_NAMES_IN_REASON])
-    rest = len(items) - _NAMES_IN_REASON
+    rest = (len(items) if total is None else total) - _NAMES_IN_REASON
     return f"{shown}; và {rest} người khác" if rest > 0 else shown
 
 
+def _failing_names(failing: int, shown: Sequence[tuple[PersonHistory, list[str]]]) -> str:
+    """_names of "name: problems" for the `failing` people with problems, the first of them `shown`."""
+    return _names([f"{person.name}: {', '.join(problems)}" for person, problems in shown], failing)
+
+
+@functools.lru_cache(maxsize=256)  # the few percentages of config, asked of every unit
 def _percent_number(value: float) -> str:
     return f"{format_decimal(Fraction(str(value)), 1).removesuffix(',0')}%"
 
@@ -168,8 +224,11 @@ def _percent_number(value: float) -> str:
 # over the campaign months to date; an absent month is a problem for an "every month" rule.
 
 
-def _rating_problems(ctx: _Context, months: Sequence[MonthRecord], code: str, what: str) -> list[str]:
-    def compute() -> list[str]:
+# A rule is (its name, its arguments), and rule(ctx, *arguments) gives the function of the months.
+
+
+def _rating_rule(ctx: _Context, code: str, what: str) -> Callable[[Sequence[MonthRecord]], list[str]]:
+    def compute(months: Sequence[MonthRecord]) -> list[str]:
         rank, limit = ctx.config.rating_rank, ctx.rank(code)
         problems = []
         for period, record in zip(ctx.periods, ctx.view(months)[0], strict=True):
@@ -179,11 +238,11 @@ def _rating_problems(ctx: _Context, months: Sequence[MonthRecord], code: str, wh
                 problems.append(f"tháng {period.label} {what} {ctx.rating_label(record.rating)}")
         return problems
 
-    return ctx.problems(months, ("rating", code, what), compute)
+    return compute
 
 
-def _flag_problems(ctx: _Context, months: Sequence[MonthRecord], attr: str, missing_text: str) -> list[str]:
-    def compute() -> list[str]:
+def _flag_rule(ctx: _Context, attr: str, missing_text: str) -> Callable[[Sequence[MonthRecord]], list[str]]:
+    def compute(months: Sequence[MonthRecord]) -> list[str]:
         problems = []
         for period, record in zip(ctx.periods, ctx.view(months)[0], strict=True):
             if record is None:
@@ -192,17 +251,45 @@ def _flag_problems(ctx: _Context, months: Sequence[MonthRecord], attr: str, miss
                 problems.append(f"tháng {period.label} {missing_text}")
         return problems
 
-    return ctx.problems(months, ("flag", attr, missing_text), compute)
+    return compute
+
+
+def _discipline_rule(ctx: _Context, level: str) -> Callable[[Sequence[MonthRecord]], list[str]]:
+    def compute(months: Sequence[MonthRecord]) -> list[str]:
+        threshold = max(ctx.config.discipline_rank(level), 1)
+        rank = ctx.config.discipline_rank
+        return [
+            f"tháng {m.period.label} bị kỷ luật {m.discipline}"
+            for m in ctx.view(months)[1]
+            if rank(m.discipline) >= threshold
+        ]
+
+    return compute
+
+
+_RULES = {"rating": _rating_rule, "flag": _flag_rule, "discipline": _discipline_rule}
+
+
+def _problems(ctx: _Context, months: Sequence[MonthRecord], rule: tuple) -> list[str]:
+    return ctx.problems(months, rule, _RULES[rule[0]](ctx, *rule[1:]))
+
+
+def _staff_failing(
+    ctx: _Context, unit_code: str, rule: tuple
+) -> tuple[int, list[tuple[PersonHistory, list[str]]]]:
+    return ctx.staff_failing(unit_code, rule, _RULES[rule[0]](ctx, *rule[1:]))
+
+
+def _rating_problems(ctx: _Context, months: Sequence[MonthRecord], code: str, what: str) -> list[str]:
+    return _problems(ctx, months, ("rating", code, what))
+
+
+def _flag_problems(ctx: _Context, months: Sequence[MonthRecord], attr: str, missing_text: str) -> list[str]:
+    return _problems(ctx, months, ("flag", attr, missing_text))
 
 
 def _discipline_problems(ctx: _Context, months: Sequence[MonthRecord], level: str) -> list[str]:
-    threshold = max(ctx.config.discipline_rank(level), 1)
-    rank = ctx.config.discipline_rank
-    return [
-        f"tháng {m.period.label} bị kỷ luật {m.discipline}"
-        for m in ctx.view(months)[1]
-        if rank(m.discipline) >= threshold
-    ]
+    return _problems(ctx, months, ("discipline", level))
 
 
 def _months_at(ctx: _Context, months: Sequence[MonthRecord], code: str) -> int:
@@ -294,12 +381,12 @@ def _unit_rating_every_month(ctx: _Context, unit: UnitHistory, code: str) -> Cri
     return _pass(name, f"{n}/{n} tháng tập thể {ctx.at_least(code)}")
 
 
-def _person_target_problems(ctx: _Context, person: PersonHistory, measure: str) -> list[str]:
+def _person_target_rule(ctx: _Context, measure: str) -> tuple:
     if measure == "staff_rated_good_or_better":
-        return _rating_problems(ctx, person.months, ctx.config.good_rating, "xếp loại")
+        return ("rating", ctx.config.good_rating, "xếp loại")
     if measure == "staff_registered":
-        return _flag_problems(ctx, person.months, "registered", "chưa đăng ký thi đua")
-    return _flag_problems(ctx, person.months, "social", "không tham gia hoạt động xã hội")
+        return ("flag", "registered", "chưa đăng ký thi đua")
+    return ("flag", "social", "không tham gia hoạt động xã hội")
 
 
 def _target(ctx: _Context, target_id: str):
@@ -324,15 +411,10 @@ def _all_staff_meet_targets(ctx: _Context, unit: UnitHistory, target_ids: list) 
                 )
         else:
             people_ids.append(target.id)
-            failing = []
-            for person in staff:
-                person_problems = _person_target_problems(ctx, person, target.measure)
-                if person_problems:
-                    failing.append(f"{person.name}: {', '.join(person_problems)}")
+            failing, shown = _staff_failing(ctx, unit.unit_code, _person_target_rule(ctx, target.measure))
             if failing:
-                problems.append(
-                    f"{len(failing)}/{len(staff)} người chưa đạt chỉ tiêu {target.id} ({_names(failing)})"
-                )
+                names = _failing_names(failing, shown)
+                problems.append(f"{failing}/{len(staff)} người chưa đạt chỉ tiêu {target.id} ({names})")
     if people_ids and not staff:
         return _fail(name, "đơn vị chưa có danh sách cá nhân trong báo cáo")
     if problems:
@@ -344,12 +426,17 @@ def _all_staff_meet_targets(ctx: _Context, unit: UnitHistory, target_ids: list) 
 
 
 def _tasks_completed_percent(ctx: _Context, unit: UnitHistory, percent: float) -> CriterionOutcome:
+    return _tasks_outcome(unit.tasks_completed, unit.tasks_assigned, percent)
+
+
+@functools.lru_cache(maxsize=4096)  # a thousand units, a few dozen distinct task counts between them
+def _tasks_outcome(completed: int, assigned: int, percent: float) -> CriterionOutcome:
     name = "tasks_completed_percent"
-    if unit.tasks_assigned == 0:
+    if assigned == 0:
         return _pass(name, "không có nhiệm vụ cấp trên giao trong đợt")
-    share = Fraction(unit.tasks_completed, unit.tasks_assigned)
+    share = Fraction(completed, assigned)
     text = (
-        f"hoàn thành {unit.tasks_completed}/{unit.tasks_assigned} nhiệm vụ cấp trên giao "
+        f"hoàn thành {completed}/{assigned} nhiệm vụ cấp trên giao "
         f"({format_percent(share)}; yêu cầu {_percent_number(percent)})"
     )
     return _outcome(name, share * 100 >= Fraction(str(percent)), text)
@@ -360,13 +447,9 @@ def _staff_min_rating_every_month(ctx: _Context, unit: UnitHistory, code: str) -
     staff = ctx.staff_by_unit.get(unit.unit_code, [])
     if not staff:
         return _fail(name, "đơn vị chưa có danh sách cá nhân trong báo cáo")
-    failing = []
-    for person in staff:
-        problems = _rating_problems(ctx, person.months, code, "xếp loại")
-        if problems:
-            failing.append(f"{person.name}: {', '.join(problems)}")
+    failing, shown = _staff_failing(ctx, unit.unit_code, ("rating", code, "xếp loại"))
     if failing:
-        return _fail(name, f"{len(failing)}/{len(staff)} người chưa đạt ({_names(failing)})")
+        return _fail(name, f"{failing}/{len(staff)} người chưa đạt ({_failing_names(failing, shown)})")
     return _pass(name, f"{len(staff)}/{len(staff)} người {ctx.at_least(code)} trong tất cả các tháng")
 
 
@@ -376,7 +459,7 @@ def _staff_share_at_rating(ctx: _Context, unit: UnitHistory, value: dict) -> Cri
     staff = ctx.staff_by_unit.get(unit.unit_code, [])
     if not staff:
         return _fail(name, "đơn vị chưa có danh sách cá nhân trong báo cáo")
-    count = sum(1 for p in staff if not _rating_problems(ctx, p.months, code, ""))
+    count = len(staff) - _staff_failing(ctx, unit.unit_code, ("rating", code, ""))[0]
     share = Fraction(count, len(staff))
     text = (
         f"{count}/{len(staff)} người ({format_percent(share)}) {ctx.at_least(code)} trong tất cả các tháng "
@@ -417,13 +500,11 @@ def _staff_count_with_award(ctx: _Context, unit: UnitHistory, value: dict) -> Cr
 
 def _no_staff_discipline_from(ctx: _Context, unit: UnitHistory, level: str) -> CriterionOutcome:
     name = "no_staff_discipline_from"
-    failing = []
-    for person in ctx.staff_by_unit.get(unit.unit_code, []):
-        problems = _discipline_problems(ctx, person.months, level)
-        if problems:
-            failing.append(f"{person.name}: {', '.join(problems)}")
+    failing, shown = _staff_failing(ctx, unit.unit_code, ("discipline", level))
     if failing:
-        return _fail(name, f"{len(failing)} người bị kỷ luật từ mức {level} trở lên ({_names(failing)})")
+        return _fail(
+            name, f"{failing} người bị kỷ luật từ mức {level} trở lên ({_failing_names(failing, shown)})"
+        )
     return _pass(name, f"không có cá nhân bị kỷ luật từ mức {level} trở lên")
 
 
@@ -489,7 +570,7 @@ def unit_achievement(ctx: _Context, unit: UnitHistory) -> str:
         parts.append(f"hoàn thành {unit.tasks_completed}/{unit.tasks_assigned} nhiệm vụ cấp trên giao")
     staff = ctx.staff_by_unit.get(unit.unit_code, [])
     if staff:
-        good = sum(1 for p in staff if not _rating_problems(ctx, p.months, ctx.config.good_rating, ""))
+        good = len(staff) - _staff_failing(ctx, unit.unit_code, ("rating", ctx.config.good_rating, ""))[0]
         parts.append(f"{good}/{len(staff)} người {ctx.at_least(ctx.config.good_rating)}")
     return "; ".join(p for p in parts if p)
 
@@ -558,44 +639,110 @@ def decide(config: Config, result: PeriodResult, rule_set_id: str | None = None)
     the order of the result (roster order).
     """
     rule_set = rule_set_for(config, result, rule_set_id)
-    staff_by_unit: dict[str, list[PersonHistory]] = {}
-    for person in result.people:
-        staff_by_unit.setdefault(person.unit_code, []).append(person)
-    ctx = _Context(config, tuple(result.periods_to_date), rule_set, staff_by_unit)
+    ctx = _Context(config, tuple(result.periods_to_date), rule_set, {})
+    # Each person's profile once, for every award and every unit criterion over staff.
+    profiles = [ctx.profile(person.months) for person in result.people]
+    unit_code, staff, staff_profiles = None, [], []
+    for person, profile in zip(result.people, profiles, strict=True):
+        if person.unit_code != unit_code:  # people come unit by unit: a look-up per unit, not per person
+            unit_code = person.unit_code
+            staff = ctx.staff_by_unit.setdefault(unit_code, [])
+            staff_profiles = ctx.staff_profiles.setdefault(unit_code, [])
+        staff.append(person)
+        staff_profiles.append(profile)
     decisions: list[Decision] = []
     for subject, items in ((INDIVIDUAL, result.people), (COLLECTIVE, result.unit_histories)):
         awards = chain_order([a for a in rule_set.awards if a.subject == subject])
-        by_award: list[list[Decision]] = [_decide_award(ctx, award, subject, items) for award in awards]
+        by_award: list[list[Decision]] = [
+            _decide_award(ctx, award, subject, items, profiles) for award in awards
+        ]
         decisions += _highest_only(ctx, by_award)
     return decisions
 
 
 def _decide_award(
-    ctx: _Context, award: Award, subject: str, items: Sequence[PersonHistory | UnitHistory]
+    ctx: _Context,
+    award: Award,
+    subject: str,
+    items: Sequence[PersonHistory | UnitHistory],
+    profiles: Sequence[int],
 ) -> list[Decision]:
+    """`profiles`: ctx.profile of each person's months, when `items` are the people."""
     functions = CRITERIA[subject]
     criteria = list(award.criteria.items())
-    evaluated = []
+    award_id, award_name = award.id, award.name
+    out: list[Decision] = []
+    meeting: list[PersonHistory | UnitHistory] = []
     if subject == INDIVIDUAL:
         # Every individual criterion but requires_award reads the person's months only, and people
-        # with the same months are legion: each distinct record is judged once, its outcome reused.
-        known: dict[tuple, CriterionOutcome] = {}
-        for item in items:
-            profile = ctx.profile(item.months)
-            outcomes = []
-            for index, (name, value) in enumerate(criteria):
-                if name == "requires_award":
-                    outcomes.append(functions[name](ctx, item, value))
-                    continue
-                outcome = known.get((index, profile))
-                if outcome is None:
-                    outcome = known[(index, profile)] = functions[name](ctx, item, value)
-                outcomes.append(outcome)
-            evaluated.append((item, outcomes))
+        # with the same months are legion: each distinct record is judged once, its outcomes reused.
+        # The decisions are made in the same pass as if no quota applied; the quota, if any, then
+        # amends those of the people meeting the criteria.
+        requires = [i for i, (name, _) in enumerate(criteria) if name == "requires_award"]
+        known: dict[int, tuple[tuple, bool, str]] = {}
+        achievements = ctx._achievements
+        for item, profile in zip(items, profiles, strict=True):
+            shared = known.get(profile)
+            if shared is None:
+                judged = tuple(
+                    None if name == "requires_award" else functions[name](ctx, item, value)
+                    for name, value in criteria
+                )
+                achievement = achievements.get(profile)
+                if achievement is None:
+                    achievement = achievements[profile] = person_achievement(ctx, item)  # type: ignore[arg-type]
+                shared = known[profile] = (
+                    judged,
+                    all(o.passed for o in judged if o is not None),
+                    achievement,
+                )
+            outcomes, passed, achievement = shared
+            if requires:
+                filled = list(outcomes)
+                for index in requires:
+                    outcome = filled[index] = functions["requires_award"](ctx, item, criteria[index][1])
+                    passed = passed and outcome.passed
+                outcomes = tuple(filled)
+            if passed:
+                meeting.append(item)
+            out.append(
+                # award_id, award_name, subject, subject_key, subject_name, unit_code, position, proposed,
+                # outcomes, achievement, quota_excluded: 50,000 of them, so positionally
+                Decision(
+                    award_id,
+                    award_name,
+                    subject,
+                    item.key,  # type: ignore[union-attr]
+                    item.name,  # type: ignore[union-attr]
+                    item.unit_code,
+                    item.position,  # type: ignore[union-attr]
+                    passed,
+                    outcomes,
+                    achievement,
+                    False,
+                )
+            )
     else:
         for item in items:
-            evaluated.append((item, [functions[name](ctx, item, value) for name, value in criteria]))
-    meeting = [item for item, outcomes in evaluated if all(o.passed for o in outcomes)]
+            outcomes = tuple(functions[name](ctx, item, value) for name, value in criteria)
+            passed = all(o.passed for o in outcomes)
+            if passed:
+                meeting.append(item)
+            out.append(
+                Decision(
+                    award_id=award_id,
+                    award_name=award_name,
+                    subject=subject,
+                    subject_key=item.unit_code,
+                    subject_name=item.unit_name,  # type: ignore[union-attr]
+                    unit_code=item.unit_code,
+                    position="",
+                    proposed=passed,
+                    outcomes=outcomes,
+                    achievement=unit_achievement(ctx, item),  # type: ignore[arg-type]
+                    quota_excluded=False,
+                )
+            )
     extra: dict[str, CriterionOutcome] = {}
     cut: set[str] = set()
     if award.quota_percent > 0 and meeting:
@@ -626,42 +773,24 @@ def _decide_award(
                     False,
                     f"Không đề nghị do vượt tỷ lệ {quota} (tối đa {limit} trên {base_text}); {where}",
                 )
+        for index, decision in enumerate(out):
+            key = decision.subject_key
+            if key in extra:
+                out[index] = dataclasses.replace(
+                    decision,
+                    proposed=key not in cut,
+                    outcomes=(*decision.outcomes, extra[key]),
+                    quota_excluded=key in cut,
+                )
     ctx.earned[award.id] = {_subject_key(item) for item in meeting} - cut
     ctx.quota_cut[award.id] = cut
-    out = []
-    for item, outcomes in evaluated:
-        key = _subject_key(item)
-        if key in extra:
-            outcomes.append(extra[key])
-        if isinstance(item, PersonHistory):
-            name, unit_code, position = item.name, item.unit_code, item.position
-            profile = ctx.profile(item.months)
-            achievement = ctx._achievements.get(profile)
-            if achievement is None:
-                achievement = ctx._achievements[profile] = person_achievement(ctx, item)
-        else:
-            name, unit_code, position = item.unit_name, item.unit_code, ""
-            achievement = unit_achievement(ctx, item)
-        out.append(
-            Decision(
-                award_id=award.id,
-                award_name=award.name,
-                subject=subject,
-                subject_key=key,
-                subject_name=name,
-                unit_code=unit_code,
-                position=position,
-                proposed=key in ctx.earned[award.id],
-                outcomes=tuple(outcomes),
-                achievement=achievement,
-                quota_excluded=key in cut,
-            )
-        )
     return out
 
 
 def _highest_only(ctx: _Context, by_award: list[list[Decision]]) -> list[Decision]:
     """One achievement, one award: keep the proposal of the last award in chain order a subject earns."""
+    if len(by_award) == 1:
+        return by_award[0]  # a subject's only award is its highest
     highest: dict[str, str] = {}
     for decisions in by_award:
         for decision in decisions:
@@ -691,7 +820,11 @@ def _highest_only(ctx: _Context, by_award: list[list[Decision]]) -> list[Decisio
 
 def meets_criteria(decision: Decision) -> bool:
     """Met every rule of the award (whether or not proposed: quota or a higher award may intervene)."""
-    return all(o.passed for o in decision.outcomes if o.criterion not in (QUOTA, HIGHER_AWARD))
+    # A plain loop: the renderers ask this of every decision, several times (150,000 calls a run).
+    for outcome in decision.outcomes:
+        if not outcome.passed and outcome.criterion != QUOTA and outcome.criterion != HIGHER_AWARD:
+            return False
+    return True
 
 
 def status_label(decision: Decision) -> str:

@@ -206,7 +206,10 @@ def run_period(
                 write_feedback_job, _without_staff(submissions), config, period, staging
             )
             with _records_only():
-                result = aggregate(config, period, submissions, final=final, accept_partial=accept_partial)
+                # Earlier months feed the month-on-month figures and the per-month sheets only.
+                result = aggregate(
+                    config, period, submissions, final=final, accept_partial=accept_partial, earlier="figures"
+                )
             outcome = RunOutcome(result, submissions, out_root / str(period))
             outcome.outputs, outcome.pdf_skipped = _render_all(
                 config, result, submissions, staging, helper, pdf=pdf, feedback_paths=feedback_paths

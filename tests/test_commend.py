@@ -454,3 +454,25 @@ def test_decision_per_subject_and_award(config):
     assert all(
         o.reason.startswith(("Đạt", "Chưa đạt", "Trong", "Không")) for d in decisions for o in d.outcomes
     )
+
+
+@pytest.mark.parametrize(
+    "outcomes",
+    [
+        (),
+        (("a", True),),
+        (("a", False),),
+        (("a", True), (commend.QUOTA, False)),
+        (("a", True), (commend.HIGHER_AWARD, False)),
+        (("a", False), (commend.QUOTA, True)),
+        (("a", True), ("b", False), (commend.HIGHER_AWARD, False)),
+        ((commend.QUOTA, False), (commend.HIGHER_AWARD, False)),
+    ],
+)
+def test_meets_criteria_ignores_only_quota_and_higher_award(outcomes):
+    decision = Decision(
+        "X", "Giấy khen", "individual", "k", "Tên", "A", "", False,
+        tuple(commend.CriterionOutcome(name, passed, "") for name, passed in outcomes), "", False,
+    )  # fmt: skip
+    rules = [passed for name, passed in outcomes if name not in (commend.QUOTA, commend.HIGHER_AWARD)]
+    assert commend.meets_criteria(decision) is all(rules)
