@@ -741,7 +741,7 @@ def reporting(
                 partial=pick.usable is not None and pick.usable.status is FileStatus.ACCEPTED_PARTIAL,
             )
         )
-    return ReportingResult(period, tuple(units), _relevant((period,), submissions))
+    return ReportingResult(period, tuple(units), tuple(sub for _, sub in _relevant((period,), submissions)))
 
 
 def reporting_status(usable: Submission | None, rejected: Submission | None, due: dt.date) -> ReportingStatus:
