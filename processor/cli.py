@@ -22,6 +22,12 @@ def _utf8_console() -> None:
             reconfigure(encoding="utf-8", errors="replace")
 
 
+def _without_numpy() -> None:
+    """openpyxl imports numpy, when it is installed, only to recognise numpy's number types, which this
+    program never hands it: that import is a tenth of a second of every run's start-up."""
+    sys.modules.setdefault("numpy", None)  # type: ignore[arg-type]  # None: "import numpy" fails
+
+
 class _Group(click.Group):
     """Prints a UserError as a Vietnamese message with no traceback, exit status 2."""
 
@@ -290,4 +296,5 @@ def demo(directory) -> None:
 
 def main() -> None:
     _utf8_console()
+    _without_numpy()
     cli(prog_name="thidua")

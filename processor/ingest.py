@@ -289,11 +289,9 @@ def _validate_all(
     """The validated files, and what `meanwhile()` returned: it runs while the pool works, if one does."""
     total = len(incoming)
     if workers > 1 and total >= _MIN_FILES_FOR_POOL:
-        from concurrent.futures import ProcessPoolExecutor
+        from processor.processes import process_pool
 
-        with ProcessPoolExecutor(
-            max_workers=workers, initializer=_init_worker, initargs=(config, accept_partial)
-        ) as pool:
+        with process_pool(workers, initializer=_init_worker, initargs=(config, accept_partial)) as pool:
             # map submits every chunk at once: the workers are busy before meanwhile() starts.
             results = pool.map(_validate_in_worker, incoming, chunksize=max(1, total // (workers * 8)))
             other = meanwhile()

@@ -253,9 +253,9 @@ class _SecondProcess:
     def __init__(self, enabled: bool):
         self._pool = None
         if enabled:
-            from concurrent.futures import ProcessPoolExecutor
+            from processor.processes import process_pool
 
-            self._pool = ProcessPoolExecutor(max_workers=1)
+            self._pool = process_pool(1)
 
     def submit(self, job: Callable[..., list[Path]], *args: object) -> Callable[[], list[Path]]:
         """Start `job(*args)`; return the function that waits for its result."""

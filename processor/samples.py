@@ -444,7 +444,7 @@ def _apply_variant(kind: str, filled: _Filled, report: UnitReport, rng: random.R
                 rows[k]["name"] = variant
                 note(form.STAFF_SHEET, "name", person.row, variant)
                 people = list(report.people)
-                people[k] = dataclasses.replace(person, name=variant)
+                people[k] = person._replace(name=variant)
                 return dataclasses.replace(report, people=tuple(people))
     elif kind == "nfd_text" and rows:
         decomposed = unicodedata.normalize("NFD", report.people[pick].name)
@@ -455,7 +455,7 @@ def _apply_variant(kind: str, filled: _Filled, report: UnitReport, rng: random.R
         rows[pick]["note"] = text
         note(form.STAFF_SHEET, "note", row_number, text)
         people = list(report.people)
-        people[pick] = dataclasses.replace(people[pick], note=text)
+        people[pick] = people[pick]._replace(note=text)
         return dataclasses.replace(report, people=tuple(people))
     elif kind == "moved_column":
         order = list(form.STAFF_FIELDS)

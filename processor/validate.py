@@ -359,7 +359,7 @@ class _Checker:
         if header is None:
             return []
         name_col = columns["name"]
-        person_keys = {f.name for f in dataclasses.fields(PersonRecord)} - {"row"}
+        person_keys = set(PersonRecord._fields) - {"row"}
         plan = [
             (
                 f,
@@ -394,7 +394,7 @@ class _Checker:
         exact = [_clean_keys(options) if options is not None else _NO_KEYS for _, _, _, options, _ in plan]
         columns_at = [(col, exact[i]) for i, (_, col, _, _, _) in enumerate(plan)]
         kept_keys = [f.key for f, _, kept, _, _ in plan if kept]
-        positional = kept_keys == [f.name for f in dataclasses.fields(PersonRecord)][1:]
+        positional = kept_keys == list(PersonRecord._fields[1:])
         grid, overlay, fonts, name = sheet.grid, sheet.overlay, sheet.legacy_fonts, sheet.name
         is_normalized = unicodedata.is_normalized
         seen: dict[tuple[str, dt.date | None], int] = {}
@@ -835,7 +835,7 @@ def _make_date(
         return _INVALID
 
 
-_PERSON_ORDER = tuple(f.name for f in dataclasses.fields(PersonRecord))
+_PERSON_ORDER = PersonRecord._fields
 # A text the validator would look at twice: Latin-1 letters and nothing beyond (a legacy encoding?).
 _LATIN1_ONLY_LINE = re.compile("^[^\n\u0100-\U0010ffff]*[\x80-\xff][^\n\u0100-\U0010ffff]*$", re.M)
 _HEADER_LIKE_LINE = re.compile("^[Hh][^\n]{0,19}$", re.M)

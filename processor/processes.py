@@ -1,0 +1,21 @@
+"""Worker processes, started the way the clerk's platform starts them.
+
+Linux forks a worker; Windows spawns a fresh interpreter that imports what it needs and receives its
+job pickled. Every job is therefore a top-level function of plain, picklable data. Setting
+THIDUA_START_METHOD=spawn makes Linux start workers as Windows does, so the tests can prove it.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+START_METHOD_VARIABLE = "THIDUA_START_METHOD"
+
+
+def process_pool(max_workers: int, **kwargs) -> ProcessPoolExecutor:
+    import multiprocessing
+
+    method = os.environ.get(START_METHOD_VARIABLE)
+    context = multiprocessing.get_context(method) if method else None
+    return ProcessPoolExecutor(max_workers=max_workers, mp_context=context, **kwargs)
