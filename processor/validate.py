@@ -1405,12 +1405,17 @@ def _people_in_two_units(config: Config, submissions: list[Submission]) -> None:
     # for the rare clash: one dictionary entry per person otherwise.
     first: dict[tuple, tuple[Submission, PersonRecord]] = {}
     clashes: dict[tuple, list[tuple[Submission, PersonRecord]]] = {}
+    folded: dict[str, str] = {}  # a name's identity text: the same people come back every month
     for sub in submissions:
         report = sub.report
         assert report is not None
         period_text = str(report.period)
         for person in report.people:
-            key = (period_text, *_identity(person.name, person.birth_date))
+            name = person.name
+            low = folded.get(name)
+            if low is None:
+                low = folded[name] = _identity(name, None)[0]
+            key = (period_text, low, person.birth_date)
             seen = first.setdefault(key, (sub, person))
             if seen[1] is not person:
                 clashes.setdefault(key, [seen]).append((sub, person))
