@@ -21,7 +21,7 @@ from docx.shared import Pt
 from processor import commend
 from processor.config import Config
 from processor.records import UserError
-from processor.render import documents, word_templates
+from processor.render import documents, docx_files, word_templates
 from processor.vntext import format_percent, given_name_sort_key
 from tests.doc_factories import PersonSpec, UnitSpec, build_result, config_with_units, office_result
 
@@ -96,7 +96,7 @@ def document_xml(path: Path) -> str:
 
 @pytest.mark.parametrize("folder", ["input_templates", "processor/data/templates"])
 def test_committed_templates_match_a_fresh_build(templates, folder):
-    for name in word_templates.TEMPLATE_FILES:
+    for name in docx_files.TEMPLATE_FILES:
         committed = REPO / folder / name
         assert committed.is_file(), f"{committed} missing: python -m processor.render.word_templates {folder}"
         assert document_xml(committed) == document_xml(templates / name), f"{folder}/{name} is stale"
@@ -104,12 +104,12 @@ def test_committed_templates_match_a_fresh_build(templates, folder):
 
 def test_template_build_is_reproducible(tmp_path, templates):
     word_templates.build_templates(tmp_path)
-    for name in word_templates.TEMPLATE_FILES:
+    for name in docx_files.TEMPLATE_FILES:
         assert (tmp_path / name).read_bytes() == (templates / name).read_bytes()
 
 
 def test_templates_layout_decree_30(templates):
-    for name in word_templates.TEMPLATE_FILES:
+    for name in docx_files.TEMPLATE_FILES:
         document = docx.Document(templates / name)
         first = document.sections[0]
         if name == word_templates.EXPLANATION:
@@ -150,7 +150,7 @@ PPR_ORDER = (
 def test_properties_follow_schema_order(templates, final_set):
     """Word refuses a document whose property elements are out of schema order; LibreOffice does not."""
     orders = {"tblPr": word_templates.TBLPR_ORDER, "pPr": PPR_ORDER}
-    paths = [templates / n for n in word_templates.TEMPLATE_FILES] + list(final_set[2].values())
+    paths = [templates / n for n in docx_files.TEMPLATE_FILES] + list(final_set[2].values())
     for path in paths:
         body = docx.Document(path).element.body
         for tag, order in orders.items():

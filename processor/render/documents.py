@@ -32,7 +32,7 @@ from processor.aggregate import STATUS_LABELS
 from processor.config import Campaign, Config, RuleSet
 from processor.records import Decision, PeriodResult, ReportingStatus, UnitResult, UserError
 from processor.render.atomic import write_bytes, write_with
-from processor.render.word_templates import EXPLANATION, PROPOSAL, REPORT, normalize_docx
+from processor.render.docx_files import EXPLANATION, PROPOSAL, REPORT, normalize_docx
 from processor.vntext import (
     date_in_words,
     format_date,

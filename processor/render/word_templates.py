@@ -11,7 +11,6 @@ Every variable a template uses is documented, with an example, in docs/template-
 from __future__ import annotations
 
 import sys
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +28,10 @@ from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
 from processor.render.atomic import write_with
+from processor.render.docx_files import EXPLANATION, PROPOSAL, REPORT, normalize_docx
 
 FONT = "Times New Roman"
 
-REPORT = "bao-cao.docx"
-PROPOSAL = "to-trinh-khen-thuong.docx"
-EXPLANATION = "giai-trinh-khen-thuong.docx"
-TEMPLATE_FILES = (REPORT, PROPOSAL, EXPLANATION)
 
 # Decree 30/2020, Appendix I: A4; margins top/bottom 20-25 mm, left 30-35 mm, right 15-20 mm.
 PAGE_W, PAGE_H = 210, 297
@@ -54,22 +50,6 @@ ISSUER_RULE_W = 22  # short rule under the issuing body
 SUBJECT_RULE_W = 40  # short rule under the trích yếu
 
 BODY_INDENT = Mm(12.7)
-
-
-# ------------------------------------------------------------------------------------------------
-# Reproducible files
-
-
-def normalize_docx(path: Path) -> None:
-    """Rewrite a .docx with fixed entry times: same content gives the same bytes on every run."""
-    with zipfile.ZipFile(path) as source:
-        entries = [(info.filename, source.read(info)) for info in source.infolist()]
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
-        for name, data in entries:
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            target.writestr(info, data)
 
 
 # ------------------------------------------------------------------------------------------------
