@@ -34,6 +34,7 @@ from email.parser import HeaderParser
 from email.utils import parseaddr, parsedate_to_datetime
 from fractions import Fraction
 from pathlib import Path
+from typing import TypeVar
 
 from processor.config import Config
 from processor.ingest_cache import ValidationCache
@@ -60,6 +61,7 @@ _DIGITS = re.compile(r"(\d+)")
 _MAX_NESTING = 3  # e-mails attached to e-mails: deeper is not a forward, it is a bomb
 
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -247,14 +249,16 @@ def _finish(
             return []
         return [sub for sub in (cache.get(item.file, staff) for item in remembered) if sub is not None]
 
-    fresh, known = _validate_all(config, todo, accept_partial, progress, workers, meanwhile=recall)
+    memo = cache is not None
+    validated, known = _validate_all(config, todo, accept_partial, progress, workers, memo, meanwhile=recall)
     if len(known) < len(remembered):  # damaged memo entries: those files are validated again
         recalled = {sub.file.sha256 for sub in known}
         again = [item for item in remembered if item.file.sha256 not in recalled]
-        fresh += _validate_all(config, again, accept_partial, None, workers)[0]
+        validated += _validate_all(config, again, accept_partial, None, workers, memo)[0]
+    fresh = [sub for sub, _ in validated]
     if cache is not None:
-        for sub in fresh:
-            cache.put(sub)  # before the rules across files add their findings
+        for sub, entry in validated:
+            cache.put(sub, entry)  # before the rules across files add their findings
         cache.save()
     submissions = known + fresh
     by_sha = {sub.file.sha256: sub for sub in submissions}
@@ -284,29 +288,38 @@ def _validate_all(
     accept_partial: bool,
     progress: Progress | None,
     workers: int,
+    memo: bool = False,
     meanwhile: Callable[[], list[Submission]] = list,
-) -> tuple[list[Submission], list[Submission]]:
-    """The validated files, and what `meanwhile()` returned: it runs while the pool works, if one does."""
+) -> tuple[list[tuple[Submission, str | None]], list[Submission]]:
+    """Each file validated, with its memo entry when `memo` (encoded where it was validated: in the
+    workers, not in this process); and what `meanwhile()` returned: it runs while the pool works."""
     total = len(incoming)
     if workers > 1 and total >= _MIN_FILES_FOR_POOL:
         from processor.processes import process_pool
 
-        with process_pool(workers, initializer=_init_worker, initargs=(config, accept_partial)) as pool:
+        with process_pool(workers, initializer=_init_worker, initargs=(config, accept_partial, memo)) as pool:
             # map submits every chunk at once: the workers are busy before meanwhile() starts.
             results = pool.map(_validate_in_worker, incoming, chunksize=max(1, total // (workers * 8)))
             other = meanwhile()
             return _with_progress(results, total, progress), other
-    from processor import validate
-
     other = meanwhile()
-    results = (validate.validate_workbook(config, item, accept_partial) for item in incoming)
+    results = (_validate_one(config, item, accept_partial, memo) for item in incoming)
     return _with_progress(results, total, progress), other
 
 
-def _with_progress(results: Iterable[Submission], total: int, progress: Progress | None) -> list[Submission]:
+def _validate_one(
+    config: Config, item: Incoming, accept_partial: bool, memo: bool
+) -> tuple[Submission, str | None]:
+    from processor import ingest_cache, validate
+
+    sub = validate.validate_workbook(config, item, accept_partial)
+    return sub, ingest_cache.encode(sub) if memo else None
+
+
+def _with_progress(results: Iterable[T], total: int, progress: Progress | None) -> list[T]:
     out = []
-    for sub in results:
-        out.append(sub)
+    for result in results:
+        out.append(result)
         if progress is not None:
             progress(len(out), total)
     return out
@@ -315,17 +328,15 @@ def _with_progress(results: Iterable[Submission], total: int, progress: Progress
 _worker_state: dict[str, object] = {}
 
 
-def _init_worker(config: Config, accept_partial: bool) -> None:
+def _init_worker(config: Config, accept_partial: bool, memo: bool) -> None:
     """Runs once in each pool process: the config crosses the process boundary once, not per file."""
-    _worker_state["config"] = config
-    _worker_state["accept_partial"] = accept_partial
+    _worker_state.update(config=config, accept_partial=accept_partial, memo=memo)
 
 
-def _validate_in_worker(item: Incoming) -> Submission:
+def _validate_in_worker(item: Incoming) -> tuple[Submission, str | None]:
     # Top-level so that Windows (spawn) can pickle it by name.
-    from processor import validate
-
-    return validate.validate_workbook(_worker_state["config"], item, _worker_state["accept_partial"])
+    state = _worker_state
+    return _validate_one(state["config"], item, state["accept_partial"], state["memo"])  # type: ignore[arg-type]
 
 
 # -- collecting ------------------------------------------------------------------------------------

@@ -183,9 +183,10 @@ class ValidationCache:
         self._used.add(file.sha256)
         return sub
 
-    def put(self, sub: Submission) -> None:
-        """Remember a submission as validate_workbook returned it (before the rules across files)."""
-        self._new[sub.file.sha256] = encode(sub)
+    def put(self, sub: Submission, entry: str | None = None) -> None:
+        """Remember a submission as validate_workbook returned it (before the rules across files);
+        `entry` is its `encode`d text when that was already made."""
+        self._new[sub.file.sha256] = entry if entry is not None else encode(sub)
         self._used.add(sub.file.sha256)
 
     def save(self) -> None:
