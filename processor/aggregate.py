@@ -490,7 +490,7 @@ class _Units:
 # The stage
 
 # What aggregate computes for the months before the one asked for (see `aggregate`).
-Earlier = Literal["full", "figures", "none"]
+Earlier = Literal["full", "figures"]
 
 
 def aggregate(
@@ -500,21 +500,17 @@ def aggregate(
     *,
     final: bool = False,
     accept_partial: bool = False,
-    histories: bool = True,
     earlier: Earlier = "full",
 ) -> PeriodResult:
     """Compute the result of `period` (and, chained through `previous`, of each earlier campaign month).
 
-    With `histories=False` the people and unit histories are left empty: who reported and the targets
-    need neither, and a province's 50,000 people cost most of the time (`thidua status`).
     `earlier` says what the results of the earlier months hold: "full", each is what aggregating that
     month alone gives; "figures", the same without people and unit histories (50,000 records a month
-    that nothing rendered from a month's run reads: it shows earlier months' units, totals and targets);
-    "none", there are none (`previous` is None; `thidua status` shows one month). `period`'s own result
-    is the same whichever is chosen.
+    that nothing rendered from a month's run reads: it shows earlier months' units, totals and targets).
+    `period`'s own result is the same either way. Who reported, without figures: `reporting`.
     Raises UserError (from config.campaign_for) when `period` belongs to no campaign.
     """
-    if earlier not in ("full", "figures", "none"):
+    if earlier not in ("full", "figures"):
         raise ValueError(f"earlier={earlier!r}")
     campaign = config.campaign_for(period)
     periods = tuple(p for p in campaign.periods if p <= period)
@@ -528,16 +524,6 @@ def aggregate(
     for month_index, month in enumerate(periods):
         last = month_index == len(periods) - 1
         month_picks = picks[month_index]
-        if not last and earlier == "none":
-            if histories:  # the months before still make the histories of `period`
-                reports = {
-                    unit.code: pick.usable.report
-                    for unit in config.units
-                    if (pick := month_picks.get(unit.code)) and pick.usable and pick.usable.report
-                }
-                people.add_month(month, [(code, report) for code, report in reports.items()])
-                unit_histories.add_month(month, reports)
-            continue
         due = campaign.due_date(month)
         units: list[UnitResult] = []
         reports = {}
@@ -577,11 +563,10 @@ def aggregate(
                     )
                 )
         totals = sum_figures(config, [u.figures for u in units if u.figures.units_reporting])
-        if histories:
-            # Reports in roster order (as `reports` is): people history and blocking people follow it.
-            people.add_month(month, list(reports.items()))
-            unit_histories.add_month(month, reports)
-        snapshot = histories and (last or earlier == "full")
+        # Reports in roster order (as `reports` is): people history and blocking people follow it.
+        people.add_month(month, list(reports.items()))
+        unit_histories.add_month(month, reports)
+        snapshot = last or earlier == "full"
         result = PeriodResult(
             campaign_id=campaign.id,
             period=month,
