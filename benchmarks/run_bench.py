@@ -236,28 +236,45 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--units", type=int, default=1000)
     parser.add_argument("--staff", type=int, default=50)
     parser.add_argument("--no-scaling", action="store_true", help="only the full size, no 100/300 runs")
-    parser.add_argument(
-        "--repeat", type=int, default=REPEAT, help="runs of b, c, d; the fastest is kept"
-    )
+    parser.add_argument("--repeat", type=int, default=REPEAT, help="runs of b, c, d; the fastest is kept")
     parser.add_argument("--results", type=Path, default=REPO / "benchmarks" / "RESULTS.md")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="thidua-bench-"))
     sizes = [args.units] if args.no_scaling else sorted({100, 300, args.units})
+    probes = [cpu_probe()]
     try:
         runs = []
         for size in sizes:
             print(f"{size} units:")
             runs.append(bench(size, args.staff, workdir, full=size == args.units, repeat=args.repeat))
+        probes.append(cpu_probe())
     finally:
         if args.keep:
             print(f"files kept in {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+    args.probes = probes
     text = results_text(runs, args)
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(text, encoding="utf-8")
     print(text)
+
+
+PROBE = """
+import time
+t = time.perf_counter()
+s = 0
+for i in range(5_000_000):
+    s += i
+print(time.perf_counter() - t)
+"""
+
+
+def cpu_probe() -> float:
+    """Seconds of a fixed pure-Python loop in a fresh process: shows how loaded the shared host was."""
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+    return float(out.stdout)
 
 
 def _cpu_name() -> str:
@@ -305,7 +322,8 @@ def results_text(runs: list[dict], args) -> str:
         f"Machine: {platform.platform()}, {_cpu_name()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}.",
         f"Date: {dt.date.today().isoformat()}. Command: `{command}` (benchmarks/run_bench.py; "
-        f"fastest of {args.repeat} for b, c, d).",
+        f"fastest of {args.repeat} for b, c, d). Load probe (a fixed Python loop; higher means a busier "
+        f"host): {' then '.join(f'{p:.2f} s' for p in getattr(args, 'probes', []))}.",
         f"Province: {full['units']} units x {full['staff']} staff x 3 months "
         f"({full['all_files']} workbooks); "
         f"timed on month 3's {full['files']} workbooks. Months 1 and 2 were run first (untimed), as the "
