@@ -294,15 +294,24 @@ def _validate_all(
     """Each file validated, with its memo entry when `memo` (encoded where it was validated: in the
     workers, not in this process); and what `meanwhile()` returned: it runs while the pool works."""
     total = len(incoming)
+    other: list[Submission] | None = None
     if workers > 1 and total >= _MIN_FILES_FOR_POOL:
+        from concurrent.futures.process import BrokenProcessPool
+
         from processor.processes import process_pool
 
-        with process_pool(workers, initializer=_init_worker, initargs=(config, accept_partial, memo)) as pool:
-            # map submits every chunk at once: the workers are busy before meanwhile() starts.
-            results = pool.map(_validate_in_worker, incoming, chunksize=max(1, total // (workers * 8)))
-            other = meanwhile()
-            return _with_progress(results, total, progress), other
-    other = meanwhile()
+        try:
+            with process_pool(
+                workers, initializer=_init_worker, initargs=(config, accept_partial, memo)
+            ) as pool:
+                # map submits every chunk at once: the workers are busy before meanwhile() starts.
+                results = pool.map(_validate_in_worker, incoming, chunksize=max(1, total // (workers * 8)))
+                other = meanwhile()
+                return _with_progress(results, total, progress), other
+        except (BrokenProcessPool, OSError):
+            pass  # a worker died or could not start (security software, memory): validate here instead
+    if other is None:
+        other = meanwhile()
     results = (_validate_one(config, item, accept_partial, memo) for item in incoming)
     return _with_progress(results, total, progress), other
 

@@ -261,10 +261,24 @@ class _SecondProcess:
         """Start `job(*args)`; return the function that waits for its result."""
         if self._pool is None:
             return lambda: job(*args)
-        # Pickled here, not in the pool's feeder thread: this thread goes on filling the config's cached
-        # look-ups, and a dict that changes while pickled fails.
-        future = self._pool.submit(_run_pickled, pickle.dumps((job, args)))
-        return future.result
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            # Pickled here, not in the pool's feeder thread: this thread goes on filling the config's
+            # cached look-ups, and a dict that changes while pickled fails.
+            future = self._pool.submit(_run_pickled, pickle.dumps((job, args)))
+        except (BrokenProcessPool, OSError):
+            return lambda: job(*args)  # no worker could be started: the job runs here
+
+        def result() -> list[Path]:
+            try:
+                return future.result()
+            except BrokenProcessPool:
+                # The worker died (killed, out of memory, stopped by security software): its files are
+                # written atomically, so doing the job again here leaves no half-written one.
+                return job(*args)
+
+        return result
 
     def close(self) -> None:
         if self._pool is not None:

@@ -3,6 +3,8 @@ generator's own truth (what each unit meant to report), computed here by plain c
 
 import hashlib
 import json
+import multiprocessing
+import os
 import zipfile
 from fractions import Fraction
 from types import SimpleNamespace
@@ -249,3 +251,28 @@ def test_template_mistake_in_the_second_process_is_a_clean_user_error(workspace,
         with pytest.raises(UserError, match="khong_co_bien_nay"):
             run_period(config, "2024-02", ws.root / "inbox", out)
         assert {p: p.read_bytes() for p in first.out_dir.rglob("*") if p.is_file()} == before
+
+
+def _die(*_args):
+    os._exit(3)  # a worker killed mid-job (out of memory, security software)
+
+
+@pytest.mark.skipif(
+    multiprocessing.get_start_method() != "fork", reason="the dying job reaches the worker by fork"
+)
+def test_a_dying_worker_process_costs_time_not_results(workspace, tmp_path, monkeypatch):
+    """If the validation workers or the second process die, the run does their work itself."""
+    from processor import ingest, pipeline
+
+    ws = workspace
+    files = [p for p in (ws.root / "inbox").rglob("*") if p.is_file()]
+    assert len(files) >= ingest._MIN_FILES_FOR_POOL  # the validation pool is used
+    monkeypatch.setattr(pipeline, "SECOND_PROCESS_FILES", 1)
+    monkeypatch.setattr(ingest, "_validate_in_worker", _die)
+    monkeypatch.setattr(pipeline, "_run_pickled", _die)
+    again = run_period(ws.config, "2024-03", ws.root / "inbox", tmp_path / "out")
+    first = ws.outcomes["2024-03"].out_dir
+    written = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert written == sorted(p.relative_to(again.out_dir) for p in again.out_dir.rglob("*") if p.is_file())
+    for relative in written:
+        assert (again.out_dir / relative).read_bytes() == (first / relative).read_bytes(), relative
