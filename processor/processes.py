@@ -7,15 +7,15 @@ THIDUA_START_METHOD=spawn makes Linux start workers as Windows does, so the test
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
-from concurrent.futures import ProcessPoolExecutor
 
 START_METHOD_VARIABLE = "THIDUA_START_METHOD"
 
 
-def process_pool(max_workers: int, **kwargs) -> ProcessPoolExecutor:
+def process_pool(max_workers: int, **kwargs) -> concurrent.futures.ProcessPoolExecutor:
     import multiprocessing
 
     method = os.environ.get(START_METHOD_VARIABLE)
     context = multiprocessing.get_context(method) if method else None
-    return ProcessPoolExecutor(max_workers=max_workers, mp_context=context, **kwargs)
+    return concurrent.futures.ProcessPoolExecutor(max_workers=max_workers, mp_context=context, **kwargs)
