@@ -779,3 +779,44 @@ def test_libreoffice_opens_the_patched_copy(tmp_path, monkeypatch):
     assert wb.sheetnames[0] == FINDINGS_SHEET
     rating = wb[form.STAFF_SHEET][f"{staff_col('Xếp loại tháng')}3"]
     assert rgb(rating) == "FFC7CE" and "không phải mức xếp loại" in rating.comment.text
+
+
+def _with_shared_strings(source: Path) -> None:
+    """Add the shared strings part Excel writes in every workbook it saves (camel-case name)."""
+    with zipfile.ZipFile(source) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    parts["xl/sharedStrings.xml"] = (
+        f'<sst xmlns="{annotate.MAIN_NS}" count="1" uniqueCount="1"><si><t>Hoà</t></si></sst>'
+    ).encode()
+    rel = f'<Relationship Id="rIdSst" Type="{annotate.REL_NS}/sharedStrings" Target="sharedStrings.xml"/>'
+    rels = parts["xl/_rels/workbook.xml.rels"].decode()
+    parts["xl/_rels/workbook.xml.rels"] = rels.replace("</Relationships>", rel + "</Relationships>").encode()
+    override = (
+        '<Override PartName="/xl/sharedStrings.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+    )
+    types = parts["[Content_Types].xml"].decode()
+    parts["[Content_Types].xml"] = types.replace("</Types>", override + "</Types>").encode()
+    with zipfile.ZipFile(source, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+
+
+def test_patched_copy_content_types_name_parts_as_stored(tmp_path, monkeypatch):
+    """[Content_Types].xml keeps each part name's case: readers that match it case-sensitively (openpyxl,
+    the Open XML SDK, Numbers) otherwise miss xl/sharedStrings.xml, docProps/core.xml, the VML parts."""
+    source = make_form(tmp_path / "KT.xlsx", unit_note=False)
+    _with_shared_strings(source)
+    copy = _patched_copy(tmp_path, findings_for(source.name), source, monkeypatch)
+    with zipfile.ZipFile(copy) as archive:
+        names = set(archive.namelist())
+        types = ET.fromstring(archive.read("[Content_Types].xml"))
+    ns = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+    overrides = {e.get("PartName").lstrip("/") for e in types.iter(ns + "Override")}
+    defaults = {e.get("Extension").lower() for e in types.iter(ns + "Default")}
+    assert overrides <= names
+    assert {"xl/sharedStrings.xml", "docProps/core.xml", "xl/drawings/vmlDrawing1.vml"} <= overrides
+    untyped = [n for n in names - overrides if n.rsplit(".", 1)[-1].lower() not in defaults]
+    assert untyped == []
+    wb = load_workbook(copy)  # openpyxl finds the shared strings by the override's name
+    assert wb.sheetnames[0] == FINDINGS_SHEET
