@@ -820,3 +820,23 @@ def test_patched_copy_content_types_name_parts_as_stored(tmp_path, monkeypatch):
     assert untyped == []
     wb = load_workbook(copy)  # openpyxl finds the shared strings by the override's name
     assert wb.sheetnames[0] == FINDINGS_SHEET
+
+
+@pytest.mark.parametrize("unit_note", [False, True], ids=["patched", "openpyxl"])
+def test_findings_sheet_name_never_repeats_a_units_sheet_in_another_case(tmp_path, unit_note):
+    """Excel compares sheet names case-insensitively: two 'Kết quả kiểm tra' make it repair the file."""
+    source = make_form(tmp_path / "KT.xlsx", unit_note=unit_note)
+    wb = load_workbook(source)
+    wb.create_sheet(FINDINGS_SHEET.upper())
+    wb.save(source)
+    sub = Submission(received(source), FileStatus.REJECTED, findings_for(source.name), "KT", PERIOD)
+    copy = write_annotated_copy(sub, source.read_bytes(), tmp_path / "copy.xlsx")
+    names = annotate.Package(copy.read_bytes()).sheets()
+    folded = [s.name.casefold() for s in names]
+    assert len(set(folded)) == len(folded)
+    assert names[0].name == f"{FINDINGS_SHEET} (2)" and FINDINGS_SHEET.upper() in [s.name for s in names]
+    with zipfile.ZipFile(copy) as archive:  # the print titles follow the sheet's real name
+        workbook = archive.read("xl/workbook.xml").decode()
+    assert f"'{names[0].name}'!$8:$8</definedName>" in workbook
+    wb = load_workbook(copy)
+    assert rgb(wb[form.STAFF_SHEET][f"{staff_col('Xếp loại tháng')}3"]) == "FFC7CE"

@@ -986,11 +986,19 @@ def _cell(ref: str, value: object, style: int) -> str:
 
 
 def add_sheet(pkg: Package, name: str, xml: bytes, *, first: bool, state: str = "visible") -> str:
-    """Add a worksheet as the first or the last sheet; returns its part name."""
+    """Add a worksheet as the first or the last sheet; returns its part name. A name the workbook already
+    has in another case gets a number (Excel compares sheet names case-insensitively and repairs a file
+    with two "the same")."""
+    sheets = pkg.sheets()
+    taken = {s.name.casefold() for s in sheets}
+    name = next(
+        candidate
+        for candidate in itertools.chain([name], (f"{name} ({n})" for n in itertools.count(2)))
+        if candidate.casefold() not in taken
+    )
     part = pkg.unused("xl/worksheets/sheet{}.xml")
     pkg.add_part(part, xml, CT_WORKSHEET)
     rid = pkg.add_rel(pkg.workbook, RT_WORKSHEET, part)
-    sheets = pkg.sheets()
     sheet_id = max((s.sheet_id for s in sheets), default=0) + 1
     state_attr = f' state="{state}"' if state != "visible" else ""
     element = (
