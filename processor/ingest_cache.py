@@ -145,7 +145,6 @@ class ValidationCache:
         self._lines: dict[str, str] = {}  # sha256 -> the entry's JSON text, as read
         self._line_count = 0  # entry lines in the file, superseded ones included
         self._appendable = False  # the file holds this memo (format and key) and can grow at its end
-        self._ends_with_newline = True  # False after a run killed while appending
         self._new: dict[str, str] = {}
         self._used: set[str] = set()
         try:
@@ -160,7 +159,6 @@ class ValidationCache:
         if not isinstance(header, dict) or header.get("format") != CACHE_FORMAT or header.get("key") != key:
             return
         self._appendable = True
-        self._ends_with_newline = text.endswith("\n")
         for line in body.split("\n"):  # not splitlines: U+2028 may sit unescaped in an entry
             sha, tab, entry = line.partition("\t")
             if tab and len(sha) == 64:
@@ -212,14 +210,30 @@ class ValidationCache:
         from filelock import FileLock, Timeout
 
         text = "\n".join(self._entry_lines(sorted(self._new))) + "\n"
-        if not self._ends_with_newline:
-            text = "\n" + text  # the torn last line of a killed run stays a line of its own
         # `thidua status` saves without the workspace lock: two appenders must not interleave.
         try:
-            with FileLock(str(self.path) + ".lock", timeout=10), open(self.path, "ab") as out:
+            with FileLock(str(self.path) + ".lock", timeout=10), open(self.path, "r+b") as out:
+                # Another process (a run under an edited config) may have rewritten the memo since it was
+                # read: entries validated under this key must not join a memo of another.
+                if not self._is_ours(out.readline()):
+                    return
+                out.seek(0, 2)
+                if out.tell() and (out.seek(-1, 2), out.read(1))[1] != b"\n":
+                    text = "\n" + text  # the torn last line of a killed run stays a line of its own
                 out.write(text.encode("utf-8"))  # bytes: no "\r\n" on Windows, as the rewrite writes
         except Timeout:
             return
+
+    def _is_ours(self, head: bytes) -> bool:
+        try:
+            header = json.loads(head)
+        except ValueError:
+            return False
+        return (
+            isinstance(header, dict)
+            and header.get("format") == CACHE_FORMAT
+            and header.get("key") == self.key
+        )
 
     def _rewrite(self) -> None:
         from processor.render.atomic import write_text

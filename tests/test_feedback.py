@@ -779,3 +779,64 @@ def test_libreoffice_opens_the_patched_copy(tmp_path, monkeypatch):
     assert wb.sheetnames[0] == FINDINGS_SHEET
     rating = wb[form.STAFF_SHEET][f"{staff_col('Xếp loại tháng')}3"]
     assert rgb(rating) == "FFC7CE" and "không phải mức xếp loại" in rating.comment.text
+
+
+def _with_shared_strings(source: Path) -> None:
+    """Add the shared strings part Excel writes in every workbook it saves (camel-case name)."""
+    with zipfile.ZipFile(source) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    parts["xl/sharedStrings.xml"] = (
+        f'<sst xmlns="{annotate.MAIN_NS}" count="1" uniqueCount="1"><si><t>Hoà</t></si></sst>'
+    ).encode()
+    rel = f'<Relationship Id="rIdSst" Type="{annotate.REL_NS}/sharedStrings" Target="sharedStrings.xml"/>'
+    rels = parts["xl/_rels/workbook.xml.rels"].decode()
+    parts["xl/_rels/workbook.xml.rels"] = rels.replace("</Relationships>", rel + "</Relationships>").encode()
+    override = (
+        '<Override PartName="/xl/sharedStrings.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+    )
+    types = parts["[Content_Types].xml"].decode()
+    parts["[Content_Types].xml"] = types.replace("</Types>", override + "</Types>").encode()
+    with zipfile.ZipFile(source, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+
+
+def test_patched_copy_content_types_name_parts_as_stored(tmp_path, monkeypatch):
+    """[Content_Types].xml keeps each part name's case: readers that match it case-sensitively (openpyxl,
+    the Open XML SDK, Numbers) otherwise miss xl/sharedStrings.xml, docProps/core.xml, the VML parts."""
+    source = make_form(tmp_path / "KT.xlsx", unit_note=False)
+    _with_shared_strings(source)
+    copy = _patched_copy(tmp_path, findings_for(source.name), source, monkeypatch)
+    with zipfile.ZipFile(copy) as archive:
+        names = set(archive.namelist())
+        types = ET.fromstring(archive.read("[Content_Types].xml"))
+    ns = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+    overrides = {e.get("PartName").lstrip("/") for e in types.iter(ns + "Override")}
+    defaults = {e.get("Extension").lower() for e in types.iter(ns + "Default")}
+    assert overrides <= names
+    assert {"xl/sharedStrings.xml", "docProps/core.xml", "xl/drawings/vmlDrawing1.vml"} <= overrides
+    untyped = [n for n in names - overrides if n.rsplit(".", 1)[-1].lower() not in defaults]
+    assert untyped == []
+    wb = load_workbook(copy)  # openpyxl finds the shared strings by the override's name
+    assert wb.sheetnames[0] == FINDINGS_SHEET
+
+
+@pytest.mark.parametrize("unit_note", [False, True], ids=["patched", "openpyxl"])
+def test_findings_sheet_name_never_repeats_a_units_sheet_in_another_case(tmp_path, unit_note):
+    """Excel compares sheet names case-insensitively: two 'Kết quả kiểm tra' make it repair the file."""
+    source = make_form(tmp_path / "KT.xlsx", unit_note=unit_note)
+    wb = load_workbook(source)
+    wb.create_sheet(FINDINGS_SHEET.upper())
+    wb.save(source)
+    sub = Submission(received(source), FileStatus.REJECTED, findings_for(source.name), "KT", PERIOD)
+    copy = write_annotated_copy(sub, source.read_bytes(), tmp_path / "copy.xlsx")
+    names = annotate.Package(copy.read_bytes()).sheets()
+    folded = [s.name.casefold() for s in names]
+    assert len(set(folded)) == len(folded)
+    assert names[0].name == f"{FINDINGS_SHEET} (2)" and FINDINGS_SHEET.upper() in [s.name for s in names]
+    with zipfile.ZipFile(copy) as archive:  # the print titles follow the sheet's real name
+        workbook = archive.read("xl/workbook.xml").decode()
+    assert f"'{names[0].name}'!$8:$8</definedName>" in workbook
+    wb = load_workbook(copy)
+    assert rgb(wb[form.STAFF_SHEET][f"{staff_col('Xếp loại tháng')}3"]) == "FFC7CE"

@@ -120,3 +120,24 @@ def test_memo_mostly_of_files_gone_is_rewritten_with_the_files_still_there(inbox
     assert validated == []
     _header, *entries = memo.read_text(encoding="utf-8").rstrip("\n").split("\n")
     assert len(entries) == 1  # the files no longer in the inbox are forgotten
+
+
+def test_entries_of_another_config_never_join_a_memo_rewritten_meanwhile(inbox, tmp_path, monkeypatch):
+    """`thidua status` (old config, memo loaded) still running when a run under an edited config rewrote
+    the memo: status's entries, validated under the old config, must not join the new memo."""
+    config, folder = inbox
+    subs, _ = _run(config, folder, tmp_path / "scratch.json", monkeypatch)
+    first, second, third = subs[:3]
+    memo = tmp_path / CACHE_NAME
+    old = ValidationCache(memo, "old-config")
+    old.put(first)
+    old.save()
+    status = ValidationCache(memo, "old-config")  # loaded: the memo is its own, it may append
+    run = ValidationCache(memo, "new-config")
+    run.put(second)
+    run.save()  # rewritten under the new key
+    status.put(third)
+    status.save()
+    after = ValidationCache(memo, "new-config")
+    assert after.holds(second.file.sha256)
+    assert not after.holds(third.file.sha256)

@@ -236,6 +236,7 @@ class Package:
         self._dirty_rels: set[str] = set()
         self._types: tuple[dict[str, str], dict[str, str]] | None = None
         self._types_changed = False
+        self._spelling: dict[str, str] = {}  # lower-case part name -> as [Content_Types].xml spells it
         self._styles: Styles | None = None
         self._workbook: str | None = None
         self._sheets: list[SheetEntry] | None = None
@@ -279,10 +280,11 @@ class Package:
                 e.get("Extension", "").lower(): e.get("ContentType", "")
                 for e in root.iter(f"{{{CT_NS}}}Default")
             }
-            overrides = {
-                e.get("PartName", "").lstrip("/").lower(): e.get("ContentType", "")
-                for e in root.iter(f"{{{CT_NS}}}Override")
-            }
+            overrides = {}
+            for e in root.iter(f"{{{CT_NS}}}Override"):
+                name = e.get("PartName", "").lstrip("/")
+                overrides[name.lower()] = e.get("ContentType", "")
+                self._spelling[name.lower()] = name
             self._types = (defaults, overrides)
         return self._types
 
@@ -352,7 +354,11 @@ class Package:
     def _types_xml(self) -> bytes:
         defaults, overrides = self._content_types()
         items = [f'<Default Extension="{attr(e)}" ContentType="{attr(t)}"/>' for e, t in defaults.items()]
-        items += [f'<Override PartName="/{attr(p)}" ContentType="{attr(t)}"/>' for p, t in overrides.items()]
+        # The lookup is case-insensitive, as OPC says; the part names written are spelt as the zip stores
+        # them (openpyxl, the Open XML SDK and Numbers match them case-sensitively).
+        for lower, content_type in overrides.items():
+            name = self.name_of(lower) or self._spelling.get(lower, lower)
+            items.append(f'<Override PartName="/{attr(name)}" ContentType="{attr(content_type)}"/>')
         return XML_HEAD + f'<Types xmlns="{CT_NS}">{"".join(items)}</Types>'.encode()
 
     # -- the workbook
@@ -980,11 +986,19 @@ def _cell(ref: str, value: object, style: int) -> str:
 
 
 def add_sheet(pkg: Package, name: str, xml: bytes, *, first: bool, state: str = "visible") -> str:
-    """Add a worksheet as the first or the last sheet; returns its part name."""
+    """Add a worksheet as the first or the last sheet; returns its part name. A name the workbook already
+    has in another case gets a number (Excel compares sheet names case-insensitively and repairs a file
+    with two "the same")."""
+    sheets = pkg.sheets()
+    taken = {s.name.casefold() for s in sheets}
+    name = next(
+        candidate
+        for candidate in itertools.chain([name], (f"{name} ({n})" for n in itertools.count(2)))
+        if candidate.casefold() not in taken
+    )
     part = pkg.unused("xl/worksheets/sheet{}.xml")
     pkg.add_part(part, xml, CT_WORKSHEET)
     rid = pkg.add_rel(pkg.workbook, RT_WORKSHEET, part)
-    sheets = pkg.sheets()
     sheet_id = max((s.sheet_id for s in sheets), default=0) + 1
     state_attr = f' state="{state}"' if state != "visible" else ""
     element = (

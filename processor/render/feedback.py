@@ -677,7 +677,7 @@ def _findings_sheet(
         sheet.rows.append((header_row + 1, None, [(1, "Không có lỗi, cảnh báo nào.", xf("none"))]))
 
     part = annotate.add_sheet(pkg, FINDINGS_SHEET, sheet.to_bytes(selected=True), first=True)
-    print_titles = f"{quote_sheetname(FINDINGS_SHEET)}!${header_row}:${header_row}"
+    print_titles = f"{quote_sheetname(pkg.sheets()[0].name)}!${header_row}:${header_row}"
     annotate.add_defined_name(pkg, "_xlnm.Print_Titles", 0, print_titles)
     annotate.select_first_sheet(pkg, skip={part})
 
