@@ -39,7 +39,7 @@ from typing import TypeVar
 from processor.config import Config
 from processor.ingest_cache import ValidationCache
 from processor.records import FileStatus, Finding, Incoming, ReceivedFile, Severity, Submission, UserError
-from processor.vntext import format_decimal, nfc
+from processor.vntext import format_decimal, nfc, xml_safe
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 EMAIL_SUFFIXES = (".eml", ".msg")
@@ -134,9 +134,9 @@ def collect_paths(paths: Sequence[Path], config: Config) -> Collected:
     collector = _Collector(config)
     for path in map(Path, paths):
         if path.is_dir():
-            collector.add_folder(path, prefix=f"{nfc(str(path)).rstrip('/')}/")
+            collector.add_folder(path, prefix=f"{_shown(str(path)).rstrip('/')}/")
         else:
-            collector.add_file(path, nfc(str(path)), named=True)
+            collector.add_file(path, _shown(str(path)), named=True)
     return collector.done()
 
 
@@ -396,12 +396,12 @@ class _Collector:
         try:
             entries = sorted(os.scandir(folder), key=lambda e: nfc(e.name))
         except OSError as exc:
-            display = prefix.rstrip("/") or nfc(str(folder))
+            display = prefix.rstrip("/") or _shown(str(folder))
             self._not_taken(folder, display, None, _SourceProblem("folder_unreadable", _folder_reason(exc)))
             return
         for entry in entries:
             path = Path(entry.path)
-            display = f"{prefix}{nfc(entry.name)}"
+            display = f"{prefix}{_shown(entry.name)}"
             try:
                 is_folder = entry.is_dir(follow_symlinks=False)
                 is_file = not is_folder and entry.is_file()
@@ -641,7 +641,7 @@ def _decoded(value: object) -> str:
     if "=?" in text:
         with contextlib.suppress(ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
             text = str(make_header(decode_header(text)))
-    return nfc(text)
+    return xml_safe(nfc(text))
 
 
 def _subject_label(subject: str, suffix: str) -> str:
@@ -742,7 +742,12 @@ def _address(text: object) -> str | None:
 
 def _attachment_name(name: str) -> str:
     """The file name only: an attachment called '..\\..\\x.xlsx' is shown, never used, as a path."""
-    return nfc(name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    return _shown(name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+
+
+def _shown(name: str) -> str:
+    """A file name as the outputs show it: NFC, and only characters they can hold."""
+    return xml_safe(nfc(name))
 
 
 # -- messages --------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ import python_calamine
 
 from processor.config import Validation
 from processor.records import Finding, Severity
-from processor.vntext import clean, format_int, legacy_font_encoding, slug
+from processor.vntext import clean, format_int, legacy_font_encoding, slug, xml_safe
 
 # Sheet names are compared tolerantly; the same few names come in every file.
 _sheet_key = functools.lru_cache(maxsize=1024)(slug)
@@ -871,6 +871,7 @@ def _normalise(value: object) -> Value | None:
             and (value.isascii() or unicodedata.is_normalized("NFC", value))
         ):
             return value  # already clean: the usual case, at C speed
+        value = xml_safe(value)
         if "\n" in value or "\r" in value:
             text = "\n".join(line for line in (clean(p) for p in value.splitlines()) if line)
         else:

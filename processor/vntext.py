@@ -29,6 +29,19 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+# What XML (so .xlsx, .docx) cannot hold: C0 controls but tab and line breaks, U+FFFE, U+FFFF.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def xml_safe(text: str) -> str:
+    """Text every output can hold: XML-illegal characters dropped (a unit's cell may hold them as
+    _x0001_ escapes), lone surrogates (a Linux file name that is not UTF-8) shown as U+FFFD."""
+    if text.isprintable():
+        return text
+    return _SURROGATES.sub("\ufffd", _XML_ILLEGAL.sub("", text))
+
+
 def clean(text: object) -> str:
     """NFC, with runs of white space (including non-breaking) folded to one space and trimmed."""
     if text is None:

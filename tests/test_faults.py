@@ -637,3 +637,32 @@ def test_rerun_is_byte_identical_and_never_touches_the_inbox(workspace, referenc
     closing = snapshot(workspace / OUT / PERIOD)
     assert any(name.startswith("to-trinh") and name.endswith(".docx") for name in closing)
     assert inbox_state(inbox) == before
+
+
+def test_characters_xml_cannot_hold_never_reach_the_outputs(tmp_path):
+    """A name typed with control characters (stored as _x0001_ escapes) or U+FFFE, and a file name
+    that is not UTF-8 (Linux): the run completes and every output opens again."""
+    import docx
+
+    workspace = new_workspace(tmp_path / "ThiDua", "clean", as_email=False)
+    inbox = workspace / "inbox"
+    data = (inbox / TARGET).read_bytes()
+    odd = "Nguyễn_x0001_ Văn\ufffe Bình".encode()
+    data = replace_cell(data, STAFF_PART, "B5", b'<c r="B5" t="inlineStr"><is><t>' + odd + b"</t></is></c>")
+    (inbox / TARGET).write_bytes(data)
+    if os.name == "posix":
+        (inbox / "khac").mkdir()
+        with open(os.fsencode(inbox / "khac") + b"/B\xe1o c\xe1o.xlsx", "wb") as stream:
+            stream.write(data)
+    run_ok(workspace)
+    out = workspace / OUT / PERIOD
+    summary = assert_complete_outputs(out)
+    text = json.dumps(summary, ensure_ascii=False)
+    assert "\x01" not in text and "\ufffe" not in text
+    for path in out.rglob("*.xlsx"):
+        openpyxl.load_workbook(path).close()  # strict XML: an illegal character would fail here
+    for path in out.rglob("*.docx"):
+        docx.Document(path)
+    if os.name == "posix":
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        assert "khac/B\ufffdo c\ufffdo.xlsx" in {entry["name"] for entry in manifest["inputs"]}

@@ -840,3 +840,21 @@ def test_findings_sheet_name_never_repeats_a_units_sheet_in_another_case(tmp_pat
     assert f"'{names[0].name}'!$8:$8</definedName>" in workbook
     wb = load_workbook(copy)
     assert rgb(wb[form.STAFF_SHEET][f"{staff_col('Xếp loại tháng')}3"]) == "FFC7CE"
+
+
+def test_rows_stay_within_excels_height_limit(tmp_path, config):
+    """A very long finding (a unit's pasted text quoted back) must not make a row taller than Excel's
+    409 points: Excel would call the file damaged and repair it."""
+    unit_file = make_form(tmp_path / "inbox" / "Báo cáo KT tháng 2.xlsx", unit_note=False)
+    long = Finding(
+        Severity.WARNING, "highlights", "Kết quả nổi bật quá dài: " + "rất dài " * 600, unit_file.name,
+        form.UNIT_SHEET, f"B{unit_row('Kết quả nổi bật')}", "Kết quả nổi bật", "x" * 1500,
+    )  # fmt: skip
+    submission = Submission(received(unit_file), FileStatus.ACCEPTED, [long], "KT", PERIOD)
+    copy = write_annotated_copy(submission, unit_file.read_bytes(), tmp_path / "copy.xlsx", config=config)
+    report = write_validation_report([submission], config, PERIOD, tmp_path / "kiem-tra.xlsx")
+    for path in (copy, report):
+        heights = [
+            d.height for ws in load_workbook(path).worksheets for d in ws.row_dimensions.values() if d.height
+        ]
+        assert 400 <= max(heights) <= 409, (path.name, max(heights))  # the long finding's row, capped

@@ -88,6 +88,7 @@ def _font(size: float = 12, **style) -> Font:
 HEADER_FONT = _font(bold=True, color="FFFFFF")
 BODY_FONT = _font()
 THIN = Side(style="thin", color="A6A6A6")
+MAX_ROW_HEIGHT = 409  # points: Excel's limit (it repairs a file with a taller row)
 GRID = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 
@@ -639,7 +640,7 @@ def _findings_sheet(
     for row, (text, look) in enumerate(lines, 1):
         # Excel does not grow merged rows to fit wrapped text: size them from the text.
         per_line = total_width * 1.1 / (1.3 if look == "title" else 1)
-        height = 24 if row == 1 else 16 * max(1, math.ceil(len(text) / per_line)) + 4
+        height = 24 if row == 1 else min(16 * max(1, math.ceil(len(text) / per_line)) + 4, MAX_ROW_HEIGHT)
         sheet.rows.append((row, height, [(1, _cell_value(text), xf(look))]))
         sheet.merges.append(f"A{row}:{last}{row}")
 
@@ -670,7 +671,7 @@ def _findings_sheet(
             for column, (value, style) in enumerate(zip(values, cell_styles, strict=True), 1)
         ]
         longest = max(len(str(values[6])) / 60, len(str(values[5])) / 21, len(str(values[4])) / 23, 1)
-        sheet.rows.append((row, 15.5 * math.ceil(longest) + 3, cells))
+        sheet.rows.append((row, min(15.5 * math.ceil(longest) + 3, MAX_ROW_HEIGHT), cells))
         if linked:
             sheet.links.append((f"D{row}", f"{quote_sheetname(finding.sheet)}!{located[index]}"))
     if not findings:
@@ -753,7 +754,7 @@ def _row_height(values: Sequence[object], titles: Sequence[tuple[str, float]]) -
     for value, (_, width) in zip(values, titles, strict=True):
         if isinstance(value, str):
             lines = max(lines, math.ceil(len(value) * 1.1 / max(width - 1, 1)))
-    return 15.5 * lines + 2
+    return min(15.5 * lines + 2, MAX_ROW_HEIGHT)
 
 
 def _cell_text(value: object) -> object:
