@@ -352,12 +352,24 @@ def test_hundred_units_aggregate_quickly(config):
 
 @pytest.mark.slow
 def test_province_aggregate_is_linear(config):
+    """Timed as the pipeline runs it, with the cyclic collector paused (pipeline._records_only): with it
+    on, its sweeps over the growing heap, not aggregate, made the ratio drift. Fastest of two: the host
+    is shared."""
+    import gc
+
     timings = {}
     for units in (250, 1000):
         cfg, subs = _province(config, units, 50)
-        start = time.perf_counter()
-        result = aggregate(cfg, MAR, subs)
-        timings[units] = time.perf_counter() - start
-        assert result.totals.staff == units * 50
+        runs = []
+        for _ in range(2):
+            gc.disable()
+            try:
+                start = time.perf_counter()
+                result = aggregate(cfg, MAR, subs)
+                runs.append(time.perf_counter() - start)
+            finally:
+                gc.enable()
+            assert result.totals.staff == units * 50
+        timings[units] = min(runs)
     assert timings[1000] < 20, timings
     assert timings[1000] / timings[250] < 7, timings  # linear: about 4
