@@ -141,3 +141,18 @@ def test_entries_of_another_config_never_join_a_memo_rewritten_meanwhile(inbox, 
     after = ValidationCache(memo, "new-config")
     assert after.holds(second.file.sha256)
     assert not after.holds(third.file.sha256)
+
+
+def test_remembered_staff_rows_share_their_texts_and_dates(inbox, tmp_path, monkeypatch):
+    """A province's memo holds the same positions and ratings, and each person's name and birth date
+    every month: read back, equal values are one object (a third of the memory)."""
+    config, folder = inbox
+    memo = tmp_path / CACHE_NAME
+    first, _ = _run(config, folder, memo, monkeypatch)
+    second, validated = _run(config, folder, memo, monkeypatch)
+    assert validated == [] and second == first
+    people = [p for s in second if s.report for p in s.report.people]
+    assert len(people) > 20
+    for field in ("position", "rating", "category", "discipline"):
+        values = {getattr(p, field) for p in people}
+        assert len({id(getattr(p, field)) for p in people}) == len(values), field
