@@ -103,7 +103,9 @@ def ingest(
     With `staff=False` (enough to tell who reported and how, `thidua status`) the files taken from the
     cache come without their staff rows, and the rules across files, which only warn, are not applied.
     """
-    return _finish(config, collect(Path(inbox), config), accept_partial, progress, workers, cache, staff)
+    keep_bytes = None if cache is None else (lambda sha: not cache.holds(sha))
+    collected = collect(Path(inbox), config, keep_bytes)
+    return _finish(config, collected, accept_partial, progress, workers, cache, staff)
 
 
 def ingest_paths(
@@ -117,14 +119,18 @@ def ingest_paths(
     return _finish(config, collect_paths(paths, config), accept_partial, progress, workers)
 
 
-def collect(inbox: Path, config: Config) -> Collected:
-    """Find every received workbook under `inbox` (recursively, in sorted order) and read its bytes."""
+def collect(inbox: Path, config: Config, keep_bytes: Callable[[str], bool] | None = None) -> Collected:
+    """Find every received workbook under `inbox` (recursively, in sorted order) and read its bytes.
+
+    With `keep_bytes`, a workbook whose sha256 it refuses keeps no bytes (`Incoming.data` is b""): the
+    memo already knows it, and a province's year of files would otherwise sit in memory all run.
+    """
     inbox = Path(inbox)
     if not inbox.exists():
         raise UserError(f"Không tìm thấy thư mục {inbox}. Tạo thư mục hoặc chỉ rõ --inbox.")
     if not inbox.is_dir():
         raise UserError(f"{inbox} là một tệp, không phải thư mục. Chỉ rõ thư mục nhận bằng --inbox.")
-    collector = _Collector(config)
+    collector = _Collector(config, keep_bytes)
     collector.add_folder(inbox, prefix="")
     return collector.done()
 
@@ -253,7 +259,11 @@ def _finish(
     validated, known = _validate_all(config, todo, accept_partial, progress, workers, memo, meanwhile=recall)
     if len(known) < len(remembered):  # damaged memo entries: those files are validated again
         recalled = {sub.file.sha256 for sub in known}
-        again = [item for item in remembered if item.file.sha256 not in recalled]
+        again = [
+            Incoming(item.file, item.data or read_source(item.file))  # the memo let collect drop its bytes
+            for item in remembered
+            if item.file.sha256 not in recalled
+        ]
         validated += _validate_all(config, again, accept_partial, None, workers, memo)[0]
     fresh = [sub for sub, _ in validated]
     if cache is not None:
@@ -385,9 +395,10 @@ class _Email:
 
 
 class _Collector:
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, keep_bytes: Callable[[str], bool] | None = None):
         self.limit = config.validation.max_file_mb * 1024 * 1024
         self.limit_mb = config.validation.max_file_mb
+        self.keep_bytes = keep_bytes
         self.found: list[Incoming] = []
         self.collected = Collected()
 
@@ -491,6 +502,8 @@ class _Collector:
 
     # recording
     def _found(self, received: ReceivedFile, data: bytes) -> None:
+        if self.keep_bytes is not None and not self.keep_bytes(received.sha256):
+            data = b""
         self.found.append(Incoming(received, data))
 
     def _not_taken(

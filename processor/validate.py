@@ -1401,21 +1401,30 @@ _NAME_COLUMN = column_letter(next(i for i, f in enumerate(form.STAFF_FIELDS, 1) 
 
 
 def _people_in_two_units(config: Config, submissions: list[Submission]) -> None:
-    # Keyed by period text and person key (a Period, a dataclass, hashes slowly). Lists are only made
-    # for the rare clash: one dictionary entry per person otherwise.
+    # Month by month: a person is looked for in the other units of the same month only, and one month's
+    # table (50,000 people in a province) is all that is held at once, not a year's.
+    by_month: dict[str, list[Submission]] = {}
+    for sub in submissions:
+        assert sub.report is not None
+        by_month.setdefault(str(sub.report.period), []).append(sub)
+    folded: dict[str, str] = {}  # a name's identity text: the same people come back every month
+    for month in by_month.values():
+        _people_in_two_units_of_a_month(config, month, folded)
+
+
+def _people_in_two_units_of_a_month(config: Config, submissions: list[Submission], folded: dict) -> None:
+    # Lists are only made for the rare clash: one dictionary entry per person otherwise.
     first: dict[tuple, tuple[Submission, PersonRecord]] = {}
     clashes: dict[tuple, list[tuple[Submission, PersonRecord]]] = {}
-    folded: dict[str, str] = {}  # a name's identity text: the same people come back every month
     for sub in submissions:
         report = sub.report
         assert report is not None
-        period_text = str(report.period)
         for person in report.people:
             name = person.name
             low = folded.get(name)
             if low is None:
                 low = folded[name] = _identity(name, None)[0]
-            key = (period_text, low, person.birth_date)
+            key = (low, person.birth_date)
             seen = first.setdefault(key, (sub, person))
             if seen[1] is not person:
                 clashes.setdefault(key, [seen]).append((sub, person))

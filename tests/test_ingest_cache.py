@@ -156,3 +156,16 @@ def test_remembered_staff_rows_share_their_texts_and_dates(inbox, tmp_path, monk
     for field in ("position", "rating", "category", "discipline"):
         values = {getattr(p, field) for p in people}
         assert len({id(getattr(p, field)) for p in people}) == len(values), field
+
+
+def test_files_the_memo_knows_keep_no_bytes_in_memory(inbox, tmp_path, monkeypatch):
+    """A year of a province's files would sit in memory all run: collect keeps the bytes of new files only."""
+    config, folder = inbox
+    memo = tmp_path / CACHE_NAME
+    _run(config, folder, memo, monkeypatch)
+    cache = ValidationCache(memo, cache_key(config, False))
+    collected = ingest.collect(folder, config, keep_bytes=lambda sha: not cache.holds(sha))
+    assert collected.incoming and all(item.data == b"" for item in collected.incoming)
+    everything = ingest.collect(folder, config)
+    assert [i.file for i in collected.incoming] == [i.file for i in everything.incoming]
+    assert all(item.data for item in everything.incoming)
