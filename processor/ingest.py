@@ -34,7 +34,6 @@ from email.parser import HeaderParser
 from email.utils import parseaddr, parsedate_to_datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import TypeVar
 
 from processor.config import Config
 from processor.ingest_cache import ValidationCache
@@ -56,12 +55,13 @@ _ARCHIVE_SUFFIXES = {".zip", ".rar", ".7z", ".gz", ".tar"}
 _COMPETING = {FileStatus.ACCEPTED, FileStatus.ACCEPTED_PARTIAL, FileStatus.REJECTED, FileStatus.OTHER_PERIOD}
 # Below this many files a process pool costs more (start-up, pickling) than it saves.
 _MIN_FILES_FOR_POOL = 32
+# From this many files to validate, their staff rows share texts with the memo's (see _finish).
+SHARE_FRESH_FILES = 4000
 
 _DIGITS = re.compile(r"(\d+)")
 _MAX_NESTING = 3  # e-mails attached to e-mails: deeper is not a forward, it is a bomb
 
 Progress = Callable[[int, int], None]
-T = TypeVar("T")
 
 
 @dataclass
@@ -256,7 +256,13 @@ def _finish(
         return [sub for sub in (cache.get(item.file, staff) for item in remembered) if sub is not None]
 
     memo = cache is not None
-    validated, known = _validate_all(config, todo, accept_partial, progress, workers, memo, meanwhile=recall)
+    # Rows from the workers share nothing: a whole year validated again (an edited config) would hold
+    # 600,000 of them, so past a size each is shared as it arrives. A month's new files are left as they
+    # are: sharing costs 1 µs a row.
+    share = cache.share_staff if cache is not None and len(todo) >= SHARE_FRESH_FILES else None
+    validated, known = _validate_all(
+        config, todo, accept_partial, progress, workers, memo, meanwhile=recall, share=share
+    )
     if len(known) < len(remembered):  # damaged memo entries: those files are validated again
         recalled = {sub.file.sha256 for sub in known}
         again = [
@@ -300,6 +306,7 @@ def _validate_all(
     workers: int,
     memo: bool = False,
     meanwhile: Callable[[], list[Submission]] = list,
+    share: Callable[[Submission], None] | None = None,
 ) -> tuple[list[tuple[Submission, str | None]], list[Submission]]:
     """Each file validated, with its memo entry when `memo` (encoded where it was validated: in the
     workers, not in this process); and what `meanwhile()` returned: it runs while the pool works."""
@@ -317,13 +324,13 @@ def _validate_all(
                 # map submits every chunk at once: the workers are busy before meanwhile() starts.
                 results = pool.map(_validate_in_worker, incoming, chunksize=max(1, total // (workers * 8)))
                 other = meanwhile()
-                return _with_progress(results, total, progress), other
+                return _with_progress(results, total, progress, share), other
         except (BrokenProcessPool, OSError):
             pass  # a worker died or could not start (security software, memory): validate here instead
     if other is None:
         other = meanwhile()
     results = (_validate_one(config, item, accept_partial, memo) for item in incoming)
-    return _with_progress(results, total, progress), other
+    return _with_progress(results, total, progress, share), other
 
 
 def _validate_one(
@@ -335,9 +342,16 @@ def _validate_one(
     return sub, ingest_cache.encode(sub) if memo else None
 
 
-def _with_progress(results: Iterable[T], total: int, progress: Progress | None) -> list[T]:
+def _with_progress(
+    results: Iterable[tuple[Submission, str | None]],
+    total: int,
+    progress: Progress | None,
+    share: Callable[[Submission], None] | None = None,
+) -> list[tuple[Submission, str | None]]:
     out = []
     for result in results:
+        if share is not None:
+            share(result[0])
         out.append(result)
         if progress is not None:
             progress(len(out), total)

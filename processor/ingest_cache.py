@@ -89,6 +89,27 @@ class _Shared:
     def __init__(self) -> None:
         self.text: dict[str, str] = {}
         self.dates: dict[str, dt.date] = {}
+        self.born: dict[dt.date, dt.date] = {}
+
+    def records(self, people: tuple[PersonRecord, ...]) -> tuple[PersonRecord, ...]:
+        """Records made elsewhere (a validation worker) with their texts and birth dates shared."""
+        text, born = self.text.setdefault, self.born.setdefault
+        return tuple(
+            PersonRecord(
+                p.row,
+                text(p.name, p.name),
+                born(p.birth_date, p.birth_date) if p.birth_date is not None else None,
+                text(p.position, p.position),
+                text(p.category, p.category),
+                p.registered,
+                text(p.rating, p.rating),
+                p.social,
+                p.initiatives,
+                text(p.discipline, p.discipline),
+                text(p.note, p.note),
+            )
+            for p in people
+        )
 
     def people(self, rows: list) -> tuple[PersonRecord, ...]:
         text, dates = self.text.setdefault, self.dates
@@ -222,6 +243,11 @@ class ValidationCache:
             return None  # a damaged line: that file is validated again
         self._used.add(file.sha256)
         return sub
+
+    def share_staff(self, sub: Submission) -> None:
+        """Let a freshly validated submission's staff rows share texts and dates with the memo's."""
+        if sub.report is not None and sub.report.people:
+            sub.report = dataclasses.replace(sub.report, people=self._shared.records(sub.report.people))
 
     def put(self, sub: Submission, entry: str | None = None) -> None:
         """Remember a submission as validate_workbook returned it (before the rules across files);

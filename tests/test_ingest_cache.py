@@ -169,3 +169,18 @@ def test_files_the_memo_knows_keep_no_bytes_in_memory(inbox, tmp_path, monkeypat
     everything = ingest.collect(folder, config)
     assert [i.file for i in collected.incoming] == [i.file for i in everything.incoming]
     assert all(item.data for item in everything.incoming)
+
+
+def test_many_freshly_validated_rows_share_their_texts(inbox, tmp_path, monkeypatch):
+    """A year validated again at once (an edited config) is many rows from the workers: past a threshold
+    they share texts and dates like the memo's, with the same submissions."""
+    config, folder = inbox
+    plain, _ = _run(config, folder, tmp_path / "a.json", monkeypatch)
+    monkeypatch.setattr(ingest, "SHARE_FRESH_FILES", 1)
+    shared, _ = _run(config, folder, tmp_path / "b.json", monkeypatch)
+    assert shared == plain
+    people = [p for s in shared if s.report for p in s.report.people]
+    positions = {p.position for p in people}
+    assert len({id(p.position) for p in people}) == len(positions)
+    plain_people = [p for s in plain if s.report for p in s.report.people]
+    assert len({id(p.position) for p in plain_people}) > len(positions)  # below the threshold: as made
