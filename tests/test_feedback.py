@@ -7,6 +7,7 @@ import email
 import email.policy
 import hashlib
 import io
+import re
 import shutil
 import subprocess
 import unicodedata
@@ -858,3 +859,33 @@ def test_rows_stay_within_excels_height_limit(tmp_path, config):
             d.height for ws in load_workbook(path).worksheets for d in ws.row_dimensions.values() if d.height
         ]
         assert 400 <= max(heights) <= 409, (path.name, max(heights))  # the long finding's row, capped
+
+
+def test_a_selected_chart_sheet_is_not_left_selected_beside_the_findings(tmp_path, config):
+    """Excel opens the tabs that are selected as a group: only the findings sheet may be."""
+    from openpyxl.chart import BarChart, Reference
+
+    unit_file = make_form(tmp_path / "inbox" / "Báo cáo KT tháng 2.xlsx", unit_note=False)
+    wb = load_workbook(unit_file)
+    chart_sheet = wb.create_chartsheet("Biểu đồ")
+    chart = BarChart()
+    chart.add_data(Reference(wb[form.UNIT_SHEET], min_col=2, min_row=2, max_row=4))
+    chart_sheet.add_chart(chart)
+    for ws in wb.worksheets:
+        ws.sheet_view.tabSelected = False
+    chart_sheet.sheetViews.sheetView[0].tabSelected = True
+    wb.active = wb.sheetnames.index("Biểu đồ")
+    wb.save(unit_file)
+    findings = findings_for(unit_file.name)
+    submission = Submission(received(unit_file), FileStatus.REJECTED, findings, "KT", PERIOD)
+    copy = write_annotated_copy(submission, unit_file.read_bytes(), tmp_path / "copy.xlsx", config=config)
+    with zipfile.ZipFile(copy) as package:
+        selected = [
+            name
+            for name in package.namelist()
+            if name.startswith(("xl/worksheets/", "xl/chartsheets/"))
+            and name.endswith(".xml")
+            and re.search(rb'tabSelected="(1|true)"', package.read(name))
+        ]
+    assert len(selected) == 1, selected
+    assert load_workbook(copy).sheetnames[0] == FINDINGS_SHEET

@@ -46,6 +46,7 @@ RT_OFFICE_DOCUMENT = REL_NS + "/officeDocument"
 RT_CORE = "http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties"
 RT_APP = REL_NS + "/extended-properties"
 RT_WORKSHEET = REL_NS + "/worksheet"
+RT_CHARTSHEET = REL_NS + "/chartsheet"
 RT_STYLES = REL_NS + "/styles"
 RT_COMMENTS = REL_NS + "/comments"
 RT_VML = REL_NS + "/vmlDrawing"
@@ -1069,12 +1070,14 @@ def select_first_sheet(pkg: Package, skip: Iterable[str] = ()) -> None:
         data = _splice(data, [(view.start(1), view.end(1), attrs)])
         pkg.write(pkg.workbook, data)
     skip = set(skip)
-    for sheet in pkg.sheets():
-        if sheet.part is None or sheet.part in skip:
+    # Chart sheets too: Excel opens every selected tab as one group with the findings sheet.
+    charts = [r.target for r in pkg.rels(pkg.workbook) if r.type == RT_CHARTSHEET and not r.external]
+    for part in [sheet.part for sheet in pkg.sheets() if sheet.part is not None] + charts:
+        if part in skip or pkg.name_of(part) is None:
             continue
-        xml = pkg.read(sheet.part)
+        xml = pkg.read(part)
         if _TAB_SELECTED.search(xml):
-            pkg.write(sheet.part, _TAB_SELECTED.sub(b' tabSelected="0"', xml))
+            pkg.write(part, _TAB_SELECTED.sub(b' tabSelected="0"', xml))
 
 
 # ------------------------------------------------------------------------------------------------
