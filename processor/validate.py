@@ -190,6 +190,11 @@ class _Checker:
     def warning(self, code: str, message: str, cell: _Cell | None = None, **kw) -> None:
         self.add(Severity.WARNING, code, message, cell, **kw)
 
+    def reject(self, code: str, message: str, cell: _Cell, field: Field, value: object = None) -> object:
+        """An error on a field's cell whose value cannot be used: _INVALID, for the caller to pass on."""
+        self.error(code, message, cell, field=field, value=value)
+        return _INVALID
+
     # -- sheets ----------------------------------------------------------------------------------
 
     def metadata(self, sheet: RawSheet | None) -> dict[str, str] | None:
@@ -625,13 +630,12 @@ class _Checker:
             return value
         if value is None:
             if field.required:
-                self.error(
+                return self.reject(
                     "required",
                     f"chưa ghi “{field.label}” (bắt buộc). " + _expect(self.config, field),
                     cell,
-                    field=field,
+                    field,
                 )
-                return _INVALID
             return field.default
         return _CONVERTERS[kind](self, field, value, cell, font)
 
@@ -652,16 +656,15 @@ class _Checker:
                 value=text,
             )
             return guess.text
-        self.error(
+        return self.reject(
             "legacy_encoding_suspected",
             f"“{text}” có vẻ được gõ bằng bảng mã {encoding} (có thể là “{guess.text}”) nhưng ô không dùng "
             "font của bảng mã đó nên chương trình không tự chuyển. Gõ lại bằng font Unicode (Times New "
             "Roman) với bộ gõ đặt bảng mã Unicode.",
             cell,
-            field=field,
-            value=text,
+            field,
+            text,
         )
-        return _INVALID
 
 
 # -- converters by kind ---------------------------------------------------------------------------
@@ -681,15 +684,14 @@ def _text(check: _Checker, field: Field, value: object, cell: _Cell, font: str |
     else:
         return _wrong_type(check, field, value, cell)
     if field.maximum is not None and len(text) > field.maximum:  # type: ignore[arg-type]
-        check.error(
+        return check.reject(
             "too_long",
             f"nội dung dài {format_int(len(text))} ký tự, quá giới hạn {format_int(field.maximum)} ký tự "  # type: ignore[arg-type]
             f"của “{field.label}”. Rút gọn lại.",
             cell,
-            field=field,
-            value=text,
+            field,
+            text,
         )
-        return _INVALID
     return text
 
 
@@ -700,14 +702,13 @@ def _code(check: _Checker, field: Field, value: object, cell: _Cell, font: str |
     unit = _units(check.config).get(code)
     if unit is None:
         known = ", ".join(u.code for u in check.config.units)
-        check.error(
+        return check.reject(
             "unknown_unit",
             f"mã đơn vị “{value}” không có trong danh sách đơn vị. Ghi một trong các mã: {known}.",
             cell,
-            field=field,
-            value=value,
+            field,
+            value,
         )
-        return _INVALID
     return unit.code
 
 
@@ -725,14 +726,13 @@ def _period(check: _Checker, field: Field, value: object, cell: _Cell, font: str
         year, month = match.group(1), match.group(2)
     if month is not None and 1 <= int(month) <= 12 and 1900 <= int(year) <= 9999:  # type: ignore[arg-type]
         return Period(int(year), int(month))  # type: ignore[arg-type]
-    check.error(
+    return check.reject(
         "invalid_period",
         f"“{_as_text(value)}” không phải kỳ báo cáo hợp lệ. " + _expect(check.config, field),
         cell,
-        field=field,
-        value=value,
+        field,
+        value,
     )
-    return _INVALID
 
 
 _DATE_DMY = re.compile(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{2}|\d{4})")
@@ -746,14 +746,13 @@ def _date(check: _Checker, field: Field, value: object, cell: _Cell, font: str |
         return _INVALID
     assert isinstance(day, dt.date)
     if not DATE_MIN <= day <= DATE_MAX:
-        check.error(
+        return check.reject(
             "invalid_date",
             f"ngày {format_date(day)} nằm ngoài khoảng hợp lệ. " + _expect(check.config, field),
             cell,
-            field=field,
-            value=value,
+            field,
+            value,
         )
-        return _INVALID
     _date_plausibility(check, field, day, cell)
     return day
 
@@ -804,14 +803,13 @@ def _parse_date(check: _Checker, field: Field, value: object, cell: _Cell) -> ob
                     value=value,
                 )
             return _make_date(check, field, value, cell, year, month, day_)
-    check.error(
+    return check.reject(
         "invalid_date",
         f"“{_as_text(value)}” không phải ngày hợp lệ. " + _expect(check.config, field),
         cell,
-        field=field,
-        value=value,
+        field,
+        value,
     )
-    return _INVALID
 
 
 def _two_digit_year(check: _Checker, year: int) -> int:
@@ -825,14 +823,13 @@ def _make_date(
     try:
         return dt.date(year, month, day)
     except ValueError:
-        check.error(
+        return check.reject(
             "invalid_date",
             f"“{_as_text(value)}” không phải ngày có thật. " + _expect(check.config, field),
             cell,
-            field=field,
-            value=value,
+            field,
+            value,
         )
-        return _INVALID
 
 
 _PERSON_ORDER = PersonRecord._fields
@@ -1033,14 +1030,13 @@ def _integer(check: _Checker, field: Field, value: object, cell: _Cell, font: st
     assert isinstance(number, int)
     low, high = field.minimum, field.maximum
     if (low is not None and number < low) or (high is not None and number > high):
-        check.error(
+        return check.reject(
             "out_of_range",
             f"{format_int(number)} nằm ngoài khoảng cho phép. " + _expect(check.config, field),
             cell,
-            field=field,
-            value=value,
+            field,
+            value,
         )
-        return _INVALID
     return number
 
 
@@ -1094,25 +1090,23 @@ def _parse_int(check: _Checker, field: Field, value: object, cell: _Cell) -> obj
                 value=value,
             )
             return int(amount)
-    check.error(
+    return check.reject(
         "not_a_number",
         f"“{_as_text(value)}” không phải số. " + _expect(check.config, field),
         cell,
-        field=field,
-        value=value,
+        field,
+        value,
     )
-    return _INVALID
 
 
 def _not_whole(check: _Checker, field: Field, value: object, cell: _Cell) -> object:
-    check.error(
+    return check.reject(
         "not_whole_number",
         f"“{_as_text(value)}” không phải số nguyên. " + _expect(check.config, field),
         cell,
-        field=field,
-        value=value,
+        field,
+        value,
     )
-    return _INVALID
 
 
 def _choice(check: _Checker, field: Field, value: object, cell: _Cell, font: str | None) -> object:
@@ -1140,14 +1134,13 @@ def _choice(check: _Checker, field: Field, value: object, cell: _Cell, font: str
                 )
                 return option.value
     labels = "; ".join(o.label for o in form.choice_options(check.config, field.choices))
-    check.error(
+    return check.reject(
         "allowed_values",
         f"“{_as_text(value)}” không phải giá trị hợp lệ của “{field.label}”. Chọn một trong: {labels}.",
         cell,
-        field=field,
-        value=value,
+        field,
+        value,
     )
-    return _INVALID
 
 
 _PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
@@ -1179,14 +1172,13 @@ def _phone(check: _Checker, field: Field, value: object, cell: _Cell, font: str 
 
 
 def _wrong_type(check: _Checker, field: Field, value: object, cell: _Cell) -> object:
-    check.error(
+    return check.reject(
         "wrong_type",
         f"giá trị “{_as_text(value)}” không đúng kiểu của “{field.label}”. " + _expect(check.config, field),
         cell,
-        field=field,
-        value=value,
+        field,
+        value,
     )
-    return _INVALID
 
 
 _CONVERTERS = {
