@@ -321,24 +321,30 @@ def _months_at_rating(ctx: _Context, person: PersonHistory, value: dict) -> Crit
     return _outcome("months_at_rating", count >= needed, text)
 
 
-def _registered(ctx: _Context, person: PersonHistory, required: bool) -> CriterionOutcome:
-    if not required:
-        return _pass("registered", "không yêu cầu đăng ký thi đua")
-    problems = _flag_problems(ctx, person.months, "registered", "chưa đăng ký thi đua")
-    if problems:
-        return _fail("registered", "; ".join(problems))
-    n = len(ctx.periods)
-    return _pass("registered", f"đăng ký thi đua {n}/{n} tháng")
+def _every_month(criterion: str, done: str, missing: str, not_required: str) -> Criterion:
+    """A yes/no column of the staff sheet that must be "Có" every month (registered, social)."""
+
+    def judge(ctx: _Context, person: PersonHistory, required: bool) -> CriterionOutcome:
+        if not required:
+            return _pass(criterion, not_required)
+        problems = _flag_problems(ctx, person.months, criterion, missing)
+        if problems:
+            return _fail(criterion, "; ".join(problems))
+        n = len(ctx.periods)
+        return _pass(criterion, f"{done} {n}/{n} tháng")
+
+    return judge
 
 
-def _social(ctx: _Context, person: PersonHistory, required: bool) -> CriterionOutcome:
-    if not required:
-        return _pass("social", "không yêu cầu tham gia hoạt động xã hội")
-    problems = _flag_problems(ctx, person.months, "social", "không tham gia hoạt động xã hội")
-    if problems:
-        return _fail("social", "; ".join(problems))
-    n = len(ctx.periods)
-    return _pass("social", f"tham gia hoạt động xã hội {n}/{n} tháng")
+_registered = _every_month(
+    "registered", "đăng ký thi đua", "chưa đăng ký thi đua", "không yêu cầu đăng ký thi đua"
+)
+_social = _every_month(
+    "social",
+    "tham gia hoạt động xã hội",
+    "không tham gia hoạt động xã hội",
+    "không yêu cầu tham gia hoạt động xã hội",
+)
 
 
 def _min_initiatives(ctx: _Context, person: PersonHistory, needed: int) -> CriterionOutcome:
