@@ -212,7 +212,7 @@ def run_period(
                 )
             outcome = RunOutcome(result, submissions, out_root / str(period))
             outcome.outputs, outcome.pdf_skipped = _render_all(
-                config, result, submissions, staging, helper, pdf=pdf, feedback_paths=feedback_paths
+                config, result, staging, helper, feedback_paths, pdf=pdf
             )
             _publish(staging, outcome.out_dir)
         except OSError as exc:
@@ -293,20 +293,17 @@ def _run_pickled(job: bytes) -> list[Path]:
 def _render_all(
     config: Config,
     result: PeriodResult,
-    submissions: Sequence[Submission],
     out_dir: Path,
-    helper: _SecondProcess | None = None,
+    helper: _SecondProcess,
+    feedback_paths: Callable[[], list[Path]],
     *,
     pdf: bool,
-    feedback_paths: Callable[[], list[Path]] | None = None,
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Everything after aggregate; the feedback, started before it, is awaited at the end."""
     from processor import commend
     from processor.render import documents, summary, workbook
 
-    helper = helper or _SecondProcess(False)
     outputs: list[Path] = []
-    if feedback_paths is None:
-        feedback_paths = helper.submit(write_feedback_job, submissions, config, result.period, out_dir)
     with _records_only():
         decisions = commend.decide(config, result)
     # The documents need a small context (their lists are capped): built here, filled by the helper
