@@ -668,7 +668,7 @@ def _decoded(value: object) -> str:
     if "=?" in text:
         with contextlib.suppress(ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
             text = str(make_header(decode_header(text)))
-    return xml_safe(nfc(text))
+    return _shown(text)
 
 
 def _subject_label(subject: str, suffix: str) -> str:
