@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from processor.config import MEASURES, Campaign, Config
+from processor.config import MEASURES, Campaign, Config, Unit
 from processor.records import (
     Figures,
     FileStatus,
@@ -529,39 +529,23 @@ def aggregate(
         reports = {}
         for unit in config.units:
             pick = month_picks.get(unit.code, _NO_PICK)
-            if pick.usable is not None:
-                sub = pick.usable
-                report = sub.report
-                assert report is not None
+            seen = _unit_reporting(unit, pick, due)
+            report = pick.usable.report if pick.usable is not None else None
+            if report is not None:
                 reports[unit.code] = report
-                units.append(
-                    UnitResult(
-                        unit_code=unit.code,
-                        unit_name=unit.name,
-                        status=reporting_status(sub, None, due),
-                        received_at=sub.file.received_at,
-                        file=sub.file.display_name,
-                        partial=sub.status is FileStatus.ACCEPTED_PARTIAL,
-                        self_rating=report.self_rating,
-                        figures=counting.figures(report),
-                        highlights=report.highlights,
-                    )
+            units.append(
+                UnitResult(
+                    seen.unit_code,
+                    seen.unit_name,
+                    seen.status,
+                    seen.received_at,
+                    seen.file,
+                    seen.partial,
+                    self_rating=report.self_rating if report else None,
+                    figures=counting.figures(report) if report else counting.empty(),
+                    highlights=report.highlights if report else "",
                 )
-            else:
-                # A rejected file is named so the clerk knows which one to have corrected.
-                sub = pick.rejected
-                units.append(
-                    UnitResult(
-                        unit_code=unit.code,
-                        unit_name=unit.name,
-                        status=reporting_status(None, sub, due),
-                        received_at=sub.file.received_at if sub else None,
-                        file=sub.file.display_name if sub else None,
-                        partial=False,
-                        self_rating=None,
-                        figures=counting.empty(),
-                    )
-                )
+            )
         totals = sum_figures(config, [u.figures for u in units if u.figures.units_reporting])
         # Reports in roster order (as `reports` is): people history and blocking people follow it.
         people.add_month(month, list(reports.items()))
@@ -712,25 +696,23 @@ def reporting(
     alone: no figures, so reports may come without their staff rows."""
     due = config.campaign_for(period).due_date(period)
     picks = _picks(config, (period,), submissions, accept_partial)[0]
-    units = []
-    for unit in config.units:
-        pick = picks.get(unit.code, _NO_PICK)
-        sub = pick.usable or pick.rejected
-        units.append(
-            UnitReporting(
-                unit_code=unit.code,
-                unit_name=unit.name,
-                status=reporting_status(pick.usable, pick.rejected, due),
-                received_at=sub.file.received_at if sub else None,
-                file=sub.file.display_name if sub else None,
-                partial=pick.usable is not None and pick.usable.status is FileStatus.ACCEPTED_PARTIAL,
-            )
-        )
+    units = [_unit_reporting(unit, picks.get(unit.code, _NO_PICK), due) for unit in config.units]
     return ReportingResult(period, tuple(units), tuple(sub for _, sub in _relevant((period,), submissions)))
 
 
-def reporting_status(usable: Submission | None, rejected: Submission | None, due: dt.date) -> ReportingStatus:
-    """On time or late by the day the usable file came; else with errors (a file, none usable) or missing."""
+def _unit_reporting(unit: Unit, pick: _Pick, due: dt.date) -> UnitReporting:
+    """On time or late by the day the usable file came; else with errors (a file, none usable) or
+    missing. A rejected file is named so the clerk knows which one to have corrected."""
+    usable, sub = pick.usable, pick.usable or pick.rejected
     if usable is not None:
-        return ReportingStatus.LATE if usable.file.received_at.date() > due else ReportingStatus.ON_TIME
-    return ReportingStatus.WITH_ERRORS if rejected is not None else ReportingStatus.MISSING
+        status = ReportingStatus.LATE if usable.file.received_at.date() > due else ReportingStatus.ON_TIME
+    else:
+        status = ReportingStatus.WITH_ERRORS if sub is not None else ReportingStatus.MISSING
+    return UnitReporting(
+        unit_code=unit.code,
+        unit_name=unit.name,
+        status=status,
+        received_at=sub.file.received_at if sub else None,
+        file=sub.file.display_name if sub else None,
+        partial=usable is not None and usable.status is FileStatus.ACCEPTED_PARTIAL,
+    )
