@@ -100,12 +100,14 @@ def ingest(
     """Everything in the inbox as validated submissions, duplicates and corrections resolved.
 
     With a `cache`, files validated by an earlier run (same bytes, config and program) are not read again.
-    With `staff=False` (enough to tell who reported and how, `thidua status`) the files taken from the
-    cache come without their staff rows, and the rules across files, which only warn, are not applied.
+    With `staff=False` (enough to tell who reported and how, `thidua status`) the submissions come
+    without their staff rows, and the rules across files, which only warn, are not applied.
     """
     keep_bytes = None if cache is None else (lambda sha: not cache.holds(sha))
-    collected = collect(Path(inbox), config, keep_bytes)
-    return _finish(config, collected, accept_partial, progress, workers, cache, staff)
+    with _Validation(config, accept_partial, workers, memo=cache is not None, staff=staff) as validation:
+        # The workers validate what collect has read while it goes on reading and hashing the rest.
+        collected = collect(Path(inbox), config, keep_bytes, on_new=validation.offer)
+        return _finish(config, collected, accept_partial, progress, validation, cache, staff)
 
 
 def ingest_paths(
@@ -116,21 +118,29 @@ def ingest_paths(
     workers: int = 1,
 ) -> IngestResult:
     """`thidua check FILE...`: the same stage over files named on the command line."""
-    return _finish(config, collect_paths(paths, config), accept_partial, progress, workers)
+    with _Validation(config, accept_partial, workers, memo=False) as validation:
+        return _finish(config, collect_paths(paths, config), accept_partial, progress, validation)
 
 
-def collect(inbox: Path, config: Config, keep_bytes: Callable[[str], bool] | None = None) -> Collected:
+def collect(
+    inbox: Path,
+    config: Config,
+    keep_bytes: Callable[[str], bool] | None = None,
+    on_new: Callable[[Incoming], None] | None = None,
+) -> Collected:
     """Find every received workbook under `inbox` (recursively, in sorted order) and read its bytes.
 
     With `keep_bytes`, a workbook whose sha256 it refuses keeps no bytes (`Incoming.data` is b""): the
     memo already knows it, and a province's year of files would otherwise sit in memory all run.
+    `on_new` is told of each distinct workbook that keeps its bytes as soon as it has been read; which
+    copy of a file sent twice is taken is only known at the end (`Collected.incoming`).
     """
     inbox = Path(inbox)
     if not inbox.exists():
         raise UserError(f"Không tìm thấy thư mục {inbox}. Tạo thư mục hoặc chỉ rõ --inbox.")
     if not inbox.is_dir():
         raise UserError(f"{inbox} là một tệp, không phải thư mục. Chỉ rõ thư mục nhận bằng --inbox.")
-    collector = _Collector(config, keep_bytes)
+    collector = _Collector(config, keep_bytes, on_new)
     collector.add_folder(inbox, prefix="")
     return collector.done()
 
@@ -236,7 +246,7 @@ def _finish(
     collected: Collected,
     accept_partial: bool,
     progress: Progress | None,
-    workers: int,
+    validation: _Validation,
     cache: ValidationCache | None = None,
     staff: bool = True,
 ) -> IngestResult:
@@ -255,14 +265,11 @@ def _finish(
             return []
         return [sub for sub in (cache.get(item.file, staff) for item in remembered) if sub is not None]
 
-    memo = cache is not None
     # Rows from the workers share nothing: a whole year validated again (an edited config) would hold
     # 600,000 of them, so past a size each is shared as it arrives. A month's new files are left as they
     # are: sharing costs 1 µs a row.
     share = cache.share_staff if cache is not None and len(todo) >= SHARE_FRESH_FILES else None
-    validated, known = _validate_all(
-        config, todo, accept_partial, progress, workers, memo, meanwhile=recall, share=share
-    )
+    validated, known = validation.results(todo, progress, meanwhile=recall, share=share)
     if len(known) < len(remembered):  # damaged memo entries: those files are validated again
         recalled = {sub.file.sha256 for sub in known}
         again = [
@@ -270,7 +277,7 @@ def _finish(
             for item in remembered
             if item.file.sha256 not in recalled
         ]
-        validated += _validate_all(config, again, accept_partial, None, workers, memo)[0]
+        validated += validation.results(again)[0]
     fresh = [sub for sub, _ in validated]
     if cache is not None:
         for sub, entry in validated:
@@ -298,78 +305,138 @@ def _finish(
     return IngestResult(submissions, collected.skipped)
 
 
-def _validate_all(
-    config: Config,
-    incoming: list[Incoming],
-    accept_partial: bool,
-    progress: Progress | None,
-    workers: int,
-    memo: bool = False,
-    meanwhile: Callable[[], list[Submission]] = list,
-    share: Callable[[Submission], None] | None = None,
-) -> tuple[list[tuple[Submission, str | None]], list[Submission]]:
-    """Each file validated, with its memo entry when `memo` (encoded where it was validated: in the
-    workers, not in this process); and what `meanwhile()` returned: it runs while the pool works."""
-    total = len(incoming)
-    other: list[Submission] | None = None
-    if workers > 1 and total >= _MIN_FILES_FOR_POOL:
+Validated = tuple[Submission, str | None]  # a submission and, with a memo, its encoded entry
+
+# Files cross to a worker in batches: one message per batch, small enough that both workers finish at
+# about the same time.
+_BATCH_FILES = 16
+
+
+class _Validation:
+    """Validates workbooks, in worker processes once there are enough of them to pay for the pool.
+
+    Collect offers each new workbook as soon as it has read it, so with a large inbox the workers are
+    validating while the rest of the folder is still being read and hashed. A worker that dies or cannot
+    start costs time, not results: its files are validated here.
+    """
+
+    def __init__(self, config: Config, accept_partial: bool, workers: int, memo: bool, staff: bool = True):
+        self.config, self.accept_partial, self.memo, self.staff = config, accept_partial, memo, staff
+        self._use_pool = workers > 1
+        self._workers = workers
+        self._pool = None
+        self._waiting: list[Incoming] = []
+        self._batches: list[tuple[list[Incoming], object]] = []  # (files, future)
+        self._batch_of: dict[int, int] = {}  # id(Incoming) -> its batch
+        self._done: dict[int, Validated] = {}  # id(Incoming) -> result of a finished batch
+
+    def __enter__(self) -> _Validation:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def offer(self, item: Incoming) -> None:
+        """A workbook collect has just read: sent to the workers once there are enough to pay for them."""
+        if not self._use_pool:
+            return
+        self._waiting.append(item)
+        if len(self._waiting) >= (_BATCH_FILES if self._pool is not None else _MIN_FILES_FOR_POOL):
+            self._send(self._waiting)
+            self._waiting = []
+
+    def results(
+        self,
+        items: list[Incoming],
+        progress: Progress | None = None,
+        meanwhile: Callable[[], list[Submission]] = list,
+        share: Callable[[Submission], None] | None = None,
+    ) -> tuple[list[Validated], list[Submission]]:
+        """Each of `items` validated, in order; and what `meanwhile()` returned: it runs while the
+        workers work."""
+        self._waiting = []  # offered but not sent: sent below if among `items`
+        unsent = [item for item in items if id(item) not in self._batch_of]
+        if self._use_pool and (self._pool is not None or len(unsent) >= _MIN_FILES_FOR_POOL):
+            self._send(unsent)
+        other = meanwhile()
+        out: list[Validated] = []
+        for item in items:
+            result = self._result(item)
+            if share is not None:
+                share(result[0])
+            out.append(result)
+            if progress is not None:
+                progress(len(out), len(items))
+        return out, other
+
+    def _send(self, items: list[Incoming]) -> None:
         from concurrent.futures.process import BrokenProcessPool
 
-        from processor.processes import process_pool
-
         try:
-            with process_pool(
-                workers, initializer=_init_worker, initargs=(config, accept_partial, memo)
-            ) as pool:
-                # map submits every chunk at once: the workers are busy before meanwhile() starts.
-                results = pool.map(_validate_in_worker, incoming, chunksize=max(1, total // (workers * 8)))
-                other = meanwhile()
-                return _with_progress(results, total, progress, share), other
+            if self._pool is None:
+                from processor.processes import process_pool
+
+                self._pool = process_pool(
+                    self._workers,
+                    initializer=_init_worker,
+                    initargs=(self.config, self.accept_partial, self.memo, self.staff),
+                )
+            for start in range(0, len(items), _BATCH_FILES):
+                batch = items[start : start + _BATCH_FILES]
+                future = self._pool.submit(_validate_in_worker, batch)
+                for item in batch:
+                    self._batch_of[id(item)] = len(self._batches)
+                self._batches.append((batch, future))
         except (BrokenProcessPool, OSError):
-            pass  # a worker died or could not start (security software, memory): validate here instead
-    if other is None:
-        other = meanwhile()
-    results = (_validate_one(config, item, accept_partial, memo) for item in incoming)
-    return _with_progress(results, total, progress, share), other
+            self._use_pool = False  # no worker could start (security software, memory): validate here
+
+    def _result(self, item: Incoming) -> Validated:
+        index = self._batch_of.get(id(item))
+        if index is None:
+            return self._here(item)
+        if id(item) not in self._done:
+            from concurrent.futures.process import BrokenProcessPool
+
+            batch, future = self._batches[index]
+            try:
+                results = future.result()  # type: ignore[attr-defined]
+            except (BrokenProcessPool, OSError):
+                # A worker died (killed, out of memory): its files are validated here.
+                results = [self._here(i) for i in batch]
+            self._done.update(zip(map(id, batch), results, strict=True))
+        return self._done[id(item)]
+
+    def _here(self, item: Incoming) -> Validated:
+        return _validate_one(self.config, item, self.accept_partial, self.memo, self.staff)
 
 
-def _validate_one(
-    config: Config, item: Incoming, accept_partial: bool, memo: bool
-) -> tuple[Submission, str | None]:
+def _validate_one(config: Config, item: Incoming, accept_partial: bool, memo: bool, staff: bool) -> Validated:
     from processor import ingest_cache, validate
 
     sub = validate.validate_workbook(config, item, accept_partial)
-    return sub, ingest_cache.encode(sub) if memo else None
-
-
-def _with_progress(
-    results: Iterable[tuple[Submission, str | None]],
-    total: int,
-    progress: Progress | None,
-    share: Callable[[Submission], None] | None = None,
-) -> list[tuple[Submission, str | None]]:
-    out = []
-    for result in results:
-        if share is not None:
-            share(result[0])
-        out.append(result)
-        if progress is not None:
-            progress(len(out), total)
-    return out
+    entry = ingest_cache.encode(sub) if memo else None
+    if not staff and sub.report is not None:
+        # Telling who reported needs no staff rows; the memo entry above keeps them.
+        sub.report = dataclasses.replace(sub.report, people=())
+    return sub, entry
 
 
 _worker_state: dict[str, object] = {}
 
 
-def _init_worker(config: Config, accept_partial: bool, memo: bool) -> None:
+def _init_worker(config: Config, accept_partial: bool, memo: bool, staff: bool) -> None:
     """Runs once in each pool process: the config crosses the process boundary once, not per file."""
-    _worker_state.update(config=config, accept_partial=accept_partial, memo=memo)
+    _worker_state.update(config=config, accept_partial=accept_partial, memo=memo, staff=staff)
 
 
-def _validate_in_worker(item: Incoming) -> tuple[Submission, str | None]:
+def _validate_in_worker(batch: list[Incoming]) -> list[Validated]:
     # Top-level so that Windows (spawn) can pickle it by name.
     state = _worker_state
-    return _validate_one(state["config"], item, state["accept_partial"], state["memo"])  # type: ignore[arg-type]
+    return [
+        _validate_one(state["config"], item, state["accept_partial"], state["memo"], state["staff"])  # type: ignore[arg-type]
+        for item in batch
+    ]
 
 
 # -- collecting ------------------------------------------------------------------------------------
@@ -409,10 +476,17 @@ class _Email:
 
 
 class _Collector:
-    def __init__(self, config: Config, keep_bytes: Callable[[str], bool] | None = None):
+    def __init__(
+        self,
+        config: Config,
+        keep_bytes: Callable[[str], bool] | None = None,
+        on_new: Callable[[Incoming], None] | None = None,
+    ):
         self.limit = config.validation.max_file_mb * 1024 * 1024
         self.limit_mb = config.validation.max_file_mb
         self.keep_bytes = keep_bytes
+        self.on_new = on_new
+        self.offered: set[str] = set()
         self.found: list[Incoming] = []
         self.collected = Collected()
 
@@ -518,7 +592,11 @@ class _Collector:
     def _found(self, received: ReceivedFile, data: bytes) -> None:
         if self.keep_bytes is not None and not self.keep_bytes(received.sha256):
             data = b""
-        self.found.append(Incoming(received, data))
+        item = Incoming(received, data)
+        self.found.append(item)
+        if self.on_new is not None and data and received.sha256 not in self.offered:
+            self.offered.add(received.sha256)
+            self.on_new(item)
 
     def _not_taken(
         self, path: Path, display: str, received_at: dt.datetime | None, problem: _SourceProblem

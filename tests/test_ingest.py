@@ -612,6 +612,49 @@ def test_parallel_validation_gives_the_serial_result(tmp_path, config, monkeypat
     assert calls == list(range(1, len(serial) + 1))
 
 
+def test_workers_start_while_collecting_and_a_later_emailed_copy_is_still_the_one_taken(
+    tmp_path, config, monkeypatch
+):
+    """Files go to the workers as soon as they are read. A loose workbook sent off that way can turn out
+    to be a copy of one attached to an e-mail found later, which is the copy taken: its submission and
+    findings name the e-mail, exactly as when everything is validated here."""
+    _real_validate()
+    folder = tmp_path / "in"
+    fillers = ingest._MIN_FILES_FOR_POOL + ingest._BATCH_FILES
+    for n in range(fillers):  # sorted before and after the loose copy: it is sent while collecting
+        prefix = "0" if n < ingest._MIN_FILES_FOR_POOL else "b"
+        put(folder / f"{prefix}{n:03d}.xlsx", workbook("TCHC", "2024-02", f"tệp {n}"))
+    put(folder / "a-luu-tu-thu.xlsx", NC, dt.datetime(2024, 3, 1, 8, 0, tzinfo=VN))
+    put(
+        folder / "thu.eml",
+        eml("noichinh.vpubnd@laocai.gov.vn", "Mon, 04 Mar 2024 09:00:00 +0700", [("NC.xlsx", NC)]),
+    )
+    serial = ingest.ingest(config, folder).submissions
+
+    sent_while_collecting = []
+    real_done, real_send = ingest._Collector.done, ingest._Validation._send
+
+    def done(collector):
+        sent_while_collecting.append(sent)
+        return real_done(collector)
+
+    sent: list[str] = []
+
+    def send(validation, items):
+        sent.extend(item.file.display_name for item in items)
+        return real_send(validation, items)
+
+    monkeypatch.setattr(ingest._Collector, "done", done)
+    monkeypatch.setattr(ingest._Validation, "_send", send)
+    parallel = ingest.ingest(config, folder, workers=2).submissions
+    [at_end_of_collect] = sent_while_collecting
+    assert "a-luu-tu-thu.xlsx" in at_end_of_collect  # the loose copy went to the workers early
+    assert parallel == serial
+    taken = next(s for s in parallel if s.file.display_name == "thu.eml › NC.xlsx")
+    assert taken.status is not FileStatus.DUPLICATE and taken.file.sender == "noichinh.vpubnd@laocai.gov.vn"
+    assert taken.findings and {f.file for f in taken.findings} == {"thu.eml › NC.xlsx"}
+
+
 def forward(inner: bytes, sender: str, date: str | None = None) -> bytes:
     outer = EmailMessage()
     outer["From"] = sender

@@ -158,6 +158,28 @@ def test_status_from_the_memo_without_staff_rows_agrees_with_run(workspace, tmp_
         assert remembered and all(s.report.people == () for s in remembered)  # taken without staff
 
 
+def test_a_run_over_the_memo_status_wrote_gives_the_same_documents(workspace, tmp_path):
+    """Status validates new files without keeping their staff rows, but the memo it writes keeps them:
+    a run that then takes every file from that memo writes what a run from the files wrote."""
+    from processor.ingest_cache import CACHE_NAME
+
+    ws = workspace
+    out = tmp_path / "output"
+    out.mkdir()
+    result = status(ws.config, "2024-03", ws.root / "inbox", out)
+    assert all(s.report.people == () for s in result.submissions if s.report is not None)
+    assert (out / ".cache" / CACHE_NAME).stat().st_size > 0
+    again = run_period(ws.config, "2024-03", ws.root / "inbox", out)
+    first = ws.outcomes["2024-03"].out_dir
+    for name in (
+        "summary.json",
+        "tong-hop.xlsx",
+        "bao-cao-2024-03.docx",
+        "to-trinh-khen-thuong-2024-03.docx",
+    ):
+        assert (again.out_dir / name).read_bytes() == (first / name).read_bytes(), name
+
+
 def test_rerun_is_byte_identical(workspace, tmp_path):
     ws = workspace
     again = run_period(ws.config, "2024-03", ws.root / "inbox", tmp_path / "again")
