@@ -126,14 +126,15 @@ def collect(
     inbox: Path,
     config: Config,
     keep_bytes: Callable[[str], bool] | None = None,
-    on_new: Callable[[Incoming], None] | None = None,
+    on_new: Callable[[Incoming], bool] | None = None,
 ) -> Collected:
     """Find every received workbook under `inbox` (recursively, in sorted order) and read its bytes.
 
     With `keep_bytes`, a workbook whose sha256 it refuses keeps no bytes (`Incoming.data` is b""): the
     memo already knows it, and a province's year of files would otherwise sit in memory all run.
-    `on_new` is told of each distinct workbook that keeps its bytes as soon as it has been read; which
-    copy of a file sent twice is taken is only known at the end (`Collected.incoming`).
+    `on_new` is told of each distinct workbook that keeps its bytes as soon as it has been read; when it
+    returns True it holds the bytes, and the workbook's Incoming here has none. Which copy of a file sent
+    twice is taken is only known at the end (`Collected.incoming`).
     """
     inbox = Path(inbox)
     if not inbox.exists():
@@ -316,8 +317,12 @@ class _Validation:
     """Validates workbooks, in worker processes once there are enough of them to pay for the pool.
 
     Collect offers each new workbook as soon as it has read it, so with a large inbox the workers are
-    validating while the rest of the folder is still being read and hashed. A worker that dies or cannot
-    start costs time, not results: its files are validated here.
+    validating while the rest of the folder is still being read and hashed. A workbook's bytes are then
+    held here only, and let go once its result is taken: a year's files validated again (an edited
+    config) need not all sit in memory beside their results. A worker that dies or cannot start costs
+    time, not results: its files are validated here.
+
+    Files are known by their ReceivedFile: collect keeps a copy of each offered Incoming without bytes.
     """
 
     def __init__(self, config: Config, accept_partial: bool, workers: int, memo: bool, staff: bool = True):
@@ -325,10 +330,11 @@ class _Validation:
         self._use_pool = workers > 1
         self._workers = workers
         self._pool = None
+        self._offered: dict[int, Incoming] = {}  # id(ReceivedFile) -> offered and not yet validated
         self._waiting: list[Incoming] = []
-        self._batches: list[tuple[list[Incoming], object]] = []  # (files, future)
-        self._batch_of: dict[int, int] = {}  # id(Incoming) -> its batch
-        self._done: dict[int, Validated] = {}  # id(Incoming) -> result of a finished batch
+        self._batches: list[tuple[list[Incoming], object]] = []  # (files, future); ([], None) once taken
+        self._batch_of: dict[int, int] = {}  # id(ReceivedFile) -> its batch
+        self._done: dict[int, Validated] = {}  # id(ReceivedFile) -> result of a finished batch
 
     def __enter__(self) -> _Validation:
         return self
@@ -337,14 +343,17 @@ class _Validation:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def offer(self, item: Incoming) -> None:
-        """A workbook collect has just read: sent to the workers once there are enough to pay for them."""
+    def offer(self, item: Incoming) -> bool:
+        """A workbook collect has just read; True if its bytes are now held here (collect may drop
+        them). Sent to the workers once there are enough files to pay for them."""
         if not self._use_pool:
-            return
+            return False
+        self._offered[id(item.file)] = item
         self._waiting.append(item)
         if len(self._waiting) >= (_BATCH_FILES if self._pool is not None else _MIN_FILES_FOR_POOL):
             self._send(self._waiting)
             self._waiting = []
+        return True
 
     def results(
         self,
@@ -356,9 +365,10 @@ class _Validation:
         """Each of `items` validated, in order; and what `meanwhile()` returned: it runs while the
         workers work."""
         self._waiting = []  # offered but not sent: sent below if among `items`
-        unsent = [item for item in items if id(item) not in self._batch_of]
+        unsent = [self._offered.get(id(i.file), i) for i in items if id(i.file) not in self._batch_of]
         if self._use_pool and (self._pool is not None or len(unsent) >= _MIN_FILES_FOR_POOL):
             self._send(unsent)
+        del unsent
         other = meanwhile()
         out: list[Validated] = []
         for item in items:
@@ -368,6 +378,7 @@ class _Validation:
             out.append(result)
             if progress is not None:
                 progress(len(out), len(items))
+        self._offered.clear()  # copies not taken (the same bytes found again later)
         return out, other
 
     def _send(self, items: list[Incoming]) -> None:
@@ -386,16 +397,17 @@ class _Validation:
                 batch = items[start : start + _BATCH_FILES]
                 future = self._pool.submit(_validate_in_worker, batch)
                 for item in batch:
-                    self._batch_of[id(item)] = len(self._batches)
+                    self._batch_of[id(item.file)] = len(self._batches)
                 self._batches.append((batch, future))
         except (BrokenProcessPool, OSError):
             self._use_pool = False  # no worker could start (security software, memory): validate here
 
     def _result(self, item: Incoming) -> Validated:
-        index = self._batch_of.get(id(item))
+        key = id(item.file)
+        index = self._batch_of.get(key)
         if index is None:
-            return self._here(item)
-        if id(item) not in self._done:
+            return self._here(self._offered.pop(key, item))
+        if key not in self._done:
             from concurrent.futures.process import BrokenProcessPool
 
             batch, future = self._batches[index]
@@ -404,8 +416,11 @@ class _Validation:
             except (BrokenProcessPool, OSError):
                 # A worker died (killed, out of memory): its files are validated here.
                 results = [self._here(i) for i in batch]
-            self._done.update(zip(map(id, batch), results, strict=True))
-        return self._done[id(item)]
+            self._done.update(zip((id(i.file) for i in batch), results, strict=True))
+            self._batches[index] = ([], None)  # the batch's bytes can go
+            for done in batch:
+                self._offered.pop(id(done.file), None)
+        return self._done.pop(key)
 
     def _here(self, item: Incoming) -> Validated:
         return _validate_one(self.config, item, self.accept_partial, self.memo, self.staff)
@@ -480,7 +495,7 @@ class _Collector:
         self,
         config: Config,
         keep_bytes: Callable[[str], bool] | None = None,
-        on_new: Callable[[Incoming], None] | None = None,
+        on_new: Callable[[Incoming], bool] | None = None,
     ):
         self.limit = config.validation.max_file_mb * 1024 * 1024
         self.limit_mb = config.validation.max_file_mb
@@ -592,11 +607,11 @@ class _Collector:
     def _found(self, received: ReceivedFile, data: bytes) -> None:
         if self.keep_bytes is not None and not self.keep_bytes(received.sha256):
             data = b""
-        item = Incoming(received, data)
-        self.found.append(item)
         if self.on_new is not None and data and received.sha256 not in self.offered:
             self.offered.add(received.sha256)
-            self.on_new(item)
+            if self.on_new(Incoming(received, data)):
+                data = b""  # on_new holds the bytes now, and lets them go once it is done with them
+        self.found.append(Incoming(received, data))
 
     def _not_taken(
         self, path: Path, display: str, received_at: dt.datetime | None, problem: _SourceProblem
