@@ -655,6 +655,21 @@ def test_workers_start_while_collecting_and_a_later_emailed_copy_is_still_the_on
     assert taken.findings and {f.file for f in taken.findings} == {"thu.eml › NC.xlsx"}
 
 
+def test_bytes_sent_to_the_workers_are_held_once_and_let_go_when_validated(tmp_path, config):
+    """A year's files validated again must not sit in memory twice, nor after their results are in."""
+    _real_validate()
+    folder = tmp_path / "in"
+    for n in range(ingest._MIN_FILES_FOR_POOL + 3):
+        put(folder / f"{n:03d}.xlsx", workbook("TCHC", "2024-02", f"tệp {n}"))
+    with ingest._Validation(config, False, workers=2, memo=False) as validation:
+        collected = ingest.collect(folder, config, on_new=validation.offer)
+        assert all(item.data == b"" for item in collected.incoming)  # the validation holds the bytes
+        results, _ = validation.results(collected.incoming)
+        assert not validation._offered and all(batch == ([], None) for batch in validation._batches)
+    assert [sub.file for sub, _ in results] == [item.file for item in collected.incoming]
+    assert results and all(sub.unit_code == "TCHC" for sub, _ in results)  # really read, not empty
+
+
 def forward(inner: bytes, sender: str, date: str | None = None) -> bytes:
     outer = EmailMessage()
     outer["From"] = sender
