@@ -368,9 +368,7 @@ def _province_workspace(root: Path, n_units: int, staff: int) -> Path:
     )
     (root / "config.toml").write_text(text, encoding="utf-8")
     config = load_config(root / "config.toml")
-    generate_inbox(
-        config, root / "inbox", config.campaigns[0].periods, scenario="demo", staff_per_unit=staff
-    )
+    generate_inbox(config, root / "inbox", config.campaigns[0].periods, scenario="demo", staff_per_unit=staff)
     return root
 
 
