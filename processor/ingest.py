@@ -282,7 +282,8 @@ def _finish(
     fresh = [sub for sub, _ in validated]
     if cache is not None:
         for sub, entry in validated:
-            cache.put(sub, entry)  # before the rules across files add their findings
+            if entry is not None:  # None: a file that crashed its reader, tried again next run
+                cache.put(sub, entry)  # before the rules across files add their findings
         cache.save()
     submissions = known + fresh
     by_sha = {sub.file.sha256: sub for sub in submissions}
@@ -414,8 +415,10 @@ class _Validation:
             try:
                 results = future.result()  # type: ignore[attr-defined]
             except (BrokenProcessPool, OSError):
-                # A worker died (killed, out of memory): its files are validated here.
-                results = [self._here(i) for i in batch]
+                # A worker died: killed, out of memory, or a file that crashed the reader's native
+                # code. Validated here, such a file would end the run; each file of the batch is tried
+                # once more alone, in a fresh process.
+                results = [self._alone(i) for i in batch]
             self._done.update(zip((id(i.file) for i in batch), results, strict=True))
             self._batches[index] = ([], None)  # the batch's bytes can go
             for done in batch:
@@ -424,6 +427,36 @@ class _Validation:
 
     def _here(self, item: Incoming) -> Validated:
         return _validate_one(self.config, item, self.accept_partial, self.memo, self.staff)
+
+    def _alone(self, item: Incoming) -> Validated:
+        """One file in a process of its own: if that process dies too, the file is what kills it."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        from processor.processes import process_pool
+
+        try:
+            with process_pool(
+                1,
+                initializer=_init_worker,
+                initargs=(self.config, self.accept_partial, self.memo, self.staff),
+            ) as pool:
+                return pool.submit(_validate_in_worker, [item]).result()[0]
+        except BrokenProcessPool:
+            return _crashed(item), None  # not remembered: a second death could have been bad luck
+        except OSError:
+            return self._here(item)  # no process can start any more: validate here
+
+
+def _crashed(item: Incoming) -> Submission:
+    name = item.file.display_name
+    message = (
+        "Chương trình đọc tệp bị dừng đột ngột khi mở tệp này, hai lần liên tiếp: tệp bị hỏng hoặc có "
+        "nội dung bất thường nên chưa được tổng hợp. Đề nghị đơn vị mở tệp bằng Excel, kiểm tra nội dung, "
+        "lưu lại dạng .xlsx rồi gửi lại."
+    )
+    return Submission(
+        item.file, FileStatus.UNREADABLE, [Finding(Severity.ERROR, "reader_crashed", message, name)]
+    )
 
 
 def _validate_one(config: Config, item: Incoming, accept_partial: bool, memo: bool, staff: bool) -> Validated:

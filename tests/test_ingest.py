@@ -670,6 +670,49 @@ def test_bytes_sent_to_the_workers_are_held_once_and_let_go_when_validated(tmp_p
     assert results and all(sub.unit_code == "TCHC" for sub, _ in results)  # really read, not empty
 
 
+_REAL_VALIDATE_IN_WORKER = ingest._validate_in_worker
+
+
+def _die_on_a_poisoned_file(batch):
+    if any("doc-hai" in item.file.display_name for item in batch):
+        os._exit(134)  # as when native code aborts on a crafted file
+    return _REAL_VALIDATE_IN_WORKER(batch)
+
+
+@pytest.mark.skipif(
+    __import__("multiprocessing").get_start_method() != "fork", reason="the crash reaches the worker by fork"
+)
+def test_a_file_that_kills_its_reader_is_a_finding_and_the_others_are_validated(
+    tmp_path, config, monkeypatch
+):
+    """A workbook that crashes the reader's native code takes its worker with it. Its batch is tried
+    again file by file in fresh processes: that file becomes a finding and the others are read."""
+    _real_validate()
+    folder = tmp_path / "in"
+    for n in range(ingest._MIN_FILES_FOR_POOL + 4):
+        put(folder / f"{n:03d}.xlsx", workbook("TCHC", "2024-02", f"tệp {n}"))
+    put(folder / "010-doc-hai.xlsx", workbook("TCHC", "2024-02", "độc hại"))
+    serial = {s.file.display_name: s for s in ingest.ingest(config, folder).submissions}
+    monkeypatch.setattr(ingest, "_validate_in_worker", _die_on_a_poisoned_file)
+    cache = ingest.ValidationCache(tmp_path / "memo.json", "key")
+    parallel = ingest.ingest(config, folder, workers=2, cache=cache).submissions
+    by_name = {s.file.display_name: s for s in parallel}
+    poisoned = by_name.pop("010-doc-hai.xlsx")
+    assert poisoned.status is FileStatus.UNREADABLE
+    [finding] = poisoned.findings
+    assert finding.code == "reader_crashed" and finding.is_error and finding.file == "010-doc-hai.xlsx"
+    assert "gửi lại" in finding.message
+    del serial["010-doc-hai.xlsx"]
+    # Every other file, including those of its batch, read as usual (which one is the unit's newest
+    # report changes: the poisoned file no longer competes).
+    assert {n: (s.findings, s.report) for n, s in by_name.items()} == {
+        n: (s.findings, s.report) for n, s in serial.items()
+    }
+    saved = ingest.ValidationCache(tmp_path / "memo.json", "key")
+    assert not saved.holds(poisoned.file.sha256)  # tried again next run, not remembered as broken
+    assert all(saved.holds(sha) for sha in {s.file.sha256 for s in by_name.values()})
+
+
 def forward(inner: bytes, sender: str, date: str | None = None) -> bytes:
     outer = EmailMessage()
     outer["From"] = sender

@@ -279,6 +279,20 @@ def _die(*_args):
     os._exit(3)  # a worker killed mid-job (out of memory, security software)
 
 
+_REAL_VALIDATE_IN_WORKER = None
+_DIED_MARKER = "THIDUA_TEST_DIED_MARKER"
+
+
+def _die_once(batch):
+    """The first validation worker to get a batch dies; the files are then tried again elsewhere."""
+    try:
+        with open(os.environ[_DIED_MARKER], "x"):  # atomic: exactly one process creates it
+            pass
+    except FileExistsError:
+        return _REAL_VALIDATE_IN_WORKER(batch)
+    os._exit(3)
+
+
 @pytest.mark.skipif(
     multiprocessing.get_start_method() != "fork", reason="the dying job reaches the worker by fork"
 )
@@ -287,12 +301,15 @@ def test_a_dying_worker_process_costs_time_not_results(workspace, tmp_path, monk
     from processor import ingest, pipeline
 
     ws = workspace
-    files = [p for p in (ws.root / "inbox").rglob("*") if p.is_file()]
-    assert len(files) >= ingest._MIN_FILES_FOR_POOL  # the validation pool is used
+    monkeypatch.setattr(ingest, "_MIN_FILES_FOR_POOL", 8)  # the demo's 31 workbooks use the pool
     monkeypatch.setattr(pipeline, "SECOND_PROCESS_FILES", 1)
-    monkeypatch.setattr(ingest, "_validate_in_worker", _die)
+    global _REAL_VALIDATE_IN_WORKER
+    _REAL_VALIDATE_IN_WORKER = ingest._validate_in_worker
+    monkeypatch.setenv(_DIED_MARKER, str(tmp_path / "died"))
+    monkeypatch.setattr(ingest, "_validate_in_worker", _die_once)
     monkeypatch.setattr(pipeline, "_run_pickled", _die)
     again = run_period(ws.config, "2024-03", ws.root / "inbox", tmp_path / "out")
+    assert (tmp_path / "died").exists()  # a validation worker did die
     first = ws.outcomes["2024-03"].out_dir
     written = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
     assert written == sorted(p.relative_to(again.out_dir) for p in again.out_dir.rglob("*") if p.is_file())
