@@ -53,8 +53,6 @@ _RESAVE_SUFFIXES = {".ods", ".xlsb", ".csv", ".numbers", ".xltx", ".xlt"}
 _ARCHIVE_SUFFIXES = {".zip", ".rar", ".7z", ".gz", ".tar"}
 # Statuses of the files that compete to be a unit's report for a period (see resolve_versions).
 _COMPETING = {FileStatus.ACCEPTED, FileStatus.ACCEPTED_PARTIAL, FileStatus.REJECTED, FileStatus.OTHER_PERIOD}
-# Below this many files a process pool costs more (start-up, pickling) than it saves.
-_MIN_FILES_FOR_POOL = 32
 # From this many files to validate, their staff rows share texts with the memo's (see _finish).
 SHARE_FRESH_FILES = 4000
 
@@ -100,6 +98,8 @@ def ingest(
     """Everything in the inbox as validated submissions, duplicates and corrections resolved.
 
     With a `cache`, files validated by an earlier run (same bytes, config and program) are not read again.
+    `workers`: 1 validates in this process; from 2, in that many worker processes (see _Validation: the
+    commands use 2, whatever the number of cores, so that no received file is read in this process).
     With `staff=False` (enough to tell who reported and how, `thidua status`) the submissions come
     without their staff rows, and the rules across files, which only warn, are not applied.
     """
@@ -315,7 +315,10 @@ _BATCH_FILES = 16
 
 
 class _Validation:
-    """Validates workbooks, in worker processes once there are enough of them to pay for the pool.
+    """Validates workbooks: with `workers` >= 2 in that many worker processes, never in this one, so
+    that a file crashing the reader's native code (calamine aborts on some crafted sheets; the reader's
+    checks stop those known, not those to come) cannot take the batch with it. With 1, here (tests, and
+    the library's default).
 
     Collect offers each new workbook as soon as it has read it, so with a large inbox the workers are
     validating while the rest of the folder is still being read and hashed. A workbook's bytes are then
@@ -346,12 +349,12 @@ class _Validation:
 
     def offer(self, item: Incoming) -> bool:
         """A workbook collect has just read; True if its bytes are now held here (collect may drop
-        them). Sent to the workers once there are enough files to pay for them."""
+        them). The first is sent at once (it starts the workers), the others in batches."""
         if not self._use_pool:
             return False
         self._offered[id(item.file)] = item
         self._waiting.append(item)
-        if len(self._waiting) >= (_BATCH_FILES if self._pool is not None else _MIN_FILES_FOR_POOL):
+        if self._pool is None or len(self._waiting) >= _BATCH_FILES:  # the first starts the workers
             self._send(self._waiting)
             self._waiting = []
         return True
@@ -367,7 +370,7 @@ class _Validation:
         workers work."""
         self._waiting = []  # offered but not sent: sent below if among `items`
         unsent = [self._offered.get(id(i.file), i) for i in items if id(i.file) not in self._batch_of]
-        if self._use_pool and (self._pool is not None or len(unsent) >= _MIN_FILES_FOR_POOL):
+        if self._use_pool and unsent:
             self._send(unsent)
         del unsent
         other = meanwhile()

@@ -34,6 +34,7 @@ CACHE_DIR = ".cache"
 # From this many received files the feedback and the Word documents are written by a second process
 # while this one aggregates and writes the rest. Below it, starting a process costs more than it saves.
 SECOND_PROCESS_FILES = 200
+VALIDATION_WORKERS = 2
 
 
 @dataclass
@@ -157,8 +158,9 @@ def ingest_inbox(
     cache = None
     if out_root is not None:
         cache = ValidationCache(out_root / CACHE_DIR / CACHE_NAME, cache_key(config, accept_partial))
-    # Validation is CPU-bound per file; measured on 2 cores, a second process pays from a few dozen files.
-    workers = min(2, os.cpu_count() or 1)
+    # Two worker processes: validation is CPU-bound per file, and no received file is read in this
+    # process, whose death would end the batch (see ingest._Validation); on one core too.
+    workers = VALIDATION_WORKERS
     result = ingest.ingest(
         config,
         inbox,
@@ -348,7 +350,7 @@ def check_files(
     """`thidua check`: validate the given files (workbooks or saved e-mails) and optionally write feedback."""
     from processor import ingest
 
-    submissions = ingest.ingest_paths(config, list(paths)).submissions
+    submissions = ingest.ingest_paths(config, list(paths), workers=VALIDATION_WORKERS).submissions
     written: list[Path] = []
     if out_dir is not None:
         from processor.render import feedback

@@ -588,7 +588,7 @@ def test_real_validator_every_file_ends_with_a_status(inbox, config):
 def test_parallel_validation_gives_the_serial_result(tmp_path, config, monkeypatch):
     _real_validate()
     folder = tmp_path / "in"
-    for n in range(ingest._MIN_FILES_FOR_POOL + 4):
+    for n in range(20):
         put(
             folder / f"{n:03d}.xlsx",
             workbook("TCHC", "2024-02", f"tệp {n}"),
@@ -620,9 +620,9 @@ def test_workers_start_while_collecting_and_a_later_emailed_copy_is_still_the_on
     findings name the e-mail, exactly as when everything is validated here."""
     _real_validate()
     folder = tmp_path / "in"
-    fillers = ingest._MIN_FILES_FOR_POOL + ingest._BATCH_FILES
+    fillers = 2 * ingest._BATCH_FILES
     for n in range(fillers):  # sorted before and after the loose copy: it is sent while collecting
-        prefix = "0" if n < ingest._MIN_FILES_FOR_POOL else "b"
+        prefix = "0" if n < ingest._BATCH_FILES else "b"
         put(folder / f"{prefix}{n:03d}.xlsx", workbook("TCHC", "2024-02", f"tệp {n}"))
     put(folder / "a-luu-tu-thu.xlsx", NC, dt.datetime(2024, 3, 1, 8, 0, tzinfo=VN))
     put(
@@ -659,7 +659,7 @@ def test_bytes_sent_to_the_workers_are_held_once_and_let_go_when_validated(tmp_p
     """A year's files validated again must not sit in memory twice, nor after their results are in."""
     _real_validate()
     folder = tmp_path / "in"
-    for n in range(ingest._MIN_FILES_FOR_POOL + 3):
+    for n in range(20):
         put(folder / f"{n:03d}.xlsx", workbook("TCHC", "2024-02", f"tệp {n}"))
     with ingest._Validation(config, False, workers=2, memo=False) as validation:
         collected = ingest.collect(folder, config, on_new=validation.offer)
@@ -689,7 +689,7 @@ def test_a_file_that_kills_its_reader_is_a_finding_and_the_others_are_validated(
     again file by file in fresh processes: that file becomes a finding and the others are read."""
     _real_validate()
     folder = tmp_path / "in"
-    for n in range(ingest._MIN_FILES_FOR_POOL + 4):
+    for n in range(20):
         put(folder / f"{n:03d}.xlsx", workbook("TCHC", "2024-02", f"tệp {n}"))
     put(folder / "010-doc-hai.xlsx", workbook("TCHC", "2024-02", "độc hại"))
     serial = {s.file.display_name: s for s in ingest.ingest(config, folder).submissions}

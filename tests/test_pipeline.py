@@ -293,6 +293,46 @@ def _die_once(batch):
     os._exit(3)
 
 
+_MAIN_PID = os.getpid()
+_REAL_VALIDATE_WORKBOOK = None
+
+
+def _validate_outside_main(config, incoming, accept_partial=False):
+    assert os.getpid() != _MAIN_PID, f"{incoming.file.display_name} was read in the main process"
+    if "doc-hai" in incoming.file.display_name:
+        os._exit(134)  # as when native code aborts on a crafted sheet
+    return _REAL_VALIDATE_WORKBOOK(config, incoming, accept_partial)
+
+
+@pytest.mark.skipif(
+    multiprocessing.get_start_method() != "fork", reason="the patched reader reaches the workers by fork"
+)
+def test_no_received_workbook_is_read_in_the_main_process(workspace, tmp_path, monkeypatch):
+    """Even a ten-unit office's run and a unit's `check` read workbooks in worker processes only: a file
+    that crashes the reader's native code becomes a finding, and the run and the check go on."""
+    import shutil
+
+    from processor import pipeline, validate
+
+    global _REAL_VALIDATE_WORKBOOK
+    _REAL_VALIDATE_WORKBOOK = validate.validate_workbook
+    monkeypatch.setattr(validate, "validate_workbook", _validate_outside_main)
+    ws = workspace
+    inbox = tmp_path / "inbox"
+    shutil.copytree(ws.root / "inbox", inbox)
+    some = sorted(inbox.rglob("*.xlsx"))[0]
+    poisoned = inbox / "2024-03_doc-hai.xlsx"
+    poisoned.write_bytes(some.read_bytes() + b"\x00")  # other bytes: not a copy of `some`
+    outcome = run_period(ws.config, "2024-03", inbox, tmp_path / "out")
+    crashed = [s for s in outcome.submissions if s.file.display_name == poisoned.name]
+    assert [f.code for s in crashed for f in s.findings] == ["reader_crashed"]
+    report = openpyxl.load_workbook(outcome.out_dir / "kiem-tra-2024-03.xlsx", read_only=True)
+    rows = [row for sheet in report.worksheets for row in sheet.iter_rows(values_only=True)]
+    assert any(poisoned.name in row and "dừng đột ngột" in " ".join(map(str, row)) for row in rows)
+    checked, _ = pipeline.check_files(ws.config, [some, poisoned])
+    assert [sub.status.name for sub in checked] == ["ACCEPTED", "UNREADABLE"]
+
+
 @pytest.mark.skipif(
     multiprocessing.get_start_method() != "fork", reason="the dying job reaches the worker by fork"
 )
@@ -301,7 +341,6 @@ def test_a_dying_worker_process_costs_time_not_results(workspace, tmp_path, monk
     from processor import ingest, pipeline
 
     ws = workspace
-    monkeypatch.setattr(ingest, "_MIN_FILES_FOR_POOL", 8)  # the demo's 31 workbooks use the pool
     monkeypatch.setattr(pipeline, "SECOND_PROCESS_FILES", 1)
     global _REAL_VALIDATE_IN_WORKER
     _REAL_VALIDATE_IN_WORKER = ingest._validate_in_worker
