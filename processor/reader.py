@@ -699,7 +699,10 @@ class _SheetScan:
     legacy_fonts: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
-_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
+# A reference as calamine reads it: letters of either case, any number of them and of digits, either
+# quote, spaces around "=". Read with Python's integers: calamine's own arithmetic wraps, so "B99999999" or
+# "zzzzzzzz3" must be seen here as the huge extent they mean (it would make calamine abort the process).
+_CELL_REF = re.compile(rb"""\br\s*=\s*["']([A-Za-z]+)(\d+)["']""")
 # Tags may carry a namespace prefix (<x:c>, written by the .NET Open XML SDK).
 _CELL_BODY = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
 _FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.S)
@@ -711,7 +714,7 @@ _TYPE = re.compile(rb'\bt="(\w+)"')
 
 def _column_number(letters: bytes) -> int:
     number = 0
-    for char in letters:
+    for char in letters.upper():
         number = number * 26 + char - 64
     return number
 
@@ -798,19 +801,20 @@ _SUSPECTS: dict[int, tuple[re.Pattern, re.Pattern]] = {}
 
 
 def _suspect_patterns(row_digits: int) -> tuple[re.Pattern, re.Pattern]:
-    """Cells: group 1 set for a reference with 2-3 column letters or `row_digits`+ row digits (it may
-    exceed the limits), unset for a cell without its reference first. Rows: a row without its reference.
+    """Cells: group 1 set for a reference with 2+ column letters or `row_digits`+ row digits (it may
+    exceed the limits), unset for a cell without a plain reference first (none, another attribute first,
+    lower case, single quotes...). Rows: a row without a plain reference first.
     """
     if row_digits not in _SUSPECTS:
         _SUSPECTS[row_digits] = (
-            re.compile(rb'<c(?: (r="(?:[A-Z]{2,3}\d|[A-Z]\d{%d,}))| (?!r=")|>)' % row_digits),
-            re.compile(rb'<row(?: (?!r=")|>)'),
+            re.compile(rb'<c(?:\s(r="(?:[A-Z]{2}|[A-Z]\d{%d,}))|\s(?!r="[A-Z]\d)|>)' % row_digits),
+            re.compile(rb'<row(?:\s(?!r="\d)|>)'),
         )
     return _SUSPECTS[row_digits]
 
 
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row\b([^>]*?)(/?)>")
-_ROW_NUMBER = re.compile(rb'\br="(\d+)"')
+_ROW_NUMBER = re.compile(rb"""\br\s*=\s*["'](\d+)["']""")
 
 
 def _check_extent_slow(xml: bytes, name: str, limits: Validation) -> None:

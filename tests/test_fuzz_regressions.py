@@ -1,0 +1,59 @@
+"""Inputs found by fuzzing the received files (benchmarks/fuzz_inputs.py), kept as regression tests.
+
+Real files are written and checked by the real `thidua check` in a subprocess: before the fixes, some of
+these made calamine abort the whole process on a failed allocation of tens of gigabytes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests import workbooks
+from tests.conftest import REPO
+from tests.workbooks import STAFF_PART, replace_cell
+
+
+def _check(files: list[Path], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONPATH": str(REPO)}  # this checkout
+    return subprocess.run(
+        [sys.executable, "-m", "processor", "check", "--config", str(REPO / "config.toml"), *map(str, files)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        timeout=120,
+    )
+
+
+# Cell references calamine reads but the extent scan did not: lower case, more than three letters, more
+# than seven digits, single quotes, spaces around "=", a line break before the attribute.
+FAR_CELLS = {
+    "eight-digit-row": b'<c r="B99999999" t="inlineStr"><is><t>x</t></is></c>',
+    "lower-case": b'<c r="xfd1048576" t="inlineStr"><is><t>x</t></is></c>',
+    "many-letters": b'<c r="ZZZZZZZZ3" t="inlineStr"><is><t>x</t></is></c>',
+    "single-quotes": b"<c r='XFD1048576' t=\"inlineStr\"><is><t>x</t></is></c>",
+    "spaced": b'<c r = "XFD1048576" t="inlineStr"><is><t>x</t></is></c>',
+    "line-break": b'<c\nr="XFD1048576" t="inlineStr"><is><t>x</t></is></c>',
+    # calamine's row number wraps at 2**32: this one would land on row 1, silently.
+    "wrapping-row": b'<c r="B4294967297" t="inlineStr"><is><t>x</t></is></c>',
+}
+
+
+def test_far_cell_references_in_any_spelling_are_refused_not_fatal(tmp_path):
+    base = workbooks.xlsx()
+    files = []
+    for name, cell in FAR_CELLS.items():
+        path = tmp_path / f"{name}.xlsx"
+        path.write_bytes(replace_cell(base, STAFF_PART, "B3", cell))
+        files.append(path)
+    proc = _check(files, tmp_path)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and "memory allocation" not in proc.stderr
+    for path in files:
+        head = next(line for line in proc.stdout.splitlines() if line.startswith(str(path)))
+        assert head.endswith("1 lỗi, 0 cảnh báo"), proc.stdout
+    assert proc.stdout.count("có dữ liệu tới") == len(files), proc.stdout
