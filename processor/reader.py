@@ -216,7 +216,10 @@ class _Refused(Exception):
 
     def __init__(self, code: str, message: str, sheet: str | None = None):
         super().__init__(message)
-        self.code, self.message, self.sheet = code, message, sheet
+        # Messages quote part and sheet names from the file itself: control characters (an escape
+        # sequence for the clerk's terminal) are dropped here, as the reader drops them from cell values.
+        self.code, self.message = code, xml_safe(message)
+        self.sheet = None if sheet is None else xml_safe(sheet)
 
 
 # ------------------------------------------------------------------------------------------------

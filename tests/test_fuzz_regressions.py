@@ -57,3 +57,21 @@ def test_far_cell_references_in_any_spelling_are_refused_not_fatal(tmp_path):
         head = next(line for line in proc.stdout.splitlines() if line.startswith(str(path)))
         assert head.endswith("1 lỗi, 0 cảnh báo"), proc.stdout
     assert proc.stdout.count("có dữ liệu tới") == len(files), proc.stdout
+
+
+def test_part_names_quoted_in_a_finding_carry_no_control_characters(tmp_path, config):
+    """A relationship target naming a missing part, with a raw BEL and terminal escape sequence in it."""
+    from processor.ingest import ingest_paths
+    from tests.workbooks import rewrite_parts
+
+    target = b"worksheets/sheet2.xml"
+    data = rewrite_parts(
+        workbooks.xlsx(),
+        {"xl/_rels/workbook.xml.rels": lambda xml: xml.replace(target, b"worksheets/\x07\x1b[2Jx.xml")},
+    )
+    path = tmp_path / "bao-cao.xlsx"
+    path.write_bytes(data)
+    [sub] = ingest_paths(config, [path]).submissions
+    [finding] = sub.findings
+    assert finding.code == "corrupt" and "worksheets/[2Jx.xml" in finding.message
+    assert finding.message.isprintable()
