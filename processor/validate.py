@@ -533,6 +533,8 @@ class _Checker:
                     sheet=sheet.name,
                     field=field,
                 )
+            if not missing:
+                self._optional_columns_missing(sheet.name, row, columns)
             return columns, (row if not missing else None)
         self.error(
             "missing_header",
@@ -541,6 +543,22 @@ class _Checker:
             sheet=sheet.name,
         )
         return {}, None
+
+    def _optional_columns_missing(self, sheet: str, row: int, columns: dict[str, int]) -> None:
+        """An optional column not found under its title (renamed, deleted) would silently give everyone its
+        default: no initiative, no discipline. Said as a warning: the file is still used."""
+        for field in form.STAFF_FIELDS:
+            if field.required or field.key == "seq" or field.key in columns:
+                continue
+            default = f"là “{_as_text(field.default)}”" if field.default not in ("", None) else "để trống"
+            self.warning(
+                "missing_optional_column",
+                f"Sheet “{sheet}” không có cột “{field.label}” ở dòng tiêu đề {row}, nên chương trình coi "
+                f"cột này {default} cho mọi người. Nếu đã đổi tên hoặc xóa cột, thêm lại cột với đúng tiêu "
+                f"đề “{field.label}”. {field.help}",
+                sheet=sheet,
+                field=field,
+            )
 
     def cross_fields(self, unit_values: dict[str, object], people: list[tuple[PersonRecord, int]]) -> None:
         assigned, completed = unit_values.get("tasks_assigned"), unit_values.get("tasks_completed")

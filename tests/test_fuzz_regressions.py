@@ -75,3 +75,32 @@ def test_part_names_quoted_in_a_finding_carry_no_control_characters(tmp_path, co
     [finding] = sub.findings
     assert finding.code == "corrupt" and "worksheets/[2Jx.xml" in finding.message
     assert finding.message.isprintable()
+
+
+def test_a_renamed_optional_column_is_a_warning_not_lost_data(tmp_path, config):
+    """`Số sáng kiến, giải pháp` retitled `Sáng kiến` (or `Kỷ luật` retitled): the column's values were
+    dropped without a word, everyone counted with no initiative or no discipline."""
+    from processor import form
+    from processor.ingest import ingest_paths
+    from processor.records import FileStatus
+    from tests.workbooks import Spec, person
+
+    spec = Spec()
+    spec.people = [person(0, initiatives=2), person(1, discipline="Khiển trách")]
+    renames = {"initiatives": "Sáng kiến", "discipline": "Hình thức kỷ luật"}
+
+    def retitle(wb):
+        sheet = wb[form.STAFF_SHEET]
+        for cell in sheet[1]:
+            for key, title in renames.items():
+                if cell.value == form.staff_field(key).label:
+                    cell.value = title
+
+    path = tmp_path / "bao-cao.xlsx"
+    path.write_bytes(workbooks.xlsx(spec, retitle))
+    [sub] = ingest_paths(config, [path]).submissions
+    assert sub.status is FileStatus.ACCEPTED
+    warned = {f.field: f for f in sub.findings if f.code == "missing_optional_column"}
+    assert set(warned) == {"Số sáng kiến, giải pháp", "Kỷ luật"}, sub.findings
+    assert "coi cột này là “0” cho mọi người" in warned["Số sáng kiến, giải pháp"].message
+    assert warned["Kỷ luật"].sheet == form.STAFF_SHEET and not warned["Kỷ luật"].is_error
