@@ -241,6 +241,14 @@ class _Checker:
                     values[field.key] = _INVALID
                 else:
                     values[field.key] = field.default
+                    self.warning(
+                        "missing_optional_field",
+                        f"Sheet “{sheet.name}” không có dòng “{field.label}” (cột A), nên chương trình "
+                        f"coi số liệu này {_assumed(field)}. Nếu đã đổi tên hoặc xóa dòng, thêm lại dòng với "
+                        f"đúng nội dung “{field.label}” ở cột A và ghi số liệu vào cột B. {field.help}",
+                        sheet=sheet.name,
+                        field=field,
+                    )
                 continue
             cell = (sheet.name, row, 2)
             values[field.key] = self.convert(field, sheet.value(row, 2), cell, sheet.font(row, 2))
@@ -550,12 +558,11 @@ class _Checker:
         for field in form.STAFF_FIELDS:
             if field.required or field.key == "seq" or field.key in columns:
                 continue
-            default = f"là “{_as_text(field.default)}”" if field.default not in ("", None) else "để trống"
             self.warning(
                 "missing_optional_column",
                 f"Sheet “{sheet}” không có cột “{field.label}” ở dòng tiêu đề {row}, nên chương trình coi "
-                f"cột này {default} cho mọi người. Nếu đã đổi tên hoặc xóa cột, thêm lại cột với đúng tiêu "
-                f"đề “{field.label}”. {field.help}",
+                f"cột này {_assumed(field)} cho mọi người. Nếu đã đổi tên hoặc xóa cột, thêm lại cột với "
+                f"đúng tiêu đề “{field.label}”. {field.help}",
                 sheet=sheet,
                 field=field,
             )
@@ -1213,6 +1220,11 @@ _CONVERTERS = {
 
 # ------------------------------------------------------------------------------------------------
 # Helpers
+
+
+def _assumed(field: Field) -> str:
+    """What an optional field not found in the form is taken as, in words: 'là “0”', 'để trống'."""
+    return f"là “{_as_text(field.default)}”" if field.default not in ("", None) else "để trống"
 
 
 def _as_text(value: object) -> str | None:

@@ -104,3 +104,27 @@ def test_a_renamed_optional_column_is_a_warning_not_lost_data(tmp_path, config):
     assert set(warned) == {"Số sáng kiến, giải pháp", "Kỷ luật"}, sub.findings
     assert "coi cột này là “0” cho mọi người" in warned["Số sáng kiến, giải pháp"].message
     assert warned["Kỷ luật"].sheet == form.STAFF_SHEET and not warned["Kỷ luật"].is_error
+
+
+def test_a_lost_optional_unit_label_is_a_warning_not_lost_data(tmp_path, config):
+    """The `Đơn vị` sheet is read by its labels in column A: a retitled (or error-valued) label of the
+    donation row made the 1,800,000 đồng in B silently 0."""
+    from processor import form
+    from processor.ingest import ingest_paths
+    from processor.records import FileStatus
+    from tests.workbooks import Spec, unit_row
+
+    spec = Spec()
+    spec.unit["donation_vnd"] = 1_800_000
+
+    def retitle(wb):
+        wb[form.UNIT_SHEET].cell(unit_row("donation_vnd"), 1).value = "Tiền ủng hộ"
+
+    path = tmp_path / "bao-cao.xlsx"
+    path.write_bytes(workbooks.xlsx(spec, retitle))
+    [sub] = ingest_paths(config, [path]).submissions
+    assert sub.status is FileStatus.ACCEPTED
+    [finding] = sub.findings
+    assert finding.code == "missing_optional_field" and not finding.is_error
+    assert finding.sheet == form.UNIT_SHEET and finding.field == form.unit_field("donation_vnd").label
+    assert "coi số liệu này là “0”" in finding.message
