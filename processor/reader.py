@@ -712,7 +712,7 @@ _FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.S)
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>|<(?:\w+:)?v/>")
 _INLINE = re.compile(rb"<(?:\w+:)?is>")
 _STYLE = re.compile(rb'\bs="(\d+)"')
-_TYPE = re.compile(rb'\bt="(\w+)"')
+_TYPE = re.compile(rb"""\bt\s*=\s*["'](\w+)["']""")
 
 
 def _column_number(letters: bytes) -> int:
@@ -747,7 +747,8 @@ def _scan_sheet(
         _check_extent_slow(xml, name, limits)
     has_formula = _HAS_FORMULA.search(xml) is not None or (prefixed and _HAS_PREFIXED_FORMULA.search(xml))
     scan = _SheetScan()
-    has_error = b't="e"' in xml
+    # t="e", however quoted and spaced: a quoted "e" is otherwise rare, two fast byte searches.
+    has_error = b'"e"' in xml or b"'e'" in xml
     inline_legacy = _LEGACY_RUN.search(xml) is not None  # rich text typed in the cell, run by run
     if not (has_formula or has_error or legacy_xfs or legacy_strings or inline_legacy):
         return scan  # the normal case: nothing more to look at

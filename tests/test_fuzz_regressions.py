@@ -128,3 +128,20 @@ def test_a_lost_optional_unit_label_is_a_warning_not_lost_data(tmp_path, config)
     assert finding.code == "missing_optional_field" and not finding.is_error
     assert finding.sheet == form.UNIT_SHEET and finding.field == form.unit_field("donation_vnd").label
     assert "coi số liệu này là “0”" in finding.message
+
+
+def test_an_error_cell_typed_with_single_quotes_is_still_an_error(tmp_path, config):
+    """<c t='e'>: valid XML that calamine reads as an empty cell; the scan only knew t="e", so #N/A in
+    the donation cell became 0 without a finding."""
+    from processor import form
+    from processor.ingest import ingest_paths
+    from tests.workbooks import UNIT_PART, unit_cell
+
+    ref = unit_cell("donation_vnd")
+    data = replace_cell(workbooks.xlsx(), UNIT_PART, ref, f"<c r=\"{ref}\" t='e'><v>#N/A</v></c>".encode())
+    path = tmp_path / "bao-cao.xlsx"
+    path.write_bytes(data)
+    [sub] = ingest_paths(config, [path]).submissions
+    [finding] = sub.findings
+    assert finding.code == "formula_error" and finding.cell == ref and finding.sheet == form.UNIT_SHEET
+    assert "#N/A" in finding.message
