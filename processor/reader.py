@@ -1021,6 +1021,7 @@ class _BiffScan:
 _BIFF_CELLS = {0x00FD, 0x0204, 0x0203, 0x027E, 0x0006, 0x0205, 0x00D6}
 _BIFF_MULRK = 0x00BD
 _BIFF_BOF, _BIFF_BOUNDSHEET, _BIFF_FONT, _BIFF_XF, _BIFF_FILEPASS = 0x0809, 0x0085, 0x0031, 0x00E0, 0x002F
+_BIFF_DIMENSIONS = 0x0200
 
 
 def _scan_biff(stream: bytes, limits: Validation, biff8: bool = True) -> _BiffScan:
@@ -1040,6 +1041,8 @@ def _scan_biff(stream: bytes, limits: Validation, biff8: bool = True) -> _BiffSc
     while pos + 4 <= size:
         kind, length = struct.unpack_from("<HH", stream, pos)
         body = stream[pos + 4 : pos + 4 + length]
+        if len(body) < length:
+            break  # a record cut off by the end of the stream: calamine reports it, nothing to bound
         if kind == _BIFF_BOF:
             current = sheet_at.get(pos, current)
         elif kind == _BIFF_FILEPASS:
@@ -1057,12 +1060,26 @@ def _scan_biff(stream: bytes, limits: Validation, biff8: bool = True) -> _BiffSc
                 legacy_xfs = _biff_legacy_xfs(fonts, xf_fonts)
             if xf in legacy_xfs:
                 scan.legacy_fonts.setdefault(current, {})[(row + 1, col + 1)] = legacy_xfs[xf]
+        elif kind == _BIFF_DIMENSIONS and length >= 8:
+            _check_dimensions(current, body, limits)
         elif kind == _BIFF_MULRK and length >= 6:
             row, first = struct.unpack_from("<HH", body)
             last = struct.unpack_from("<H", body, length - 2)[0]
             _limit(current, row + 1, max(first, last) + 1, limits)
         pos += 4 + length
     return scan
+
+
+def _check_dimensions(sheet: str, body: bytes, limits: Validation) -> None:
+    """DIMENSIONS (first row, last row + 1, first column, last column + 1): calamine reserves room for
+    (last - first + 1) rows times columns from it before reading a cell, with no check, so a damaged
+    record (first past last, or past what the format can hold) makes it ask for petabytes and abort."""
+    if len(body) >= 12:  # BIFF8: rows as 32-bit numbers
+        first_row, last_row, first_col, last_col = struct.unpack_from("<IIHH", body)
+    else:  # BIFF5
+        first_row, last_row, first_col, last_col = struct.unpack_from("<HHHH", body)
+    if first_row > last_row or first_col > last_col or last_row > 65_536 or last_col > 256:
+        raise _corrupt_part("Workbook")
 
 
 def _biff_legacy_xfs(fonts: list[str], xf_fonts: list[int]) -> dict[int, str]:

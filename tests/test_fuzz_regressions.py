@@ -7,6 +7,7 @@ these made calamine abort the whole process on a failed allocation of tens of gi
 from __future__ import annotations
 
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +146,48 @@ def test_an_error_cell_typed_with_single_quotes_is_still_an_error(tmp_path, conf
     [finding] = sub.findings
     assert finding.code == "formula_error" and finding.cell == ref and finding.sheet == form.UNIT_SHEET
     assert "#N/A" in finding.message
+
+
+def _xls_with_workbook_stream(tmp_path: Path, name: str, edit) -> Path:
+    """A copy of the .xls fixture whose Workbook stream (same size) is edited record by record."""
+    import olefile
+
+    path = tmp_path / name
+    path.write_bytes((REPO / "tests" / "fixtures" / "workbooks" / "bao-cao-tchc.xls").read_bytes())
+    with olefile.OleFileIO(str(path), write_mode=True) as ole:
+        stream = bytearray(ole.openstream("Workbook").read())
+        edit(stream)
+        ole.write_stream("Workbook", bytes(stream))
+    return path
+
+
+def _records(stream: bytes):
+    position = 0
+    while position + 4 <= len(stream):
+        kind, length = struct.unpack_from("<HH", stream, position)
+        yield position, kind, length
+        position += 4 + length
+
+
+def test_damaged_xls_records_are_findings_not_crashes(tmp_path):
+    """A DIMENSIONS record whose first row lies past its last made calamine reserve petabytes and abort;
+    a cell record cut off by the end of the stream raised struct.error out of the batch."""
+
+    def dimensions_backwards(stream: bytearray) -> None:
+        position = next(p for p, kind, _ in _records(stream) if kind == 0x0200)
+        struct.pack_into("<II", stream, position + 4, 0x67006E00, 0x43002000)
+
+    def cell_cut_off(stream: bytearray) -> None:
+        position, kind, length = list(_records(stream))[-1]
+        assert (kind, length, position + 4) == (0x000A, 0, len(stream))  # EOF, the last record
+        struct.pack_into("<HH", stream, position, 0x0203, 14)  # a NUMBER record with no room left
+
+    files = [
+        _xls_with_workbook_stream(tmp_path, "kich-thuoc.xls", dimensions_backwards),
+        _xls_with_workbook_stream(tmp_path, "cut.xls", cell_cut_off),
+    ]
+    proc = _check(files, tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "memory allocation" not in proc.stderr
+    for path in files:
+        assert f"{path}: 1 lỗi" in proc.stdout, proc.stdout
