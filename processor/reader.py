@@ -987,8 +987,11 @@ def _read_ole(data: bytes, file_name: str, limits: Validation, wanted: set[str] 
             )
         try:
             stream = ole.openstream(stream_name).read()
+            chains_end = _ole_chains_end(ole)
         except Exception:
             raise _corrupt_part(stream_name) from None
+        if not chains_end:
+            raise _corrupt_part(stream_name)
     biff = _scan_biff(stream, limits, biff8=stream_name == "Workbook")
     # calamine parses every sheet of an .xls when opening it: the extent check above came first.
     calamine = _calamine(lambda: python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)))
@@ -1000,6 +1003,39 @@ def _read_ole(data: bytes, file_name: str, limits: Validation, wanted: set[str] 
         scan = _SheetScan(legacy_fonts=biff.legacy_fonts.get(name, {}))
         book.sheets[name] = _build_sheet(name, rows, merged, scan, limits)
     return book
+
+
+def _ole_chains_end(ole) -> bool:
+    """Whether every sector chain of the container ends (ENDOFCHAIN) without a loop or a stray index.
+
+    olefile reads a stream by its size; calamine follows each chain until its end mark, growing a buffer
+    as it goes: a damaged allocation table (a zeroed sector makes every sector point to sector 0) loops
+    forever and calamine aborts the process when the buffer reaches 4 GB.
+    """
+    import olefile
+
+    def ends(start: int, table) -> bool:
+        seen: set[int] = set()
+        sector = start
+        while sector != olefile.ENDOFCHAIN:
+            if sector >= len(table) or sector in seen:
+                return False
+            seen.add(sector)
+            sector = table[sector]
+        return True
+
+    fat = ole.fat
+    if not (ends(ole.first_dir_sector, fat) and ends(ole.first_mini_fat_sector, fat)):
+        return False
+    kinds = (olefile.STGTY_STREAM, olefile.STGTY_ROOT)
+    entries = [e for e in ole.direntries if e is not None and e.entry_type in kinds]
+    if any(e.entry_type == olefile.STGTY_STREAM and 0 < e.size < ole.minisectorcutoff for e in entries):
+        ole.loadminifat()
+    for entry in entries:
+        big = entry.entry_type != olefile.STGTY_STREAM or entry.size >= ole.minisectorcutoff
+        if (big or entry.size) and not ends(entry.isectStart, fat if big else ole.minifat):
+            return False
+    return True
 
 
 def _ole_kind(ole) -> str:

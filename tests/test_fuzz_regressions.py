@@ -17,10 +17,18 @@ from tests.conftest import REPO
 from tests.workbooks import STAFF_PART, replace_cell
 
 
+def _limit_memory() -> None:
+    """3 GB of address space: a reader that runs away fails at once instead of pressing the machine."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+
 def _check(files: list[Path], cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONPATH": str(REPO)}  # this checkout
     return subprocess.run(
         [sys.executable, "-m", "processor", "check", "--config", str(REPO / "config.toml"), *map(str, files)],
+        preexec_fn=_limit_memory if sys.platform != "win32" else None,
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -191,3 +199,17 @@ def test_damaged_xls_records_are_findings_not_crashes(tmp_path):
     assert "memory allocation" not in proc.stderr
     for path in files:
         assert f"{path}: 1 lỗi" in proc.stdout, proc.stdout
+
+
+def test_xls_whose_allocation_table_loops_is_refused(tmp_path):
+    """A zeroed FAT sector makes every sector's next sector 0: olefile reads streams by their size and
+    did not notice, calamine followed the chain for ever and aborted at a 4 GB buffer."""
+    path = tmp_path / "fat.xls"
+    data = bytearray((REPO / "tests" / "fixtures" / "workbooks" / "bao-cao-tchc.xls").read_bytes())
+    first_fat_sector = struct.unpack_from("<I", data, 76)[0]  # the header's first DIFAT entry
+    start = (first_fat_sector + 1) * 512
+    data[start : start + 512] = bytes(512)
+    path.write_bytes(bytes(data))
+    proc = _check([path], tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert f"{path}: 1 lỗi" in proc.stdout and "Tệp bị hỏng" in proc.stdout, proc.stdout
