@@ -211,6 +211,7 @@ class _Checker:
         """Typed values of the `Đơn vị` sheet by field key; _INVALID where a finding was recorded."""
         values: dict[str, object] = {}
         rows: dict[str, int] = {}
+        assumed: list[Field] = []  # optional fields whose row was not found
         if sheet is None:
             self.error(
                 "missing_sheet",
@@ -241,17 +242,21 @@ class _Checker:
                     values[field.key] = _INVALID
                 else:
                     values[field.key] = field.default
-                    self.warning(
-                        "missing_optional_field",
-                        f"Sheet “{sheet.name}” không có dòng “{field.label}” (cột A), nên chương trình "
-                        f"coi số liệu này {_assumed(field)}. Nếu đã đổi tên hoặc xóa dòng, thêm lại dòng với "
-                        f"đúng nội dung “{field.label}” ở cột A và ghi số liệu vào cột B. {field.help}",
-                        sheet=sheet.name,
-                        field=field,
-                    )
+                    assumed.append(field)
                 continue
             cell = (sheet.name, row, 2)
             values[field.key] = self.convert(field, sheet.value(row, 2), cell, sheet.font(row, 2))
+        if all(f.key in rows for f in form.UNIT_FIELDS if f.required):
+            # Only on a sheet laid out as the form: on another, the missing rows above say it all.
+            for field in assumed:
+                self.warning(
+                    "missing_optional_field",
+                    f"Sheet “{sheet.name}” không có dòng “{field.label}” (cột A), nên chương trình coi số "
+                    f"liệu này {_assumed(field)}. Nếu đã đổi tên hoặc xóa dòng, thêm lại dòng với đúng nội "
+                    f"dung “{field.label}” ở cột A và ghi số liệu vào cột B. {field.help}",
+                    sheet=sheet.name,
+                    field=field,
+                )
         self._unit_rows = rows
         self._unit_sheet = sheet.name
         return values

@@ -213,3 +213,18 @@ def test_xls_whose_allocation_table_loops_is_refused(tmp_path):
     proc = _check([path], tmp_path)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert f"{path}: 1 lỗi" in proc.stdout and "Tệp bị hỏng" in proc.stdout, proc.stdout
+
+
+def test_a_sheet_not_laid_out_as_the_form_gets_no_optional_row_warnings(tmp_path, config):
+    from processor import form
+    from processor.ingest import ingest_paths
+
+    def clear_labels(wb):
+        for row in wb[form.UNIT_SHEET].iter_rows(max_col=1):
+            row[0].value = None
+
+    path = tmp_path / "bao-cao.xlsx"
+    path.write_bytes(workbooks.xlsx(mutate=clear_labels))
+    [sub] = ingest_paths(config, [path]).submissions
+    codes = [f.code for f in sub.findings]
+    assert "missing_field" in codes and "missing_optional_field" not in codes
