@@ -216,7 +216,10 @@ class _Refused(Exception):
 
     def __init__(self, code: str, message: str, sheet: str | None = None):
         super().__init__(message)
-        self.code, self.message, self.sheet = code, message, sheet
+        # Messages quote part and sheet names from the file itself: control characters (an escape
+        # sequence for the clerk's terminal) are dropped here, as the reader drops them from cell values.
+        self.code, self.message = code, xml_safe(message)
+        self.sheet = None if sheet is None else xml_safe(sheet)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -699,19 +702,22 @@ class _SheetScan:
     legacy_fonts: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
-_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
+# A reference as calamine reads it: letters of either case, any number of them and of digits, either
+# quote, spaces around "=". Read with Python's integers: calamine's own arithmetic wraps, so "B99999999" or
+# "zzzzzzzz3" must be seen here as the huge extent they mean (it would make calamine abort the process).
+_CELL_REF = re.compile(rb"""\br\s*=\s*["']([A-Za-z]+)(\d+)["']""")
 # Tags may carry a namespace prefix (<x:c>, written by the .NET Open XML SDK).
 _CELL_BODY = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
 _FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.S)
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>|<(?:\w+:)?v/>")
 _INLINE = re.compile(rb"<(?:\w+:)?is>")
 _STYLE = re.compile(rb'\bs="(\d+)"')
-_TYPE = re.compile(rb'\bt="(\w+)"')
+_TYPE = re.compile(rb"""\bt\s*=\s*["'](\w+)["']""")
 
 
 def _column_number(letters: bytes) -> int:
     number = 0
-    for char in letters:
+    for char in letters.upper():
         number = number * 26 + char - 64
     return number
 
@@ -741,7 +747,8 @@ def _scan_sheet(
         _check_extent_slow(xml, name, limits)
     has_formula = _HAS_FORMULA.search(xml) is not None or (prefixed and _HAS_PREFIXED_FORMULA.search(xml))
     scan = _SheetScan()
-    has_error = b't="e"' in xml
+    # t="e", however quoted and spaced: a quoted "e" is otherwise rare, two fast byte searches.
+    has_error = b'"e"' in xml or b"'e'" in xml
     inline_legacy = _LEGACY_RUN.search(xml) is not None  # rich text typed in the cell, run by run
     if not (has_formula or has_error or legacy_xfs or legacy_strings or inline_legacy):
         return scan  # the normal case: nothing more to look at
@@ -798,19 +805,20 @@ _SUSPECTS: dict[int, tuple[re.Pattern, re.Pattern]] = {}
 
 
 def _suspect_patterns(row_digits: int) -> tuple[re.Pattern, re.Pattern]:
-    """Cells: group 1 set for a reference with 2-3 column letters or `row_digits`+ row digits (it may
-    exceed the limits), unset for a cell without its reference first. Rows: a row without its reference.
+    """Cells: group 1 set for a reference with 2+ column letters or `row_digits`+ row digits (it may
+    exceed the limits), unset for a cell without a plain reference first (none, another attribute first,
+    lower case, single quotes...). Rows: a row without a plain reference first.
     """
     if row_digits not in _SUSPECTS:
         _SUSPECTS[row_digits] = (
-            re.compile(rb'<c(?: (r="(?:[A-Z]{2,3}\d|[A-Z]\d{%d,}))| (?!r=")|>)' % row_digits),
-            re.compile(rb'<row(?: (?!r=")|>)'),
+            re.compile(rb'<c(?:\s(r="(?:[A-Z]{2}|[A-Z]\d{%d,}))|\s(?!r="[A-Z]\d)|>)' % row_digits),
+            re.compile(rb'<row(?:\s(?!r="\d)|>)'),
         )
     return _SUSPECTS[row_digits]
 
 
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row\b([^>]*?)(/?)>")
-_ROW_NUMBER = re.compile(rb'\br="(\d+)"')
+_ROW_NUMBER = re.compile(rb"""\br\s*=\s*["'](\d+)["']""")
 
 
 def _check_extent_slow(xml: bytes, name: str, limits: Validation) -> None:
@@ -979,8 +987,11 @@ def _read_ole(data: bytes, file_name: str, limits: Validation, wanted: set[str] 
             )
         try:
             stream = ole.openstream(stream_name).read()
+            chains_end = _ole_chains_end(ole)
         except Exception:
             raise _corrupt_part(stream_name) from None
+        if not chains_end:
+            raise _corrupt_part(stream_name)
     biff = _scan_biff(stream, limits, biff8=stream_name == "Workbook")
     # calamine parses every sheet of an .xls when opening it: the extent check above came first.
     calamine = _calamine(lambda: python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)))
@@ -992,6 +1003,39 @@ def _read_ole(data: bytes, file_name: str, limits: Validation, wanted: set[str] 
         scan = _SheetScan(legacy_fonts=biff.legacy_fonts.get(name, {}))
         book.sheets[name] = _build_sheet(name, rows, merged, scan, limits)
     return book
+
+
+def _ole_chains_end(ole) -> bool:
+    """Whether every sector chain of the container ends (ENDOFCHAIN) without a loop or a stray index.
+
+    olefile reads a stream by its size; calamine follows each chain until its end mark, growing a buffer
+    as it goes: a damaged allocation table (a zeroed sector makes every sector point to sector 0) loops
+    forever and calamine aborts the process when the buffer reaches 4 GB.
+    """
+    import olefile
+
+    def ends(start: int, table) -> bool:
+        seen: set[int] = set()
+        sector = start
+        while sector != olefile.ENDOFCHAIN:
+            if sector >= len(table) or sector in seen:
+                return False
+            seen.add(sector)
+            sector = table[sector]
+        return True
+
+    fat = ole.fat
+    if not (ends(ole.first_dir_sector, fat) and ends(ole.first_mini_fat_sector, fat)):
+        return False
+    kinds = (olefile.STGTY_STREAM, olefile.STGTY_ROOT)
+    entries = [e for e in ole.direntries if e is not None and e.entry_type in kinds]
+    if any(e.entry_type == olefile.STGTY_STREAM and 0 < e.size < ole.minisectorcutoff for e in entries):
+        ole.loadminifat()
+    for entry in entries:
+        big = entry.entry_type != olefile.STGTY_STREAM or entry.size >= ole.minisectorcutoff
+        if (big or entry.size) and not ends(entry.isectStart, fat if big else ole.minifat):
+            return False
+    return True
 
 
 def _ole_kind(ole) -> str:
@@ -1013,6 +1057,7 @@ class _BiffScan:
 _BIFF_CELLS = {0x00FD, 0x0204, 0x0203, 0x027E, 0x0006, 0x0205, 0x00D6}
 _BIFF_MULRK = 0x00BD
 _BIFF_BOF, _BIFF_BOUNDSHEET, _BIFF_FONT, _BIFF_XF, _BIFF_FILEPASS = 0x0809, 0x0085, 0x0031, 0x00E0, 0x002F
+_BIFF_DIMENSIONS = 0x0200
 
 
 def _scan_biff(stream: bytes, limits: Validation, biff8: bool = True) -> _BiffScan:
@@ -1032,6 +1077,8 @@ def _scan_biff(stream: bytes, limits: Validation, biff8: bool = True) -> _BiffSc
     while pos + 4 <= size:
         kind, length = struct.unpack_from("<HH", stream, pos)
         body = stream[pos + 4 : pos + 4 + length]
+        if len(body) < length:
+            break  # a record cut off by the end of the stream: calamine reports it, nothing to bound
         if kind == _BIFF_BOF:
             current = sheet_at.get(pos, current)
         elif kind == _BIFF_FILEPASS:
@@ -1049,12 +1096,26 @@ def _scan_biff(stream: bytes, limits: Validation, biff8: bool = True) -> _BiffSc
                 legacy_xfs = _biff_legacy_xfs(fonts, xf_fonts)
             if xf in legacy_xfs:
                 scan.legacy_fonts.setdefault(current, {})[(row + 1, col + 1)] = legacy_xfs[xf]
+        elif kind == _BIFF_DIMENSIONS and length >= 8:
+            _check_dimensions(current, body, limits)
         elif kind == _BIFF_MULRK and length >= 6:
             row, first = struct.unpack_from("<HH", body)
             last = struct.unpack_from("<H", body, length - 2)[0]
             _limit(current, row + 1, max(first, last) + 1, limits)
         pos += 4 + length
     return scan
+
+
+def _check_dimensions(sheet: str, body: bytes, limits: Validation) -> None:
+    """DIMENSIONS (first row, last row + 1, first column, last column + 1): calamine reserves room for
+    (last - first + 1) rows times columns from it before reading a cell, with no check, so a damaged
+    record (first past last, or past what the format can hold) makes it ask for petabytes and abort."""
+    if len(body) >= 12:  # BIFF8: rows as 32-bit numbers
+        first_row, last_row, first_col, last_col = struct.unpack_from("<IIHH", body)
+    else:  # BIFF5
+        first_row, last_row, first_col, last_col = struct.unpack_from("<HHHH", body)
+    if first_row > last_row or first_col > last_col or last_row > 65_536 or last_col > 256:
+        raise _corrupt_part("Workbook")
 
 
 def _biff_legacy_xfs(fonts: list[str], xf_fonts: list[int]) -> dict[int, str]:

@@ -211,6 +211,7 @@ class _Checker:
         """Typed values of the `Đơn vị` sheet by field key; _INVALID where a finding was recorded."""
         values: dict[str, object] = {}
         rows: dict[str, int] = {}
+        assumed: list[Field] = []  # optional fields whose row was not found
         if sheet is None:
             self.error(
                 "missing_sheet",
@@ -241,9 +242,21 @@ class _Checker:
                     values[field.key] = _INVALID
                 else:
                     values[field.key] = field.default
+                    assumed.append(field)
                 continue
             cell = (sheet.name, row, 2)
             values[field.key] = self.convert(field, sheet.value(row, 2), cell, sheet.font(row, 2))
+        if all(f.key in rows for f in form.UNIT_FIELDS if f.required):
+            # Only on a sheet laid out as the form: on another, the missing rows above say it all.
+            for field in assumed:
+                self.warning(
+                    "missing_optional_field",
+                    f"Sheet “{sheet.name}” không có dòng “{field.label}” (cột A), nên chương trình coi số "
+                    f"liệu này {_assumed(field)}. Nếu đã đổi tên hoặc xóa dòng, thêm lại dòng với đúng nội "
+                    f"dung “{field.label}” ở cột A và ghi số liệu vào cột B. {field.help}",
+                    sheet=sheet.name,
+                    field=field,
+                )
         self._unit_rows = rows
         self._unit_sheet = sheet.name
         return values
@@ -533,6 +546,8 @@ class _Checker:
                     sheet=sheet.name,
                     field=field,
                 )
+            if not missing:
+                self._optional_columns_missing(sheet.name, row, columns)
             return columns, (row if not missing else None)
         self.error(
             "missing_header",
@@ -541,6 +556,21 @@ class _Checker:
             sheet=sheet.name,
         )
         return {}, None
+
+    def _optional_columns_missing(self, sheet: str, row: int, columns: dict[str, int]) -> None:
+        """An optional column not found under its title (renamed, deleted) would silently give everyone its
+        default: no initiative, no discipline. Said as a warning: the file is still used."""
+        for field in form.STAFF_FIELDS:
+            if field.required or field.key == "seq" or field.key in columns:
+                continue
+            self.warning(
+                "missing_optional_column",
+                f"Sheet “{sheet}” không có cột “{field.label}” ở dòng tiêu đề {row}, nên chương trình coi "
+                f"cột này {_assumed(field)} cho mọi người. Nếu đã đổi tên hoặc xóa cột, thêm lại cột với "
+                f"đúng tiêu đề “{field.label}”. {field.help}",
+                sheet=sheet,
+                field=field,
+            )
 
     def cross_fields(self, unit_values: dict[str, object], people: list[tuple[PersonRecord, int]]) -> None:
         assigned, completed = unit_values.get("tasks_assigned"), unit_values.get("tasks_completed")
@@ -1195,6 +1225,11 @@ _CONVERTERS = {
 
 # ------------------------------------------------------------------------------------------------
 # Helpers
+
+
+def _assumed(field: Field) -> str:
+    """What an optional field not found in the form is taken as, in words: 'là “0”', 'để trống'."""
+    return f"là “{_as_text(field.default)}”" if field.default not in ("", None) else "để trống"
 
 
 def _as_text(value: object) -> str | None:
