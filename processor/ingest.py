@@ -893,7 +893,10 @@ def _address(text: object) -> str | None:
     if not text:
         return None
     address = parseaddr(str(text))[1].strip().lower()
-    return address if "@" in address else None
+    # A damaged Outlook file gives its sender from raw property streams: NULs, escape sequences for the
+    # clerk's terminal. Such a text is no address, and is not shown as one.
+    usable = "@" in address and address.isprintable() and not any(c.isspace() for c in address)
+    return address if usable else None
 
 
 def _attachment_name(name: str) -> str:

@@ -504,6 +504,22 @@ def test_check_senders_warns_about_unregistered_addresses(config):
     assert "Phòng Kiểm soát thủ tục hành chính" in warning.message
 
 
+def test_a_sender_with_control_characters_is_no_address(tmp_path, config):
+    """A damaged e-mail's From can hold NULs or a terminal escape sequence: no sender is recorded (the
+    file is taken as if it came without one), and nothing of it reaches the findings or the console."""
+    good = eml("kstt.vpubnd@laocai.gov.vn", "Mon, 04 Mar 2024 09:00:00 +0700", [("NC.xlsx", NC)])
+    for n, sender in enumerate(
+        [b"kstt.laocai@gmail.co\x00", b"Ke toan <kt\x1b[2J@laocai.gov.vn>", b"a b@c.vn"]
+    ):
+        damaged = good.replace(b"kstt.vpubnd@laocai.gov.vn", sender, 1)
+        assert damaged != good
+        put(tmp_path / "in" / f"{n}.eml", damaged)
+    collected = ingest.collect(tmp_path / "in", config)
+    assert len(collected.incoming) == 1 and len(collected.duplicates) == 2  # the same workbook three times
+    received = [item.file for item in collected.incoming] + [copy for copy, _ in collected.duplicates]
+    assert [file.sender for file in received] == [None, None, None]
+
+
 # -- the whole stage -------------------------------------------------------------------------------
 
 
