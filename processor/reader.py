@@ -939,24 +939,25 @@ def _build_sheet(name: str, rows: list[list], merged: list, scan: _SheetScan, li
 
 
 def _fill_merged(sheet: RawSheet, merged: list, limits: Validation) -> tuple[tuple[int, int, int, int], ...]:
-    """A merged range shows its top-left value in every cell it covers (clipped to the data)."""
+    """A merged range's top-left value belongs to its first column: it fills that column's cells down
+    the range (people grouped under one "Có"), never the columns to its right, which are other fields
+    (a name merged across the row must not become everyone's rating and notes). Clipped to the data."""
     out = []
-    max_row, max_col = sheet.max_row, sheet.max_col
+    budget = limits.max_rows * 4  # cells filled in all: a crafted file may hold thousands of ranges
     for (r1, c1), (r2, c2) in merged:
         top, left = r1 + 1, c1 + 1
-        bottom = min(r2 + 1, max(max_row, top), limits.max_rows)
-        right = min(c2 + 1, max(max_col, left), limits.max_columns)
+        bottom = min(r2 + 1, max(sheet.max_row, top), limits.max_rows)
         out.append((top, left, r2 + 1, c2 + 1))
         value = sheet.value(top, left)
-        if value is None or (bottom - top + 1) * (right - left + 1) > limits.max_rows * 4:
+        budget -= bottom - top
+        if value is None or budget < 0:
             continue
         font = sheet.legacy_fonts.get((top, left))
-        for r in range(top, bottom + 1):
-            for c in range(left, right + 1):
-                if sheet.value(r, c) is None:
-                    sheet.overlay[(r, c)] = value
-                    if font:
-                        sheet.legacy_fonts[(r, c)] = font
+        for r in range(top + 1, bottom + 1):
+            if sheet.value(r, left) is None:
+                sheet.overlay[(r, left)] = value
+                if font:
+                    sheet.legacy_fonts[(r, left)] = font
     return tuple(out)
 
 

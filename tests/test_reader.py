@@ -100,6 +100,26 @@ def test_merged_cells_show_their_value_in_every_cell(config):
     assert (2, col, 6, col) in staff.merged
 
 
+def test_a_range_merged_across_columns_fills_its_first_column_only(config):
+    """A unit that merges a person's discipline cell into Ghi chú, or a name across the row, means one
+    value for one field: the other columns stay empty rather than silently take that value."""
+
+    def mutate(wb):
+        ws = wb[form.STAFF_SHEET]
+        discipline, note = workbooks.staff_col("discipline"), workbooks.staff_col("note")
+        ws.cell(3, note).value = None
+        ws.merge_cells(start_row=3, start_column=discipline, end_row=3, end_column=note)
+        ws.cell(5, discipline).value = None
+        ws.cell(4, note).value = ws.cell(5, note).value = None
+        ws.merge_cells(start_row=4, start_column=discipline, end_row=5, end_column=note)
+
+    staff = read(workbooks.xlsx(mutate=mutate), config).sheets[form.STAFF_SHEET]
+    discipline, note = workbooks.staff_col("discipline"), workbooks.staff_col("note")
+    assert staff.value(3, note) is None
+    assert staff.value(5, discipline) == staff.value(4, discipline) is not None  # down its column
+    assert staff.value(4, note) is None and staff.value(5, note) is None
+
+
 def test_formulas_cached_uncached_and_errors(config):
     data = workbooks.xlsx()
     data = replace_cell(data, STAFF_PART, "I2", b'<c r="I2"><f>1+1</f><v>2</v></c>')
