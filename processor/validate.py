@@ -478,6 +478,16 @@ class _Checker:
                     result = self.convert(field, value, (name, row, col or 0), font)
                 if kept:
                     typed[field.key] = result
+            person_name = typed["name"]
+            if isinstance(person_name, str) and not any(c.isalpha() for c in person_name):
+                self.error(
+                    "name_without_letters",
+                    f"họ và tên “{person_name}” không có chữ cái nào. Ghi họ và tên đầy đủ, có dấu, của cán "
+                    "bộ (có thể số thứ tự hoặc số liệu đã được ghi nhầm sang cột “Họ và tên”).",
+                    (name, row, name_col),
+                    field=form.staff_field("name"),
+                    value=person_name,
+                )
             if self.errors > errors_before:
                 continue
             key = _identity(typed["name"], typed["birth_date"])  # type: ignore[arg-type]
@@ -866,6 +876,8 @@ _PERSON_ORDER = PersonRecord._fields
 # A text the validator would look at twice: Latin-1 letters and nothing beyond (a legacy encoding?).
 _LATIN1_ONLY_LINE = re.compile("^[^\n\u0100-\U0010ffff]*[\x80-\xff][^\n\u0100-\U0010ffff]*$", re.M)
 _HEADER_LIKE_LINE = re.compile("^[Hh][^\n]{0,19}$", re.M)
+# A name with no letter at all ("5", "-", "1.200"): a number typed in the wrong column, not a person.
+_NO_LETTER_LINE = re.compile(r"^[\W\d_]+$", re.M)
 
 
 def _staff_all_clean(
@@ -909,6 +921,8 @@ def _staff_all_clean(
     joined = "\n".join(names)
     if any(_label_key(h) == _NAME_LABEL_KEY for h in _HEADER_LIKE_LINE.findall(joined)):
         return None
+    if _NO_LETTER_LINE.search(joined):
+        return None  # a name without letters: the row loop says so
     # Duplicates by _identity, for the whole column: one lower() and one search of the joined names
     # (a newline changes neither the lower case of a name nor the tone pairs found in it).
     low = joined.lower()

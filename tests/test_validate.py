@@ -9,6 +9,7 @@ import unicodedata
 
 import pytest
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from processor import form, template
 from processor.config import Unit
@@ -236,6 +237,29 @@ def test_totals_line_and_repeated_header_are_not_people(config):
     assert sub.status is FileStatus.ACCEPTED, sub.findings
     assert only(sub, "total_row_ignored").cell == staff_cell(6, "name")
     assert [p.row for p in sub.report.people] == [2, 3, 5, 6, 7]
+
+
+def test_a_name_without_letters_is_an_error(config):
+    """A number in the name column (the row number typed twice, a figure pasted one column off) is no
+    person: the unit is told which cell, whether the number was typed as text or as a number."""
+    name_col = workbooks.staff_col("name")
+
+    def mutate(wb):
+        ws = wb[form.STAFF_SHEET]
+        ws.cell(3, name_col).value = "5"
+        ws.cell(4, name_col).value = 7
+        ws.cell(5, name_col).value = "Lê Văn 2"  # letters and a digit: a name
+
+    sub = run(config, workbooks.xlsx(mutate=mutate))
+    wrong = [f for f in sub.findings if f.code == "name_without_letters"]
+    letter = get_column_letter(name_col)
+    assert [(f.cell, f.value, f.is_error) for f in wrong] == [
+        (f"{letter}3", "5", True),
+        (f"{letter}4", "7", True),
+    ]
+    assert all("không có chữ cái" in f.message for f in wrong)
+    assert sub.status is FileStatus.REJECTED
+    assert "Lê Văn 2" not in {f.value for f in sub.findings}
 
 
 def test_merged_cells(config):
