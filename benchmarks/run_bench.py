@@ -141,8 +141,9 @@ def build_province(root: Path, n_units: int, staff: int, year: bool = False) -> 
     )
     if proc.returncode != 0:
         raise SystemExit(f"generating the province failed:\n{proc.stderr[-3000:]}")
-    print(f"  generated {n_units} units x {staff} staff x 3 months in {time.perf_counter() - started:.1f} s")
     months = json.loads(proc.stdout.strip().splitlines()[-1])
+    took = time.perf_counter() - started
+    print(f"  generated {n_units} units x {staff} staff x {len(months)} months in {took:.1f} s")
     return {period: [Path(p) for p in files] for period, files in sorted(months.items())}
 
 

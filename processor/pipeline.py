@@ -212,6 +212,9 @@ def run_period(
                 result = aggregate(
                     config, period, submissions, final=final, accept_partial=accept_partial, earlier="figures"
                 )
+            # The staff rows live on in the result's histories; the submissions' own copies can go
+            # before the documents are made (an annual campaign's December holds 600,000 of them).
+            _drop_staff_rows(submissions)
             outcome = RunOutcome(result, submissions, out_root / str(period))
             outcome.outputs, outcome.pdf_skipped = _render_all(
                 config, result, staging, helper, feedback_paths, pdf=pdf
@@ -234,6 +237,12 @@ def write_feedback_job(
     from processor.render import feedback
 
     return feedback.write_feedback(submissions, config, period, out_dir, ingest.read_source)
+
+
+def _drop_staff_rows(submissions: Sequence[Submission]) -> None:
+    for sub in submissions:
+        if sub.report is not None and sub.report.people:
+            sub.report = dataclasses.replace(sub.report, people=())
 
 
 def _without_staff(submissions: Sequence[Submission]) -> list[Submission]:
