@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-slow bench lint templates clean
+.PHONY: demo test test-slow bench fuzz lint templates clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_bench.py
+
+# Mutants of real received files through ingest and `thidua check` (about 40 s); problems are listed.
+fuzz: $(STAMP)
+	$(BIN)/python benchmarks/fuzz_inputs.py --count 3000 --seed $${SEED:-1} --cli 150
 
 # Regenerate the committed master form (a test fails when it is stale) and the Word templates.
 templates: $(STAMP)

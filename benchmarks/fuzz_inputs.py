@@ -836,8 +836,9 @@ def main() -> None:
     bad = [r for r in results if r["problems"]]
     by_kind = collections.Counter(job["kind"].split(".")[0] for job in jobs)
     print(f"{len(jobs)} mutants ({dict(by_kind)}), {len(sample)} through `thidua check`")
-    print(f"{len(bad)} with problems; {sum('accepted_with_other_data' in r for r in results)} accepted with")
-    print(f"data other than their seed's (to judge by hand); details: {root / 'results.jsonl'}")
+    other_data = sum("accepted_with_other_data" in r for r in results)
+    print(f"{len(bad)} with problems; {other_data} accepted with data other than their seed's (to judge by")
+    print(f"hand: most mutations change the data legitimately); details: {root / 'results.jsonl'}")
     for result in bad[:20]:
         print(f"  {result['path']}: {result['problems'][0][:300]}")
     sys.exit(1 if bad else 0)
