@@ -143,6 +143,7 @@ def collect(
         raise UserError(f"{inbox} là một tệp, không phải thư mục. Chỉ rõ thư mục nhận bằng --inbox.")
     collector = _Collector(config, keep_bytes, on_new)
     collector.add_folder(inbox, prefix="")
+    collector.read_walked()
     return collector.done()
 
 
@@ -152,6 +153,7 @@ def collect_paths(paths: Sequence[Path], config: Config) -> Collected:
     for path in map(Path, paths):
         if path.is_dir():
             collector.add_folder(path, prefix=f"{_shown(str(path)).rstrip('/')}/")
+            collector.read_walked()
         else:
             collector.add_file(path, _shown(str(path)), named=True)
     return collector.done()
@@ -540,6 +542,23 @@ class _Collector:
         self.offered: set[str] = set()
         self.found: list[Incoming] = []
         self.collected = Collected()
+        self._walked: list[tuple[Path, str, float]] = []  # files found by add_folder, not yet read
+
+    def read_walked(self) -> None:
+        """Read the files add_folder found, newest first: this month's reports are usually the newest
+        files, and reading them first lets the validation start while the older, already validated
+        files are hashed. What is found keeps the folder's sorted order."""
+        walked, self._walked = self._walked, []
+        found, missing = self.found, self.collected.not_taken
+        slots: list[tuple[list[Incoming], list[Submission]]] = [([], [])] * len(walked)
+        for i in sorted(range(len(walked)), key=lambda i: (-walked[i][2], i)):
+            found_at, missing_at = len(found), len(missing)
+            self.add_file(walked[i][0], walked[i][1])
+            slots[i] = (found[found_at:], missing[missing_at:])
+            del found[found_at:], missing[missing_at:]
+        for items, problems in slots:
+            found += items
+            missing += problems
 
     # walking
     def add_folder(self, folder: Path, prefix: str) -> None:
@@ -563,7 +582,11 @@ class _Collector:
             elif is_folder:
                 self.add_folder(path, f"{display}/")
             elif is_file:
-                self.add_file(path, display)
+                try:
+                    modified = entry.stat().st_mtime
+                except OSError:
+                    modified = 0.0  # read last; reading it says what is wrong
+                self._walked.append((path, display, modified))
 
     def add_file(self, path: Path, display: str, named: bool = False) -> None:
         suffix = path.suffix.lower()

@@ -387,6 +387,21 @@ def test_two_attachments_with_one_name_stay_apart(tmp_path, config):
     assert [ingest.read_source(i.file) for i in collected.incoming] == [TCHC, TH_FEB]
 
 
+def test_collect_reads_the_newest_files_first_and_lists_them_in_folder_order(tmp_path, config):
+    """This month's reports are usually the newest files: read first, the validation can start on them
+    while last months' files are hashed. What collect returns keeps the sorted order."""
+    folder = tmp_path / "in"
+    put(folder / "a.xlsx", TCHC, dt.datetime(2024, 2, 1, tzinfo=VN))
+    put(folder / "b.xlsx", TH_FEB, dt.datetime(2024, 4, 1, tzinfo=VN))
+    put(folder / "sub" / "c.xlsx", NC, dt.datetime(2024, 3, 1, tzinfo=VN))
+    put(folder / "d.txt", b"ghi chu", dt.datetime(2024, 5, 1, tzinfo=VN))
+    offered = []
+    collected = ingest.collect(folder, config, on_new=lambda item: offered.append(item.file.display_name))
+    assert offered == ["b.xlsx", "sub/c.xlsx", "a.xlsx"]
+    assert [i.file.display_name for i in collected.incoming] == ["a.xlsx", "b.xlsx", "sub/c.xlsx"]
+    assert [s.file.display_name for s in collected.not_taken] == ["d.txt"]
+
+
 def test_an_emailed_copy_is_kept_over_a_loose_one(tmp_path, config):
     put(tmp_path / "in" / "a-luu-tu-thu.xlsx", NC, dt.datetime(2024, 3, 1, 8, 0, tzinfo=VN))
     put(
@@ -637,13 +652,18 @@ def test_workers_start_while_collecting_and_a_later_emailed_copy_is_still_the_on
     _real_validate()
     folder = tmp_path / "in"
     fillers = 2 * ingest._BATCH_FILES
-    for n in range(fillers):  # sorted before and after the loose copy: it is sent while collecting
-        prefix = "0" if n < ingest._BATCH_FILES else "b"
-        put(folder / f"{prefix}{n:03d}.xlsx", workbook("TCHC", "2024-02", f"tệp {n}"))
-    put(folder / "a-luu-tu-thu.xlsx", NC, dt.datetime(2024, 3, 1, 8, 0, tzinfo=VN))
+    for n in range(fillers):
+        put(
+            folder / f"{n:03d}.xlsx",
+            workbook("TCHC", "2024-02", f"tệp {n}"),
+            dt.datetime(2024, 3, 2, tzinfo=VN),
+        )
+    # Files are read newest first: the loose copy (saved today) before the e-mail (received in March).
+    put(folder / "a-luu-tu-thu.xlsx", NC)
     put(
         folder / "thu.eml",
         eml("noichinh.vpubnd@laocai.gov.vn", "Mon, 04 Mar 2024 09:00:00 +0700", [("NC.xlsx", NC)]),
+        dt.datetime(2024, 3, 4, 9, 5, tzinfo=VN),
     )
     serial = ingest.ingest(config, folder).submissions
 
