@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import zipfile
 from fractions import Fraction
+from pathlib import Path
 from types import SimpleNamespace
 
 import docx
@@ -158,6 +159,19 @@ def test_status_from_the_memo_without_staff_rows_agrees_with_run(workspace, tmp_
         assert remembered and all(s.report.people == () for s in remembered)  # taken without staff
 
 
+_MARCH_OUTPUTS = (
+    "summary.json",
+    "tong-hop.xlsx",
+    "bao-cao-2024-03.docx",
+    "to-trinh-khen-thuong-2024-03.docx",
+)
+
+
+def _assert_same_documents(again: Path, first: Path) -> None:
+    for name in _MARCH_OUTPUTS:
+        assert (again / name).read_bytes() == (first / name).read_bytes(), name
+
+
 def test_a_run_over_the_memo_status_wrote_gives_the_same_documents(workspace, tmp_path):
     """Status validates new files without keeping their staff rows, but the memo it writes keeps them:
     a run that then takes every file from that memo writes what a run from the files wrote."""
@@ -170,27 +184,13 @@ def test_a_run_over_the_memo_status_wrote_gives_the_same_documents(workspace, tm
     assert all(s.report.people == () for s in result.submissions if s.report is not None)
     assert (out / ".cache" / CACHE_NAME).stat().st_size > 0
     again = run_period(ws.config, "2024-03", ws.root / "inbox", out)
-    first = ws.outcomes["2024-03"].out_dir
-    for name in (
-        "summary.json",
-        "tong-hop.xlsx",
-        "bao-cao-2024-03.docx",
-        "to-trinh-khen-thuong-2024-03.docx",
-    ):
-        assert (again.out_dir / name).read_bytes() == (first / name).read_bytes(), name
+    _assert_same_documents(again.out_dir, ws.outcomes["2024-03"].out_dir)
 
 
 def test_rerun_is_byte_identical(workspace, tmp_path):
     ws = workspace
     again = run_period(ws.config, "2024-03", ws.root / "inbox", tmp_path / "again")
-    first = ws.outcomes["2024-03"].out_dir
-    for name in (
-        "summary.json",
-        "tong-hop.xlsx",
-        "bao-cao-2024-03.docx",
-        "to-trinh-khen-thuong-2024-03.docx",
-    ):
-        assert (again.out_dir / name).read_bytes() == (first / name).read_bytes(), name
+    _assert_same_documents(again.out_dir, ws.outcomes["2024-03"].out_dir)
 
 
 def test_template_remembers_staff_from_the_latest_accepted_report(workspace, tmp_path):
