@@ -194,16 +194,25 @@ def _print_completeness(result) -> None:
             click.echo(f"    {unit.unit_code:<7}{unit.unit_name:<{width}}  {label}{when}")
 
 
+# A province has hundreds of units below a target: the console names the first few, the workbook all.
+UNITS_NAMED_PER_TARGET = 12
+
+
 def _print_targets(result) -> None:
-    from processor.vntext import format_percent
+    from processor.vntext import format_int, format_percent
 
     click.echo("Chỉ tiêu thi đua:")
     for target in result.targets:
         mark = click.style(f"{'Đạt':<8}", fg="green") if target.met else click.style("Chưa đạt", fg="red")
         value = format_percent(target.value)
         click.echo(f"  {target.target_id:<7}{value:>8}  {mark}  {target.label}")
-        if not target.met and target.blocking_units:
-            click.echo(f"{'':>27}Đơn vị chưa đạt: {', '.join(target.blocking_units)}")
+        codes = target.blocking_units
+        if not target.met and codes:
+            named = ", ".join(codes[:UNITS_NAMED_PER_TARGET])
+            if len(codes) > UNITS_NAMED_PER_TARGET:
+                rest = format_int(len(codes) - UNITS_NAMED_PER_TARGET)
+                named += f" và {rest} đơn vị khác (xem sheet “Chỉ tiêu” trong tong-hop.xlsx)"
+            click.echo(f"{'':>27}Đơn vị chưa đạt: {named}")
 
 
 @cli.command()

@@ -362,3 +362,24 @@ def expected_targets(config: Config, period: Period, accept_partial: bool = Fals
             }
         )
     return out
+
+
+def province_workspace(root: Path, n_units: int, staff: int) -> Path:
+    """A workspace whose config lists `n_units` units, with three months of their workbooks."""
+    import re
+
+    from processor.config import load_config
+    from processor.samples import generate_inbox
+    from processor.workspace import create_workspace
+
+    create_workspace(root)
+    text = (root / "config.toml").read_text(encoding="utf-8")
+    text = re.sub(r"\[\[units\]\]\n(?:(?!\n\n|\n#).)*\n\n", "", text, flags=re.S)
+    text += "".join(
+        f'\n[[units]]\ncode = "DV{i:04d}"\nname = "Đơn vị số {i}"\nemails = ["dv{i:04d}@laocai.gov.vn"]\n'
+        for i in range(1, n_units + 1)
+    )
+    (root / "config.toml").write_text(text, encoding="utf-8")
+    config = load_config(root / "config.toml")
+    generate_inbox(config, root / "inbox", config.campaigns[0].periods, scenario="demo", staff_per_unit=staff)
+    return root

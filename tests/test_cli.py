@@ -94,3 +94,25 @@ def test_check_names_each_error_cell_and_exits_1(tmp_path):
     good = next(f for f in manifest.files if f.role == "report" and not f.mistakes)
     proc = thidua("check", str(good.path), cwd=tmp_path)
     assert proc.returncode == 0 and "HỢP LỆ" in proc.stdout
+
+
+def test_run_names_a_few_units_per_unmet_target_and_points_to_the_workbook(tmp_path):
+    """A province has hundreds of units below a target: the console names the first twelve and says how
+    many more there are, the workbook and summary.json list them all."""
+    import json
+
+    from processor.cli import UNITS_NAMED_PER_TARGET
+    from tests.factories import province_workspace
+
+    root = province_workspace(tmp_path / "office", n_units=120, staff=3)
+    proc = thidua("run", "--period", "2024-01", cwd=root, check=True)
+    summary = json.loads((root / "output" / "2024-01" / "summary.json").read_text(encoding="utf-8"))
+    long_lists = [t for t in summary["targets"] if len(t["blocking_units"]) > UNITS_NAMED_PER_TARGET]
+    assert long_lists, "the sample should leave more than twelve units below some target"
+    lines = [line for line in proc.stdout.splitlines() if "Đơn vị chưa đạt:" in line]
+    for target in long_lists:
+        codes = target["blocking_units"]
+        rest = len(codes) - UNITS_NAMED_PER_TARGET
+        expected = ", ".join(codes[:UNITS_NAMED_PER_TARGET]) + f" và {rest} đơn vị khác"
+        assert any(expected in line and "tong-hop.xlsx" in line for line in lines), expected
+    assert all(line.count("DV") <= UNITS_NAMED_PER_TARGET for line in lines)

@@ -28,6 +28,7 @@ from processor.records import Period
 from processor.samples import generate_inbox
 from processor.workspace import create_workspace
 from tests.conftest import REPO
+from tests.factories import province_workspace
 from tests.test_faults import (
     OUT,
     PERIOD,
@@ -357,27 +358,12 @@ def test_100mb_shared_strings_is_refused_with_a_finding_under_500mb(big_strings_
     assert run["peak_mb"] < 500, run["peak_mb"]
 
 
-def _province_workspace(root: Path, n_units: int, staff: int) -> Path:
-    """A workspace whose config lists `n_units` units, with three months of their workbooks."""
-    create_workspace(root)
-    text = (root / "config.toml").read_text(encoding="utf-8")
-    text = re.sub(r"\[\[units\]\]\n(?:(?!\n\n|\n#).)*\n\n", "", text, flags=re.S)
-    text += "".join(
-        f'\n[[units]]\ncode = "DV{i:04d}"\nname = "Đơn vị số {i}"\nemails = ["dv{i:04d}@laocai.gov.vn"]\n'
-        for i in range(1, n_units + 1)
-    )
-    (root / "config.toml").write_text(text, encoding="utf-8")
-    config = load_config(root / "config.toml")
-    generate_inbox(config, root / "inbox", config.campaigns[0].periods, scenario="demo", staff_per_unit=staff)
-    return root
-
-
 def test_workers_started_as_on_windows_give_the_same_files(tmp_path):
     """Windows starts worker processes by spawning a fresh interpreter (Linux forks): with enough files
     for both the validation workers and the second process, a spawned run writes the same bytes."""
     from processor.processes import START_METHOD_VARIABLE
 
-    root = _province_workspace(tmp_path / "office", n_units=80, staff=4)
+    root = province_workspace(tmp_path / "office", n_units=80, staff=4)
     files = sum(1 for p in (root / "inbox").rglob("*") if p.is_file())
     assert files >= pipeline.SECOND_PROCESS_FILES
     outputs = {}
