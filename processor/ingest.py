@@ -336,6 +336,7 @@ class _Validation:
         self._use_pool = workers > 1
         self._workers = workers
         self._pool = None
+        self._retired: list = []  # pools broken by a dying worker
         self._offered: dict[int, Incoming] = {}  # id(ReceivedFile) -> offered and not yet validated
         self._waiting: list[Incoming] = []
         self._batches: list[tuple[list[Incoming], object]] = []  # (files, future); ([], None) once taken
@@ -346,8 +347,9 @@ class _Validation:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        for pool in [*self._retired, self._pool]:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
     def offer(self, item: Incoming) -> bool:
         """A workbook collect has just read; True if its bytes are now held here (collect may drop
@@ -388,25 +390,39 @@ class _Validation:
         return out, other
 
     def _send(self, items: list[Incoming]) -> None:
+        for start in range(0, len(items), _BATCH_FILES):
+            batch = items[start : start + _BATCH_FILES]
+            future = self._submit(batch)
+            if future is None:
+                self._use_pool = False  # no worker process can start (security software, memory)
+                return
+            for item in batch:
+                self._batch_of[id(item.file)] = len(self._batches)
+            self._batches.append((batch, future))
+
+    def _submit(self, batch: list[Incoming]) -> object | None:
         from concurrent.futures.process import BrokenProcessPool
 
-        try:
-            if self._pool is None:
-                from processor.processes import process_pool
+        from processor.processes import process_pool
 
-                self._pool = process_pool(
-                    self._workers,
-                    initializer=_init_worker,
-                    initargs=(self.config, self.accept_partial, self.memo, self.staff),
-                )
-            for start in range(0, len(items), _BATCH_FILES):
-                batch = items[start : start + _BATCH_FILES]
-                future = self._pool.submit(_validate_in_worker, batch)
-                for item in batch:
-                    self._batch_of[id(item.file)] = len(self._batches)
-                self._batches.append((batch, future))
-        except (BrokenProcessPool, OSError):
-            self._use_pool = False  # no worker could start (security software, memory): validate here
+        for _ in range(2):
+            try:
+                if self._pool is None:
+                    self._pool = process_pool(
+                        self._workers,
+                        initializer=_init_worker,
+                        initargs=(self.config, self.accept_partial, self.memo, self.staff),
+                    )
+                return self._pool.submit(_validate_in_worker, batch)
+            except BrokenProcessPool:
+                # A worker died (a file crashing the reader, or killed): the batches it held are tried
+                # again when their results are asked for. A new pool takes the next ones, never this
+                # process.
+                self._retired.append(self._pool)
+                self._pool = None
+            except OSError:
+                return None
+        return None
 
     def _result(self, item: Incoming) -> Validated:
         key = id(item.file)

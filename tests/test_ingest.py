@@ -19,6 +19,7 @@ import shutil
 import sys
 import types
 import unicodedata
+from concurrent.futures.process import BrokenProcessPool
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from hypothesis import strategies as st
 
 import processor
 from processor import ingest
-from processor.records import FileStatus, Period, ReceivedFile, Severity, Submission, UserError
+from processor.records import FileStatus, Incoming, Period, ReceivedFile, Severity, Submission, UserError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _spec = importlib.util.spec_from_file_location("make_msg", FIXTURES / "make_msg.py")
@@ -747,6 +748,44 @@ def test_a_file_that_kills_its_reader_is_a_finding_and_the_others_are_validated(
     saved = ingest.ValidationCache(tmp_path / "memo.json", "key")
     assert not saved.holds(poisoned.file.sha256)  # tried again next run, not remembered as broken
     assert all(saved.holds(sha) for sha in {s.file.sha256 for s in by_name.values()})
+
+
+_MAIN_PID = os.getpid()
+_REAL_VALIDATE_WORKBOOK = None
+
+
+def _validate_in_a_worker_only(config, incoming, accept_partial=False):
+    assert os.getpid() != _MAIN_PID, f"{incoming.file.display_name} was read in the main process"
+    if "doc-hai" in incoming.file.display_name:
+        os._exit(134)
+    return _REAL_VALIDATE_WORKBOOK(config, incoming, accept_partial)
+
+
+@pytest.mark.skipif(
+    __import__("multiprocessing").get_start_method() != "fork", reason="the crash reaches the worker by fork"
+)
+def test_files_sent_after_a_worker_died_go_to_a_new_pool_not_the_main_process(tmp_path, config, monkeypatch):
+    """The first file kills its worker before the others are sent: they go to a fresh pool."""
+    global _REAL_VALIDATE_WORKBOOK
+    validate = _real_validate()
+    _REAL_VALIDATE_WORKBOOK = validate.validate_workbook
+    monkeypatch.setattr(validate, "validate_workbook", _validate_in_a_worker_only)
+    poisoned = put(tmp_path / "doc-hai.xlsx", workbook("TCHC", "2024-02", "độc hại"))
+    others = [put(tmp_path / f"{n:02d}.xlsx", workbook("TCHC", "2024-02", f"tệp {n}")) for n in range(20)]
+    items = [
+        Incoming(ReceivedFile(p.name, p, ingest._sha256(p.read_bytes()), None), p.read_bytes())
+        for p in [poisoned, *others]
+    ]
+    with ingest._Validation(config, False, workers=2, memo=False) as validation:
+        validation.offer(items[0])  # sent at once: it starts the workers, and kills one
+        first = validation._batches[0][1]
+        with pytest.raises(BrokenProcessPool):
+            first.result(timeout=30)
+        for item in items[1:]:
+            validation.offer(item)
+        results, _ = validation.results(items)
+    assert [f.code for f in results[0][0].findings] == ["reader_crashed"]
+    assert all(sub.unit_code == "TCHC" and sub.status is not FileStatus.UNREADABLE for sub, _ in results[1:])
 
 
 def forward(inner: bytes, sender: str, date: str | None = None) -> bytes:
