@@ -314,6 +314,10 @@ Validated = tuple[Submission, str | None]  # a submission and, with a memo, its 
 # Files cross to a worker in batches: one message per batch, small enough that both workers finish at
 # about the same time.
 _BATCH_FILES = 16
+# A batch still running after this long holds a file that makes the reader loop: its pool is stopped.
+# Sixteen files at the size limits take seconds; a slow office PC, tens of seconds.
+BATCH_SECONDS = 300.0
+FILE_SECONDS = 120.0  # the same for one file, tried alone
 
 
 class _Validation:
@@ -339,7 +343,7 @@ class _Validation:
         self._retired: list = []  # pools broken by a dying worker
         self._offered: dict[int, Incoming] = {}  # id(ReceivedFile) -> offered and not yet validated
         self._waiting: list[Incoming] = []
-        self._batches: list[tuple[list[Incoming], object]] = []  # (files, future); ([], None) once taken
+        self._batches: list[tuple[list[Incoming], object, object]] = []  # (files, future, pool)
         self._batch_of: dict[int, int] = {}  # id(ReceivedFile) -> its batch
         self._done: dict[int, Validated] = {}  # id(ReceivedFile) -> result of a finished batch
 
@@ -398,7 +402,7 @@ class _Validation:
                 return
             for item in batch:
                 self._batch_of[id(item.file)] = len(self._batches)
-            self._batches.append((batch, future))
+            self._batches.append((batch, future, self._pool))
 
     def _submit(self, batch: list[Incoming]) -> object | None:
         from concurrent.futures.process import BrokenProcessPool
@@ -432,22 +436,35 @@ class _Validation:
         if key not in self._done:
             from concurrent.futures.process import BrokenProcessPool
 
-            batch, future = self._batches[index]
+            batch, future, pool = self._batches[index]
             try:
-                results = future.result()  # type: ignore[attr-defined]
+                results = future.result(timeout=BATCH_SECONDS)  # type: ignore[attr-defined]
+            except TimeoutError:
+                # A file makes the reader loop: the pool is stopped (its other batches fail), and each
+                # file of this batch is tried alone, with a time limit of its own.
+                self._stop(pool)
+                results = [self._alone(i) for i in batch]
             except (BrokenProcessPool, OSError):
                 # A worker died: killed, out of memory, or a file that crashed the reader's native
                 # code. Validated here, such a file would end the run; each file of the batch is tried
                 # once more alone, in a fresh process.
                 results = [self._alone(i) for i in batch]
             self._done.update(zip((id(i.file) for i in batch), results, strict=True))
-            self._batches[index] = ([], None)  # the batch's bytes can go
+            self._batches[index] = ([], None, None)  # the batch's bytes can go
             for done in batch:
                 self._offered.pop(id(done.file), None)
         return self._done.pop(key)
 
     def _here(self, item: Incoming) -> Validated:
         return _validate_one(self.config, item, self.accept_partial, self.memo, self.staff)
+
+    def _stop(self, pool: object) -> None:
+        from processor.processes import stop_workers
+
+        stop_workers(pool)  # type: ignore[arg-type]
+        if pool is self._pool:
+            self._retired.append(pool)
+            self._pool = None  # the batches sent from now on go to a new pool
 
     def _alone(self, item: Incoming) -> Validated:
         """One file in a process of its own: if that process dies too, the file is what kills it."""
@@ -461,23 +478,36 @@ class _Validation:
                 initializer=_init_worker,
                 initargs=(self.config, self.accept_partial, self.memo, self.staff),
             ) as pool:
-                return pool.submit(_validate_in_worker, [item]).result()[0]
+                try:
+                    return pool.submit(_validate_in_worker, [item]).result(timeout=FILE_SECONDS)[0]
+                except TimeoutError:
+                    from processor.processes import stop_workers
+
+                    stop_workers(pool)
+                    return _unreadable(item, "reader_timeout", _TIMEOUT_MESSAGE), None
         except BrokenProcessPool:
-            return _crashed(item), None  # not remembered: a second death could have been bad luck
+            # Not remembered: a second death could have been bad luck.
+            return _unreadable(item, "reader_crashed", _CRASH_MESSAGE), None
         except OSError:
             return self._here(item)  # no process can start any more: validate here
 
 
-def _crashed(item: Incoming) -> Submission:
-    name = item.file.display_name
-    message = (
-        "Chương trình đọc tệp bị dừng đột ngột khi mở tệp này, hai lần liên tiếp: tệp bị hỏng hoặc có "
-        "nội dung bất thường nên chưa được tổng hợp. Đề nghị đơn vị mở tệp bằng Excel, kiểm tra nội dung, "
-        "lưu lại dạng .xlsx rồi gửi lại."
-    )
-    return Submission(
-        item.file, FileStatus.UNREADABLE, [Finding(Severity.ERROR, "reader_crashed", message, name)]
-    )
+_CRASH_MESSAGE = (
+    "Chương trình đọc tệp bị dừng đột ngột khi mở tệp này, hai lần liên tiếp: tệp bị hỏng hoặc có nội dung "
+    "bất thường nên chưa được tổng hợp. Đề nghị đơn vị mở tệp bằng Excel, kiểm tra nội dung, lưu lại dạng "
+    ".xlsx rồi gửi lại."
+)
+_TIMEOUT_MESSAGE = (
+    f"Đọc tệp này quá lâu (hơn {FILE_SECONDS / 60:g} phút) nên chương trình đã dừng đọc: tệp bị hỏng hoặc "
+    "có nội dung bất "
+    "thường nên chưa được tổng hợp. Đề nghị đơn vị mở tệp bằng Excel, kiểm tra nội dung, lưu lại dạng "
+    ".xlsx rồi gửi lại."
+)
+
+
+def _unreadable(item: Incoming, code: str, message: str) -> Submission:
+    finding = Finding(Severity.ERROR, code, message, item.file.display_name)
+    return Submission(item.file, FileStatus.UNREADABLE, [finding])
 
 
 def _validate_one(config: Config, item: Incoming, accept_partial: bool, memo: bool, staff: bool) -> Validated:

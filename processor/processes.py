@@ -19,3 +19,16 @@ def process_pool(max_workers: int, **kwargs) -> concurrent.futures.ProcessPoolEx
     method = os.environ.get(START_METHOD_VARIABLE)
     context = multiprocessing.get_context(method) if method else None
     return concurrent.futures.ProcessPoolExecutor(max_workers=max_workers, mp_context=context, **kwargs)
+
+
+def stop_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """End a pool one of whose workers hangs: its processes are terminated, so its pending jobs fail
+    (BrokenProcessPool) instead of being waited for. Python 3.14 has this built in; before it, the pool's
+    process table is the only handle on its workers."""
+    terminate = getattr(pool, "terminate_workers", None)
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)

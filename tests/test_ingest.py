@@ -17,6 +17,7 @@ import io
 import os
 import shutil
 import sys
+import time
 import types
 import unicodedata
 from concurrent.futures.process import BrokenProcessPool
@@ -702,7 +703,7 @@ def test_bytes_sent_to_the_workers_are_held_once_and_let_go_when_validated(tmp_p
         collected = ingest.collect(folder, config, on_new=validation.offer)
         assert all(item.data == b"" for item in collected.incoming)  # the validation holds the bytes
         results, _ = validation.results(collected.incoming)
-        assert not validation._offered and all(batch == ([], None) for batch in validation._batches)
+        assert not validation._offered and all(batch == ([], None, None) for batch in validation._batches)
     assert [sub.file for sub, _ in results] == [item.file for item in collected.incoming]
     assert results and all(sub.unit_code == "TCHC" for sub, _ in results)  # really read, not empty
 
@@ -786,6 +787,38 @@ def test_files_sent_after_a_worker_died_go_to_a_new_pool_not_the_main_process(tm
         results, _ = validation.results(items)
     assert [f.code for f in results[0][0].findings] == ["reader_crashed"]
     assert all(sub.unit_code == "TCHC" and sub.status is not FileStatus.UNREADABLE for sub, _ in results[1:])
+
+
+def _hang_on_a_looping_file(batch):
+    if any("treo" in item.file.display_name for item in batch):
+        time.sleep(3600)  # as when the reader loops on a crafted file
+    return _REAL_VALIDATE_IN_WORKER(batch)
+
+
+@pytest.mark.skipif(
+    __import__("multiprocessing").get_start_method() != "fork", reason="the hang reaches the worker by fork"
+)
+def test_a_file_that_makes_its_reader_hang_is_a_finding_and_the_batch_goes_on(tmp_path, config, monkeypatch):
+    """A worker busy far longer than any real file takes is stopped; the files of its batch are tried
+    alone with a time limit each: the looping one becomes a finding, the others are read."""
+    _real_validate()
+    folder = tmp_path / "in"
+    for n in range(20):
+        put(folder / f"{n:03d}.xlsx", workbook("TCHC", "2024-02", f"tệp {n}"))
+    put(folder / "005-treo.xlsx", workbook("TCHC", "2024-02", "treo"))
+    monkeypatch.setattr(ingest, "BATCH_SECONDS", 1.0)
+    monkeypatch.setattr(ingest, "FILE_SECONDS", 1.0)
+    monkeypatch.setattr(ingest, "_validate_in_worker", _hang_on_a_looping_file)
+    started = time.monotonic()
+    subs = {s.file.display_name: s for s in ingest.ingest(config, folder, workers=2).submissions}
+    assert time.monotonic() - started < 30
+    hung = subs.pop("005-treo.xlsx")
+    assert hung.status is FileStatus.UNREADABLE
+    assert [(f.code, f.is_error) for f in hung.findings] == [("reader_timeout", True)]
+    assert "quá lâu" in hung.findings[0].message
+    assert len(subs) == 20 and all(
+        s.unit_code == "TCHC" and s.status is not FileStatus.UNREADABLE for s in subs.values()
+    )
 
 
 def forward(inner: bytes, sender: str, date: str | None = None) -> bytes:
