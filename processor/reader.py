@@ -569,8 +569,9 @@ def _read_error(exc: Exception) -> _Refused:
     detail = clean(str(exc))[:160]
     return _Refused(
         "corrupt",
-        f"Không đọc được nội dung tệp ({detail}). Đề nghị đơn vị mở tệp bằng Excel, lưu lại dạng .xlsx và "
-        "gửi lại.",
+        # The reader's own words are English: marked as a detail for whoever helps the unit.
+        f"Không đọc được nội dung tệp (chi tiết kỹ thuật: {detail}). Đề nghị đơn vị mở tệp bằng Excel, lưu "
+        "lại dạng .xlsx và gửi lại.",
     )
 
 

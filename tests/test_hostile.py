@@ -295,3 +295,14 @@ def _zip(parts: dict[str, bytes]) -> bytes:
         for name, content in parts.items():
             archive.writestr(name, content)
     return out.getvalue()
+
+
+def test_the_readers_own_words_are_marked_as_a_technical_detail(config):
+    """calamine's error text is English: the unit reads a Vietnamese message, the detail is labelled."""
+    data = rewrite_parts(
+        workbooks.xlsx(), {STAFF_PART: lambda xml: xml.replace(b"<sheetData>", b"<sheetData><row r=", 1)}
+    )
+    _, finding = check(config, data)
+    assert finding.code == "corrupt"  # calamine's own error: the XML is cut inside a tag
+    assert "chi tiết kỹ thuật: " in finding.message
+    assert finding.message.startswith("Không đọc được nội dung tệp")
