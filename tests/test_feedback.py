@@ -889,3 +889,25 @@ def test_a_selected_chart_sheet_is_not_left_selected_beside_the_findings(tmp_pat
         ]
     assert len(selected) == 1, selected
     assert load_workbook(copy).sheetnames[0] == FINDINGS_SHEET
+
+
+def test_a_number_cell_holding_text_becomes_text_in_the_annotated_copy(tmp_path):
+    """Some generators write text into a number cell (<v>abc</v>): Excel repairs such a file, openpyxl
+    refuses it. The copy the unit gets back holds the text as text, marked, and opens everywhere."""
+    from processor.config import load_config
+    from processor.pipeline import check_files
+    from processor.workspace import create_workspace
+    from tests import workbooks
+    from tests.workbooks import STAFF_PART, replace_cell
+
+    create_workspace(tmp_path / "ws")
+    config = load_config(tmp_path / "ws" / "config.toml")
+    sent = tmp_path / "bao-cao.xlsx"
+    sent.write_bytes(replace_cell(workbooks.xlsx(), STAFF_PART, "I3", b'<c r="I3"><v>abc</v></c>'))
+    [sub], written = check_files(config, [sent], tmp_path / "fb")
+    assert [(f.cell, f.value) for f in sub.findings] == [("I3", "abc")]
+    [copy] = [p for p in written if p.suffix == ".xlsx" and p.parent.name == "phan-hoi"]
+    book = load_workbook(copy)  # refused before: "could not read worksheets"
+    cell = book[form.STAFF_SHEET]["I3"]
+    assert cell.value == "abc" and cell.comment is not None
+    assert cell.fill.fgColor.rgb != book[form.STAFF_SHEET]["I4"].fill.fgColor.rgb  # marked

@@ -800,9 +800,17 @@ def _row_with(row_xml: bytes, attrs: bytes, empty: bool, row: int, wanted: list[
         match = existing.get(col)
         if match is not None:
             tag_attrs = _set_attr(match.group(1), b"s", str(style).encode())
-            edits.append(
-                (match.start(), match.end(), b"<c" + tag_attrs + (b"/>" if match.group(2) else b">"))
-            )
+            end, body = match.end(), None
+            if not match.group(2):
+                end = row_xml.index(b"</c>", match.end()) + len(b"</c>")
+                body = _not_a_number(tag_attrs, row_xml[match.end() : end - len(b"</c>")])
+            if body is not None:  # kept as it was, the copy would not open: the text it meant, as text
+                tag_attrs = _set_attr(tag_attrs, b"t", b"inlineStr")
+                edits.append((match.start(), end, b"<c" + tag_attrs + b"><is><t>" + body + b"</t></is></c>"))
+            else:
+                edits.append(
+                    (match.start(), match.end(), b"<c" + tag_attrs + (b"/>" if match.group(2) else b">"))
+                )
             continue
         at = next((m.start() for column, m in cells if column > col), len(row_xml) - len(b"</row>"))
         edits.append((at, at, _new_cell(row, col, style)))
@@ -814,6 +822,22 @@ def _row_with(row_xml: bytes, attrs: bytes, empty: bool, row: int, wanted: list[
         return opening + b"".join(new for _, _, new in edits) + b"</row>"
     tag_end = row_xml.index(b">") + 1  # attrs hold no '>' (checked by the row pattern's quoting)
     return opening + _splice(row_xml, edits)[tag_end:]
+
+
+_PLAIN_VALUE = re.compile(rb"\s*<v>([^<]*)</v>\s*")
+_NUMBER = re.compile(rb"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
+
+
+def _not_a_number(attrs: bytes, content: bytes) -> bytes | None:
+    """The escaped text of a number cell whose value is no number (`<v>abc</v>`, written by some
+    generators; Excel repairs the file, openpyxl refuses it), else None."""
+    kind = re.search(rb'\st="([^"]*)"', attrs)
+    if kind is not None and kind.group(1) != b"n":
+        return None
+    value = _PLAIN_VALUE.fullmatch(content)
+    if value is None or _NUMBER.fullmatch(value.group(1)):
+        return None
+    return value.group(1)  # already escaped as the XML held it
 
 
 def _new_cell(row: int, col: int, style: int) -> bytes:
