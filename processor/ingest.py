@@ -329,8 +329,9 @@ class _Validation:
     Collect offers each new workbook as soon as it has read it, so with a large inbox the workers are
     validating while the rest of the folder is still being read and hashed. A workbook's bytes are then
     held here only, and let go once its result is taken: a year's files validated again (an edited
-    config) need not all sit in memory beside their results. A worker that dies or cannot start costs
-    time, not results: its files are validated here.
+    config) need not all sit in memory beside their results. A worker that dies or hangs costs time, not
+    results: its files are tried again one by one in fresh processes, and one that kills or hangs its
+    reader again becomes a finding. Only when no process can start at all are files validated here.
 
     Files are known by their ReceivedFile: collect keeps a copy of each offered Incoming without bytes.
     """
@@ -499,9 +500,8 @@ _CRASH_MESSAGE = (
 )
 _TIMEOUT_MESSAGE = (
     f"Đọc tệp này quá lâu (hơn {FILE_SECONDS / 60:g} phút) nên chương trình đã dừng đọc: tệp bị hỏng hoặc "
-    "có nội dung bất "
-    "thường nên chưa được tổng hợp. Đề nghị đơn vị mở tệp bằng Excel, kiểm tra nội dung, lưu lại dạng "
-    ".xlsx rồi gửi lại."
+    "có nội dung bất thường nên chưa được tổng hợp. Đề nghị đơn vị mở tệp bằng Excel, kiểm tra nội dung, "
+    "lưu lại dạng .xlsx rồi gửi lại."
 )
 
 
