@@ -405,19 +405,19 @@ class _Validation:
                 self._batch_of[id(item.file)] = len(self._batches)
             self._batches.append((batch, future, self._pool))
 
+    def _new_pool(self, workers: int):
+        from processor.processes import process_pool
+
+        settings = (self.config, self.accept_partial, self.memo, self.staff)
+        return process_pool(workers, initializer=_init_worker, initargs=settings)
+
     def _submit(self, batch: list[Incoming]) -> object | None:
         from concurrent.futures.process import BrokenProcessPool
-
-        from processor.processes import process_pool
 
         for _ in range(2):
             try:
                 if self._pool is None:
-                    self._pool = process_pool(
-                        self._workers,
-                        initializer=_init_worker,
-                        initargs=(self.config, self.accept_partial, self.memo, self.staff),
-                    )
+                    self._pool = self._new_pool(self._workers)
                 return self._pool.submit(_validate_in_worker, batch)
             except BrokenProcessPool:
                 # A worker died (a file crashing the reader, or killed): the batches it held are tried
@@ -471,14 +471,8 @@ class _Validation:
         """One file in a process of its own: if that process dies too, the file is what kills it."""
         from concurrent.futures.process import BrokenProcessPool
 
-        from processor.processes import process_pool
-
         try:
-            with process_pool(
-                1,
-                initializer=_init_worker,
-                initargs=(self.config, self.accept_partial, self.memo, self.staff),
-            ) as pool:
+            with self._new_pool(1) as pool:
                 try:
                     return pool.submit(_validate_in_worker, [item]).result(timeout=FILE_SECONDS)[0]
                 except TimeoutError:
