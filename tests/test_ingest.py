@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 import processor
 from processor import ingest
 from processor.records import FileStatus, Incoming, Period, ReceivedFile, Severity, Submission, UserError
+from tests.worker_fakes import FORK_ONLY, POISONED, validate_outside_the_main_process
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _spec = importlib.util.spec_from_file_location("make_msg", FIXTURES / "make_msg.py")
@@ -712,14 +713,12 @@ _REAL_VALIDATE_IN_WORKER = ingest._validate_in_worker
 
 
 def _die_on_a_poisoned_file(batch):
-    if any("doc-hai" in item.file.display_name for item in batch):
+    if any(POISONED in item.file.display_name for item in batch):
         os._exit(134)  # as when native code aborts on a crafted file
     return _REAL_VALIDATE_IN_WORKER(batch)
 
 
-@pytest.mark.skipif(
-    __import__("multiprocessing").get_start_method() != "fork", reason="the crash reaches the worker by fork"
-)
+@FORK_ONLY
 def test_a_file_that_kills_its_reader_is_a_finding_and_the_others_are_validated(
     tmp_path, config, monkeypatch
 ):
@@ -729,7 +728,7 @@ def test_a_file_that_kills_its_reader_is_a_finding_and_the_others_are_validated(
     folder = tmp_path / "in"
     for n in range(20):
         put(folder / f"{n:03d}.xlsx", workbook("TCHC", "2024-02", f"tệp {n}"))
-    put(folder / "010-doc-hai.xlsx", workbook("TCHC", "2024-02", "độc hại"))
+    put(folder / f"010-{POISONED}.xlsx", workbook("TCHC", "2024-02", "độc hại"))
     serial = {s.file.display_name: s for s in ingest.ingest(config, folder).submissions}
     monkeypatch.setattr(ingest, "_validate_in_worker", _die_on_a_poisoned_file)
     cache = ingest.ValidationCache(tmp_path / "memo.json", "key")
@@ -751,27 +750,12 @@ def test_a_file_that_kills_its_reader_is_a_finding_and_the_others_are_validated(
     assert all(saved.holds(sha) for sha in {s.file.sha256 for s in by_name.values()})
 
 
-_MAIN_PID = os.getpid()
-_REAL_VALIDATE_WORKBOOK = None
-
-
-def _validate_in_a_worker_only(config, incoming, accept_partial=False):
-    assert os.getpid() != _MAIN_PID, f"{incoming.file.display_name} was read in the main process"
-    if "doc-hai" in incoming.file.display_name:
-        os._exit(134)
-    return _REAL_VALIDATE_WORKBOOK(config, incoming, accept_partial)
-
-
-@pytest.mark.skipif(
-    __import__("multiprocessing").get_start_method() != "fork", reason="the crash reaches the worker by fork"
-)
+@FORK_ONLY
 def test_files_sent_after_a_worker_died_go_to_a_new_pool_not_the_main_process(tmp_path, config, monkeypatch):
     """The first file kills its worker before the others are sent: they go to a fresh pool."""
-    global _REAL_VALIDATE_WORKBOOK
     validate = _real_validate()
-    _REAL_VALIDATE_WORKBOOK = validate.validate_workbook
-    monkeypatch.setattr(validate, "validate_workbook", _validate_in_a_worker_only)
-    poisoned = put(tmp_path / "doc-hai.xlsx", workbook("TCHC", "2024-02", "độc hại"))
+    monkeypatch.setattr(validate, "validate_workbook", validate_outside_the_main_process)
+    poisoned = put(tmp_path / f"{POISONED}.xlsx", workbook("TCHC", "2024-02", "độc hại"))
     others = [put(tmp_path / f"{n:02d}.xlsx", workbook("TCHC", "2024-02", f"tệp {n}")) for n in range(20)]
     items = [
         Incoming(ReceivedFile(p.name, p, ingest._sha256(p.read_bytes()), None), p.read_bytes())
@@ -795,9 +779,7 @@ def _hang_on_a_looping_file(batch):
     return _REAL_VALIDATE_IN_WORKER(batch)
 
 
-@pytest.mark.skipif(
-    __import__("multiprocessing").get_start_method() != "fork", reason="the hang reaches the worker by fork"
-)
+@FORK_ONLY
 def test_a_file_that_makes_its_reader_hang_is_a_finding_and_the_batch_goes_on(tmp_path, config, monkeypatch):
     """A worker busy far longer than any real file takes is stopped; the files of its batch are tried
     alone with a time limit each: the looping one becomes a finding, the others are read."""

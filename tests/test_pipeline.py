@@ -3,7 +3,6 @@ generator's own truth (what each unit meant to report), computed here by plain c
 
 import hashlib
 import json
-import multiprocessing
 import os
 import zipfile
 from fractions import Fraction
@@ -20,6 +19,7 @@ from processor.records import ReportingStatus
 from processor.samples import generate_inbox
 from processor.vntext import format_percent
 from processor.workspace import create_workspace
+from tests.worker_fakes import FORK_ONLY, POISONED, validate_outside_the_main_process
 
 
 @pytest.fixture(scope="module")
@@ -293,20 +293,7 @@ def _die_once(batch):
     os._exit(3)
 
 
-_MAIN_PID = os.getpid()
-_REAL_VALIDATE_WORKBOOK = None
-
-
-def _validate_outside_main(config, incoming, accept_partial=False):
-    assert os.getpid() != _MAIN_PID, f"{incoming.file.display_name} was read in the main process"
-    if "doc-hai" in incoming.file.display_name:
-        os._exit(134)  # as when native code aborts on a crafted sheet
-    return _REAL_VALIDATE_WORKBOOK(config, incoming, accept_partial)
-
-
-@pytest.mark.skipif(
-    multiprocessing.get_start_method() != "fork", reason="the patched reader reaches the workers by fork"
-)
+@FORK_ONLY
 def test_no_received_workbook_is_read_in_the_main_process(workspace, tmp_path, monkeypatch):
     """Even a ten-unit office's run and a unit's `check` read workbooks in worker processes only: a file
     that crashes the reader's native code becomes a finding, and the run and the check go on."""
@@ -314,14 +301,12 @@ def test_no_received_workbook_is_read_in_the_main_process(workspace, tmp_path, m
 
     from processor import pipeline, validate
 
-    global _REAL_VALIDATE_WORKBOOK
-    _REAL_VALIDATE_WORKBOOK = validate.validate_workbook
-    monkeypatch.setattr(validate, "validate_workbook", _validate_outside_main)
+    monkeypatch.setattr(validate, "validate_workbook", validate_outside_the_main_process)
     ws = workspace
     inbox = tmp_path / "inbox"
     shutil.copytree(ws.root / "inbox", inbox)
     some = sorted(inbox.rglob("*.xlsx"))[0]
-    poisoned = inbox / "2024-03_doc-hai.xlsx"
+    poisoned = inbox / f"2024-03_{POISONED}.xlsx"
     poisoned.write_bytes(some.read_bytes() + b"\x00")  # other bytes: not a copy of `some`
     outcome = run_period(ws.config, "2024-03", inbox, tmp_path / "out")
     crashed = [s for s in outcome.submissions if s.file.display_name == poisoned.name]
@@ -333,9 +318,7 @@ def test_no_received_workbook_is_read_in_the_main_process(workspace, tmp_path, m
     assert [sub.status.name for sub in checked] == ["ACCEPTED", "UNREADABLE"]
 
 
-@pytest.mark.skipif(
-    multiprocessing.get_start_method() != "fork", reason="the dying job reaches the worker by fork"
-)
+@FORK_ONLY
 def test_a_dying_worker_process_costs_time_not_results(workspace, tmp_path, monkeypatch):
     """If the validation workers or the second process die, the run does their work itself."""
     from processor import ingest, pipeline
