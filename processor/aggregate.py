@@ -40,8 +40,9 @@ from processor.records import (
     UnitReport,
     UnitReporting,
     UnitResult,
+    Verdict,
 )
-from processor.vntext import fold, person_key
+from processor.vntext import fold, format_int, format_percent, person_key
 
 # Vietnamese labels of the reporting statuses, shared by every rendered view.
 STATUS_LABELS = {
@@ -83,6 +84,9 @@ class _Measure:
     # (codes rated good or better, a report's people) -> those falling short; None: not about people.
     # One comprehension per unit, not one call per person: a missed target can list thousands.
     people_failing: Callable[[frozenset[str], Sequence[PersonRecord]], list[PersonRecord]] | None
+    # What a unit adds to the denominator when it reports: 1 for a measure over units; None when it is
+    # its own count (staff, tasks), unknown until its report comes.
+    unit_denominator: int | None = None
 
 
 def _good_codes(config: Config) -> frozenset[str]:
@@ -93,7 +97,7 @@ def _good_codes(config: Config) -> frozenset[str]:
 
 _MEASURE_DEFS: dict[str, _Measure] = {
     "units_rated_good_or_better": _Measure(
-        lambda f: f.units_rated_good_or_better, lambda f: f.units_reporting, None
+        lambda f: f.units_rated_good_or_better, lambda f: f.units_reporting, None, unit_denominator=1
     ),
     "staff_rated_good_or_better": _Measure(
         lambda f: f.rated_good_or_better,
@@ -279,6 +283,120 @@ def _below(numerator: int, denominator: int, threshold: Fraction) -> bool:
     return Fraction(numerator, denominator) < threshold
 
 
+# The office-level verdicts: every rendered view (console, tong-hop.xlsx, summary.json, the documents)
+# takes a target's verdict from `judge_target` and its words from here, never judges on its own.
+VERDICT_LABELS = {
+    Verdict.MET: "Đạt",
+    Verdict.NOT_MET: "Chưa đạt",
+    Verdict.INSUFFICIENT_DATA: "Chưa đủ số liệu",
+    Verdict.NOT_APPLICABLE: "Không phát sinh",
+}
+
+
+def judge_target(
+    numerator: int,
+    denominator: int,
+    threshold: Fraction,
+    *,
+    units_reported: int,
+    units_required: int,
+    unit_denominator: int | None,
+) -> Verdict:
+    """The verdict on one office-level target: only what the month's data prove.
+
+    `numerator`/`denominator` are summed over the `units_reported` units with a usable report; the
+    other m = `units_required` - `units_reported` (not reported, or their report unusable) will each add
+    their own n' <= d' (every measure counts part of a whole: people among the staff, units among the
+    units, tasks done among those assigned, as validation rejects more done than assigned). A verdict
+    must hold whatever reports those m units send:
+
+    - complete data (m = 0): the share decides; no denominator at all is NOT_APPLICABLE, not met;
+    - no unit reported: INSUFFICIENT_DATA, whatever the threshold (nothing is judged on no data);
+    - a measure over units (`unit_denominator` 1): the final share lies between n/(d+m) (every missing
+      unit falls short) and (n+m)/(d+m) (every one meets it), both reachable. MET when the lower one
+      reaches the threshold, NOT_MET when the upper one stays below it;
+    - a measure over people or tasks (`unit_denominator` None): the missing units' d' is not in the data
+      and has no bound. With large d' and nothing done the share sinks as near 0 as they like, so MET is
+      proven only for a 0% threshold. With large d' all done it climbs as near 100% as they like, but
+      while n < d it never reaches 100% (and with d' = 0 it stays n/d): NOT_MET is proven only for a 100%
+      threshold that the reported units already miss. With d = 0 so far anything may happen, including
+      nothing to measure.
+
+    Otherwise INSUFFICIENT_DATA: the views show the share over what was reported and the coverage.
+    """
+    missing = units_required - units_reported
+    if missing <= 0:
+        if denominator == 0:
+            return Verdict.NOT_APPLICABLE
+        return Verdict.NOT_MET if _below(numerator, denominator, threshold) else Verdict.MET
+    if units_reported == 0:
+        return Verdict.INSUFFICIENT_DATA
+    if unit_denominator is not None:
+        most = denominator + missing * unit_denominator
+        if not _below(numerator, most, threshold):
+            return Verdict.MET
+        if _below(numerator + missing * unit_denominator, most, threshold):
+            return Verdict.NOT_MET
+        return Verdict.INSUFFICIENT_DATA
+    if denominator == 0:
+        return Verdict.INSUFFICIENT_DATA
+    if threshold <= 0:
+        return Verdict.MET
+    if threshold >= 1 and numerator < denominator:
+        return Verdict.NOT_MET
+    return Verdict.INSUFFICIENT_DATA
+
+
+def verdict_label(target: TargetResult) -> str:
+    """'Đạt', 'Chưa đạt', 'Chưa đủ số liệu', 'Không phát sinh'."""
+    return VERDICT_LABELS[target.verdict]
+
+
+def coverage_text(target: TargetResult) -> str:
+    """'94,8% trên 9/11 đơn vị đã báo cáo': the share over what was reported, and how much that was."""
+    reported = f"{format_int(target.units_reported)}/{format_int(target.units_required)} đơn vị đã báo cáo"
+    return reported if target.value is None else f"{format_percent(target.value)} trên {reported}"
+
+
+def verdict_text(target: TargetResult) -> str:
+    """The verdict with, when the data are not enough, what there is: 'Chưa đủ số liệu (94,8% trên 9/11
+    đơn vị đã báo cáo)'."""
+    label = verdict_label(target)
+    if target.verdict is Verdict.INSUFFICIENT_DATA:
+        return f"{label} ({coverage_text(target)})"
+    return label
+
+
+def assessment_text(target: TargetResult) -> str:
+    """The share and the verdict in one phrase: '97,5% (Chưa đạt)', 'Chưa đủ số liệu: 94,8% trên 9/11
+    đơn vị đã báo cáo', 'Không phát sinh'."""
+    label = verdict_label(target)
+    if target.verdict is Verdict.INSUFFICIENT_DATA:
+        return f"{label}: {coverage_text(target)}"
+    if target.verdict is Verdict.NOT_APPLICABLE:
+        return label
+    return f"{format_percent(target.value)} ({label})"
+
+
+def targets_summary(targets: Sequence[TargetResult]) -> str:
+    """One clause over all the targets, never claiming more than the verdicts: 'Đạt 5/5 chỉ tiêu thi
+    đua', or 'Đạt 3/5 chỉ tiêu thi đua, chưa đạt 1/5, chưa đủ số liệu 1/5 (9/11 đơn vị đã báo cáo)'."""
+    total = format_int(len(targets))
+    counts = {v: sum(t.verdict is v for t in targets) for v in VERDICT_LABELS}
+    shown = [v for v in VERDICT_LABELS if counts[v]]
+    if not shown:
+        return f"Không có chỉ tiêu thi đua nào (0/{total})"
+    parts = [f"{VERDICT_LABELS[v].lower()} {format_int(counts[v])}/{total}" for v in shown]
+    parts[0] = f"{parts[0][:1].upper()}{parts[0][1:]} chỉ tiêu thi đua"
+    text = ", ".join(parts)
+    pending = next((t for t in targets if t.verdict is Verdict.INSUFFICIENT_DATA), None)
+    if pending is not None:
+        text += (
+            f" ({format_int(pending.units_reported)}/{format_int(pending.units_required)} đơn vị đã báo cáo)"
+        )
+    return text
+
+
 def _target_results(
     config: Config,
     campaign: Campaign,
@@ -288,15 +406,24 @@ def _target_results(
 ) -> tuple[TargetResult, ...]:
     out = []
     good = _good_codes(config)
+    # Every unit of the roster counts toward every target: one without a usable report is data missing.
+    units_reported, units_required = len(reports), len(units)
     for target in campaign.targets:
         measure = _MEASURE_DEFS[target.measure]
         threshold = target.share
         numerator, denominator = measure.numerator(totals), measure.denominator(totals)
-        met = denominator == 0 or Fraction(numerator, denominator) >= threshold
+        verdict = judge_target(
+            numerator,
+            denominator,
+            threshold,
+            units_reported=units_reported,
+            units_required=units_required,
+            unit_denominator=measure.unit_denominator,
+        )
         blocking_units: list[str] = []
         blocking_people: list[tuple[str, str]] = []
-        if not met:
-            # Only when the target is missed: a unit below the threshold then keeps it from being met.
+        if denominator and _below(numerator, denominator, threshold):
+            # Only when the reported share misses: a unit below the threshold then keeps it from being met.
             num, den, people_failing = measure.numerator, measure.denominator, measure.people_failing
             for unit in units:
                 figures = unit.figures
@@ -318,7 +445,9 @@ def _target_results(
                 threshold=threshold,
                 numerator=numerator,
                 denominator=denominator,
-                met=met,
+                verdict=verdict,
+                units_reported=units_reported,
+                units_required=units_required,
                 blocking_units=tuple(blocking_units),
                 blocking_people=tuple(blocking_people),
             )
@@ -648,26 +777,34 @@ def month_on_month(result: PeriodResult, config: Config | None = None) -> list[F
     """Every office-wide figure and each target's share, this month against the month before.
 
     With `config`, the rating levels are labelled by their Vietnamese names instead of their codes.
-    In the first month of a campaign `previous` (and so `change`) is None.
+    In the first month of a campaign `previous` (and so `change`) is None. A month in which no unit
+    reported has no figures (None, shown "—"), not zeros: only its count of reporting units is known.
     """
     prev = result.previous
+
+    def figure(month: PeriodResult | None, name: str) -> int | None:
+        if month is None or (month.totals.units_reporting == 0 and name != "units_reporting"):
+            return None
+        return getattr(month.totals, name)
+
+    def rated(month: PeriodResult | None, code: str) -> int | None:
+        if month is None or month.totals.units_reporting == 0:
+            return None
+        return month.totals.rating_counts.get(code, 0)
+
     changes = []
     for name, label in FIGURE_LABELS.items():
         kind = "money" if name == "donation_vnd" else "count"
-        changes.append(
-            FigureChange(
-                name, label, kind, getattr(result.totals, name), getattr(prev.totals, name) if prev else None
-            )
-        )
-    for code, count in result.totals.rating_counts.items():
+        changes.append(FigureChange(name, label, kind, figure(result, name), figure(prev, name)))
+    for code in result.totals.rating_counts:
         level = config.rating(code).label if config else code
         changes.append(
             FigureChange(
                 f"rating_counts.{code}",
                 f"Số người xếp loại {level}",
                 "count",
-                count,
-                prev.totals.rating_counts.get(code, 0) if prev else None,
+                rated(result, code),
+                rated(prev, code),
             )
         )
     previous_targets = {t.target_id: t for t in prev.targets} if prev else {}
@@ -716,3 +853,38 @@ def _unit_reporting(unit: Unit, pick: _Pick, due: dt.date) -> UnitReporting:
         file=sub.file.display_name if sub else None,
         partial=usable is not None and usable.status is FileStatus.ACCEPTED_PARTIAL,
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# The closing run (tổng kết): what the clerk must know before the tờ trình is written
+
+UNITS_NAMED_IN_NOTICE = 12
+
+
+def closing_notices(result: PeriodResult, campaign_last: Period, *, requested: bool) -> list[str]:
+    """Vietnamese warnings for a closing run (`result.final`): `--final` (`requested`) before the
+    campaign's last month `campaign_last` closes it early; units without a usable report leave the
+    tờ trình drawn up on incomplete data. Empty for a monthly run."""
+    if not result.final:
+        return []
+    notices = []
+    if requested and result.period < campaign_last:
+        notices.append(
+            f"Lưu ý: --final ở tháng {result.period.label} kết thúc đợt thi đua sớm (đợt kéo dài đến hết "
+            f"tháng {campaign_last.label}); báo cáo tổng kết và tờ trình khen thưởng lập theo kết quả đến "
+            f"tháng {result.period.label}."
+        )
+    gaps = units_to_remind(result)
+    if gaps:
+        names = [f"{u.unit_code} ({STATUS_LABELS[u.status].lower()})" for u in gaps]
+        named = ", ".join(names[:UNITS_NAMED_IN_NOTICE])
+        if len(names) > UNITS_NAMED_IN_NOTICE:
+            named += f" và {format_int(len(names) - UNITS_NAMED_IN_NOTICE)} đơn vị khác"
+        notices.append(
+            f"Cảnh báo: lần chạy tổng kết còn thiếu số liệu tháng {result.period.label} của "
+            f"{format_int(len(gaps))}/{format_int(len(result.units))} đơn vị: {named}. Tờ trình khen thưởng "
+            "được lập trên số liệu chưa đầy đủ; các chỉ tiêu chưa kết luận được ghi "
+            f"“{VERDICT_LABELS[Verdict.INSUFFICIENT_DATA]}”. Nên nhận đủ báo cáo rồi chạy lại trước khi "
+            "trình ký."
+        )
+    return notices

@@ -198,21 +198,31 @@ def _print_completeness(result) -> None:
 UNITS_NAMED_PER_TARGET = 12
 
 
+# The colour of each verdict on the console (the words come from aggregate.VERDICT_LABELS).
+_VERDICT_COLOURS = {"met": "green", "not_met": "red", "insufficient_data": "yellow", "not_applicable": None}
+
+
 def _print_targets(result) -> None:
+    from processor.aggregate import VERDICT_LABELS, coverage_text
+    from processor.records import Verdict
     from processor.vntext import format_int, format_percent
 
+    width = max(len(label) for label in VERDICT_LABELS.values())
     click.echo("Chỉ tiêu thi đua:")
     for target in result.targets:
-        mark = click.style(f"{'Đạt':<8}", fg="green") if target.met else click.style("Chưa đạt", fg="red")
+        label = VERDICT_LABELS[target.verdict]
+        mark = click.style(f"{label:<{width}}", fg=_VERDICT_COLOURS[target.verdict.value])
         value = format_percent(target.value)
         click.echo(f"  {target.target_id:<7}{value:>8}  {mark}  {target.label}")
+        if target.verdict is Verdict.INSUFFICIENT_DATA:
+            click.echo(f"{'':>19}({coverage_text(target)})")
         codes = target.blocking_units
-        if not target.met and codes:
+        if codes:
             named = ", ".join(codes[:UNITS_NAMED_PER_TARGET])
             if len(codes) > UNITS_NAMED_PER_TARGET:
                 rest = format_int(len(codes) - UNITS_NAMED_PER_TARGET)
                 named += f" và {rest} đơn vị khác (xem sheet “Chỉ tiêu” trong tong-hop.xlsx)"
-            click.echo(f"{'':>27}Đơn vị chưa đạt: {named}")
+            click.echo(f"{'':>19}Đơn vị chưa đạt: {named}")
 
 
 @cli.command()
@@ -241,6 +251,7 @@ def run(config_path, period_text, inbox, out_root, final, accept_partial, pdf) -
             accept_partial=accept_partial,
             pdf=pdf,
             progress=progress,
+            notice=lambda line: click.secho(line, fg="yellow"),
         )
     )
     _print_completeness(outcome.result)

@@ -38,7 +38,7 @@ def run_demo(
     for period in campaign.periods:
         echo("")
         echo(f"=== thidua run --period {period} ===")
-        outcome = run_period(config, str(period), inbox, directory / OUTPUT_DIR)
+        outcome = run_period(config, str(period), inbox, directory / OUTPUT_DIR, notice=echo)
         show_period(outcome.result)
         _show_feedback(outcome, echo)
         echo(f"Kết quả: {outcome.out_dir}")

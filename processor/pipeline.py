@@ -183,12 +183,18 @@ def run_period(
     accept_partial: bool = False,
     pdf: bool = False,
     progress: Progress | None = None,
+    notice: Callable[[str], object] | None = None,
 ) -> RunOutcome:
-    """The monthly batch: everything for the period under `out_root/<period>/`."""
+    """The monthly batch: everything for the period under `out_root/<period>/`.
+
+    `notice` receives the closing run's warnings (aggregate.closing_notices) before any document is
+    written: units whose data are missing, `--final` closing the campaign early.
+    """
     period = Period.parse(period_text)
     campaign = config.campaign_for(period)
-    from processor.aggregate import aggregate
+    from processor.aggregate import aggregate, closing_notices
 
+    requested_final = final
     final = final or period == campaign.periods[-1]
     with workspace_lock(out_root):
         try:
@@ -212,6 +218,9 @@ def run_period(
                 result = aggregate(
                     config, period, submissions, final=final, accept_partial=accept_partial, earlier="figures"
                 )
+            if notice is not None:
+                for line in closing_notices(result, campaign.periods[-1], requested=requested_final):
+                    notice(line)
             # The staff rows live on in the result's histories; the submissions' own copies can go
             # before the documents are made (an annual campaign's December holds 600,000 of them).
             _drop_staff_rows(submissions)

@@ -243,21 +243,38 @@ class ReportingResult:
     submissions: tuple[Submission, ...]  # the files of the month, and those whose month is unknown
 
 
+class Verdict(StrEnum):
+    """What the data of a month prove about an office-level target (aggregate.judge_target)."""
+
+    MET = "met"
+    NOT_MET = "not_met"
+    INSUFFICIENT_DATA = "insufficient_data"  # the units yet to report could still tip it either way
+    NOT_APPLICABLE = "not_applicable"  # complete data, nothing to measure (no task assigned to anyone)
+
+
 @dataclass(frozen=True)
 class TargetResult:
     target_id: str
     label: str
     measure: str
     threshold: Fraction  # share, 1 == 100%
-    numerator: int
+    numerator: int  # over the units that reported
     denominator: int
-    met: bool
-    blocking_units: tuple[str, ...]  # unit codes keeping the target from being met
+    verdict: Verdict
+    units_reported: int  # units with a usable report for the month
+    units_required: int  # units of the roster: every one of them counts toward every target
+    blocking_units: tuple[str, ...]  # reporting units whose own share is below the threshold
     blocking_people: tuple[tuple[str, str], ...]  # (unit code, person name)
 
     @property
     def value(self) -> Fraction | None:
+        """The share over what was reported (None when nothing was to be counted)."""
         return Fraction(self.numerator, self.denominator) if self.denominator else None
+
+    @property
+    def met(self) -> bool | None:
+        """True or False when the data prove it, else None (insufficient data, not applicable)."""
+        return {Verdict.MET: True, Verdict.NOT_MET: False}.get(self.verdict)
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,10 @@ from processor.records import (
     TargetResult,
     UnitHistory,
     UnitResult,
+    Verdict,
 )
 from processor.vntext import person_key
+from tests.factories import expected_verdict
 
 ICT = dt.timezone(dt.timedelta(hours=7))
 
@@ -197,9 +199,10 @@ def build_result(
         for target in campaign.targets:
             num_attr, den_attr, person_attr = _MEASURES[target.measure]
             num, den = getattr(totals, num_attr), getattr(totals, den_attr)
-            met = den == 0 or Fraction(num, den) >= target.share
+            reported = sum(u.figures.units_reporting for u in unit_results)
+            verdict = expected_verdict(num, den, target.share, target.measure, reported, len(unit_results))
             blocking_units, blocking_people = [], []
-            if not met:
+            if den and Fraction(num, den) < target.share:
                 for u in unit_results:
                     f = u.figures
                     den_u = getattr(f, den_attr)
@@ -219,7 +222,9 @@ def build_result(
                     target.share,
                     num,
                     den,
-                    met,
+                    Verdict(verdict),
+                    reported,
+                    len(unit_results),
                     tuple(blocking_units),
                     tuple(blocking_people),
                 )

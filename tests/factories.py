@@ -331,8 +331,45 @@ MEASURE_ORACLE = {
 }
 
 
+# The words of each verdict, written out here rather than taken from aggregate.VERDICT_LABELS.
+VERDICT_WORDS = {
+    "met": "Đạt",
+    "not_met": "Chưa đạt",
+    "insufficient_data": "Chưa đủ số liệu",
+    "not_applicable": "Không phát sinh",
+}
+
+# How far the brute-force verdict below looks: the missing units' staff or tasks, together, up to this.
+_UNKNOWN_DENOMINATOR_SPAN = 60
+
+
+def expected_verdict(
+    numerator: int, denominator: int, threshold: object, measure: str, reported: int, required: int
+) -> str:
+    """What the data prove, by trying every report the missing units could send (not by the reasoning
+    of aggregate.judge_target): a unit over units adds one unit, good or not; a unit over people or
+    tasks adds any d' (tried up to a span) with 0..d' of them counted. Met (not met) when every outcome
+    is (is not); an outcome with nothing to count is neither."""
+    from fractions import Fraction
+
+    missing = required - reported
+    if missing and not reported:
+        return "insufficient_data"
+    if measure == "units_rated_good_or_better":
+        outcomes = [(numerator + k, denominator + missing) for k in range(missing + 1)]
+    elif missing:
+        span = range(_UNKNOWN_DENOMINATOR_SPAN + 1)
+        outcomes = [(numerator + n, denominator + d) for d in span for n in range(d + 1)]
+    else:
+        outcomes = [(numerator, denominator)]
+    if any(d == 0 for _, d in outcomes):
+        return "insufficient_data" if missing else "not_applicable"
+    met = [Fraction(n, d) >= threshold for n, d in outcomes]
+    return "met" if all(met) else "not_met" if not any(met) else "insufficient_data"
+
+
 def expected_targets(config: Config, period: Period, accept_partial: bool = False) -> list[dict]:
-    """Per campaign target: numerator, denominator, met, blocking units and people (threshold 100%)."""
+    """Per campaign target: numerator, denominator, verdict, blocking units and people (threshold 100%)."""
     from fractions import Fraction
 
     reports = reports_of(period, accept_partial)
@@ -342,9 +379,11 @@ def expected_targets(config: Config, period: Period, accept_partial: bool = Fals
         numerator = sum(num_of(f) for f in reports)
         denominator = sum(den_of(f) for f in reports)
         threshold = Fraction(str(target.threshold)) / 100
-        met = denominator == 0 or Fraction(numerator, denominator) >= threshold
+        verdict = expected_verdict(
+            numerator, denominator, threshold, target.measure, len(reports), len(UNITS)
+        )
         units, people = [], []
-        if not met:
+        if denominator and Fraction(numerator, denominator) < threshold:
             for f in reports:
                 if den_of(f) and Fraction(num_of(f), den_of(f)) < threshold:
                     units.append(f.unit)
@@ -356,7 +395,9 @@ def expected_targets(config: Config, period: Period, accept_partial: bool = Fals
                 "numerator": numerator,
                 "denominator": denominator,
                 "value": Fraction(numerator, denominator) if denominator else None,
-                "met": met,
+                "verdict": verdict,
+                "met": {"met": True, "not_met": False}.get(verdict),
+                "units_reported": len(reports),
                 "blocking_units": units,
                 "blocking_people": people,
             }

@@ -15,7 +15,7 @@ from processor.aggregate import (
     month_results,
     units_to_remind,
 )
-from processor.records import FileStatus, Period, ReportingStatus, UserError
+from processor.records import FileStatus, Period, ReportingStatus, UserError, Verdict
 from processor.vntext import format_percent, person_key
 from tests.factories import (
     FEB,
@@ -112,7 +112,9 @@ def test_targets_with_exact_fractions_and_who_blocks_them(cfg, subs, period, acc
         assert target.denominator == want["denominator"], target.target_id
         assert target.value == want["value"]
         assert isinstance(target.value, Fraction | type(None))
+        assert target.verdict.value == want["verdict"], target.target_id
         assert target.met is want["met"]
+        assert (target.units_reported, target.units_required) == (want["units_reported"], len(UNITS))
         assert list(target.blocking_units) == want["blocking_units"]
         assert list(target.blocking_people) == want["blocking_people"]
 
@@ -123,7 +125,11 @@ def test_february_blocking_units_and_people_by_name(cfg, subs):
     assert targets["CT1-CN"].blocking_units == ("KT",)
     assert targets["CT1-CN"].blocking_people == (("KT", "Bùi Quang Huy"),)
     assert targets["CT3"].blocking_people == (("TCHC", "Lê Văn Minh"), ("KT", "Bùi Quang Huy"))
-    assert targets["CT2"].met and targets["CT2"].blocking_units == ()
+    # Everyone who reported registered, but two units of four did not report: nothing is proven.
+    assert targets["CT2"].verdict is Verdict.INSUFFICIENT_DATA and targets["CT2"].met is None
+    assert targets["CT2"].blocking_units == ()
+    # A 100% target the reported units already miss stays missed whatever TH and KGVX send.
+    assert targets["CT1-CN"].verdict is Verdict.NOT_MET and targets["CT1-CN"].met is False
     assert targets["CT1-TT"].numerator == 1 and targets["CT1-TT"].denominator == 2
     assert targets["CT1-TT"].blocking_units == ("KT",) and targets["CT1-TT"].blocking_people == ()
     assert targets["NV"].value == Fraction(8, 11) and targets["NV"].blocking_units == ("TCHC", "KT")
@@ -136,7 +142,7 @@ def test_share_shown_to_one_decimal_with_decimal_comma(config):
     target = next(t for t in aggregate(cfg, JAN, subs).targets if t.measure == "staff_registered")
     assert target.value == Fraction(39, 40)
     assert format_percent(target.value) == "97,5%"
-    assert not target.met
+    assert target.verdict is Verdict.NOT_MET
     assert target.blocking_units == ("A",)
     assert target.blocking_people == (("A", "Người số 7"),)
 
@@ -160,15 +166,17 @@ def test_threshold_below_100_and_no_denominator(config):
     result = aggregate(cfg, JAN, subs)
     by_measure = {t.measure: t for t in result.targets}
     registered = by_measure["staff_registered"]
-    assert registered.value == Fraction(1, 3) and not registered.met
+    assert registered.value == Fraction(1, 3) and registered.verdict is Verdict.NOT_MET
     assert registered.blocking_units == ("B",)  # A's own share (1/2) reaches the 50% threshold
     assert registered.blocking_people == (("B", "Chi"),)
-    assert by_measure["staff_rated_good_or_better"].met
+    assert by_measure["staff_rated_good_or_better"].verdict is Verdict.MET
     assert by_measure["staff_rated_good_or_better"].blocking_units == ()
-    tasks = by_measure["tasks_completed"]  # no task assigned: nothing left undone
-    assert tasks.denominator == 0 and tasks.value is None and tasks.met
-    nobody = aggregate(cfg, FEB, subs)
-    assert all(t.met and t.value is None for t in nobody.targets)
+    tasks = by_measure["tasks_completed"]  # no task assigned to anyone, every unit reported
+    assert tasks.denominator == 0 and tasks.value is None
+    assert tasks.verdict is Verdict.NOT_APPLICABLE and tasks.met is None
+    nobody = aggregate(cfg, FEB, subs)  # no report at all: nothing is met, nothing is "not applicable"
+    assert all(t.verdict is Verdict.INSUFFICIENT_DATA and t.met is None for t in nobody.targets)
+    assert all(t.value is None and (t.units_reported, t.units_required) == (0, 2) for t in nobody.targets)
     assert [u.status for u in nobody.units] == [ReportingStatus.MISSING] * 2
 
 

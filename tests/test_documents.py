@@ -24,6 +24,7 @@ from processor.records import UserError
 from processor.render import documents, docx_files, word_templates
 from processor.vntext import format_percent, given_name_sort_key
 from tests.doc_factories import PersonSpec, UnitSpec, build_result, config_with_units, office_result
+from tests.factories import VERDICT_WORDS, expected_verdict
 
 REPO = Path(__file__).resolve().parents[1]
 XS, T, HT = "HTXSNV", "HTTNV", "HTNV"
@@ -187,7 +188,9 @@ def test_report_figures_match_the_result(config, final_set):
         assert row[2] == f"{num}/{den}"
         assert row[3] == format_percent(share)
         assert "," in row[3] and row[3].endswith("%")
-        assert row[5] == ("Đạt" if share >= target.share else "Chưa đạt")
+        verdict = expected_verdict(num, den, target.share, target.measure, len(reporting), len(result.units))
+        coverage = f" ({format_percent(share)} trên {len(reporting)}/{len(result.units)} đơn vị đã báo cáo)"
+        assert row[5] == VERDICT_WORDS[verdict] + (coverage if verdict == "insufficient_data" else "")
     text = text_of(document)
     assert "BÁO CÁO" in text
     assert "Tổng kết phong trào thi đua đợt I năm 2024" in text  # last month: the closing report
@@ -215,7 +218,7 @@ def test_report_units_table_and_who_must_act(config, final_set):
     total = rows[-1]
     assert total[1] == "Tổng cộng" and total[3] == str(sum(u.figures.staff for u in result.units))
     text = text_of(document)
-    unmet = [t for t in result.targets if not t.met]
+    unmet = [t for t in result.targets if t.blocking_people]
     assert unmet, "the sample must miss a target"
     for target in unmet:
         for _, name in target.blocking_people[:5]:

@@ -27,6 +27,7 @@ from tests.factories import (
     RATINGS,
     SCENARIO,
     UNITS,
+    VERDICT_WORDS,
     Row,
     at,
     expected_figures,
@@ -127,7 +128,9 @@ def test_summary_keys_are_stable_and_documented(cfg, subs, tmp_path):
         "value",
         "fraction",
         "value_text",
+        "verdict",
         "met",
+        "coverage",
         "blocking_units",
         "blocking_people",
     ]
@@ -177,7 +180,9 @@ def test_every_figure_of_summary_json(cfg, subs, tmp_path, period, accept_partia
         assert target["value"] == (None if value is None else round(value.numerator / value.denominator, 4))
         assert target["fraction"] == (None if value is None else f"{value.numerator}/{value.denominator}")
         assert target["value_text"] == format_percent(value)
+        assert target["verdict"] == want["verdict"]
         assert target["met"] is want["met"]
+        assert target["coverage"] == {"units_reported": len(reports), "units_required": len(UNITS)}
         assert target["blocking_units"] == want["blocking_units"]
         assert [(p["unit"], p["name"]) for p in target["blocking_people"]] == want["blocking_people"]
     statuses = [expected_status(code, period, accept_partial) for code, _ in UNITS]
@@ -330,7 +335,8 @@ def test_targets_sheet_against_plain_counts(cfg, outputs):
         assert row["Tỷ lệ"] == _share(want["value"])
         assert row["Tỷ lệ (ghi bằng chữ số)"] == format_percent(want["value"])
         assert row["Ngưỡng"] == 1
-        assert row["Kết quả"] == ("Đạt" if want["met"] else "Chưa đạt")
+        assert row["Kết quả"] == VERDICT_WORDS[want["verdict"]]
+        assert row["Đơn vị đã báo cáo"] == f"{want['units_reported']}/{len(UNITS)}"
         assert row["Đơn vị chưa đạt"] == ("; ".join(names[c] for c in want["blocking_units"]) or None)
         assert row["Số người chưa đạt"] == len(want["blocking_people"])
     value_cell = ws.cell(row=6, column=7)

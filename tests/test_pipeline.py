@@ -19,6 +19,7 @@ from processor.records import ReportingStatus
 from processor.samples import generate_inbox
 from processor.vntext import format_percent
 from processor.workspace import create_workspace
+from tests.factories import expected_verdict
 from tests.worker_fakes import FORK_ONLY, POISONED, validate_outside_the_main_process
 
 
@@ -81,7 +82,11 @@ def test_targets_match_plain_counts(workspace):
         for target in summary["targets"]:
             numerator, denominator = expected[target["id"]]
             assert (target["numerator"], target["denominator"]) == (numerator, denominator), target["id"]
-            assert target["met"] == (numerator == denominator)
+            measure = target["measure"]
+            units = len(ws.config.units)
+            verdict = expected_verdict(numerator, denominator, Fraction(1), measure, len(reports), units)
+            assert target["verdict"] == verdict, target["id"]
+            assert target["met"] is {"met": True, "not_met": False}.get(verdict)
         # The report leadership reads carries the same percentages.
         text = "\n".join(
             cell.text

@@ -28,9 +28,18 @@ from fractions import Fraction
 from pathlib import Path
 
 from processor import commend
-from processor.aggregate import STATUS_LABELS
+from processor.aggregate import (
+    STATUS_LABELS,
+    VERDICT_LABELS,
+    assessment_text,
+    coverage_text,
+    month_on_month,
+    targets_summary,
+    units_to_remind,
+    verdict_text,
+)
 from processor.config import Campaign, Config, RuleSet
-from processor.records import Decision, PeriodResult, ReportingStatus, UnitResult, UserError
+from processor.records import Decision, PeriodResult, ReportingStatus, UnitResult, UserError, Verdict
 from processor.render.atomic import write_bytes, write_with
 from processor.render.docx_files import EXPLANATION, PROPOSAL, REPORT, normalize_docx
 from processor.vntext import (
@@ -96,8 +105,7 @@ def _points(change: Fraction) -> str:
     return f"{sign}{format_percent(abs(change)).removesuffix('%')} điểm %"
 
 
-def _delta(current: int, previous: int, money: bool = False) -> str:
-    diff = current - previous
+def _delta(diff: int, money: bool = False) -> str:
     if diff == 0:
         return "không đổi"
     text = format_money(abs(diff)) if money else format_int(abs(diff))
@@ -191,8 +199,10 @@ def _target_rows(result: PeriodResult) -> list[dict]:
                 "counts": f"{format_int(target.numerator)}/{format_int(target.denominator)}",
                 "result": format_percent(target.value),
                 "threshold": format_percent(target.threshold, 0),
-                "met": target.met,
-                "status": "Đạt" if target.met else "Chưa đạt",
+                "met": target.verdict is Verdict.MET,  # a template's context holds text and true/false only
+                "verdict": target.verdict.value,
+                "status": verdict_text(target),
+                "assessment": assessment_text(target),
                 "previous": format_percent(before.value) if before else "—",
             }
         )
@@ -258,10 +268,11 @@ def _totals(config: Config, result: PeriodResult) -> dict:
     }
 
 
-def _unmet(result: PeriodResult, names: dict[str, str]) -> list[dict]:
+def _target_items(result: PeriodResult, verdict: Verdict, names: dict[str, str]) -> list[dict]:
+    """The targets of one verdict, with the units and people below the threshold in what was reported."""
     out = []
     for target in result.targets:
-        if target.met:
+        if target.verdict is not verdict:
             continue
         units = [names.get(code, code) for code in target.blocking_units]
         people = [f"{name} ({names.get(code, code)})" for code, name in target.blocking_people]
@@ -271,6 +282,7 @@ def _unmet(result: PeriodResult, names: dict[str, str]) -> list[dict]:
                 "result": format_percent(target.value),
                 "counts": f"{format_int(target.numerator)}/{format_int(target.denominator)}",
                 "threshold": format_percent(target.threshold, 0),
+                "coverage": coverage_text(target),
                 "units": _joined(units, NAMES_IN_TEXT_CAP, "đơn vị"),
                 "people": _joined(people, PEOPLE_IN_TEXT_CAP, "người"),
                 "people_count": format_int(len(people)),
@@ -279,43 +291,65 @@ def _unmet(result: PeriodResult, names: dict[str, str]) -> list[dict]:
     return out
 
 
+# The office-wide figures of the báo cáo's month-on-month table, with their wording there.
+_CHANGE_FIGURES = {
+    "units_reporting": "Số đơn vị gửi báo cáo hợp lệ",
+    "staff": "Tổng số cán bộ, công chức, viên chức, người lao động",
+    "initiatives": "Số sáng kiến, giải pháp",
+    "tasks_completed": "Số nhiệm vụ cấp trên giao đã hoàn thành",
+    "donation_vnd": "Số tiền ủng hộ đồng bào bị thiên tai",
+    "support_activities": "Số hoạt động giúp đỡ xã nghèo, xây dựng nông thôn mới",
+}
+
+
+def _figure_text(value: int | Fraction | None, kind: str) -> str:
+    if value is None:
+        return "—"  # a month without data: never 0
+    if kind == "share":
+        return format_percent(value)  # type: ignore[arg-type]
+    return format_money(value) if kind == "money" else format_int(value)  # type: ignore[arg-type]
+
+
 def _changes(result: PeriodResult) -> list[dict]:
-    previous = result.previous
-    if previous is None:
+    """Each target's share and the main figures, last month and this; "—" where a month has no data."""
+    if result.previous is None:
         return []
+    changes = {c.key: c for c in month_on_month(result)}
+    shown = [(t.label, changes[f"target.{t.target_id}"]) for t in result.targets]
+    shown += [(label, changes[key]) for key, label in _CHANGE_FIGURES.items()]
     rows = []
-    before = {t.target_id: t for t in previous.targets}
-    for target in result.targets:
-        old = before.get(target.target_id)
-        if old is None:
-            continue
-        now_value, old_value = target.value, old.value
-        change = _points(now_value - old_value) if now_value is not None and old_value is not None else "—"
+    for no, (label, c) in enumerate(shown, 1):
+        if c.change is None:
+            change = "—"
+        elif c.kind == "share":
+            change = _points(c.change)  # type: ignore[arg-type]
+        else:
+            change = _delta(c.change, c.kind == "money")  # type: ignore[arg-type]
         rows.append(
             {
-                "label": target.label,
-                "previous": format_percent(old_value),
-                "current": format_percent(now_value),
+                "no": str(no),
+                "label": label,
+                "previous": _figure_text(c.previous, c.kind),
+                "current": _figure_text(c.current, c.kind),
                 "change": change,
             }
         )
-    figures = (
-        ("Số đơn vị gửi báo cáo hợp lệ", "units_reporting", False),
-        ("Tổng số cán bộ, công chức, viên chức, người lao động", "staff", False),
-        ("Số sáng kiến, giải pháp", "initiatives", False),
-        ("Số nhiệm vụ cấp trên giao đã hoàn thành", "tasks_completed", False),
-        ("Số tiền ủng hộ đồng bào bị thiên tai", "donation_vnd", True),
-        ("Số hoạt động giúp đỡ xã nghèo, xây dựng nông thôn mới", "support_activities", False),
-    )
-    for label, attr, money in figures:
-        now, old = getattr(result.totals, attr), getattr(previous.totals, attr)
-        fmt = format_money if money else format_int
-        rows.append(
-            {"label": label, "previous": fmt(old), "current": fmt(now), "change": _delta(now, old, money)}
-        )
-    for no, row in enumerate(rows, 1):
-        row["no"] = str(no)
     return rows
+
+
+def _data_gap_note(result: PeriodResult) -> str:
+    """A sentence for the report's opening when units' data are missing ("" when every unit reported)."""
+    gaps = units_to_remind(result)
+    if not gaps:
+        return ""
+    names = [f"{u.unit_name} ({STATUS_TEXT[u.status].lower()})" for u in gaps]
+    reported = len(result.units) - len(gaps)
+    return (
+        f"Số liệu tháng {result.period.label} được tổng hợp từ báo cáo của {format_int(reported)}/"
+        f"{format_int(len(result.units))} đơn vị; chưa có số liệu của {format_int(len(gaps))} đơn vị: "
+        f"{_joined(names, NAMES_IN_TEXT_CAP, 'đơn vị')}. Chỉ tiêu nào chưa thể kết luận khi thiếu số liệu "
+        f"các đơn vị này được ghi “{VERDICT_LABELS[Verdict.INSUFFICIENT_DATA]}”."
+    )
 
 
 def _name_key(config: Config, result: PeriodResult):
@@ -555,10 +589,14 @@ def build_context(
         "report_scope": f"tổng kết {short}" if final else f"kết quả thực hiện {short} tháng {period_label}",
         # targets
         "targets": targets,
-        "targets_met": str(sum(t.met for t in result.targets)),
+        "targets_met": str(sum(t.verdict is Verdict.MET for t in result.targets)),
         "targets_total": str(len(result.targets)),
-        "all_targets_met": all(t.met for t in result.targets),
-        "unmet_targets": _unmet(result, names),
+        "targets_summary": targets_summary(result.targets),
+        "all_targets_met": bool(result.targets) and all(t.verdict is Verdict.MET for t in result.targets),
+        "unmet_targets": _target_items(result, Verdict.NOT_MET, names),
+        "pending_targets": _target_items(result, Verdict.INSUFFICIENT_DATA, names),
+        "inapplicable_targets": _target_items(result, Verdict.NOT_APPLICABLE, names),
+        "data_gap_note": _data_gap_note(result),
         # units
         "units_total": format_int(len(units)),
         "units_reporting": format_int(sum(u.figures.units_reporting > 0 for u in units)),

@@ -98,7 +98,10 @@ def _target(target: TargetResult) -> dict:
         "value": share_value(target.value),
         "fraction": share_fraction(target.value),
         "value_text": format_percent(target.value),
+        # From aggregate.judge_target: "met" only when the data prove it; `met` null unless proven.
+        "verdict": target.verdict.value,
         "met": target.met,
+        "coverage": {"units_reported": target.units_reported, "units_required": target.units_required},
         "blocking_units": list(target.blocking_units),
         "blocking_people": [{"unit": unit, "name": name} for unit, name in target.blocking_people],
     }

@@ -550,6 +550,9 @@ def build_report() -> DocumentObject:
         "Thực hiện {{ launch_letter }}; căn cứ báo cáo của các phòng, ban, đơn vị, {{ issuing_body_name }} "
         "báo cáo {{ report_scope }} như sau:",
     )
+    tag(doc, "{%p if data_gap_note %}")
+    body(doc, "{{ data_gap_note }}")
+    tag(doc, "{%p endif %}")
     heading(doc, "I. NỘI DUNG, CHỈ TIÊU THI ĐUA")
     body(
         doc,
@@ -583,7 +586,7 @@ def build_report() -> DocumentObject:
     tag(doc, "{%p endif %}")
 
     heading(doc, "2. Kết quả thực hiện các chỉ tiêu thi đua")
-    body(doc, "Đạt {{ targets_met }}/{{ targets_total }} chỉ tiêu thi đua, cụ thể như sau:", keep=True)
+    body(doc, "{{ targets_summary }}, cụ thể như sau:", keep=True)
     data_table(
         doc,
         (12, 73, 22, 19, 19, 20),
@@ -704,6 +707,15 @@ def build_report() -> DocumentObject:
     body(doc, "Cá nhân chưa đạt: {{ m.people }}.")
     tag(doc, "{%p endif %}")
     tag(doc, "{%p endfor %}")
+    tag(doc, "{%p for m in pending_targets %}")
+    body(doc, Run("- {{ m.label }}: ", bold=True), "chưa đủ số liệu để kết luận ({{ m.coverage }}).")
+    tag(doc, "{%p if m.units %}")
+    body(doc, "Đơn vị đã báo cáo nhưng chưa đạt yêu cầu {{ m.threshold }}: {{ m.units }}.")
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p endfor %}")
+    tag(doc, "{%p for m in inapplicable_targets %}")
+    body(doc, Run("- {{ m.label }}: ", bold=True), "không phát sinh trong tháng {{ period_label }}.")
+    tag(doc, "{%p endfor %}")
 
     heading(doc, "IV. SO SÁNH VỚI THÁNG TRƯỚC")
     tag(doc, "{%p if has_previous %}")
@@ -754,7 +766,7 @@ def build_report() -> DocumentObject:
         doc, "Đến tháng {{ period_label }}, chưa có tập thể, cá nhân nào đạt đủ tiêu chuẩn {{ award_names }}."
     )
     tag(doc, "{%p endif %}")
-    tag(doc, "{%p if not all_targets_met or missing_units or error_units %}")
+    tag(doc, "{%p if unmet_targets or missing_units or error_units %}")
     body(
         doc,
         "Đề nghị thủ trưởng các phòng, ban, đơn vị chưa đạt chỉ tiêu chỉ đạo khắc phục ngay; các đơn vị chưa "
@@ -872,11 +884,11 @@ def build_proposal() -> DocumentObject:
     body(
         doc,
         "{{ campaign_name }} được triển khai {{ campaign_span }} tới {{ units_total }} phòng, ban, đơn vị. "
-        "Đến tháng {{ period_label }}, có {{ units_reporting }}/{{ units_total }} đơn vị gửi báo cáo; đạt "
-        "{{ targets_met }}/{{ targets_total }} chỉ tiêu thi đua:",
+        "Đến tháng {{ period_label }}, có {{ units_reporting }}/{{ units_total }} đơn vị gửi báo cáo. "
+        "{{ targets_summary }}:",
     )
     tag(doc, "{%p for t in targets %}")
-    body(doc, "- {{ t.label }}: {{ t.result }} ({{ t.status }}).")
+    body(doc, "- {{ t.label }}: {{ t.assessment }}.")
     tag(doc, "{%p endfor %}")
     heading(doc, "2. Đề nghị khen thưởng")
     tag(doc, "{%p if has_proposals %}")

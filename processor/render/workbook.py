@@ -35,6 +35,7 @@ from processor.aggregate import (
     month_on_month,
     month_results,
     units_to_remind,
+    verdict_label,
 )
 from processor.config import Config
 from processor.records import Decision, FileStatus, PeriodResult, ReportingStatus, Submission
@@ -57,7 +58,7 @@ FMT_CHANGE_INT = "+#,##0;-#,##0;0"
 FMT_DATE = "dd/mm/yyyy"
 FMT_DATETIME = "dd/mm/yyyy hh:mm"
 
-MET_LABEL = {True: "Đạt", False: "Chưa đạt"}
+NO_DATA = "—"  # a month without data: never 0
 YES_NO = {True: "Có", False: "Không"}
 FILE_STATUS_LABELS = {
     FileStatus.ACCEPTED: "Đã tiếp nhận",
@@ -261,7 +262,8 @@ def _targets_sheet(wb: Workbook, result: PeriodResult, config: Config) -> None:
         Col("Tổng số", 10, FMT_INT),
         Col("Tỷ lệ", 10, FMT_SHARE),
         Col("Tỷ lệ (ghi bằng chữ số)", 12),
-        Col("Kết quả", 10),
+        Col("Kết quả", 16),
+        Col("Đơn vị đã báo cáo", 12),
         Col("Đơn vị chưa đạt", 40, wrap=True),
         Col("Số người chưa đạt", 10, FMT_INT),
     ]
@@ -289,7 +291,8 @@ def _targets_sheet(wb: Workbook, result: PeriodResult, config: Config) -> None:
                 t.denominator,
                 t.value,
                 format_percent(t.value),
-                MET_LABEL[t.met],
+                verdict_label(t),
+                f"{t.units_reported}/{t.units_required}",
                 _unit_names(config, t.blocking_units),
                 len(t.blocking_people),
             ]
@@ -609,9 +612,11 @@ def _months_sheet(wb: Workbook, result: PeriodResult, config: Config) -> None:
             [
                 i,
                 sheet.text(change.label, wrap=True),
-                sheet.cell(change.previous, fmt),
-                sheet.cell(change.current, fmt),
-                sheet.cell(change.change, FMT_CHANGE_SHARE if share else FMT_CHANGE_INT),
+                NO_DATA if change.previous is None else sheet.cell(change.previous, fmt),
+                NO_DATA if change.current is None else sheet.cell(change.current, fmt),
+                NO_DATA
+                if change.change is None
+                else sheet.cell(change.change, FMT_CHANGE_SHARE if share else FMT_CHANGE_INT),
             ]
         )
     sheet.add_table("SoSanh", cols, header)
