@@ -368,11 +368,11 @@ def verdict_text(target: TargetResult) -> str:
 
 
 def assessment_text(target: TargetResult) -> str:
-    """The share and the verdict in one phrase: '97,5% (Chưa đạt)', 'Chưa đủ số liệu: 94,8% trên 9/11
-    đơn vị đã báo cáo', 'Không phát sinh'."""
+    """The share and the verdict in one phrase: '97,5% (Chưa đạt)', '94,8% trên 9/11 đơn vị đã báo cáo
+    (Chưa đủ số liệu)', 'Không phát sinh'."""
     label = verdict_label(target)
     if target.verdict is Verdict.INSUFFICIENT_DATA:
-        return f"{label}: {coverage_text(target)}"
+        return f"{coverage_text(target)} ({label})"
     if target.verdict is Verdict.NOT_APPLICABLE:
         return label
     return f"{format_percent(target.value)} ({label})"

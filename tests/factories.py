@@ -364,7 +364,8 @@ def expected_verdict(
         outcomes = [(numerator, denominator)]
     if any(d == 0 for _, d in outcomes):
         return "insufficient_data" if missing else "not_applicable"
-    met = [Fraction(n, d) >= threshold for n, d in outcomes]
+    share = Fraction(threshold)  # type: ignore[arg-type]
+    met = [n * share.denominator >= share.numerator * d for n, d in outcomes]  # n/d >= threshold
     return "met" if all(met) else "not_met" if not any(met) else "insufficient_data"
 
 
