@@ -28,6 +28,7 @@ from processor.vntext import format_percent
 from processor.workspace import create_workspace
 from tests.factories import VERDICT_WORDS, Row, at, expected_verdict, report, submission, with_units
 from tests.test_cli import thidua
+from tests.test_outputs import _rows as sheet_rows
 
 JAN, FEB, MAR = Period(2024, 1), Period(2024, 2), Period(2024, 3)
 # "Đạt" as a word of its own: "Chưa đạt" and "đạt tiêu chuẩn" are other words.
@@ -50,15 +51,7 @@ def workbook_cells(path: Path) -> list[str]:
 
 
 def target_rows(path: Path) -> list[dict]:
-    ws = openpyxl.load_workbook(path)["Chỉ tiêu"]
-    rows = ws.iter_rows(min_row=5, values_only=True)
-    header = next(rows)
-    out = []
-    for values in rows:
-        if all(v is None for v in values):
-            break
-        out.append(dict(zip(header, values, strict=True)))
-    return out
+    return sheet_rows(openpyxl.load_workbook(path)["Chỉ tiêu"], 5)
 
 
 def console_verdicts(stdout: str) -> dict[str, str]:
