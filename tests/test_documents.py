@@ -584,6 +584,7 @@ def test_decisions_carry_their_rule_set_and_the_documents_cite_its_legal_basis(c
         current,
         id="giay-khen-2025",
         name="Tiêu chuẩn tặng Giấy khen của Chánh Văn phòng năm 2025",
+        effective_to=dt.date(2026, 12, 31),
         legal_basis=[
             "Luật Thi đua, khen thưởng số 06/2022/QH15 ngày 15 tháng 6 năm 2022",
             "Nghị định số 152/2025/NĐ-CP của Chính phủ quy định chi tiết thi hành Luật Thi đua, khen thưởng",
@@ -600,7 +601,8 @@ def test_decisions_carry_their_rule_set_and_the_documents_cite_its_legal_basis(c
         proposal, explanation = text_of(docx.Document(paths[1])), text_of(docx.Document(paths[2]))
         for basis in rule_set.legal_basis:
             assert f"Căn cứ {basis};" in proposal
-        assert f"Bộ tiêu chuẩn áp dụng: {rule_set.name}" in explanation
+        span = "từ 01/01/2024 đến 31/12/2026" if rule_set is newer else "từ 01/01/2024"
+        assert f"Bộ tiêu chuẩn áp dụng: {rule_set.name} (áp dụng {span})." in explanation
         other = current if rule_set is newer else newer
         assert other.legal_basis[1] not in proposal + explanation
 

@@ -593,6 +593,7 @@ def build_context(
         # commendation
         "rule_set_name": rule_set.name,
         "rule_set_effective": format_date(rule_set.effective_from),
+        "rule_set_span": rule_set.span_text,
         "legal_basis": list(rule_set.legal_basis),
         "legal_basis_text": "; ".join(rule_set.legal_basis),
         "award_names": _and(award_names),

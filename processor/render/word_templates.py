@@ -914,7 +914,7 @@ def build_explanation() -> DocumentObject:
         "{{ campaign_name }}: kết quả đến tháng {{ period_label }}",
         text_w=LANDSCAPE_TEXT_W,
     )
-    body(doc, "Bộ tiêu chuẩn áp dụng: {{ rule_set_name }} (áp dụng từ {{ rule_set_effective }}).")
+    body(doc, "Bộ tiêu chuẩn áp dụng: {{ rule_set_name }} (áp dụng {{ rule_set_span }}).")
     body(doc, "Căn cứ: {{ legal_basis_text }}.")
     body(
         doc,
