@@ -200,7 +200,7 @@ class RuleSet:
 
     @property
     def span_text(self) -> str:
-        """'từ 01/01/2024' or 'từ 01/01/2024 đến 30/6/2025', as the config error and documents say it."""
+        """'từ 01/01/2024' or 'từ 01/01/2024 đến 30/06/2025', as the config check and the documents say it."""
         text = f"từ {format_date(self.effective_from)}"
         return f"{text} đến {format_date(self.effective_to)}" if self.effective_to else text
 
@@ -466,7 +466,7 @@ def _check(config: Config, errors: _Errors) -> None:
     if config.documents.name_order not in ("given_name", "roster"):
         errors.add("documents.name_order", "chỉ nhận “given_name” hoặc “roster”.")
     _check_date_setting(config.documents.date, errors)
-    rule_sets = {r.id: r for r in config.rule_sets}
+    rule_sets = {r.id: (i, r) for i, r in reversed(list(enumerate(config.rule_sets, 1)))}
     rule_set_ids = set(rule_sets)
     for i, campaign in enumerate(config.campaigns, 1):
         path = f"campaigns[{i}]"
@@ -478,18 +478,18 @@ def _check(config: Config, errors: _Errors) -> None:
             value = getattr(campaign, key)
             if value and value not in rule_set_ids:
                 errors.add(f"{path}.{key}", f"không có bộ tiêu chuẩn “{value}” trong [[rule_sets]].")
-            elif (
-                value
-                and campaign.start <= campaign.end
-                and not rule_sets[value].in_force(campaign.start, campaign.end)
-            ):
-                errors.add(
-                    f"{path}.{key}",
-                    f"bộ tiêu chuẩn “{value}” chỉ áp dụng {rule_sets[value].span_text} (effective_from, "
-                    f"effective_to), còn đợt thi đua “{campaign.id}” diễn ra từ "
-                    f"{format_date(campaign.start)} đến {format_date(campaign.end)}. Chọn bộ tiêu chuẩn có "
-                    "hiệu lực trong thời gian của đợt, hoặc sửa ngày áp dụng nếu ghi nhầm.",
-                )
+            elif value and campaign.start <= campaign.end:
+                index, rule_set = rule_sets[value]
+                if not rule_set.in_force(campaign.start, campaign.end):
+                    late = rule_set.effective_from > campaign.start
+                    dates = f"rule_sets[{index}].{'effective_from' if late else 'effective_to'}"
+                    errors.add(
+                        f"{path}.{key}",
+                        f"bộ tiêu chuẩn “{value}” áp dụng {rule_set.span_text}, nhưng đợt thi đua "
+                        f"“{campaign.id}” diễn ra từ {format_date(campaign.start)} đến "
+                        f"{format_date(campaign.end)}: bộ tiêu chuẩn phải có hiệu lực trong suốt thời gian "
+                        f"của đợt. Chọn bộ tiêu chuẩn khác, hoặc sửa {dates} nếu ghi nhầm.",
+                    )
         _check_unique(campaign.targets, "id", f"{path}.targets", errors)
         for j, target in enumerate(campaign.targets, 1):
             if target.measure not in MEASURES:

@@ -169,8 +169,9 @@ def test_a_rule_set_not_in_force_for_the_campaign_is_rejected(config_text):
     )
     assert text != config_text
     message = errors_of(text)
-    assert "campaigns[1].rule_set: bộ tiêu chuẩn “giay-khen-dot-i-2024” chỉ áp dụng từ 01/01/2030" in message
+    assert "campaigns[1].rule_set: bộ tiêu chuẩn “giay-khen-dot-i-2024” áp dụng từ 01/01/2030," in message
     assert "đợt thi đua “2024-dot-1” diễn ra từ 01/01/2024 đến 31/03/2024" in message
+    assert "sửa rule_sets[1].effective_from nếu ghi nhầm" in message
 
 
 def test_a_rule_set_that_ended_before_the_campaign_ended_is_rejected(config_text):
@@ -178,9 +179,10 @@ def test_a_rule_set_that_ended_before_the_campaign_ended_is_rejected(config_text
     anchor = 'id = "danh-hieu-co-so-2024"\n'
     text = config_text.replace(anchor, anchor + "effective_to = 2024-02-29\n")
     message = errors_of(text)
-    assert "campaigns[1].year_end_rule_set: bộ tiêu chuẩn “danh-hieu-co-so-2024” chỉ áp dụng từ " \
-        "01/01/2024 đến 29/02/2024" in message  # fmt: skip
-    assert "31/03/2024" in message
+    assert "campaigns[1].year_end_rule_set: bộ tiêu chuẩn “danh-hieu-co-so-2024” áp dụng từ " \
+        "01/01/2024 đến 29/02/2024, nhưng đợt thi đua “2024-dot-1” diễn ra từ 01/01/2024 đến " \
+        "31/03/2024" in message  # fmt: skip
+    assert "sửa rule_sets[2].effective_to nếu ghi nhầm" in message
     # In force over the whole campaign: accepted, and the end date is kept.
     config = parse_config(config_text.replace(anchor, anchor + "effective_to = 2025-06-30\n"))
     assert config.rule_set("danh-hieu-co-so-2024").effective_to == dt.date(2025, 6, 30)
