@@ -676,7 +676,7 @@ def _decide_award(
     """`profiles`: ctx.profile of each person's months, when `items` are the people."""
     functions = CRITERIA[subject]
     criteria = list(award.criteria.items())
-    award_id, award_name = award.id, award.name
+    award_id, award_name, rule_set_id = award.id, award.name, ctx.rule_set.id
     out: list[Decision] = []
     meeting: list[PersonHistory | UnitHistory] = []
     if subject == INDIVIDUAL:
@@ -713,7 +713,7 @@ def _decide_award(
                 meeting.append(item)
             out.append(
                 # award_id, award_name, subject, subject_key, subject_name, unit_code, position, proposed,
-                # outcomes, achievement, quota_excluded: 50,000 of them, so positionally
+                # outcomes, achievement, quota_excluded, rule_set_id: 50,000 of them, so positionally
                 Decision(
                     award_id,
                     award_name,
@@ -726,6 +726,7 @@ def _decide_award(
                     outcomes,
                     achievement,
                     False,
+                    rule_set_id,
                 )
             )
     else:
@@ -747,6 +748,7 @@ def _decide_award(
                     outcomes=outcomes,
                     achievement=unit_achievement(ctx, item),  # type: ignore[arg-type]
                     quota_excluded=False,
+                    rule_set_id=rule_set_id,
                 )
             )
     extra: dict[str, CriterionOutcome] = {}

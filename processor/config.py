@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import re
 import tomllib
 import types
 import typing
@@ -18,7 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from processor.records import Period, UserError
-from processor.vntext import clean, fold
+from processor.vntext import clean, fold, format_date, format_decimal
 
 # Measures a target may apply to. Aggregate computes each; a target naming another is a config error.
 MEASURES = {
@@ -71,11 +72,32 @@ class Office:
     signer_authority: str = ""
 
 
+# documents.date: what the drafts print in "Lào Cai, ngày … tháng … năm …" (or a fixed YYYY-MM-DD).
+DATE_BLANK_DAY = "blank-day"  # the day left for the văn thư, month and year of the run (Decree 30 drafts)
+DATE_TODAY = "today"  # the day of the run
+DATE_MODES = (DATE_BLANK_DAY, DATE_TODAY)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 @dataclass(frozen=True)
 class Documents:
     first_number: int = 0
     name_order: str = "given_name"
     pdf_timeout_seconds: int = 60
+    date: str | dt.date = DATE_BLANK_DAY
+
+    def issue_date(self, today: dt.date) -> tuple[dt.date, bool]:
+        """The date a draft made on `today` carries, and whether its day is left blank for the văn thư.
+
+        Never the reporting deadline: a draft is dated when it is signed, and the văn thư writes the day.
+        """
+        if isinstance(self.date, dt.date):
+            return self.date, False
+        if self.date == DATE_TODAY:
+            return today, False
+        if self.date == DATE_BLANK_DAY:
+            return today, True
+        return dt.date.fromisoformat(self.date), False  # checked by parse_config
 
 
 @dataclass(frozen=True)
@@ -170,6 +192,17 @@ class RuleSet:
     effective_from: dt.date
     legal_basis: list[str]
     awards: list[Award]
+    effective_to: dt.date | None = None  # the last day it applies; none: until replaced
+
+    def in_force(self, start: dt.date, end: dt.date) -> bool:
+        """Whether it applies on every day from `start` to `end`."""
+        return self.effective_from <= start and (self.effective_to is None or end <= self.effective_to)
+
+    @property
+    def span_text(self) -> str:
+        """'từ 01/01/2024' or 'từ 01/01/2024 đến 30/06/2025', as the config check and the documents say it."""
+        text = f"từ {format_date(self.effective_from)}"
+        return f"{text} đến {format_date(self.effective_to)}" if self.effective_to else text
 
 
 @dataclass(frozen=True)
@@ -276,7 +309,9 @@ class _Errors(list):
 def _convert(value: object, kind: object, path: str, errors: _Errors) -> object:
     origin = typing.get_origin(kind)
     if origin in (typing.Union, types.UnionType):
-        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+        # The member the value already is (a TOML date for `str | dt.date`), else the first one.
+        members = [a for a in typing.get_args(kind) if a is not type(None)]
+        kind = next((a for a in members if isinstance(a, type) and isinstance(value, a)), members[0])
         origin = typing.get_origin(kind)
     if dataclasses.is_dataclass(kind):
         return _build(kind, value, path, errors)
@@ -377,6 +412,41 @@ def _check_criterion_value(shape: object, value: object, path: str, refs: dict, 
         errors.add(path, f"giá trị {value!r} không hợp lệ; dùng: {allowed}.")
 
 
+# A percentage written in a label: "100%", "97,5 %", "90%".
+_LABEL_PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s*%")
+
+
+def _check_label_percent(target: Target, path: str, errors: _Errors) -> None:
+    """The label is what leadership reads beside the verdict: a percentage in it must be the threshold.
+
+    Every percentage written in the label is compared (wherever it stands); a label with none is fine.
+    """
+    threshold = Fraction(str(target.threshold))
+    for number in _LABEL_PERCENT.findall(target.label):
+        if Fraction(number.replace(",", ".")) != threshold:
+            errors.add(
+                f"{path}.label",
+                f"nhãn của chỉ tiêu “{target.id}” ghi {number}% nhưng ngưỡng đạt (threshold) là "
+                f"{format_decimal(threshold, 1).removesuffix(',0')}%. Sửa nhãn hoặc ngưỡng cho khớp nhau.",
+            )
+
+
+def _check_date_setting(value: object, errors: _Errors) -> None:
+    if isinstance(value, dt.date) or value in DATE_MODES:
+        return
+    try:
+        valid = isinstance(value, str) and _ISO_DATE.fullmatch(value) and dt.date.fromisoformat(value)
+    except ValueError:
+        valid = False
+    if not valid:
+        errors.add(
+            "documents.date",
+            f"giá trị {value!r} không hợp lệ; dùng “{DATE_BLANK_DAY}” (để trống ngày cho văn thư, ghi "
+            f"tháng và năm của ngày chạy), “{DATE_TODAY}” (ngày chạy) hoặc một ngày cố định dạng "
+            "YYYY-MM-DD, ví dụ “2024-04-05”.",
+        )
+
+
 def _check(config: Config, errors: _Errors) -> None:
     if not config.ratings or len(config.ratings) < 2:
         errors.add("ratings", "cần ít nhất hai mức xếp loại, từ cao xuống thấp.")
@@ -395,7 +465,9 @@ def _check(config: Config, errors: _Errors) -> None:
                 errors.add(f"units[{i}].emails[{j}]", f"“{email}” không phải địa chỉ thư điện tử.")
     if config.documents.name_order not in ("given_name", "roster"):
         errors.add("documents.name_order", "chỉ nhận “given_name” hoặc “roster”.")
-    rule_set_ids = {r.id for r in config.rule_sets}
+    _check_date_setting(config.documents.date, errors)
+    rule_sets = {r.id: (i, r) for i, r in reversed(list(enumerate(config.rule_sets, 1)))}
+    rule_set_ids = set(rule_sets)
     for i, campaign in enumerate(config.campaigns, 1):
         path = f"campaigns[{i}]"
         if campaign.start > campaign.end:
@@ -406,6 +478,18 @@ def _check(config: Config, errors: _Errors) -> None:
             value = getattr(campaign, key)
             if value and value not in rule_set_ids:
                 errors.add(f"{path}.{key}", f"không có bộ tiêu chuẩn “{value}” trong [[rule_sets]].")
+            elif value and campaign.start <= campaign.end:
+                index, rule_set = rule_sets[value]
+                if not rule_set.in_force(campaign.start, campaign.end):
+                    late = rule_set.effective_from > campaign.start
+                    dates = f"rule_sets[{index}].{'effective_from' if late else 'effective_to'}"
+                    errors.add(
+                        f"{path}.{key}",
+                        f"bộ tiêu chuẩn “{value}” áp dụng {rule_set.span_text}, nhưng đợt thi đua "
+                        f"“{campaign.id}” diễn ra từ {format_date(campaign.start)} đến "
+                        f"{format_date(campaign.end)}: bộ tiêu chuẩn phải có hiệu lực trong suốt thời gian "
+                        f"của đợt. Chọn bộ tiêu chuẩn khác, hoặc sửa {dates} nếu ghi nhầm.",
+                    )
         _check_unique(campaign.targets, "id", f"{path}.targets", errors)
         for j, target in enumerate(campaign.targets, 1):
             if target.measure not in MEASURES:
@@ -415,12 +499,20 @@ def _check(config: Config, errors: _Errors) -> None:
                 )
             if not 0 <= target.threshold <= 100:
                 errors.add(f"{path}.targets[{j}].threshold", "là tỷ lệ phần trăm, từ 0 đến 100.")
+            else:
+                _check_label_percent(target, f"{path}.targets[{j}]", errors)
         for other in config.campaigns[i:]:
             if campaign.start <= other.end and other.start <= campaign.end:
                 errors.add(f"{path}", f"thời gian trùng với đợt “{other.id}”; mỗi tháng thuộc một đợt.")
     target_ids = [t.id for c in config.campaigns for t in c.targets]
     for i, rule_set in enumerate(config.rule_sets, 1):
         _check_unique(rule_set.awards, "id", f"rule_sets[{i}].awards", errors)
+        if rule_set.effective_to is not None and rule_set.effective_to < rule_set.effective_from:
+            errors.add(
+                f"rule_sets[{i}].effective_to",
+                f"ngày hết áp dụng {format_date(rule_set.effective_to)} trước ngày bắt đầu áp dụng "
+                f"{format_date(rule_set.effective_from)}.",
+            )
         refs = {
             "rating": [r.code for r in config.ratings],
             "discipline": config.disciplines.levels[1:],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import gc
 import os
 import pickle
@@ -184,11 +185,13 @@ def run_period(
     pdf: bool = False,
     progress: Progress | None = None,
     notice: Callable[[str], object] | None = None,
+    today: dt.date | None = None,
 ) -> RunOutcome:
     """The monthly batch: everything for the period under `out_root/<period>/`.
 
     `notice` receives the closing run's warnings (aggregate.closing_notices) before any document is
     written: units whose data are missing, `--final` closing the campaign early.
+    `today`: the day of the run, which the documents' date of issue follows (the clock's by default).
     """
     period = Period.parse(period_text)
     campaign = config.campaign_for(period)
@@ -226,7 +229,7 @@ def run_period(
             _drop_staff_rows(submissions)
             outcome = RunOutcome(result, submissions, out_root / str(period))
             outcome.outputs, outcome.pdf_skipped = _render_all(
-                config, result, staging, helper, feedback_paths, pdf=pdf
+                config, result, staging, helper, feedback_paths, pdf=pdf, today=today
             )
             _publish(staging, outcome.out_dir)
         except OSError as exc:
@@ -318,6 +321,7 @@ def _render_all(
     feedback_paths: Callable[[], list[Path]],
     *,
     pdf: bool,
+    today: dt.date | None = None,
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Everything after aggregate; the feedback, started before it, is awaited at the end."""
     from processor import commend
@@ -329,7 +333,7 @@ def _render_all(
     # The documents need a small context (their lists are capped): built here, filled by the helper
     # while this process writes the big workbook.
     job = documents.prepare_documents(
-        config, result, decisions, template_dir_for(config), include_proposal=result.final
+        config, result, decisions, template_dir_for(config), include_proposal=result.final, today=today
     )
     document_paths = helper.submit(documents.write_documents, job, out_dir)
     outputs.append(workbook.write_summary_workbook(result, config, out_dir / "tong-hop.xlsx", decisions))

@@ -351,3 +351,4 @@ class Decision:
     outcomes: tuple[CriterionOutcome, ...]
     achievement: str  # short line for the list: "3/3 tháng hoàn thành xuất sắc nhiệm vụ; 2 sáng kiến"
     quota_excluded: bool = False
+    rule_set_id: str = ""  # the [[rule_sets]] id that made it: the documents cite its legal basis

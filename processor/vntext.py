@@ -133,10 +133,17 @@ def two_digits(number: int) -> str:
     return f"{number:02d}"
 
 
-def date_in_words(day: dt.date) -> str:
-    """'ngày 05 tháng 02 năm 2024': days below 10 and months 1 and 2 take a leading zero (ND 30/2020)."""
+# The day of a draft's date, left for the văn thư to write when the document is issued (six no-break spaces).
+BLANK_DAY = "\u00a0" * 6
+
+
+def date_in_words(day: dt.date, *, blank_day: bool = False) -> str:
+    """'ngày 05 tháng 02 năm 2024': days below 10 and months 1 and 2 take a leading zero (ND 30/2020).
+
+    `blank_day`: 'ngày       tháng 12 năm 2026', the day left (non-breaking spaces) for the văn thư to write.
+    """
     month = f"{day.month:02d}" if day.month <= 2 else str(day.month)
-    return f"ngày {day.day:02d} tháng {month} năm {day.year}"
+    return f"ngày {BLANK_DAY if blank_day else f'{day.day:02d}'} tháng {month} năm {day.year}"
 
 
 def format_date(day: dt.date | None) -> str:

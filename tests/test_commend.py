@@ -214,7 +214,12 @@ def test_year_end_titles_chain_and_one_award_each(config):
         PersonSpec("Lê Thị Bình", "TCHC", (T, T, T)),
         PersonSpec("Trần Văn Cường", "TCHC", (T, HT, T), initiatives=(2, 0, 0)),
     ]
-    decisions = commend.decide(config, build_result(config, units, people), "danh-hieu-co-so-2024")
+    result = build_result(config, units, people)
+    decisions = commend.decide(config, result, "danh-hieu-co-so-2024")
+    # Every decision names the rule set that made it (the documents cite that one's legal basis),
+    # quota and higher-award amendments included; the campaign's own by default.
+    assert {d.rule_set_id for d in decisions} == {"danh-hieu-co-so-2024"}
+    assert {d.rule_set_id for d in commend.decide(config, result)} == {"giay-khen-dot-i-2024"}
     an_ldtt, an_cs = one(decisions, "Nguyễn Văn An", "LĐTT"), one(decisions, "Nguyễn Văn An", "CSTĐCS")
     assert an_cs.proposed and not an_ldtt.proposed
     assert "đã đề nghị Chiến sĩ thi đua cơ sở" in reason(an_ldtt, commend.HIGHER_AWARD)

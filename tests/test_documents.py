@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import shutil
 import stat
@@ -29,6 +30,7 @@ from tests.factories import VERDICT_WORDS, expected_verdict
 REPO = Path(__file__).resolve().parents[1]
 XS, T, HT = "HTXSNV", "HTTNV", "HTNV"
 NBSP = "\u00a0"
+RUN_DAY = dt.date(2026, 12, 2)  # the day the tests pretend to run: the drafts are dated from it
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +46,7 @@ def final_set(config, templates, tmp_path_factory):
     result = office_result(config, 3)
     decisions = commend.decide(config, result)
     out = tmp_path_factory.mktemp("final")
-    paths = documents.render_documents(config, result, decisions, out, templates)
+    paths = documents.render_documents(config, result, decisions, out, templates, today=RUN_DAY)
     return result, decisions, {p.name: p for p in paths}
 
 
@@ -194,7 +196,9 @@ def test_report_figures_match_the_result(config, final_set):
     text = text_of(document)
     assert "BÁO CÁO" in text
     assert "Tổng kết phong trào thi đua đợt I năm 2024" in text  # last month: the closing report
-    assert "Lào Cai, ngày 05 tháng 4 năm 2024" in text  # due date of 03/2024 reports
+    # A draft: the day left for the văn thư, the month and year of the run (never the reports' deadline).
+    assert f"Lào Cai, ngày {NBSP * 6} tháng 12 năm 2026" in text
+    assert "ngày 05 tháng 4 năm 2024" not in text
     assert f"Số: {NBSP * 7}/BC-VPUBND-TCHC" in text
     # Month on month: February's share of target 1 beside March's.
     previous = {t.target_id: t for t in result.previous.targets}
@@ -231,11 +235,13 @@ def test_report_units_table_and_who_must_act(config, final_set):
 
 def test_first_month_is_a_progress_report_without_comparison(config, templates, tmp_path):
     result = office_result(config, 1)
-    paths = documents.render_documents(config, result, commend.decide(config, result), tmp_path, templates)
+    paths = documents.render_documents(
+        config, result, commend.decide(config, result), tmp_path, templates, today=dt.date(2024, 2, 7)
+    )
     text = text_of(docx.Document(paths[0]))
     assert "Kết quả thực hiện phong trào thi đua đợt I năm 2024 tháng 01/2024" in text
     assert "là tháng đầu tiên của đợt thi đua" in text
-    assert "Lào Cai, ngày 05 tháng 02 năm 2024" in text
+    assert f"Lào Cai, ngày {NBSP * 6} tháng 02 năm 2024" in text  # months 1 and 2 with a leading zero
 
 
 def test_long_unit_table_is_capped_with_a_pointer_to_the_workbook(config, templates, tmp_path):
@@ -329,12 +335,12 @@ def test_roster_order_when_configured(config, templates, tmp_path):
 def test_number_given_fills_both_documents(config, templates, tmp_path):
     result = office_result(config, 2)
     paths = documents.render_documents(
-        config, result, commend.decide(config, result), tmp_path, templates, number=5
+        config, result, commend.decide(config, result), tmp_path, templates, number=5, today=RUN_DAY
     )
     assert "Số: 05/BC-VPUBND-TCHC" in text_of(docx.Document(paths[0]))
     proposal = text_of(docx.Document(paths[1]))
     assert "Số: 06/TTr-VPUBND-TCHC" in proposal
-    assert "Kèm theo Tờ trình số 06/TTr-VPUBND-TCHC ngày 05/03/2024" in proposal
+    assert f"Kèm theo Tờ trình số 06/TTr-VPUBND-TCHC ngày {NBSP * 6}/12/2026" in proposal
 
 
 def test_fonts_and_sizes_in_the_rendered_proposal(final_set):
@@ -421,8 +427,8 @@ def test_ampersand_and_angle_brackets_survive(config, templates, tmp_path):
 def test_rendering_is_reproducible(config, templates, tmp_path):
     result = office_result(config, 2)
     decisions = commend.decide(config, result)
-    first = documents.render_documents(config, result, decisions, tmp_path / "a", templates)
-    second = documents.render_documents(config, result, decisions, tmp_path / "b", templates)
+    first = documents.render_documents(config, result, decisions, tmp_path / "a", templates, today=RUN_DAY)
+    second = documents.render_documents(config, result, decisions, tmp_path / "b", templates, today=RUN_DAY)
     for a, b in zip(first, second, strict=True):
         assert a.read_bytes() == b.read_bytes()
 
@@ -542,3 +548,134 @@ def test_pdf_with_libreoffice(config, templates, tmp_path):
 
 def test_config_fixture_is_the_shipped_one(config: Config):
     assert config.office.symbol_suffix == "VPUBND-TCHC"
+
+
+# ------------------------------------------------------------------------------------------------
+# Drafting conventions (Decree 30 drafts): the date of issue, the rule set cited, the signature block
+
+
+@pytest.mark.parametrize(
+    ("setting", "place_date", "issue_date"),
+    [
+        ("blank-day", f"Lào Cai, ngày {NBSP * 6} tháng 12 năm 2026", f"{NBSP * 6}/12/2026"),
+        ("today", "Lào Cai, ngày 02 tháng 12 năm 2026", "02/12/2026"),
+        ("2027-01-08", "Lào Cai, ngày 08 tháng 01 năm 2027", "08/01/2027"),
+    ],
+)
+def test_date_of_issue_follows_the_documents_date_setting(
+    config, templates, tmp_path, setting, place_date, issue_date
+):
+    dated = dataclasses.replace(config, documents=dataclasses.replace(config.documents, date=setting))
+    result = office_result(config, 3)  # the closing month: báo cáo and tờ trình
+    paths = documents.render_documents(
+        dated, result, commend.decide(config, result), tmp_path, templates, today=RUN_DAY
+    )
+    report, proposal = (docx.Document(p) for p in paths[:2])
+    for document in (report, proposal):
+        assert paragraph_with(document, "Lào Cai, ngày").text == place_date
+    assert f"Kèm theo Tờ trình số {NBSP * 7}/TTr-VPUBND-TCHC ngày {issue_date} của" in text_of(proposal)
+    # The reports' deadline (05/04/2024 for March) stays the deadline and is never the date of issue.
+    assert "Kỳ báo cáo tháng 03/2024 (hạn gửi 05/04/2024)" in text_of(report)
+    assert "05 tháng 4 năm 2024" not in text_of(report) + text_of(proposal)
+
+
+def test_decisions_carry_their_rule_set_and_the_documents_cite_its_legal_basis(config, templates, tmp_path):
+    # The same awards under the 2025 decree: the award ids cannot tell the two rule sets apart, only the
+    # rule set id each decision carries can.
+    current = config.rule_set(config.campaigns[0].rule_set)
+    newer = dataclasses.replace(
+        current,
+        id="giay-khen-2025",
+        name="Tiêu chuẩn tặng Giấy khen của Chánh Văn phòng năm 2025",
+        effective_to=dt.date(2026, 12, 31),
+        legal_basis=[
+            "Luật Thi đua, khen thưởng số 06/2022/QH15 ngày 15 tháng 6 năm 2022",
+            "Nghị định số 152/2025/NĐ-CP của Chính phủ quy định chi tiết thi hành Luật Thi đua, khen thưởng",
+        ],
+    )
+    both = dataclasses.replace(config, rule_sets=[*config.rule_sets, newer])
+    result = office_result(both, 3)
+    for rule_set, folder in ((newer, "newer"), (current, "campaign")):
+        decisions = commend.decide(both, result, rule_set.id if rule_set is newer else None)
+        assert decisions and {d.rule_set_id for d in decisions} == {rule_set.id}
+        paths = documents.render_documents(
+            both, result, decisions, tmp_path / folder, templates, today=RUN_DAY
+        )
+        proposal, explanation = text_of(docx.Document(paths[1])), text_of(docx.Document(paths[2]))
+        for basis in rule_set.legal_basis:
+            assert f"Căn cứ {basis};" in proposal
+        span = "từ 01/01/2024 đến 31/12/2026" if rule_set is newer else "từ 01/01/2024"
+        assert f"Bộ tiêu chuẩn áp dụng: {rule_set.name} (áp dụng {span})." in explanation
+        other = current if rule_set is newer else newer
+        assert other.legal_basis[1] not in proposal + explanation
+
+
+def _signature_table(document):
+    """The Nơi nhận / signer table and the paragraph just before it."""
+    table = next(t for t in document.tables if t.rows[0].cells[0].text.startswith("Nơi nhận:"))
+    return table, table._tbl.getprevious()
+
+
+@pytest.mark.parametrize("name", ["bao-cao-2024-03.docx", "to-trinh-khen-thuong-2024-03.docx"])
+def test_signature_block_keeps_with_the_closing_paragraph(final_set, name):
+    """What keeps the block on one page, in the XML Word and LibreOffice read (see the PDF test below)."""
+    _, _, paths = final_set
+    table, closing = _signature_table(docx.Document(paths[name]))
+    assert "Phan Quốc Nghĩa" in table.rows[0].cells[1].text
+    assert len(table.rows) == 1
+    assert table.rows[0]._tr.trPr.find(qn("w:cantSplit")) is not None  # the row never splits
+    assert closing.tag == qn("w:p") and "".join(closing.itertext()).endswith("./.")
+    ppr = closing.find(qn("w:pPr"))
+    assert ppr.find(qn("w:keepNext")) is not None  # the closing paragraph goes with the block
+    assert ppr.find(qn("w:keepLines")) is not None  # whole
+
+
+def _pdf_pages(pdf: Path) -> list[str]:
+    import subprocess
+
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True).stdout
+    return text.decode("utf-8").split("\f")[:-1]
+
+
+@pytest.mark.skipif(
+    documents.find_soffice() is None or shutil.which("pdftotext") is None,
+    reason="needs LibreOffice and poppler-utils (pdftotext)",
+)
+def test_signature_block_never_splits_at_a_page_break(config, templates, tmp_path):
+    """Reports of growing length: wherever the page break falls, the closing paragraph, Nơi nhận and the
+    signer's title and name share a page (the old templates left the name alone on the next page)."""
+    import subprocess
+
+    base = office_result(config, 2)
+    decisions = commend.decide(config, base)
+    sentence = "Tham mưu kịp thời các văn bản chỉ đạo điều hành của UBND tỉnh, không có văn bản chậm muộn. "
+    reports = []
+    # Each step adds about two lines (34 pt) to the highlights; 11 steps sweep a whole page (43 lines), so
+    # the page break falls at every height of the 10-line block at least once.
+    for step in range(11):
+        units = tuple(
+            dataclasses.replace(u, highlights=sentence * (4 * step) if i == 0 else "")
+            for i, u in enumerate(base.units)
+        )
+        result = dataclasses.replace(base, units=units)
+        job = documents.prepare_documents(
+            config, result, decisions, templates, include_proposal=False, today=RUN_DAY
+        )
+        path = documents.write_documents(dataclasses.replace(job, templates=job.templates[:1]), tmp_path)[0]
+        reports.append(path.rename(tmp_path / f"bao-cao-{step:02d}.docx"))
+    profile = (tmp_path / "profile").as_uri()
+    command = [documents.find_soffice(), f"-env:UserInstallation={profile}", "--headless", "--norestore"]
+    command += ["--convert-to", "pdf", "--outdir", str(tmp_path), *map(str, reports)]
+    subprocess.run(command, capture_output=True, timeout=300, check=True)
+    pushed = 0
+    for report in reports:
+        pages = _pdf_pages(report.with_suffix(".pdf"))
+        where = {
+            mark: [i for i, page in enumerate(pages) if mark in page]
+            for mark in ("Trên đây là báo cáo", "Văn phòng UBND tỉnh./.", "Nơi nhận:", "Phan Quốc Nghĩa")
+        }
+        assert all(len(found) == 1 for found in where.values()), (report.name, where)
+        assert len({found[0] for found in where.values()}) == 1, (report.name, where)
+        last = pages[where["Nơi nhận:"][0]].split()
+        pushed += last[1:5] == ["Trên", "đây", "là", "báo"]  # after the page number: the block opens the page
+    assert pushed, "no length put the page break inside the signature block: the test proves nothing"

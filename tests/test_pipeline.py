@@ -1,6 +1,7 @@
 """End to end: the sample generator's inbox through `thidua run`, every figure checked against the
 generator's own truth (what each unit meant to report), computed here by plain counting."""
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -22,6 +23,8 @@ from processor.workspace import create_workspace
 from tests.factories import expected_verdict
 from tests.worker_fakes import FORK_ONLY, POISONED, validate_outside_the_main_process
 
+RUN_DAY = dt.date(2026, 12, 2)  # the documents' date follows the day of the run: fixed for comparisons
+
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
@@ -30,7 +33,9 @@ def workspace(tmp_path_factory):
     config = load_config(root / "config.toml")
     periods = config.campaigns[0].periods
     manifest = generate_inbox(config, root / "inbox", periods, scenario="demo")
-    outcomes = {str(p): run_period(config, str(p), root / "inbox", root / "output") for p in periods}
+    outcomes = {
+        str(p): run_period(config, str(p), root / "inbox", root / "output", today=RUN_DAY) for p in periods
+    }
     return SimpleNamespace(config=config, manifest=manifest, outcomes=outcomes, root=root)
 
 
@@ -188,14 +193,26 @@ def test_a_run_over_the_memo_status_wrote_gives_the_same_documents(workspace, tm
     result = status(ws.config, "2024-03", ws.root / "inbox", out)
     assert all(s.report.people == () for s in result.submissions if s.report is not None)
     assert (out / ".cache" / CACHE_NAME).stat().st_size > 0
-    again = run_period(ws.config, "2024-03", ws.root / "inbox", out)
+    again = run_period(ws.config, "2024-03", ws.root / "inbox", out, today=RUN_DAY)
     _assert_same_documents(again.out_dir, ws.outcomes["2024-03"].out_dir)
 
 
 def test_rerun_is_byte_identical(workspace, tmp_path):
     ws = workspace
-    again = run_period(ws.config, "2024-03", ws.root / "inbox", tmp_path / "again")
+    again = run_period(ws.config, "2024-03", ws.root / "inbox", tmp_path / "again", today=RUN_DAY)
     _assert_same_documents(again.out_dir, ws.outcomes["2024-03"].out_dir)
+
+
+def test_summary_json_does_not_depend_on_the_day_of_the_run(workspace, tmp_path):
+    """A re-run next month dates its drafts anew; the figures in summary.json stay byte for byte."""
+    ws = workspace
+    later = dt.date(2027, 1, 15)
+    again = run_period(ws.config, "2024-03", ws.root / "inbox", tmp_path / "later", today=later)
+    first = ws.outcomes["2024-03"].out_dir
+    assert (again.out_dir / "summary.json").read_bytes() == (first / "summary.json").read_bytes()
+    for out_dir, month in ((first, "tháng 12 năm 2026"), (again.out_dir, "tháng 01 năm 2027")):
+        header = docx.Document(out_dir / "bao-cao-2024-03.docx").tables[0].rows[0].cells[1].text
+        assert f"Lào Cai, ngày {chr(0xA0) * 6} {month}" in header
 
 
 def test_template_remembers_staff_from_the_latest_accepted_report(workspace, tmp_path):
@@ -241,7 +258,7 @@ def test_second_process_gives_the_same_files(workspace, tmp_path, monkeypatch):
 
     ws = workspace
     monkeypatch.setattr(pipeline, "SECOND_PROCESS_FILES", 1)
-    again = run_period(ws.config, "2024-03", ws.root / "inbox", tmp_path / "pooled")
+    again = run_period(ws.config, "2024-03", ws.root / "inbox", tmp_path / "pooled", today=RUN_DAY)
     first = ws.outcomes["2024-03"].out_dir
     written = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
     assert written == sorted(p.relative_to(again.out_dir) for p in again.out_dir.rglob("*") if p.is_file())
@@ -335,7 +352,7 @@ def test_a_dying_worker_process_costs_time_not_results(workspace, tmp_path, monk
     monkeypatch.setenv(_DIED_MARKER, str(tmp_path / "died"))
     monkeypatch.setattr(ingest, "_validate_in_worker", _die_once)
     monkeypatch.setattr(pipeline, "_run_pickled", _die)
-    again = run_period(ws.config, "2024-03", ws.root / "inbox", tmp_path / "out")
+    again = run_period(ws.config, "2024-03", ws.root / "inbox", tmp_path / "out", today=RUN_DAY)
     assert (tmp_path / "died").exists()  # a validation worker did die
     first = ws.outcomes["2024-03"].out_dir
     written = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())

@@ -13,6 +13,7 @@ Vietnamese, before anything is rendered.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import heapq
 import os
 import re
@@ -43,6 +44,7 @@ from processor.records import Decision, PeriodResult, ReportingStatus, UnitResul
 from processor.render.atomic import write_bytes, write_with
 from processor.render.docx_files import EXPLANATION, PROPOSAL, REPORT, normalize_docx
 from processor.vntext import (
+    BLANK_DAY,
     date_in_words,
     format_date,
     format_int,
@@ -139,15 +141,11 @@ def _campaign(config: Config, result: PeriodResult) -> Campaign:
 
 
 def _rule_set(config: Config, result: PeriodResult, decisions: Sequence[Decision]) -> RuleSet:
-    """The rule set the decisions were made with: the campaign's, its year-end one, or any holding them."""
-    campaign = _campaign(config, result)
-    award_ids = {d.award_id for d in decisions}
-    candidates = [campaign.rule_set, campaign.year_end_rule_set, *(r.id for r in config.rule_sets)]
-    for rule_set_id in candidates:
-        rule_set = next((r for r in config.rule_sets if r.id == rule_set_id), None)
-        if rule_set and (not award_ids or award_ids <= {a.id for a in rule_set.awards}):
-            return rule_set
-    return commend.rule_set_for(config, result)
+    """The rule set the decisions were made with (each carries its id); the campaign's when none was made."""
+    ids = {d.rule_set_id for d in decisions} - {""}
+    if len(ids) > 1:
+        raise ValueError(f"decisions of several rule sets in one set of documents: {sorted(ids)}")
+    return commend.rule_set_for(config, result, next(iter(ids), None))
 
 
 def _award_phrase(names: Sequence[str]) -> str:
@@ -494,14 +492,30 @@ def _number(config: Config, symbol: str, value: int | None) -> str:
     return f"{value:02d}/{code}" if value else f"{BLANK_NUMBER}/{code}"
 
 
+def _dates(config: Config, today: dt.date) -> dict[str, str]:
+    """The date of issue as the drafts print it: `documents.date` in config.toml (see docs)."""
+    issue, blank = config.documents.issue_date(today)
+    words = date_in_words(issue, blank_day=blank)
+    short = f"{BLANK_DAY}/{issue:%m/%Y}" if blank else format_date(issue)
+    return {"issue_date": short, "date_words": words, "place_date": f"{config.office.place}, {words}"}
+
+
 def build_context(
-    config: Config, result: PeriodResult, decisions: Sequence[Decision], *, number: int | None = None
+    config: Config,
+    result: PeriodResult,
+    decisions: Sequence[Decision],
+    *,
+    number: int | None = None,
+    today: dt.date | None = None,
 ) -> dict:
-    """Every value the templates may use, pre-formatted (see docs/template-variables.md)."""
+    """Every value the templates may use, pre-formatted (see docs/template-variables.md).
+
+    `today`: the day of the run (the date of issue follows it, see `documents.date`); the clock's by default.
+    """
     office = config.office
     campaign = _campaign(config, result)
     rule_set = _rule_set(config, result, decisions)
-    issue = campaign.due_date(result.period)
+    dates = _dates(config, today or dt.date.today())
     final = result.final or result.period == campaign.periods[-1]
     names = _unit_names(config, result)
     first = number if number is not None else (config.documents.first_number or None)
@@ -568,10 +582,8 @@ def build_context(
         # number and date
         "report_number": _number(config, SYMBOLS[REPORT], first),
         "proposal_number": _number(config, SYMBOLS[PROPOSAL], first + 1 if first else None),
-        "issue_date": format_date(issue),
-        "date_words": date_in_words(issue),
-        "place_date": f"{office.place}, {date_in_words(issue)}",
-        "due_date": format_date(issue),
+        **dates,
+        "due_date": format_date(campaign.due_date(result.period)),
         # campaign and period
         "campaign_name": campaign.name,
         "campaign_short_name": short,
@@ -619,6 +631,7 @@ def build_context(
         # commendation
         "rule_set_name": rule_set.name,
         "rule_set_effective": format_date(rule_set.effective_from),
+        "rule_set_span": rule_set.span_text,
         "legal_basis": list(rule_set.legal_basis),
         "legal_basis_text": "; ".join(rule_set.legal_basis),
         "award_names": _and(award_names),
@@ -762,9 +775,10 @@ def prepare_documents(
     *,
     number: int | None = None,
     include_proposal: bool = True,
+    today: dt.date | None = None,
 ) -> DocumentJob:
     """The context every template gets and the templates to fill (see `render_documents`)."""
-    context = build_context(config, result, decisions, number=number)
+    context = build_context(config, result, decisions, number=number, today=today)
     names = output_names(str(result.period))
     if not include_proposal:
         names.pop(PROPOSAL)
@@ -795,14 +809,16 @@ def render_documents(
     *,
     number: int | None = None,
     include_proposal: bool = True,
+    today: dt.date | None = None,
 ) -> list[Path]:
     """Write the report, the proposal and the explanation for the period; return their paths.
 
     The pipeline leaves the proposal out before the campaign's closing run (tổng kết): commendation is
     proposed when a campaign is reviewed, and the giải trình already shows who is on track and why.
+    `today`: the day of the run, which the date of issue follows (the clock's by default).
     """
     job = prepare_documents(
-        config, result, decisions, template_dir, number=number, include_proposal=include_proposal
+        config, result, decisions, template_dir, number=number, include_proposal=include_proposal, today=today
     )
     return write_documents(job, out_dir)
 

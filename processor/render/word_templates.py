@@ -514,9 +514,16 @@ def title_block(document: DocumentObject, kind: str, subject: str, *, text_w: fl
 
 
 def signature_block(document: DocumentObject, *, text_w: float = TEXT_W) -> None:
-    """Nơi nhận (bold italic 12, list 11) on the left; the signer's title and name on the right."""
+    """Nơi nhận (bold italic 12, list 11) on the left; the signer's title and name on the right.
+
+    The block never starts a page alone, nor splits (Decree 30 drafting): its row cannot break across
+    pages, and the document's closing paragraph, just before it, keeps with it.
+    """
+    closing = Paragraph(document.element.body.findall(qn("w:p"))[-1], document._body).paragraph_format
+    closing.keep_with_next = closing.keep_together = True
     left_w = 80
     table = layout_table(document, (left_w, text_w - left_w))
+    _row_flags(table.rows[0])
     left, right = table.rows[0].cells
     para(left, Run("Nơi nhận:", bold=True, italic=True), style=TABLE_TEXT, size=12, reuse=True, before=6)
     tag(left, "{%p for r in recipients %}")
@@ -919,7 +926,7 @@ def build_explanation() -> DocumentObject:
         "{{ campaign_name }}: kết quả đến tháng {{ period_label }}",
         text_w=LANDSCAPE_TEXT_W,
     )
-    body(doc, "Bộ tiêu chuẩn áp dụng: {{ rule_set_name }} (áp dụng từ {{ rule_set_effective }}).")
+    body(doc, "Bộ tiêu chuẩn áp dụng: {{ rule_set_name }} (áp dụng {{ rule_set_span }}).")
     body(doc, "Căn cứ: {{ legal_basis_text }}.")
     body(
         doc,
