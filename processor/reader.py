@@ -388,6 +388,8 @@ def _calamine(call: Callable[[], T]) -> T:
         return call()
     except python_calamine.PasswordError:
         raise _encrypted() from None
+    except MemoryError:
+        raise  # the worker's memory ceiling: a finding of its own (ingest._validate_in_worker)
     except Exception as exc:  # calamine raises its own errors, ValueError, OSError... on bad content
         raise _read_error(exc) from None
     except BaseException as exc:

@@ -1,0 +1,182 @@
+"""Every validation worker has a memory ceiling (issue #12): no single file takes the batch past it.
+
+The reader's bounds stop the files known to blow up calamine. The ceiling is for the ones they miss:
+here the office's own limits are raised so far that the bounds let two such files through, and the
+ceiling alone must turn each into a finding on that file while the others are read as usual.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+import time
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+
+from processor import processes
+from processor.ingest import WORKER_MEMORY_BUDGET
+from tests import workbooks
+from tests.conftest import REPO
+from tests.workbooks import STAFF_PART, rewrite_parts
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_AS is POSIX")
+
+MB = 1024 * 1024
+
+
+def _allocate(size: int) -> int:
+    return len(bytearray(size))
+
+
+def _limit() -> tuple[int, int]:
+    import resource
+
+    return resource.getrlimit(resource.RLIMIT_AS)
+
+
+def test_a_worker_cannot_grow_past_its_budget_and_lives_on():
+    with processes.process_pool(1, memory_budget=256 * MB) as pool:
+        soft, _ = pool.submit(_limit).result()
+        assert soft != -1 and soft < 2048 * MB  # capped: what the worker holds plus the budget
+        assert pool.submit(_allocate, 64 * MB).result() == 64 * MB
+        with pytest.raises(MemoryError):
+            pool.submit(_allocate, 512 * MB).result()
+        assert pool.submit(_allocate, 64 * MB).result() == 64 * MB  # the same worker goes on
+
+
+def _far_cell() -> bytes:
+    """A value at CV1048576, reached the ordinary way: calamine's grid for it is 3.3 GB."""
+    row = b'<row r="1048576"><c r="CV1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+    return rewrite_parts(workbooks.xlsx(), {STAFF_PART: lambda xml: xml.replace(b"</sheetData>", row)})
+
+
+def _padded(size: int) -> bytes:
+    """The staff sheet padded with `size` spaces (legal XML whitespace): 1 MB compressed, and a
+    `size`-byte string in the worker once inflated."""
+    data = workbooks.xlsx()
+    xml = zipfile.ZipFile(io.BytesIO(data)).read(STAFF_PART)
+    head, tail = xml.split(b"</sheetData>")
+    packer = zlib.compressobj(1, zlib.DEFLATED, -15)
+    chunks = [packer.compress(head)]
+    block = b" " * (16 * MB)
+    for _ in range(size // len(block)):
+        chunks.append(packer.compress(block))
+    chunks += [packer.compress(b"</sheetData>" + tail), packer.flush()]
+    stream = b"".join(chunks)
+    inflated = len(head) + size // len(block) * len(block) + len(b"</sheetData>") + len(tail)
+    crc = zlib.crc32(head)
+    for _ in range(size // len(block)):
+        crc = zlib.crc32(block, crc)
+    crc = zlib.crc32(b"</sheetData>" + tail, crc)
+    # The entry written as zipfile would, with the stream made here (zipfile would deflate 1 GB again).
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            if info.filename != STAFF_PART:
+                target.writestr(info, source.read(info.filename), zipfile.ZIP_DEFLATED)
+    body = out.getvalue()
+    central = body.index(b"PK\x01\x02")
+    name = STAFF_PART.encode()
+    local = (
+        b"PK\x03\x04"
+        + (20).to_bytes(2, "little")
+        + b"\0\0"
+        + (8).to_bytes(2, "little")
+        + b"\0\0\x21\0"
+        + crc.to_bytes(4, "little")
+        + len(stream).to_bytes(4, "little")
+        + inflated.to_bytes(4, "little")
+        + len(name).to_bytes(2, "little")
+        + b"\0\0"
+        + name
+    )
+    entry = (
+        b"PK\x01\x02"
+        + (20).to_bytes(2, "little") * 2
+        + b"\0\0"
+        + (8).to_bytes(2, "little")
+        + b"\0\0\x21\0"
+        + crc.to_bytes(4, "little")
+        + len(stream).to_bytes(4, "little")
+        + inflated.to_bytes(4, "little")
+        + len(name).to_bytes(2, "little")
+        + b"\0" * 12
+        + central.to_bytes(4, "little")
+        + name
+    )
+    directory = body[central : body.index(b"PK\x05\x06")]
+    entries = len(zipfile.ZipFile(io.BytesIO(data)).infolist())
+    start = central + len(local) + len(stream)
+    size_cd = len(directory) + len(entry)
+    end = (
+        b"PK\x05\x06\0\0\0\0"
+        + entries.to_bytes(2, "little") * 2
+        + size_cd.to_bytes(4, "little")
+        + start.to_bytes(4, "little")
+        + b"\0\0"
+    )
+    return body[:central] + local + stream + directory + entry + end
+
+
+def _raised_limits(tmp_path: Path) -> Path:
+    """The office's config with the reader's bounds opened wide."""
+    text = (REPO / "config.toml").read_text(encoding="utf-8")
+    for key, value in {
+        "max_rows": 1_048_576,
+        "max_columns": 16_384,
+        "max_uncompressed_mb": 4096,
+        "max_part_mb": 4096,
+        "max_compression_ratio": 1_000_000,
+    }.items():
+        text, count = re.subn(rf"(?m)^{key} = \d+", f"{key} = {value}", text)
+        assert count == 1, key
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _outer_limit() -> None:
+    """The whole command under 6 GB of address space: a ceiling that failed would fail the test, not
+    press the machine."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
+
+
+@pytest.mark.slow
+def test_files_past_the_ceiling_are_findings_and_the_others_are_read(tmp_path):
+    far, padded, good = tmp_path / "xa.xlsx", tmp_path / "dem.xlsx", tmp_path / "tot.xlsx"
+    far.write_bytes(_far_cell())
+    padded.write_bytes(_padded(WORKER_MEMORY_BUDGET + 256 * MB))
+    good.write_bytes(workbooks.xlsx())
+    assert padded.stat().st_size < 20 * MB
+    config = _raised_limits(tmp_path)
+
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "processor", "check", "--config", str(config), *map(str, (far, padded, good))],
+        preexec_fn=_outer_limit,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONPATH": str(REPO)},
+        timeout=300,
+    )
+    assert time.perf_counter() - started < 120
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "memory allocation" in proc.stderr or proc.stderr == ""  # calamine's own words, if any
+    lines = proc.stdout.splitlines()
+    assert f"{good}: HỢP LỆ" in lines, proc.stdout
+    # calamine's native code aborts its worker: tried alone, it aborts again and the file is a finding.
+    assert f"{far}: 1 lỗi, 0 cảnh báo" in lines
+    assert "bị dừng đột ngột" in proc.stdout
+    # Python's own allocation fails: MemoryError in the worker, which goes on.
+    assert f"{padded}: 1 lỗi, 0 cảnh báo" in lines
+    assert "cần quá nhiều bộ nhớ" in proc.stdout
