@@ -27,6 +27,7 @@ import datetime as dt
 import functools
 import html
 import io
+import itertools
 import re
 import struct
 import unicodedata
@@ -363,11 +364,15 @@ def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str]
     legacy_strings = _legacy_shared_strings(shared)
 
     scans: dict[str, _SheetScan] = {}
+    sheet_bytes = 0
     for name, path in chosen:
         if _entry(parts, path) is None:
             raise _corrupt_part(path)
         xml = _part(data, parts, path)
         scans[name] = _scan_sheet(xml, name, limits, legacy_xfs, legacy_strings)
+        sheet_bytes += len(xml)
+    if shared:
+        _check_string_copies(shared, sheet_bytes)
 
     if chosen:
         calamine = _calamine(lambda: python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)))
@@ -375,6 +380,38 @@ def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str]
             rows, merged = _calamine(lambda name=name: _sheet_rows(calamine, name))
             book.sheets[name] = _build_sheet(name, rows, merged, scans[name], limits)
     return book
+
+
+# calamine copies a shared string into each cell using it, and Python makes one more copy of each: a
+# 10 MB string used by 30,000 cells of a 6 MB file would take 600 GB. Bounded here, before calamine
+# reads, on every platform (where RLIMIT_AS is unknown, Windows, this and the extent and size bounds
+# are the only memory ceiling; elsewhere ingest's worker ceiling backs them up).
+STRING_COPIES_BYTES = 256 * MB
+_SMALLEST_STRING_CELL = len(b'<c t="s"><v>0</v></c>')
+_SHARED_ITEM = re.compile(rb"<" + rb"""(?:[^\s<>/:!?="']+:)?""" + rb"si[\s/>]")
+
+
+def _check_string_copies(shared: bytes, sheet_bytes: int) -> None:
+    """Refuse a workbook whose shared strings, copied into the cells that may use them, would take more
+    than STRING_COPIES_BYTES: at most (sheet bytes / smallest string cell) cells, each a copy of at most
+    the longest string. A form's strings part is small enough to pass on its size alone."""
+    cells = sheet_bytes // _SMALLEST_STRING_CELL
+    if len(shared) * cells <= STRING_COPIES_BYTES:
+        return  # the usual case: no search at all
+    if b"<!" in shared:
+        # A comment or CDATA section could hide items from the measure below (calamine skips them).
+        # Excel never writes them in this part.
+        raise _unusual_structure()
+    starts = [match.start() for match in _SHARED_ITEM.finditer(shared)] + [len(shared)]
+    longest = max((b - a for a, b in itertools.pairwise(starts)), default=len(shared))
+    if longest * cells > STRING_COPIES_BYTES:
+        raise _Refused(
+            "strings_too_large",
+            f"Tệp có đoạn văn bản dài tới {format_int(longest)} byte có thể được dùng ở rất nhiều ô: đọc "
+            f"tệp sẽ cần hơn {STRING_COPIES_BYTES // MB} MB bộ nhớ, không phải biểu mẫu báo cáo bình "
+            "thường, có thể là tệp độc hại. Đề nghị đơn vị xóa các ô chứa văn bản quá dài hoặc lặp lại "
+            "bất thường, lưu lại rồi gửi lại.",
+        )
 
 
 def _sheet_rows(calamine: python_calamine.CalamineWorkbook, name: str) -> tuple[list[list], list]:

@@ -21,12 +21,14 @@ import pytest
 
 from processor import processes
 from processor.ingest import WORKER_MEMORY_BUDGET
+from processor.records import FileStatus
+from processor.validate import validate_workbook
 from tests import workbooks
 from tests.conftest import REPO
-from tests.workbooks import STAFF_PART, rewrite_parts
+from tests.test_faults import with_shared_strings
+from tests.workbooks import STAFF_PART, incoming, rewrite_parts
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_AS is POSIX")
-
+POSIX = pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_AS is POSIX")
 MB = 1024 * 1024
 
 
@@ -40,6 +42,7 @@ def _limit() -> tuple[int, int]:
     return resource.getrlimit(resource.RLIMIT_AS)
 
 
+@POSIX
 def test_a_worker_cannot_grow_past_its_budget_and_lives_on():
     with processes.process_pool(1, memory_budget=256 * MB) as pool:
         soft, _ = pool.submit(_limit).result()
@@ -149,6 +152,7 @@ def _outer_limit() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
 
 
+@POSIX
 @pytest.mark.slow
 def test_files_past_the_ceiling_are_findings_and_the_others_are_read(tmp_path):
     far, padded, good = tmp_path / "xa.xlsx", tmp_path / "dem.xlsx", tmp_path / "tot.xlsx"
@@ -180,3 +184,41 @@ def test_files_past_the_ceiling_are_findings_and_the_others_are_read(tmp_path):
     # Python's own allocation fails: MemoryError in the worker, which goes on.
     assert f"{padded}: 1 lỗi, 0 cảnh báo" in lines
     assert "cần quá nhiều bộ nhớ" in proc.stdout
+
+
+def _with_string_cells(strings: list[bytes], cells: int) -> bytes:
+    """The form with a shared-strings part of `strings`, and `cells` cells past the staff list (columns
+    M to V, where the form has nothing) using them in turn."""
+    items = b"".join(b"<si><t>" + text + b"</t></si>" for text in strings)
+    shared = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' + items + b"</sst>"
+    rows = b"".join(
+        b'<row r="%d">' % row
+        + b"".join(
+            b'<c r="%s%d" t="s"><v>%d</v></c>' % (column, row, (row * 10 + i) % len(strings))
+            for i, column in enumerate(bytes([c]) for c in b"MNOPQRSTUV")
+        )
+        + b"</row>"
+        for row in range(100, 100 + cells // 10)
+    )
+    data = with_shared_strings(workbooks.xlsx(), shared)
+    return rewrite_parts(data, {STAFF_PART: lambda xml: xml.replace(b"</sheetData>", rows + b"</sheetData>")})
+
+
+def test_one_long_shared_string_in_many_cells_is_refused_before_calamine(config):
+    """12 KB on disk: calamine would copy the 1 MB string into 1,000 cells (2 GB resident on main)."""
+    data = _with_string_cells([b"A" * 1_000_000], 1000)  # under 1 MiB: no ratio check
+    assert len(data) < 20_000
+    started = time.perf_counter()
+    sub = validate_workbook(config, incoming(data))
+    assert time.perf_counter() - started < 1.0
+    assert sub.status is FileStatus.UNREADABLE
+    [finding] = sub.findings
+    assert finding.code == "strings_too_large" and "bộ nhớ" in finding.message
+
+
+def test_many_short_shared_strings_in_a_large_sheet_are_read(config):
+    """A large unit's file: 20,000 different short strings, 40,000 cells using them."""
+    data = _with_string_cells([f"Ghi chú số {i}".encode() for i in range(20_000)], 40_000)
+    sub = validate_workbook(config, incoming(data))
+    assert sub.status is not FileStatus.UNREADABLE, sub.findings
+    assert all(f.code != "strings_too_large" for f in sub.findings)
