@@ -8,9 +8,7 @@ ceiling alone must turn each into a finding on that file while the others are re
 from __future__ import annotations
 
 import io
-import os
 import re
-import subprocess
 import sys
 import time
 import zipfile
@@ -26,6 +24,7 @@ from processor.validate import validate_workbook
 from tests import workbooks
 from tests.conftest import REPO
 from tests.test_faults import with_shared_strings
+from tests.test_package_names import thidua_limited
 from tests.workbooks import STAFF_PART, incoming, rewrite_parts
 
 POSIX = pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_AS is POSIX")
@@ -86,33 +85,16 @@ def _padded(size: int) -> bytes:
     body = out.getvalue()
     central = body.index(b"PK\x01\x02")
     name = STAFF_PART.encode()
-    local = (
-        b"PK\x03\x04"
-        + (20).to_bytes(2, "little")
-        + b"\0\0"
-        + (8).to_bytes(2, "little")
-        + b"\0\0\x21\0"
+    # flags, method (deflate), time, date, CRC, sizes, name length: the same in both headers.
+    fields = (
+        b"\0\0\x08\0\0\0\x21\0"
         + crc.to_bytes(4, "little")
         + len(stream).to_bytes(4, "little")
         + inflated.to_bytes(4, "little")
         + len(name).to_bytes(2, "little")
-        + b"\0\0"
-        + name
     )
-    entry = (
-        b"PK\x01\x02"
-        + (20).to_bytes(2, "little") * 2
-        + b"\0\0"
-        + (8).to_bytes(2, "little")
-        + b"\0\0\x21\0"
-        + crc.to_bytes(4, "little")
-        + len(stream).to_bytes(4, "little")
-        + inflated.to_bytes(4, "little")
-        + len(name).to_bytes(2, "little")
-        + b"\0" * 12
-        + central.to_bytes(4, "little")
-        + name
-    )
+    local = b"PK\x03\x04\x14\0" + fields + b"\0\0" + name
+    entry = b"PK\x01\x02\x14\0\x14\0" + fields + b"\0" * 12 + central.to_bytes(4, "little") + name
     directory = body[central : body.index(b"PK\x05\x06")]
     entries = len(zipfile.ZipFile(io.BytesIO(data)).infolist())
     start = central + len(local) + len(stream)
@@ -144,14 +126,6 @@ def _raised_limits(tmp_path: Path) -> Path:
     return path
 
 
-def _outer_limit() -> None:
-    """The whole command under 6 GB of address space: a ceiling that failed would fail the test, not
-    press the machine."""
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
-
-
 @POSIX
 @pytest.mark.slow
 def test_files_past_the_ceiling_are_findings_and_the_others_are_read(tmp_path):
@@ -163,15 +137,10 @@ def test_files_past_the_ceiling_are_findings_and_the_others_are_read(tmp_path):
     config = _raised_limits(tmp_path)
 
     started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "processor", "check", "--config", str(config), *map(str, (far, padded, good))],
-        preexec_fn=_outer_limit,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env={**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONPATH": str(REPO)},
-        timeout=300,
+    # The whole command under 6 GB of address space: a ceiling that failed would fail the test, not press
+    # the machine.
+    proc = thidua_limited(
+        "check", "--config", str(config), str(far), str(padded), str(good), cwd=tmp_path, gigabytes=6
     )
     assert time.perf_counter() - started < 120
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
