@@ -491,11 +491,7 @@ def _office_document(data: bytes, parts: dict[str, zipfile.ZipInfo]) -> str | No
     rels = _part(data, parts, "_rels/.rels", required=False, cache=True)
     if rels is None:
         return next((c for c in ("xl/workbook.xml", "xl/workbook.bin") if _entry(parts, c)), None)
-    targets = [
-        attrs.get("Target", "")
-        for attrs in _tags(rels, b"Relationship", raw=True)
-        if attrs.get("Type", "").endswith("/relationships/officeDocument")
-    ]
+    targets = _office_targets_cached(rels) if len(rels) <= _CACHED_XML_BYTES else _office_targets(rels)
     if not targets:
         if _entry(parts, "xl/workbook.xml"):
             raise _unusual_structure()  # calamine finds no workbook where this check would read one
@@ -510,6 +506,18 @@ def _office_document(data: bytes, parts: dict[str, zipfile.ZipInfo]) -> str | No
         # be reading what they read.
         raise _unusual_structure()
     return None
+
+
+def _office_targets(rels: bytes) -> tuple[str, ...]:
+    """The targets of the package's officeDocument relationships, as calamine reads them."""
+    return tuple(
+        attrs.get("Target", "")
+        for attrs in _tags(rels, b"Relationship", raw=True)
+        if attrs.get("Type", "").endswith("/relationships/officeDocument")
+    )
+
+
+_office_targets_cached = functools.lru_cache(maxsize=64)(_office_targets)  # the same in file after file
 
 
 def _rels_path(part: str) -> str:
