@@ -102,6 +102,17 @@ def test_check_template_names_the_expression(tmp_path, expression, named):
     assert "bao-cao.docx" in error.value.args[0] and named in error.value.args[0]
 
 
+def test_the_document_properties_are_checked_too(tmp_path):
+    """docxtpl renders the title, subject, comments... as templates as well (File › Info in Word)."""
+    template = tmp_path / "bao-cao.docx"
+    document = Document(str(documents.resolve_template(tmp_path / "none", documents.REPORT)))
+    document.core_properties.title = "{{ lipsum.__globals__['__builtins__'] }}"
+    document.save(str(template))
+    with pytest.raises(UserError) as error:
+        documents.check_template(template)
+    assert "lipsum.__globals__" in error.value.args[0]
+
+
 def test_the_shipped_templates_pass_the_check(tmp_path):
     for name in documents.output_names(PERIOD):
         documents.check_template(documents.resolve_template(tmp_path / "none", name))

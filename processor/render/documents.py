@@ -636,7 +636,12 @@ def _unsafe_expressions(tree) -> list[str]:
             name = first.value if isinstance(first, nodes.Const) else None
         if isinstance(name, str) and name.startswith("_"):
             found.append(_expression_text(node))
-    return list(dict.fromkeys(found))
+    # `a.__init__.__globals__` holds `a.__init__`: the longer names both.
+    return [
+        text
+        for text in dict.fromkeys(found)
+        if not any(o.startswith((text + ".", text + "[", text + "|")) for o in found)
+    ]
 
 
 def _expression_text(node) -> str:
@@ -730,6 +735,14 @@ def check_template(path: Path, context: dict | None = None) -> None:
     environment.parse = keep_tree  # type: ignore[method-assign]
     try:
         variables = template.get_undeclared_template_variables(environment)
+        # docxtpl renders these too: the document's properties (title, subject, comments...) and
+        # footnotes. Checked for safety only, as before they are rendered.
+        properties = template.docx.core_properties
+        for name in ("author", "comments", "identifier", "language", "subject", "title"):
+            environment.parse(getattr(properties, name) or "")
+        for part in template.docx.part.package.parts:
+            if part.content_type.endswith(".wordprocessingml.footnotes+xml"):
+                environment.parse(template.patch_xml(part.blob.decode("utf-8")))
     except TemplateSyntaxError as exc:
         raise UserError(
             f"Mẫu văn bản {path.name} có thẻ sai cú pháp ({exc.message}). Kiểm tra các cặp {{{{ }}}} và "
