@@ -343,6 +343,10 @@ def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str]
             "Tệp là bảng tính Excel nhị phân (.xlsb), chương trình chưa đọc được định dạng này. Mở tệp "
             "bằng Excel, chọn Lưu thành (Save As) kiểu “Excel Workbook (*.xlsx)” rồi gửi lại.",
         )
+    if _entry(parts, "mimetype") or _entry(parts, "xl/workbook.bin"):
+        # Another format's main part beside the workbook: when calamine's .xlsx reader fails on the
+        # package it tries its .xlsb and OpenDocument readers next, on parts this check never read.
+        raise _unusual_structure()
     kind = "xlsm" if _entry(parts, "xl/vbaProject.bin") else "xlsx"
     workbook_xml = _part(data, parts, workbook_path, cache=True)
     rels = _part(data, parts, _rels_path(workbook_path), required=False, cache=True) or b""
@@ -682,13 +686,11 @@ def _workbook_structure(
         # it that the XML parser skips. Excel never writes them in these parts.
         raise _unusual_structure()
     relationships = tuple(_tags(rels, b"Relationship", raw=True))
-    base = workbook_path.rsplit("/", 1)[0]
     ids = [attrs.get("Id", "") for attrs in relationships]
     if len(set(ids)) != len(ids):
         raise _unusual_structure()
-    for attrs in relationships:
-        if attrs.get("TargetMode") != "External":
-            _resolve(base, attrs.get("Target", ""))
+    # Only the targets calamine follows (sheets here, styles and shared strings in `_related`) must be
+    # canonical: Excel itself writes "../customXml/item1.xml" for a workbook's custom XML parts.
     sheets = tuple(_sheet_parts(workbook_xml, relationships, workbook_path))
     names = [name.lower() for name, _ in sheets]
     if len(set(names)) != len(names):

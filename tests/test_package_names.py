@@ -183,6 +183,12 @@ UNUSUAL = {
             "other/workbook.xml": _part(d, "xl/workbook.xml"),
         },
     ),
+    # calamine's .xlsx reader failing (no package relationships) would hand these to its .xlsb or
+    # OpenDocument reader.
+    "an OpenDocument part beside": lambda d: rewrite_parts(
+        d, {"mimetype": b"application/vnd.oasis.opendocument.spreadsheet", "content.xml": b"<x/>"}
+    ),
+    "an .xlsb part beside": lambda d: rewrite_parts(d, {"xl/workbook.bin": b"\0" * 8}),
     "two office documents": lambda d: rewrite_parts(
         d,
         {
@@ -199,6 +205,20 @@ UNUSUAL = {
 @pytest.mark.parametrize("variant", sorted(UNUSUAL))
 def test_a_part_named_two_ways_is_refused(config, variant):
     assert_unusual(UNUSUAL[variant](workbooks.xlsx()), config)
+
+
+def test_custom_xml_parts_outside_xl_are_accepted(config):
+    """Excel relates a workbook to its custom XML (SharePoint, sensitivity labels) as
+    "../customXml/item1.xml": a part calamine never reads, not a part named two ways."""
+    rel = (
+        '<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/customXml" Target="../customXml/item1.xml"/>'
+    )
+    data = rewrite_parts(
+        workbooks.xlsx(),
+        {RELS: lambda x: _add_relationship(x, rel), "customXml/item1.xml": b"<b:Sources/>"},
+    )
+    assert validate_workbook(config, incoming(data)).status is FileStatus.ACCEPTED
 
 
 def test_the_unit_forms_as_written_are_accepted(config, tmp_path):
