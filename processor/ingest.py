@@ -318,6 +318,12 @@ _BATCH_FILES = 16
 # Sixteen files at the size limits take seconds; a slow office PC, tens of seconds.
 BATCH_SECONDS = 300.0
 FILE_SECONDS = 120.0  # the same for one file, tried alone
+# How far one validation worker's address space may grow (POSIX; see processes.limit_memory).
+# Measured on Linux: a worker forked at the start of a province run (300 units x 50 staff x 3 months)
+# holds 33 MB of address space and peaks at 40 MB (29 MB resident) over its 450 files; a file at the
+# reader's limits (5,000 staff rows) adds 13 MB. A crafted file that gets past the reader's bounds
+# takes gigabytes (a value at CV1048576: 3.3 GB): it stops here, a finding on that file.
+WORKER_MEMORY_BUDGET = 1024 * 1024 * 1024
 
 
 class _Validation:
@@ -409,7 +415,9 @@ class _Validation:
         from processor.processes import process_pool
 
         settings = (self.config, self.accept_partial, self.memo, self.staff)
-        return process_pool(workers, initializer=_init_worker, initargs=settings)
+        return process_pool(
+            workers, memory_budget=WORKER_MEMORY_BUDGET, initializer=_init_worker, initargs=settings
+        )
 
     def _submit(self, batch: list[Incoming]) -> object | None:
         from concurrent.futures.process import BrokenProcessPool
@@ -499,6 +507,14 @@ _TIMEOUT_MESSAGE = (
 )
 
 
+_MEMORY_MESSAGE = (
+    f"Đọc tệp này cần quá nhiều bộ nhớ (hơn {WORKER_MEMORY_BUDGET // (1024 * 1024)} MB) nên chương trình đã "
+    "dừng đọc: tệp có nội dung bất thường (ví dụ dữ liệu ở ô rất xa, hoặc một đoạn văn bản rất dài lặp lại "
+    "ở nhiều ô) nên chưa được tổng hợp. Đề nghị đơn vị mở tệp bằng Excel, xóa các dòng, cột, ô thừa, lưu "
+    "lại dạng .xlsx rồi gửi lại."
+)
+
+
 def _unreadable(item: Incoming, code: str, message: str) -> Submission:
     finding = Finding(Severity.ERROR, code, message, item.file.display_name)
     return Submission(item.file, FileStatus.UNREADABLE, [finding])
@@ -526,10 +542,17 @@ def _init_worker(config: Config, accept_partial: bool, memo: bool, staff: bool) 
 def _validate_in_worker(batch: list[Incoming]) -> list[Validated]:
     # Top-level so that Windows (spawn) can pickle it by name.
     state = _worker_state
-    return [
-        _validate_one(state["config"], item, state["accept_partial"], state["memo"], state["staff"])  # type: ignore[arg-type]
-        for item in batch
-    ]
+    out: list[Validated] = []
+    for item in batch:
+        try:
+            out.append(
+                _validate_one(state["config"], item, state["accept_partial"], state["memo"], state["staff"])  # type: ignore[arg-type]
+            )
+        except MemoryError:
+            # The worker's memory ceiling (WORKER_MEMORY_BUDGET): what the file made the reader allocate
+            # is released with the exception; the worker goes on with the next file. Not remembered.
+            out.append((_unreadable(item, "reader_memory", _MEMORY_MESSAGE), None))
+    return out
 
 
 # -- collecting ------------------------------------------------------------------------------------

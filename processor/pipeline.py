@@ -199,6 +199,9 @@ def run_period(
 
     requested_final = final
     final = final or period == campaign.periods[-1]
+    from processor.render.documents import check_templates_before_ingest
+
+    check_templates_before_ingest(template_dir_for(config), include_proposal=final)
     with workspace_lock(out_root):
         try:
             recover_interrupted(out_root)

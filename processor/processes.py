@@ -13,12 +13,62 @@ import os
 START_METHOD_VARIABLE = "THIDUA_START_METHOD"
 
 
-def process_pool(max_workers: int, **kwargs) -> concurrent.futures.ProcessPoolExecutor:
+def process_pool(
+    max_workers: int, *, memory_budget: int | None = None, **kwargs
+) -> concurrent.futures.ProcessPoolExecutor:
+    """A pool; with `memory_budget`, each worker's address space may grow by that many bytes at most
+    (see `limit_memory`) before the pool's initializer runs."""
     import multiprocessing
 
     method = os.environ.get(START_METHOD_VARIABLE)
     context = multiprocessing.get_context(method) if method else None
+    if memory_budget is not None:
+        kwargs["initargs"] = (memory_budget, kwargs.get("initializer"), kwargs.get("initargs", ()))
+        kwargs["initializer"] = _limited_worker
     return concurrent.futures.ProcessPoolExecutor(max_workers=max_workers, mp_context=context, **kwargs)
+
+
+def _limited_worker(budget: int, initializer, initargs: tuple) -> None:
+    # Top-level so that Windows (spawn) can pickle it by name.
+    limit_memory(budget)
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def limit_memory(budget: int) -> int | None:
+    """Cap this process's address space at what it holds now plus `budget` bytes; the cap set, or None.
+
+    POSIX only (RLIMIT_AS). The cap counts address space, not memory in use: a forked worker starts
+    with its parent's (shared, mostly untouched), and calamine's and the allocator's arenas reserve
+    more than they fill, hence a budget above what a file needs rather than a fixed total. Past the cap
+    an allocation fails at once: Python raises MemoryError, calamine's native code aborts the worker
+    (both become a finding on the file, see ingest._Validation). Windows has no such limit without
+    pywin32 (a job object): there the reader's bounds, checked before calamine reads, are the only
+    ceiling (cells per sheet, part and total sizes: see reader.py).
+    """
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    cap = _address_space() + budget
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    if soft != resource.RLIM_INFINITY and soft <= cap:
+        return soft  # already capped lower (a test, or the clerk's own ulimit)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    return cap
+
+
+def _address_space() -> int:
+    """Bytes of address space this process holds (Linux /proc; 0 where unknown: macOS does not
+    enforce RLIMIT_AS anyway)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            pages = int(statm.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def stop_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:

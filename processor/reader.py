@@ -27,6 +27,7 @@ import datetime as dt
 import functools
 import html
 import io
+import itertools
 import re
 import struct
 import unicodedata
@@ -327,7 +328,7 @@ def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str]
             "mở thử tệp trên máy của mình, lưu lại và gửi lại.",
         ) from None
     _check_zip_directory(infos, limits)
-    parts = {info.filename: info for info in infos}
+    parts = _package_parts(infos)
     workbook_path = _office_document(data, parts)
     if workbook_path is None:
         kind = next((words for name, words in _OTHER_ZIPS if name in parts), "một tệp nén zip")
@@ -342,7 +343,11 @@ def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str]
             "Tệp là bảng tính Excel nhị phân (.xlsb), chương trình chưa đọc được định dạng này. Mở tệp "
             "bằng Excel, chọn Lưu thành (Save As) kiểu “Excel Workbook (*.xlsx)” rồi gửi lại.",
         )
-    kind = "xlsm" if "xl/vbaProject.bin" in parts else "xlsx"
+    if _entry(parts, "mimetype") or _entry(parts, "xl/workbook.bin"):
+        # Another format's main part beside the workbook: when calamine's .xlsx reader fails on the
+        # package it tries its .xlsb and OpenDocument readers next, on parts this check never read.
+        raise _unusual_structure()
+    kind = "xlsm" if _entry(parts, "xl/vbaProject.bin") else "xlsx"
     workbook_xml = _part(data, parts, workbook_path, cache=True)
     rels = _part(data, parts, _rels_path(workbook_path), required=False, cache=True) or b""
     if len(workbook_xml) + len(rels) <= _CACHED_XML_BYTES:
@@ -353,7 +358,7 @@ def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str]
     chosen = [(n, p) for n, p in sheets if wanted is None or _sheet_key(n) in wanted]
     book = RawWorkbook(file_name, kind, sheet_names=names)
 
-    # The parts calamine reads besides the sheets, found as it finds them: by relationship type.
+    # The parts calamine reads besides the sheets, where it reads them (beside the workbook part).
     shared = (
         _part(data, parts, _related(relationships, workbook_path, "sharedStrings"), required=False) or b""
     )
@@ -363,11 +368,15 @@ def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str]
     legacy_strings = _legacy_shared_strings(shared)
 
     scans: dict[str, _SheetScan] = {}
+    sheet_bytes = 0
     for name, path in chosen:
-        if path not in parts:
+        if _entry(parts, path) is None:
             raise _corrupt_part(path)
         xml = _part(data, parts, path)
         scans[name] = _scan_sheet(xml, name, limits, legacy_xfs, legacy_strings)
+        sheet_bytes += len(xml)
+    if shared:
+        _check_string_copies(shared, sheet_bytes)
 
     if chosen:
         calamine = _calamine(lambda: python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)))
@@ -375,6 +384,38 @@ def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str]
             rows, merged = _calamine(lambda name=name: _sheet_rows(calamine, name))
             book.sheets[name] = _build_sheet(name, rows, merged, scans[name], limits)
     return book
+
+
+# calamine copies a shared string into each cell using it, and Python makes one more copy of each: a
+# 10 MB string used by 30,000 cells of a 6 MB file would take 600 GB. Bounded here, before calamine
+# reads, on every platform (where RLIMIT_AS is unknown, Windows, this and the extent and size bounds
+# are the only memory ceiling; elsewhere ingest's worker ceiling backs them up).
+STRING_COPIES_BYTES = 256 * MB
+_SMALLEST_STRING_CELL = len(b'<c t="s"><v>0</v></c>')
+_SHARED_ITEM = re.compile(rb"<" + rb"""(?:[^\s<>/:!?="']+:)?""" + rb"si[\s/>]")
+
+
+def _check_string_copies(shared: bytes, sheet_bytes: int) -> None:
+    """Refuse a workbook whose shared strings, copied into the cells that may use them, would take more
+    than STRING_COPIES_BYTES: at most (sheet bytes / smallest string cell) cells, each a copy of at most
+    the longest string. A form's strings part is small enough to pass on its size alone."""
+    cells = sheet_bytes // _SMALLEST_STRING_CELL
+    if len(shared) * cells <= STRING_COPIES_BYTES:
+        return  # the usual case: no search at all
+    if b"<!" in shared:
+        # A comment or CDATA section could hide items from the measure below (calamine skips them).
+        # Excel never writes them in this part.
+        raise _unusual_structure()
+    starts = [match.start() for match in _SHARED_ITEM.finditer(shared)] + [len(shared)]
+    longest = max((b - a for a, b in itertools.pairwise(starts)), default=len(shared))
+    if longest * cells > STRING_COPIES_BYTES:
+        raise _Refused(
+            "strings_too_large",
+            f"Tệp có đoạn văn bản dài tới {format_int(longest)} byte có thể được dùng ở rất nhiều ô: đọc "
+            f"tệp sẽ cần hơn {STRING_COPIES_BYTES // MB} MB bộ nhớ, không phải biểu mẫu báo cáo bình "
+            "thường, có thể là tệp độc hại. Đề nghị đơn vị xóa các ô chứa văn bản quá dài hoặc lặp lại "
+            "bất thường, lưu lại rồi gửi lại.",
+        )
 
 
 def _sheet_rows(calamine: python_calamine.CalamineWorkbook, name: str) -> tuple[list[list], list]:
@@ -388,6 +429,8 @@ def _calamine(call: Callable[[], T]) -> T:
         return call()
     except python_calamine.PasswordError:
         raise _encrypted() from None
+    except MemoryError:
+        raise  # the worker's memory ceiling: a finding of its own (ingest._validate_in_worker)
     except Exception as exc:  # calamine raises its own errors, ValueError, OSError... on bad content
         raise _read_error(exc) from None
     except BaseException as exc:
@@ -446,21 +489,39 @@ def _check_zip_directory(infos: list[zipfile.ZipInfo], limits: Validation) -> No
 
 
 def _office_document(data: bytes, parts: dict[str, zipfile.ZipInfo]) -> str | None:
-    """The workbook part: xl/workbook.xml (where calamine looks), else what the package relationships
-    name (to tell an .xlsb or a renamed document)."""
-    if "xl/workbook.xml" in parts:
-        return "xl/workbook.xml"
-    if "_rels/.rels" in parts:
-        rels = _part(data, parts, "_rels/.rels")
-        for attrs in _tags(rels, b"Relationship"):
-            if attrs.get("Type", "").endswith("/officeDocument"):
-                target = attrs.get("Target", "").lstrip("/")
-                if target in parts and target.endswith(("workbook.xml", ".bin")) and "xl/" in target:
-                    return target
-    for candidate in ("xl/workbook.xml", "xl/workbook.bin"):
-        if candidate in parts:
-            return candidate
+    """The workbook part, where calamine finds it: the package relationship of type officeDocument
+    names its folder, and calamine reads `workbook.xml` there (`xl/workbook.xml` when there is no
+    package relationship). A .xlsb's part is returned too, to be named; None for another kind of file."""
+    rels = _part(data, parts, "_rels/.rels", required=False, cache=True)
+    if rels is None:
+        return next((c for c in ("xl/workbook.xml", "xl/workbook.bin") if _entry(parts, c)), None)
+    targets = _office_targets_cached(rels) if len(rels) <= _CACHED_XML_BYTES else _office_targets(rels)
+    if not targets:
+        if _entry(parts, "xl/workbook.xml"):
+            raise _unusual_structure()  # calamine finds no workbook where this check would read one
+        return None
+    if len(targets) > 1:
+        raise _unusual_structure()
+    path = _resolve("", targets[0])
+    if path.lower() in ("xl/workbook.xml", "xl/workbook.bin"):
+        return path
+    if "workbook" in path.lower():
+        # A workbook outside xl/: calamine versions differ on where they look, the check would not
+        # be reading what they read.
+        raise _unusual_structure()
     return None
+
+
+def _office_targets(rels: bytes) -> tuple[str, ...]:
+    """The targets of the package's officeDocument relationships, as calamine reads them."""
+    return tuple(
+        attrs.get("Target", "")
+        for attrs in _tags(rels, b"Relationship", raw=True)
+        if attrs.get("Type", "").endswith("/relationships/officeDocument")
+    )
+
+
+_office_targets_cached = functools.lru_cache(maxsize=64)(_office_targets)  # the same in file after file
 
 
 def _rels_path(part: str) -> str:
@@ -484,7 +545,7 @@ def _part(
     With `cache`, a part already inflated and checked with the very same compressed bytes, sizes and
     CRC is not inflated again (what fails is never cached, so it fails again).
     """
-    info = parts.get(name)
+    info = _entry(parts, name)
     if info is None:
         if required:
             raise _corrupt_part(name)
@@ -575,65 +636,157 @@ def _read_error(exc: Exception) -> _Refused:
     )
 
 
-_ATTR = re.compile(rb'([\w:]+)\s*=\s*"([^"]*)"')
+# Attribute values in either quote; tag and attribute names with any namespace prefix. The XML parser
+# behind calamine accepts all of these: a narrower pattern here would let it see a part or a
+# relationship this check never saw.
+_ATTR = re.compile(rb"""([^\s=<>/"']+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_PREFIX = rb"""(?:[^\s<>/:!?="']+:)?"""
 
 
-def _tags(xml: bytes, tag: bytes) -> Iterator[dict[str, str]]:
-    """Attributes of each <tag .../> in `xml` (namespace prefixes dropped from attribute names)."""
-    for match in re.finditer(rb"<(?:\w+:)?" + tag + rb"\b([^>]*)>", xml):
-        yield {
-            key.decode().rsplit(":", 1)[-1]: html.unescape(value.decode("utf-8", "replace"))
-            for key, value in _ATTR.findall(match.group(1))
-        }
+def _tags(xml: bytes, tag: bytes, raw: bool = False) -> Iterator[dict[str, str]]:
+    """Attributes of each <tag .../> in `xml`. Unless `raw`, values are unescaped and attribute names
+    lose their namespace prefix; `raw` keeps both as calamine reads a relationship (exact names,
+    values as written)."""
+    for match in re.finditer(rb"<" + _PREFIX + tag + rb"(?=[\s/>])([^>]*)>", xml):
+        attrs = {}
+        for key, double, single in _ATTR.findall(match.group(1)):
+            value = (double or single).decode("utf-8", "replace")
+            if raw:
+                attrs[key.decode("utf-8", "replace")] = value
+            else:
+                attrs[key.decode("utf-8", "replace").rsplit(":", 1)[-1]] = html.unescape(value)
+        yield attrs
 
 
-def _related(relationships: list[dict[str, str]], workbook_path: str, kind: str) -> str:
-    """Zip path of the part the workbook relates to with relationship type `kind` (".../styles")."""
+def _related(relationships: tuple[dict[str, str], ...], workbook_path: str, kind: str) -> str:
+    """Zip path of the `kind` part ("styles", "sharedStrings"): calamine reads it beside the workbook
+    part under its usual name, whatever the relationships say; one that names another part is
+    refused, since the check would read that one."""
     base = workbook_path.rsplit("/", 1)[0]
+    usual = f"{base}/{kind}.xml"
     for attrs in relationships:
-        if attrs.get("Type", "").endswith("/" + kind):
-            target = attrs.get("Target", "")
-            return target.lstrip("/") if target.startswith("/") else _normpath(f"{base}/{target}")
-    return f"{base}/{kind}.xml"
+        if (
+            attrs.get("Type", "").endswith("/" + kind)
+            and attrs.get("TargetMode") != "External"
+            and _resolve(base, attrs.get("Target", "")).lower() != usual.lower()
+        ):
+            raise _unusual_structure()
+    return usual
 
 
 def _workbook_structure(
     workbook_xml: bytes, rels: bytes, workbook_path: str
 ) -> tuple[tuple[dict[str, str], ...], tuple[tuple[str, str], ...]]:
-    """The workbook's relationships and its sheets (name, part): the same in file after file."""
-    relationships = tuple(_tags(rels, b"Relationship"))
-    return relationships, tuple(_sheet_parts(workbook_xml, list(relationships), workbook_path))
+    """The workbook's relationships and its sheets (name, part): the same in file after file.
+
+    Every relationship must name its part one way only (see `_resolve`), each once: calamine takes the
+    last of two with one Id, and a sheet name given twice is read from the first sheet of that name."""
+    if b"<!" in rels or b"<!" in workbook_xml:
+        # A comment or CDATA section: the patterns here would read relationships or sheets inside
+        # it that the XML parser skips. Excel never writes them in these parts.
+        raise _unusual_structure()
+    relationships = tuple(_tags(rels, b"Relationship", raw=True))
+    ids = [attrs.get("Id", "") for attrs in relationships]
+    if len(set(ids)) != len(ids):
+        raise _unusual_structure()
+    # Only the targets calamine follows (sheets here, styles and shared strings in `_related`) must be
+    # canonical: Excel itself writes "../customXml/item1.xml" for a workbook's custom XML parts.
+    sheets = tuple(_sheet_parts(workbook_xml, relationships, workbook_path))
+    names = [name.lower() for name, _ in sheets]
+    if len(set(names)) != len(names):
+        raise _unusual_structure()
+    return relationships, sheets
 
 
 _workbook_structure_cached = functools.lru_cache(maxsize=64)(_workbook_structure)
 
 
 def _sheet_parts(
-    workbook_xml: bytes, relationships: list[dict[str, str]], workbook_path: str
+    workbook_xml: bytes, relationships: tuple[dict[str, str], ...], workbook_path: str
 ) -> list[tuple[str, str]]:
     """(sheet name, zip path of its XML) of every worksheet, in workbook order."""
     targets = {a.get("Id", ""): a.get("Target", "") for a in relationships}
     base = workbook_path.rsplit("/", 1)[0]
     out = []
-    for attrs in _tags(workbook_xml, b"sheet"):
-        name = attrs.get("name")
-        target = targets.get(attrs.get("id", ""))
+    for attrs in _tags(workbook_xml, b"sheet", raw=True):
+        name = html.unescape(attrs.get("name", ""))
+        # calamine takes the last attribute named "id" whatever its prefix, with its value as written.
+        rel_id = next((v for k, v in reversed(attrs.items()) if k.rsplit(":", 1)[-1] == "id"), "")
+        target = targets.get(rel_id)
         if not name or not target:
             continue
-        path = target.lstrip("/") if target.startswith("/") else _normpath(f"{base}/{target}")
-        out.append((name, path))
+        out.append((name, _resolve(base, target)))
     return out
 
 
-def _normpath(path: str) -> str:
-    parts: list[str] = []
-    for piece in path.split("/"):
-        if piece == "..":
-            if parts:
-                parts.pop()
-        elif piece and piece != ".":
-            parts.append(piece)
-    return "/".join(parts)
+def _canonical(names: str) -> bool:
+    """Whether part names (one, or several joined by newlines) are as Excel and every other writer of
+    workbooks writes them: segments separated by single slashes, none of them "." or "..", no
+    backslash, percent-escape or character reference. Anything else names one part two ways, and the
+    libraries behind calamine do not resolve such names as this check would. Substring searches only:
+    this runs on every file."""
+    if "//" in names or "\\" in names or "%" in names or "&" in names:
+        return False
+    wrapped = "/" + names.replace("\n", "/\n/") + "/"
+    return "/./" not in wrapped and "/../" not in wrapped
+
+
+def _resolve(base: str, target: str) -> str:
+    """The zip path of a relationship target as calamine resolves it: from the package root when it
+    starts with "/", else under `base` (the folder of the workbook part). Refused unless canonical."""
+    if not target or "\n" in target or not _canonical(target):
+        raise _unusual_structure()
+    if target.startswith("/"):
+        return target[1:]
+    return f"{base}/{target}" if base else target
+
+
+def _package_parts(infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
+    """The zip entries by name, and by name in lower case as well (calamine finds a part whatever the
+    case of its name, as Excel does). Refused when two entries share a name, in any case, or when a name
+    is not canonical, or read differently by Python and by calamine's zip library (a name cut at a NUL
+    byte, or replaced by an Info-ZIP Unicode Path extra field, which only calamine's reads).
+
+    Works on the names zipfile has listed: a few microseconds a file."""
+    names = [info.orig_filename for info in infos]
+    joined = "\n".join(names)
+    folded = joined.lower().split("\n")
+    if (
+        len(set(folded)) != len(names)
+        or not _canonical(joined)
+        or joined.startswith("/")
+        or "\n/" in joined
+        or any(info.filename != name for info, name in zip(infos, names, strict=True))
+        or any(info.extra and _unicode_path_field(info.extra) for info in infos)
+    ):
+        raise _unusual_structure()
+    parts = dict(zip(folded, infos, strict=True))
+    parts.update(zip(names, infos, strict=True))
+    return parts
+
+
+def _unicode_path_field(extra: bytes) -> bool:
+    position = 0
+    while position + 4 <= len(extra):
+        kind, size = struct.unpack_from("<HH", extra, position)
+        if kind == 0x7075:
+            return True
+        position += 4 + size
+    return False
+
+
+def _entry(parts: dict[str, zipfile.ZipInfo], name: str) -> zipfile.ZipInfo | None:
+    return parts.get(name) or parts.get(name.lower())
+
+
+def _unusual_structure() -> _Refused:
+    return _Refused(
+        "unusual_structure",
+        "Cấu trúc tệp Excel bất thường: tên các thành phần bên trong tệp không theo chuẩn Excel (có thể "
+        "do phần mềm khác tạo ra hoặc tệp đã bị chỉnh sửa), chương trình không đọc tệp này để tránh đọc "
+        "sai số liệu. Đề nghị đơn vị mở tệp bằng Excel, lưu lại (Lưu thành › Excel Workbook *.xlsx) rồi "
+        "gửi lại.",
+    )
 
 
 # -- styles: which cell formats use a legacy Vietnamese font -----------------------------------------

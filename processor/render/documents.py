@@ -659,9 +659,61 @@ def build_context(
 
 
 def _environment():
-    from jinja2 import Environment, StrictUndefined
+    """Jinja's sandbox: templates travel by e-mail between offices and clerks edit them, so a template
+    must not reach Python's internals (`cycler.__init__.__globals__.os` runs a command in a plain
+    Environment). A template doing so at render time is stopped with a SecurityError."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
 
-    return Environment(autoescape=True, undefined=StrictUndefined)
+    return SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+
+
+def _unsafe_expressions(tree) -> list[str]:
+    """The expressions of a parsed template that name something starting with "_": a variable, an
+    attribute (`x.__class__`, `x['__globals__']`, `x|attr('__init__')`). Nothing a template may use
+    starts so (docs/template-variables.md); such names lead to Python's internals."""
+    from jinja2 import nodes
+
+    found = []
+    for node in tree.find_all((nodes.Name, nodes.Getattr, nodes.Getitem, nodes.Filter)):
+        if isinstance(node, nodes.Name):
+            name = node.name
+        elif isinstance(node, nodes.Getattr):
+            name = node.attr
+        elif isinstance(node, nodes.Getitem):
+            name = node.arg.value if isinstance(node.arg, nodes.Const) else None
+        else:
+            first = node.args[0] if node.name == "attr" and node.args else None
+            name = first.value if isinstance(first, nodes.Const) else None
+        if isinstance(name, str) and name.startswith("_"):
+            found.append(_expression_text(node))
+    # `a.__init__.__globals__` holds `a.__init__`: the longer names both.
+    return [
+        text
+        for text in dict.fromkeys(found)
+        if not any(o.startswith((text + ".", text + "[", text + "|")) for o in found)
+    ]
+
+
+def _expression_text(node) -> str:
+    """An expression written back as the clerk would see it in the template (approximately)."""
+    from jinja2 import nodes
+
+    if isinstance(node, nodes.Name):
+        return node.name
+    if isinstance(node, nodes.Getattr):
+        return f"{_expression_text(node.node)}.{node.attr}"
+    if isinstance(node, nodes.Getitem):
+        key = repr(node.arg.value) if isinstance(node.arg, nodes.Const) else "…"
+        return f"{_expression_text(node.node)}[{key}]"
+    if isinstance(node, nodes.Filter):
+        args = ", ".join(repr(a.value) if isinstance(a, nodes.Const) else "…" for a in node.args)
+        return f"{_expression_text(node.node) if node.node else '…'}|{node.name}({args})"
+    if isinstance(node, nodes.Call):
+        return f"{_expression_text(node.node)}(…)"
+    if isinstance(node, nodes.Const):
+        return repr(node.value)
+    return "…"
 
 
 def resolve_template(template_dir: Path, name: str) -> Path:
@@ -715,29 +767,75 @@ def _open_template(path: Path):
     return template
 
 
-def check_template(path: Path, context: dict) -> None:
-    """Raise UserError naming each variable the template uses that the program does not provide."""
+def check_template(path: Path, context: dict | None = None) -> None:
+    """Raise UserError for a template with a syntax error, an expression reaching Python's internals,
+    or (given the `context`) a variable the program does not provide; each named."""
     from jinja2 import TemplateSyntaxError
 
     template = _open_template(path)
+    environment = _environment()
+    trees: list = []
+    parse = environment.parse
+
+    def keep_tree(*args, **kwargs):
+        # docxtpl prepares the XML (Word's runs joined) before parsing it: the tree it parses is
+        # the one checked here.
+        trees.append(parse(*args, **kwargs))
+        return trees[-1]
+
+    environment.parse = keep_tree  # type: ignore[method-assign]
     try:
-        unknown = template.get_undeclared_template_variables(_environment()) - set(context)
+        variables = template.get_undeclared_template_variables(environment)
+        # docxtpl renders these too: the document's properties (title, subject, comments...) and
+        # footnotes. Checked for safety only, as before they are rendered.
+        properties = template.docx.core_properties
+        for name in ("author", "comments", "identifier", "language", "subject", "title"):
+            environment.parse(getattr(properties, name) or "")
+        for part in template.docx.part.package.parts:
+            if part.content_type.endswith(".wordprocessingml.footnotes+xml"):
+                environment.parse(template.patch_xml(part.blob.decode("utf-8")))
     except TemplateSyntaxError as exc:
         raise UserError(
             f"Mẫu văn bản {path.name} có thẻ sai cú pháp ({exc.message}). Kiểm tra các cặp {{{{ }}}} và "
             "{% %} trong mẫu."
         ) from None
+    unsafe = [text for tree in trees for text in _unsafe_expressions(tree)]
+    if unsafe:
+        raise UserError(
+            f"Mẫu văn bản {path.name} có biểu thức không được phép: "
+            + ", ".join(f"“{{{{ {text} }}}}”" for text in unsafe)
+            + ". Tên bắt đầu bằng dấu gạch dưới (_) dẫn vào bên trong chương trình, mẫu văn bản không được "
+            "dùng. Mở mẫu bằng Word, xóa các biểu thức này rồi chạy lại (hoặc xóa tệp mẫu để dùng mẫu mặc "
+            "định)."
+        )
+    unknown = variables - set(context) if context is not None else set()
     if unknown:
         raise UserError(
             f"Mẫu văn bản {path.name} dùng biến không có: {', '.join(sorted(unknown))}. "
-            f"Các biến có thể dùng: {', '.join(sorted(context))}. "
+            f"Các biến có thể dùng: {', '.join(sorted(context or ()))}. "
             "Ý nghĩa và ví dụ của từng biến: docs/template-variables.md."
         )
+
+
+def check_templates_before_ingest(template_dir: Path, *, include_proposal: bool = True) -> None:
+    """The templates' syntax and safety (`check_template` without a context), before any received file
+    is read: a bad template fails the run in a second, not after the batch. A template identical to the
+    one shipped with the program is not opened (docxtpl costs half a second to load)."""
+    bundled = Path(__file__).resolve().parents[1] / "data" / "templates"
+    for name in output_names("0000-00"):
+        if name == PROPOSAL and not include_proposal:
+            continue
+        path = resolve_template(template_dir, name)
+        with contextlib.suppress(OSError):
+            if path.parent == bundled or path.read_bytes() == (bundled / name).read_bytes():
+                continue
+        check_template(path)
 
 
 def render_template(path: Path, context: dict, out_path: Path, *, checked: bool = False) -> Path:
     """Render one template to `out_path`; `checked`: check_template already passed for this context."""
     from jinja2 import TemplateError, UndefinedError
+    from jinja2.exceptions import SecurityError
 
     if not checked:
         check_template(path, context)
@@ -748,6 +846,12 @@ def render_template(path: Path, context: dict, out_path: Path, *, checked: bool 
         raise UserError(
             f"Mẫu văn bản {path.name} dùng giá trị không có: {exc.message}. "
             "Xem docs/template-variables.md để biết các trường của từng biến."
+        ) from None
+    except SecurityError:
+        raise UserError(
+            f"Mẫu văn bản {path.name} có biểu thức tìm cách truy cập bên trong chương trình (không được "
+            "phép), nên văn bản không được tạo. Mở mẫu bằng Word, xóa biểu thức đó rồi chạy lại (hoặc xóa "
+            "tệp mẫu để dùng mẫu mặc định)."
         ) from None
     except TemplateError as exc:
         raise UserError(f"Mẫu văn bản {path.name} không dựng được: {exc}.") from None
