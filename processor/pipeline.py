@@ -3,8 +3,8 @@
     ingest+validate -> aggregate -> commend -> render
 
 A period's outputs are written into a staging folder and published in one step: a run killed at any
-moment leaves the previous complete set of `output/<period>/` in place (or restores it on the next run),
-never a mix of old and new files.
+moment leaves the previous complete set of `output/<period>/` in place (or the next run or `status`
+restores it), never a mix of old and new files; what the clerk put there is kept (publish.py).
 """
 
 from __future__ import annotations

@@ -347,3 +347,92 @@ def test_printing_to_a_full_disk_is_one_vietnamese_line(workspace):
                 timeout=120,
             )
     assert_quiet_disk_full(proc)
+
+
+# -- a death at every step of publish ----------------------------------------------------------------
+
+
+def _write_tree(folder: Path, files: dict[str, bytes]) -> None:
+    for relative, data in files.items():
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_bytes(data)
+
+
+def _publish_dying(out_root: Path, step: int, at: str) -> int:
+    """Publish the staging folder in a forked child that dies (os._exit, no cleanup, as SIGKILL) at
+    its `step`-th rename, or when it starts deleting the old folder; the child's exit status."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            calls = 0
+            real_replace = os.replace
+
+            def replace(*args, **kwargs):
+                nonlocal calls
+                calls += 1
+                if at == "rename" and calls == step:
+                    os._exit(9)
+                return real_replace(*args, **kwargs)
+
+            def rmtree(*args, **kwargs):
+                os._exit(9)
+
+            os.replace = replace
+            if at == "delete":
+                shutil.rmtree = rmtree
+            staging = next(out_root.glob(f"{publish.STAGING_PREFIX}*"))
+            publish.publish(staging, out_root / PERIOD)
+            os._exit(0)
+        except BaseException:
+            os._exit(3)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the dying publish is a forked child")
+def test_a_death_at_any_step_of_publish_loses_nothing(finished, tmp_path):
+    """Before the first rename, between the renames, after each kept file's move, before the old folder
+    is deleted: each clerk file is somewhere, whole; recovery then leaves the previous folder as it was,
+    or the new one with every clerk file in the dated folder."""
+    program = finished[1]
+    clerk = {
+        "ghi-chu/a.txt": b"a\n",
+        "ghi-chu/b/c.txt": b"c\n",
+        "phan-hoi/da-gui.txt": b"sent\n",
+        "bao-cao-da-ky.pdf": b"%PDF-1.7\n%%EOF\n",
+        REPORT: program[REPORT] + b"edited",
+        "da-sua-20240101-000000/cu.txt": b"kept in January\n",
+    }
+    steps = [("rename", n) for n in range(1, 12)] + [("delete", 0)]
+    outcomes = []
+    for at, step in steps:
+        out_root = tmp_path / f"{at}-{step}"
+        _write_tree(out_root / PERIOD, {**program, **clerk})
+        before = snapshot(out_root / PERIOD)
+        _write_tree(out_root / f"{publish.STAGING_PREFIX}{PERIOD}-1-1", program)
+        code = _publish_dying(out_root, step, at)
+        assert code in (0, 9), code
+        places = [out_root / PERIOD, out_root / f"{publish.OLD_PREFIX}{PERIOD}"]
+        places += list((out_root / PERIOD).glob(f"{publish.KEPT_PREFIX}*"))
+        for relative, data in clerk.items():
+            assert any((p / relative).is_file() and (p / relative).read_bytes() == data for p in places), (
+                at,
+                step,
+                relative,
+            )
+        publish.recover(out_root)
+        assert sorted(p.name for p in out_root.iterdir()) == [PERIOD], (at, step)
+        after = snapshot(out_root / PERIOD)
+        if after == before:
+            outcomes.append("old")
+            continue
+        outcomes.append("new")
+        assert outputs_only(out_root / PERIOD) == program
+        kept = {k.partition("/")[2]: v for k, v in after.items() if k.startswith(publish.KEPT_PREFIX)}
+        earlier = "da-sua-20240101-000000/cu.txt"
+        assert after[earlier] == clerk[earlier]  # carried over as it was, not nested
+        [dated] = [p for p in kept_folders(out_root / PERIOD) if p.name != "da-sua-20240101-000000"]
+        assert snapshot(dated) == {k: v for k, v in clerk.items() if k != earlier}
+        assert len(kept) == len(clerk)
+    # Renames 1-3: the plan, <period> set aside, staging put in place; then one per kept entry (5).
+    assert outcomes == ["old"] * 3 + ["new"] * 9, outcomes
