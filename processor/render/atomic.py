@@ -91,7 +91,10 @@ def let_go_quietly(exc: BaseException) -> None:
         seen: set[int] = set()
         while exc is not None and id(exc) not in seen:
             seen.add(id(exc))
-            traceback.clear_frames(exc.__traceback__)  # frames still running are left as they are
+            # Frames still running are left as they are; clearing a suspended generator's frame closes
+            # it, and what a half-written library generator raises then is one more echo.
+            with contextlib.suppress(Exception):
+                traceback.clear_frames(exc.__traceback__)
             exc = exc.__context__
         gc.collect()
     finally:
