@@ -20,12 +20,12 @@ import docx
 import pytest
 
 from processor import pipeline, publish
+from tests import test_faults
 from tests.test_faults import (
     OUT,
     PERIOD,
     TRACEBACK,
     assert_no_leftovers,
-    new_workspace,
     run,
     run_ok,
     snapshot,
@@ -36,24 +36,10 @@ REPORT = f"bao-cao-{PERIOD}.docx"
 DOCUMENTS = (REPORT, f"giai-trinh-khen-thuong-{PERIOD}.docx")
 
 
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
-    """A workspace after one run of February, as test_faults has it."""
-    workspace = new_workspace(tmp_path_factory.mktemp("kept") / "ThiDua")
-    run_ok(workspace)
-    return workspace, snapshot(workspace / OUT / PERIOD)
-
-
-@pytest.fixture
-def workspace(finished, tmp_path) -> Path:
-    copy = tmp_path / "ThiDua"
-    shutil.copytree(finished[0], copy)
-    return copy
-
-
-@pytest.fixture
-def reference(finished) -> dict[str, bytes]:
-    return finished[1]
+# The finished workspace of test_faults, copied by each test.
+finished = test_faults.finished
+workspace = test_faults.workspace
+reference = test_faults.reference
 
 
 def kept_folders(period_dir: Path) -> list[Path]:
