@@ -422,3 +422,36 @@ def test_a_death_at_any_step_of_publish_loses_nothing(finished, tmp_path):
         assert len(kept) == len(clerk)
     # Renames 1-3: the plan, <period> set aside, staging put in place; then one per kept entry (5).
     assert outcomes == ["old"] * 3 + ["new"] * 9, outcomes
+
+
+def test_a_kept_file_that_cannot_be_moved_stays_safe_until_the_next_status(workspace, reference, monkeypatch):
+    """The new folder is in place but one kept file cannot be moved (a full disk, a lock): the run says
+    so in Vietnamese, the file stays whole in the set-aside folder, and `status` finishes the move."""
+    from processor.config import load_config
+    from processor.records import UserError
+
+    out_root = workspace / OUT
+    clerk = add_clerk_files(out_root / PERIOD)
+    real_replace = os.replace
+
+    def replace(source, target, *args, **kwargs):
+        if Path(source).name == "bao-cao-da-ky.pdf":
+            raise OSError(28, os.strerror(28))
+        return real_replace(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+    config = load_config(workspace / "config.toml")
+    with pytest.raises(UserError) as refused:
+        pipeline.run_period(config, PERIOD, workspace / "inbox", out_root)
+    monkeypatch.undo()
+    message = str(refused.value)
+    assert "Đã ghi kết quả mới" in message and "ổ đĩa đã đầy" in message and "bao-cao-da-ky.pdf" in message
+    old = out_root / f"{publish.OLD_PREFIX}{PERIOD}"
+    assert (old / "bao-cao-da-ky.pdf").read_bytes() == clerk["bao-cao-da-ky.pdf"]
+    assert outputs_only(out_root / PERIOD) == reference
+
+    proc = status(workspace)
+    assert "Đã giữ lại bao-cao-da-ky.pdf (không do thidua tạo)" in proc.stdout
+    [kept] = kept_folders(out_root / PERIOD)
+    assert snapshot(kept) == clerk
+    assert_no_leftovers(out_root)
