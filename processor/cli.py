@@ -5,6 +5,8 @@ Kept light on imports: `thidua --help` and `thidua status` must not load pandas 
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from pathlib import Path
 
@@ -37,6 +39,37 @@ class _Group(click.Group):
         except UserError as exc:
             click.secho(f"Lỗi: {exc}", fg="red", err=True)
             ctx.exit(2)
+        except OSError as exc:
+            # Every write of the pipeline reports its own failure as a UserError: one that arrives here
+            # is printing to stdout redirected to a full disk.
+            if exc.errno not in _DISK_FULL:
+                raise
+            from processor.render.atomic import describe_os_error
+
+            _console_lost(exc)
+            click.secho(f"Lỗi: không in được kết quả ra tệp: {describe_os_error(exc)}.", fg="red", err=True)
+            ctx.exit(2)
+
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+
+
+def _console_lost(failed: OSError | None = None) -> bool:
+    """Whether stdout can no longer be written (redirected to a full disk). If so it is pointed at the
+    null device, so that Python's last flush at exit adds no "Exception ignored" block."""
+    try:
+        if failed is not None:
+            raise failed
+        sys.stdout.flush()
+        return False
+    except (OSError, ValueError):
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            os.close(null)
+        except (OSError, ValueError):
+            sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115  # lives until exit
+        return True
 
 
 CONFIG_OPTION = click.option(
@@ -260,6 +293,8 @@ def run(config_path, period_text, inbox, out_root, final, accept_partial, pdf) -
         click.secho("Lưu ý: đã dùng các dòng hợp lệ của tệp có lỗi (--accept-partial).", fg="yellow")
     for path, reason in outcome.pdf_skipped:
         click.secho(f"Không xuất PDF cho {path.name}: {reason}", fg="yellow")
+    for line in outcome.notices:
+        click.secho(line, fg="yellow")
     click.echo(f"Kết quả: {outcome.out_dir} ({len(outcome.outputs)} tệp)")
 
 
@@ -294,7 +329,7 @@ def status(config_path, period_text, inbox, out_root) -> None:
 
     config = _load(config_path)
     period_text = period_text or _default_period(config)
-    result = _with_progress(lambda _: period_status(config, period_text, inbox, out_root))
+    result = _with_progress(lambda _: period_status(config, period_text, inbox, out_root, notify=click.echo))
     _print_completeness(result)
 
 
@@ -317,4 +352,9 @@ def demo(directory) -> None:
 def main() -> None:
     _utf8_console()
     _without_numpy()
-    cli(prog_name="thidua")
+    try:
+        cli(prog_name="thidua")
+    finally:
+        # The output printed last is flushed now, where a failure can be said in Vietnamese.
+        if _console_lost():
+            click.secho("Lỗi: không in được hết kết quả ra tệp (ổ đĩa đã đầy?).", fg="red", err=True)

@@ -3,8 +3,8 @@
     ingest+validate -> aggregate -> commend -> render
 
 A period's outputs are written into a staging folder and published in one step: a run killed at any
-moment leaves the previous complete set of `output/<period>/` in place (or restores it on the next run),
-never a mix of old and new files.
+moment leaves the previous complete set of `output/<period>/` in place (or the next run or `status`
+restores it), never a mix of old and new files; what the clerk put there is kept (publish.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from processor import __version__
+from processor import __version__, publish
 from processor.config import Config
 from processor.records import Period, PeriodResult, ReportingResult, Submission, UserError
 from processor.render.atomic import describe_os_error, remove_stale_temps
@@ -29,8 +29,8 @@ from processor.workspace import TEMPLATE_DIR, bundled_templates
 
 Progress = Callable[[int, int], None]
 LOCK_NAME = ".thidua.lock"
-STAGING_PREFIX = ".staging-"
-OLD_PREFIX = ".old-"
+STAGING_PREFIX = publish.STAGING_PREFIX
+OLD_PREFIX = publish.OLD_PREFIX
 CACHE_DIR = ".cache"
 # From this many received files the feedback and the Word documents are written by a second process
 # while this one aggregates and writes the rest. Below it, starting a process costs more than it saves.
@@ -45,6 +45,10 @@ class RunOutcome:
     out_dir: Path
     outputs: list[Path] = field(default_factory=list)
     pdf_skipped: list[tuple[Path, str]] = field(default_factory=list)
+    # What the previous period folder held that the program did not write (or that was changed since),
+    # now in the new folder's da-sua-* folder; and the Vietnamese lines saying so.
+    kept: list[publish.Kept] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
 
 @contextlib.contextmanager
@@ -79,38 +83,13 @@ def _cannot_write(out_root: Path, exc: OSError) -> str:
     )
 
 
-def recover_interrupted(out_root: Path) -> None:
-    """Undo what a killed run left: restore a period folder caught between the two renames of publish."""
-    if not out_root.is_dir():
-        return
-    for old in out_root.glob(f"{OLD_PREFIX}*"):
-        final = out_root / old.name[len(OLD_PREFIX) :]
-        if final.exists():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(old, final)
-    for staging in out_root.glob(f"{STAGING_PREFIX}*"):
-        shutil.rmtree(staging, ignore_errors=True)
+def recover_interrupted(out_root: Path) -> list[str]:
+    """Undo or finish what a killed run left (publish.recover); Vietnamese lines saying what was done."""
+    done = publish.recover(out_root)
     # A run killed while saving the memo leaves its temporary file there. `thidua status` saves the memo
     # without taking the lock, so a young one may be in the middle of being written: leave those.
     remove_stale_temps(out_root / CACHE_DIR, min_age_seconds=60)
-
-
-def _publish(staging: Path, final: Path) -> None:
-    old = final.with_name(OLD_PREFIX + final.name)
-    if old.exists():
-        shutil.rmtree(old)
-    if final.exists():
-        os.replace(final, old)
-    try:
-        os.replace(staging, final)
-    except OSError:
-        with contextlib.suppress(OSError):  # else the next run's recover_interrupted puts it back
-            if old.exists() and not final.exists():
-                os.replace(old, final)
-        raise
-    if old.exists():
-        shutil.rmtree(old, ignore_errors=True)
+    return done
 
 
 @contextlib.contextmanager
@@ -204,7 +183,7 @@ def run_period(
     check_templates_before_ingest(template_dir_for(config), include_proposal=final)
     with workspace_lock(out_root):
         try:
-            recover_interrupted(out_root)
+            recovered = recover_interrupted(out_root)
         except OSError as exc:
             raise UserError(_cannot_write(out_root, exc)) from None
         with _records_only():
@@ -234,14 +213,30 @@ def run_period(
             outcome.outputs, outcome.pdf_skipped = _render_all(
                 config, result, staging, helper, feedback_paths, pdf=pdf, today=today
             )
-            _publish(staging, outcome.out_dir)
+            outcome.kept = _publish(staging, outcome.out_dir)
+        except publish.KeepFailed as exc:
+            raise UserError(_keep_failed(exc)) from None
         except OSError as exc:
             raise UserError(_cannot_write(out_root, exc)) from None
         finally:
             helper.close()  # before the staging folder goes
             shutil.rmtree(staging, ignore_errors=True)
         outcome.outputs = [outcome.out_dir / p.relative_to(staging) for p in outcome.outputs]
+        outcome.notices = recovered + [publish.kept_line(item, outcome.out_dir) for item in outcome.kept]
         return outcome
+
+
+def _publish(staging: Path, final: Path) -> list[publish.Kept]:
+    """publish.publish; the earlier da-sua-* folders that only moved over are not news to the clerk."""
+    return [item for item in publish.publish(staging, final) if item.reason != publish.EARLIER_KEPT]
+
+
+def _keep_failed(exc: publish.KeepFailed) -> str:
+    return (
+        f"Đã ghi kết quả mới vào {exc.final}, nhưng chưa chuyển được {exc.item.source} vào "
+        f"{exc.final / exc.item.target}: {describe_os_error(exc)}. Tệp đó vẫn nguyên vẹn trong {exc.old}; "
+        "khắc phục rồi chạy lại (hoặc chạy thidua status), chương trình sẽ chuyển tiếp."
+    )
 
 
 def write_feedback_job(
@@ -352,11 +347,19 @@ def _render_all(
     return outputs, skipped
 
 
-def status(config: Config, period_text: str, inbox: Path, out_root: Path | None = None) -> ReportingResult:
+def status(
+    config: Config,
+    period_text: str,
+    inbox: Path,
+    out_root: Path | None = None,
+    notify: Callable[[str], object] | None = None,
+) -> ReportingResult:
     """Who has reported, without figures or documents: fast enough to run after every e-mail.
 
     With `out_root`, it reuses (and updates) the memo of validated files that `run` keeps there; the
     files it remembers are taken without their staff rows, which telling who reported does not need.
+    A period folder a killed run left set aside is put back first (each line of what was done goes to
+    `notify`), when no run holds the lock and the folder can be written.
     """
     period = Period.parse(period_text)
     config.campaign_for(period)
@@ -364,6 +367,12 @@ def status(config: Config, period_text: str, inbox: Path, out_root: Path | None 
 
     if out_root is not None and not out_root.is_dir():
         out_root = None  # no workspace output yet: nothing to reuse, and status creates no folders
+    if out_root is not None and publish.needs_recovery(out_root):
+        # Status needs no write access: a read-only folder, or a run in progress, leaves it for later.
+        with contextlib.suppress(UserError, OSError), workspace_lock(out_root):
+            for line in recover_interrupted(out_root):
+                if notify is not None:
+                    notify(line)
     with _records_only():
         submissions = ingest_inbox(config, inbox, out_root=out_root, staff=False)
     return reporting(config, period, submissions)

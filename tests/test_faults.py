@@ -27,7 +27,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from processor import ingest, pipeline
+from processor import ingest, pipeline, publish
 from processor.config import load_config
 from processor.records import FileStatus, Period, UserError
 from processor.samples import generate_inbox
@@ -126,7 +126,8 @@ def assert_no_leftovers(out_root: Path) -> None:
     left = [
         p.relative_to(out_root).as_posix()
         for p in out_root.rglob("*")
-        if p.name.startswith((pipeline.STAGING_PREFIX, pipeline.OLD_PREFIX)) or p.name.endswith(".tmp-thidua")
+        if p.name.startswith((pipeline.STAGING_PREFIX, pipeline.OLD_PREFIX, publish.PLAN_PREFIX))
+        or p.name.endswith(".tmp-thidua")
     ]
     assert left == []
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from processor import pipeline
+from processor import pipeline, publish
 from processor.config import load_config
 from processor.records import Period
 from processor.samples import generate_inbox
@@ -381,3 +381,115 @@ def test_workers_started_as_on_windows_give_the_same_files(tmp_path):
         outputs[method] = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     assert any(p.parts[0] == "phan-hoi" for p in outputs["fork"])  # the second process had work
     assert outputs["spawn"] == outputs["fork"]
+
+
+# -- SIGKILL while the clerk's files are moved into the new folder (issue #12) --------------------------
+
+CLERK_NOTES = 300  # enough single files that the moves after the swap take a moment a watcher can see
+
+
+class KeptRuns:
+    """A period folder holding the clerk's own files (notes, a notes folder, a signed PDF) and an edited
+    report, before a run over the same inbox: OLD is that folder; a finished run leaves the program's
+    NEW files plus every clerk file, same bytes, in a da-sua-* folder."""
+
+    def __init__(self, root: Path):
+        self.workspace = new_workspace(root / "ThiDua", staff_per_unit=20)
+        self.out = self.workspace / OUT
+        run_ok(self.workspace)
+        self.program = snapshot(self.out / PERIOD)
+        period_dir = self.out / PERIOD
+        self.clerk = {f"ghi-chu-{i:03d}.txt": f"Ghi chú số {i}\n".encode() for i in range(CLERK_NOTES)}
+        self.clerk["ho-so/bien-ban.txt"] = "Biên bản họp\n".encode()
+        self.clerk["phan-hoi/da-gui.txt"] = "Đã gửi\n".encode()
+        self.clerk["bao-cao-da-ky.pdf"] = b"%PDF-1.7\n%%EOF\n"
+        report = f"bao-cao-{PERIOD}.docx"
+        self.clerk[report] = self.program[report] + b"\x00edited"  # what Word saved
+        for relative, data in self.clerk.items():
+            (period_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+            (period_dir / relative).write_bytes(data)
+        self.old = snapshot(period_dir)
+        self.old_copy = root / "old-copy"
+        shutil.copytree(period_dir, self.old_copy)
+        started = time.perf_counter()
+        run_ok(self.workspace)
+        self.duration = time.perf_counter() - started
+        assert self.split(period_dir) == (self.program, self.clerk)
+
+    def reset(self) -> None:
+        for path in self.out.iterdir():
+            if path.is_dir() and path.name != pipeline.CACHE_DIR:
+                shutil.rmtree(path)
+            elif path.name.startswith(publish.PLAN_PREFIX):
+                path.unlink()
+        shutil.copytree(self.old_copy, self.out / PERIOD)
+
+    @staticmethod
+    def split(period_dir: Path) -> tuple[dict[str, bytes], dict[str, bytes]]:
+        """(the program's files, the kept ones by their path inside da-sua-*); each kept file once."""
+        program, kept = {}, {}
+        for relative, data in snapshot(period_dir).items():
+            head, _, rest = relative.partition("/")
+            if head.startswith(publish.KEPT_PREFIX):
+                assert rest not in kept, rest  # kept twice
+                kept[rest] = data
+            else:
+                program[relative] = data
+        return program, kept
+
+
+@pytest.fixture(scope="module")
+def kept_runs(tmp_path_factory) -> KeptRuns:
+    return KeptRuns(tmp_path_factory.mktemp("kept"))
+
+
+def _moving(out: Path) -> bool:
+    """Published, and the first kept file is in the dated folder while the old folder still holds more."""
+    return (out / OLD_NAME).exists() and any(
+        next(folder.iterdir(), None) is not None for folder in (out / PERIOD).glob(f"{publish.KEPT_PREFIX}*")
+    )
+
+
+KEPT_MOMENTS: dict[str, Callable[[KeptRuns], Callable[[Path], bool] | float]] = {
+    "plan written": lambda runs: lambda out: (out / f"{publish.PLAN_PREFIX}{PERIOD}.json").exists(),
+    "old folder set aside": lambda runs: lambda out: (out / OLD_NAME).exists(),
+    "new folder published": lambda runs: lambda out: (out / OLD_NAME).exists() and (out / PERIOD).exists(),
+    "kept files being moved": lambda runs: _moving,
+    "at 0.9 of a run": lambda runs: runs.duration * 0.9,
+    "at 1.0 of a run": lambda runs: runs.duration * 1.0,
+}
+
+
+def _every_clerk_file_somewhere(runs: KeptRuns) -> None:
+    """Nothing lost at the kill: each clerk file, same bytes, where it was, set aside, or moved."""
+    places = [runs.out / PERIOD, runs.out / OLD_NAME]
+    places += list((runs.out / PERIOD).glob(f"{publish.KEPT_PREFIX}*"))
+    for relative, data in runs.clerk.items():
+        found = [p / relative for p in places if (p / relative).is_file()]
+        assert any(path.read_bytes() == data for path in found), relative
+
+
+@pytest.mark.parametrize("name", list(KEPT_MOMENTS))
+def test_sigkill_while_keeping_the_clerks_files(kept_runs, name):
+    runs = kept_runs
+    runs.reset()
+    killed = _kill_at(runs, KEPT_MOMENTS[name](runs))
+    _every_clerk_file_somewhere(runs)
+    # `status` puts the period folder back (or finishes the moves) as a run would.
+    proc = start(runs.workspace, "status", "--period", PERIOD, "--config", "config.toml")
+    assert proc.wait(timeout=120) == 0
+    stderr = proc.stderr.read().decode("utf-8")
+    proc.stderr.close()
+    assert "Traceback" not in stderr, stderr
+    assert not (runs.out / OLD_NAME).exists()
+    assert not list(runs.out.glob(f"{publish.PLAN_PREFIX}*"))
+    state = snapshot(runs.out / PERIOD)
+    if state != runs.old:  # killed after the swap: the new files, every clerk file kept
+        assert runs.split(runs.out / PERIOD) == (runs.program, runs.clerk), name
+    run_ok(runs.workspace)
+    assert runs.split(runs.out / PERIOD) == (runs.program, runs.clerk)
+    for young in (runs.out / pipeline.CACHE_DIR).glob(".validated.json.*.tmp-thidua"):
+        young.unlink()
+    assert_no_leftovers(runs.out)
+    if name in ("plan written", "old folder set aside"):
+        assert killed

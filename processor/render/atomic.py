@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import hashlib
 import os
+import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -67,10 +70,35 @@ def atomic_path(final: Path) -> Iterator[Path]:
         os.chmod(temp, _FILE_MODE)
         os.replace(temp, final)
     except OSError as exc:
+        let_go_quietly(exc)
         raise UserError(f"Không ghi được tệp {final}: {describe_os_error(exc)}.") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
+
+
+def let_go_quietly(exc: BaseException) -> None:
+    """Free now, silently, what a failed write left open in the frames of its traceback.
+
+    A library writer that failed half way (openpyxl's workbook writer and its generators, a ZipFile)
+    still holds its file there. Freed later, its finalizer flushes to the full disk once more and
+    Python prints "Exception ignored in ... Traceback" after the clerk's Vietnamese message. The
+    failure itself is reported; its echoes from finalizers are not news.
+    """
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: None
+    try:
+        seen: set[int] = set()
+        while exc is not None and id(exc) not in seen:
+            seen.add(id(exc))
+            # Frames still running are left as they are; clearing a suspended generator's frame closes
+            # it, and what a half-written library generator raises then is one more echo.
+            with contextlib.suppress(Exception):
+                traceback.clear_frames(exc.__traceback__)
+            exc = exc.__context__
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
 
 
 def write_bytes(final: Path, data: bytes) -> Path:
