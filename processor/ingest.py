@@ -21,6 +21,7 @@ import datetime as dt
 import email
 import email.errors
 import email.policy
+import errno
 import functools
 import hashlib
 import logging
@@ -66,11 +67,6 @@ MAX_FOLDER_DEPTH = 20
 # reparse points (OneDrive's files kept online) are the files themselves.
 _LINK_REPARSE_TAGS = {0xA000000C, 0xA0000003}  # IO_REPARSE_TAG_SYMLINK, IO_REPARSE_TAG_MOUNT_POINT
 _REPARSE_POINT = getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0x400)
-# A file is opened without following a link (the walk has seen it is none; this closes the gap until
-# the open) and without waiting on a FIFO, which would block until something writes to it.
-_OPEN_FLAGS = (
-    os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
-)
 
 Progress = Callable[[int, int], None]
 
@@ -843,23 +839,23 @@ def _read_stable(path: Path, limit: int | None, limit_mb: int = 0) -> tuple[byte
     """The file's bytes and its modification time, refusing a file larger than `limit` or still being
     written, and anything that is not a plain file: a link is not followed, a FIFO not waited on."""
     try:
-        fd = os.open(path, _OPEN_FLAGS)
+        before = os.stat(path, follow_symlinks=False)
+        kind = _kind(str(path), before)
+        if kind == "link":
+            raise _link_problem(path)
+        _check_regular(before.st_mode)
+        if limit is not None and before.st_size > limit:
+            raise _too_large(before.st_size, limit_mb)
+        with open(path, "rb", opener=_open_as_found) as stream:
+            data = stream.read() if limit is None else stream.read(limit + 1)
+        after = os.stat(path, follow_symlinks=False)
     except OSError as exc:
-        if os.path.islink(path):  # O_NOFOLLOW's ELOOP: a link put there since the walk
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW: a link put there since the status above
             raise _link_problem(path) from None
         raise _SourceProblem("file_unreadable", _os_reason(exc)) from None
-    with os.fdopen(fd, "rb") as stream:
-        try:
-            before = os.fstat(fd)
-            _check_regular(before.st_mode)
-            if limit is not None and before.st_size > limit:
-                raise _too_large(before.st_size, limit_mb)
-            data = stream.read() if limit is None else stream.read(limit + 1)
-            after = os.fstat(fd)
-        except OSError as exc:
-            raise _SourceProblem("file_unreadable", _os_reason(exc)) from None
     if limit is not None and len(data) > limit:
         raise _too_large(len(data), limit_mb)
+    _check_regular(after.st_mode)
     unchanged = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
     if not unchanged or len(data) != after.st_size:
         raise _SourceProblem(
@@ -868,6 +864,12 @@ def _read_stable(path: Path, limit: int | None, limit_mb: int = 0) -> tuple[byte
             "Chờ chép xong rồi chạy lại.",
         )
     return data, _to_vietnam_time(dt.datetime.fromtimestamp(after.st_mtime, dt.UTC))
+
+
+def _open_as_found(path: str, flags: int) -> int:
+    """Open what the status before saw: never through a link put there since (O_NOFOLLOW), never
+    waiting on a FIFO (O_NONBLOCK: a FIFO would block until something writes to it)."""
+    return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
 
 
 def _check_regular(mode: int) -> None:

@@ -282,25 +282,18 @@ def test_files_too_large_are_not_read(tmp_path, config):
 def test_a_file_changing_while_read_is_reported_and_the_others_go_on(tmp_path, config, monkeypatch):
     growing = put(tmp_path / "in" / "a-dang-chep.xlsx", TH_FEB)
     put(tmp_path / "in" / "b.xlsx", TCHC)
-    real_open, real_fstat = os.open, os.fstat
-    opened = []
+    real_stat = os.stat
+    seen = []
 
-    def open_(path, *args, **kwargs):
-        fd = real_open(path, *args, **kwargs)
+    def stat(path, *args, **kwargs):
         if Path(path) == growing:
-            opened.append(fd)
-        return fd
+            seen.append(path)
+            if len(seen) == 2:  # the copy goes on while ingest reads
+                with open(growing, "ab") as stream:
+                    stream.write(b"more")
+        return real_stat(path, *args, **kwargs)
 
-    def fstat(fd):
-        info = real_fstat(fd)
-        if fd in opened:  # the copy goes on while ingest reads
-            opened.remove(fd)
-            with open(growing, "ab") as stream:
-                stream.write(b"more")
-        return info
-
-    monkeypatch.setattr(ingest.os, "open", open_)
-    monkeypatch.setattr(ingest.os, "fstat", fstat)
+    monkeypatch.setattr(ingest.os, "stat", stat)
     collected = ingest.collect(tmp_path / "in", config)
     assert [i.file.display_name for i in collected.incoming] == ["b.xlsx"]
     [finding] = collected.findings
@@ -315,14 +308,14 @@ def test_a_file_changing_while_read_is_reported_and_the_others_go_on(tmp_path, c
 def test_unreadable_and_vanished_files_are_findings(tmp_path, config, monkeypatch):
     locked = put(tmp_path / "in" / "khoa.xlsx", TCHC)
     put(tmp_path / "in" / "mo.xlsx", TH_FEB)
-    real_open = os.open
+    real_open = open
 
     def guarded_open(path, *args, **kwargs):
         if Path(path) == locked:
             raise PermissionError(13, "Permission denied", str(path))
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(ingest.os, "open", guarded_open)
+    monkeypatch.setattr(ingest, "open", guarded_open, raising=False)
     collected = ingest.collect(tmp_path / "in", config)
     assert [i.file.display_name for i in collected.incoming] == ["mo.xlsx"]
     [finding] = collected.findings
