@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import unicodedata
 import zipfile
-from email.message import EmailMessage
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
