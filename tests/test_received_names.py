@@ -13,6 +13,8 @@ import base64
 import datetime as dt
 import email
 import email.policy
+import email.utils
+import functools
 import json
 import os
 import shutil
@@ -20,13 +22,17 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
+import unicodedata
 import urllib.parse
 from pathlib import Path
 from types import SimpleNamespace
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from processor import ingest
 from processor.config import is_email_address
@@ -91,7 +97,7 @@ def workbook_with_an_error(unit: str) -> bytes:
 
 def junk(label: str) -> bytes:
     """Bytes that are no workbook, different for each case (the same bytes twice are one file)."""
-    return f"not a workbook: {label}".encode()
+    return f"not a workbook: {label}".encode("utf-8", "surrogatepass")
 
 
 SENDERS = ("a@.", "@c.vn", "a@b@c.vn", "a@[bad")
@@ -459,3 +465,159 @@ def test_office_addresses_the_draft_cannot_carry_are_config_errors(config_text):
 )
 def test_is_email_address(text, valid):
     assert is_email_address(text) is valid
+
+
+# -- properties ---------------------------------------------------------------------------------------
+
+any_character = st.characters(blacklist_categories=())  # controls, separators and lone surrogates too
+fragments = st.sampled_from(
+    ["\r\n", "\r", "\n", "\u2028", "\u2029", "\u0085", "\x00", "\x1b[31m", "\udce1", "\ud800", "\u202e",
+     "Bcc: x@evil.vn", "=?utf-8?q?x?=", "ễ" * 70, "😀" * 60, "..\\", "/", ":", "CON", " ", ".", "\"<>|?*",
+     "Ủy ban nhân dân xã Bản Qua", ".xlsx", "a" * 300]
+)  # fmt: skip
+names = st.lists(st.one_of(st.text(any_character, max_size=30), fragments), max_size=6).map("".join)
+addresses = st.one_of(
+    st.none(),
+    st.sampled_from([*SENDERS, "kinhte.vpubnd@laocai.gov.vn", "a@b.vn\r\nBcc: c@d.vn", "", "a@b.vn>", "<>"]),
+    st.emails(),
+    st.text(any_character, max_size=60),
+)
+zones = st.one_of(
+    st.none(),
+    st.builds(
+        dt.timezone, st.timedeltas(dt.timedelta(hours=-23, minutes=-59), dt.timedelta(hours=23, minutes=59))
+    ),
+)
+moments = st.datetimes(dt.datetime.min, dt.datetime.max, timezones=zones)
+PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@functools.cache
+def _readable_report() -> bytes:
+    return workbook_with_an_error("KT")
+
+
+def _arbitrary_submission(name, sender, when, unit, readable, as_attachment) -> Submission:
+    source = Path("inbox") / ("thu.eml" if as_attachment else "x.xlsx")
+    if not as_attachment:
+        source = source.with_name(name.replace("/", "-").replace("\\", "-") or "x")
+    received = ReceivedFile(name, source, "0" * 64, when, sender, name if as_attachment else None)
+    finding = Finding(Severity.ERROR, "x", f"Ô B12: {name}", name, "Đơn vị", "B12", name, name)
+    status = FileStatus.REJECTED if readable else FileStatus.UNREADABLE
+    period = Period(2024, 2) if readable else None
+    return Submission(received, status, [finding], unit_code=unit, period=period)
+
+
+def assert_draft_is_sound(path: Path, attached: Path) -> None:
+    raw = path.read_bytes()
+    assert all(b"\r" not in line for line in raw.split(b"\r\n"))
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    for name, value in message.items():
+        assert "\n" not in str(value) and "\r" not in str(value), name
+    for header in ("To", "Cc"):
+        if message[header] is not None:
+            assert all(is_email_address(a.addr_spec) for a in message[header].addresses)
+    [attachment] = message.iter_attachments()
+    assert attachment.get_content() == attached.read_bytes()
+    assert message.get_body(("plain",)).get_content()
+
+
+@PROPERTY
+@given(
+    name=names,
+    sender=addresses,
+    when=moments,
+    unit=st.one_of(st.none(), st.just("KT"), st.text(any_character, max_size=12)),
+    readable=st.booleans(),
+    as_attachment=st.booleans(),
+)
+def test_the_feedback_writer_takes_any_name_address_and_date(
+    tmp_path_factory, config, name, sender, when, unit, readable, as_attachment
+):
+    submission = _arbitrary_submission(name, sender, when, unit, readable, as_attachment)
+    out = tmp_path_factory.mktemp("feedback")
+    data = _readable_report() if readable else b""
+    written = feedback.write_feedback([submission], config, Period(2024, 2), out, lambda f: data)
+    copies = [p for p in written if p.parent.name == "phan-hoi"]
+    assert len(copies) == 2, written  # never a finding about the writer: nothing here may make it fail
+    for path in written:
+        assert path.is_file() and len(path.name.encode("utf-8")) <= MAX_FILE_NAME_BYTES
+        assert OUT_ROOT_CHARACTERS + STAGING_OVERHEAD + len(path.name) < 260
+        assert not any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") for c in path.name)
+    xlsx = next(p for p in copies if p.suffix == ".xlsx")
+    assert_draft_is_sound(xlsx.with_suffix(".eml"), xlsx)
+    book = openpyxl.load_workbook(xlsx, read_only=True)
+    assert book.sheetnames[0] == feedback.FINDINGS_SHEET
+    book.close()
+
+
+def _file_name_here(name: str) -> bytes | None:
+    """`name` as this system's file name, if it can be one."""
+    try:
+        raw = os.fsencode(name)
+    except UnicodeEncodeError:
+        return None
+    ok = raw not in (b"", b".", b"..") and b"/" not in raw and b"\0" not in raw and len(raw) <= 255
+    return raw if ok and (POSIX or b"\\" not in raw) else None
+
+
+def _run_on(inbox_files: dict[bytes, bytes]) -> None:
+    from click.testing import CliRunner
+
+    from processor.cli import cli
+    from processor.workspace import create_workspace
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        create_workspace(root)
+        for name, data in inbox_files.items():
+            with open(os.fsencode(root / "inbox") + os.sep.encode() + name, "wb") as stream:
+                stream.write(data)
+        options = ["--config", str(root / "config.toml"), "--inbox", str(root / "inbox")]
+        result = CliRunner().invoke(cli, ["run", *options, "--out", str(root / "output"), "--period", PERIOD])
+        assert result.exit_code == 0, (result.output, result.exception)
+        out = root / "output" / PERIOD
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        assert len(manifest["inputs"]) >= len(inbox_files)
+        for path in (out / "phan-hoi").glob("*.eml"):
+            assert_draft_is_sound(path, path.with_suffix(".xlsx"))
+
+
+def _dated(moment: dt.datetime | str) -> str:
+    if isinstance(moment, str):
+        return moment.replace("\r", " ").replace("\n", " ")
+    try:
+        return email.utils.format_datetime(moment)
+    except (ValueError, OverflowError):
+        return "Mon, 01 Jan 0001 00:00:00 +0000"
+
+
+run_examples = dict(
+    name=names,
+    sender=addresses,
+    date=st.one_of(moments, st.text(any_character, max_size=40)),
+    readable=st.booleans(),
+)
+
+
+def _run_property(name, sender, date, readable) -> None:
+    data = _readable_report() if readable else junk(name)
+    sender = (sender or "").replace("\r", " ").replace("\n", " ")  # one From line; its text is anything
+    files = {b"thu.eml": raw_email(sender, [(name, data)], _dated(date))}
+    loose = _file_name_here(name)
+    if loose is not None and loose != b"thu.eml":
+        files[loose] = junk(f"loose {name}")
+    _run_on(files)
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+@given(**run_examples)
+def test_thidua_run_takes_any_name_sender_and_date(name, sender, date, readable):
+    _run_property(name, sender, date, readable)
+
+
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(**run_examples)
+def test_thidua_run_takes_any_name_sender_and_date_many_times(name, sender, date, readable):
+    _run_property(name, sender, date, readable)

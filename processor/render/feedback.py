@@ -702,9 +702,10 @@ def write_annotated_copy(
     The unit's package is patched (annotate.py) when it is a plain workbook; anything else (a copy sent
     back, existing comments, a macro workbook) goes through openpyxl, which cleans and rewrites it all.
     """
+    from processor.render.fastxlsx import w3c_time
+
     findings = list(submission.findings)
-    stamp = submission.file.received_at
-    modified = _utc(stamp).strftime("%Y-%m-%dT%H:%M:%SZ")
+    modified = w3c_time(_utc(submission.file.received_at))
     pkg, located = None, {}
     if _may_open(submission, data):
         try:
