@@ -20,7 +20,6 @@ import os
 import shutil
 import socket
 import stat
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +40,7 @@ from processor.render import feedback
 from processor.vntext import MAX_FILE_NAME_BYTES
 from tests import workbooks
 from tests.conftest import REPO
+from tests.test_faults import thidua
 
 PERIOD = "2024-02"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -50,20 +50,6 @@ POSIX = os.name == "posix"
 STAGING_OVERHEAD = len(r"\.staging-2024-02-9999999-9999999999999999\phan-hoi\..12345678.tmp-thidua")
 OUT_ROOT_CHARACTERS = 80  # `C:\Users\<name>\Documents\ThiDua\output\` with room to spare
 DEEP = 1100
-
-
-def thidua(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    return subprocess.run(
-        [sys.executable, "-m", "processor", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        env=env,
-        timeout=timeout,
-    )
 
 
 def raw_email(sender: str, attachments: list[tuple[str, bytes]], date: str | None = None) -> bytes:
@@ -184,13 +170,13 @@ def remove_deep(folder: Path) -> None:
 @pytest.fixture(scope="module")
 def office(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
-    assert thidua("init", str(root), cwd=root).returncode == 0
+    assert thidua(root, "init", str(root)).returncode == 0
     outside = tmp_path_factory.mktemp("outside")
     (outside / "TCHC.xlsx").write_bytes(workbooks.xlsx())  # a genuine TCHC report, outside the inbox
     (outside / "mat-khau.txt").write_text("From: root@may-chu\n\nmat khau: 123456\n", encoding="utf-8")
     made = build_inbox(root, outside)
     started = time.monotonic()
-    proc = thidua("run", "--period", PERIOD, cwd=root)
+    proc = thidua(root, "run", "--period", PERIOD)
     seconds = time.monotonic() - started
     out = root / "output" / PERIOD
     rows = []
@@ -328,7 +314,7 @@ def test_check_on_a_fifo_does_not_wait(tmp_path):
         pytest.skip("no FIFOs here")
     shutil.copy(REPO / "config.toml", tmp_path / "config.toml")
     os.mkfifo(tmp_path / "ong-dan.xlsx")
-    proc = thidua("check", "ong-dan.xlsx", cwd=tmp_path, timeout=60)
+    proc = thidua(tmp_path, "check", "ong-dan.xlsx", timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "không phải tệp thông thường" in proc.stdout
 
@@ -373,11 +359,11 @@ def _with_max_attachments(config, limit: int):
 @pytest.mark.slow
 def test_twenty_thousand_tiny_attachments(tmp_path):
     """The e-mail that took 280 s and wrote 40,000 files."""
-    assert thidua("init", str(tmp_path), cwd=tmp_path).returncode == 0
+    assert thidua(tmp_path, "init", str(tmp_path)).returncode == 0
     tiny = [(f"a{n:05}.xlsx", f"{n}".encode()) for n in range(20_000)]
     (tmp_path / "inbox" / "bom.eml").write_bytes(raw_email("bom@laocai.gov.vn", tiny))
     started = time.monotonic()
-    proc = thidua("run", "--period", PERIOD, cwd=tmp_path)
+    proc = thidua(tmp_path, "run", "--period", PERIOD)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert time.monotonic() - started < 60
     written = list((tmp_path / "output" / PERIOD / "phan-hoi").iterdir())
