@@ -5,6 +5,10 @@ e-mails themselves (.eml from any mail program, .msg from Outlook), in any sub-f
 only stage that reads them. It never changes, moves or deletes a file, and a file it cannot take
 becomes a finding, never an exception: one bad file must not stop the others.
 
+Nothing outside the inbox is read: links (symbolic links, Windows junctions) are not followed, FIFOs,
+sockets and devices are not opened, each is a finding; folders are walked MAX_FOLDER_DEPTH levels down;
+an e-mail has at most validation.max_attachments attachments opened, those of attached e-mails included.
+
 Times: `received_at` is the e-mail's Date, else the file's modification time, expressed as a naive
 datetime in Vietnam time (UTC+7, a fixed offset: Vietnam has no daylight saving, and a fixed offset
 needs no time-zone database on Windows). The same files give the same times on any machine.
