@@ -407,6 +407,8 @@ def _check(config: Config, errors: _Errors) -> None:
         for j, email in enumerate(unit.emails, 1):
             if not is_email_address(email):
                 errors.add(f"units[{i}].emails[{j}]", f"“{email}” không phải địa chỉ thư điện tử.")
+    if config.office.clerk_email and not is_email_address(config.office.clerk_email):
+        errors.add("office.clerk_email", f"“{config.office.clerk_email}” không phải địa chỉ thư điện tử.")
     if config.validation.max_attachments < 1:
         errors.add(
             "validation.max_attachments", "phải là số nguyên dương: số tệp đính kèm tối đa của một thư."

@@ -112,6 +112,7 @@ def build_inbox(root: Path, outside: Path) -> dict[str, bool]:
     many = [(f"tep-{n:05}.xlsx", f"{n}".encode()) for n in range(60)]
     (inbox / "nhieu-tep.eml").write_bytes(raw_email("nhieu@laocai.gov.vn", many))
 
+    (inbox / "loi-tat.lnk").write_bytes(b"L\0\0\0\x01\x14\x02\0" + junk("shortcut"))  # a Windows shortcut
     made = {"deep": sys.platform != "win32", "cp1258": sys.platform.startswith("linux")}
     if made["deep"]:
         folder = inbox / "sau"
@@ -291,6 +292,27 @@ def test_links_are_not_followed(office):
     assert not any("mat-khau" in r[2] or r[2] == "TCHC.xlsx" for r in office.rows)
 
 
+def test_a_windows_shortcut_is_a_file_that_is_no_report(office):
+    [row] = findings_of(office, "loi-tat.lnk")
+    assert "Tệp .lnk không phải biểu mẫu báo cáo" in row[9]
+
+
+@pytest.mark.parametrize(
+    ("attributes", "tag", "kind"),
+    [
+        (0x10 | 0x400, 0xA0000003, "link"),  # a directory junction
+        (0x20 | 0x400, 0xA000000C, "link"),  # a symbolic link to a file
+        (0x20 | 0x400, 0x9000701A, "file"),  # a OneDrive file kept online: the file itself
+        (0x20, 0, "file"),
+    ],
+)
+def test_windows_junctions_and_links_are_links(attributes, tag, kind):
+    """What Windows reports for an inbox entry, as os.stat(follow_symlinks=False) gives it there."""
+    mode = stat.S_IFDIR if attributes & 0x10 else stat.S_IFREG
+    info = SimpleNamespace(st_mode=mode, st_file_attributes=attributes, st_reparse_tag=tag)
+    assert ingest._kind("x", info) == kind
+
+
 def test_fifos_and_sockets_are_findings(office):
     if not office.made["fifo"]:
         pytest.skip("no FIFOs here")
@@ -428,6 +450,10 @@ def test_office_addresses_the_draft_cannot_carry_are_config_errors(config_text):
     with pytest.raises(UserError) as caught:
         parse_config(text)
     assert "“kinhte@.” không phải địa chỉ thư điện tử" in str(caught.value)
+    text = config_text.replace('clerk_email = "tchc.vpubnd@laocai.gov.vn"', 'clerk_email = "tchc@[bad"')
+    with pytest.raises(UserError) as caught:
+        parse_config(text)
+    assert "office.clerk_email: “tchc@[bad” không phải địa chỉ thư điện tử" in str(caught.value)
     with pytest.raises(UserError) as caught:
         parse_config(config_text.replace("max_attachments = 50", "max_attachments = 0"))
     assert "validation.max_attachments" in str(caught.value)
@@ -485,8 +511,9 @@ def _readable_report() -> bytes:
 
 def _arbitrary_submission(name, sender, when, unit, readable, as_attachment) -> Submission:
     source = Path("inbox") / ("thu.eml" if as_attachment else "x.xlsx")
-    if not as_attachment:
-        source = source.with_name(name.replace("/", "-").replace("\\", "-") or "x")
+    as_path = name.replace("/", "-").replace("\\", "-")
+    if not as_attachment and as_path not in ("", ".", ".."):  # what a path's last part can be
+        source = source.with_name(as_path)
     received = ReceivedFile(name, source, "0" * 64, when, sender, name if as_attachment else None)
     finding = Finding(Severity.ERROR, "x", f"Ô B12: {name}", name, "Đơn vị", "B12", name, name)
     status = FileStatus.REJECTED if readable else FileStatus.UNREADABLE

@@ -1050,9 +1050,10 @@ def write_feedback_email(
     about = unit_name or f"tệp {_original_name(submission.file)}"
     annotated_path = Path(annotated_path)
 
-    headers: list[tuple[str, object]] = [
-        ("From", _addresses([config.office.clerk_email], _office_unit_name(config)))
-    ]
+    headers: list[tuple[str, object]] = []
+    sender = _addresses([config.office.clerk_email], _office_unit_name(config))
+    if sender:
+        headers.append(("From", sender))
     if to:
         headers.append(("To", to))
     if cc:
