@@ -434,6 +434,17 @@ def test_a_units_feedback_that_cannot_be_written_is_a_finding_and_the_others_are
     assert len(blocked.findings) == 1  # the run's own submissions are left as they were
 
 
+@pytest.mark.parametrize("sender", SENDERS)
+def test_a_sender_the_draft_cannot_carry_leaves_it_to_the_unit(tmp_path, config, sender):
+    """Whatever parseaddr let through on this Python: the draft goes to KT's registered address."""
+    submission = _submission("bao-cao.xlsx", sender=sender, unit="KT")
+    feedback.write_feedback([submission], config, Period(2024, 2), tmp_path, lambda f: b"")
+    raw = (tmp_path / "phan-hoi" / "KT_bao-cao_kiem-tra.eml").read_bytes()
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert [a.addr_spec for a in message["To"].addresses] == ["kinhte.vpubnd@laocai.gov.vn"]
+    assert message["Cc"] is None
+
+
 def test_two_long_names_that_cut_to_the_same_name_stay_apart(tmp_path, config):
     first, second = _submission("ễ" * 70 + "1.xlsx"), _submission("ễ" * 70 + "2.xlsx")
     written = feedback.write_feedback([first, second], config, Period(2024, 2), tmp_path, lambda f: b"")
