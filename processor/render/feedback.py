@@ -1051,9 +1051,9 @@ def write_feedback_email(
     annotated_path = Path(annotated_path)
 
     headers: list[tuple[str, object]] = []
-    sender = _addresses([config.office.clerk_email], _office_unit_name(config))
-    if sender:
-        headers.append(("From", sender))
+    office = _addresses([config.office.clerk_email], _office_unit_name(config))
+    if office:
+        headers.append(("From", office))
     if to:
         headers.append(("To", to))
     if cc:
@@ -1074,8 +1074,8 @@ def draft_bytes(headers: Sequence[tuple[str, object]], body: str, filename: str,
         message[name] = value
     message["X-Unsent"] = "1"  # Outlook opens the file as a new message ready to send
     message.set_content(body, cte="quoted-printable")
-    xlsx = XLSX_MIME
-    message.add_attachment(attachment, maintype=xlsx[0], subtype=xlsx[1], filename=one_line(filename))
+    maintype, subtype = XLSX_MIME
+    message.add_attachment(attachment, maintype=maintype, subtype=subtype, filename=one_line(filename))
     # A fixed boundary derived from the content: the same inputs give the same bytes.
     digest = hashlib.sha256(body.encode("utf-8") + attachment).hexdigest()
     message.set_boundary(f"thidua-{digest[:32]}")
