@@ -170,25 +170,24 @@ def remove_deep(folder: Path) -> None:
 
 @pytest.fixture(scope="module")
 def office(tmp_path_factory):
-    root = tmp_path_factory.mktemp("hostile")
+    # Not below pytest's base folder: a run killed before the teardown would leave the 1,100 folders to
+    # its clean-up of old folders, which goes down them recursively.
+    root = Path(tempfile.mkdtemp(prefix="thidua-hostile-"))
     assert thidua(root, "init", str(root)).returncode == 0
     outside = tmp_path_factory.mktemp("outside")
     (outside / "TCHC.xlsx").write_bytes(workbooks.xlsx())  # a genuine TCHC report, outside the inbox
     (outside / "mat-khau.txt").write_text("From: root@may-chu\n\nmat khau: 123456\n", encoding="utf-8")
     made = build_inbox(root, outside)
-    started = time.monotonic()
     proc = thidua(root, "run", "--period", PERIOD)
-    seconds = time.monotonic() - started
     out = root / "output" / PERIOD
     rows = []
     if (out / f"kiem-tra-{PERIOD}.xlsx").exists():
         book = openpyxl.load_workbook(out / f"kiem-tra-{PERIOD}.xlsx", read_only=True)
         rows = [r for r in book.worksheets[0].iter_rows(min_row=5, values_only=True) if r[2]]
         book.close()
-    yield SimpleNamespace(
-        root=root, proc=proc, out=out, rows=rows, made=made, seconds=seconds, outside=outside
-    )
+    yield SimpleNamespace(root=root, proc=proc, out=out, rows=rows, made=made, outside=outside)
     remove_deep(root / "inbox" / "sau")
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def findings_of(office, name_part: str) -> list[tuple]:
