@@ -110,6 +110,7 @@ class Validation:
     max_part_mb: int = 50
     max_zip_entries: int = 2000
     max_compression_ratio: int = 200
+    max_attachments: int = 50  # per e-mail, attached e-mails included: the rest is one finding
 
 
 @dataclass(frozen=True)
@@ -447,6 +448,18 @@ def _check_date_setting(value: object, errors: _Errors) -> None:
         )
 
 
+# An address as mail programs write it (RFC 5322's dot-atom on both sides of the @): what the drafts can
+# carry in a header. Quoted local parts and address literals ("a@[10.0.0.1]") are valid too, but no
+# office uses them, and the email package turns some half-written ones into exceptions.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*")
+
+
+def is_email_address(text: str) -> bool:
+    return len(text) <= 254 and _EMAIL_ADDRESS.fullmatch(text) is not None
+
+
 def _check(config: Config, errors: _Errors) -> None:
     if not config.ratings or len(config.ratings) < 2:
         errors.add("ratings", "cần ít nhất hai mức xếp loại, từ cao xuống thấp.")
@@ -461,8 +474,14 @@ def _check(config: Config, errors: _Errors) -> None:
         errors.add("disciplines.levels", "cần ít nhất mức “Không”.")
     for i, unit in enumerate(config.units, 1):
         for j, email in enumerate(unit.emails, 1):
-            if "@" not in email or " " in email:
+            if not is_email_address(email):
                 errors.add(f"units[{i}].emails[{j}]", f"“{email}” không phải địa chỉ thư điện tử.")
+    if config.office.clerk_email and not is_email_address(config.office.clerk_email):
+        errors.add("office.clerk_email", f"“{config.office.clerk_email}” không phải địa chỉ thư điện tử.")
+    if config.validation.max_attachments < 1:
+        errors.add(
+            "validation.max_attachments", "phải là số nguyên dương: số tệp đính kèm tối đa của một thư."
+        )
     if config.documents.name_order not in ("given_name", "roster"):
         errors.add("documents.name_order", "chỉ nhận “given_name” hoặc “roster”.")
     _check_date_setting(config.documents.date, errors)

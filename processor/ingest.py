@@ -5,6 +5,10 @@ e-mails themselves (.eml from any mail program, .msg from Outlook), in any sub-f
 only stage that reads them. It never changes, moves or deletes a file, and a file it cannot take
 becomes a finding, never an exception: one bad file must not stop the others.
 
+Nothing outside the inbox is read: links (symbolic links, Windows junctions) are not followed, FIFOs,
+sockets and devices are not opened, each is a finding; folders are walked MAX_FOLDER_DEPTH levels down;
+an e-mail has at most validation.max_attachments attachments opened, those of attached e-mails included.
+
 Times: `received_at` is the e-mail's Date, else the file's modification time, expressed as a naive
 datetime in Vietnam time (UTC+7, a fixed offset: Vietnam has no daylight saving, and a fixed offset
 needs no time-zone database on Windows). The same files give the same times on any machine.
@@ -21,6 +25,8 @@ import datetime as dt
 import email
 import email.errors
 import email.policy
+import errno
+import functools
 import hashlib
 import logging
 import os
@@ -38,7 +44,7 @@ from pathlib import Path
 from processor.config import Config
 from processor.ingest_cache import ValidationCache
 from processor.records import FileStatus, Finding, Incoming, ReceivedFile, Severity, Submission, UserError
-from processor.vntext import format_decimal, nfc, xml_safe
+from processor.vntext import format_decimal, nfc, one_line, xml_safe
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 EMAIL_SUFFIXES = (".eml", ".msg")
@@ -58,6 +64,13 @@ SHARE_FRESH_FILES = 4000
 
 _DIGITS = re.compile(r"(\d+)")
 _MAX_NESTING = 3  # e-mails attached to e-mails: deeper is not a forward, it is a bomb
+# Folders below the inbox that are walked: a clerk files by month and unit, a few levels; a chain of a
+# thousand folders is an attack on the walk, and what lies below this is one finding.
+MAX_FOLDER_DEPTH = 20
+# Windows reparse points that lead elsewhere (a symbolic link, a junction): never followed. Other
+# reparse points (OneDrive's files kept online) are the files themselves.
+_LINK_REPARSE_TAGS = {0xA000000C, 0xA0000003}  # IO_REPARSE_TAG_SYMLINK, IO_REPARSE_TAG_MOUNT_POINT
+_REPARSE_POINT = getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0x400)
 
 Progress = Callable[[int, int], None]
 
@@ -155,7 +168,10 @@ def collect_paths(paths: Sequence[Path], config: Config) -> Collected:
             collector.add_folder(path, prefix=f"{_shown(str(path)).rstrip('/')}/")
             collector.read_walked()
         else:
-            collector.add_file(path, _shown(str(path)), named=True)
+            # A link named on the command line is the clerk's choice: its target is read (and read
+            # again for the feedback) as the file itself.
+            source = Path(os.path.realpath(path)) if path.is_symlink() else path
+            collector.add_file(source, _shown(str(path)), named=True)
     return collector.done()
 
 
@@ -163,15 +179,15 @@ def read_source(file: ReceivedFile) -> bytes:
     """A received workbook's bytes again (the feedback stage annotates a copy): the file itself, or the
     attachment taken out of its e-mail again. The bytes must still be the ones that were validated."""
     try:
-        data = file.source_path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"Không đọc lại được tệp {file.display_name}: {_os_reason(exc)}") from None
+        data = _read_stable(file.source_path, None)[0]
+    except _SourceProblem as problem:
+        raise UserError(f"Không đọc lại được tệp {file.display_name}: {problem.message}") from None
     if file.attachment_name is None:
         if _sha256(data) == file.sha256:
             return data
     else:
         try:
-            parts = _open_email(data, file.source_path.suffix.lower())
+            parts = _reopen_email(data, file.source_path.suffix.lower())
         except _EmailUnreadable:
             parts = None
         for attachment in parts.attachments if parts else ():
@@ -181,6 +197,13 @@ def read_source(file: ReceivedFile) -> bytes:
         f"Tệp {file.display_name} đã thay đổi hoặc không còn trong thư mục nhận kể từ lúc kiểm tra. "
         "Chạy lại để kiểm tra tệp hiện có."
     )
+
+
+@functools.lru_cache(maxsize=2)
+def _reopen_email(data: bytes, suffix: str) -> _Email:
+    """An e-mail opened again for one of its attachments: the next attachment asked for is most often
+    from the same e-mail, and parsing one with thousands of parts takes a second."""
+    return _open_email(data, suffix, max_attachments=None)
 
 
 def resolve_versions(submissions: list[Submission]) -> None:
@@ -589,6 +612,26 @@ class _Email:
     sent_at: dt.datetime | None
     attachments: list[_Attachment]  # in the e-mail's order, those of attached e-mails in place
     forwarded: int = 0  # attached e-mails that could not be opened
+    dropped: int = 0  # attachments and attached e-mails past validation.max_attachments, not opened
+
+
+class _Budget:
+    """How many more attachments one e-mail may have opened, those of the e-mails attached to it (at any
+    depth) included: one e-mail with 20,000 tiny workbooks must not become 20,000 files to validate and
+    40,000 to write."""
+
+    def __init__(self, limit: int | None):
+        self.left = limit
+        self.dropped = 0
+
+    def take(self) -> bool:
+        if self.left is None:
+            return True
+        if self.left > 0:
+            self.left -= 1
+            return True
+        self.dropped += 1
+        return False
 
 
 class _Collector:
@@ -600,6 +643,7 @@ class _Collector:
     ):
         self.limit = config.validation.max_file_mb * 1024 * 1024
         self.limit_mb = config.validation.max_file_mb
+        self.max_attachments = config.validation.max_attachments
         self.keep_bytes = keep_bytes
         self.on_new = on_new
         self.offered: set[str] = set()
@@ -625,31 +669,50 @@ class _Collector:
 
     # walking
     def add_folder(self, folder: Path, prefix: str) -> None:
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: nfc(e.name))
-        except OSError as exc:
-            display = prefix.rstrip("/") or _shown(str(folder))
-            self._not_taken(folder, display, None, _SourceProblem("folder_unreadable", _folder_reason(exc)))
-            return
-        for entry in entries:
+        """Note the files under `folder` for read_walked, depth first in sorted order. Links are not
+        followed, FIFOs and devices not opened (each is a finding), and the walk keeps its own stack:
+        a chain of a thousand folders is walked down to MAX_FOLDER_DEPTH, then one finding."""
+        top = self._scan(folder, prefix.rstrip("/") or _shown(str(folder)))
+        stack = [(iter(top), prefix, 0)] if top is not None else []
+        while stack:
+            entries, prefix, depth = stack[-1]
+            entry = next(entries, None)
+            if entry is None:
+                stack.pop()
+                continue
             path = Path(entry.path)
             display = f"{prefix}{_shown(entry.name)}"
+            if _is_clutter_name(entry.name):
+                self.collected.skipped.append(path)
+                continue
             try:
-                is_folder = entry.is_dir(follow_symlinks=False)
-                is_file = not is_folder and entry.is_file()
+                info = entry.stat(follow_symlinks=False)
+                kind = _kind(entry.path, info)
             except OSError as exc:
                 self._not_taken(path, display, None, _SourceProblem("file_unreadable", _os_reason(exc)))
                 continue
-            if _is_clutter(entry):
+            if getattr(info, "st_file_attributes", 0) & _WINDOWS_HIDDEN:
                 self.collected.skipped.append(path)
-            elif is_folder:
-                self.add_folder(path, f"{display}/")
-            elif is_file:
-                try:
-                    modified = entry.stat().st_mtime
-                except OSError:
-                    modified = 0.0  # read last; reading it says what is wrong
-                self._walked.append((path, display, modified))
+            elif kind == "link":
+                self._not_taken(path, display, None, _link_problem(path))
+            elif kind == "special":
+                self._not_taken(path, display, None, _special_file_problem())
+            elif kind == "folder" and depth >= MAX_FOLDER_DEPTH:
+                self._not_taken(path, display, None, _too_deep_problem())
+            elif kind == "folder":
+                inner = self._scan(path, display)
+                if inner is not None:
+                    stack.append((iter(inner), f"{display}/", depth + 1))
+            else:
+                self._walked.append((path, display, info.st_mtime))
+
+    def _scan(self, folder: Path, display: str) -> list[os.DirEntry] | None:
+        try:
+            with os.scandir(folder) as entries:
+                return sorted(entries, key=lambda e: nfc(e.name))
+        except OSError as exc:
+            self._not_taken(folder, display, None, _SourceProblem("folder_unreadable", _folder_reason(exc)))
+            return None
 
     def add_file(self, path: Path, display: str, named: bool = False) -> None:
         suffix = path.suffix.lower()
@@ -674,7 +737,7 @@ class _Collector:
 
     def _add_email(self, path: Path, display: str, data: bytes, mtime: dt.datetime, suffix: str) -> None:
         try:
-            message = _open_email(data, suffix)
+            message = _open_email(data, suffix, self.max_attachments)
         except _EmailUnreadable as exc:
             raise _SourceProblem(
                 "email_unreadable", _email_unreadable_message(suffix), value=str(exc)[:200] or None
@@ -717,6 +780,8 @@ class _Collector:
                     " Thư có kèm thư khác (chuyển tiếp dạng tệp đính kèm): mở thư đó và lưu tệp biểu mẫu "
                     "vào thư mục nhận."
                 )
+            if message.dropped:
+                listing += " " + self._dropped_message(message)
             problem = _SourceProblem(
                 "no_workbook_attachment",
                 "Thư không có tệp biểu mẫu báo cáo đính kèm (.xlsx, .xlsm, .xls); đã bỏ qua." + listing,
@@ -724,6 +789,18 @@ class _Collector:
             )
             problem.sender, problem.sent_at = message.sender, message.sent_at
             raise problem
+        if message.dropped:
+            problem = _SourceProblem("too_many_attachments", self._dropped_message(message), Severity.WARNING)
+            problem.sender, problem.sent_at = message.sender, message.sent_at
+            self._not_taken(path, display, received_at, problem)
+
+    def _dropped_message(self, message: _Email) -> str:
+        return (
+            f"Thư có hơn {self.max_attachments} tệp đính kèm (tính cả thư chuyển tiếp kèm theo): chỉ "
+            f"{self.max_attachments} tệp đầu được xem xét, {message.dropped} tệp còn lại đã bỏ qua. Đề nghị "
+            "đơn vị gửi mỗi báo cáo một thư; nếu thư này đúng là thư tổng hợp, lưu các tệp báo cáo vào thư "
+            "mục nhận hoặc tăng validation.max_attachments trong config.toml."
+        )
 
     # recording
     def _found(self, received: ReceivedFile, data: bytes) -> None:
@@ -762,14 +839,18 @@ class _Collector:
 _EPOCH_LOCAL = dt.datetime(1970, 1, 1, 7, 0)  # received_at of a file whose time cannot be known
 
 
-def _is_clutter(entry: os.DirEntry) -> bool:
-    if _is_clutter_name(entry.name):
-        return True
-    try:
-        attributes = getattr(entry.stat(follow_symlinks=False), "st_file_attributes", 0)
-    except OSError:
-        return False
-    return bool(attributes & _WINDOWS_HIDDEN)
+def _kind(path: str, info: os.stat_result) -> str:
+    """ "folder", "file", "link" (a symbolic link, a Windows junction) or "special" (FIFO, socket,
+    device), from the entry's own status (links not followed)."""
+    if stat.S_ISLNK(info.st_mode):
+        return "link"
+    if getattr(info, "st_file_attributes", 0) & _REPARSE_POINT:
+        tag = getattr(info, "st_reparse_tag", 0) or getattr(os.lstat(path), "st_reparse_tag", 0)
+        if tag in _LINK_REPARSE_TAGS:
+            return "link"
+    if stat.S_ISDIR(info.st_mode):
+        return "folder"
+    return "file" if stat.S_ISREG(info.st_mode) else "special"
 
 
 def _is_clutter_name(name: str) -> bool:
@@ -781,19 +862,27 @@ def _is_clutter_name(name: str) -> bool:
     )
 
 
-def _read_stable(path: Path, limit: int, limit_mb: int) -> tuple[bytes, dt.datetime]:
-    """The file's bytes and its modification time, refusing a file too large or still being written."""
+def _read_stable(path: Path, limit: int | None, limit_mb: int = 0) -> tuple[bytes, dt.datetime]:
+    """The file's bytes and its modification time, refusing a file larger than `limit` or still being
+    written, and anything that is not a plain file: a link is not followed, a FIFO not waited on."""
     try:
-        before = os.stat(path)
-        if before.st_size > limit:
+        before = os.stat(path, follow_symlinks=False)
+        kind = _kind(str(path), before)
+        if kind == "link":
+            raise _link_problem(path)
+        _check_regular(before.st_mode)
+        if limit is not None and before.st_size > limit:
             raise _too_large(before.st_size, limit_mb)
-        with open(path, "rb") as stream:
-            data = stream.read(limit + 1)
-        after = os.stat(path)
+        with open(path, "rb", opener=_open_as_found) as stream:
+            data = stream.read() if limit is None else stream.read(limit + 1)
+        after = os.stat(path, follow_symlinks=False)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW: a link put there since the status above
+            raise _link_problem(path) from None
         raise _SourceProblem("file_unreadable", _os_reason(exc)) from None
-    if len(data) > limit:
+    if limit is not None and len(data) > limit:
         raise _too_large(len(data), limit_mb)
+    _check_regular(after.st_mode)
     unchanged = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
     if not unchanged or len(data) != after.st_size:
         raise _SourceProblem(
@@ -802,6 +891,19 @@ def _read_stable(path: Path, limit: int, limit_mb: int) -> tuple[bytes, dt.datet
             "Chờ chép xong rồi chạy lại.",
         )
     return data, _to_vietnam_time(dt.datetime.fromtimestamp(after.st_mtime, dt.UTC))
+
+
+def _open_as_found(path: str, flags: int) -> int:
+    """Open what the status before saw: never through a link put there since (O_NOFOLLOW), never
+    waiting on a FIFO (O_NONBLOCK: a FIFO would block until something writes to it)."""
+    return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+
+
+def _check_regular(mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise _SourceProblem("file_unreadable", "Đây là một thư mục, không phải tệp.")
+    if not stat.S_ISREG(mode):
+        raise _special_file_problem()
 
 
 def _to_vietnam_time(moment: dt.datetime) -> dt.datetime:
@@ -818,12 +920,14 @@ def _sha256(data: bytes) -> str:
 # -- e-mails ---------------------------------------------------------------------------------------
 
 
-def _open_email(data: bytes, suffix: str) -> _Email:
-    """Sender, date and attachments of a saved e-mail; _EmailUnreadable if it is not one."""
+def _open_email(data: bytes, suffix: str, max_attachments: int | None) -> _Email:
+    """Sender, date and attachments of a saved e-mail; _EmailUnreadable if it is not one. Past
+    `max_attachments` (attached e-mails and theirs included) attachments are counted, not opened."""
+    budget = _Budget(max_attachments)
     if suffix == ".msg":
-        return _open_msg(data)
+        return _open_msg(data, budget)
     try:
-        return _open_eml(data)
+        return _open_eml(data, budget)
     except _EmailUnreadable:
         raise
     except Exception as exc:
@@ -832,34 +936,40 @@ def _open_email(data: bytes, suffix: str) -> _Email:
         raise _EmailUnreadable(f"{type(exc).__name__}: {exc}") from None
 
 
-def _open_eml(data: bytes) -> _Email:
+def _open_eml(data: bytes, budget: _Budget) -> _Email:
     # compat32 rather than the default policy: headers stay plain text (a malformed Date costs the
     # date, not the e-mail) and parsing is twice as fast, which counts over a thousand e-mails.
     message = email.message_from_bytes(data, policy=email.policy.compat32)
     if not message.keys():
         raise _EmailUnreadable("no header")
-    return _eml_content(message, 0)
+    content = _eml_content(message, 0, budget)
+    content.dropped = budget.dropped
+    return content
 
 
-def _eml_content(message: Message, depth: int) -> _Email:
+def _eml_content(message: Message, depth: int, budget: _Budget) -> _Email:
     attachments: list[_Attachment] = []
     forwarded = 0
     for part in _leaf_parts(message):
         if part.get_content_type() == "message/rfc822":
+            if not budget.take():
+                continue
             payload = part.get_payload()
             inner = payload[0] if isinstance(payload, list) and payload else None
             if inner is None or depth >= _MAX_NESTING or not inner.keys():
                 forwarded += 1
                 continue
-            content = _eml_content(inner, depth + 1)
+            content = _eml_content(inner, depth + 1, budget)
             name = _decoded(part.get_filename())
             label = _attachment_name(name) if name else _subject_label(_decoded(inner.get("Subject")), ".eml")
             attachments += _nested(content, label)
             forwarded += content.forwarded
             continue
         name = _decoded(part.get_filename())
+        if not name or not budget.take():
+            continue
         payload = part.get_payload(decode=True)
-        if name and isinstance(payload, bytes):
+        if isinstance(payload, bytes):
             attachments.append(_Attachment(_attachment_name(name), payload))
     return _Email(_address(message.get("From")), _parse_date(message.get("Date")), attachments, forwarded)
 
@@ -892,7 +1002,7 @@ def _subject_label(subject: str, suffix: str) -> str:
     return f"{text or 'thư đính kèm'}{suffix}"
 
 
-def _open_msg(data: bytes) -> _Email:
+def _open_msg(data: bytes, budget: _Budget) -> _Email:
     try:
         import extract_msg
         from extract_msg.enums import ErrorBehavior
@@ -909,14 +1019,16 @@ def _open_msg(data: bytes) -> _Email:
     )
     try:
         with extract_msg.openMsg(data, strict=False, errorBehavior=tolerant) as message:
-            return _msg_content(message, 0)
+            content = _msg_content(message, 0, budget)
+        content.dropped = budget.dropped
+        return content
     except Exception as exc:
         # extract-msg and olefile raise many kinds of errors on damaged files (struct, OLE, custom);
         # each means the same thing here: this .msg cannot be read.
         raise _EmailUnreadable(f"{type(exc).__name__}: {exc}") from None
 
 
-def _msg_content(message, depth: int) -> _Email:
+def _msg_content(message, depth: int, budget: _Budget) -> _Email:
     """Sender, date and attachments of an open extract-msg message, and of the messages it carries."""
     from extract_msg.enums import AttachmentType
 
@@ -936,17 +1048,19 @@ def _msg_content(message, depth: int) -> _Email:
     for attachment in message.attachments:
         payload = getattr(attachment, "data", None)
         if attachment.type is AttachmentType.MSG:
+            if not budget.take():
+                continue
             if depth >= _MAX_NESTING or payload is None or not hasattr(payload, "attachments"):
                 forwarded += 1
                 continue
-            inner = _msg_content(payload, depth + 1)
+            inner = _msg_content(payload, depth + 1, budget)
             subject = getattr(payload, "subject", None) or ""
             label = _subject_label(subject, ".msg")
             attachments += _nested(inner, label)
             forwarded += inner.forwarded
             continue
         name = attachment.longFilename or attachment.shortFilename or getattr(attachment, "name", None)
-        if attachment.type is AttachmentType.DATA and isinstance(payload, bytes) and name:
+        if attachment.type is AttachmentType.DATA and isinstance(payload, bytes) and name and budget.take():
             attachments.append(_Attachment(_attachment_name(name), payload))
     return _Email(sender, sent_at, attachments, forwarded)
 
@@ -986,8 +1100,9 @@ def _address(text: object) -> str | None:
 
 
 def _attachment_name(name: str) -> str:
-    """The file name only: an attachment called '..\\..\\x.xlsx' is shown, never used, as a path."""
-    return _shown(name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    """The file name only: an attachment called '..\\..\\x.xlsx' is shown, never used, as a path; and on
+    one line (RFC 2231 lets a name carry CR/LF, which would end up in headers and file names)."""
+    return one_line(_shown(name.replace("\\", "/").rsplit("/", 1)[-1]))
 
 
 def _shown(name: str) -> str:
@@ -1035,6 +1150,38 @@ def _too_large(size: int, limit_mb: int) -> _SourceProblem:
         f"Tệp dung lượng {size_mb} MB, vượt giới hạn {limit_mb} MB nên không được đọc. Kiểm tra lại tệp; "
         "nếu đúng là báo cáo, tăng validation.max_file_mb trong config.toml.",
         value=f"{size_mb} MB",
+    )
+
+
+def _link_problem(path: Path) -> _SourceProblem:
+    try:
+        target = _shown(os.readlink(path))[:300] or None
+    except (OSError, ValueError):
+        target = None
+    return _SourceProblem(
+        "link_not_followed",
+        "Đây là lối tắt (liên kết tới một tệp hay thư mục ở nơi khác), không phải tệp nhận được: chương "
+        "trình không mở lối tắt để không đọc nhầm tệp nằm ngoài thư mục nhận. Chép chính tệp báo cáo vào "
+        "thư mục nhận rồi chạy lại.",
+        Severity.WARNING,
+        value=target,
+    )
+
+
+def _special_file_problem() -> _SourceProblem:
+    return _SourceProblem(
+        "special_file",
+        "Đây không phải tệp thông thường (ống dẫn, socket hoặc tệp thiết bị) nên không được mở. Xóa mục này "
+        "khỏi thư mục nhận; báo cáo phải là tệp Excel hoặc thư điện tử đã lưu.",
+        Severity.WARNING,
+    )
+
+
+def _too_deep_problem() -> _SourceProblem:
+    return _SourceProblem(
+        "folder_too_deep",
+        f"Thư mục này nằm sâu hơn {MAX_FOLDER_DEPTH} cấp trong thư mục nhận nên không được mở; các tệp bên "
+        "trong chưa được kiểm tra. Chuyển các tệp báo cáo lên thư mục ít cấp hơn rồi chạy lại.",
     )
 
 

@@ -42,6 +42,19 @@ def xml_safe(text: str) -> str:
     return _SURROGATES.sub("\ufffd", _XML_ILLEGAL.sub("", text))
 
 
+# What must never reach a single line of text (a mail header, a file name): control characters, which
+# include CR, LF and U+0085; the Unicode line and paragraph separators; the bidirectional controls that
+# make "xcod.exe" look like "exe.docx"; lone surrogates (shown as U+FFFD).
+_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+
+
+def one_line(text: str) -> str:
+    """`text` as one line: anything that breaks or disguises a line becomes a space; NFC; trimmed."""
+    if not text.isprintable():
+        text = _SURROGATES.sub("\ufffd", _NOT_ONE_LINE.sub(" ", text))
+    return _SPACES.sub(" ", nfc(text)).strip()
+
+
 def clean(text: object) -> str:
     """NFC, with runs of white space (including non-breaking) folded to one space and trimmed."""
     if text is None:
@@ -155,6 +168,31 @@ def slug(text: str) -> str:
     ascii_text = unicodedata.normalize("NFD", clean(text).replace("đ", "d").replace("Đ", "D"))
     ascii_text = "".join(c for c in ascii_text if not unicodedata.combining(c))
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+# A file name made from text a unit chose (an attachment's name) is cut to this many bytes of UTF-8:
+# ext4 and APFS take 255 bytes a name and the atomic writer's temporary name adds about 21 (NTFS counts
+# 255 UTF-16 units, never more than the UTF-8 bytes). It also keeps the path under Windows' 260
+# characters: the longest is `<out root>\\.staging-<period>-<pid>-<ns>\\phan-hoi\\.<name>.<8>.tmp-thidua`,
+# 72 characters besides the name and the output folder, so an output folder of up to 85 characters.
+MAX_FILE_NAME_BYTES = 100
+_FILE_NAME_BAD = re.compile(r'[<>:"/\\|?*]+')
+_WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"{port}{i}" for port in ("com", "lpt") for i in range(10))}
+
+
+def safe_file_name(stem: str, suffix: str = "", max_bytes: int = MAX_FILE_NAME_BYTES) -> str:
+    """`stem` + `suffix` as a file name every system takes: one line, none of the characters Windows
+    refuses, no leading or trailing dot or space, not a Windows device name, at most `max_bytes` of UTF-8
+    (the stem is cut, at a character, never the suffix). An empty stem becomes "tep"."""
+    stem = _FILE_NAME_BAD.sub("-", one_line(stem))
+    room = max_bytes - len(suffix.encode("utf-8"))
+    stem = stem.encode("utf-8")[: max(room, 1)].decode("utf-8", "ignore")
+    while stem and (unicodedata.combining(stem[-1]) or stem[-1] in "\u200d\ufe0e\ufe0f"):
+        stem = stem[:-1]  # what is left of a letter or an emoji the cut went through
+    stem = stem.strip(" .-") or "tep"
+    if stem.split(".")[0].lower() in _WINDOWS_DEVICES:
+        stem = f"{stem}_"
+    return f"{stem}{suffix}"
 
 
 # ================================================================================================

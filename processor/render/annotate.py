@@ -1125,7 +1125,7 @@ def set_core_properties(pkg: Package, modified: str, last_modified_by: str) -> N
         )
     else:
         data = data[:end] + _modified_element(stamp) + data[end:]
-        end = data.rfind(b"</cp:coreProperties>")
+    end = data.rfind(b"</cp:coreProperties>")  # the new stamp need not be as long as the old one
     who = text(last_modified_by).encode("utf-8")
     pattern = re.compile(rb"<cp:lastModifiedBy\s*/>|<cp:lastModifiedBy>[^<]*</cp:lastModifiedBy>")
     element = b"<cp:lastModifiedBy>" + who + b"</cp:lastModifiedBy>"

@@ -285,6 +285,13 @@ def _entry(name: str) -> zipfile.ZipInfo:
     return info
 
 
+def w3c_time(moment: dt.datetime) -> str:
+    """A naive UTC time as a package's properties write it: "2024-03-04T01:30:00Z". isoformat, not
+    strftime: the year has its four digits on every platform (glibc writes year 999 as "999", which no
+    reader takes), whatever date a forged e-mail gives."""
+    return moment.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
 def normalise_zip(
     path: Path, stamp: dt.datetime, splices: dict[str, RowsXml], strings: SharedStrings | None = None
 ) -> None:
@@ -294,7 +301,7 @@ def normalise_zip(
     """
     strings = strings or None  # an empty table is left out, with its declarations
     fixed = path.with_name(path.name + ".z")
-    when = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    when = w3c_time(stamp).encode()
     try:
         with (
             zipfile.ZipFile(path) as source,

@@ -12,7 +12,8 @@ annotating a returned copy first puts those cells back as they were: no stale re
 
 from __future__ import annotations
 
-import base64
+import contextlib
+import dataclasses
 import datetime as dt
 import email.policy
 import functools
@@ -20,11 +21,9 @@ import hashlib
 import io
 import itertools
 import math
-import re
 import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
-from email import quoprimime
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -32,7 +31,6 @@ from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import Rule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
@@ -45,10 +43,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.xml.functions import fromstring, tostring
 
 from processor import form
-from processor.config import Config
+from processor.config import Config, is_email_address
 from processor.records import FileStatus, Finding, Period, ReceivedFile, Severity, Submission, UserError
 from processor.render import annotate, atomic
-from processor.vntext import clean, format_date, nfc, slug, sort_key
+from processor.vntext import clean, format_date, nfc, one_line, safe_file_name, sort_key, xml_safe
 
 FINDINGS_SHEET = "Kết quả kiểm tra"
 FILES_SHEET = "Tệp đã nhận"
@@ -102,7 +100,6 @@ MAX_TEXT = 2000  # unit text copied into a cell or comment is cut here
 EMAIL_FINDINGS_LISTED = 10
 VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7))
 _FORMULA_START = ("=", "+", "-", "@")
-_FILE_NAME_BAD = re.compile(r'[\x00-\x1f<>:"/\\|?*]+')
 
 
 # ------------------------------------------------------------------------------------------------
@@ -110,10 +107,11 @@ _FILE_NAME_BAD = re.compile(r'[\x00-\x1f<>:"/\\|?*]+')
 
 
 def _text(value: object, limit: int = MAX_TEXT) -> str:
-    """Text safe for a cell, a comment or a mail: NFC, no XML-illegal control characters, bounded."""
+    """Text safe for a cell, a comment or a mail: NFC, no XML-illegal control characters, no lone
+    surrogates (a file name that is not UTF-8), bounded."""
     if value is None:
         return ""
-    text = ILLEGAL_CHARACTERS_RE.sub("", nfc(str(value)))
+    text = xml_safe(nfc(str(value)))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -132,14 +130,23 @@ def _put(ws, row: int, column: int, value: object):
 def _local(moment: dt.datetime) -> dt.datetime:
     """Excel has no time zones: show every time as Vietnam time, naive."""
     if moment.tzinfo is not None:
-        return moment.astimezone(VIETNAM_TIME).replace(tzinfo=None)
+        return _shifted(moment, VIETNAM_TIME)
     return moment
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=VIETNAM_TIME)
-    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return _shifted(moment, dt.UTC)
+
+
+def _shifted(moment: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """`moment` in `zone`, naive; a time within hours of year 1 or 9999 (a forged Date) stays at the edge
+    instead of overflowing."""
+    try:
+        return moment.astimezone(zone).replace(tzinfo=None)
+    except OverflowError:
+        return dt.datetime.min if moment.year == 1 else dt.datetime.max
 
 
 def _when(moment: dt.datetime) -> str:
@@ -695,9 +702,10 @@ def write_annotated_copy(
     The unit's package is patched (annotate.py) when it is a plain workbook; anything else (a copy sent
     back, existing comments, a macro workbook) goes through openpyxl, which cleans and rewrites it all.
     """
+    from processor.render.fastxlsx import w3c_time
+
     findings = list(submission.findings)
-    stamp = submission.file.received_at
-    modified = _utc(stamp).strftime("%Y-%m-%dT%H:%M:%SZ")
+    modified = w3c_time(_utc(submission.file.received_at))
     pkg, located = None, {}
     if _may_open(submission, data):
         try:
@@ -938,12 +946,22 @@ class _DraftPolicy(email.policy.EmailPolicy):
 
     Python 3.11's folder drops the space between two encoded words when it folds a long non-ASCII
     Subject ("báo cáotháng"); email.header keeps spaces inside the encoded words.
+
+    The MIME headers the package writes itself are plain ASCII that fits a line: written as they are,
+    they cost nothing, where the folder's parse of each was half the time of a draft (tests hold the
+    two ways to the same bytes).
     """
+
+    plain_headers = frozenset({"content-type", "content-transfer-encoding", "mime-version", "x-unsent"})
 
     def fold_binary(self, name: str, value: str) -> bytes:
         if name.lower() == "subject":
             encoded = Header(str(value), "utf-8", header_name=name).encode(linesep=self.linesep)
             return f"{name}: {encoded}{self.linesep}".encode("ascii")
+        if name.lower() in self.plain_headers:
+            text = str(value)
+            if text.isascii() and text.isprintable() and len(name) + len(text) + 2 <= self.max_line_length:
+                return f"{name}: {text}{self.linesep}".encode("ascii")
         return super().fold_binary(name, value)
 
 
@@ -951,13 +969,10 @@ DRAFT_POLICY = _DraftPolicy(linesep="\r\n")
 
 
 def _addresses(texts: Iterable[str], name: str = "") -> list[Address]:
-    out = []
-    for text in texts:
-        try:
-            out.append(Address(display_name=name, addr_spec=text.strip()))
-        except (ValueError, IndexError, TypeError):
-            continue  # config checks its addresses; a mangled sender address is just not copied
-    return out
+    """The addresses a draft can carry. Any other (a forged or mangled sender, which parseaddr may still
+    have let through: "a@.", "@c.vn") is left out, never a reason to fail."""
+    name = one_line(name)
+    return [Address(display_name=name, addr_spec=t.strip()) for t in texts if is_email_address(t.strip())]
 
 
 def _email_body(submission: Submission, config: Config, period: Period | None, attachment: str) -> str:
@@ -1006,7 +1021,7 @@ def _email_body(submission: Submission, config: Config, period: Period | None, a
     if config.office.clerk_email:
         signature.append(config.office.clerk_email)
     paragraphs.append("\n".join(signature))
-    return nfc("\n\n".join(paragraphs) + "\n")
+    return xml_safe(nfc("\n\n".join(paragraphs) + "\n"))  # a unit's name may hold a lone surrogate
 
 
 def write_feedback_email(
@@ -1017,26 +1032,33 @@ def write_feedback_email(
     *,
     period: Period | None = None,
 ) -> Path:
-    """A draft e-mail (.eml, opens as a new message in Outlook) to the unit, the annotated copy attached."""
+    """A draft e-mail (.eml, opens as a new message in Outlook) to the unit, the annotated copy attached.
+
+    To the unit's registered addresses, the sender in copy; to the sender when the unit has none; with
+    no To when no address is usable (the clerk fills it in).
+    """
     period = submission.period or period
     unit = config.unit(submission.unit_code) if submission.unit_code else None
-    to = list(unit.emails) if unit else []
-    sender = (submission.file.sender or "").strip()
-    known = {address.lower() for address in to}
-    cc = [sender] if sender and "@" in sender and sender.lower() not in known else []
-    if not to and cc:
+    to = _addresses(unit.emails if unit else ())
+    cc = _addresses([submission.file.sender or ""])
+    if {a.addr_spec.lower() for a in cc} <= {a.addr_spec.lower() for a in to}:
+        cc = []
+    if not to:
         to, cc = cc, []
     unit_name = _unit_name(submission, config)
     month = f" tháng {period.label}" if period else ""
     about = unit_name or f"tệp {_original_name(submission.file)}"
     annotated_path = Path(annotated_path)
 
-    headers = [("From", _addresses([config.office.clerk_email], _office_unit_name(config)))]
+    headers: list[tuple[str, object]] = []
+    office = _addresses([config.office.clerk_email], _office_unit_name(config))
+    if office:
+        headers.append(("From", office))
     if to:
-        headers.append(("To", _addresses(to)))
+        headers.append(("To", to))
     if cc:
-        headers.append(("Cc", _addresses(cc)))
-    headers.append(("Subject", nfc(f"[Thi đua] Kết quả kiểm tra báo cáo{month} – {_text(about, 200)}")))
+        headers.append(("Cc", cc))
+    headers.append(("Subject", one_line(f"[Thi đua] Kết quả kiểm tra báo cáo{month} – {_text(about, 200)}")))
     body = _email_body(submission, config, period, annotated_path.name)
     return atomic.write_bytes(
         Path(out_path), draft_bytes(headers, body, annotated_path.name, annotated_path.read_bytes())
@@ -1044,39 +1066,20 @@ def write_feedback_email(
 
 
 def draft_bytes(headers: Sequence[tuple[str, object]], body: str, filename: str, attachment: bytes) -> bytes:
-    """The draft as the email package writes an EmailMessage with these headers, the body as
-    quoted-printable text and the attachment (tests hold the two to the same bytes).
-
-    The package spends milliseconds a message parsing and folding headers that are the same in every
-    draft; here it folds only the ones that vary (addresses, subject, the attachment's name).
-    """
-    # The text as the message carries it (what get_content() of the plain part gives back).
-    text = b"\n".join(body.encode("utf-8").splitlines()) + b"\n"
-    # A fixed boundary derived from the content: the same inputs give the same bytes.
-    boundary = f"thidua-{hashlib.sha256(text + attachment).hexdigest()[:32]}".encode("ascii")
-    folded = EmailMessage(policy=email.policy.default)
+    """The draft as the email package writes it: an EmailMessage with these headers, the body as
+    quoted-printable text and the attachment, under DRAFT_POLICY. The package checks every header as it
+    is set; the texts that come from received files (names, addresses) are made one line before."""
+    message = EmailMessage(policy=email.policy.default)
     for name, value in headers:
-        folded[name] = value
-    folded["Content-Disposition"] = "attachment"
-    folded.set_param("filename", filename, header="Content-Disposition")
-    lines = [DRAFT_POLICY.fold_binary(name, value) for name, value in folded.raw_items()]
-    encoded = quoprimime.body_encode(text.decode("latin-1"), email.policy.default.max_line_length)
-    return b"".join(
-        [
-            *lines[:-1],
-            b"X-Unsent: 1\r\n",  # Outlook opens the file as a new message ready to send
-            b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed;\r\n boundary="%s"\r\n\r\n' % boundary,
-            b'--%s\r\nContent-Type: text/plain; charset="utf-8"\r\n' % boundary,
-            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n",
-            encoded.replace("\n", "\r\n").encode("ascii"),
-            b"\r\n--%s\r\nContent-Type: %s/%s\r\n" % (boundary, *(t.encode() for t in XLSX_MIME)),
-            b"Content-Transfer-Encoding: base64\r\n",
-            lines[-1],
-            b"MIME-Version: 1.0\r\n\r\n",
-            base64.encodebytes(attachment).replace(b"\n", b"\r\n"),
-            b"\r\n--%s--\r\n" % boundary,
-        ]
-    )
+        message[name] = value
+    message["X-Unsent"] = "1"  # Outlook opens the file as a new message ready to send
+    message.set_content(body, cte="quoted-printable")
+    maintype, subtype = XLSX_MIME
+    message.add_attachment(attachment, maintype=maintype, subtype=subtype, filename=one_line(filename))
+    # A fixed boundary derived from the content: the same inputs give the same bytes.
+    digest = hashlib.sha256(body.encode("utf-8") + attachment).hexdigest()
+    message.set_boundary(f"thidua-{digest[:32]}")
+    return message.as_bytes(policy=DRAFT_POLICY)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1092,16 +1095,13 @@ def _needs_feedback(submission: Submission, period: Period) -> bool:
     return submission.status in in_use and submission.period == period
 
 
-def _safe_stem(name: str) -> str:
-    stem = Path(_text(name, 200).replace("\\", "/")).stem
-    stem = _FILE_NAME_BAD.sub("-", stem).strip(" .-")
-    return stem[:80] or slug(name)[:80] or "tep"
-
-
-def feedback_file_name(submission: Submission) -> str:
-    """`<UNIT>_<original-stem>_kiem-tra.xlsx`, safe on Windows whatever the attachment was called."""
-    unit = _FILE_NAME_BAD.sub("-", submission.unit_code or "CHUA-RO-DON-VI")
-    return f"{unit}_{_safe_stem(_original_name(submission.file))}_kiem-tra.xlsx"
+def feedback_file_name(submission: Submission, number: int = 1) -> str:
+    """`<UNIT>_<original-stem>_kiem-tra.xlsx` (`…_kiem-tra-2.xlsx` for the second of one name), a name
+    every system takes whatever the attachment was called (vntext.safe_file_name)."""
+    original = _original_name(submission.file)
+    stem = safe_file_name(Path(one_line(original).replace("\\", "/")).stem)
+    copy = f"-{number}" if number > 1 else ""
+    return safe_file_name(f"{submission.unit_code or 'CHUA-RO-DON-VI'}_{stem}", f"_kiem-tra{copy}.xlsx")
 
 
 def write_feedback(
@@ -1114,19 +1114,21 @@ def write_feedback(
     """Annotated copies and e-mail drafts for the files in use with findings, and the clerk's report.
 
     Files: out_dir/phan-hoi/<UNIT>_<stem>_kiem-tra.xlsx and .eml beside it, out_dir/kiem-tra-<period>.xlsx.
+    A unit's feedback that cannot be written becomes a finding on its file in the report.
     """
     submissions = sorted(submissions, key=lambda s: _submission_key(config, s))
+    reported = list(submissions)
     out_dir = Path(out_dir)
     folder = out_dir / FEEDBACK_DIR
     written: list[Path] = []
     used: set[str] = set()
-    for submission in submissions:
+    for index, submission in enumerate(submissions):
         if not _needs_feedback(submission, period):
             continue
-        name = feedback_file_name(submission)
-        base, number = name.removesuffix(".xlsx"), 2
+        name, number = feedback_file_name(submission), 1
         while name.lower() in used:
-            name, number = f"{base}-{number}.xlsx", number + 1
+            number += 1
+            name = feedback_file_name(submission, number)
         used.add(name.lower())
         data = b""
         if submission.status is not FileStatus.UNREADABLE:
@@ -1134,8 +1136,27 @@ def write_feedback(
                 data = load(submission.file)
             except (OSError, UserError):
                 data = b""  # the file went away since ingest: the findings sheet alone still helps
-        xlsx = write_annotated_copy(submission, data, folder / name, config=config)
-        eml = write_feedback_email(submission, config, xlsx, xlsx.with_suffix(".eml"), period=period)
+        xlsx = folder / name
+        try:
+            write_annotated_copy(submission, data, xlsx, config=config)
+            eml = write_feedback_email(submission, config, xlsx, xlsx.with_suffix(".eml"), period=period)
+        except Exception as exc:  # one unit's feedback must not cost the period its results
+            with contextlib.suppress(OSError):  # a copy without its draft would not be in the manifest
+                xlsx.unlink(missing_ok=True)
+            finding = _feedback_not_written(submission, exc)
+            reported[index] = dataclasses.replace(submission, findings=[*submission.findings, finding])
+            continue
         written += [xlsx, eml]
-    written.append(write_validation_report(submissions, config, period, out_dir / f"kiem-tra-{period}.xlsx"))
+    written.append(write_validation_report(reported, config, period, out_dir / f"kiem-tra-{period}.xlsx"))
     return written
+
+
+def _feedback_not_written(submission: Submission, exc: Exception) -> Finding:
+    reason = str(exc) if isinstance(exc, UserError) else f"lỗi chương trình {type(exc).__name__}: {exc}"
+    return Finding(
+        Severity.WARNING,
+        "feedback_not_written",
+        f"Không tạo được bản đánh dấu lỗi và thư trả lời cho tệp này ({_text(reason, 300)}). Các lỗi, "
+        "cảnh báo của tệp có đủ trong báo cáo kiểm tra này: văn thư báo cho đơn vị theo danh sách đó.",
+        submission.file.display_name,
+    )
