@@ -128,7 +128,8 @@ def ingest(
     commands use 2, whatever the number of cores, so that no received file is read in this process).
     With `staff=False` (enough to tell who reported and how, `thidua status`) the submissions come
     without their staff rows, and the rules across files, which only warn, are not applied.
-    `now`: the moment the inbox is read (header times after it are not believed); the clock if None.
+    `now`: the moment the inbox is read (aware, or naive Vietnam time; the clock if None): header times
+    more than a day after it are not believed.
     """
     keep_bytes = None if cache is None else (lambda sha: not cache.holds(sha))
     with _Validation(config, accept_partial, workers, memo=cache is not None, staff=staff) as validation:
