@@ -300,7 +300,7 @@ def check_received_times(submissions: list[Submission]) -> None:
     for sub in submissions:
         file = sub.file
         copied = file.received_source is TimeSource.MTIME and (
-            file.source_path in clustered
+            os.fspath(file.source_path) in clustered
             or (
                 sub.report is not None
                 and sub.report.prepared_on is not None
@@ -313,20 +313,25 @@ def check_received_times(submissions: list[Submission]) -> None:
             _add(sub, finding)
 
 
-def _copied_together(submissions: Iterable[Submission]) -> set[Path]:
-    """The inbox files modified within a few seconds of enough others to look like one copy."""
-    modified: dict[Path, float] = {}
+def _copied_together(submissions: Iterable[Submission]) -> set[str]:
+    """The inbox files (as paths' text: a Path hashes slowly) modified within a few seconds of enough
+    others to look like one copy."""
+    modified: dict[str, dt.datetime] = {}
     for sub in submissions:
-        if sub.file.modified is not None:
-            modified[sub.file.source_path] = _instant(sub.file.modified).timestamp()
-    stamps = sorted((when, str(path), path) for path, when in modified.items())
-    out: set[Path] = set()
+        when = sub.file.modified
+        if when is not None:
+            modified[os.fspath(sub.file.source_path)] = (
+                when if when.tzinfo is None else _to_vietnam_time(when)
+            )
+    stamps = sorted((when, path) for path, when in modified.items())
+    window = dt.timedelta(seconds=COPY_CLUSTER_SECONDS)
+    out: set[str] = set()
     left = marked = 0
     for right in range(len(stamps)):
-        while stamps[right][0] - stamps[left][0] > COPY_CLUSTER_SECONDS:
+        while stamps[right][0] - stamps[left][0] > window:
             left += 1
         if right - left + 1 >= COPY_CLUSTER_FILES:
-            out.update(item[2] for item in stamps[max(left, marked) : right + 1])
+            out.update(path for _, path in stamps[max(left, marked) : right + 1])
             marked = right + 1
     return out
 
