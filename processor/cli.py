@@ -227,6 +227,25 @@ def _print_completeness(result) -> None:
             click.echo(f"    {unit.unit_code:<7}{unit.unit_name:<{width}}  {label}{when}")
 
 
+def _warn_copied_times(submissions, period) -> None:
+    """Received times taken from a copy's modification times make on-time and late guesswork."""
+    from processor.ingest import COPY_AFTER_PREPARED, copied_times
+
+    copied = copied_times(submissions, period)
+    if not copied:
+        return
+    names = ", ".join(sub.file.display_name for sub in copied[:3]) + (", …" if len(copied) > 3 else "")
+    days = COPY_AFTER_PREPARED.days
+    click.secho(
+        f"Lưu ý: {len(copied)} tệp của kỳ {period.label} ({names}) có thời điểm nhận lấy theo ngày giờ sửa "
+        "tệp, mà các tệp này có vẻ đã được chép lại (nhiều tệp cùng một lúc, hoặc sau ngày lập báo cáo hơn "
+        f"{days} ngày): thời điểm đó là lúc chép, không phải lúc đơn vị gửi, nên việc đánh giá nộp đúng hạn "
+        "hay muộn, và việc chọn bản sửa mới nhất, có thể sai. Nên lưu cả thư điện tử của đơn vị (.eml, "
+        ".msg) vào thư mục nhận thay vì chỉ lưu tệp Excel đính kèm.",
+        fg="yellow",
+    )
+
+
 # A province has hundreds of units below a target: the console names the first few, the workbook all.
 UNITS_NAMED_PER_TARGET = 12
 
@@ -288,6 +307,7 @@ def run(config_path, period_text, inbox, out_root, final, accept_partial, pdf) -
         )
     )
     _print_completeness(outcome.result)
+    _warn_copied_times(outcome.submissions, outcome.result.period)
     _print_targets(outcome.result)
     if accept_partial:
         click.secho("Lưu ý: đã dùng các dòng hợp lệ của tệp có lỗi (--accept-partial).", fg="yellow")
@@ -331,6 +351,7 @@ def status(config_path, period_text, inbox, out_root) -> None:
     period_text = period_text or _default_period(config)
     result = _with_progress(lambda _: period_status(config, period_text, inbox, out_root, notify=click.echo))
     _print_completeness(result)
+    _warn_copied_times(result.submissions, result.period)
 
 
 @cli.command()

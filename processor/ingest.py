@@ -9,12 +9,17 @@ Nothing outside the inbox is read: links (symbolic links, Windows junctions) are
 sockets and devices are not opened, each is a finding; folders are walked MAX_FOLDER_DEPTH levels down;
 an e-mail has at most validation.max_attachments attachments opened, those of attached e-mails included.
 
-Times: `received_at` is the e-mail's Date, else the file's modification time, expressed as a naive
-datetime in Vietnam time (UTC+7, a fixed offset: Vietnam has no daylight saving, and a fixed offset
-needs no time-zone database on Windows). The same files give the same times on any machine.
+Times: `received_at` is, in this order, the mailbox's own received time (a mailbox intake, not built
+yet), the date of the e-mail's topmost `Received:` header, its `Date:` header, else the file's
+modification time (`ReceivedFile.received_source` says which). A header time more than a day after the
+moment the inbox is read, or before the first campaign began, is not believed: a finding, and the next
+source is used. Times are naive datetimes in Vietnam time (UTC+7, a fixed offset: Vietnam has no
+daylight saving, and a fixed offset needs no time-zone database on Windows). The same files give the
+same times on any machine. See docs/architecture.md "Received time and corrections".
 
 Same bytes twice (sha256) are taken once; the other copies are listed as duplicates. Several different
-files from one unit for one period are corrections: the newest is used, the others are superseded.
+files from one unit for one period are corrections: the newest is used, the others are superseded
+(resolve_versions: registered senders first, times that look like a copy's last).
 """
 
 from __future__ import annotations
@@ -43,8 +48,18 @@ from pathlib import Path
 
 from processor.config import Config
 from processor.ingest_cache import ValidationCache
-from processor.records import FileStatus, Finding, Incoming, ReceivedFile, Severity, Submission, UserError
-from processor.vntext import format_decimal, nfc, one_line, xml_safe
+from processor.records import (
+    FileStatus,
+    Finding,
+    Incoming,
+    Period,
+    ReceivedFile,
+    Severity,
+    Submission,
+    TimeSource,
+    UserError,
+)
+from processor.vntext import format_date, format_decimal, nfc, one_line, xml_safe
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 EMAIL_SUFFIXES = (".eml", ".msg")
@@ -71,6 +86,16 @@ MAX_FOLDER_DEPTH = 20
 # reparse points (OneDrive's files kept online) are the files themselves.
 _LINK_REPARSE_TAGS = {0xA000000C, 0xA0000003}  # IO_REPARSE_TAG_SYMLINK, IO_REPARSE_TAG_MOUNT_POINT
 _REPARSE_POINT = getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0x400)
+
+# A header time this far after the moment the inbox is read is not believed (a forged Date, a sender's
+# clock years off); a day covers every time zone and a sender's clock some hours fast.
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+# Modification times that look like a copy's rather than the moment a file was saved from the e-mail:
+# this many files within this many seconds (a folder copied, "Save all attachments"), or a time this
+# many days after the form's Ngày lập.
+COPY_CLUSTER_FILES = 5
+COPY_CLUSTER_SECONDS = 2.0
+COPY_AFTER_PREPARED = dt.timedelta(days=30)
 
 Progress = Callable[[int, int], None]
 
@@ -107,6 +132,7 @@ def ingest(
     workers: int = 1,
     cache: ValidationCache | None = None,
     staff: bool = True,
+    now: dt.datetime | None = None,
 ) -> IngestResult:
     """Everything in the inbox as validated submissions, duplicates and corrections resolved.
 
@@ -115,11 +141,13 @@ def ingest(
     commands use 2, whatever the number of cores, so that no received file is read in this process).
     With `staff=False` (enough to tell who reported and how, `thidua status`) the submissions come
     without their staff rows, and the rules across files, which only warn, are not applied.
+    `now`: the moment the inbox is read (aware, or naive Vietnam time; the clock if None): header times
+    more than a day after it are not believed.
     """
     keep_bytes = None if cache is None else (lambda sha: not cache.holds(sha))
     with _Validation(config, accept_partial, workers, memo=cache is not None, staff=staff) as validation:
         # The workers validate what collect has read while it goes on reading and hashing the rest.
-        collected = collect(Path(inbox), config, keep_bytes, on_new=validation.offer)
+        collected = collect(Path(inbox), config, keep_bytes, on_new=validation.offer, now=now)
         return _finish(config, collected, accept_partial, progress, validation, cache, staff)
 
 
@@ -129,10 +157,11 @@ def ingest_paths(
     accept_partial: bool = False,
     progress: Progress | None = None,
     workers: int = 1,
+    now: dt.datetime | None = None,
 ) -> IngestResult:
     """`thidua check FILE...`: the same stage over files named on the command line."""
     with _Validation(config, accept_partial, workers, memo=False) as validation:
-        return _finish(config, collect_paths(paths, config), accept_partial, progress, validation)
+        return _finish(config, collect_paths(paths, config, now), accept_partial, progress, validation)
 
 
 def collect(
@@ -140,6 +169,7 @@ def collect(
     config: Config,
     keep_bytes: Callable[[str], bool] | None = None,
     on_new: Callable[[Incoming], bool] | None = None,
+    now: dt.datetime | None = None,
 ) -> Collected:
     """Find every received workbook under `inbox` (recursively, in sorted order) and read its bytes.
 
@@ -147,22 +177,22 @@ def collect(
     memo already knows it, and a province's year of files would otherwise sit in memory all run.
     `on_new` is told of each distinct workbook that keeps its bytes as soon as it has been read; when it
     returns True it holds the bytes, and the workbook's Incoming here has none. Which copy of a file sent
-    twice is taken is only known at the end (`Collected.incoming`).
+    twice is taken is only known at the end (`Collected.incoming`). `now`: see `ingest`.
     """
     inbox = Path(inbox)
     if not inbox.exists():
         raise UserError(f"Không tìm thấy thư mục {inbox}. Tạo thư mục hoặc chỉ rõ --inbox.")
     if not inbox.is_dir():
         raise UserError(f"{inbox} là một tệp, không phải thư mục. Chỉ rõ thư mục nhận bằng --inbox.")
-    collector = _Collector(config, keep_bytes, on_new)
+    collector = _Collector(config, keep_bytes, on_new, now)
     collector.add_folder(inbox, prefix="")
     collector.read_walked()
     return collector.done()
 
 
-def collect_paths(paths: Sequence[Path], config: Config) -> Collected:
+def collect_paths(paths: Sequence[Path], config: Config, now: dt.datetime | None = None) -> Collected:
     """Like `collect`, over files (or folders) named one by one: their display name is the path given."""
-    collector = _Collector(config)
+    collector = _Collector(config, now=now)
     for path in map(Path, paths):
         if path.is_dir():
             collector.add_folder(path, prefix=f"{_shown(str(path)).rstrip('/')}/")
@@ -206,27 +236,142 @@ def _reopen_email(data: bytes, suffix: str) -> _Email:
     return _open_email(data, suffix, max_attachments=None)
 
 
-def resolve_versions(submissions: list[Submission]) -> None:
+def resolve_versions(submissions: list[Submission], config: Config | None = None) -> None:
     """Several files from one unit for one period are corrections: the newest is the report.
 
-    Newest means latest `received_at` (the e-mail's date, else the file's modification time); equal
-    times (two versions attached to one e-mail) go to the name that sorts last, numbers compared as
-    numbers and the extension left out: "bao-cao-lan2" after "bao-cao", "(10)" after "(2)". The others become
-    SUPERSEDED, naming the file that replaced them. Only files that say which unit and period they are
-    for take part; duplicates and unreadable files never do.
+    The order (docs/architecture.md, "Received time and corrections"):
+    1. With `config`: a file e-mailed from an address the unit has not registered never replaces one
+       e-mailed from a registered address. While the unit has such a file the others are out of the
+       running, and one that would have won says why (a finding).
+    2. A weak time (`ReceivedFile.time_is_weak`: a modification time that looks like a copy's, or that of
+       an e-mail whose own dates were not believed) ranks below every believable one: it says nothing
+       about when the unit sent the file.
+    3. Then the latest `received_at`; equal times go to the more trusted source (`TimeSource.rank`), then
+       to the name that sorts last, numbers compared as numbers and the extension left out
+       ("bao-cao-lan2" after "bao-cao", "(10)" after "(2)": versions attached to one e-mail), then to the
+       larger sha256, so that the inbox's order never decides.
+    The others become SUPERSEDED, naming the file that replaced them. Only files that say which unit
+    and period they are for take part; duplicates and unreadable files never do.
     """
     groups: dict[tuple[str, object], list[Submission]] = {}
     for sub in submissions:
         if sub.status in _COMPETING and sub.unit_code and sub.period is not None:
             groups.setdefault((sub.unit_code.upper(), sub.period), []).append(sub)
-    for group in groups.values():
+    units = {unit.code.upper(): unit for unit in config.units} if config is not None else {}
+    for (code, _), group in groups.items():
         if len(group) < 2:
             continue
-        newest = max(group, key=lambda s: (_instant(s.file.received_at), _name_order(s.file.display_name)))
+        unit = units.get(code)
+        registered = {e.strip().lower() for e in unit.emails} if unit is not None else set()
+        contenders = group
+        if any(_sender(sub) in registered for sub in group):
+            contenders = [sub for sub in group if not _sender(sub) or _sender(sub) in registered]
+        newest = max(contenders, key=_version_order)
         for sub in group:
-            if sub is not newest:
-                sub.status = FileStatus.SUPERSEDED
-                sub.superseded_by = newest.file.display_name
+            if sub is newest:
+                continue
+            sub.status = FileStatus.SUPERSEDED
+            sub.superseded_by = newest.file.display_name
+            if unit is not None and _version_order(sub) > _version_order(newest):
+                _add(sub, _kept_registered(sub, newest, unit))
+
+
+def _sender(sub: Submission) -> str:
+    return (sub.file.sender or "").strip().lower()
+
+
+def _version_order(sub: Submission) -> tuple:
+    file = sub.file
+    return (
+        not file.time_is_weak,
+        _instant(file.received_at),
+        file.received_source.rank,
+        _name_order(file.display_name),
+        file.sha256,
+    )
+
+
+def _kept_registered(sub: Submission, kept: Submission, unit) -> Finding:
+    sender = _sender(sub)
+    return Finding(
+        Severity.WARNING,
+        "sender_not_registered_not_used",
+        f"Không dùng tệp này thay cho báo cáo {kept.file.display_name}: tệp này gửi từ địa chỉ {sender}, "
+        f"không phải địa chỉ đã đăng ký của {unit.name} ({unit.code}), nên không thay thế được báo cáo "
+        "gửi từ địa chỉ đã đăng ký. Nếu đây đúng là bản sửa của đơn vị, đề nghị đơn vị gửi lại từ địa chỉ "
+        "đã đăng ký, hoặc bổ sung địa chỉ này vào units.emails trong config.toml rồi chạy lại.",
+        sub.file.display_name,
+        value=sender,
+    )
+
+
+def _add(sub: Submission, finding: Finding) -> None:
+    """Rules across files run again over remembered submissions: a finding is added once."""
+    if finding not in sub.findings:
+        sub.findings.append(finding)
+
+
+def check_received_times(submissions: list[Submission]) -> None:
+    """Mark received times that come from a copy, and add the findings about header times not believed.
+
+    A modification time looks like a copy's when the file is one of `COPY_CLUSTER_FILES` inbox files
+    modified within `COPY_CLUSTER_SECONDS` (a folder copied, all attachments saved at once), or when it is
+    more than `COPY_AFTER_PREPARED` after the form's Ngày lập. Runs after validation (Ngày lập is in the
+    report), before resolve_versions, which ranks such times last.
+    """
+    clustered = _copied_together(submissions)
+    for sub in submissions:
+        file = sub.file
+        copied = file.received_source is TimeSource.MTIME and (
+            os.fspath(file.source_path) in clustered
+            or (
+                sub.report is not None
+                and sub.report.prepared_on is not None
+                and file.received_at.date() - sub.report.prepared_on > COPY_AFTER_PREPARED
+            )
+        )
+        if copied != file.copied:
+            sub.file = dataclasses.replace(file, copied=copied)
+        for finding in file.time_findings:
+            _add(sub, finding)
+
+
+def _copied_together(submissions: Iterable[Submission]) -> set[str]:
+    """The inbox files (as paths' text: a Path hashes slowly) modified within a few seconds of enough
+    others to look like one copy."""
+    modified: dict[str, dt.datetime] = {}
+    for sub in submissions:
+        when = sub.file.modified
+        if when is not None:
+            modified[os.fspath(sub.file.source_path)] = (
+                when if when.tzinfo is None else _to_vietnam_time(when)
+            )
+    stamps = sorted((when, path) for path, when in modified.items())
+    window = dt.timedelta(seconds=COPY_CLUSTER_SECONDS)
+    out: set[str] = set()
+    left = marked = 0
+    for right in range(len(stamps)):
+        while stamps[right][0] - stamps[left][0] > window:
+            left += 1
+        if right - left + 1 >= COPY_CLUSTER_FILES:
+            out.update(path for _, path in stamps[max(left, marked) : right + 1])
+            marked = right + 1
+    return out
+
+
+def copied_times(submissions: Iterable[Submission], period: Period) -> list[Submission]:
+    """The files of `period` whose received time is a copy's modification time: their on-time or late,
+    and which version is the newest, may be wrong (`status` and `run` say so). E-mails whose own dates
+    were not believed are left out: a finding on each says so already, and the advice (save the
+    e-mails) would be beside the point."""
+    return [
+        sub
+        for sub in submissions
+        if sub.period == period
+        and sub.file.copied
+        and not sub.file.time_findings
+        and sub.status not in (FileStatus.DUPLICATE, FileStatus.UNREADABLE)
+    ]
 
 
 def _instant(moment: dt.datetime) -> dt.datetime:
@@ -260,8 +405,7 @@ def check_senders(config: Config, submissions: Iterable[Submission]) -> None:
             sub.file.display_name,
             value=sender,
         )
-        if finding not in sub.findings:
-            sub.findings.append(finding)
+        _add(sub, finding)
 
 
 # -- after collecting: validate, then the rules across files ---------------------------------------
@@ -324,7 +468,8 @@ def _finish(
             )
         )
     submissions.extend(collected.not_taken)
-    resolve_versions(submissions)
+    check_received_times(submissions)
+    resolve_versions(submissions, config)
     check_senders(config, submissions)
     if staff:
         validate.cross_check(config, submissions)
@@ -591,6 +736,7 @@ class _SourceProblem(Exception):
         self.code, self.message, self.severity, self.value = code, message, severity, value
         self.sender: str | None = None  # an e-mail that could not be taken still says who sent it, when
         self.sent_at: dt.datetime | None = None
+        self.time_source = TimeSource.MTIME  # of sent_at
 
 
 class _EmailUnreadable(Exception):
@@ -604,6 +750,7 @@ class _Attachment:
     via: tuple[str, ...] = ()  # the attached e-mails it sits in ("forward as attachment"), outermost first
     sender: str | None = None  # of the innermost of those e-mails: the unit that wrote it
     sent_at: dt.datetime | None = None
+    relayed_at: dt.datetime | None = None  # that e-mail's topmost Received: header
 
 
 @dataclass
@@ -613,6 +760,7 @@ class _Email:
     attachments: list[_Attachment]  # in the e-mail's order, those of attached e-mails in place
     forwarded: int = 0  # attached e-mails that could not be opened
     dropped: int = 0  # attachments and attached e-mails past validation.max_attachments, not opened
+    relayed_at: dt.datetime | None = None  # the topmost Received: header: the office's server got it
 
 
 class _Budget:
@@ -640,7 +788,12 @@ class _Collector:
         config: Config,
         keep_bytes: Callable[[str], bool] | None = None,
         on_new: Callable[[Incoming], bool] | None = None,
+        now: dt.datetime | None = None,
     ):
+        # Header times are believed between the first campaign's start and a day after this moment.
+        moment = now if now is not None else dt.datetime.now(dt.UTC)
+        self.latest = (moment if moment.tzinfo is None else _to_vietnam_time(moment)) + FUTURE_TOLERANCE
+        self.earliest = min((dt.datetime.combine(c.start, dt.time()) for c in config.campaigns), default=None)
         self.limit = config.validation.max_file_mb * 1024 * 1024
         self.limit_mb = config.validation.max_file_mb
         self.max_attachments = config.validation.max_attachments
@@ -729,7 +882,7 @@ class _Collector:
                 raise _SourceProblem("not_a_report", _not_a_report_message(suffix), Severity.WARNING)
             data, mtime = _read_stable(path, self.limit, self.limit_mb)
             if suffix in WORKBOOK_SUFFIXES:
-                self._found(ReceivedFile(display, path, _sha256(data), mtime), data)
+                self._found(ReceivedFile(display, path, _sha256(data), mtime, modified=mtime), data)
             else:
                 self._add_email(path, display, data, mtime, suffix)
         except _SourceProblem as problem:
@@ -742,7 +895,8 @@ class _Collector:
             raise _SourceProblem(
                 "email_unreadable", _email_unreadable_message(suffix), value=str(exc)[:200] or None
             ) from None
-        received_at = message.sent_at or mtime
+        own_times = ((TimeSource.RECEIVED, message.relayed_at), (TimeSource.DATE, message.sent_at))
+        received_at, source, refused = self._received_time(own_times, mtime, display)
         taken = 0
         others: list[str] = []
         seen_names: dict[str, int] = {}
@@ -757,13 +911,21 @@ class _Collector:
             shown = inside if seen_names[inside] == 1 else f"{inside} ({seen_names[inside]})"
             taken += 1
             # No size check here: an attachment is smaller than its e-mail, which passed the check.
+            full_name = f"{display}{SEPARATOR}{shown}"
+            when, how, doubts = received_at, source, refused
+            if attachment.via:  # in a forwarded e-mail: the unit's own times first, then the forward's
+                inner = ((TimeSource.RECEIVED, attachment.relayed_at), (TimeSource.DATE, attachment.sent_at))
+                when, how, doubts = self._received_time((*inner, *own_times), mtime, full_name)
             received = ReceivedFile(
-                f"{display}{SEPARATOR}{shown}",
+                full_name,
                 path,
                 _sha256(attachment.data),
-                attachment.sent_at or received_at,
+                when,
                 attachment.sender or message.sender,
                 name,
+                received_source=how,
+                modified=mtime,
+                time_findings=_named(doubts, full_name),
             )
             self._found(received, attachment.data)
         if not taken:
@@ -787,11 +949,15 @@ class _Collector:
                 "Thư không có tệp biểu mẫu báo cáo đính kèm (.xlsx, .xlsm, .xls); đã bỏ qua." + listing,
                 Severity.WARNING,
             )
-            problem.sender, problem.sent_at = message.sender, message.sent_at
+            problem.sender = message.sender
+            if source is not TimeSource.MTIME:
+                problem.sent_at, problem.time_source = received_at, source
             raise problem
         if message.dropped:
             problem = _SourceProblem("too_many_attachments", self._dropped_message(message), Severity.WARNING)
-            problem.sender, problem.sent_at = message.sender, message.sent_at
+            problem.sender = message.sender
+            if source is not TimeSource.MTIME:
+                problem.sent_at, problem.time_source = received_at, source
             self._not_taken(path, display, received_at, problem)
 
     def _dropped_message(self, message: _Email) -> str:
@@ -816,9 +982,36 @@ class _Collector:
         self, path: Path, display: str, received_at: dt.datetime | None, problem: _SourceProblem
     ) -> None:
         when = problem.sent_at or received_at or _EPOCH_LOCAL
-        received = ReceivedFile(display, path, "", when, sender=problem.sender)
+        source = problem.time_source if problem.sent_at else TimeSource.MTIME
+        received = ReceivedFile(
+            display, path, "", when, sender=problem.sender, received_source=source, modified=received_at
+        )
         finding = Finding(problem.severity, problem.code, problem.message, display, value=problem.value)
         self.collected.not_taken.append(Submission(received, FileStatus.UNREADABLE, [finding]))
+
+    def _received_time(
+        self,
+        candidates: Iterable[tuple[TimeSource, dt.datetime | None]],
+        mtime: dt.datetime,
+        display: str,
+    ) -> tuple[dt.datetime, TimeSource, tuple[Finding, ...]]:
+        """The first believable of `candidates` (source, time), in the documented order, else the file's
+        modification time; and a finding for each time passed over because it was not believable.
+        A mailbox intake puts its own received time first: (TimeSource.MAILBOX, its time)."""
+        refused: list[tuple[TimeSource, dt.datetime, bool]] = []
+        chosen: tuple[dt.datetime, TimeSource] = (mtime, TimeSource.MTIME)
+        for source, moment in candidates:
+            if moment is None:
+                continue
+            too_late = moment > self.latest
+            if too_late or (self.earliest is not None and moment < self.earliest):
+                refused.append((source, moment, too_late))
+                continue
+            chosen = (moment, source)
+            break
+        used = chosen[1]
+        findings = tuple(_time_not_believed(*item, used, self.earliest, display) for item in refused)
+        return chosen[0], used, findings
 
     def done(self) -> Collected:
         """Take each distinct workbook once: the copy that came by e-mail (it names its sender and
@@ -837,6 +1030,48 @@ class _Collector:
 
 
 _EPOCH_LOCAL = dt.datetime(1970, 1, 1, 7, 0)  # received_at of a file whose time cannot be known
+
+_TIME_LABELS = {
+    TimeSource.MAILBOX: "thời điểm hộp thư ghi nhận thư",
+    TimeSource.RECEIVED: "thời điểm máy chủ thư của cơ quan nhận thư (tiêu đề Received)",
+    TimeSource.DATE: "ngày giờ gửi ghi trong thư (tiêu đề Date)",
+    TimeSource.MTIME: "ngày giờ sửa tệp trong thư mục nhận",
+}
+
+
+def _time_not_believed(
+    source: TimeSource,
+    moment: dt.datetime,
+    too_late: bool,
+    used: TimeSource,
+    earliest: dt.datetime | None,
+    display: str,
+) -> Finding:
+    label = _TIME_LABELS[source]
+    when = f"{moment:%H:%M} ngày {format_date(moment.date())}"
+    if too_late or earliest is None:
+        why = "muộn hơn thời điểm đọc tệp quá một ngày"
+    else:
+        why = f"trước ngày bắt đầu đợt thi đua ({format_date(earliest.date())})"
+    consequence = (
+        " Tệp này không thay thế được báo cáo khác của đơn vị có thời điểm nhận đáng tin cậy."
+        if used is TimeSource.MTIME
+        else ""
+    )
+    return Finding(
+        Severity.WARNING,
+        "received_time_not_believed",
+        f"{label[0].upper()}{label[1:]} là {when}, {why}, nên không được dùng làm thời điểm nhận (thư có thể "
+        f"bị giả mạo, hoặc đồng hồ máy gửi bị sai). Thời điểm nhận lấy theo {_TIME_LABELS[used]}."
+        f"{consequence} Kiểm tra lại thư với đơn vị.",
+        display,
+        value=when,
+    )
+
+
+def _named(findings: tuple[Finding, ...], display: str) -> tuple[Finding, ...]:
+    """An e-mail's findings about its times, as those of one of its attachments."""
+    return tuple(dataclasses.replace(f, file=display) for f in findings)
 
 
 def _kind(path: str, info: os.stat_result) -> str:
@@ -971,7 +1206,13 @@ def _eml_content(message: Message, depth: int, budget: _Budget) -> _Email:
         payload = part.get_payload(decode=True)
         if isinstance(payload, bytes):
             attachments.append(_Attachment(_attachment_name(name), payload))
-    return _Email(_address(message.get("From")), _parse_date(message.get("Date")), attachments, forwarded)
+    return _Email(
+        _address(message.get("From")),
+        _parse_date(message.get("Date")),
+        attachments,
+        forwarded,
+        relayed_at=_relayed_at(message.get_all("Received")),
+    )
 
 
 def _leaf_parts(message: Message) -> Iterator[Message]:
@@ -1040,6 +1281,7 @@ def _msg_content(message, depth: int, budget: _Budget) -> _Email:
     candidates += [message.getStringStream(f"__substg1.0_{tag}") for tag in ("5D01", "0C1F", "0065")]
     sender = next((a for a in map(_address, candidates) if a), None)
     sent_at = _parse_date(headers.get("Date")) if headers else None
+    relayed_at = _relayed_at(headers.get_all("Received")) if headers else None
     if sent_at is None:
         stamp = message.props.date or message.getPropertyVal("0E060040")
         sent_at = _to_vietnam_time(stamp) if isinstance(stamp, dt.datetime) else None
@@ -1062,7 +1304,7 @@ def _msg_content(message, depth: int, budget: _Budget) -> _Email:
         name = attachment.longFilename or attachment.shortFilename or getattr(attachment, "name", None)
         if attachment.type is AttachmentType.DATA and isinstance(payload, bytes) and name and budget.take():
             attachments.append(_Attachment(_attachment_name(name), payload))
-    return _Email(sender, sent_at, attachments, forwarded)
+    return _Email(sender, sent_at, attachments, forwarded, relayed_at=relayed_at)
 
 
 def _nested(inner: _Email, label: str) -> list[_Attachment]:
@@ -1074,6 +1316,7 @@ def _nested(inner: _Email, label: str) -> list[_Attachment]:
             via=(label, *item.via),
             sender=item.sender or inner.sender,
             sent_at=item.sent_at or inner.sent_at,
+            relayed_at=item.relayed_at or inner.relayed_at,
         )
         for item in inner.attachments
     ]
@@ -1087,6 +1330,15 @@ def _parse_date(text: object) -> dt.datetime | None:
         return _to_vietnam_time(parsedate_to_datetime(str(text)))
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
+
+
+def _relayed_at(received: list | None) -> dt.datetime | None:
+    """The date of the topmost `Received:` header (the last added: by the office's own mail server, the
+    one a sender cannot write), which follows its last ";"; None if absent or unreadable."""
+    if not received:
+        return None
+    _, semicolon, date = str(received[0]).rpartition(";")
+    return _parse_date(" ".join(date.split())) if semicolon else None
 
 
 def _address(text: object) -> str | None:

@@ -106,6 +106,21 @@ class FileStatus(StrEnum):
     OTHER_PERIOD = "other_period"  # a valid report, but for another month
 
 
+class TimeSource(StrEnum):
+    """Where a received file's `received_at` comes from, most trusted first (ingest's documented order,
+    docs/architecture.md "Received time")."""
+
+    MAILBOX = "mailbox"  # the mailbox's own received time (a mailbox intake: IMAP INTERNALDATE)
+    RECEIVED = "received"  # the e-mail's topmost `Received:` header: the office's own mail server
+    DATE = "date"  # the e-mail's `Date:` header: the sender's clock
+    MTIME = "mtime"  # the file's modification time in the inbox
+
+    @property
+    def rank(self) -> int:
+        """Larger is more trusted: breaks ties between equal times."""
+        return len(TimeSource) - list(TimeSource).index(self)
+
+
 @dataclass(frozen=True)
 class ReceivedFile:
     """A workbook as received: from the inbox directly or as an e-mail attachment."""
@@ -113,9 +128,21 @@ class ReceivedFile:
     display_name: str  # what messages call it
     source_path: Path  # the file in the inbox (the e-mail for an attachment)
     sha256: str
-    received_at: dt.datetime  # e-mail Date, else the file's modification time
+    received_at: dt.datetime  # see `received_source`
     sender: str | None = None  # e-mail From address, if it came in an e-mail
     attachment_name: str | None = None
+    received_source: TimeSource = TimeSource.MTIME
+    modified: dt.datetime | None = None  # the inbox file's modification time (copies are told by it)
+    # Header times not believed (after the moment the inbox was read, before the campaign): one finding
+    # each, added to the file's submission after validation.
+    time_findings: tuple[Finding, ...] = ()
+    copied: bool = False  # received_at is a modification time that looks like a copy's (ingest)
+
+    @property
+    def time_is_weak(self) -> bool:
+        """A modification time that says nothing about when the unit sent the file: a copy's, or that
+        of an e-mail whose own dates were not believed."""
+        return self.received_source is TimeSource.MTIME and (self.copied or bool(self.time_findings))
 
 
 @dataclass(frozen=True)

@@ -144,6 +144,8 @@ def test_summary_keys_are_stable_and_documented(cfg, subs, tmp_path):
         "sender",
         "errors",
         "warnings",
+        "received_from",
+        "received_time_copied",
     ]
     documented = (REPO / "docs" / "summary-json.md").read_text(encoding="utf-8")
     for key in [*data, *data["campaign"], *data["units"][0], *data["totals"], *data["targets"][0]]:

@@ -118,6 +118,9 @@ def _input(sub: Submission) -> dict:
         "sender": sub.file.sender,
         "errors": sum(f.is_error for f in sub.findings),
         "warnings": sum(not f.is_error for f in sub.findings),
+        # Added last: keys are only ever added within a format version.
+        "received_from": sub.file.received_source.value,
+        "received_time_copied": sub.file.copied,
     }
 
 
