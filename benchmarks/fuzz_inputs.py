@@ -1376,7 +1376,7 @@ def judge_run(container: Path, period: str, before: dict, mutants: list[Mutant],
     for name in ("summary.json", f"bao-cao-{period}.docx", f"kiem-tra-{period}.xlsx", "manifest.json"):
         if not crash and not (published / name).is_file():
             problems.append(f"run: period not published: no output/{period}/{name}")
-    if problems and crash:
+    if crash or not (published / "summary.json").is_file():
         return out
     for path in sorted(published.rglob("*")) if published.is_dir() else []:
         relative = path.relative_to(ws).as_posix()
@@ -1386,12 +1386,13 @@ def judge_run(container: Path, period: str, before: dict, mutants: list[Mutant],
             problems.append(f"run: output name not valid on Windows ({why}): {relative!r}")
         elif path.suffix == ".eml":
             problems += [f"run: {p}" for p in _draft_problems(path)]
-    if not problems:
+    if (published / f"kiem-tra-{period}.xlsx").is_file():
         found = _accounted(ws, period)
         for mutant in mutants:
             hidden = mutant.name.startswith((b".", b"~$"))  # hidden and lock files are skipped by design
             if mutant.folder not in found and not hidden:
                 problems.append(f"run: {mutant.folder} not accounted for: {json.dumps(mutant.describe())}")
+    if not problems:
         first = (published / "summary.json").read_bytes()
         status, stdout, stderr, _ = _thidua(["run", "--period", period], ws, timeout)
         crash = _crash(status, stdout, stderr, timeout)
