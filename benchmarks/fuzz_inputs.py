@@ -1164,7 +1164,8 @@ class RunMutants:
                 kind, name = odd_name(self.rng, source.stem, ".xlsx")
             encoding, parameter = _filename_parameter(self.rng, name)
             if self.rng.random() < 0.3:  # the header injection of the issue, literally
-                encoding, parameter = (
+                kind, encoding, parameter = (
+                    "crlf_bcc",
                     "rfc2231",
                     b"filename*=utf-8''x%0D%0ABcc%3A%20ke-gian%40example.com%0D%0A.xlsx",
                 )
