@@ -1075,9 +1075,9 @@ class RunMutants:
         self.units = {unit.code: unit for unit in config.units}
         self.clerk = config.office.clerk_email
         self.workbooks = [p for p in seeds["workbook"] if self._unit_of(p)]
-        self.emails = seeds["email"]
         self.byte_mutants = [Path(job["path"]) for job in jobs]
         period = config.campaigns[0].periods[0]
+        self.subject = f"Báo cáo thi đua tháng {period.label}".encode()
         start = dt.datetime.combine(period.next().first_day, dt.time(8), VIETNAM)
         self.window = (start.timestamp(), start.timestamp() + 4 * 86400)
 
@@ -1085,11 +1085,11 @@ class RunMutants:
         match = re.match(r"\d{4}-\d\d_([A-Z]+)_", path.name)
         return match.group(1) if match else None
 
-    def _normal_time(self) -> float:
+    def normal_time(self) -> float:
         return round(self.rng.uniform(*self.window))
 
     def _date_header(self, when: float | None = None) -> bytes:
-        moment = dt.datetime.fromtimestamp(when or self._normal_time(), VIETNAM)
+        moment = dt.datetime.fromtimestamp(when or self.normal_time(), VIETNAM)
         return b"Date: " + format_datetime(moment).encode()
 
     def _content(self, number: int) -> tuple[str, bytes, Path]:
@@ -1112,7 +1112,7 @@ class RunMutants:
         return [
             b"From: " + (sender if sender is not None else self._sender(source)),
             b"To: " + self.clerk.encode(),
-            b"Subject: =?utf-8?b?" + base64.b64encode("Báo cáo thi đua tháng 01/2024".encode()) + b"?=",
+            b"Subject: =?utf-8?b?" + base64.b64encode(self.subject) + b"?=",
             date if date is not None else self._date_header(),
         ]
 
@@ -1130,7 +1130,7 @@ class RunMutants:
         else:
             suffix = ".xlsx"
         kind, name = odd_name(self.rng, source.stem, suffix)
-        return Mutant(number, "name", f"{kind}/{content}", _fit(_as_bytes(name)), data, self._normal_time())
+        return Mutant(number, "name", f"{kind}/{content}", _fit(_as_bytes(name)), data, self.normal_time())
 
     def _attachment(self, number: int) -> Mutant:
         content, data, source = self._content(number)
@@ -1172,7 +1172,7 @@ class RunMutants:
             parts = [(parameter, data)]
             kind = f"{kind}/{encoding}"
         data = build_email(self._headers(source), parts)
-        return Mutant(number, "attachment", f"{kind}/{content}", b"thu.eml", data, self._normal_time())
+        return Mutant(number, "attachment", f"{kind}/{content}", b"thu.eml", data, self.normal_time())
 
     def _header(self, number: int) -> Mutant:
         content, data, source = self._content(number)
@@ -1225,7 +1225,7 @@ class RunMutants:
         else:
             parts = [(b"filename*=utf-8''" + source.name.encode(), data)]
         data = build_email(headers, parts)
-        return Mutant(number, "header", f"{kind}/{content}", b"thu.eml", data, self._normal_time())
+        return Mutant(number, "header", f"{kind}/{content}", b"thu.eml", data, self.normal_time())
 
     def _date(self, number: int) -> Mutant:
         content, data, source = self._content(number)
@@ -1247,12 +1247,12 @@ class RunMutants:
                 headers = [h for h in headers if not h.startswith(b"Date:")]
                 kind = "received_no_date"
         data = build_email(headers, [(b"filename*=utf-8''" + source.name.encode(), data)])
-        return Mutant(number, "date", f"{kind}/{content}", b"thu.eml", data, self._normal_time())
+        return Mutant(number, "date", f"{kind}/{content}", b"thu.eml", data, self.normal_time())
 
     def _bytes(self, number: int) -> Mutant:
         path = self.rng.choice(self.byte_mutants)
         kind = path.name.split("_", 1)[-1]
-        return Mutant(number, "bytes", kind, path.name.encode(), path.read_bytes(), self._normal_time())
+        return Mutant(number, "bytes", kind, path.name.encode(), path.read_bytes(), self.normal_time())
 
 
 def place(inbox: Path, mutant: Mutant) -> None:
@@ -1495,7 +1495,7 @@ def run_stage(
     for index in range(count):
         share = args.run // count + (index < args.run % count)
         mutants = [maker.make(next(numbers)) for _ in range(share)]
-        same_mtime = maker._normal_time() if rng.random() < 0.3 else None
+        same_mtime = maker.normal_time() if rng.random() < 0.3 else None
         container = root / "run" / f"{index:02d}"
         build_workspace(container, root / "seed-email", mutants, same_mtime)
         described = {"same_mtime": same_mtime, "mutants": [m.describe() for m in mutants]}
