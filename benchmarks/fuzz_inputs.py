@@ -1424,34 +1424,51 @@ def build_workspace(container: Path, genuine: Path, mutants: list[Mutant], same_
                 os.utime(os.path.join(parent, name), (same_mtime, same_mtime))
 
 
-def _culprits(container: Path, period: str, mutants: list[Mutant], signature: str, timeout: int, steps: int):
-    """Halve the mutants of a failed workspace while the run still fails the same way."""
+def _culprits(
+    container: Path, period: str, mutants: list[Mutant], failure: tuple[str, str], timeout: int, steps: int
+) -> tuple[list[Mutant], tuple[str, str]]:
+    """Halve the mutants of a failed workspace while the run still fails: the same way if a half does,
+    else as a half does (another crash hid behind the first). Returns the suspects and their failure
+    (signature, stderr tail)."""
     suspects = list(mutants)
-    source = container / "ws" / "inbox"
     for step in range(steps):
         if len(suspects) <= 1:
             break
-        half = suspects[: len(suspects) // 2]
-        for candidate in (half, suspects[len(half) :]):
-            trial = container.parent / f"{container.name}-bisect-{step}"
-            shutil.rmtree(trial, ignore_errors=True)
-            for name in ("inbox", "output"):
-                (trial / name).mkdir(parents=True)
-            shutil.copy2(container / "ws" / "config.toml", trial / "config.toml")
-            shutil.copytree(container / "ws" / "input_templates", trial / "input_templates")
-            keep = {m.folder for m in candidate}
-            for entry in sorted(os.listdir(source)):
-                if not re.fullmatch(r"m\d{4}", entry) or entry in keep:
-                    copy = shutil.copytree if (source / entry).is_dir() else shutil.copy2
-                    copy(source / entry, trial / "inbox" / entry)
-            status, stdout, stderr, _ = _thidua(["run", "--period", period], trial, timeout)
-            shutil.rmtree(trial, ignore_errors=True)
-            if _same_failure(_crash(status, stdout, stderr, timeout), signature):
-                suspects = candidate
+        half = len(suspects) // 2
+        other = None
+        for candidate in (suspects[:half], suspects[half:]):
+            status, stdout, stderr = _trial(container, period, candidate, timeout, step)
+            crash = _crash(status, stdout, stderr, timeout)
+            if _same_failure(crash, failure[0]):
+                suspects, other = candidate, None
+                failure = (crash, stderr[-2000:])
                 break
+            if crash and other is None:
+                other = (candidate, (crash, stderr[-2000:]))
         else:
-            break  # neither half alone: the failure needs mutants from both
-    return suspects
+            if other is None:
+                break  # neither half alone: the failure needs mutants from both
+            suspects, failure = other
+    return suspects, failure
+
+
+def _trial(container: Path, period: str, mutants: list[Mutant], timeout: int, step: int) -> tuple:
+    """`thidua run` over a copy of the workspace with the genuine files and only these mutants."""
+    source = container / "ws" / "inbox"
+    trial = container.parent / f"{container.name}-bisect-{step}"
+    shutil.rmtree(trial, ignore_errors=True)
+    for name in ("inbox", "output"):
+        (trial / name).mkdir(parents=True)
+    shutil.copy2(container / "ws" / "config.toml", trial / "config.toml")
+    shutil.copytree(container / "ws" / "input_templates", trial / "input_templates")
+    keep = {m.folder for m in mutants}
+    for entry in sorted(os.listdir(source)):
+        if not re.fullmatch(r"m\d{4}", entry) or entry in keep:
+            copy = shutil.copytree if (source / entry).is_dir() else shutil.copy2
+            copy(source / entry, trial / "inbox" / entry)
+    status, stdout, stderr, _ = _thidua(["run", "--period", period], trial, timeout)
+    shutil.rmtree(trial, ignore_errors=True)
+    return status, stdout, stderr
 
 
 def _same_failure(one: str | None, other: str | None) -> bool:
@@ -1501,20 +1518,24 @@ def run_stage(
         described = {"same_mtime": same_mtime, "mutants": [m.describe() for m in mutants]}
         text = json.dumps(described, ensure_ascii=False, indent=1)
         (container / "mutants.json").write_text(text, encoding="utf-8")
-        found, crashes, left = [], [], list(mutants)
+        found, crashes, left, seconds = [], [], list(mutants), 0.0
         while True:
             result = judge_run(container, period, _snapshot(container), left, args.run_timeout)
+            seconds += result["seconds"]
             signature = result["signature"]
             if not signature or not args.bisect or len(crashes) >= args.peel:
                 break
-            culprits = _culprits(container, period, left, signature, args.run_timeout, args.bisect)
+            found += [p for p in result["problems"] if p != f"run: {signature}"]
+            failure = (signature, result["stderr_tail"])
+            culprits, failure = _culprits(container, period, left, failure, args.run_timeout, args.bisect)
             shown = ", ".join(f"{m.folder} ({m.family} {m.kind})" for m in culprits[:5])
             more = f" and {len(culprits) - 5} more" if len(culprits) > 5 else ""
-            found.append(f"run: {signature}; fails the same way with only {shown}{more} (set-aside/)")
+            alone = "alone makes" if len(culprits) == 1 else "together make"
+            found.append(f"run: {failure[0]}; {shown}{more} {alone} the run fail so (set-aside/)")
             crashes.append(
                 {
-                    "signature": signature,
-                    "stderr_tail": result["stderr_tail"],
+                    "signature": failure[0],
+                    "stderr_tail": failure[1],
                     "culprits": [m.describe() for m in culprits],
                 }
             )
@@ -1525,6 +1546,7 @@ def run_stage(
                 f"run: stopped after setting aside the culprits of {len(crashes)} failures"
             )
         result["problems"][:0] = found
+        result["seconds"] = round(seconds, 1)
         result["crashes"] = crashes
         result["mutants"] = len(mutants)
         results.append(result)
@@ -1580,7 +1602,7 @@ def main() -> None:
         print(
             f"{args.run} mutants of names, senders and dates through `thidua run` in {len(runs)} workspaces"
         )
-        print(f"  ({seconds:.0f} s of runs; the mutants of each: its mutants.json)")
+        print(f"  ({seconds:.0f} s of `thidua run` without the narrowing down; mutants: run/NN/mutants.json)")
     other_data = sum("accepted_with_other_data" in r for r in results)
     print(f"{len(bad)} with problems; {other_data} accepted with data other than their seed's (to judge by")
     print(f"hand: most mutations change the data legitimately); details: {root / 'results.jsonl'}")
