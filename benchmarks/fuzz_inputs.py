@@ -18,14 +18,14 @@ over --run-workspaces workspaces (`thidua init`, the genuine sample inbox, each 
 other extensions, leading dashes, Windows device names, trailing dots), attachment names (RFC 2231/2047,
 paths, 200 attachments), senders `parseaddr` accepts but are no address, control characters and broken
 encoded words in headers, duplicated or missing From/Date, dates far off or malformed, Received: headers,
-file times in 2100, 1970 or all the same, and a share of the byte mutants above. Each workspace is run
-twice; a problem is: an exit status other than 0, a traceback or "Exception ignored", the period not
-published, an input changed, anything written beside the workspace (a canary folder) or outside output/,
-an output name Windows cannot hold, a feedback draft with a duplicated or injected header, a mutant
-named nowhere in summary.json or kiem-tra (hidden and lock files excepted: skipped by design), or a
-second run's summary.json differing from the first's. A failed run is narrowed down to the mutants it
-needs (--bisect halvings), which are set aside (`run/NN/set-aside/`) and the run tried again, up to
---peel times. Each workspace stays in OUT/run/NN/ with its mutants.json (family, kind, name, mtime).
+file times in 2100, 1970 or all the same, and a share of the byte mutants above. A problem is: an exit
+status other than 0, a traceback or "Exception ignored", the period not published, an input changed,
+anything written beside the workspace (a canary folder) or outside output/, an output name Windows cannot
+hold, a feedback draft with a duplicated or injected header, a mutant named nowhere in summary.json or
+kiem-tra (hidden and lock files excepted: skipped by design), or, run again, a different summary.json. A
+failed run is narrowed down to the mutants it needs (--bisect halvings), which are set aside
+(`run/NN/set-aside/`) and the run tried again, up to --peel times. Each workspace stays in OUT/run/NN/
+with its mutants.json (family, kind, name, mtime); results.jsonl has each failure's stderr tail.
 
 The same --seed gives the same mutants. Results go to OUT/results.jsonl, one line per mutant or
 workspace. Not part of `make test`.
