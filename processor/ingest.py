@@ -835,7 +835,7 @@ class _Collector:
                 continue
             path = Path(entry.path)
             display = f"{prefix}{_shown(entry.name)}"
-            if _is_clutter_name(entry.name):
+            if is_clutter_name(entry.name):
                 self.collected.skipped.append(path)
                 continue
             try:
@@ -871,7 +871,7 @@ class _Collector:
         suffix = path.suffix.lower()
         mtime = None
         try:
-            if named and _is_clutter_name(path.name):
+            if named and is_clutter_name(path.name):
                 raise _SourceProblem(
                     "not_a_report",
                     "Đây là tệp khóa hoặc tệp tạm do Excel, LibreOffice hay hệ điều hành tạo ra, không phải "
@@ -1088,7 +1088,7 @@ def _kind(path: str, info: os.stat_result) -> str:
     return "file" if stat.S_ISREG(info.st_mode) else "special"
 
 
-def _is_clutter_name(name: str) -> bool:
+def is_clutter_name(name: str) -> bool:
     lowered = name.lower()
     return (
         lowered.startswith(("~$", "."))  # Office lock files, hidden files (LibreOffice's .~lock too)
