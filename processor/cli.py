@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from processor import __version__
-from processor.records import UserError
+from processor.records import UserError, Verdict
 
 
 def _utf8_console() -> None:
@@ -46,7 +46,7 @@ class _Group(click.Group):
                 raise
             from processor.render.atomic import describe_os_error
 
-            _console_lost(exc)
+            _silence_stdout()
             click.secho(f"Lỗi: không in được kết quả ra tệp: {describe_os_error(exc)}.", fg="red", err=True)
             ctx.exit(2)
 
@@ -54,22 +54,25 @@ class _Group(click.Group):
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
 
 
-def _console_lost(failed: OSError | None = None) -> bool:
-    """Whether stdout can no longer be written (redirected to a full disk). If so it is pointed at the
-    null device, so that Python's last flush at exit adds no "Exception ignored" block."""
+def _console_lost() -> bool:
+    """Whether stdout can no longer be written (redirected to a full disk); if so it is silenced."""
     try:
-        if failed is not None:
-            raise failed
         sys.stdout.flush()
         return False
     except (OSError, ValueError):
-        try:
-            null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(null, sys.stdout.fileno())
-            os.close(null)
-        except (OSError, ValueError):
-            sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115  # lives until exit
+        _silence_stdout()
         return True
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so that Python's last flush at exit adds no "Exception ignored"
+    block after the Vietnamese message."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115  # lives until exit
 
 
 CONFIG_OPTION = click.option(
@@ -251,19 +254,23 @@ UNITS_NAMED_PER_TARGET = 12
 
 
 # The colour of each verdict on the console (the words come from aggregate.VERDICT_LABELS).
-_VERDICT_COLOURS = {"met": "green", "not_met": "red", "insufficient_data": "yellow", "not_applicable": None}
+_VERDICT_COLOURS = {
+    Verdict.MET: "green",
+    Verdict.NOT_MET: "red",
+    Verdict.INSUFFICIENT_DATA: "yellow",
+    Verdict.NOT_APPLICABLE: None,
+}
 
 
 def _print_targets(result) -> None:
     from processor.aggregate import VERDICT_LABELS, coverage_text
-    from processor.records import Verdict
     from processor.vntext import format_int, format_percent
 
     width = max(len(label) for label in VERDICT_LABELS.values())
     click.echo("Chỉ tiêu thi đua:")
     for target in result.targets:
         label = VERDICT_LABELS[target.verdict]
-        mark = click.style(f"{label:<{width}}", fg=_VERDICT_COLOURS[target.verdict.value])
+        mark = click.style(f"{label:<{width}}", fg=_VERDICT_COLOURS[target.verdict])
         value = format_percent(target.value)
         click.echo(f"  {target.target_id:<7}{value:>8}  {mark}  {target.label}")
         if target.verdict is Verdict.INSUFFICIENT_DATA:

@@ -29,8 +29,6 @@ from processor.workspace import TEMPLATE_DIR, bundled_templates
 
 Progress = Callable[[int, int], None]
 LOCK_NAME = ".thidua.lock"
-STAGING_PREFIX = publish.STAGING_PREFIX
-OLD_PREFIX = publish.OLD_PREFIX
 CACHE_DIR = ".cache"
 # From this many received files the feedback and the Word documents are written by a second process
 # while this one aggregates and writes the rest. Below it, starting a process costs more than it saves.
@@ -190,7 +188,7 @@ def run_period(
             submissions = ingest_inbox(
                 config, inbox, accept_partial=accept_partial, progress=progress, out_root=out_root
             )
-        staging = out_root / f"{STAGING_PREFIX}{period}-{os.getpid()}-{time.monotonic_ns()}"
+        staging = out_root / f"{publish.STAGING_PREFIX}{period}-{os.getpid()}-{time.monotonic_ns()}"
         helper = _SecondProcess(len(submissions) >= SECOND_PROCESS_FILES and (os.cpu_count() or 1) >= 2)
         try:
             # A read-only folder that still holds the lock file of an earlier run fails only here.

@@ -126,7 +126,7 @@ def assert_no_leftovers(out_root: Path) -> None:
     left = [
         p.relative_to(out_root).as_posix()
         for p in out_root.rglob("*")
-        if p.name.startswith((pipeline.STAGING_PREFIX, pipeline.OLD_PREFIX, publish.PLAN_PREFIX))
+        if p.name.startswith((publish.STAGING_PREFIX, publish.OLD_PREFIX, publish.PLAN_PREFIX))
         or p.name.endswith(".tmp-thidua")
     ]
     assert left == []
@@ -174,8 +174,8 @@ def reference(finished) -> dict[str, bytes]:
 
 def _leave_crash_debris(out_root: Path) -> None:
     """What a run killed between `2024-02 -> .old-2024-02` and `staging -> 2024-02` leaves behind."""
-    os.replace(out_root / PERIOD, out_root / f"{pipeline.OLD_PREFIX}{PERIOD}")
-    staging = out_root / f"{pipeline.STAGING_PREFIX}{PERIOD}-4242-123456789"
+    os.replace(out_root / PERIOD, out_root / f"{publish.OLD_PREFIX}{PERIOD}")
+    staging = out_root / f"{publish.STAGING_PREFIX}{PERIOD}-4242-123456789"
     (staging / "phan-hoi").mkdir(parents=True)
     (staging / "summary.json").write_text('{\n  "format": "thidua-summary/1",\n  "peri', encoding="utf-8")
     (staging / ".tong-hop.xlsx.k2j3h4.tmp-thidua").write_bytes(b"PK\x03\x04\x14\x00half")
@@ -336,7 +336,7 @@ def test_full_disk_keeps_the_previous_outputs(workspace, reference, monkeypatch,
         real_mkdir = Path.mkdir
 
         def mkdir(self, *args, **kwargs):
-            if self.name.startswith(pipeline.STAGING_PREFIX):
+            if self.name.startswith(publish.STAGING_PREFIX):
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
             return real_mkdir(self, *args, **kwargs)
 
@@ -345,7 +345,7 @@ def test_full_disk_keeps_the_previous_outputs(workspace, reference, monkeypatch,
         real_replace = os.replace
 
         def replace(source, target, *args, **kwargs):
-            if Path(source).name.startswith(pipeline.STAGING_PREFIX):
+            if Path(source).name.startswith(publish.STAGING_PREFIX):
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
             return real_replace(source, target, *args, **kwargs)
 

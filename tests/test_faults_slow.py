@@ -46,7 +46,7 @@ from tests.test_faults import (
 
 pytestmark = pytest.mark.slow
 
-OLD_NAME = f"{pipeline.OLD_PREFIX}{PERIOD}"
+OLD_NAME = f"{publish.OLD_PREFIX}{PERIOD}"
 
 
 def start(workspace: Path, *args: str) -> subprocess.Popen:
@@ -102,7 +102,7 @@ def runs(tmp_path_factory) -> Runs:
 
 
 def _staging(out: Path) -> list[Path]:
-    return [p for p in out.glob(f"{pipeline.STAGING_PREFIX}*") if p.is_dir()]
+    return [p for p in out.glob(f"{publish.STAGING_PREFIX}*") if p.is_dir()]
 
 
 def _in_staging(pattern: str) -> Callable[[Path], bool]:
