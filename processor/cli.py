@@ -12,8 +12,11 @@ from pathlib import Path
 
 import click
 
-from processor import __version__
+from processor import __version__, cli_words
 from processor.records import UserError, Verdict
+
+# Before any command is declared: click translates some of its words as the decorators run.
+cli_words.install()
 
 
 def _utf8_console() -> None:
@@ -30,7 +33,7 @@ def _without_numpy() -> None:
     sys.modules.setdefault("numpy", None)  # type: ignore[arg-type]  # None: "import numpy" fails
 
 
-class _Group(click.Group):
+class _Group(cli_words.Group):
     """Prints a UserError as a Vietnamese message with no traceback, exit status 2."""
 
     def invoke(self, ctx: click.Context):
@@ -81,6 +84,7 @@ CONFIG_OPTION = click.option(
     type=click.Path(path_type=Path),
     default=Path("config.toml"),
     show_default=True,
+    metavar="TỆP",
     help="Tệp cấu hình.",
 )
 
@@ -96,7 +100,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("directory", type=click.Path(path_type=Path), default=Path("."))
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("."), metavar="[THƯ-MỤC]")
 def init(directory: Path) -> None:
     """Tạo thư mục làm việc: config.toml, input_templates/, inbox/, output/ (không ghi đè tệp có sẵn)."""
     from processor.workspace import create_workspace
@@ -116,26 +120,29 @@ def _load(config_path: Path):
 
 
 def _default_period(config) -> str:
-    """The month before today, if a campaign covers it; else the last month of the latest campaign."""
+    """The period of a command run without --period; the first line printed says which and why."""
     import datetime as dt
 
-    from processor.records import Period
+    from processor.periods import announce_default, default_period
 
-    last_month = Period.of(dt.date.today()).previous()
-    if any(c.contains(last_month) for c in config.campaigns):
-        return str(last_month)
-    latest = max(config.campaigns, key=lambda c: c.end)
-    return str(latest.periods[-1])
+    period, reason = default_period(config, dt.date.today())
+    click.echo(announce_default(period, reason))
+    return str(period)
 
 
 PERIOD_OPTION = click.option(
-    "--period", "period_text", metavar="YYYY-MM", help="Kỳ báo cáo (tháng), ví dụ 2024-02."
+    "--period",
+    "period_text",
+    type=cli_words.PeriodParam(),
+    help="Kỳ báo cáo (tháng): 2024-02, 02/2024, 2/2024 hoặc “tháng 2/2024”. Không ghi thì chọn tháng "
+    "trước tháng hiện tại.",
 )
 INBOX_OPTION = click.option(
     "--inbox",
     type=click.Path(path_type=Path),
     default=Path("inbox"),
     show_default=True,
+    metavar="THƯ-MỤC",
     help="Thư mục chứa tệp và thư điện tử nhận được từ các đơn vị.",
 )
 OUT_OPTION = click.option(
@@ -144,6 +151,7 @@ OUT_OPTION = click.option(
     type=click.Path(path_type=Path),
     default=Path("output"),
     show_default=True,
+    metavar="THƯ-MỤC",
     help="Thư mục ghi kết quả.",
 )
 
@@ -152,7 +160,9 @@ OUT_OPTION = click.option(
 @CONFIG_OPTION
 @PERIOD_OPTION
 @click.option("--unit", "units", multiple=True, metavar="MÃ", help="Chỉ tạo cho đơn vị này (lặp lại được).")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="Thư mục ghi biểu mẫu.")
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=None, metavar="THƯ-MỤC", help="Thư mục ghi biểu mẫu."
+)
 @click.option("--master", is_flag=True, help="Chỉ tạo biểu mẫu trắng (không gắn đơn vị, kỳ báo cáo).")
 @INBOX_OPTION
 def template(config_path, period_text, units, out, master, inbox) -> None:
@@ -185,11 +195,12 @@ def template(config_path, period_text, units, out, master, inbox) -> None:
 
 @cli.command()
 @CONFIG_OPTION
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="TỆP...")
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
     default=None,
+    metavar="THƯ-MỤC",
     help="Ghi bản có đánh dấu lỗi và thư trả lời vào thư mục này.",
 )
 def check(config_path, files, out) -> None:
@@ -368,6 +379,7 @@ def status(config_path, period_text, inbox, out_root) -> None:
     type=click.Path(path_type=Path),
     default=Path("output/demo"),
     show_default=True,
+    metavar="THƯ-MỤC",
     help="Thư mục tạo dữ liệu mẫu.",
 )
 def demo(directory) -> None:

@@ -562,7 +562,9 @@ def parse_config(text: str, path: Path | None = None) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"Tệp cấu hình {where} sai cú pháp TOML: {exc}.") from None
+        from processor.toml_errors import describe
+
+        raise UserError(describe(exc, text, where)) from None
     errors = _Errors()
     config = _build(Config, data, "", errors)
     if config is not None and not errors:
@@ -579,10 +581,7 @@ def load_config(path: Path | str = "config.toml") -> Config:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise UserError(
-            f"Không tìm thấy tệp cấu hình {path}. Chạy “thidua init” để tạo thư mục làm việc, "
-            "hoặc chỉ rõ tệp bằng --config."
-        ) from None
+        raise UserError(missing_config_message(path)) from None
     except OSError as exc:
         raise UserError(f"Không đọc được tệp cấu hình {path}: {exc.strerror}.") from None
     try:
@@ -590,6 +589,48 @@ def load_config(path: Path | str = "config.toml") -> Config:
     except UnicodeDecodeError:
         raise UserError(f"Tệp cấu hình {path} phải được lưu với bảng mã UTF-8.") from None
     return parse_config(text, path)
+
+
+def _nearby_workspaces(folder: Path, name: str) -> list[Path]:
+    """Folders above `folder`, and its subfolders, holding a `name`: where the clerk probably meant to be."""
+    found = [parent for parent in folder.parents if (parent / name).is_file()][:1]
+    try:
+        # A home folder has a few dozen entries; one that is a whole disk is not searched through.
+        children = sorted(p for _, p in zip(range(500), folder.iterdir(), strict=False))
+        found += [child for child in children if (child / name).is_file()][:3]
+    except OSError:
+        pass
+    return found
+
+
+def _shell_path(path: Path) -> str:
+    return f'"{path}"' if " " in str(path) else str(path)
+
+
+def missing_config_message(path: Path) -> str:
+    """Why no config was found, and what to do: go to the workspace first, create one only if none exists.
+
+    A clerk who opens a terminal lands in the home folder: the usual cause is not being in the workspace.
+    """
+    if path.is_absolute():
+        return (
+            f"Không tìm thấy tệp cấu hình {path}. Kiểm tra lại đường dẫn sau --config; nếu chưa có thư mục "
+            "làm việc, tạo bằng “thidua init <thư mục>”."
+        )
+    here = Path.cwd()
+    nearby = _nearby_workspaces(here, path.name) if len(path.parts) == 1 else []
+    if nearby:
+        go = "; ".join(f"“cd {_shell_path(folder)}”" for folder in nearby)
+        where = f"Có thư mục làm việc ở gần: chuyển vào đó bằng {go} rồi chạy lại lệnh."
+    else:
+        where = (
+            "Các lệnh thidua chạy trong thư mục làm việc (thư mục có config.toml, inbox và output): chuyển "
+            "vào đó bằng “cd <thư mục làm việc>”, ví dụ “cd D:\\ThiDua”, rồi chạy lại lệnh."
+        )
+    return (
+        f"Không tìm thấy tệp cấu hình {path} trong thư mục hiện tại ({here}). {where} Nếu chưa có thư mục "
+        "làm việc, tạo bằng “thidua init <thư mục>”; hoặc chỉ rõ tệp cấu hình bằng --config."
+    )
 
 
 def default_config_text() -> str:

@@ -871,6 +871,8 @@ class _Collector:
         suffix = path.suffix.lower()
         mtime = None
         try:
+            if named and not os.path.lexists(path):
+                raise _SourceProblem("file_not_found", _not_found_message(display))
             if named and is_clutter_name(path.name):
                 raise _SourceProblem(
                     "not_a_report",
@@ -1434,6 +1436,16 @@ def _too_deep_problem() -> _SourceProblem:
         "folder_too_deep",
         f"Thư mục này nằm sâu hơn {MAX_FOLDER_DEPTH} cấp trong thư mục nhận nên không được mở; các tệp bên "
         "trong chưa được kiểm tra. Chuyển các tệp báo cáo lên thư mục ít cấp hơn rồi chạy lại.",
+    )
+
+
+def _not_found_message(display: str) -> str:
+    """A file named on the command line that is not there: a typo or the wrong folder, not a deletion."""
+    folder = (Path.cwd() / display).parent
+    where = f"trong thư mục {folder}" if folder.is_dir() else f"vì không có thư mục {folder}"
+    return (
+        f"Không có tệp này: không tìm thấy “{Path(display).name}” {where}. Kiểm tra lại tên tệp (cả phần "
+        "đuôi, như .xlsx) và thư mục; tên có dấu cách phải đặt trong dấu nháy kép."
     )
 
 

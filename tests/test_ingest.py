@@ -324,8 +324,8 @@ def test_unreadable_and_vanished_files_are_findings(tmp_path, config, monkeypatc
 
     gone = ingest.collect_paths([tmp_path / "in" / "da-xoa.xlsx"], config)
     [finding] = gone.findings
-    assert finding.code == "file_unreadable"
-    assert "Tệp không còn trong thư mục" in finding.message
+    assert finding.code == "file_not_found"
+    assert f"không tìm thấy “da-xoa.xlsx” trong thư mục {tmp_path / 'in'}" in finding.message
 
 
 def test_other_formats_get_advice(tmp_path, config):
