@@ -24,8 +24,9 @@ _DATE_LIKE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
 
 @dataclass
 class _Place:
-    """Where the error is: the whole text (newlines as tomllib reads them), line and column (1-based)."""
+    """Where the error is: the text as tomllib reads it, its lines, a line and column (1-based)."""
 
+    src: str
     lines: list[str]
     line: int
     col: int
@@ -48,8 +49,8 @@ def describe(exc: tomllib.TOMLDecodeError, text: str, where: str) -> str:
     src = text.replace("\r\n", "\n")  # as tomllib reads it, so its positions fall on the same characters
     lines = src.split("\n")
     message, line, col = _parse(exc, src)
-    place = _Place(lines, line, col)
-    hint, moved = _hint(message, place, src)
+    place = _Place(src, lines, line, col)
+    hint, moved = _hint(message, place)
     if moved is not None:
         place = moved
     # One character per column, so the caret stays under it: a tab or a hidden control character (the
@@ -80,20 +81,19 @@ def _parse(exc: tomllib.TOMLDecodeError, src: str) -> tuple[str, int, int]:
 # -- the hints -----------------------------------------------------------------------------------
 
 _QUOTE_TIP = (
-    "Nếu chữ có dấu nháy kép bên trong, đặt cả chuỗi trong dấu nháy đơn ('Sở \"Tư pháp\"') hoặc dùng "
-    "dấu “ ”."
+    "Nếu chữ có dấu nháy kép bên trong, đặt cả chuỗi trong dấu nháy đơn ('Sở \"Tư pháp\"') hoặc dùng dấu “ ”."
 )
 _NUMBER_TIP = (
     "số viết không đúng: chỉ gồm chữ số (chữ O không thay được số 0), số thập phân dùng dấu chấm (97.5); "
     "chữ thì phải đặt trong dấu nháy kép."
 )
 _BACKSLASH_TIP = (
-    "Trong dấu nháy kép, dấu \\ phải viết hai lần (\"D:\\\\ThiDua\"); đường dẫn Windows nên đặt trong dấu "
+    'Trong dấu nháy kép, dấu \\ phải viết hai lần ("D:\\\\ThiDua"); đường dẫn Windows nên đặt trong dấu '
     "nháy đơn ('D:\\ThiDua') hoặc dùng dấu /."
 )
 
 
-def _unquoted_text(place: _Place, src: str) -> str:
+def _unquoted_text(place: _Place, message: str) -> str:
     match = _KEY_LINE.match(place.text)
     value = place.after.split(" #")[0].strip()
     if not value:
@@ -108,7 +108,7 @@ def _unquoted_text(place: _Place, src: str) -> str:
     return f"chữ phải đặt trong dấu nháy kép.{fix}"
 
 
-def _after_statement(place: _Place, src: str) -> str:
+def _after_statement(place: _Place, message: str) -> str:
     rest = place.after.lstrip()
     match = _KEY_LINE.match(place.text)
     value = match["value"].strip() if match else ""
@@ -125,7 +125,7 @@ def _after_statement(place: _Place, src: str) -> str:
     return "mỗi dòng chỉ ghi một khóa = giá trị; phần còn lại của dòng phải là chú thích (bắt đầu bằng #)."
 
 
-def _expected_equals(place: _Place, src: str) -> str:
+def _expected_equals(place: _Place, message: str) -> str:
     if not place.after.strip():
         return "thiếu dấu “=” và giá trị sau tên khóa."
     if "=" in place.after and not place.after.lstrip().startswith(('"', "'")):
@@ -136,7 +136,7 @@ def _expected_equals(place: _Place, src: str) -> str:
     return "thiếu dấu “=” giữa tên khóa và giá trị."
 
 
-def _duplicate_key(place: _Place, src: str) -> tuple[str, _Place | None]:
+def _duplicate_key(place: _Place, message: str) -> tuple[str, _Place | None]:
     """Cannot overwrite a value: a key (or a table named like a key) written twice in one table."""
     if _HEADER.match(place.text):
         return (
@@ -152,7 +152,7 @@ def _duplicate_key(place: _Place, src: str) -> tuple[str, _Place | None]:
     if not match:
         return "khóa này đã khai báo trước đó trong cùng bảng; mỗi khóa chỉ ghi một lần.", None
     key = match["key"].strip("\"'")
-    at = _Place(place.lines, start, match.start("key") + 1)
+    at = _Place(place.src, place.lines, start, match.start("key") + 1)
     for number in range(start - 1, 0, -1):
         line = place.lines[number - 1]
         if _HEADER.match(line):
@@ -167,7 +167,7 @@ def _duplicate_key(place: _Place, src: str) -> tuple[str, _Place | None]:
     return f"khóa “{key}” đã khai báo trước đó trong cùng bảng; mỗi khóa chỉ ghi một lần.", at
 
 
-def _duplicate_table(place: _Place, src: str) -> str:
+def _duplicate_table(place: _Place, message: str) -> str:
     header = _HEADER.match(place.text)
     name = header["name"] if header else ""
     for number in range(1, place.line):
@@ -210,21 +210,27 @@ def _unclosed_string_start(src: str) -> int | None:
     return opened[0] if opened else None
 
 
-def _unclosed_string(place: _Place, src: str) -> tuple[str, _Place | None]:
+def _unclosed_string(place: _Place, message: str) -> tuple[str, _Place | None]:
+    src = place.src
     start = _unclosed_string_start(src)
     hint = "thiếu dấu nháy đóng: chuỗi chữ mở bằng dấu nháy ở đây chưa được đóng đến hết tệp."
     if start is None:
         return hint, None
     line = src.count("\n", 0, start) + 1
     col = start - (src.rfind("\n", 0, start) + 1) + 1
-    return hint, _Place(place.lines, line, col)
+    return hint, _Place(src, place.lines, line, col)
 
 
-def _illegal_character(message: str, place: _Place, src: str) -> str | tuple[str, _Place | None]:
+def _illegal_character(place: _Place, message: str) -> str | tuple[str, _Place | None]:
     if message.endswith(("'\\n'", "'\\r'")) or not place.after:
+        # tomllib stops at the end of the line, after any comment the string swallowed: the caret goes
+        # under the quote that opened it.
+        start = _unclosed_string_start(place.text + "\n")
+        moved = None if start is None else _Place(place.src, place.lines, place.line, start + 1)
         return (
-            "thiếu dấu nháy đóng ở cuối chuỗi chữ: chuỗi trong một cặp dấu nháy phải mở và đóng trên cùng "
-            "một dòng."
+            "thiếu dấu nháy đóng: chuỗi chữ mở bằng dấu nháy ở đây phải đóng trên cùng dòng (trước dấu # "
+            "của chú thích, nếu có).",
+            moved,
         )
     return (
         "có ký tự điều khiển (tab, ký tự ẩn chép từ Word hay trang web) không được phép ở đây; xóa rồi gõ "
@@ -232,81 +238,83 @@ def _illegal_character(message: str, place: _Place, src: str) -> str | tuple[str
     )
 
 
-Rule = Callable[..., "str | tuple[str, _Place | None]"]
+# A hint that depends on the text around the error; it may move the place shown (tomllib points at the
+# end of a value written twice, or at the end of the file for a string never closed).
+Rule = Callable[[_Place, str], "str | tuple[str, _Place | None]"]
 
-# tomllib's messages (a prefix; the rest names a key or a character) and the rule for each.
-RULES: list[tuple[str, Rule]] = [
-    ("Invalid value", lambda m, p, s: _unquoted_text(p, s)),
+# tomllib's messages (a prefix; the rest names a key or a character) and the hint, or rule, for each.
+RULES: list[tuple[str, str | Rule]] = [
+    ("Invalid value", _unquoted_text),
     ("Illegal character", _illegal_character),
     ("Found invalid character", _illegal_character),
-    ("Unterminated string", lambda m, p, s: _unclosed_string(p, s)),
-    ("Expected \"'", lambda m, p, s: _unclosed_string(p, s)),  # a '...' or '''...''' string never closed
-    ("Expected newline or end of document after a statement", lambda m, p, s: _after_statement(p, s)),
-    ("Expected '=' after a key in a key/value pair", lambda m, p, s: _expected_equals(p, s)),
-    ("Cannot overwrite a value", lambda m, p, s: _duplicate_key(p, s)),
-    ("Cannot declare", lambda m, p, s: _duplicate_table(p, s)),
+    ("Unterminated string", _unclosed_string),
+    ("Expected newline or end of document after a statement", _after_statement),
+    ("Expected '=' after a key in a key/value pair", _expected_equals),
+    ("Cannot overwrite a value", _duplicate_key),
+    ("Cannot declare", _duplicate_table),
     (
         "Duplicate inline table key",
-        lambda m, p, s: "khóa này ghi hai lần trong cùng một bảng { … }; mỗi khóa chỉ ghi một lần.",
+        "khóa này ghi hai lần trong cùng một bảng { … }; mỗi khóa chỉ ghi một lần.",
     ),
     (
         "Cannot redefine namespace",
-        lambda m, p, s: "khóa có dấu chấm này trùng tên với một bảng [ … ] đã khai báo; đổi tên khóa.",
+        "khóa có dấu chấm này trùng tên với một bảng [ … ] đã khai báo; đổi tên khóa.",
     ),
     (
         "Cannot mutate immutable namespace",
-        lambda m, p, s: "bảng hay danh sách này đã ghi trọn trên một dòng ({ … } hoặc [ … ]) ở trên, không "
+        "bảng hay danh sách này đã ghi trọn trên một dòng ({ … } hoặc [ … ]) ở trên, không "
         "thêm khóa vào nó được nữa; ghi mọi khóa của nó ở một chỗ.",
     ),
     (
         "Unclosed array",
-        lambda m, p, s: "danh sách [ … ] thiếu dấu phẩy giữa hai phần tử, hoặc thiếu dấu “]” đóng danh sách.",
+        "danh sách [ … ] thiếu dấu phẩy giữa hai phần tử, hoặc thiếu dấu “]” đóng danh sách.",
     ),
     (
         "Unclosed inline table",
-        lambda m, p, s: "bảng { … } thiếu dấu phẩy giữa hai khóa, hoặc thiếu dấu “}” đóng bảng.",
+        "bảng { … } thiếu dấu phẩy giữa hai khóa, hoặc thiếu dấu “}” đóng bảng.",
     ),
     (
         "Expected ']' at the end of a table declaration",
-        lambda m, p, s: "tên bảng thiếu dấu “]” đóng, ví dụ [office]; tên bảng chỉ gồm chữ không dấu, số, "
+        "tên bảng thiếu dấu “]” đóng, ví dụ [office]; tên bảng chỉ gồm chữ không dấu, số, "
         "“_”, “-” và dấu chấm.",
     ),
     (
         "Expected ']]' at the end of an array declaration",
-        lambda m, p, s: "tên danh sách bảng thiếu “]]” đóng, ví dụ [[units]].",
+        "tên danh sách bảng thiếu “]]” đóng, ví dụ [[units]].",
     ),
     (
         "Invalid statement",
-        lambda m, p, s: "dòng này không phải khóa = giá trị, tên bảng [ … ] hay chú thích bắt đầu bằng #.",
+        "dòng này không phải khóa = giá trị, tên bảng [ … ] hay chú thích bắt đầu bằng #.",
     ),
     (
         "Invalid initial character for a key part",
-        lambda m, p, s: "tên khóa chỉ gồm chữ không dấu, chữ số, “_” và “-” (tên có ký tự khác phải đặt "
-        "trong dấu nháy kép).",
+        "tên khóa chỉ gồm chữ không dấu, chữ số, “_” và “-” (tên có ký tự khác phải đặt trong dấu nháy kép).",
     ),
-    ("Unescaped '\\' in a string", lambda m, p, s: f"dấu \\ không đúng cách. {_BACKSLASH_TIP}"),
-    ("Invalid hex value", lambda m, p, s: f"sau \\u hay \\U phải là mã ký tự hệ 16. {_BACKSLASH_TIP}"),
+    ("Unescaped '\\' in a string", f"dấu \\ không đúng cách. {_BACKSLASH_TIP}"),
+    ("Invalid hex value", f"sau \\u hay \\U phải là mã ký tự hệ 16. {_BACKSLASH_TIP}"),
     (
         "Escaped character is not a Unicode scalar value",
-        lambda m, p, s: f"mã ký tự sau \\u hay \\U không có thật. {_BACKSLASH_TIP}",
+        f"mã ký tự sau \\u hay \\U không có thật. {_BACKSLASH_TIP}",
     ),
     (
         "Invalid date or datetime",
-        lambda m, p, s: "ngày không có thật: ghi theo dạng YYYY-MM-DD, ví dụ 2024-06-30.",
+        "ngày không có thật: ghi theo dạng YYYY-MM-DD, ví dụ 2024-06-30.",
     ),
+    # Last, after the other "Expected …": f"Expected {quote!r}", a '…' or '''…''' string never closed.
+    ("Expected ", _unclosed_string),
 ]
 
 _FALLBACK = "kiểm tra dấu nháy, dấu “=”, dấu ngoặc [ ] { } và dấu phẩy trên dòng này và dòng trên."
 
 
-def rule_for(message: str) -> Rule | None:
-    """The rule for a tomllib message, or None when it is one this module does not know yet."""
+def rule_for(message: str) -> str | Rule | None:
+    """The hint or rule for a tomllib message, or None when it is one this module does not know yet."""
     return next((rule for prefix, rule in RULES if message.startswith(prefix)), None)
 
 
-def _hint(message: str, place: _Place, src: str) -> tuple[str, _Place | None]:
+def _hint(message: str, place: _Place) -> tuple[str, _Place | None]:
     rule = rule_for(message)
     if rule is None:
         return _FALLBACK, None
-    result = rule(message, place, src)
+    result = rule if isinstance(rule, str) else rule(place, message)
     return result if isinstance(result, tuple) else (result, None)
