@@ -135,7 +135,8 @@ PERIOD_OPTION = click.option(
     "period_text",
     type=cli_words.PeriodParam(),
     help="Kỳ báo cáo (tháng): 2024-02, 02/2024, 2/2024 hoặc “tháng 2/2024”. Không ghi thì chọn tháng "
-    "trước tháng hiện tại.",
+    "trước tháng hiện tại nếu tháng đó thuộc một đợt thi đua, nếu không thì tháng cuối của đợt kết thúc "
+    "sau cùng.",
 )
 INBOX_OPTION = click.option(
     "--inbox",

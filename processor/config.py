@@ -593,8 +593,9 @@ def load_config(path: Path | str = "config.toml") -> Config:
 
 def _nearby_workspaces(folder: Path, name: str) -> list[Path]:
     """Folders above `folder`, and its subfolders, holding a `name`: where the clerk probably meant to be."""
-    found = [parent for parent in folder.parents if (parent / name).is_file()][:1]
+    found: list[Path] = []
     try:
+        found += [parent for parent in folder.parents if (parent / name).is_file()][:1]
         # A home folder has a few dozen entries; one that is a whole disk is not searched through.
         children = sorted(p for _, p in zip(range(500), folder.iterdir(), strict=False))
         found += [child for child in children if (child / name).is_file()][:3]
@@ -620,8 +621,10 @@ def missing_config_message(path: Path) -> str:
     here = Path.cwd()
     nearby = _nearby_workspaces(here, path.name) if len(path.parts) == 1 else []
     if nearby:
-        go = "; ".join(f"“cd {_shell_path(folder)}”" for folder in nearby)
-        where = f"Có thư mục làm việc ở gần: chuyển vào đó bằng {go} rồi chạy lại lệnh."
+        go = " hoặc ".join(f"“cd {_shell_path(folder)}”" for folder in nearby)
+        where = (
+            f"Thư mục làm việc có lẽ ở gần đây (có {path.name}): chuyển vào đó bằng {go} rồi chạy lại lệnh."
+        )
     else:
         where = (
             "Các lệnh thidua chạy trong thư mục làm việc (thư mục có config.toml, inbox và output): chuyển "

@@ -346,5 +346,5 @@ def test_wrong_folder_next_to_a_workspace_names_it(tmp_path, monkeypatch):
     for where in (tmp_path, workspace / "inbox"):
         monkeypatch.chdir(where)
         message = invoke("run", "--period", "2024-02").stderr
-        assert f'chuyển vào đó bằng “cd "{workspace.resolve()}"” rồi chạy lại lệnh.' in message, message
+        assert f'(có config.toml): chuyển vào đó bằng “cd "{workspace.resolve()}"” rồi chạy lại' in message
         assert message.index("cd ") < message.index("thidua init")
