@@ -16,12 +16,14 @@ import contextlib
 import datetime as dt
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -155,6 +157,19 @@ service imap-login {{
         self.kill()
         shutil.rmtree(self.root, ignore_errors=True)
 
+    def rebuild(self, uidvalidity: int, first_uid: int) -> None:
+        """The mailbox rebuilt as after a migration: a new UIDVALIDITY and new UIDs for every message
+        (written into dovecot's uidlist while it is down, its indexes removed)."""
+        self.kill()
+        box = self.root / "mail" / USER
+        header, *lines = (box / "dovecot-uidlist").read_text().splitlines()
+        renumbered = [f"{first_uid + n} {line.split(' ', 1)[1]}" for n, line in enumerate(lines)]
+        header = re.sub(r" N\d+", f" N{first_uid + len(lines)}", re.sub(r" V\d+", f" V{uidvalidity}", header))
+        (box / "dovecot-uidlist").write_text("\n".join([header, *renumbered]) + "\n")
+        for index in box.glob("dovecot.index*"):
+            index.unlink()
+        self.start()
+
     def deliver(self, message: bytes, received: dt.datetime, folder: str = "INBOX") -> None:
         """Put a message into the mailbox as the office's server would, with its received time
         (INTERNALDATE), by APPEND."""
@@ -203,14 +218,19 @@ class SmtpServer:
 
         def authenticate(smtp, session, envelope, mechanism, auth_data):
             ok = auth_data.login == USER.encode() and auth_data.password == (password or "").encode()
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)  # False: aiosmtpd answers 535 itself
 
         self.port = free_port()
-        options = {"authenticator": authenticate, "auth_require_tls": False, "auth_required": True}
+        options = {
+            "authenticator": authenticate, "auth_require_tls": False, "auth_required": True,
+            "auth_exclude_mechanism": ["LOGIN"],  # PLAIN only: one failure, one 535
+        }  # fmt: skip
         self.controller = Controller(
             Handler(), hostname="127.0.0.1", port=self.port, **(options if password else {})
         )
-        self.controller.start()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "AUTH without TLS": this is a local test server
+            self.controller.start()
 
     def stop(self) -> None:
         self.controller.stop()

@@ -28,6 +28,9 @@ from processor.mail.journal import journal_path
 from tests import workbooks
 from tests.mailservers import PASSWORD, USER, Dovecot, SmtpServer
 
+# aiosmtpd warns, in its own thread, that AUTH without TLS is unsafe: this is a local test server.
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
 REPO = Path(__file__).resolve().parents[1]
 VN = dt.timezone(dt.timedelta(hours=7))
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -127,10 +130,18 @@ MARCH_2 = dt.datetime(2024, 3, 2, 9, 15, tzinfo=VN)
 
 
 def test_first_fetch_saves_each_message_whole_named_by_received_time_and_sender_read_only(tmp_path, dovecot):
-    no_date = message(KT, "Báo cáo tháng 2", {"bao-cao-KT.xlsx": report("KT", "Phòng Kinh tế")},
-                      message_id="<kt-1@laocai.gov.vn>")  # fmt: skip
-    dated = message(TH, "Báo cáo", {"bao-cao-TH.xlsx": report("TH", "Phòng Tổng hợp")},
-                    date=dt.datetime(2024, 3, 4, 8, 0, tzinfo=VN))  # fmt: skip
+    no_date = message(
+        KT,
+        "Báo cáo tháng 2",
+        {"bao-cao-KT.xlsx": report("KT", "Phòng Kinh tế")},
+        message_id="<kt-1@laocai.gov.vn>",
+    )
+    dated = message(
+        TH,
+        "Báo cáo",
+        {"bao-cao-TH.xlsx": report("TH", "Phòng Tổng hợp")},
+        date=dt.datetime(2024, 3, 4, 8, 0, tzinfo=VN),
+    )
     dovecot.deliver(no_date, MARCH_2)
     dovecot.deliver(dated, dt.datetime(2024, 3, 4, 8, 1, tzinfo=VN))
     ws = workspace(tmp_path / "ws", imap_port=dovecot.port)
@@ -172,6 +183,27 @@ def test_a_second_fetch_saves_nothing_and_a_new_message_is_fetched_alone(tmp_pat
     assert third.exit_code == 0, third.output
     assert "đã lưu 1 thư mới" in third.output and TH in third.output and KT not in third.output
     assert len(saved(ws)) == 2
+
+
+def test_a_new_uidvalidity_scans_the_folder_again_without_saving_anything_twice(tmp_path, dovecot):
+    # one known again by its Message-ID, one (without) by its bytes
+    dovecot.deliver(
+        message(KT, "Báo cáo", {"a.xlsx": report("KT", "Phòng Kinh tế")}, message_id="<a@kt.vn>"), MARCH_2
+    )
+    dovecot.deliver(message(TH, "Báo cáo", {"b.xlsx": report("TH", "Phòng Tổng hợp")}), MARCH_2)
+    ws = workspace(tmp_path / "ws", imap_port=dovecot.port)
+    assert "đã lưu 2 thư mới" in fetch(ws).output
+    dovecot.rebuild(uidvalidity=4242, first_uid=50)  # a migration, a restored backup
+    dovecot.deliver(message(KT, "Báo cáo sửa", {"c.xlsx": report("KT", "Phòng Kinh tế")}), MARCH_2)
+
+    result = fetch(ws)
+
+    assert "đã lưu 1 thư mới, bỏ qua 2 thư đã tải trước đây" in result.output, result.output
+    assert len(saved(ws)) == 3
+    validities = {
+        json.loads(line)["uidvalidity"] for line in journal_path(ws / "inbox").read_text().splitlines()
+    }
+    assert len(validities) == 2
 
 
 def test_a_message_with_two_attachments_lists_both_and_ingest_takes_both_with_the_mailbox_time(
@@ -340,6 +372,12 @@ def test_connection_failures_are_said_in_vietnamese_with_exit_2_and_nothing_writ
 
 
 def test_security_none_is_refused_for_a_remote_host_and_a_password_in_the_config_is_refused(tmp_path):
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    shutil.copy(REPO / "config.toml", bare / "config.toml")
+    result = fetch(bare)
+    assert result.exit_code == 2 and "thiếu mail.imap_host, mail.username" in result.output, result.output
+
     ws = workspace(tmp_path / "ws", imap_host="mail.laocai.gov.vn")
     result = fetch(ws)
     assert result.exit_code == 2 and "mail.imap_security" in result.output and "localhost" in result.output
@@ -377,3 +415,152 @@ def test_fetch_then_run_a_report_without_a_date_header_received_on_2_march_is_on
     assert unit["received_at"].startswith("2024-03-02T09:15"), unit
     source = next(i for i in summary["generated_from"] if "bao-cao.xlsx" in i["name"])
     assert source["received_from"] == "mailbox"
+
+
+# -- send ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def drafted(tmp_path_factory) -> Path:
+    """A workspace after `thidua run --period 2024-02`: two units' faulty reports e-mailed with their
+    Message-IDs, so output/2024-02/phan-hoi/ holds a draft reply to each; and a reminder."""
+    ws = workspace(tmp_path_factory.mktemp("drafted") / "ws")
+    for sender, unit, name in [(KT, "KT", "Phòng Kinh tế"), (TH, "TH", "Phòng Tổng hợp")]:
+        data = message(
+            sender,
+            "Báo cáo tháng 2",
+            {f"bao-cao-{unit}.xlsx": report(unit, name, faulty=True)},
+            date=dt.datetime(2024, 3, 3, 8, 0, tzinfo=VN),
+            message_id=f"<bc-{unit}@laocai.gov.vn>",
+        )
+        (ws / "inbox" / f"{unit}.eml").write_bytes(data)
+    result = CliRunner().invoke(cli, ["run", *_places(ws), "--period", "2024-02"])
+    assert result.exit_code == 0, result.output
+    reminder = EmailMessage()
+    reminder["From"] = "tchc.vpubnd@laocai.gov.vn"
+    reminder["To"] = "kgvx.vpubnd@laocai.gov.vn"
+    reminder["Subject"] = "[Thi đua] Nhắc nộp báo cáo tháng 02/2024"
+    reminder["X-Unsent"] = "1"
+    reminder.set_content("Đề nghị đơn vị nộp báo cáo.")
+    (ws / "output" / "2024-02" / "nhac-nop").mkdir()
+    (ws / "output" / "2024-02" / "nhac-nop" / "KGVX_nhac-nop.eml").write_bytes(bytes(reminder))
+    return ws
+
+
+def _places(ws: Path) -> list[str]:
+    return ["--config", str(ws / "config.toml"), "--inbox", str(ws / "inbox"), "--out", str(ws / "output")]
+
+
+def _copy(drafted: Path, root: Path, **mail: object) -> Path:
+    ws = root / "ws"
+    shutil.copytree(drafted, ws)
+    return workspace(ws, **mail)
+
+
+def send(ws: Path, *extra: str, answer: str | None = None):
+    command = [
+        "send",
+        "--config",
+        str(ws / "config.toml"),
+        "--out",
+        str(ws / "output"),
+        "--period",
+        "2024-02",
+    ]
+    return CliRunner().invoke(cli, [*command, *extra], input=answer)
+
+
+def _parsed(raw: bytes) -> EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def test_send_lists_asks_and_sends_each_draft_once_threaded_under_the_unit_s_message(tmp_path, drafted, smtp):
+    ws = _copy(drafted, tmp_path, smtp_port=smtp.port)
+
+    listed = send(ws, "--dry-run")
+    assert listed.exit_code == 0 and "Sẽ gửi 3 thư" in listed.output, listed.output
+    declined = send(ws, answer="n\n")
+    assert "Chưa gửi thư nào" in declined.output
+    assert smtp.received == []
+
+    result = send(ws, answer="y\n")
+
+    assert result.exit_code == 0, result.output
+    assert "Đã gửi 3 thư" in result.output
+    by_recipient = {tuple(rcpt): _parsed(raw) for _sender, rcpt, raw in smtp.received}
+    assert set(by_recipient) == {(KT,), (TH,), ("kgvx.vpubnd@laocai.gov.vn",)}
+    reply = by_recipient[(KT,)]
+    assert reply["In-Reply-To"] == "<bc-KT@laocai.gov.vn>" and reply["References"] == "<bc-KT@laocai.gov.vn>"
+    assert reply["From"].addresses[0].addr_spec == "tchc.vpubnd@laocai.gov.vn"
+    assert reply["Message-ID"] and reply["Date"] and reply["X-Unsent"] is None
+    assert [p.get_filename() for p in reply.iter_attachments()] == [
+        p.name for p in (ws / "output" / "2024-02" / "phan-hoi").glob("KT_*.xlsx")
+    ]
+    log = [
+        json.loads(line) for line in (ws / "output" / ".thidua-mail" / "sent.jsonl").read_text().splitlines()
+    ]
+    assert {entry["message_id"] for entry in log} == {m["Message-ID"] for m in by_recipient.values()}
+
+    again = send(ws, "--yes")
+    assert again.exit_code == 0 and "Không có thư mới cần gửi" in again.output
+    assert len(smtp.received) == 3
+
+
+def test_a_refused_recipient_is_reported_the_rest_go_and_it_is_sent_next_time(tmp_path, drafted, smtp):
+    ws = _copy(drafted, tmp_path, smtp_port=smtp.port)
+    smtp.refuse.add(TH)
+
+    result = send(ws, "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert "Không gửi được" in result.output and TH in result.output and "550" in result.output
+    assert sorted(tuple(r) for _s, r, _m in smtp.received) == [("kgvx.vpubnd@laocai.gov.vn",), (KT,)]
+
+    smtp.refuse.clear()
+    later = send(ws, "--yes")
+    assert "Đã gửi 1 thư" in later.output
+    assert [r for _s, r, _m in smtp.received[2:]] == [[TH]]
+
+
+def test_a_new_draft_for_a_unit_after_its_correction_is_sent_as_a_new_message(tmp_path, drafted, smtp):
+    ws = _copy(drafted, tmp_path, smtp_port=smtp.port)
+    assert send(ws, "--yes").exit_code == 0
+    corrected = message(
+        TH,
+        "Báo cáo sửa",
+        {"bao-cao-TH-sua.xlsx": report("TH", "Phòng Tổng hợp", faulty=True)},
+        date=dt.datetime(2024, 3, 4, 8, 0, tzinfo=VN),
+        message_id="<bc-TH-2@laocai.gov.vn>",
+    )
+    (ws / "inbox" / "TH-sua.eml").write_bytes(corrected)
+    assert CliRunner().invoke(cli, ["run", *_places(ws), "--period", "2024-02"]).exit_code == 0
+
+    result = send(ws, "--yes")
+
+    assert "Đã gửi 1 thư" in result.output, result.output
+    new = _parsed(smtp.received[-1][2])
+    assert smtp.received[-1][1] == [TH] and new["In-Reply-To"] == "<bc-TH-2@laocai.gov.vn>"
+    assert len({_parsed(raw)["Message-ID"] for _s, _r, raw in smtp.received}) == 4
+
+
+def test_send_logs_in_when_the_server_asks_and_a_copy_goes_to_the_sent_folder(
+    tmp_path, drafted, dovecot, monkeypatch
+):
+    smtp = SmtpServer(password=PASSWORD)
+    try:
+        ws = _copy(drafted, tmp_path, smtp_port=smtp.port, imap_port=dovecot.port, sent_folder="Sent")
+        dovecot.deliver(message(KT, "tạo thư mục", {}), MARCH_2, folder="Sent")
+        result = send(ws, "--yes")
+        assert result.exit_code == 0, result.output
+        assert len(smtp.received) == 3
+        copies = [m for m in dovecot.messages("Sent").values() if b"thidua." in m[b"BODY[]"]]
+        assert len(copies) == 3 and all(b"\\Seen" in m[b"FLAGS"] for m in copies)
+
+        smtp.received.clear()
+        other = _copy(drafted, tmp_path / "other", smtp_port=smtp.port)
+        monkeypatch.setenv("THIDUA_MAIL_PASSWORD", "sai")
+        wrong = send(other, "--yes")
+        assert wrong.exit_code == 2 and "sai tên đăng nhập hoặc mật khẩu" in wrong.output
+        assert smtp.received == [] and not (other / "output" / ".thidua-mail").exists()
+    finally:
+        smtp.stop()
