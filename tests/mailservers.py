@@ -20,6 +20,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -195,7 +196,7 @@ class SmtpServer:
     """aiosmtpd on 127.0.0.1: keeps what it receives; refuses the addresses in `refuse`; asks for AUTH
     (PLAIN/LOGIN without TLS: a local test server) when `password` is set."""
 
-    def __init__(self, password: str | None = None) -> None:
+    def __init__(self, password: str | None = None, tls: tuple[Path, Path] | None = None) -> None:
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult
 
@@ -221,13 +222,17 @@ class SmtpServer:
             return AuthResult(success=ok, handled=False)  # False: aiosmtpd answers 535 itself
 
         self.port = free_port()
-        options = {
-            "authenticator": authenticate, "auth_require_tls": False, "auth_required": True,
-            "auth_exclude_mechanism": ["LOGIN"],  # PLAIN only: one failure, one 535
-        }  # fmt: skip
-        self.controller = Controller(
-            Handler(), hostname="127.0.0.1", port=self.port, **(options if password else {})
-        )
+        options: dict = {}
+        if password is not None:
+            options = {
+                "authenticator": authenticate, "auth_require_tls": False, "auth_required": True,
+                "auth_exclude_mechanism": ["LOGIN"],  # PLAIN only: one failure, one 535
+            }  # fmt: skip
+        if tls is not None:  # implicit TLS (port 465 style) with this certificate and key
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*map(str, tls))
+            options["ssl_context"] = context
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **options)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "AUTH without TLS": this is a local test server
             self.controller.start()

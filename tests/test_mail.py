@@ -564,3 +564,23 @@ def test_send_logs_in_when_the_server_asks_and_a_copy_goes_to_the_sent_folder(
         assert smtp.received == [] and not (other / "output" / ".thidua-mail").exists()
     finally:
         smtp.stop()
+
+
+def test_smtp_over_tls_refuses_an_untrusted_certificate_and_sends_with_ca_file(tmp_path, drafted):
+    from tests.mailservers import make_certificate
+
+    (tmp_path / "tls").mkdir()
+    cert, key = make_certificate(tmp_path / "tls")
+    smtp = SmtpServer(tls=(cert, key))
+    try:
+        ws = _copy(drafted, tmp_path, smtp_port=smtp.port, smtp_security="ssl")
+        untrusted = send(ws, "--yes")
+        assert untrusted.exit_code == 2 and "không được tin cậy" in untrusted.output, untrusted.output
+        assert "mail.ca_file" in untrusted.output and smtp.received == []
+        assert not (ws / "output" / ".thidua-mail").exists()
+
+        workspace(ws, smtp_port=smtp.port, smtp_security="ssl", ca_file=str(cert))
+        trusted = send(ws, "--yes")
+        assert trusted.exit_code == 0 and len(smtp.received) == 3, trusted.output
+    finally:
+        smtp.stop()

@@ -27,7 +27,6 @@ from processor.records import Finding, Period, Severity
 from processor.render import atomic
 from processor.vntext import format_date, one_line
 
-HEADER_FIELDS = b"BODY[HEADER.FIELDS (MESSAGE-ID FROM SUBJECT)]"
 METADATA = ["INTERNALDATE", "RFC822.SIZE", "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID FROM SUBJECT)]"]
 BATCH = 200  # UIDs per metadata FETCH: one round trip each, and a bounded reply
 STALE_TEMP_SECONDS = 3600  # a temporary .eml this old is a killed fetch's, not one being written
@@ -94,9 +93,7 @@ def fetch_mail(
                 info = metadata.get(uid)
                 if info is None:
                     continue  # expunged since the search
-                headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(
-                    info.get(HEADER_FIELDS, b"")
-                )
+                headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(_header_fields(info))
                 message_id = _message_id(headers.get("Message-ID"))
                 sender = _sender(headers.get("From"))
                 received = _aware(info[b"INTERNALDATE"])
@@ -148,6 +145,19 @@ def fetch_mail(
         if uids and max(uids) > last:
             journal.append({"kind": "checked", "mailbox": key, "uidvalidity": uidvalidity, "uid": max(uids)})
     return result
+
+
+def _header_fields(info: dict) -> bytes:
+    """The header fields asked for; servers echo the item's name in their own spelling (quoted field
+    names, another case), so it is found by its start."""
+    for name, value in info.items():
+        if (
+            isinstance(name, bytes)
+            and name.upper().startswith(b"BODY[HEADER.FIELDS")
+            and isinstance(value, bytes)
+        ):
+            return value
+    return b""
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

@@ -10,6 +10,7 @@ attachment's bytes, which a re-run may zip differently), so a new draft for a un
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import email
 import email.policy
@@ -69,7 +70,7 @@ def list_drafts(out_root: Path, period: Period) -> list[Draft]:
             except OSError as exc:
                 raise UserError(f"Không đọc được thư nháp {path}: {exc.strerror}.") from None
             draft = _draft(path, data)
-            drafts.append(Draft(**{**draft.__dict__, "sent": sent.get(draft.key)}))
+            drafts.append(dataclasses.replace(draft, sent=sent.get(draft.key)))
     return drafts
 
 
