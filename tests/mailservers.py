@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import pwd
 import re
 import shutil
 import signal
@@ -74,6 +73,8 @@ class Dovecot:
         if shutil.which("openssl") is None:
             _unavailable("the openssl command is not installed")
         self.binary = binary
+        import pwd  # POSIX only: collecting these tests elsewhere must not fail
+
         self.root = Path(tempfile.mkdtemp(prefix="dv", dir="/tmp"))  # short: socket paths <= 108 bytes
         os.chmod(self.root, 0o755)
         self.port, self.tls_port = free_port(), free_port()

@@ -393,6 +393,18 @@ def test_security_none_is_refused_for_a_remote_host_and_a_password_in_the_config
     assert "bi-mat-123" not in result.output
 
 
+def test_the_mail_settings_are_checked_with_the_rest_of_the_config(config_text):
+    from processor.config import parse_config
+    from processor.records import UserError
+
+    parse_config(config_text)  # no [mail]: every other command works as before
+    bad = '[mail]\nimap_security = "tls"\nsmtp_port = 70000\nfrom_address = "van thu"\nmax_message_mb = 0\n'
+    with pytest.raises(UserError) as error:
+        parse_config(config_text + "\n" + bad)
+    for key in ("mail.imap_security", "mail.smtp_port", "mail.from_address", "mail.max_message_mb"):
+        assert key in str(error.value)
+
+
 # -- end to end ------------------------------------------------------------------------------------
 
 

@@ -132,7 +132,7 @@ def send_drafts(
     waiting = [d for d in drafts if d.sent is None and d.recipients]
     copies: list[bytes] = []
     if waiting:
-        with _smtp(server, remembered) as smtp:
+        with _Smtp(server, remembered) as smtp:
             for draft in waiting:
                 data, message_id = _outgoing(draft, sender, now())
                 try:
@@ -176,7 +176,7 @@ def send_drafts(
     return result
 
 
-class _smtp:
+class _Smtp:
     """An SMTP connection with the settings' security, logged in when the server offers AUTH."""
 
     def __init__(self, server: settings.Server, secret: Callable[[settings.Server], str]):
