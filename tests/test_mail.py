@@ -240,6 +240,7 @@ def test_a_message_over_the_size_cap_is_a_finding_until_the_cap_is_raised(tmp_pa
     assert result.exit_code == 0, result.output
     assert [p.name.split("_")[1] for p in saved(ws)] == ["tonghop-vpubnd-laocai-gov-vn"]
     assert "lớn hơn mức 1 MB (mail.max_message_mb)" in result.output and KT in result.output
+    assert "“Ảnh chụp báo cáo”" in result.output  # the subject as the clerk sees it in the mailbox
     assert "1 thư quá lớn chưa tải" in fetch(ws).output  # still said, never silently forgotten
 
     workspace(ws, imap_port=dovecot.port, max_message_mb=2)

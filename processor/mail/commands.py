@@ -94,7 +94,7 @@ def send(config: Config, period_text: str, out_root: Path, *, yes: bool, dry_run
         return
     if not yes:
         try:
-            agreed = click.confirm(f"Gửi {len(waiting)} thư?", default=False)
+            agreed = click.confirm(f"Gửi {len(waiting)} thư? Gõ y để gửi", default=False)
         except click.Abort:
             agreed = False
         if not agreed:

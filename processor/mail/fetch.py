@@ -9,6 +9,7 @@ under the same name next time, so nothing is lost or doubled.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email
 import email.policy
@@ -16,6 +17,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 from pathlib import Path
@@ -103,7 +105,7 @@ def fetch_mail(
                     result.already += 1
                     continue
                 if size > cap:
-                    subject = one_line(str(headers.get("Subject") or ""))[:200]
+                    subject = _decoded(headers.get("Subject"))[:200]
                     result.too_large.append(_too_large(config, uid, sender, subject, size, received))
                     if uid not in pending:
                         journal.append(
@@ -171,6 +173,14 @@ def _message_id(value: object) -> str | None:
     """The Message-ID as sent, when it is one; anything else (forged, folded, absent) counts as none."""
     match = _MESSAGE_ID.search(str(value or ""))
     return match.group(0) if match else None
+
+
+def _decoded(value: object) -> str:
+    """A header's text with its encoded words (=?utf-8?b?...?=) decoded; as it is when they are broken."""
+    text = str(value or "")
+    with contextlib.suppress(Exception):  # a malformed or unknown charset: the raw text still says something
+        text = str(make_header(decode_header(text)))
+    return one_line(text)
 
 
 def _sender(value: object) -> str:
