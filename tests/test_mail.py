@@ -521,12 +521,17 @@ def test_send_lists_asks_and_sends_each_draft_once_threaded_under_the_unit_s_mes
 
 def test_a_refused_recipient_is_reported_the_rest_go_and_it_is_sent_next_time(tmp_path, drafted, smtp):
     ws = _copy(drafted, tmp_path, smtp_port=smtp.port)
-    smtp.refuse.add(TH)
+    reminder = ws / "output" / "2024-02" / "nhac-nop" / "KGVX_nhac-nop.eml"
+    two = _parsed(reminder.read_bytes())
+    two.replace_header("To", "kgvx.vpubnd@laocai.gov.vn, cu.vpubnd@laocai.gov.vn")
+    reminder.write_bytes(bytes(two))
+    smtp.refuse.update({TH, "cu.vpubnd@laocai.gov.vn"})
 
     result = send(ws, "--yes")
 
     assert result.exit_code == 0, result.output
     assert "Không gửi được" in result.output and TH in result.output and "550" in result.output
+    assert "từ chối người nhận cu.vpubnd@laocai.gov.vn" in result.output  # the reminder went to the other
     assert sorted(tuple(r) for _s, r, _m in smtp.received) == [("kgvx.vpubnd@laocai.gov.vn",), (KT,)]
 
     smtp.refuse.clear()

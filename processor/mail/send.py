@@ -183,6 +183,13 @@ class _Smtp:
         self.server, self.secret, self.smtp = server, secret, None
 
     def __enter__(self) -> smtplib.SMTP:
+        try:
+            return self._open()
+        except BaseException:
+            self.__exit__()  # a refused login or TLS upgrade leaves no socket open behind the message
+            raise
+
+    def _open(self) -> smtplib.SMTP:
         server = self.server
         context = server.tls_context()
         with talking_to("smtp", server.host, server.port, username=server.username, timeout=server.timeout):
@@ -211,6 +218,7 @@ class _Smtp:
                 self.smtp.quit()
             except (OSError, smtplib.SMTPException):
                 self.smtp.close()
+            self.smtp = None
 
 
 def _reset(smtp: smtplib.SMTP) -> None:
