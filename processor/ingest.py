@@ -48,7 +48,7 @@ from pathlib import Path
 
 from processor.config import Config
 from processor.ingest_cache import ValidationCache
-from processor.mail.journal import received_times
+from processor.mail.journal import message_id, received_times
 from processor.records import (
     FileStatus,
     Finding,
@@ -1186,7 +1186,7 @@ def _open_eml(data: bytes, budget: _Budget) -> _Email:
         raise _EmailUnreadable("no header")
     content = _eml_content(message, 0, budget)
     content.dropped = budget.dropped
-    content.message_id = _message_id(message.get("Message-ID"))
+    content.message_id = message_id(message.get("Message-ID"))
     return content
 
 
@@ -1221,15 +1221,6 @@ def _eml_content(message: Message, depth: int, budget: _Budget) -> _Email:
         forwarded,
         relayed_at=_relayed_at(message.get_all("Received")),
     )
-
-
-def _message_id(value: object) -> str | None:
-    """A Message-ID fit to be named in a reply's headers; anything else (forged, folded) is none."""
-    match = _MESSAGE_ID.search(str(value or ""))
-    return match.group(0) if match else None
-
-
-_MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,250}>")
 
 
 def _leaf_parts(message: Message) -> Iterator[Message]:

@@ -25,6 +25,7 @@ from pathlib import Path
 from processor.config import Config
 from processor.mail import imap, settings
 from processor.mail.journal import VIETNAM_TIME, Journal
+from processor.mail.journal import message_id as journal_message_id
 from processor.records import Finding, Period, Severity
 from processor.render import atomic
 from processor.vntext import format_date, one_line
@@ -96,7 +97,7 @@ def fetch_mail(
                 if info is None:
                     continue  # expunged since the search
                 headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(_header_fields(info))
-                message_id = _message_id(headers.get("Message-ID"))
+                message_id = journal_message_id(headers.get("Message-ID"))
                 sender = _sender(headers.get("From"))
                 received = _aware(info[b"INTERNALDATE"])
                 size = int(info.get(b"RFC822.SIZE", 0))
@@ -164,15 +165,6 @@ def _header_fields(info: dict) -> bytes:
 
 def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-
-
-_MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,250}>")
-
-
-def _message_id(value: object) -> str | None:
-    """The Message-ID as sent, when it is one; anything else (forged, folded, absent) counts as none."""
-    match = _MESSAGE_ID.search(str(value or ""))
-    return match.group(0) if match else None
 
 
 def _decoded(value: object) -> str:

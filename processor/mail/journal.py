@@ -19,6 +19,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,16 @@ from processor.render.atomic import describe_os_error
 STATE_DIR = ".thidua-mail"
 JOURNAL_NAME = "fetched.jsonl"
 VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7))
+
+
+_MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,250}>")
+
+
+def message_id(value: object) -> str | None:
+    """The Message-ID a header holds, fit to de-duplicate by and to name in a reply's In-Reply-To;
+    anything else (forged, folded, absent) is none."""
+    match = _MESSAGE_ID.search(str(value or ""))
+    return match.group(0) if match else None
 
 
 def journal_path(inbox: Path) -> Path:
