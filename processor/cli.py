@@ -374,6 +374,31 @@ def status(config_path, period_text, inbox, out_root) -> None:
 
 
 @cli.command()
+@CONFIG_OPTION
+@INBOX_OPTION
+def fetch(config_path, inbox) -> None:
+    """Tải thư mới từ hộp thư của cơ quan (IMAP, chỉ đọc) vào thư mục inbox/, kèm thời điểm hộp thư nhận."""
+    from processor.mail import commands
+
+    config = _load(config_path)
+    commands.fetch(config, inbox, echo=click.echo, warn=lambda line: click.secho(line, fg="yellow"))
+
+
+@cli.command()
+@CONFIG_OPTION
+@PERIOD_OPTION
+@OUT_OPTION
+@click.option("--yes", is_flag=True, help="Gửi ngay, không hỏi lại.")
+@click.option("--dry-run", is_flag=True, help="Chỉ liệt kê thư sẽ gửi, không gửi.")
+def send(config_path, period_text, out_root, yes, dry_run) -> None:
+    """Gửi thư phản hồi và thư nhắc nộp của kỳ báo cáo qua SMTP (mỗi thư một lần)."""
+    from processor.mail import commands
+
+    config = _load(config_path)
+    commands.send(config, period_text or _default_period(config), out_root, yes=yes, dry_run=dry_run)
+
+
+@cli.command()
 @click.option(
     "--dir",
     "directory",

@@ -113,6 +113,30 @@ class Validation:
     max_attachments: int = 50  # per e-mail, attached e-mails included: the rest is one finding
 
 
+# [mail]: the office mailbox `thidua fetch` reads over IMAP and `thidua send` sends from over SMTP
+# (processor/mail/). The password is never here: THIDUA_MAIL_PASSWORD, the OS keyring, or a prompt.
+MAIL_SECURITY = ("ssl", "starttls", "none")
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")  # the only hosts "none" (no encryption) is accepted for
+
+
+@dataclass(frozen=True)
+class Mail:
+    imap_host: str = ""
+    imap_port: int = 0  # 0: the usual port of imap_security (993 ssl, 143 starttls / none)
+    imap_security: str = "ssl"
+    username: str = ""
+    folder: str = "INBOX"
+    smtp_host: str = ""
+    smtp_port: int = 0  # 0: the usual port of smtp_security (465 ssl, 587 starttls, 25 none)
+    smtp_security: str = "ssl"
+    from_address: str = ""  # empty: office.clerk_email
+    from_name: str = ""
+    ca_file: str = ""  # a CA bundle to trust besides the system's (an office server's own certificate)
+    timeout_seconds: int = 30
+    max_message_mb: int = 25  # a larger message is listed by `fetch`, not downloaded
+    sent_folder: str = ""  # IMAP folder `send` appends a copy of each sent message to; empty: none
+
+
 @dataclass(frozen=True)
 class Choice:
     """A rating level or a staff category: a code, its label, and what people type for it."""
@@ -217,6 +241,7 @@ class Config:
     rule_sets: list[RuleSet]
     documents: Documents = field(default_factory=Documents)
     validation: Validation = field(default_factory=Validation)
+    mail: Mail = field(default_factory=Mail)
     path: Path | None = None
     sha256: str = ""
 
@@ -485,6 +510,7 @@ def _check(config: Config, errors: _Errors) -> None:
     if config.documents.name_order not in ("given_name", "roster"):
         errors.add("documents.name_order", "chỉ nhận “given_name” hoặc “roster”.")
     _check_date_setting(config.documents.date, errors)
+    _check_mail(config.mail, errors)
     rule_sets = {r.id: (i, r) for i, r in reversed(list(enumerate(config.rule_sets, 1)))}
     rule_set_ids = set(rule_sets)
     for i, campaign in enumerate(config.campaigns, 1):
@@ -556,6 +582,29 @@ def _check(config: Config, errors: _Errors) -> None:
                     _check_criterion_value(known[name], value, f"{path}.criteria.{name}", refs, errors)
 
 
+def _check_mail(mail: Mail, errors: _Errors) -> None:
+    for side in ("imap", "smtp"):
+        security, host = getattr(mail, f"{side}_security"), getattr(mail, f"{side}_host")
+        if security not in MAIL_SECURITY:
+            errors.add(f"mail.{side}_security", "chỉ nhận “ssl”, “starttls” hoặc “none”.")
+        elif security == "none" and host and host.lower() not in LOCAL_HOSTS:
+            errors.add(
+                f"mail.{side}_security",
+                f"“none” (không mã hóa) chỉ dùng được với máy chủ trên chính máy này (localhost), không với "
+                f"“{host}”: mật khẩu và thư sẽ đi qua mạng không được bảo vệ. Dùng “ssl” hoặc “starttls”.",
+            )
+        if not 0 <= getattr(mail, f"{side}_port") <= 65535:
+            errors.add(f"mail.{side}_port", "là số cổng từ 1 đến 65535 (0: cổng thông thường).")
+    if mail.from_address and not is_email_address(mail.from_address):
+        errors.add("mail.from_address", f"“{mail.from_address}” không phải địa chỉ thư điện tử.")
+    if mail.timeout_seconds < 1:
+        errors.add("mail.timeout_seconds", "là số giây chờ máy chủ thư trả lời, ít nhất 1.")
+    if mail.max_message_mb < 1:
+        errors.add("mail.max_message_mb", "là dung lượng tối đa (MB) của một thư được tải về, ít nhất 1.")
+    if not mail.folder:
+        errors.add("mail.folder", "là tên thư mục trong hộp thư, ví dụ “INBOX”.")
+
+
 def parse_config(text: str, path: Path | None = None) -> Config:
     """Parse and validate config text; raise UserError listing every problem."""
     where = str(path) if path else "config.toml"
@@ -566,6 +615,13 @@ def parse_config(text: str, path: Path | None = None) -> Config:
 
         raise UserError(describe(exc, text, where)) from None
     errors = _Errors()
+    if isinstance(data.get("mail"), dict) and "password" in data["mail"]:
+        del data["mail"]["password"]  # never echoed back
+        errors.add(
+            "mail.password",
+            "không ghi mật khẩu trong config.toml. Đặt biến môi trường THIDUA_MAIL_PASSWORD, lưu mật khẩu "
+            "vào kho mật khẩu của hệ điều hành (gói keyring), hoặc nhập khi chương trình hỏi.",
+        )
     config = _build(Config, data, "", errors)
     if config is not None and not errors:
         _check(config, errors)

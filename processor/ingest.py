@@ -48,6 +48,7 @@ from pathlib import Path
 
 from processor.config import Config
 from processor.ingest_cache import ValidationCache
+from processor.mail.journal import message_id, received_times
 from processor.records import (
     FileStatus,
     Finding,
@@ -185,6 +186,7 @@ def collect(
     if not inbox.is_dir():
         raise UserError(f"{inbox} là một tệp, không phải thư mục. Chỉ rõ thư mục nhận bằng --inbox.")
     collector = _Collector(config, keep_bytes, on_new, now)
+    collector.mailbox_times = received_times(inbox)  # what `thidua fetch` recorded (processor/mail)
     collector.add_folder(inbox, prefix="")
     collector.read_walked()
     return collector.done()
@@ -761,6 +763,7 @@ class _Email:
     forwarded: int = 0  # attached e-mails that could not be opened
     dropped: int = 0  # attachments and attached e-mails past validation.max_attachments, not opened
     relayed_at: dt.datetime | None = None  # the topmost Received: header: the office's server got it
+    message_id: str | None = None  # what a reply names in In-Reply-To (.eml only)
 
 
 class _Budget:
@@ -803,6 +806,7 @@ class _Collector:
         self.found: list[Incoming] = []
         self.collected = Collected()
         self._walked: list[tuple[Path, str, float]] = []  # files found by add_folder, not yet read
+        self.mailbox_times: dict[str, dt.datetime] = {}  # sha256 of a fetched e-mail -> INTERNALDATE
 
     def read_walked(self) -> None:
         """Read the files add_folder found, newest first: this month's reports are usually the newest
@@ -898,6 +902,8 @@ class _Collector:
                 "email_unreadable", _email_unreadable_message(suffix), value=str(exc)[:200] or None
             ) from None
         own_times = ((TimeSource.RECEIVED, message.relayed_at), (TimeSource.DATE, message.sent_at))
+        if self.mailbox_times:
+            own_times = ((TimeSource.MAILBOX, self.mailbox_times.get(_sha256(data))), *own_times)
         received_at, source, refused = self._received_time(own_times, mtime, display)
         taken = 0
         others: list[str] = []
@@ -928,6 +934,7 @@ class _Collector:
                 received_source=how,
                 modified=mtime,
                 time_findings=_named(doubts, full_name),
+                message_id=message.message_id,
             )
             self._found(received, attachment.data)
         if not taken:
@@ -1181,6 +1188,7 @@ def _open_eml(data: bytes, budget: _Budget) -> _Email:
         raise _EmailUnreadable("no header")
     content = _eml_content(message, 0, budget)
     content.dropped = budget.dropped
+    content.message_id = message_id(message.get("Message-ID"))
     return content
 
 

@@ -137,6 +137,7 @@ class ReceivedFile:
     # each, added to the file's submission after validation.
     time_findings: tuple[Finding, ...] = ()
     copied: bool = False  # received_at is a modification time that looks like a copy's (ingest)
+    message_id: str | None = None  # of the e-mail it came in: the feedback reply threads under it
 
     @property
     def time_is_weak(self) -> bool:

@@ -1059,6 +1059,8 @@ def write_feedback_email(
     if cc:
         headers.append(("Cc", cc))
     headers.append(("Subject", one_line(f"[Thi đua] Kết quả kiểm tra báo cáo{month} – {_text(about, 200)}")))
+    if submission.file.message_id:  # the reply threads under the unit's own message
+        headers += [("In-Reply-To", submission.file.message_id), ("References", submission.file.message_id)]
     body = _email_body(submission, config, period, annotated_path.name)
     return atomic.write_bytes(
         Path(out_path), draft_bytes(headers, body, annotated_path.name, annotated_path.read_bytes())
