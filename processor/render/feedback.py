@@ -618,10 +618,18 @@ def _mark_ods(submission: Submission, data: bytes, findings: list[Finding], conf
         if sheet is None:
             continue
         for (row, col), value in sheet.cells.items():
-            cell = ws.cell(row, col)
-            _put(ws, row, col, str(value) if isinstance(value, reader.CellProblem) else value)
+            if isinstance(value, reader.CellProblem):
+                # Kept as the problem it is, so that the copy sent back is found at the same cell again.
+                cell = ws.cell(row, col)
+                cell.value = f"={_text(value.text)}" if value.kind == "uncached_formula" else value.text
+                cell.data_type = "f" if value.kind == "uncached_formula" else "e"
+                continue
+            cell = _put(ws, row, col, value)
             if isinstance(value, dt.date):
                 cell.number_format = "dd/mm/yyyy"
+            font = sheet.font(row, col)
+            if font:
+                cell.font = Font(name=font)  # the legacy font tells how the text was typed
         for column in range(1, sheet.max_col + 1):
             ws.column_dimensions[get_column_letter(column)].width = 18
     located = _annotate_cells(wb, findings)
