@@ -1,8 +1,9 @@
 """Reading received workbooks: the one module that reads cells, whichever library does it.
 
 Every received file is hostile until proven otherwise. Before any parser sees the bytes:
-- size cap, then recognition by magic bytes (zip = .xlsx/.xlsm, OLE2 = .xls or a password-protected
-  .xlsx, anything else = not a workbook, named for what it looks like);
+- size cap, then recognition by magic bytes (zip = .xlsx/.xlsm, or .ods when it holds a `mimetype`
+  entry; OLE2 = .xls or a password-protected .xlsx; anything else = not a workbook, named for what it
+  looks like); .xlsb is refused with advice (docs/architecture.md);
 - for a zip: entry count, total uncompressed size and per-entry compression ratio from the central
   directory; then each part we need is inflated by us with its declared size as a hard limit, so a
   lying directory cannot make the Rust reader inflate more than we checked;
