@@ -1315,7 +1315,11 @@ _ODF_KINDS = (
     (b"application/vnd.oasis.opendocument.presentation", "một bản trình chiếu OpenDocument (.odp)"),
     (b"application/vnd.oasis.opendocument.graphics", "một bản vẽ OpenDocument (.odg)"),
 )
-_TAG_ATTRS = rb"""((?:[^>"']|"[^"]*"|'[^']*')*)"""
+# A tag's attributes up to the first ">"; `_ods_attrs` refuses one whose quotes do not pair (a ">" inside
+# a value, which the parser would read past): a pattern that skipped quoted ">" could scan to the end
+# of the part from every tag of a crafted file.
+_TAG_ATTRS = rb"([^>]*)"
+_PAIRED_QUOTES = re.compile(rb"""(?:[^"']|"[^"]*"|'[^']*')*""")
 _ODS_TABLE = re.compile(rb"<table:table(?=[\s/>])" + _TAG_ATTRS + rb">")
 _ODS_TABLE_END = re.compile(rb"</table:table\s*>")
 _ODS_ROW = re.compile(rb"<table:table-row(?=[\s/>])" + _TAG_ATTRS + rb">")
@@ -1325,7 +1329,7 @@ _ODS_CELL_END = re.compile(rb"</table:(?:table-cell|covered-table-cell)\s*>")
 _ODS_SPACES = re.compile(rb"<text:s(?=[\s/>])" + _TAG_ATTRS + rb">")
 _ODS_SPAN = re.compile(rb"""<text:span\b[^>]*?text:style-name\s*=\s*["']([^"']*)["']""")
 _ODS_PARAGRAPH = re.compile(rb"<text:p\b[^>]*>(.*?)</text:p>", re.S)
-_ODS_STYLE = re.compile(rb"<style:style(?=[\s/>])" + _TAG_ATTRS + rb">(.*?)</style:style\s*>", re.S)
+_ODS_STYLE = re.compile(rb"(?=[\s/>])" + _TAG_ATTRS + rb">")  # after "<style:style"
 _ODS_FONT_FACE = re.compile(rb"<style:font-face(?=[\s/>])" + _TAG_ATTRS + rb">")
 _ODS_TEXT_PROPERTIES = re.compile(rb"<style:text-properties(?=[\s/>])" + _TAG_ATTRS + rb">")
 # Attributes whose presence gives a cell a value or a formula in calamine's reading (else it is empty).
@@ -1384,6 +1388,8 @@ def _exact(parts: dict[str, zipfile.ZipInfo], name: str) -> str:
 def _ods_attrs(raw: bytes) -> dict[bytes, bytes]:
     """A tag's attributes by their literal names (as calamine reads them), values as written; an
     attribute given twice is refused (which of the two a reader takes is not something to rely on)."""
+    if _PAIRED_QUOTES.fullmatch(raw) is None:
+        raise _unusual_structure()
     attrs: dict[bytes, bytes] = {}
     for key, double, single in _ATTR.findall(raw):
         if key in attrs:
@@ -1563,10 +1569,15 @@ def _ods_legacy_styles(content: bytes, styles: bytes) -> dict[bytes, str]:
             if b"style:name" in values:
                 family = _ods_text(values.get(b"svg:font-family", values[b"style:name"]))
                 faces[values[b"style:name"]] = family.strip("'\"")
-        for style in _ODS_STYLE.finditer(xml):
+        # Each style's text runs to its closing tag, or to the next style: pieces that do not overlap.
+        for piece in xml.split(b"<style:style")[1:]:
+            style = _ODS_STYLE.match(piece)
+            if style is None:
+                continue
+            body = piece[style.end() : max(piece.find(b"</style:style"), style.end())]
             values = {key: double or single for key, double, single in _ATTR.findall(style.group(1))}
             font = None
-            for properties in _ODS_TEXT_PROPERTIES.finditer(style.group(2)):
+            for properties in _ODS_TEXT_PROPERTIES.finditer(body):
                 props = {key: double or single for key, double, single in _ATTR.findall(properties.group(1))}
                 font = props.get(b"style:font-name") or props.get(b"fo:font-family") or font
             if b"style:name" in values:

@@ -13,6 +13,7 @@ import re
 import shutil
 import zipfile
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -156,9 +157,16 @@ def test_check_takes_an_ods_and_returns_the_marked_copy_as_xlsx(config, tmp_path
 # Hostile .ods: refused as findings before calamine reads a byte of them
 
 
-def test_an_ods_zip_bomb_is_refused(config):
+def test_an_ods_zip_bomb_is_refused(config, tmp_path):
     bomb = content(lambda x: x + b" " * (40 * 1024 * 1024))
     assert refused(config, bomb) == "zip_bomb"
+    # Through the inbox and its worker processes, beside a good file that is still read.
+    (tmp_path / "bom.ods").write_bytes(bomb)
+    (tmp_path / "tot.ods").write_bytes(GOOD)
+    subs, _ = check_files(config, [tmp_path / "bom.ods", tmp_path / "tot.ods"])
+    by_name = {Path(s.file.display_name).name: s for s in subs}
+    assert [f.code for f in by_name["bom.ods"].findings] == ["zip_bomb"]
+    assert by_name["tot.ods"].status is FileStatus.ACCEPTED
 
 
 def test_an_ods_declaring_entities_is_refused(config):
@@ -234,6 +242,11 @@ def test_an_ods_declaring_entities_is_refused(config):
         ),
         (
             lambda x: x.replace('table:name="Hướng dẫn"'.encode(), 'table:name="Cá nhân"'.encode()),
+            "unusual_structure",
+        ),
+        # A ">" inside an attribute value: the parser reads past it, a tag pattern would stop there.
+        (
+            lambda x: x.replace(b"<table:table-cell ", b'<table:table-cell table:formula="of:=1>0" ', 1),
             "unusual_structure",
         ),
         # Cut short.
