@@ -1361,9 +1361,8 @@ def _read_ods(
     if b"encryption-data" in manifest:
         raise _encrypted()
     content = _part(data, parts, _exact(parts, "content.xml")) or b""
-    styles = b""
-    if "styles.xml" in parts and _ods_legacy_hint(content):
-        styles = _part(data, parts, "styles.xml", required=False) or b""
+    # Not read by calamine: the named styles a cell's automatic style may take its font from.
+    styles = _part(data, parts, "styles.xml", required=False) or b"" if "styles.xml" in parts else b""
     tables = _ods_tables(content, limits, _ods_legacy_styles(content, styles))
     calamine = _calamine(lambda: python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)))
     names = tuple(calamine.sheet_names)
@@ -1558,7 +1557,7 @@ def _ods_legacy_hint(xml: bytes) -> bool:
 def _ods_legacy_styles(content: bytes, styles: bytes) -> dict[bytes, str]:
     """Style name -> legacy font name (.VnTime, VNI-Times), for the cell and text styles using one,
     through their parent styles; a font is named by its font-face declaration."""
-    if not _ods_legacy_hint(content):
+    if not (_ods_legacy_hint(content) or _ods_legacy_hint(styles)):
         return {}
     faces: dict[bytes, str] = {}
     own: dict[bytes, tuple[bytes | None, bytes | None]] = {}  # style -> (font name, parent)
