@@ -334,7 +334,24 @@ def run(config_path, period_text, inbox, out_root, final, accept_partial, pdf) -
         click.secho(f"Không xuất PDF cho {path.name}: {reason}", fg="yellow")
     for line in outcome.notices:
         click.secho(line, fg="yellow")
+    _print_reminders(outcome.reminders)
     click.echo(f"Kết quả: {outcome.out_dir} ({len(outcome.outputs)} tệp)")
+
+
+def _print_reminders(paths) -> None:
+    """Where the reminder drafts are, and the units without an address the clerk must reach otherwise."""
+    from processor.render.reminders import NO_ADDRESS_LIST
+
+    drafts = [p for p in paths if p.suffix == ".eml"]
+    if drafts:
+        click.echo(f"Thư nhắc nộp báo cáo: {len(drafts)} thư trong {drafts[0].parent}")
+    listing = next((p for p in paths if p.name == NO_ADDRESS_LIST), None)
+    if listing is not None:
+        click.secho(
+            f"Đơn vị cần nhắc nộp nhưng chưa đăng ký địa chỉ thư: xem {listing} (biểu mẫu của các đơn vị này "
+            "nằm cùng thư mục).",
+            fg="yellow",
+        )
 
 
 def _with_progress(job):
@@ -362,15 +379,29 @@ def _with_progress(job):
 @PERIOD_OPTION
 @INBOX_OPTION
 @OUT_OPTION
-def status(config_path, period_text, inbox, out_root) -> None:
+@click.option(
+    "--reminders",
+    is_flag=True,
+    help="Ghi thư nhắc nộp (kèm biểu mẫu) cho đơn vị chưa nộp hoặc có lỗi vào output/<kỳ>/nhac-nop/.",
+)
+def status(config_path, period_text, inbox, out_root, reminders) -> None:
     """Xem nhanh đơn vị nào đã nộp, nộp muộn, có lỗi hoặc chưa nộp (không lập văn bản)."""
     from processor.pipeline import status as period_status
 
     config = _load(config_path)
     period_text = period_text or _default_period(config)
+    paths = None
+    if reminders:
+        from processor.pipeline import write_reminders_now
+
+        paths = write_reminders_now(config, period_text, inbox, out_root, notify=click.echo)
     result = _with_progress(lambda _: period_status(config, period_text, inbox, out_root, notify=click.echo))
     _print_completeness(result)
     _warn_copied_times(result.submissions, result.period)
+    if paths is not None:
+        _print_reminders(paths)
+        if not paths:
+            click.echo("Không có đơn vị nào cần nhắc nộp báo cáo.")
 
 
 @cli.command()

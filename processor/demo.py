@@ -41,6 +41,10 @@ def run_demo(
         outcome = run_period(config, str(period), inbox, directory / OUTPUT_DIR, notice=echo)
         show_period(outcome.result)
         _show_feedback(outcome, echo)
+        reminders = [p for p in outcome.reminders if p.suffix == ".eml"]
+        if reminders:
+            units = ", ".join(p.name.split("_")[1] for p in reminders)
+            echo(f"Thư nhắc nộp báo cáo ({units}): {reminders[0].parent}")
         echo(f"Kết quả: {outcome.out_dir}")
         for path in outcome.outputs:
             if path.suffix == ".docx" or path.name == "tong-hop.xlsx" or path.name.startswith("kiem-tra"):
@@ -51,7 +55,9 @@ def run_demo(
 
 def _show_feedback(outcome, echo) -> None:
     """What the clerk sends back: the findings of each file of the month, and the reply drafted for it."""
-    drafts = {p.name.split("_")[0]: p for p in outcome.outputs if p.suffix == ".eml"}
+    drafts = {
+        p.name.split("_")[0]: p for p in outcome.outputs if p.suffix == ".eml" and p.parent.name == "phan-hoi"
+    }
     for sub in outcome.submissions:
         if (
             sub.period != outcome.result.period

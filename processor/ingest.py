@@ -1,6 +1,6 @@
 """Ingest: find what the units sent and hand each workbook's bytes to validate.
 
-The clerk drops files in an inbox folder: workbooks (.xlsx, .xlsm, .xls) saved from e-mails, or the
+The clerk drops files in an inbox folder: workbooks (.xlsx, .xlsm, .xls, .ods) saved from e-mails, or the
 e-mails themselves (.eml from any mail program, .msg from Outlook), in any sub-folder. Ingest is the
 only stage that reads them. It never changes, moves or deletes a file, and a file it cannot take
 becomes a finding, never an exception: one bad file must not stop the others.
@@ -62,7 +62,10 @@ from processor.records import (
 )
 from processor.vntext import format_date, format_decimal, nfc, one_line, xml_safe
 
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+# .ods is read like .xlsx (reader.py). An .xlsb is taken to the reader too, which refuses it with a
+# finding the unit receives (save as .xlsx): its binary sheets cannot be bounded before calamine reads
+# them as the XML of the other formats is (docs/architecture.md).
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb")
 EMAIL_SUFFIXES = (".eml", ".msg")
 VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7), "UTC+07:00")
 SEPARATOR = " › "  # between an e-mail's name and its attachment's, in display names
@@ -71,7 +74,7 @@ SEPARATOR = " › "  # between an e-mail's name and its attachment's, in display
 _CLUTTER_NAMES = {"thumbs.db", "desktop.ini", ".ds_store", "__macosx"}
 _WINDOWS_HIDDEN = getattr(stat, "FILE_ATTRIBUTE_HIDDEN", 2) | getattr(stat, "FILE_ATTRIBUTE_SYSTEM", 4)
 # Units reach for these when the workbook will not save; each needs its own advice.
-_RESAVE_SUFFIXES = {".ods", ".xlsb", ".csv", ".numbers", ".xltx", ".xlt"}
+_RESAVE_SUFFIXES = {".csv", ".numbers", ".xltx", ".xlt", ".fods"}
 _ARCHIVE_SUFFIXES = {".zip", ".rar", ".7z", ".gz", ".tar"}
 # Statuses of the files that compete to be a unit's report for a period (see resolve_versions).
 _COMPETING = {FileStatus.ACCEPTED, FileStatus.ACCEPTED_PARTIAL, FileStatus.REJECTED, FileStatus.OTHER_PERIOD}
@@ -955,7 +958,7 @@ class _Collector:
                 listing += " " + self._dropped_message(message)
             problem = _SourceProblem(
                 "no_workbook_attachment",
-                "Thư không có tệp biểu mẫu báo cáo đính kèm (.xlsx, .xlsm, .xls); đã bỏ qua." + listing,
+                "Thư không có tệp biểu mẫu báo cáo đính kèm (.xlsx, .xlsm, .xls, .ods); đã bỏ qua." + listing,
                 Severity.WARNING,
             )
             problem.sender = message.sender
@@ -1388,8 +1391,8 @@ def _not_a_report_message(suffix: str) -> str:
         )
     kind = f"Tệp {suffix}" if suffix else "Tệp không có phần mở rộng"
     return (
-        f"{kind} không phải biểu mẫu báo cáo (chỉ nhận tệp Excel .xlsx, .xlsm, .xls hoặc thư điện tử "
-        ".eml, .msg có đính kèm biểu mẫu); đã bỏ qua."
+        f"{kind} không phải biểu mẫu báo cáo (chỉ nhận bảng tính .xlsx, .xlsm, .xls, .ods hoặc thư điện "
+        "tử .eml, .msg có đính kèm biểu mẫu); đã bỏ qua."
     )
 
 

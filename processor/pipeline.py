@@ -47,6 +47,9 @@ class RunOutcome:
     # now in the new folder's da-sua-* folder; and the Vietnamese lines saying so.
     kept: list[publish.Kept] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    # Everything under output/<period>/nhac-nop/: reminder drafts (.eml) to the units that have not
+    # reported or whose report has errors, the forms of those without an address and their list.
+    reminders: list[Path] = field(default_factory=list)
 
 
 @contextlib.contextmanager
@@ -204,12 +207,15 @@ def run_period(
             if notice is not None:
                 for line in closing_notices(result, campaign.periods[-1], requested=requested_final):
                     notice(line)
+            reminder_paths = write_reminders_job(
+                config, period, result.units, staging, staff_lists(submissions, period)
+            )
             # The staff rows live on in the result's histories; the submissions' own copies can go
             # before the documents are made (an annual campaign's December holds 600,000 of them).
             _drop_staff_rows(submissions)
             outcome = RunOutcome(result, submissions, out_root / str(period))
             outcome.outputs, outcome.pdf_skipped = _render_all(
-                config, result, staging, helper, feedback_paths, pdf=pdf, today=today
+                config, result, staging, helper, feedback_paths, pdf=pdf, today=today, extra=reminder_paths
             )
             outcome.kept = _publish(staging, outcome.out_dir)
         except publish.KeepFailed as exc:
@@ -220,6 +226,7 @@ def run_period(
             helper.close()  # before the staging folder goes
             shutil.rmtree(staging, ignore_errors=True)
         outcome.outputs = [outcome.out_dir / p.relative_to(staging) for p in outcome.outputs]
+        outcome.reminders = [outcome.out_dir / p.relative_to(staging) for p in reminder_paths]
         outcome.notices = recovered + [publish.kept_line(item, outcome.out_dir) for item in outcome.kept]
         return outcome
 
@@ -245,6 +252,16 @@ def write_feedback_job(
     from processor.render import feedback
 
     return feedback.write_feedback(submissions, config, period, out_dir, ingest.read_source)
+
+
+def write_reminders_job(
+    config: Config, period: Period, units: Sequence, out_dir: Path, prefill: dict[str, tuple]
+) -> list[Path]:
+    """The reminder drafts under out_dir/nhac-nop/ (render/reminders.py); the paths written."""
+    from processor.render import reminders
+
+    written = reminders.write_reminders(config, period, units, out_dir, prefill)
+    return reminders.reminder_paths(written, out_dir)
 
 
 def _drop_staff_rows(submissions: Sequence[Submission]) -> None:
@@ -318,6 +335,7 @@ def _render_all(
     *,
     pdf: bool,
     today: dt.date | None = None,
+    extra: Sequence[Path] = (),
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Everything after aggregate; the feedback, started before it, is awaited at the end."""
     from processor import commend
@@ -337,6 +355,7 @@ def _render_all(
     docs = document_paths()
     outputs += docs
     outputs[:0] = feedback_paths()  # the feedback files head the manifest's list of outputs
+    outputs += extra
     skipped: list[tuple[Path, str]] = []
     if pdf:
         converted, skipped = documents.convert_to_pdf(docs, config.documents.pdf_timeout_seconds)
@@ -395,12 +414,69 @@ def check_files(
 
 def latest_staff_lists(config: Config, inbox: Path, period: Period) -> dict[str, tuple]:
     """Staff of each unit from its latest accepted report before `period` (templates that remember)."""
+    return staff_lists(ingest_inbox(config, inbox), period)
+
+
+def staff_lists(submissions: Sequence[Submission], period: Period) -> dict[str, tuple]:
+    """Staff of each unit from its latest accepted report before `period`, among `submissions`."""
     from processor.records import FileStatus
 
     latest: dict[str, object] = {}
-    for sub in ingest_inbox(config, inbox):
+    for sub in submissions:
         if sub.status is FileStatus.ACCEPTED and sub.report and sub.period and sub.period < period:
             known = latest.get(sub.unit_code)
             if known is None or sub.period > known.period:
                 latest[sub.unit_code] = sub.report
     return {code: report.people for code, report in latest.items()}
+
+
+def write_reminders_now(
+    config: Config,
+    period_text: str,
+    inbox: Path,
+    out_root: Path,
+    notify: Callable[[str], object] | None = None,
+) -> list[Path]:
+    """`thidua status --reminders`: the reminders `run` would write, without a run.
+
+    output/<period>/nhac-nop/ is replaced as a whole (publish.replace_subfolder): the program's own
+    unchanged drafts go, what the clerk put or changed there moves into a da-sua-* folder, the
+    period's manifest lists the new files, so the next run replaces them as its own.
+    """
+    period = Period.parse(period_text)
+    config.campaign_for(period)
+    from processor.aggregate import reporting
+
+    with workspace_lock(out_root):
+        try:
+            for line in recover_interrupted(out_root):
+                if notify is not None:
+                    notify(line)
+        except OSError as exc:
+            raise UserError(_cannot_write(out_root, exc)) from None
+        with _records_only():
+            submissions = ingest_inbox(config, inbox, out_root=out_root)
+        result = reporting(config, period, submissions)
+        staging = out_root / f"{publish.STAGING_PREFIX}nhac-nop-{period}-{os.getpid()}-{time.monotonic_ns()}"
+        final = out_root / str(period)
+        try:
+            staging.mkdir(parents=True)
+            prefill = staff_lists(submissions, period)
+            written = write_reminders_job(config, period, result.units, staging, prefill)
+            kept = publish.replace_subfolder(staging, final, _reminder_dir())
+        except publish.KeepFailed as exc:
+            raise UserError(_keep_failed(exc)) from None
+        except OSError as exc:
+            raise UserError(_cannot_write(out_root, exc)) from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        if notify is not None:
+            for item in kept:
+                notify(publish.kept_line(item, final))
+        return [final / p.relative_to(staging) for p in written]
+
+
+def _reminder_dir() -> str:
+    from processor.render.reminders import REMINDER_DIR
+
+    return REMINDER_DIR

@@ -329,11 +329,11 @@ def test_unreadable_and_vanished_files_are_findings(tmp_path, config, monkeypatc
 
 
 def test_other_formats_get_advice(tmp_path, config):
-    put(tmp_path / "in" / "bao-cao.ods", b"PK")
+    put(tmp_path / "in" / "bao-cao.csv", b"a;b")
     put(tmp_path / "in" / "bieu-mau.zip", b"PK")
     put(tmp_path / "in" / "hong.msg", b"not an OLE file at all" * 10)
     findings = {f.file: f for f in ingest.collect(tmp_path / "in", config).findings}
-    assert "lưu lại dạng Excel Workbook (.xlsx)" in findings["bao-cao.ods"].message
+    assert "lưu lại dạng Excel Workbook (.xlsx)" in findings["bao-cao.csv"].message
     assert "giải nén" in findings["bieu-mau.zip"].message
     assert findings["hong.msg"].code == "email_unreadable"
     assert findings["hong.msg"].severity is Severity.ERROR
