@@ -275,13 +275,22 @@ def test_prefill_keys_are_case_insensitive_and_other_units_get_none(config, tmp_
 # -- form-driven -----------------------------------------------------------------------------------
 
 
+def _new_version(config, monkeypatch, unit_fields=(), staff_fields=()):
+    """A version "3" added as data, and a config whose templates use it."""
+    latest = form.VERSIONS[form.LATEST_VERSION]
+    added = form.FormVersion("3", (*latest.unit_fields, *unit_fields), (*latest.staff_fields, *staff_fields))
+    monkeypatch.setitem(form.VERSIONS, "3", added)
+    return dataclasses.replace(config, form=dataclasses.replace(config.form, version="3")), added
+
+
 def test_a_new_staff_field_gets_its_column_and_validation(config, monkeypatch, tmp_path):
     score = Field("score", "Điểm đánh giá", Kind.INT, False, "Điểm từ 0 đến 100.", minimum=0, maximum=100)
-    monkeypatch.setattr(form, "STAFF_FIELDS", (*form.STAFF_FIELDS, score))
+    config, added = _new_version(config, monkeypatch, staff_fields=(score,))
     path = template.write_unit_workbooks(config, FEB, tmp_path, ["TH"])[0]
     wb = openpyxl.load_workbook(path)
     ws = wb[form.STAFF_SHEET]
-    letter = get_column_letter(len(form.STAFF_FIELDS))
+    assert wb[form.META_SHEET]["B2"].value == "3"
+    letter = get_column_letter(len(added.staff_fields))
     assert ws[f"{letter}1"].value == "Điểm đánh giá"
     dv = _validations(ws)[f"{letter}2:{letter}{LAST_ROW}"]
     assert (dv.type, dv.formula1, dv.formula2, dv.prompt) == ("whole", "0", "100", "Điểm từ 0 đến 100.")
@@ -292,9 +301,9 @@ def test_a_new_staff_field_gets_its_column_and_validation(config, monkeypatch, t
 
 def test_a_new_unit_field_gets_its_row(config, monkeypatch):
     extra = Field("meetings", "Số cuộc họp", Kind.INT, False, "Số cuộc họp trong tháng.", minimum=0)
-    monkeypatch.setattr(form, "UNIT_FIELDS", (*form.UNIT_FIELDS, extra))
+    config, added = _new_version(config, monkeypatch, unit_fields=(extra,))
     wb = template.build_workbook(config, config.unit("TH"), FEB)
-    row = form.UNIT_FIRST_ROW + len(form.UNIT_FIELDS) - 1
+    row = form.UNIT_FIRST_ROW + len(added.unit_fields) - 1
     ws = wb[form.UNIT_SHEET]
     assert ws.cell(row, 1).value == "Số cuộc họp"
     dv = _validations(ws)[f"B{row}"]
