@@ -176,7 +176,9 @@ def template(config_path, period_text, units, out, master, inbox) -> None:
     paths = form_template.write_unit_workbooks(config, period, out, list(units) or None, prefill=prefill)
     for path in paths:
         click.echo(f"  {path}")
-    remembered = sum(1 for code in prefill if not units or code in units)
+    # Codes as the roster spells them (`--unit tchc` makes TCHC's form, prefilled like `--unit TCHC`).
+    wanted = {code.strip().upper() for code in units}
+    remembered = sum(1 for code, staff in prefill.items() if staff and (not wanted or code.upper() in wanted))
     click.echo(
         f"Đã tạo {len(paths)} biểu mẫu kỳ {period.label} trong {out}"
         + (f" ({remembered} đơn vị đã điền sẵn danh sách cán bộ từ báo cáo gần nhất)." if remembered else ".")

@@ -164,6 +164,7 @@ class _Checker:
         self._unit_sheet = form.UNIT_SHEET
         # The version the file is checked against: the one its hidden sheet names (form_version()).
         self.form = form.current_version(config)
+        self.version_unknown = False  # a version this program does not know: its optional fields may differ
 
     # -- findings --------------------------------------------------------------------------------
 
@@ -241,6 +242,7 @@ class _Checker:
                     value=text,
                 )
             return text
+        self.version_unknown = True
         self.error(
             "form_version_unknown",
             f"Tệp ghi biểu mẫu phiên bản “{text}”, chương trình không biết phiên bản này (chương trình có "
@@ -292,7 +294,7 @@ class _Checker:
                 continue
             cell = (sheet.name, row, 2)
             values[field.key] = self.convert(field, sheet.value(row, 2), cell, sheet.font(row, 2))
-        if all(f.key in rows for f in self.form.unit_fields if f.required):
+        if not self.version_unknown and all(f.key in rows for f in self.form.unit_fields if f.required):
             # Only on a sheet laid out as the form: on another, the missing rows above say it all.
             for field in assumed:
                 self.warning(
@@ -586,7 +588,7 @@ class _Checker:
                     sheet=sheet.name,
                     field=field,
                 )
-            if not missing:
+            if not missing and not self.version_unknown:
                 self._optional_columns_missing(sheet.name, row, columns)
             return columns, (row if not missing else None)
         self.error(

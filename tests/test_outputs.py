@@ -313,7 +313,9 @@ def _share(value):
 def test_workbook_sheets_tables_panes_and_chart(outputs):
     _, _, path = outputs
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["Chỉ tiêu", "Đơn vị", "Cá nhân", "Tiến độ nộp", "So sánh tháng", "Phân tổ", "Lỗi"]
+    assert wb.sheetnames == [
+        "Chỉ tiêu", "Đơn vị", "Cá nhân", "Tiến độ nộp", "So sánh tháng", "Phân tổ", "Lỗi"
+    ]  # fmt: skip
     panes = {"Chỉ tiêu": "A6", "Đơn vị": "D2", "Cá nhân": "E2", "Tiến độ nộp": "D2", "So sánh tháng": "C2"}
     for name, pane in panes.items():
         assert wb[name].freeze_panes == pane
