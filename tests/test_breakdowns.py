@@ -15,8 +15,8 @@ import pytest
 
 from processor import commend, form, ingest, samples
 from processor.aggregate import aggregate
-from processor.config import Breakdown, BreakdownGroup, load_config
-from processor.records import FileStatus, Period
+from processor.config import Breakdown, BreakdownGroup, load_config, parse_config
+from processor.records import FileStatus, Period, UserError
 from processor.render.summary import write_summary_json
 from processor.render.workbook import SHEET_BREAKDOWNS, write_summary_workbook
 
@@ -169,3 +169,21 @@ def test_breakdowns_are_data_in_config(config, tmp_path):
         ("Nữ", int((staff["Giới tính"] == "Nữ").sum())),
         ("Khác", int((staff["Giới tính"] == "Nam").sum())),
     ]
+
+
+def test_config_breakdowns_and_form_settings_are_checked():
+    text = (REPO / "config.toml").read_text(encoding="utf-8")
+    start = text.index("# [[breakdowns]]")
+    end = text.index("\n\n", start)
+    example = "\n".join(line.removeprefix("# ") for line in text[start:end].split("\n"))
+    config = parse_config(text[:start] + example + text[end:])
+    assert [(b.id, b.field, [g.label for g in b.groups]) for b in config.breakdowns] == [
+        ("dan-toc", "ethnicity", ["Kinh", "Dân tộc thiểu số"])
+    ]
+    bad = (text[:start] + example + text[end:]).replace('field = "ethnicity"', 'field = "tuoi"')
+    bad = bad.replace('version = "2"', 'version = "5"', 1)
+    with pytest.raises(UserError) as caught:
+        parse_config(bad)
+    message = str(caught.value)
+    assert "form.version: không có biểu mẫu phiên bản “5”; chương trình có các phiên bản: 1, 2." in message
+    assert "breakdowns[1].field: “tuoi” không được hỗ trợ" in message
