@@ -9,6 +9,7 @@ import json
 import shutil
 from pathlib import Path
 
+import docx
 import openpyxl
 import pandas as pd
 import pytest
@@ -17,8 +18,10 @@ from processor import commend, form, ingest, samples
 from processor.aggregate import aggregate
 from processor.config import Breakdown, BreakdownGroup, load_config, parse_config
 from processor.records import FileStatus, Period, UserError
+from processor.render import documents
 from processor.render.summary import write_summary_json
 from processor.render.workbook import SHEET_BREAKDOWNS, write_summary_workbook
+from processor.workspace import bundled_templates
 
 REPO = Path(__file__).resolve().parents[1]
 FORMS = REPO / "tests" / "fixtures" / "forms"
@@ -43,7 +46,8 @@ def quarter(config, tmp_path_factory):
     summary = json.loads(write_summary_json(result, config, out, decisions).read_text(encoding="utf-8"))
     workbook = write_summary_workbook(result, config, out / "tong-hop.xlsx", decisions)
     march = [f.path for f in manifest.files if f.period == MAR and f.expected_status is FileStatus.ACCEPTED]
-    return summary, workbook, decisions, march
+    documents.render_documents(config, result, decisions, out, bundled_templates(), include_proposal=False)
+    return summary, workbook, decisions, march, out / "bao-cao-2024-03.docx"
 
 
 def _staff(paths: list[Path]) -> pd.DataFrame:
@@ -63,7 +67,7 @@ def _by_id(summary: dict) -> dict[str, dict]:
 
 
 def test_breakdown_figures_against_an_independent_count(quarter, config):
-    summary, _, decisions, march = quarter
+    summary, _, decisions, march, _ = quarter
     staff = _staff(march)
     assert len(staff) == summary["totals"]["staff"]
     proposed = {(d.unit_code, d.subject_name) for d in decisions if d.subject == "individual" and d.proposed}
@@ -96,7 +100,7 @@ def test_breakdown_figures_against_an_independent_count(quarter, config):
 
 
 def test_the_workbook_shows_the_same_numbers(quarter):
-    summary, workbook, _, _ = quarter
+    summary, workbook, _, _, _ = quarter
     ws = openpyxl.load_workbook(workbook)[SHEET_BREAKDOWNS]
     tables = {name: ws[ref] for name, ref in ws.tables.items()}
     assert len(tables) == len(summary["breakdowns"])
@@ -108,6 +112,19 @@ def test_the_workbook_shows_the_same_numbers(quarter):
             **{g["label"]: g["staff"] for g in entry["groups"]},
             "Không có số liệu": entry["no_data"]["staff"],
         }
+
+
+def test_the_closing_report_has_the_statistics_table(quarter):
+    summary, _, _, _, report = quarter
+    tables = [[[c.text for c in row.cells] for row in t.rows] for t in docx.Document(report).tables]
+    [table] = [t for t in tables if t[0] == ["STT", "Nội dung", "Số người", "Đề nghị khen thưởng"]]
+    expected = [["STT", "Nội dung", "Số người", "Đề nghị khen thưởng"]]
+    for number, entry in enumerate(summary["breakdowns"], 1):
+        filled, staff = entry["coverage"]["filled"], entry["coverage"]["staff"]
+        expected.append([str(number), f"{entry['label']} (có số liệu {filled}/{staff} người)", "", ""])
+        for g in entry["groups"]:
+            expected.append(["", f"– {g['label']}", str(g["staff"]), str(sum(g["proposed"].values()))])
+    assert table == expected
 
 
 def test_a_field_missing_in_old_forms_counts_as_no_data(config, tmp_path):
