@@ -244,15 +244,17 @@ def _decode_report(data: dict, people: tuple[PersonRecord, ...]) -> UnitReport:
     return UnitReport(**values)
 
 
+def _encode_finding(f: Finding) -> list:
+    return [f.severity.value, f.code, f.message, f.sheet, f.cell, f.field, f.value]
+
+
 def encode(sub: Submission) -> str:
     """A memo entry: the submission as JSON, a tab, its staff rows as JSON (parsed only when needed)."""
     entry = {
         "status": sub.status.value,
         "unit_code": sub.unit_code,
         "period": str(sub.period) if sub.period else None,
-        "findings": [
-            [f.severity.value, f.code, f.message, f.sheet, f.cell, f.field, f.value] for f in sub.findings
-        ],
+        "findings": [_encode_finding(f) for f in sub.findings],
         "report": _encode_report(sub.report) if sub.report else None,
         "form_version": sub.form_version,
     }
@@ -397,11 +399,17 @@ class ValidationCache:
         the unit sends a new file, in the console, the unit's kiem-tra and summary.json.
         """
         sha = sub.file.sha256
+        entry = entry if entry is not None else encode(sub)
         before = self._stale.get(sha)
         if before is not None and sub.status is not FileStatus.ACCEPTED and _was_accepted(before):
-            sub.findings.append(refused_finding(sub))
-            entry = None
-        self._new[sha] = (self.rules.key(sub.form_version), entry if entry is not None else encode(sub))
+            finding = refused_finding(sub)
+            sub.findings.append(finding)
+            # Into the entry as encoded: `sub` may have lost its staff rows already (status), the entry not.
+            head, _, people = entry.partition("\t")
+            data = json.loads(head)
+            data["findings"].append(_encode_finding(finding))
+            entry = f"{json.dumps(data, ensure_ascii=False)}\t{people}"
+        self._new[sha] = (self.rules.key(sub.form_version), entry)
         self._used.add(sha)
 
     def save(self) -> None:

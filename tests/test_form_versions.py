@@ -237,6 +237,13 @@ def test_a_rule_change_that_refuses_an_accepted_file_is_reported_everywhere(tmp_
     start = text.index('[[staff_categories]]\ncode = "VC"')
     end = text.index("[[staff_categories]]", start + 1)
     config.write_text(text[:start] + text[end:], encoding="utf-8")
+    # `status` meets the change first (it validates without keeping staff rows): the memo entry it
+    # writes keeps them, and the finding.
+    assert _thidua("status", "--period", "2024-01", cwd=workspace).returncode == 0
+    memo = (workspace / "output" / ".cache" / CACHE_NAME).read_text(encoding="utf-8").splitlines()
+    flagged = [line for line in memo if "refused_after_rule_change" in line]
+    assert len(flagged) == 2
+    assert any("Hoàng Văn Nam" in line.split("\t")[3] for line in flagged)  # TH's valid row
     after = _thidua(*run, cwd=workspace)
     assert after.returncode == 0, after.stderr
 
