@@ -227,6 +227,8 @@ class _Checker:
         text = (meta or {}).get("form_version", "").strip() or None
         if text is None:
             return None
+        if (meta or {}).get("form_id", form.FORM_ID) not in ("", form.FORM_ID):
+            return text  # another form altogether: its version says nothing; `wrong_form` says it all
         known = form.VERSIONS.get(text)
         current = form.current_version(self.config).version
         if known is not None:
