@@ -187,7 +187,9 @@ def template(config_path, period_text, units, out, master, inbox) -> None:
     paths = form_template.write_unit_workbooks(config, period, out, list(units) or None, prefill=prefill)
     for path in paths:
         click.echo(f"  {path}")
-    remembered = sum(1 for code in prefill if not units or code in units)
+    # Codes as the roster spells them (`--unit tchc` makes TCHC's form, prefilled like `--unit TCHC`).
+    wanted = {code.strip().upper() for code in units}
+    remembered = sum(1 for code, staff in prefill.items() if staff and (not wanted or code.upper() in wanted))
     click.echo(
         f"Đã tạo {len(paths)} biểu mẫu kỳ {period.label} trong {out}"
         + (f" ({remembered} đơn vị đã điền sẵn danh sách cán bộ từ báo cáo gần nhất)." if remembered else ".")
@@ -261,6 +263,20 @@ def _warn_copied_times(submissions, period) -> None:
     )
 
 
+def _warn_refused_after_rule_change(submissions) -> None:
+    """Files accepted by an earlier run that today's rules refuse: never a silent change of history."""
+    from processor.ingest_cache import refused_after_rule_change
+
+    for sub in refused_after_rule_change(submissions):
+        where = f" ({sub.unit_code} tháng {sub.period.label})" if sub.unit_code and sub.period else ""
+        click.secho(
+            f"Lưu ý: tệp {sub.file.display_name}{where} đã được chấp nhận ở lần chạy trước, nay không còn "
+            "được chấp nhận theo quy định kiểm tra hiện hành (config.toml đã thay đổi). Xem sheet “Lỗi” "
+            "trong tong-hop.xlsx và phản hồi kiểm tra của đơn vị.",
+            fg="yellow",
+        )
+
+
 # A province has hundreds of units below a target: the console names the first few, the workbook all.
 UNITS_NAMED_PER_TARGET = 12
 
@@ -327,6 +343,7 @@ def run(config_path, period_text, inbox, out_root, final, accept_partial, pdf) -
     )
     _print_completeness(outcome.result)
     _warn_copied_times(outcome.submissions, outcome.result.period)
+    _warn_refused_after_rule_change(outcome.submissions)
     _print_targets(outcome.result)
     if accept_partial:
         click.secho("Lưu ý: đã dùng các dòng hợp lệ của tệp có lỗi (--accept-partial).", fg="yellow")

@@ -137,6 +137,77 @@ class Mail:
     sent_folder: str = ""  # IMAP folder `send` appends a copy of each sent message to; empty: none
 
 
+# The 54 ethnic groups of Vietnam (Tổng cục Thống kê's list), Kinh first: the `Dân tộc` drop-down when
+# config.toml names no groups of its own (a province lists its own in [form] ethnic_groups).
+ETHNIC_GROUPS = [
+    "Kinh", "Tày", "Thái", "Mường", "Khmer", "Hoa", "Nùng", "Mông", "Dao", "Gia Rai", "Ê Đê", "Ba Na",
+    "Sán Chay", "Chăm", "Cơ Ho", "Xơ Đăng", "Sán Dìu", "Hrê", "Ra Glai", "Mnông", "Thổ", "Xtiêng",
+    "Khơ Mú", "Bru - Vân Kiều", "Cơ Tu", "Giáy", "Tà Ôi", "Mạ", "Giẻ - Triêng", "Co", "Chơ Ro",
+    "Xinh Mun", "Hà Nhì", "Chu Ru", "Lào", "Kháng", "La Chí", "Phù Lá", "La Hủ", "La Ha", "Pà Thẻn",
+    "Lự", "Ngái", "Chứt", "Lô Lô", "Mảng", "Cơ Lao", "Bố Y", "Cống", "Si La", "Pu Péo", "Rơ Măm",
+    "Brâu", "Ơ Đu",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FormSettings:
+    """[form]: which version of the report form new templates are made from, and its lists."""
+
+    version: str = ""  # empty: the newest version the program knows (form.LATEST_VERSION)
+    ethnic_groups: list[str] = field(default_factory=lambda: list(ETHNIC_GROUPS))
+
+
+# The staff fields a breakdown may split by (PersonRecord attributes); bool fields group as "Có"/"Không".
+BREAKDOWN_FIELDS = {
+    "gender": "Giới tính",
+    "ethnicity": "Dân tộc",
+    "category": "Đối tượng",
+    "leader": "Lãnh đạo, quản lý",
+}
+
+
+@dataclass(frozen=True)
+class BreakdownGroup:
+    label: str
+    values: list[str] = field(default_factory=list)  # the field's values in the group (category codes)
+    other: bool = False  # every filled value no other group of the breakdown names
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """[[breakdowns]]: one split of the staff and commendation figures, as higher levels ask for it."""
+
+    id: str
+    label: str
+    field: str  # one of BREAKDOWN_FIELDS
+    groups: list[BreakdownGroup] = field(default_factory=list)  # none: one group per value found
+
+
+def default_breakdowns() -> list[Breakdown]:
+    """What annual emulation statistics ask for when config.toml lists no [[breakdowns]]."""
+    return [
+        Breakdown(
+            "gioi-tinh", "Giới tính", "gender", [BreakdownGroup("Nam", ["Nam"]), BreakdownGroup("Nữ", ["Nữ"])]
+        ),
+        Breakdown(
+            "dan-toc",
+            "Dân tộc",
+            "ethnicity",
+            [BreakdownGroup("Kinh", ["Kinh"]), BreakdownGroup("Dân tộc thiểu số", other=True)],
+        ),
+        Breakdown("doi-tuong", "Đối tượng", "category"),
+        Breakdown(
+            "lanh-dao",
+            "Lãnh đạo, quản lý",
+            "leader",
+            [
+                BreakdownGroup("Giữ chức vụ lãnh đạo, quản lý", ["Có"]),
+                BreakdownGroup("Không giữ chức vụ", ["Không"]),
+            ],
+        ),
+    ]
+
+
 @dataclass(frozen=True)
 class Choice:
     """A rating level or a staff category: a code, its label, and what people type for it."""
@@ -242,6 +313,8 @@ class Config:
     documents: Documents = field(default_factory=Documents)
     validation: Validation = field(default_factory=Validation)
     mail: Mail = field(default_factory=Mail)
+    form: FormSettings = field(default_factory=FormSettings)
+    breakdowns: list[Breakdown] = field(default_factory=default_breakdowns)
     path: Path | None = None
     sha256: str = ""
 
@@ -511,6 +584,7 @@ def _check(config: Config, errors: _Errors) -> None:
         errors.add("documents.name_order", "chỉ nhận “given_name” hoặc “roster”.")
     _check_date_setting(config.documents.date, errors)
     _check_mail(config.mail, errors)
+    _check_form(config, errors)
     rule_sets = {r.id: (i, r) for i, r in reversed(list(enumerate(config.rule_sets, 1)))}
     rule_set_ids = set(rule_sets)
     for i, campaign in enumerate(config.campaigns, 1):
@@ -603,6 +677,31 @@ def _check_mail(mail: Mail, errors: _Errors) -> None:
         errors.add("mail.max_message_mb", "là dung lượng tối đa (MB) của một thư được tải về, ít nhất 1.")
     if not mail.folder:
         errors.add("mail.folder", "là tên thư mục trong hộp thư, ví dụ “INBOX”.")
+
+
+def _check_form(config: Config, errors: _Errors) -> None:
+    from processor import form  # form derives from this module's records: imported when first needed
+
+    version = config.form.version
+    if version and version not in form.VERSIONS:
+        errors.add(
+            "form.version",
+            f"không có biểu mẫu phiên bản “{version}”; chương trình có các phiên bản: "
+            f"{', '.join(form.VERSIONS)}.",
+        )
+    if "Kinh" not in config.form.ethnic_groups:
+        errors.add("form.ethnic_groups", "danh sách dân tộc cần có “Kinh”.")
+    if len(set(map(fold, config.form.ethnic_groups))) != len(config.form.ethnic_groups):
+        errors.add("form.ethnic_groups", "có tên dân tộc ghi hai lần.")
+    _check_unique(config.breakdowns, "id", "breakdowns", errors)
+    for i, breakdown in enumerate(config.breakdowns, 1):
+        if breakdown.field not in BREAKDOWN_FIELDS:
+            errors.add(
+                f"breakdowns[{i}].field",
+                f"“{breakdown.field}” không được hỗ trợ; dùng: {', '.join(BREAKDOWN_FIELDS)}.",
+            )
+        if sum(g.other for g in breakdown.groups) > 1:
+            errors.add(f"breakdowns[{i}].groups", "chỉ một nhóm được ghi other = true.")
 
 
 def parse_config(text: str, path: Path | None = None) -> Config:

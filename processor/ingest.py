@@ -140,7 +140,8 @@ def ingest(
 ) -> IngestResult:
     """Everything in the inbox as validated submissions, duplicates and corrections resolved.
 
-    With a `cache`, files validated by an earlier run (same bytes, config and program) are not read again.
+    With a `cache`, files validated by an earlier run under the same rules (same bytes, form version and
+    validation rules: ingest_cache.Rules) are not read again.
     `workers`: 1 validates in this process; from 2, in that many worker processes (see _Validation: the
     commands use 2, whatever the number of cores, so that no received file is read in this process).
     With `staff=False` (enough to tell who reported and how, `thidua status`) the submissions come

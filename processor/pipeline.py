@@ -351,7 +351,7 @@ def _render_all(
     )
     document_paths = helper.submit(documents.write_documents, job, out_dir)
     outputs.append(workbook.write_summary_workbook(result, config, out_dir / "tong-hop.xlsx", decisions))
-    outputs.append(summary.write_summary_json(result, config, out_dir))
+    outputs.append(summary.write_summary_json(result, config, out_dir, decisions))
     docs = document_paths()
     outputs += docs
     outputs[:0] = feedback_paths()  # the feedback files head the manifest's list of outputs

@@ -335,6 +335,28 @@ def _changes(result: PeriodResult) -> list[dict]:
     return rows
 
 
+def _stat_rows(config: Config, result: PeriodResult, decisions: Sequence[Decision]) -> list[dict]:
+    """The breakdowns (breakdown.py) as the rows of one table: a row per split, then one per group; people
+    without the field ("không có số liệu") on a row of their own, never in a group."""
+    from processor.breakdown import breakdowns
+
+    rows: list[dict] = []
+    for no, item in enumerate(breakdowns(config, result, decisions), 1):
+        coverage = f"{item.label} (có số liệu {format_int(item.filled)}/{format_int(item.staff)} người)"
+        rows.append({"no": str(no), "label": coverage, "staff": "", "proposed": ""})
+        groups = list(item.groups) + ([item.no_data] if item.no_data.staff else [])
+        for group in groups:
+            rows.append(
+                {
+                    "no": "",
+                    "label": f"– {group.label}",
+                    "staff": format_int(group.staff),
+                    "proposed": format_int(sum(group.proposed.values())),
+                }
+            )
+    return rows
+
+
 def _data_gap_note(result: PeriodResult) -> str:
     """A sentence for the report's opening when units' data are missing ("" when every unit reported)."""
     gaps = units_to_remind(result)
@@ -624,6 +646,8 @@ def build_context(
         "totals": _totals(config, result),
         "highlights": highlights,
         "highlights_omitted": highlights_omitted,
+        # breakdowns (issue 17): a short statistics table, in the closing report
+        "stat_rows": _stat_rows(config, result, decisions),
         # month on month
         "has_previous": result.previous is not None,
         "previous_period_label": result.previous.period.label if result.previous else "",

@@ -752,6 +752,27 @@ def build_report() -> DocumentObject:
     body(doc, "Tháng {{ period_label }} là tháng đầu tiên của đợt thi đua, chưa có số liệu để so sánh.")
     tag(doc, "{%p endif %}")
 
+    tag(doc, "{%p if is_final and stat_rows %}")
+    body(
+        doc,
+        "Thống kê cán bộ, công chức, viên chức, người lao động tháng {{ period_label }} và số cá nhân "
+        "được đề nghị khen thưởng theo giới tính, dân tộc, đối tượng, chức vụ:",
+        keep=True,
+    )
+    data_table(
+        doc,
+        (12, 83, 35, 35),
+        [
+            Row(("STT", "Nội dung", "Số người", "Đề nghị khen thưởng"), header=True),
+            tag_row("{%tr for s in stat_rows %}"),
+            Row(("{{ s.no }}", "{{ s.label }}", "{{ s.staff }}", "{{ s.proposed }}")),
+            tag_row("{%tr endfor %}"),
+        ],
+        aligns="clcc",
+    )
+    note(doc, "“Không có số liệu”: ô để trống, hoặc đơn vị dùng biểu mẫu phiên bản cũ chưa có cột này.")
+    tag(doc, "{%p endif %}")
+
     heading(doc, "V. ĐỀ XUẤT, KIẾN NGHỊ")
     tag(doc, "{%p if is_final and has_proposals %}")
     body(
