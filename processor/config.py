@@ -207,6 +207,46 @@ class RuleSet:
 
 
 @dataclass(frozen=True)
+class Box:
+    """Where one text of the Giấy khen goes on the pre-printed blank: millimetres from the page's top left."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class CertificatePositions:
+    """The Giấy khen's variable texts on an A4 landscape blank (297 x 210 mm); see docs."""
+
+    name: Box = field(default_factory=lambda: Box(40, 92, 217, 14))
+    unit: Box = field(default_factory=lambda: Box(40, 108, 217, 10))
+    achievement: Box = field(default_factory=lambda: Box(40, 120, 217, 24))
+    decision: Box = field(default_factory=lambda: Box(25, 168, 115, 16))
+    place_date: Box = field(default_factory=lambda: Box(160, 150, 120, 9))
+    signer: Box = field(default_factory=lambda: Box(160, 160, 120, 36))
+
+
+@dataclass(frozen=True)
+class DecisionSettings:
+    """`thidua decide`: the Quyết định khen thưởng and the Giấy khen (config.toml [decision])."""
+
+    authority_line: str = ""  # "CHÁNH VĂN PHÒNG UBND TỈNH LÀO CAI"; empty: signer_title + parent_body
+    proposer: str = "Trưởng phòng Tổ chức - Hành chính"
+    executors: str = (
+        "Trưởng phòng Tổ chức - Hành chính, Thủ trưởng các phòng, ban, đơn vị thuộc Văn phòng và các "
+        "tập thể, cá nhân có tên tại Điều 1"
+    )
+    recipients: list[str] = field(default_factory=lambda: ["Lãnh đạo Văn phòng", "Lưu: VT, TCHC"])
+    reward_collective_vnd: int = 0  # 0 and 0: no Điều on reward money
+    reward_individual_vnd: int = 0
+    reward_source: str = "Quỹ thi đua, khen thưởng của Văn phòng"
+    certificate: str = "preprinted"  # "preprinted" (in ra phôi in sẵn) or "plain" (in cả khung, tiêu đề)
+    positions: CertificatePositions = field(default_factory=CertificatePositions)
+
+
+@dataclass(frozen=True)
 class Config:
     office: Office
     ratings: list[Choice]
@@ -217,6 +257,7 @@ class Config:
     rule_sets: list[RuleSet]
     documents: Documents = field(default_factory=Documents)
     validation: Validation = field(default_factory=Validation)
+    decision: DecisionSettings = field(default_factory=DecisionSettings)
     path: Path | None = None
     sha256: str = ""
 
@@ -448,6 +489,27 @@ def _check_date_setting(value: object, errors: _Errors) -> None:
         )
 
 
+def _check_decision(decision: DecisionSettings, errors: _Errors) -> None:
+    if decision.certificate not in ("preprinted", "plain"):
+        errors.add(
+            "decision.certificate", "chỉ nhận “preprinted” (in lên phôi in sẵn) hoặc “plain” (in cả trang)."
+        )
+    for key in ("reward_collective_vnd", "reward_individual_vnd"):
+        if getattr(decision, key) < 0:
+            errors.add(f"decision.{key}", "là số tiền (đồng), không âm; 0 nếu không thưởng tiền.")
+    for item in dataclasses.fields(CertificatePositions):
+        box = getattr(decision.positions, item.name)
+        if not isinstance(box, Box):
+            continue
+        fits = box.x >= 0 and box.y >= 0 and box.x + box.width <= 297 and box.y + box.height <= 210
+        if not fits or box.width <= 0 or box.height <= 0:
+            errors.add(
+                f"decision.positions.{item.name}",
+                "khung phải nằm trong trang A4 ngang (297 x 210 mm): x + width ≤ 297, y + height ≤ 210, "
+                "width và height lớn hơn 0.",
+            )
+
+
 # An address as mail programs write it (RFC 5322's dot-atom on both sides of the @): what the drafts can
 # carry in a header. Quoted local parts and address literals ("a@[10.0.0.1]") are valid too, but no
 # office uses them, and the email package turns some half-written ones into exceptions.
@@ -485,6 +547,7 @@ def _check(config: Config, errors: _Errors) -> None:
     if config.documents.name_order not in ("given_name", "roster"):
         errors.add("documents.name_order", "chỉ nhận “given_name” hoặc “roster”.")
     _check_date_setting(config.documents.date, errors)
+    _check_decision(config.decision, errors)
     rule_sets = {r.id: (i, r) for i, r in reversed(list(enumerate(config.rule_sets, 1)))}
     rule_set_ids = set(rule_sets)
     for i, campaign in enumerate(config.campaigns, 1):

@@ -334,6 +334,12 @@ def _render_all(
     document_paths = helper.submit(documents.write_documents, job, out_dir)
     outputs.append(workbook.write_summary_workbook(result, config, out_dir / "tong-hop.xlsx", decisions))
     outputs.append(summary.write_summary_json(result, config, out_dir))
+    if result.final:  # the council's approval workbook goes with the tờ trình (thidua decide reads it)
+        from processor.render import approval
+
+        rule_sets = [commend.rule_set_for(config, result)]
+        path = out_dir / approval.file_name(str(result.period))
+        outputs.append(approval.write_approval_workbook(config, result, decisions, rule_sets, path))
     docs = document_paths()
     outputs += docs
     outputs[:0] = feedback_paths()  # the feedback files head the manifest's list of outputs

@@ -357,22 +357,41 @@ def _name_key(config: Config, result: PeriodResult):
     return lambda d: (given_name_sort_key(d.subject_name), d.subject_key)
 
 
-def _proposal_rows(config: Config, result: PeriodResult, decisions: Sequence[Decision], rule_set: RuleSet):
-    names = _unit_names(config, result)
+def proposal_order(
+    config: Config, result: PeriodResult, decisions: Sequence[Decision], rule_sets: Sequence[RuleSet]
+) -> tuple[list[Decision], list[Decision]]:
+    """The proposed collectives and individuals in the office's order: the order of the tờ trình's
+    Danh sách, which the approval workbook, the Quyết định and the Giấy khen keep (highest award first,
+    units in roster order, people by `documents.name_order`). Rule sets later in `rule_sets` come first
+    (an annual title before a campaign's Giấy khen)."""
     unit_order = {u.code: i for i, u in enumerate(config.units)}
-    award_rank = {a.id: i for i, a in enumerate(rule_set.awards)}
-    for subject in (commend.INDIVIDUAL, commend.COLLECTIVE):
-        chain = commend.chain_order([a for a in rule_set.awards if a.subject == subject])
-        award_rank.update({a.id: -i for i, a in enumerate(chain)})  # highest award first
+    award_rank: dict[tuple[str, str], tuple[int, int]] = {}
+    for set_rank, rule_set in enumerate(rule_sets):
+        for subject in (commend.INDIVIDUAL, commend.COLLECTIVE):
+            chain = commend.chain_order([a for a in rule_set.awards if a.subject == subject])
+            # highest award first
+            award_rank.update({(rule_set.id, a.id): (-set_rank, -i) for i, a in enumerate(chain)})
+
+    def rank(d: Decision) -> tuple[int, int]:
+        return award_rank.get((d.rule_set_id, d.award_id)) or next(
+            (v for (_, award), v in award_rank.items() if award == d.award_id), (0, 0)
+        )
+
     name_key = _name_key(config, result)
     collectives = sorted(
         (d for d in decisions if d.proposed and d.subject == commend.COLLECTIVE),
-        key=lambda d: (award_rank.get(d.award_id, 0), unit_order.get(d.unit_code, len(unit_order))),
+        key=lambda d: (rank(d), unit_order.get(d.unit_code, len(unit_order))),
     )
     individuals = sorted(
         (d for d in decisions if d.proposed and d.subject == commend.INDIVIDUAL),
-        key=lambda d: (award_rank.get(d.award_id, 0), *name_key(d)),
+        key=lambda d: (rank(d), *name_key(d)),
     )
+    return collectives, individuals
+
+
+def _proposal_rows(config: Config, result: PeriodResult, decisions: Sequence[Decision], rule_set: RuleSet):
+    names = _unit_names(config, result)
+    collectives, individuals = proposal_order(config, result, decisions, [rule_set])
 
     def row(no: int, d: Decision) -> dict:
         return {
