@@ -41,6 +41,7 @@ CRITERIA = {
         "min_initiatives": "int",
         "no_discipline_from": "discipline",
         "requires_award": "award",
+        "min_months_since_recruitment": "int",
     },
     "collective": {
         "unit_rating_every_month": "rating",
@@ -158,6 +159,12 @@ class Campaign:
     rule_set: str
     targets: list[Target]
     year_end_rule_set: str = ""
+    # The closing run also proposes the year_end_rule_set's titles when the campaign spans 1 January to
+    # 31 December; `annual_review = true` makes another campaign's closing run the annual review.
+    annual_review: bool = False
+    # One achievement, one award: which wins when a subject earns both an annual title and the campaign's
+    # award at the same closing run ("year_end" or "campaign"; unconfirmed, hence a setting).
+    one_award_prefers: str = "year_end"
 
     @property
     def periods(self) -> tuple[Period, ...]:
@@ -184,6 +191,8 @@ class Award:
     criteria: dict
     quota_percent: float = 0
     tie_break: str = ""
+    # The legal basis of each criterion, by criterion name: the giải trình cites it after the reason.
+    criteria_basis: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -572,6 +581,8 @@ def _check(config: Config, errors: _Errors) -> None:
                         f"{format_date(campaign.end)}: bộ tiêu chuẩn phải có hiệu lực trong suốt thời gian "
                         f"của đợt. Chọn bộ tiêu chuẩn khác, hoặc sửa {dates} nếu ghi nhầm.",
                     )
+        if campaign.one_award_prefers not in ("year_end", "campaign"):
+            errors.add(f"{path}.one_award_prefers", "chỉ nhận “year_end” (danh hiệu cả năm) hoặc “campaign”.")
         _check_unique(campaign.targets, "id", f"{path}.targets", errors)
         for j, target in enumerate(campaign.targets, 1):
             if target.measure not in MEASURES:
@@ -609,6 +620,11 @@ def _check(config: Config, errors: _Errors) -> None:
             if not 0 <= award.quota_percent <= 100:
                 errors.add(f"{path}.quota_percent", "là tỷ lệ phần trăm từ 0 (không giới hạn) đến 100.")
             known = CRITERIA[award.subject]
+            for name in award.criteria_basis:
+                if name not in award.criteria:
+                    errors.add(
+                        f"{path}.criteria_basis.{name}", "không có tiêu chí này trong criteria của hình thức."
+                    )
             for name, value in award.criteria.items():
                 if name not in known:
                     errors.add(

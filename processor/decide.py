@@ -370,14 +370,6 @@ def _manifest(period_dir: Path) -> dict:
         return {}
 
 
-def closing_rule_sets(config: Config, result: PeriodResult) -> list[RuleSet]:
-    return [commend.rule_set_for(config, result)]
-
-
-def closing_decisions(config: Config, result: PeriodResult) -> list[Decision]:
-    return commend.decide(config, result)
-
-
 def decide_period(
     config: Config,
     period_text: str,
@@ -424,8 +416,8 @@ def decide_period(
         result = aggregate(
             config, period, submissions, final=True, accept_partial=accept_partial, earlier="figures"
         )
-        decisions = closing_decisions(config, result)
-        rule_sets = closing_rule_sets(config, result)
+        decisions = commend.decide_closing(config, result)
+        rule_sets = commend.closing_rule_sets(config, result)
         checked = review(config, result, decisions, rule_sets, workbook)
         outcome = DecideOutcome(checked, period_dir, notices=notices)
         if checked.blocked:

@@ -325,7 +325,7 @@ def _render_all(
 
     outputs: list[Path] = []
     with _records_only():
-        decisions = commend.decide(config, result)
+        decisions = commend.decide_closing(config, result)  # with the annual titles at a year's close
     # The documents need a small context (their lists are capped): built here, filled by the helper
     # while this process writes the big workbook.
     job = documents.prepare_documents(
@@ -337,7 +337,7 @@ def _render_all(
     if result.final:  # the council's approval workbook goes with the tờ trình (thidua decide reads it)
         from processor.render import approval
 
-        rule_sets = [commend.rule_set_for(config, result)]
+        rule_sets = commend.closing_rule_sets(config, result)
         path = out_dir / approval.file_name(str(result.period))
         outputs.append(approval.write_approval_workbook(config, result, decisions, rule_sets, path))
     docs = document_paths()
