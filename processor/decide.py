@@ -270,7 +270,7 @@ def review(
                 )
             )
             continue
-        if not found.proposed:
+        if not found.proposed and not commend.meets_criteria(found):
             reasons = "; ".join(o.reason for o in found.outcomes if not o.passed) or "không được đề nghị"
             findings.append(
                 Finding(
@@ -298,7 +298,7 @@ def _match(row: _Row, index: _Index, findings: list[Finding]) -> Decision | None
         subject = commend.INDIVIDUAL if row.unit or row.key.count("|") else commend.COLLECTIVE
     else:
         findings.append(
-            Finding(row.row, f"{name}: cột “Tập thể / Cá nhân” ghi “{row.row and row.subject}”; chọn "
+            Finding(row.row, f"{name}: cột “Tập thể / Cá nhân” ghi “{row.subject}”; chọn "
                     f"“{approval.COLLECTIVE_TEXT}” hoặc “{approval.INDIVIDUAL_TEXT}”.")
         )  # fmt: skip
         return None
@@ -423,6 +423,9 @@ def decide_period(
         if checked.blocked:
             return outcome
         period_dir.mkdir(parents=True, exist_ok=True)
+        outcome.notices += _keep_edited(
+            period_dir, [*decision_docs.all_names(str(period)), RECORD_NAME.format(period=period)]
+        )
         outcome.outputs = decision_docs.write_decision_documents(
             config, result, checked, template_dir, period_dir, today=today
         )
@@ -434,6 +437,34 @@ def decide_period(
             outcome.outputs += converted
         _add_to_manifest(period_dir, outcome.outputs)
     return outcome
+
+
+def _keep_edited(period_dir: Path, names: Sequence[str]) -> list[str]:
+    """Decide's earlier documents that someone changed since (Word, a signature) are moved into a
+    da-sua-* folder rather than written over, as a re-run of `thidua run` does (publish.py)."""
+    import os
+
+    from processor import publish
+    from processor.render import atomic
+
+    listed = {
+        e.get("path"): (e.get("size"), e.get("sha256")) for e in _manifest(period_dir).get("outputs", [])
+    }
+    changed = []
+    for name in names:
+        path = period_dir / name
+        if path.is_file() and listed.get(name) != (path.stat().st_size, atomic.sha256_file(path)):
+            changed.append(name)
+    if not changed:
+        return []
+    folder = publish.kept_folder_name(period_dir, dt.datetime.now())
+    lines = []
+    for name in changed:
+        (period_dir / folder).mkdir(exist_ok=True)
+        os.replace(period_dir / name, period_dir / folder / name)
+        item = publish.Kept(name, f"{folder}/{name}", publish.CHANGED)
+        lines.append(publish.kept_line(item, period_dir))
+    return lines
 
 
 def _write_record(result: PeriodResult, checked: Review, period_dir: Path) -> Path:

@@ -243,3 +243,19 @@ def test_an_unsafe_decision_template_is_refused_before_anything_is_read(office, 
     with pytest.raises(UserError, match="không được phép"):
         decide_period(config, PERIOD, office.root / "inbox", out_root, today=RUN_DAY)
     assert not (out_root / PERIOD / f"quyet-dinh-khen-thuong-{PERIOD}.docx").exists()
+
+
+def test_a_decision_edited_in_word_is_kept_when_decide_runs_again(office, out_root):
+    _decide(office, out_root)
+    decision = out_root / PERIOD / f"quyet-dinh-khen-thuong-{PERIOD}.docx"
+    edited = docx.Document(decision)
+    edited.add_paragraph("Sửa tay của văn thư")
+    edited.save(decision)
+    again = _decide(office, out_root)
+    kept = list((out_root / PERIOD).glob(f"da-sua-*/quyet-dinh-khen-thuong-{PERIOD}.docx"))
+    assert len(kept) == 1
+    assert "Sửa tay của văn thư" in "\n".join(p.text for p in docx.Document(kept[0]).paragraphs)
+    assert any("Đã giữ lại" in line for line in again.notices)
+    assert "Sửa tay" not in "\n".join(p.text for p in docx.Document(decision).paragraphs)
+    third = _decide(office, out_root)  # unchanged since: simply replaced
+    assert not any("Đã giữ lại" in line for line in third.notices)

@@ -61,6 +61,12 @@ def calibration_name(period_text: str) -> str:
     return f"giay-khen-can-chinh-{period_text}.docx"
 
 
+def all_names(period_text: str) -> list[str]:
+    """Every document `write_decision_documents` may write for the period, PDFs included."""
+    docx = [*output_names(period_text).values(), calibration_name(period_text)]
+    return docx + [name.removesuffix(".docx") + ".pdf" for name in docx]
+
+
 def _certificate_template(config: Config) -> str:
     return CERTIFICATE_PLAIN if config.decision.certificate == "plain" else CERTIFICATE
 

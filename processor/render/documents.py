@@ -151,11 +151,6 @@ def _rule_sets(config: Config, result: PeriodResult, decisions: Sequence[Decisio
     return [commend.rule_set_for(config, result, i) for i in ids]
 
 
-def _rule_set(config: Config, result: PeriodResult, decisions: Sequence[Decision]) -> RuleSet:
-    """The first of `_rule_sets`: its name and dates head the giải trình."""
-    return _rule_sets(config, result, decisions)[0]
-
-
 def _award_phrase(names: Sequence[str]) -> str:
     """'tặng Giấy khen của Chánh Văn phòng'; titles: 'tặng danh hiệu Lao động tiên tiến và …'."""
     forms = [n for n in names if n.split(" ")[0].lower() in ("giấy", "bằng", "cờ", "huy", "huân", "kỷ")]
