@@ -259,3 +259,35 @@ def test_a_decision_edited_in_word_is_kept_when_decide_runs_again(office, out_ro
     assert "Sửa tay" not in "\n".join(p.text for p in docx.Document(decision).paragraphs)
     third = _decide(office, out_root)  # unchanged since: simply replaced
     assert not any("Đã giữ lại" in line for line in third.notices)
+
+
+def test_a_year_long_campaign_carries_the_annual_titles_through_all_four_outputs(tmp_path):
+    """The demo's second workspace: December's closing run proposes titles; decide takes them to the end."""
+    from processor.config import default_config_text
+    from processor.demo import year_config_text
+
+    create_workspace(tmp_path)
+    (tmp_path / "config.toml").write_text(year_config_text(default_config_text()), encoding="utf-8")
+    config = load_config(tmp_path / "config.toml")
+    periods = config.campaigns[0].periods
+    assert len(periods) == 12
+    generate_inbox(config, tmp_path / "inbox", periods, scenario="demo")
+    closing = run_period(config, "2024-12", tmp_path / "inbox", tmp_path / "output", today=RUN_DAY)
+    period_dir = closing.out_dir
+    outcome = decide_period(config, "2024-12", tmp_path / "inbox", tmp_path / "output", today=RUN_DAY)
+    proposal = _list_names(period_dir / "to-trinh-khen-thuong-2024-12.docx")
+    rows = [(r[2], r[5]) for r in _workbook_rows(period_dir / approval.file_name("2024-12"))]
+    decision = _list_names(period_dir / "quyet-dinh-khen-thuong-2024-12.docx")
+    certificates = _certificate_names(period_dir / "giay-khen-2024-12.docx")
+    assert proposal == rows == decision and certificates == [name for name, _ in proposal]
+    awards = {award for _, award in proposal}
+    assert {"Lao động tiên tiến", "Chiến sĩ thi đua cơ sở"} <= awards
+    approved = outcome.review.approved
+    subjects = {(d.subject, d.subject_key) for d in approved}
+    assert len(approved) == len(proposal) == len(subjects), "one award each"
+    assert outcome.review.source is None
+    explanation = docx.Document(period_dir / "giai-trinh-khen-thuong-2024-12.docx")
+    reasons = "\n".join(c.text for t in explanation.tables for r in t.rows for c in r.cells)
+    assert "(căn cứ: Điều 24 Luật Thi đua, khen thưởng 2022" in reasons
+    titles = [p.text for p in docx.Document(period_dir / "giay-khen-2024-12.docx").paragraphs]
+    assert any(text.startswith("Đạt danh hiệu") and text.endswith("năm 2024") for text in titles)
