@@ -102,6 +102,7 @@ def write_approval_workbook(
             cell.fill = PatternFill("solid", fgColor="DDEBF7")
             ws.column_dimensions[cell.column_letter].width = width
         ws.column_dimensions["J"].hidden = True
+        ws.row_dimensions[HEADER_ROW].height = 32
         ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
         row = HEADER_ROW
         for no, d in enumerate([*collectives, *individuals], 1):
@@ -115,6 +116,13 @@ def write_approval_workbook(
                 cell = ws.cell(row, col, storable(value) if isinstance(value, str) else value)
                 cell.border = box
                 cell.alignment = wrap
+            # Excel does not grow a row for wrapped text written by a program: the height is set from
+            # the longest text against its column's width (about one character a width unit).
+            lines = max(
+                -(-len(str(value)) // max(int(width) - 1, 1))
+                for value, (_, width) in zip(values[:-1], COLUMNS[:-1], strict=True)
+            )
+            ws.row_dimensions[row].height = 15 * max(lines, 1)
         last_proposal = row
         row += 1
         ws.cell(row, COL_NAME, ADDITIONS_LABEL).font = Font(bold=True, italic=True)
