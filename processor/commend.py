@@ -719,7 +719,16 @@ def _with_basis(award: Award, decisions: list[Decision]) -> list[Decision]:
             )
         return found
 
-    return [dataclasses.replace(d, outcomes=tuple(map(cited, d.outcomes))) for d in decisions]
+    # Decisions of people judged alike share one outcomes tuple (see _decide_award); so do their copies.
+    copies: dict[int, tuple[tuple, tuple]] = {}
+
+    def cited_all(outcomes: tuple) -> tuple:
+        entry = copies.get(id(outcomes))
+        if entry is None or entry[0] is not outcomes:
+            entry = copies[id(outcomes)] = (outcomes, tuple(map(cited, outcomes)))
+        return entry[1]
+
+    return [dataclasses.replace(d, outcomes=cited_all(d.outcomes)) for d in decisions]
 
 
 def year_end_rule_set(config: Config, result: PeriodResult) -> RuleSet | None:
