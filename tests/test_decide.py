@@ -291,3 +291,17 @@ def test_a_year_long_campaign_carries_the_annual_titles_through_all_four_outputs
     assert "(căn cứ: Điều 24 Luật Thi đua, khen thưởng 2022" in reasons
     titles = [p.text for p in docx.Document(period_dir / "giay-khen-2024-12.docx").paragraphs]
     assert any(text.startswith("Đạt danh hiệu") and text.endswith("năm 2024") for text in titles)
+
+
+def test_cli_decide_with_file_of_another_period_exits_1_and_writes_nothing(office, out_root, tmp_path):
+    clerk = tmp_path / "ban-duyet-cua-van-thu.xlsx"
+    shutil.copy(out_root / PERIOD / approval.file_name(PERIOD), clerk)
+    _edit(clerk, lambda book: book[approval.INFO_SHEET].cell(1, 2, "2024-01"))
+    result = CliRunner().invoke(
+        cli,
+        ["decide", "--config", str(office.root / "config.toml"), "--period", PERIOD,
+         "--inbox", str(office.root / "inbox"), "--out", str(out_root), "--file", str(clerk)],
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "là của kỳ 2024-01" in result.output and "Chưa lập Quyết định" in result.output
+    assert not (out_root / PERIOD / f"quyet-dinh-khen-thuong-{PERIOD}.docx").exists()
