@@ -305,3 +305,27 @@ def test_cli_decide_with_file_of_another_period_exits_1_and_writes_nothing(offic
     assert result.exit_code == 1, result.output
     assert "là của kỳ 2024-01" in result.output and "Chưa lập Quyết định" in result.output
     assert not (out_root / PERIOD / f"quyet-dinh-khen-thuong-{PERIOD}.docx").exists()
+
+
+def test_reward_article_and_certificate_positions_come_from_config(office, out_root):
+    import dataclasses
+    import zipfile
+
+    from processor.config import Box
+
+    positions = dataclasses.replace(office.config.decision.positions, name=Box(50, 80, 190, 20))
+    settings = dataclasses.replace(office.config.decision, reward_individual_vnd=500_000, positions=positions)
+    config = dataclasses.replace(office.config, decision=settings)
+    outcome = decide_period(config, PERIOD, office.root / "inbox", out_root, today=RUN_DAY)
+    individuals = sum(d.subject == commend.INDIVIDUAL for d in outcome.review.approved)
+    decision = docx.Document(out_root / PERIOD / f"quyet-dinh-khen-thuong-{PERIOD}.docx")
+    text = [p.text for p in decision.paragraphs]
+    article = next(t for t in text if t.startswith("Điều 2."))
+    assert "mỗi cá nhân được thưởng 500.000 đồng" in article and "mỗi tập thể" not in article
+    assert f"{individuals * 500_000:,}".replace(",", ".") + " đồng" in article
+    assert any(t.startswith("Điều 3.") and "căn cứ Quyết định thi hành" in t for t in text)
+    with zipfile.ZipFile(out_root / PERIOD / f"giay-khen-{PERIOD}.docx") as package:
+        xml = package.read("word/document.xml").decode("utf-8")
+    # 50 mm = 2835 twips; every page's name frame moved there
+    assert xml.count('w:x="2835"') == len(outcome.review.approved)
+    assert 'w:y="4535"' in xml and 'w:w="10772"' in xml

@@ -116,6 +116,7 @@ def build_decision_context(
     names = documents._unit_names(config, result)
     decision_line = f"Quyết định số {decision_number} ngày {context['issue_date']}"
     signer_block = f"{context['signer_heading']}\n\n\n\n{config.office.signer_name}"
+    campaign_rule_set = commend.rule_set_for(config, result).id
     certificates = []
     for d in approved:
         if d.subject == commend.COLLECTIVE:
@@ -124,7 +125,7 @@ def build_decision_context(
             unit = names.get(d.unit_code, d.unit_code)
             unit_line = f"{d.position}, {unit}" if d.position else unit
         award = d.award_name
-        if d.rule_set_id and d.rule_set_id != commend.rule_set_for(config, result).id:
+        if d.rule_set_id and d.rule_set_id != campaign_rule_set:
             achievement = f"Đạt danh hiệu {award} năm {result.period.year}"
         else:
             achievement = f"Đã có thành tích xuất sắc trong {campaign.short_name}"
