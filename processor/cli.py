@@ -447,6 +447,36 @@ def send(config_path, period_text, out_root, yes, dry_run) -> None:
 
 
 @cli.command()
+@CONFIG_OPTION
+@PERIOD_OPTION
+@INBOX_OPTION
+@OUT_OPTION
+@click.option(
+    "--file",
+    "workbook",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Bảng duyệt đã sửa (mặc định: bản đã sửa trong thư mục kết quả của kỳ).",
+)
+@click.option("--pdf", is_flag=True, help="Xuất thêm bản PDF của văn bản (cần LibreOffice).")
+def decide(config_path, period_text, inbox, out_root, workbook, pdf) -> None:
+    """Lập Quyết định khen thưởng và Giấy khen theo bảng duyệt của Hội đồng thi đua - khen thưởng."""
+    from processor.decide import decide_period, report_lines
+
+    config = _load(config_path)
+    period_text = period_text or _default_period(config)
+    outcome = _with_progress(
+        lambda progress: decide_period(
+            config, period_text, inbox, out_root, workbook=workbook, pdf=pdf, progress=progress
+        )
+    )
+    for line, warning in report_lines(outcome):
+        click.secho(line, fg="yellow" if warning else None)
+    if outcome.review.blocked:
+        sys.exit(1)
+
+
+@cli.command()
 @click.option(
     "--dir",
     "directory",

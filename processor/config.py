@@ -41,6 +41,7 @@ CRITERIA = {
         "min_initiatives": "int",
         "no_discipline_from": "discipline",
         "requires_award": "award",
+        "min_months_since_recruitment": "int",
     },
     "collective": {
         "unit_rating_every_month": "rating",
@@ -253,6 +254,12 @@ class Campaign:
     rule_set: str
     targets: list[Target]
     year_end_rule_set: str = ""
+    # The closing run also proposes the year_end_rule_set's titles when the campaign spans 1 January to
+    # 31 December; `annual_review = true` makes another campaign's closing run the annual review.
+    annual_review: bool = False
+    # One achievement, one award: which wins when a subject earns both an annual title and the campaign's
+    # award at the same closing run ("year_end" or "campaign"; unconfirmed, hence a setting).
+    one_award_prefers: str = "year_end"
 
     @property
     def periods(self) -> tuple[Period, ...]:
@@ -279,6 +286,8 @@ class Award:
     criteria: dict
     quota_percent: float = 0
     tie_break: str = ""
+    # The legal basis of each criterion, by criterion name: the giải trình cites it after the reason.
+    criteria_basis: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -302,6 +311,46 @@ class RuleSet:
 
 
 @dataclass(frozen=True)
+class Box:
+    """Where one text of the Giấy khen goes on the pre-printed blank: millimetres from the page's top left."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class CertificatePositions:
+    """The Giấy khen's variable texts on an A4 landscape blank (297 x 210 mm); see docs."""
+
+    name: Box = field(default_factory=lambda: Box(40, 92, 217, 14))
+    unit: Box = field(default_factory=lambda: Box(40, 108, 217, 10))
+    achievement: Box = field(default_factory=lambda: Box(40, 120, 217, 24))
+    decision: Box = field(default_factory=lambda: Box(25, 168, 115, 16))
+    place_date: Box = field(default_factory=lambda: Box(160, 150, 120, 9))
+    signer: Box = field(default_factory=lambda: Box(160, 160, 120, 36))
+
+
+@dataclass(frozen=True)
+class DecisionSettings:
+    """`thidua decide`: the Quyết định khen thưởng and the Giấy khen (config.toml [decision])."""
+
+    authority_line: str = ""  # "CHÁNH VĂN PHÒNG UBND TỈNH LÀO CAI"; empty: signer_title + parent_body
+    proposer: str = "Trưởng phòng Tổ chức - Hành chính"
+    executors: str = (
+        "Trưởng phòng Tổ chức - Hành chính, Thủ trưởng các phòng, ban, đơn vị thuộc Văn phòng và các "
+        "tập thể, cá nhân có tên tại Điều 1"
+    )
+    recipients: list[str] = field(default_factory=lambda: ["Lãnh đạo Văn phòng", "Lưu: VT, TCHC"])
+    reward_collective_vnd: int = 0  # 0 and 0: no Điều on reward money
+    reward_individual_vnd: int = 0
+    reward_source: str = "Quỹ thi đua, khen thưởng của Văn phòng"
+    certificate: str = "preprinted"  # "preprinted" (in ra phôi in sẵn) or "plain" (in cả khung, tiêu đề)
+    positions: CertificatePositions = field(default_factory=CertificatePositions)
+
+
+@dataclass(frozen=True)
 class Config:
     office: Office
     ratings: list[Choice]
@@ -315,6 +364,7 @@ class Config:
     mail: Mail = field(default_factory=Mail)
     form: FormSettings = field(default_factory=FormSettings)
     breakdowns: list[Breakdown] = field(default_factory=default_breakdowns)
+    decision: DecisionSettings = field(default_factory=DecisionSettings)
     path: Path | None = None
     sha256: str = ""
 
@@ -546,6 +596,27 @@ def _check_date_setting(value: object, errors: _Errors) -> None:
         )
 
 
+def _check_decision(decision: DecisionSettings, errors: _Errors) -> None:
+    if decision.certificate not in ("preprinted", "plain"):
+        errors.add(
+            "decision.certificate", "chỉ nhận “preprinted” (in lên phôi in sẵn) hoặc “plain” (in cả trang)."
+        )
+    for key in ("reward_collective_vnd", "reward_individual_vnd"):
+        if getattr(decision, key) < 0:
+            errors.add(f"decision.{key}", "là số tiền (đồng), không âm; 0 nếu không thưởng tiền.")
+    for item in dataclasses.fields(CertificatePositions):
+        box = getattr(decision.positions, item.name)
+        if not isinstance(box, Box):
+            continue
+        fits = box.x >= 0 and box.y >= 0 and box.x + box.width <= 297 and box.y + box.height <= 210
+        if not fits or box.width <= 0 or box.height <= 0:
+            errors.add(
+                f"decision.positions.{item.name}",
+                "khung phải nằm trong trang A4 ngang (297 x 210 mm): x + width ≤ 297, y + height ≤ 210, "
+                "width và height lớn hơn 0.",
+            )
+
+
 # An address as mail programs write it (RFC 5322's dot-atom on both sides of the @): what the drafts can
 # carry in a header. Quoted local parts and address literals ("a@[10.0.0.1]") are valid too, but no
 # office uses them, and the email package turns some half-written ones into exceptions.
@@ -585,6 +656,7 @@ def _check(config: Config, errors: _Errors) -> None:
     _check_date_setting(config.documents.date, errors)
     _check_mail(config.mail, errors)
     _check_form(config, errors)
+    _check_decision(config.decision, errors)
     rule_sets = {r.id: (i, r) for i, r in reversed(list(enumerate(config.rule_sets, 1)))}
     rule_set_ids = set(rule_sets)
     for i, campaign in enumerate(config.campaigns, 1):
@@ -609,6 +681,8 @@ def _check(config: Config, errors: _Errors) -> None:
                         f"{format_date(campaign.end)}: bộ tiêu chuẩn phải có hiệu lực trong suốt thời gian "
                         f"của đợt. Chọn bộ tiêu chuẩn khác, hoặc sửa {dates} nếu ghi nhầm.",
                     )
+        if campaign.one_award_prefers not in ("year_end", "campaign"):
+            errors.add(f"{path}.one_award_prefers", "chỉ nhận “year_end” (danh hiệu cả năm) hoặc “campaign”.")
         _check_unique(campaign.targets, "id", f"{path}.targets", errors)
         for j, target in enumerate(campaign.targets, 1):
             if target.measure not in MEASURES:
@@ -646,6 +720,11 @@ def _check(config: Config, errors: _Errors) -> None:
             if not 0 <= award.quota_percent <= 100:
                 errors.add(f"{path}.quota_percent", "là tỷ lệ phần trăm từ 0 (không giới hạn) đến 100.")
             known = CRITERIA[award.subject]
+            for name in award.criteria_basis:
+                if name not in award.criteria:
+                    errors.add(
+                        f"{path}.criteria_basis.{name}", "không có tiêu chí này trong criteria của hình thức."
+                    )
             for name, value in award.criteria.items():
                 if name not in known:
                     errors.add(

@@ -321,6 +321,12 @@ class _SecondProcess:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _approval_job(job, path: Path) -> list[Path]:
+    from processor.render import approval
+
+    return [approval.write_approval(job, path)]
+
+
 def _run_pickled(job: bytes) -> list[Path]:
     function, args = pickle.loads(job)  # our own job, from this run's parent process
     return function(*args)
@@ -343,16 +349,24 @@ def _render_all(
 
     outputs: list[Path] = []
     with _records_only():
-        decisions = commend.decide(config, result)
+        decisions = commend.decide_closing(config, result)  # with the annual titles at a year's close
     # The documents need a small context (their lists are capped): built here, filled by the helper
     # while this process writes the big workbook.
     job = documents.prepare_documents(
         config, result, decisions, template_dir_for(config), include_proposal=result.final, today=today
     )
     document_paths = helper.submit(documents.write_documents, job, out_dir)
+    approval_paths: Callable[[], list[Path]] = list
+    if result.final:  # the council's approval workbook goes with the tờ trình (thidua decide reads it)
+        from processor.render import approval
+
+        rows = approval.prepare_approval(config, result, decisions, commend.closing_rule_sets(config, result))
+        # Plain rows: the second process writes them after the Word documents.
+        approval_paths = helper.submit(_approval_job, rows, out_dir / approval.file_name(str(result.period)))
     outputs.append(workbook.write_summary_workbook(result, config, out_dir / "tong-hop.xlsx", decisions))
     outputs.append(summary.write_summary_json(result, config, out_dir, decisions))
     docs = document_paths()
+    outputs += approval_paths()
     outputs += docs
     outputs[:0] = feedback_paths()  # the feedback files head the manifest's list of outputs
     outputs += extra
