@@ -21,8 +21,9 @@ from docx.shared import Pt
 
 from processor import commend
 from processor.config import Config
+from processor.devtools import word_templates
 from processor.records import UserError
-from processor.render import documents, docx_files, word_templates
+from processor.render import documents, docx_files
 from processor.vntext import format_percent, given_name_sort_key
 from tests.doc_factories import PersonSpec, UnitSpec, build_result, config_with_units, office_result
 from tests.factories import VERDICT_WORDS, expected_verdict
@@ -101,7 +102,8 @@ def document_xml(path: Path) -> str:
 def test_committed_templates_match_a_fresh_build(templates, folder):
     for name in docx_files.TEMPLATE_FILES:
         committed = REPO / folder / name
-        assert committed.is_file(), f"{committed} missing: python -m processor.render.word_templates {folder}"
+        rebuild = f"python -m processor.devtools.word_templates {folder}"
+        assert committed.is_file(), f"{committed} missing: {rebuild}"
         assert document_xml(committed) == document_xml(templates / name), f"{folder}/{name} is stale"
 
 

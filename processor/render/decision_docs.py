@@ -188,7 +188,7 @@ def _place_fields(document, positions: CertificatePositions, *, boxed: bool) -> 
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
 
-    from processor.render.word_templates import FRAMEPR_SUCCESSORS
+    from processor.render.docx_files import FRAMEPR_SUCCESSORS
 
     for paragraph in document.element.body.iter(qn("w:p")):
         ppr = paragraph.find(qn("w:pPr"))
