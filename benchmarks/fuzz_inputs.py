@@ -4,7 +4,7 @@
 
 Seeds are real files: the sample inbox (`samples.generate_inbox`, workbooks and .eml), an openpyxl
 re-save of some of them (shared strings, other part names) and the .xls/.msg test fixtures. Each mutant
-goes through `ingest.ingest_paths` in a worker process (a mutant that aborts or kills the worker is
+goes through `pipeline.ingest_paths` in a worker process (a mutant that aborts or kills the worker is
 reported and the worker restarted), and a sample of them through `thidua check` in a subprocess.
 
 A problem is: an exception, a dead worker, a check exit status other than 0/1 or a traceback, a hang
@@ -711,7 +711,7 @@ def _on_alarm(*_: object) -> None:
 def worker(config_path: Path, timeout: int) -> None:
     """Read jobs (JSON lines) on stdin; print START before and RESULT after each."""
     from processor.config import load_config
-    from processor.ingest import ingest_paths
+    from processor.pipeline import ingest_paths
 
     config = load_config(config_path)
     signal.signal(signal.SIGALRM, _on_alarm)

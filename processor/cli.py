@@ -246,7 +246,7 @@ def _print_completeness(result) -> None:
 
 def _warn_copied_times(submissions, period) -> None:
     """Received times taken from a copy's modification times make on-time and late guesswork."""
-    from processor.ingest import COPY_AFTER_PREPARED, copied_times
+    from processor.resolve import COPY_AFTER_PREPARED, copied_times
 
     copied = copied_times(submissions, period)
     if not copied:

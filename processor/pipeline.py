@@ -1,6 +1,11 @@
 """The stages in order, as functions the CLI (and tests, and benchmarks) call.
 
-    ingest+validate -> aggregate -> commend -> render
+    collect -> validate -> resolve -> aggregate -> commend -> render
+
+collect.py finds what the units sent (folders, e-mails); validation.py validates each workbook in worker
+processes (validate.py, one file); resolve.py applies the rules across files (copies, corrections,
+senders, received times); `ingest` below runs these three, overlapped: the workers start on the first
+workbooks while collect is still reading the rest.
 
 A period's outputs are written into a staging folder and published in one step: a run killed at any
 moment leaves the previous complete set of `output/<period>/` in place (or the next run or `status`
@@ -20,12 +25,16 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from processor import __version__, publish
 from processor.config import Config
 from processor.records import Period, PeriodResult, ReportingResult, Submission, UserError
 from processor.render.atomic import describe_os_error, remove_stale_temps
 from processor.workspace import TEMPLATE_DIR, bundled_templates
+
+if TYPE_CHECKING:
+    from processor.ingest_cache import ValidationCache
 
 Progress = Callable[[int, int], None]
 LOCK_NAME = ".thidua.lock"
@@ -120,6 +129,66 @@ def template_dir_for(config: Config) -> Path:
     return bundled_templates()
 
 
+@dataclass
+class IngestResult:
+    submissions: list[Submission]  # every received file, sorted by display name
+    skipped: list[Path] = field(default_factory=list)  # lock, temporary and hidden files: never reports
+
+
+def ingest(
+    config: Config,
+    inbox: Path,
+    accept_partial: bool = False,
+    progress: Progress | None = None,
+    workers: int = 1,
+    cache: ValidationCache | None = None,
+    staff: bool = True,
+    now: dt.datetime | None = None,
+) -> IngestResult:
+    """Everything in the inbox as validated submissions, duplicates and corrections resolved:
+    collect -> validate -> resolve.
+
+    With a `cache`, files validated by an earlier run under the same rules (same bytes, form version and
+    validation rules: ingest_cache.Rules) are not read again.
+    `workers`: 1 validates in this process; from 2, in that many worker processes (see
+    validation.ValidationPool: the commands use 2, whatever the number of cores, so that no received file
+    is read in this process).
+    With `staff=False` (enough to tell who reported and how, `thidua status`) the submissions come
+    without their staff rows, and the rules across files, which only warn, are not applied.
+    `now`: the moment the inbox is read (aware, or naive Vietnam time; the clock if None): header times
+    more than a day after it are not believed.
+    """
+    from processor.collect import collect
+    from processor.resolve import resolve
+    from processor.validation import ValidationPool, validate_collected
+
+    keep_bytes = None if cache is None else (lambda sha: not cache.holds(sha))
+    with ValidationPool(config, accept_partial, workers, memo=cache is not None, staff=staff) as validation:
+        # The workers validate what collect has read while it goes on reading and hashing the rest.
+        collected = collect(Path(inbox), config, keep_bytes, on_new=validation.offer, now=now)
+        validated = validate_collected(collected, validation, progress, cache, staff)
+    return IngestResult(resolve(config, collected, validated, staff), collected.skipped)
+
+
+def ingest_paths(
+    config: Config,
+    paths: Sequence[Path],
+    accept_partial: bool = False,
+    progress: Progress | None = None,
+    workers: int = 1,
+    now: dt.datetime | None = None,
+) -> IngestResult:
+    """`thidua check FILE...`: the same stages over files named on the command line."""
+    from processor.collect import collect_paths
+    from processor.resolve import resolve
+    from processor.validation import ValidationPool, validate_collected
+
+    with ValidationPool(config, accept_partial, workers, memo=False) as validation:
+        collected = collect_paths(paths, config, now)
+        validated = validate_collected(collected, validation, progress)
+    return IngestResult(resolve(config, collected, validated), collected.skipped)
+
+
 def ingest_inbox(
     config: Config,
     inbox: Path,
@@ -131,18 +200,17 @@ def ingest_inbox(
 ) -> list[Submission]:
     """All received files, validated. Under `out_root` a memo lets unchanged files skip validation.
 
-    `staff=False`: see `ingest.ingest` (enough to tell who reported).
+    `staff=False`: see `ingest` (enough to tell who reported).
     """
-    from processor import ingest
     from processor.ingest_cache import CACHE_NAME, ValidationCache, cache_key
 
     cache = None
     if out_root is not None:
         cache = ValidationCache(out_root / CACHE_DIR / CACHE_NAME, cache_key(config, accept_partial))
     # Two worker processes: validation is CPU-bound per file, and no received file is read in this
-    # process, whose death would end the batch (see ingest._Validation); on one core too.
+    # process, whose death would end the batch (see validation.ValidationPool); on one core too.
     workers = VALIDATION_WORKERS
-    result = ingest.ingest(
+    result = ingest(
         config,
         inbox,
         accept_partial=accept_partial,
@@ -248,10 +316,10 @@ def write_feedback_job(
     submissions: Sequence[Submission], config: Config, period: Period, out_dir: Path
 ) -> list[Path]:
     """The feedback stage as a top-level function, so a spawned process (Windows) can run it too."""
-    from processor import ingest
+    from processor.collect import read_source
     from processor.render import feedback
 
-    return feedback.write_feedback(submissions, config, period, out_dir, ingest.read_source)
+    return feedback.write_feedback(submissions, config, period, out_dir, read_source)
 
 
 def write_reminders_job(
@@ -413,16 +481,16 @@ def check_files(
     config: Config, paths: Sequence[Path], out_dir: Path | None = None
 ) -> tuple[list[Submission], list[Path]]:
     """`thidua check`: validate the given files (workbooks or saved e-mails) and optionally write feedback."""
-    from processor import ingest
+    from processor.collect import read_source
 
-    submissions = ingest.ingest_paths(config, list(paths), workers=VALIDATION_WORKERS).submissions
+    submissions = ingest_paths(config, list(paths), workers=VALIDATION_WORKERS).submissions
     written: list[Path] = []
     if out_dir is not None:
         from processor.render import feedback
 
         for period in sorted({sub.period for sub in submissions if sub.period is not None}):
             batch = [sub for sub in submissions if sub.period == period]
-            written += feedback.write_feedback(batch, config, period, out_dir, ingest.read_source)
+            written += feedback.write_feedback(batch, config, period, out_dir, read_source)
     return submissions, written
 
 

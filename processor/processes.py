@@ -42,7 +42,7 @@ def limit_memory(budget: int) -> int | None:
     with its parent's (shared, mostly untouched), and calamine's and the allocator's arenas reserve
     more than they fill, hence a budget above what a file needs rather than a fixed total. Past the cap
     an allocation fails at once: Python raises MemoryError, calamine's native code aborts the worker
-    (both become a finding on the file, see ingest._Validation). Windows has no such limit without
+    (both become a finding on the file, see validation.ValidationPool). Windows has no such limit without
     pywin32 (a job object): there the reader's bounds, checked before calamine reads, are the only
     ceiling (cells per sheet, part and total sizes: see reader.py).
     """

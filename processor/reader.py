@@ -433,7 +433,7 @@ def _calamine(call: Callable[[], T]) -> T:
     except python_calamine.PasswordError:
         raise _encrypted() from None
     except MemoryError:
-        raise  # the worker's memory ceiling: a finding of its own (ingest._validate_in_worker)
+        raise  # the worker's memory ceiling: a finding of its own (validation._validate_in_worker)
     except Exception as exc:  # calamine raises its own errors, ValueError, OSError... on bad content
         raise _read_error(exc) from None
     except BaseException as exc:

@@ -14,7 +14,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from processor import commend, form, ingest
+from processor import commend, form, pipeline
 from processor.aggregate import aggregate
 from processor.config import Breakdown, BreakdownGroup, load_config, parse_config
 from processor.devtools import samples
@@ -40,7 +40,7 @@ def quarter(config, tmp_path_factory):
     inbox = tmp_path_factory.mktemp("quarter") / "inbox"
     manifest = samples.generate_inbox(config, inbox, [Period(2024, m) for m in (1, 2, 3)], scenario="clean",
                                       as_email=False)  # fmt: skip
-    subs = ingest.ingest(config, inbox).submissions
+    subs = pipeline.ingest(config, inbox).submissions
     result = aggregate(config, MAR, subs, final=True)
     decisions = commend.decide(config, result)
     out = tmp_path_factory.mktemp("out")
@@ -137,7 +137,7 @@ def test_a_field_missing_in_old_forms_counts_as_no_data(config, tmp_path):
     files = [FORMS / v / f"2024-01_{unit}_bao-cao-thi-dua.xlsx" for v, unit in versions]
     for path in files:
         shutil.copyfile(path, inbox / path.name)
-    subs = ingest.ingest(config, inbox).submissions
+    subs = pipeline.ingest(config, inbox).submissions
     result = aggregate(config, JAN, subs)
     summary = json.loads(write_summary_json(result, config, tmp_path).read_text(encoding="utf-8"))
     staff = _staff(files)  # KT's file has no "Giới tính" column: pandas gives NaN there
@@ -176,7 +176,7 @@ def test_breakdowns_are_data_in_config(config, tmp_path):
     inbox.mkdir()
     for unit in ("TCHC", "TH", "KT"):
         shutil.copyfile(FORMS / "v2" / f"2024-01_{unit}_bao-cao-thi-dua.xlsx", inbox / f"{unit}.xlsx")
-    result = aggregate(custom, JAN, ingest.ingest(custom, inbox).submissions)
+    result = aggregate(custom, JAN, pipeline.ingest(custom, inbox).submissions)
     got = _by_id(json.loads(write_summary_json(result, custom, tmp_path).read_text(encoding="utf-8")))
     staff = _staff(sorted(inbox.iterdir()))
     counts = staff["Dân tộc"].value_counts()

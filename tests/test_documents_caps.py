@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from processor import commend, ingest
+from processor import commend, pipeline
 from processor.aggregate import aggregate
 from processor.config import load_config
 from processor.devtools import samples
@@ -21,7 +21,7 @@ def quarter(tmp_path_factory):
     inbox = tmp_path_factory.mktemp("caps") / "inbox"
     periods = config.campaigns[0].periods
     samples.generate_inbox(config, inbox, periods, scenario="demo")
-    submissions = ingest.ingest(config, inbox).submissions
+    submissions = pipeline.ingest(config, inbox).submissions
     result = aggregate(config, periods[-1], submissions, final=True)
     return config, result, commend.decide(config, result)
 

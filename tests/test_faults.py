@@ -27,7 +27,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from processor import ingest, pipeline, publish
+from processor import collect, pipeline, publish
 from processor.config import load_config
 from processor.devtools.samples import generate_inbox
 from processor.records import FileStatus, Period, UserError
@@ -462,7 +462,7 @@ def test_file_changing_while_read_is_a_finding(workspace, reference, monkeypatch
         os.unlink(path)
         return builtins.open(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr(ingest, "open", faulty_open, raising=False)
+    monkeypatch.setattr(collect, "open", faulty_open, raising=False)
     config = load_config(workspace / "config.toml")
     outcome = pipeline.run_period(config, PERIOD, workspace / "inbox", workspace / OUT)
     monkeypatch.undo()
@@ -486,7 +486,7 @@ def test_file_changed_after_validation_still_gets_its_feedback(workspace, refere
     and the feedback copy carries the findings alone."""
     summary = json.loads(reference["summary.json"])
     rejected = next(e["name"] for e in summary["generated_from"] if e["status"] == "rejected")
-    source = workspace / "inbox" / rejected.split(ingest.SEPARATOR)[0]
+    source = workspace / "inbox" / rejected.split(collect.SEPARATOR)[0]
     real_ingest = pipeline.ingest_inbox
 
     def ingest_then_overwrite(*args, **kwargs):

@@ -19,7 +19,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from processor import form, ingest, validate
+from processor import form, pipeline, validate
 from processor.aggregate import aggregate
 from processor.config import load_config
 from processor.ingest_cache import CACHE_NAME, ValidationCache, cache_key
@@ -77,7 +77,7 @@ def test_the_fixtures_are_what_each_version_makes():
 
 def test_old_version_files_are_accepted_with_correct_figures_beside_new_version_files(config, tmp_path):
     files = [_fixture("1", "TCHC"), _fixture("1", "TH"), _fixture("2", "KT")]
-    subs = ingest.ingest(config, _inbox(tmp_path / "inbox", files)).submissions
+    subs = pipeline.ingest(config, _inbox(tmp_path / "inbox", files)).submissions
     by_unit = {s.unit_code: s for s in subs}
     assert {u: (s.status, s.form_version) for u, s in by_unit.items()} == {
         "TCHC": (FileStatus.ACCEPTED, "1"),
@@ -208,7 +208,7 @@ def test_memo_hits_per_version_in_process(config, tmp_path, monkeypatch):
 
     def run(cfg):
         validated.clear()
-        return ingest.ingest(cfg, inbox, cache=ValidationCache(memo, cache_key(cfg, False))).submissions
+        return pipeline.ingest(cfg, inbox, cache=ValidationCache(memo, cache_key(cfg, False))).submissions
 
     first = run(config)
     assert len(validated) == 3

@@ -70,7 +70,7 @@ def test_far_cell_references_in_any_spelling_are_refused_not_fatal(tmp_path):
 
 def test_part_names_quoted_in_a_finding_carry_no_control_characters(tmp_path, config):
     """A relationship target naming a missing part, with a raw BEL and terminal escape sequence in it."""
-    from processor.ingest import ingest_paths
+    from processor.pipeline import ingest_paths
     from tests.workbooks import rewrite_parts
 
     target = b"worksheets/sheet2.xml"
@@ -90,7 +90,7 @@ def test_a_renamed_optional_column_is_a_warning_not_lost_data(tmp_path, config):
     """`Số sáng kiến, giải pháp` retitled `Sáng kiến` (or `Kỷ luật` retitled): the column's values were
     dropped without a word, everyone counted with no initiative or no discipline."""
     from processor import form
-    from processor.ingest import ingest_paths
+    from processor.pipeline import ingest_paths
     from processor.records import FileStatus
     from tests.workbooks import Spec, person
 
@@ -119,7 +119,7 @@ def test_a_lost_optional_unit_label_is_a_warning_not_lost_data(tmp_path, config)
     """The `Đơn vị` sheet is read by its labels in column A: a retitled (or error-valued) label of the
     donation row made the 1,800,000 đồng in B silently 0."""
     from processor import form
-    from processor.ingest import ingest_paths
+    from processor.pipeline import ingest_paths
     from processor.records import FileStatus
     from tests.workbooks import Spec, unit_row
 
@@ -143,7 +143,7 @@ def test_an_error_cell_typed_with_single_quotes_is_still_an_error(tmp_path, conf
     """<c t='e'>: valid XML that calamine reads as an empty cell; the scan only knew t="e", so #N/A in
     the donation cell became 0 without a finding."""
     from processor import form
-    from processor.ingest import ingest_paths
+    from processor.pipeline import ingest_paths
     from tests.workbooks import UNIT_PART, unit_cell
 
     ref = unit_cell("donation_vnd")
@@ -217,7 +217,7 @@ def test_xls_whose_allocation_table_loops_is_refused(tmp_path):
 
 def test_a_sheet_not_laid_out_as_the_form_gets_no_optional_row_warnings(tmp_path, config):
     from processor import form
-    from processor.ingest import ingest_paths
+    from processor.pipeline import ingest_paths
 
     def clear_labels(wb):
         for row in wb[form.UNIT_SHEET].iter_rows(max_col=1):

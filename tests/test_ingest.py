@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import processor
-from processor import ingest
+from processor import collect, pipeline, resolve, validation
 from processor.records import FileStatus, Incoming, Period, ReceivedFile, Severity, Submission, UserError
 from tests.worker_fakes import FORK_ONLY, POISONED, validate_outside_the_main_process
 
@@ -179,7 +179,7 @@ def by_name(submissions):
 
 
 def test_collect_takes_workbooks_and_attachments_in_sorted_order(inbox, config):
-    collected = ingest.collect(inbox, config)
+    collected = collect.collect(inbox, config)
     names = [i.file.display_name for i in collected.incoming]
     assert names == [
         "2024-02_TCHC_bao-cao.xlsx",
@@ -216,7 +216,7 @@ def test_collect_takes_workbooks_and_attachments_in_sorted_order(inbox, config):
 
 
 def test_collect_takes_the_same_bytes_once(inbox, config):
-    collected = ingest.collect(inbox, config)
+    collected = collect.collect(inbox, config)
     assert [(copy.display_name, kept.display_name) for copy, kept in collected.duplicates] == [
         ("nop-lai/2024-02_TCHC_bao-cao (1).xlsx", "2024-02_TCHC_bao-cao.xlsx")
     ]
@@ -224,7 +224,7 @@ def test_collect_takes_the_same_bytes_once(inbox, config):
 
 
 def test_collect_skips_clutter_and_reports_what_it_cannot_take(inbox, config):
-    collected = ingest.collect(inbox, config)
+    collected = collect.collect(inbox, config)
     assert sorted(p.name for p in collected.skipped) == [".an.xlsx", "~$2024-02_TCHC_bao-cao.xlsx"]
     problems = {s.file.display_name: s for s in collected.not_taken}
     assert set(problems) == {"cong-van-phat-dong.pdf", "khong-dinh-kem.eml", "hong.eml"}
@@ -249,20 +249,20 @@ def test_collect_skips_clutter_and_reports_what_it_cannot_take(inbox, config):
 
 def test_collect_never_changes_the_inbox(inbox, config, fake_validate):
     before = snapshot(inbox)
-    ingest.collect(inbox, config)
-    result = ingest.ingest(config, inbox)
+    collect.collect(inbox, config)
+    result = pipeline.ingest(config, inbox)
     for sub in result.submissions:
         if sub.file.sha256:
-            ingest.read_source(sub.file)
+            collect.read_source(sub.file)
     assert snapshot(inbox) == before
 
 
 def test_missing_inbox_is_a_user_error_in_vietnamese(tmp_path, config):
     with pytest.raises(UserError, match=r"Không tìm thấy thư mục .*Tạo thư mục hoặc chỉ rõ --inbox"):
-        ingest.collect(tmp_path / "khong-co", config)
+        collect.collect(tmp_path / "khong-co", config)
     put(tmp_path / "tep", b"x")
     with pytest.raises(UserError, match="không phải thư mục"):
-        ingest.collect(tmp_path / "tep", config)
+        collect.collect(tmp_path / "tep", config)
 
 
 def test_files_too_large_are_not_read(tmp_path, config):
@@ -270,7 +270,7 @@ def test_files_too_large_are_not_read(tmp_path, config):
     put(tmp_path / "in" / "to.xlsx", b"\0" * (1024 * 1024 + 1))
     put(tmp_path / "in" / "to.eml", eml("a@b.vn", None, [("x.xlsx", b"\0" * 800_000)]))
     put(tmp_path / "in" / "vua.xlsx", TCHC)
-    collected = ingest.collect(tmp_path / "in", small)
+    collected = collect.collect(tmp_path / "in", small)
     assert [i.file.display_name for i in collected.incoming] == ["vua.xlsx"]
     findings = {f.file: f for f in collected.findings}
     assert set(findings) == {"to.xlsx", "to.eml"}
@@ -293,8 +293,8 @@ def test_a_file_changing_while_read_is_reported_and_the_others_go_on(tmp_path, c
                     stream.write(b"more")
         return real_stat(path, *args, **kwargs)
 
-    monkeypatch.setattr(ingest.os, "stat", stat)
-    collected = ingest.collect(tmp_path / "in", config)
+    monkeypatch.setattr(collect.os, "stat", stat)
+    collected = collect.collect(tmp_path / "in", config)
     assert [i.file.display_name for i in collected.incoming] == ["b.xlsx"]
     [finding] = collected.findings
     assert (finding.file, finding.code, finding.severity) == (
@@ -315,14 +315,14 @@ def test_unreadable_and_vanished_files_are_findings(tmp_path, config, monkeypatc
             raise PermissionError(13, "Permission denied", str(path))
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(ingest, "open", guarded_open, raising=False)
-    collected = ingest.collect(tmp_path / "in", config)
+    monkeypatch.setattr(collect, "open", guarded_open, raising=False)
+    collected = collect.collect(tmp_path / "in", config)
     assert [i.file.display_name for i in collected.incoming] == ["mo.xlsx"]
     [finding] = collected.findings
     assert finding.code == "file_unreadable"
     assert finding.message.startswith("Không có quyền đọc tệp")
 
-    gone = ingest.collect_paths([tmp_path / "in" / "da-xoa.xlsx"], config)
+    gone = collect.collect_paths([tmp_path / "in" / "da-xoa.xlsx"], config)
     [finding] = gone.findings
     assert finding.code == "file_not_found"
     assert f"không tìm thấy “da-xoa.xlsx” trong thư mục {tmp_path / 'in'}" in finding.message
@@ -332,7 +332,7 @@ def test_other_formats_get_advice(tmp_path, config):
     put(tmp_path / "in" / "bao-cao.csv", b"a;b")
     put(tmp_path / "in" / "bieu-mau.zip", b"PK")
     put(tmp_path / "in" / "hong.msg", b"not an OLE file at all" * 10)
-    findings = {f.file: f for f in ingest.collect(tmp_path / "in", config).findings}
+    findings = {f.file: f for f in collect.collect(tmp_path / "in", config).findings}
     assert "lưu lại dạng Excel Workbook (.xlsx)" in findings["bao-cao.csv"].message
     assert "giải nén" in findings["bieu-mau.zip"].message
     assert findings["hong.msg"].code == "email_unreadable"
@@ -347,7 +347,7 @@ def test_names_are_nfc_and_attachment_names_cannot_be_paths(tmp_path, config):
         tmp_path / "in" / "thu.eml",
         eml("Đơn vị <nc@x.vn>", None, [("Kết quả thi đua.xlsx", TH_FEB), ("..\\..\\NC.xlsx", NC)]),
     )
-    names = [i.file.display_name for i in ingest.collect(tmp_path / "in", config).incoming]
+    names = [i.file.display_name for i in collect.collect(tmp_path / "in", config).incoming]
     assert names == ["Báo cáo tháng 02.xlsx", "thu.eml › Kết quả thi đua.xlsx", "thu.eml › NC.xlsx"]
     assert all(n == unicodedata.normalize("NFC", n) for n in names)
 
@@ -370,7 +370,7 @@ def test_file_names_encoded_as_outlook_and_webmail_do(tmp_path, config):
         + "--b1--\r\n"
     ).encode("utf-8")
     put(tmp_path / "in" / "thu.eml", raw)
-    [item] = ingest.collect(tmp_path / "in", config).incoming
+    [item] = collect.collect(tmp_path / "in", config).incoming
     assert item.file.display_name == "thu.eml › Báo cáo tháng 02.xlsx"
     assert item.file.attachment_name == "Báo cáo tháng 02.xlsx"
     assert item.file.sender == "nc@laocai.gov.vn"
@@ -382,12 +382,12 @@ def test_file_names_encoded_as_outlook_and_webmail_do(tmp_path, config):
 
 def test_two_attachments_with_one_name_stay_apart(tmp_path, config):
     put(tmp_path / "in" / "thu.eml", eml("a@b.vn", None, [("bao-cao.xlsx", TCHC), ("bao-cao.xlsx", TH_FEB)]))
-    collected = ingest.collect(tmp_path / "in", config)
+    collected = collect.collect(tmp_path / "in", config)
     assert [i.file.display_name for i in collected.incoming] == [
         "thu.eml › bao-cao.xlsx",
         "thu.eml › bao-cao.xlsx (2)",
     ]
-    assert [ingest.read_source(i.file) for i in collected.incoming] == [TCHC, TH_FEB]
+    assert [collect.read_source(i.file) for i in collected.incoming] == [TCHC, TH_FEB]
 
 
 def test_collect_reads_the_newest_files_first_and_lists_them_in_folder_order(tmp_path, config):
@@ -399,7 +399,7 @@ def test_collect_reads_the_newest_files_first_and_lists_them_in_folder_order(tmp
     put(folder / "sub" / "c.xlsx", NC, dt.datetime(2024, 3, 1, tzinfo=VN))
     put(folder / "d.txt", b"ghi chu", dt.datetime(2024, 5, 1, tzinfo=VN))
     offered = []
-    collected = ingest.collect(folder, config, on_new=lambda item: offered.append(item.file.display_name))
+    collected = collect.collect(folder, config, on_new=lambda item: offered.append(item.file.display_name))
     assert offered == ["b.xlsx", "sub/c.xlsx", "a.xlsx"]
     assert [i.file.display_name for i in collected.incoming] == ["a.xlsx", "b.xlsx", "sub/c.xlsx"]
     assert [s.file.display_name for s in collected.not_taken] == ["d.txt"]
@@ -411,7 +411,7 @@ def test_an_emailed_copy_is_kept_over_a_loose_one(tmp_path, config):
         tmp_path / "in" / "thu.eml",
         eml("noichinh.vpubnd@laocai.gov.vn", "Mon, 04 Mar 2024 09:00:00 +0700", [("NC.xlsx", NC)]),
     )
-    collected = ingest.collect(tmp_path / "in", config)
+    collected = collect.collect(tmp_path / "in", config)
     [kept] = collected.incoming
     assert kept.file.display_name == "thu.eml › NC.xlsx"
     assert [(c.display_name, k.display_name) for c, k in collected.duplicates] == [
@@ -422,7 +422,7 @@ def test_an_emailed_copy_is_kept_over_a_loose_one(tmp_path, config):
 def test_named_paths_for_check(tmp_path, config):
     book = put(tmp_path / "bao-cao.xlsx", TCHC)
     lock = put(tmp_path / "~$bao-cao.xlsx", b"lock")
-    collected = ingest.collect_paths([book, lock], config)
+    collected = collect.collect_paths([book, lock], config)
     assert [i.file.display_name for i in collected.incoming] == [str(book)]
     [finding] = collected.findings
     assert (finding.file, finding.code, finding.severity) == (str(lock), "not_a_report", Severity.WARNING)
@@ -432,19 +432,19 @@ def test_named_paths_for_check(tmp_path, config):
 
 
 def test_read_source_gives_the_same_bytes_again(inbox, config):
-    for item in ingest.collect(inbox, config).incoming:
-        assert ingest.read_source(item.file) == item.data
+    for item in collect.collect(inbox, config).incoming:
+        assert collect.read_source(item.file) == item.data
 
 
 def test_read_source_refuses_a_file_changed_since(inbox, config):
-    items = {i.file.display_name: i for i in ingest.collect(inbox, config).incoming}
+    items = {i.file.display_name: i for i in collect.collect(inbox, config).incoming}
     plain = items["2024-02_TCHC_bao-cao.xlsx"].file
     mailed = items["thu-tong-hop.eml › 2024-02_TH_bao-cao.xlsx"].file
     put(inbox / "2024-02_TCHC_bao-cao.xlsx", TH_FEB)
     put(inbox / "thu-tong-hop.eml", eml("a@b.vn", None, [("2024-02_TH_bao-cao.xlsx", NC)]))
     for file in (plain, mailed):
         with pytest.raises(UserError, match="đã thay đổi hoặc không còn trong thư mục nhận"):
-            ingest.read_source(file)
+            collect.read_source(file)
 
 
 # -- rules across files ----------------------------------------------------------------------------
@@ -465,7 +465,7 @@ def test_resolve_versions_keeps_the_newest_per_unit_and_period():
     duplicate = sub("g.xlsx", at=(2024, 3, 9), status=FileStatus.DUPLICATE)
     unreadable = sub("h.xlsx", at=(2024, 3, 9), status=FileStatus.UNREADABLE)
     everything = [old, new, middle, january, other_unit, no_period, duplicate, unreadable]
-    ingest.resolve_versions(everything)
+    resolve.resolve_versions(everything)
     assert [s.status for s in everything] == [
         FileStatus.SUPERSEDED,
         FileStatus.REJECTED,  # the newest is the unit's report even when it has errors
@@ -484,7 +484,7 @@ def test_resolve_versions_compares_aware_and_naive_times():
     naive = sub("a.xlsx", at=(2024, 3, 4, 9, 0))  # ingest's naive Vietnam time
     aware = sub("b.xlsx", at=(2024, 3, 4, 8, 0))
     aware.file = dataclasses.replace(aware.file, received_at=aware.file.received_at.replace(tzinfo=VN))
-    ingest.resolve_versions([naive, aware])
+    resolve.resolve_versions([naive, aware])
     assert (naive.status, aware.status) == (FileStatus.ACCEPTED, FileStatus.SUPERSEDED)
 
 
@@ -492,11 +492,11 @@ def test_resolve_versions_breaks_ties_by_name_whatever_the_order():
     names = ["thu.eml › bao-cao.xlsx", "thu.eml › bao-cao (2).xlsx", "thu.eml › bao-cao (10).xlsx"]
     for order in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
         subs = [sub(name) for name in names]  # one e-mail, one time: the names decide
-        ingest.resolve_versions([subs[i] for i in order])
+        resolve.resolve_versions([subs[i] for i in order])
         assert [s.status for s in subs] == [FileStatus.SUPERSEDED, FileStatus.SUPERSEDED, FileStatus.ACCEPTED]
         assert subs[0].superseded_by == subs[1].superseded_by == "thu.eml › bao-cao (10).xlsx"
     subs = [sub("bao-cao-TH-lan2.xlsx"), sub("bao-cao-TH.xlsx")]
-    ingest.resolve_versions(subs)
+    resolve.resolve_versions(subs)
     assert [s.status for s in subs] == [FileStatus.ACCEPTED, FileStatus.SUPERSEDED]
 
 
@@ -507,8 +507,8 @@ def test_check_senders_warns_about_unregistered_addresses(config):
     unknown_unit = sub("d.eml › x.xlsx", unit="XYZ", sender="ai.do@yahoo.com")
     copy = sub("e.eml › x.xlsx", unit="KSTT", sender="ai.do@yahoo.com", status=FileStatus.DUPLICATE)
     subs = [registered, stranger, loose, unknown_unit, copy]
-    ingest.check_senders(config, subs)
-    ingest.check_senders(config, subs)  # twice: still one warning
+    resolve.check_senders(config, subs)
+    resolve.check_senders(config, subs)  # twice: still one warning
     assert [len(s.findings) for s in subs] == [0, 1, 0, 0, 0]
     [warning] = stranger.findings
     assert (warning.severity, warning.code, warning.file, warning.value) == (
@@ -532,7 +532,7 @@ def test_a_sender_with_control_characters_is_no_address(tmp_path, config):
         damaged = good.replace(b"kstt.vpubnd@laocai.gov.vn", sender, 1)
         assert damaged != good
         put(tmp_path / "in" / f"{n}.eml", damaged)
-    collected = ingest.collect(tmp_path / "in", config)
+    collected = collect.collect(tmp_path / "in", config)
     assert len(collected.incoming) == 1 and len(collected.duplicates) == 2  # the same workbook three times
     received = [item.file for item in collected.incoming] + [copy for copy, _ in collected.duplicates]
     assert [file.sender for file in received] == [None, None, None]
@@ -543,7 +543,7 @@ def test_a_sender_with_control_characters_is_no_address(tmp_path, config):
 
 def test_ingest_gives_every_file_a_status(inbox, config, fake_validate):
     progress = []
-    result = ingest.ingest(config, inbox, progress=lambda done, total: progress.append((done, total)))
+    result = pipeline.ingest(config, inbox, progress=lambda done, total: progress.append((done, total)))
     subs = by_name(result.submissions)
     names = [s.file.display_name for s in result.submissions]
     assert names == sorted(names)
@@ -586,10 +586,10 @@ def test_ingest_gives_every_file_a_status(inbox, config, fake_validate):
 
 
 def test_ingest_is_deterministic(inbox, config, fake_validate, tmp_path):
-    first = ingest.ingest(config, inbox).submissions
+    first = pipeline.ingest(config, inbox).submissions
     moved = tmp_path / "ban-sao"
     shutil.copytree(inbox, moved, copy_function=shutil.copy2)
-    second = ingest.ingest(config, moved).submissions
+    second = pipeline.ingest(config, moved).submissions
     strip = [(s.file.display_name, s.file.sha256, s.file.received_at, s.status, s.findings) for s in first]
     again = [(s.file.display_name, s.file.sha256, s.file.received_at, s.status, s.findings) for s in second]
     assert strip == again
@@ -608,7 +608,7 @@ def _real_validate():
 
 def test_real_validator_every_file_ends_with_a_status(inbox, config):
     _real_validate()
-    result = ingest.ingest(config, inbox)
+    result = pipeline.ingest(config, inbox)
     assert len(result.submissions) == 11
     for s in result.submissions:
         assert s.status in FileStatus
@@ -628,7 +628,7 @@ def test_parallel_validation_gives_the_serial_result(tmp_path, config, monkeypat
             workbook("TCHC", "2024-02", f"tệp {n}"),
             dt.datetime(2024, 3, 1, tzinfo=VN),
         )
-    serial = ingest.ingest(config, folder).submissions
+    serial = pipeline.ingest(config, folder).submissions
     import concurrent.futures
 
     pools = []
@@ -640,7 +640,7 @@ def test_parallel_validation_gives_the_serial_result(tmp_path, config, monkeypat
 
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", CountedPool)
     calls = []
-    parallel = ingest.ingest(config, folder, workers=2, progress=lambda d, t: calls.append(d)).submissions
+    parallel = pipeline.ingest(config, folder, workers=2, progress=lambda d, t: calls.append(d)).submissions
     assert pools == [2]  # the pool really ran
     assert parallel == serial
     assert calls == list(range(1, len(serial) + 1))
@@ -654,7 +654,7 @@ def test_workers_start_while_collecting_and_a_later_emailed_copy_is_still_the_on
     findings name the e-mail, exactly as when everything is validated here."""
     _real_validate()
     folder = tmp_path / "in"
-    fillers = 2 * ingest._BATCH_FILES
+    fillers = 2 * validation._BATCH_FILES
     for n in range(fillers):
         put(
             folder / f"{n:03d}.xlsx",
@@ -668,10 +668,10 @@ def test_workers_start_while_collecting_and_a_later_emailed_copy_is_still_the_on
         eml("noichinh.vpubnd@laocai.gov.vn", "Mon, 04 Mar 2024 09:00:00 +0700", [("NC.xlsx", NC)]),
         dt.datetime(2024, 3, 4, 9, 5, tzinfo=VN),
     )
-    serial = ingest.ingest(config, folder).submissions
+    serial = pipeline.ingest(config, folder).submissions
 
     sent_while_collecting = []
-    real_done, real_send = ingest._Collector.done, ingest._Validation._send
+    real_done, real_send = collect._Collector.done, validation.ValidationPool._send
 
     def done(collector):
         sent_while_collecting.append(sent)
@@ -683,9 +683,9 @@ def test_workers_start_while_collecting_and_a_later_emailed_copy_is_still_the_on
         sent.extend(item.file.display_name for item in items)
         return real_send(validation, items)
 
-    monkeypatch.setattr(ingest._Collector, "done", done)
-    monkeypatch.setattr(ingest._Validation, "_send", send)
-    parallel = ingest.ingest(config, folder, workers=2).submissions
+    monkeypatch.setattr(collect._Collector, "done", done)
+    monkeypatch.setattr(validation.ValidationPool, "_send", send)
+    parallel = pipeline.ingest(config, folder, workers=2).submissions
     [at_end_of_collect] = sent_while_collecting
     assert "a-luu-tu-thu.xlsx" in at_end_of_collect  # the loose copy went to the workers early
     assert parallel == serial
@@ -700,16 +700,16 @@ def test_bytes_sent_to_the_workers_are_held_once_and_let_go_when_validated(tmp_p
     folder = tmp_path / "in"
     for n in range(20):
         put(folder / f"{n:03d}.xlsx", workbook("TCHC", "2024-02", f"tệp {n}"))
-    with ingest._Validation(config, False, workers=2, memo=False) as validation:
-        collected = ingest.collect(folder, config, on_new=validation.offer)
+    with validation.ValidationPool(config, False, workers=2, memo=False) as pool:
+        collected = collect.collect(folder, config, on_new=pool.offer)
         assert all(item.data == b"" for item in collected.incoming)  # the validation holds the bytes
-        results, _ = validation.results(collected.incoming)
-        assert not validation._offered and all(batch == ([], None, None) for batch in validation._batches)
+        results, _ = pool.results(collected.incoming)
+        assert not pool._offered and all(batch == ([], None, None) for batch in pool._batches)
     assert [sub.file for sub, _ in results] == [item.file for item in collected.incoming]
     assert results and all(sub.unit_code == "TCHC" for sub, _ in results)  # really read, not empty
 
 
-_REAL_VALIDATE_IN_WORKER = ingest._validate_in_worker
+_REAL_VALIDATE_IN_WORKER = validation._validate_in_worker
 
 
 def _die_on_a_poisoned_file(batch):
@@ -729,10 +729,10 @@ def test_a_file_that_kills_its_reader_is_a_finding_and_the_others_are_validated(
     for n in range(20):
         put(folder / f"{n:03d}.xlsx", workbook("TCHC", "2024-02", f"tệp {n}"))
     put(folder / f"010-{POISONED}.xlsx", workbook("TCHC", "2024-02", "độc hại"))
-    serial = {s.file.display_name: s for s in ingest.ingest(config, folder).submissions}
-    monkeypatch.setattr(ingest, "_validate_in_worker", _die_on_a_poisoned_file)
-    cache = ingest.ValidationCache(tmp_path / "memo.json", "key")
-    parallel = ingest.ingest(config, folder, workers=2, cache=cache).submissions
+    serial = {s.file.display_name: s for s in pipeline.ingest(config, folder).submissions}
+    monkeypatch.setattr(validation, "_validate_in_worker", _die_on_a_poisoned_file)
+    cache = validation.ValidationCache(tmp_path / "memo.json", "key")
+    parallel = pipeline.ingest(config, folder, workers=2, cache=cache).submissions
     by_name = {s.file.display_name: s for s in parallel}
     poisoned = by_name.pop("010-doc-hai.xlsx")
     assert poisoned.status is FileStatus.UNREADABLE
@@ -745,7 +745,7 @@ def test_a_file_that_kills_its_reader_is_a_finding_and_the_others_are_validated(
     assert {n: (s.findings, s.report) for n, s in by_name.items()} == {
         n: (s.findings, s.report) for n, s in serial.items()
     }
-    saved = ingest.ValidationCache(tmp_path / "memo.json", "key")
+    saved = validation.ValidationCache(tmp_path / "memo.json", "key")
     assert not saved.holds(poisoned.file.sha256)  # tried again next run, not remembered as broken
     assert all(saved.holds(sha) for sha in {s.file.sha256 for s in by_name.values()})
 
@@ -758,17 +758,17 @@ def test_files_sent_after_a_worker_died_go_to_a_new_pool_not_the_main_process(tm
     poisoned = put(tmp_path / f"{POISONED}.xlsx", workbook("TCHC", "2024-02", "độc hại"))
     others = [put(tmp_path / f"{n:02d}.xlsx", workbook("TCHC", "2024-02", f"tệp {n}")) for n in range(20)]
     items = [
-        Incoming(ReceivedFile(p.name, p, ingest._sha256(p.read_bytes()), None), p.read_bytes())
+        Incoming(ReceivedFile(p.name, p, collect._sha256(p.read_bytes()), None), p.read_bytes())
         for p in [poisoned, *others]
     ]
-    with ingest._Validation(config, False, workers=2, memo=False) as validation:
-        validation.offer(items[0])  # sent at once: it starts the workers, and kills one
-        first = validation._batches[0][1]
+    with validation.ValidationPool(config, False, workers=2, memo=False) as pool:
+        pool.offer(items[0])  # sent at once: it starts the workers, and kills one
+        first = pool._batches[0][1]
         with pytest.raises(BrokenProcessPool):
             first.result(timeout=30)
         for item in items[1:]:
-            validation.offer(item)
-        results, _ = validation.results(items)
+            pool.offer(item)
+        results, _ = pool.results(items)
     assert [f.code for f in results[0][0].findings] == ["reader_crashed"]
     assert all(sub.unit_code == "TCHC" and sub.status is not FileStatus.UNREADABLE for sub, _ in results[1:])
 
@@ -788,11 +788,11 @@ def test_a_file_that_makes_its_reader_hang_is_a_finding_and_the_batch_goes_on(tm
     for n in range(20):
         put(folder / f"{n:03d}.xlsx", workbook("TCHC", "2024-02", f"tệp {n}"))
     put(folder / "005-treo.xlsx", workbook("TCHC", "2024-02", "treo"))
-    monkeypatch.setattr(ingest, "BATCH_SECONDS", 1.0)
-    monkeypatch.setattr(ingest, "FILE_SECONDS", 1.0)
-    monkeypatch.setattr(ingest, "_validate_in_worker", _hang_on_a_looping_file)
+    monkeypatch.setattr(validation, "BATCH_SECONDS", 1.0)
+    monkeypatch.setattr(validation, "FILE_SECONDS", 1.0)
+    monkeypatch.setattr(validation, "_validate_in_worker", _hang_on_a_looping_file)
     started = time.monotonic()
-    subs = {s.file.display_name: s for s in ingest.ingest(config, folder, workers=2).submissions}
+    subs = {s.file.display_name: s for s in pipeline.ingest(config, folder, workers=2).submissions}
     assert time.monotonic() - started < 30
     hung = subs.pop("005-treo.xlsx")
     assert hung.status is FileStatus.UNREADABLE
@@ -825,7 +825,7 @@ def test_an_email_forwarded_as_attachment_is_opened(tmp_path, config):
         tmp_path / "in" / "chuyen-tiep.eml",
         forward(original, "lanh.dao@laocai.gov.vn", "Thu, 07 Mar 2024 10:00:00 +0700"),
     )
-    [item] = ingest.collect(tmp_path / "in", config).incoming
+    [item] = collect.collect(tmp_path / "in", config).incoming
     assert item.file.display_name == "chuyen-tiep.eml › Báo cáo thi đua tháng 02-2024.eml › NC.xlsx"
     # The unit wrote the inner e-mail: its address and date are the submission's.
     assert (item.file.sender, item.file.received_at) == (
@@ -833,7 +833,7 @@ def test_an_email_forwarded_as_attachment_is_opened(tmp_path, config):
         dt.datetime(2024, 3, 4, 8, 0),
     )
     assert item.data == NC
-    assert ingest.read_source(item.file) == NC
+    assert collect.read_source(item.file) == NC
 
 
 def test_an_outlook_email_forwarded_as_attachment_is_opened(tmp_path, config):
@@ -852,18 +852,18 @@ def test_an_outlook_email_forwarded_as_attachment_is_opened(tmp_path, config):
         attachments=[unit_mail, ("ghi-chu.txt", b"xem")],
     )
     put(tmp_path / "in" / "fw.msg", data)
-    [item] = ingest.collect(tmp_path / "in", config).incoming
+    [item] = collect.collect(tmp_path / "in", config).incoming
     assert item.file.display_name == "fw.msg › Báo cáo tháng 02-2024.msg › NC.xlsx"
     assert (item.file.sender, item.file.received_at) == (
         "noichinh.vpubnd@laocai.gov.vn",
         dt.datetime(2024, 3, 4, 8, 0),
     )
-    assert ingest.read_source(item.file) == NC
+    assert collect.read_source(item.file) == NC
 
 
 def test_emails_whose_workbook_is_wrapped_too_deep_get_advice(tmp_path, config):
     nested = eml("nc@x.vn", None, [("NC.xlsx", NC)])
-    for _ in range(ingest._MAX_NESTING + 1):
+    for _ in range(collect._MAX_NESTING + 1):
         nested = forward(nested, "a@b.vn")
     put(tmp_path / "in" / "chuyen-tiep.eml", nested)
     rich = EmailMessage()
@@ -873,7 +873,7 @@ def test_emails_whose_workbook_is_wrapped_too_deep_get_advice(tmp_path, config):
         b"\x78\x9f\x3e\x22", maintype="application", subtype="ms-tnef", filename="winmail.dat"
     )
     put(tmp_path / "in" / "outlook-rtf.eml", rich.as_bytes())
-    findings = {f.file: f for f in ingest.collect(tmp_path / "in", config).findings}
+    findings = {f.file: f for f in collect.collect(tmp_path / "in", config).findings}
     assert [f.code for f in findings.values()] == ["no_workbook_attachment"] * 2
     assert "chuyển tiếp dạng tệp đính kèm" in findings["chuyen-tiep.eml"].message
     assert (
@@ -902,7 +902,7 @@ def test_damaged_emails_never_stop_the_batch(tmp_path_factory, config, kind, edi
         data = data[:cut]
     folder = tmp_path_factory.mktemp("in")
     put(folder / f"thu{kind}", bytes(data))
-    collected = ingest.collect(folder, config)
+    collected = collect.collect(folder, config)
     # Each e-mail ends either as workbooks to validate or as a finding, never as an exception.
     assert collected.incoming or collected.findings
     for item in collected.incoming:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from processor import ingest, validate
+from processor import collect, pipeline, validate, validation
 from processor.config import load_config
 from processor.devtools import samples
 from processor.ingest_cache import CACHE_FORMAT, CACHE_NAME, ValidationCache, cache_key
@@ -33,7 +33,7 @@ def _run(config, folder, memo: Path, monkeypatch) -> tuple[list, list[str]]:
 
     monkeypatch.setattr(validate, "validate_workbook", counting)
     cache = ValidationCache(memo, cache_key(config, False))
-    return ingest.ingest(config, folder, workers=1, cache=cache).submissions, validated
+    return pipeline.ingest(config, folder, workers=1, cache=cache).submissions, validated
 
 
 def test_second_run_reads_no_workbook_and_gives_the_same_submissions(inbox, tmp_path, monkeypatch):
@@ -166,9 +166,9 @@ def test_files_the_memo_knows_keep_no_bytes_in_memory(inbox, tmp_path, monkeypat
     memo = tmp_path / CACHE_NAME
     _run(config, folder, memo, monkeypatch)
     cache = ValidationCache(memo, cache_key(config, False))
-    collected = ingest.collect(folder, config, keep_bytes=lambda sha: not cache.holds(sha))
+    collected = collect.collect(folder, config, keep_bytes=lambda sha: not cache.holds(sha))
     assert collected.incoming and all(item.data == b"" for item in collected.incoming)
-    everything = ingest.collect(folder, config)
+    everything = collect.collect(folder, config)
     assert [i.file for i in collected.incoming] == [i.file for i in everything.incoming]
     assert all(item.data for item in everything.incoming)
 
@@ -178,7 +178,7 @@ def test_many_freshly_validated_rows_share_their_texts(inbox, tmp_path, monkeypa
     they share texts and dates like the memo's, with the same submissions."""
     config, folder = inbox
     plain, _ = _run(config, folder, tmp_path / "a.json", monkeypatch)
-    monkeypatch.setattr(ingest, "SHARE_FRESH_FILES", 1)
+    monkeypatch.setattr(validation, "SHARE_FRESH_FILES", 1)
     shared, _ = _run(config, folder, tmp_path / "b.json", monkeypatch)
     assert shared == plain
     people = [p for s in shared if s.report for p in s.report.people]

@@ -209,7 +209,7 @@ def test_a_new_uidvalidity_scans_the_folder_again_without_saving_anything_twice(
 def test_a_message_with_two_attachments_lists_both_and_ingest_takes_both_with_the_mailbox_time(
     tmp_path, dovecot
 ):
-    from processor.ingest import collect
+    from processor.collect import collect
     from processor.records import TimeSource
 
     two = {

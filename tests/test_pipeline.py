@@ -343,14 +343,14 @@ def test_no_received_workbook_is_read_in_the_main_process(workspace, tmp_path, m
 @FORK_ONLY
 def test_a_dying_worker_process_costs_time_not_results(workspace, tmp_path, monkeypatch):
     """If the validation workers or the second process die, the run does their work itself."""
-    from processor import ingest, pipeline
+    from processor import pipeline, validation
 
     ws = workspace
     monkeypatch.setattr(pipeline, "SECOND_PROCESS_FILES", 1)
     global _REAL_VALIDATE_IN_WORKER
-    _REAL_VALIDATE_IN_WORKER = ingest._validate_in_worker
+    _REAL_VALIDATE_IN_WORKER = validation._validate_in_worker
     monkeypatch.setenv(_DIED_MARKER, str(tmp_path / "died"))
-    monkeypatch.setattr(ingest, "_validate_in_worker", _die_once)
+    monkeypatch.setattr(validation, "_validate_in_worker", _die_once)
     monkeypatch.setattr(pipeline, "_run_pickled", _die)
     again = run_period(ws.config, "2024-03", ws.root / "inbox", tmp_path / "out", today=RUN_DAY)
     assert (tmp_path / "died").exists()  # a validation worker did die

@@ -33,7 +33,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from processor import ingest
+from processor import collect
 from processor.config import is_email_address
 from processor.records import FileStatus, Finding, Period, ReceivedFile, Severity, Submission
 from processor.render import feedback
@@ -275,7 +275,7 @@ def test_a_folder_chain_past_the_depth_cap_is_one_finding(office):
         pytest.skip("Windows paths cannot hold the chain")
     deep = findings_of(office, "sau/")
     assert len(deep) == 1
-    assert deep[0][2] == "sau/" + "/".join(["d"] * ingest.MAX_FOLDER_DEPTH)
+    assert deep[0][2] == "sau/" + "/".join(["d"] * collect.MAX_FOLDER_DEPTH)
     assert "sâu hơn 20 cấp" in deep[0][9] and deep[0][4] == "Lỗi"
 
 
@@ -309,7 +309,7 @@ def test_windows_junctions_and_links_are_links(attributes, tag, kind):
     """What Windows reports for an inbox entry, as os.stat(follow_symlinks=False) gives it there."""
     mode = stat.S_IFDIR if attributes & 0x10 else stat.S_IFREG
     info = SimpleNamespace(st_mode=mode, st_file_attributes=attributes, st_reparse_tag=tag)
-    assert ingest._kind("x", info) == kind
+    assert collect._kind("x", info) == kind
 
 
 def test_fifos_and_sockets_are_findings(office):
@@ -345,9 +345,9 @@ def test_a_device_file_in_the_inbox_is_a_finding(tmp_path, config):
     inbox.mkdir()
     if not _try(lambda: os.mknod(inbox / "thiet-bi.xlsx", stat.S_IFCHR | 0o600, os.makedev(1, 5))):
         pytest.skip("creating a device file needs privileges")
-    [finding] = ingest.collect(inbox, config).findings
+    [finding] = collect.collect(inbox, config).findings
     assert finding.code == "special_file"
-    [finding] = ingest.collect_paths([inbox / "thiet-bi.xlsx"], config).findings
+    [finding] = collect.collect_paths([inbox / "thiet-bi.xlsx"], config).findings
     assert finding.code == "special_file"
 
 
@@ -361,7 +361,7 @@ def test_attachments_of_attached_emails_count_toward_the_cap(tmp_path, config):
     )
     (tmp_path / "chuyen-tiep.eml").write_bytes(forward)
     small = _with_max_attachments(config, 6)
-    collected = ingest.collect(tmp_path, small)
+    collected = collect.collect(tmp_path, small)
     # Three attached e-mails of four attachments each: the first takes 1 + 4 of the six, the second
     # the last one; its four attachments and the third e-mail are counted, not opened.
     assert [i.file.attachment_name for i in collected.incoming] == [f"trong-{n}.xlsx" for n in range(4)]
@@ -602,7 +602,7 @@ def _run_on(inbox_files: dict[bytes, bytes]) -> None:
         out = root / "output" / PERIOD
         manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
         # Clutter (".~lock…", "~$…", hidden names) is skipped by the walk's documented rule, unlisted.
-        listed = [name for name in inbox_files if not ingest.is_clutter_name(os.fsdecode(name))]
+        listed = [name for name in inbox_files if not collect.is_clutter_name(os.fsdecode(name))]
         assert len(manifest["inputs"]) >= len(listed)
         for path in (out / "phan-hoi").glob("*.eml"):
             assert_draft_is_sound(path, path.with_suffix(".xlsx"))

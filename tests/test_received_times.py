@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from processor import ingest
+from processor import collect, pipeline, resolve
 from processor.ingest_cache import ValidationCache
 from processor.records import FileStatus, Period, ReceivedFile, Severity, Submission, TimeSource
 from tests.conftest import REPO
@@ -99,7 +99,7 @@ def test_received_time_comes_from_the_topmost_received_header_then_date_then_mti
     mail(folder, "b.eml", "Tue, 05 Mar 2024 10:00:00 +0700", done=2, attachment="b.xlsx", when=saved)
     mail(folder, "c.eml", None, done=3, attachment="c.xlsx", when=saved)
     put(folder / "d.xlsx", report(done=4), saved)
-    files = {i.file.display_name: i.file for i in ingest.collect(folder, config, now=NOW).incoming}
+    files = {i.file.display_name: i.file for i in collect.collect(folder, config, now=NOW).incoming}
     expected = {
         "a.eml › a.xlsx": (dt.datetime(2024, 3, 4, 9, 15, 2), TimeSource.RECEIVED),
         "b.eml › b.xlsx": (dt.datetime(2024, 3, 5, 10, 0), TimeSource.DATE),
@@ -124,7 +124,7 @@ def test_a_received_header_of_an_outlook_file_is_read_too(tmp_path, config):
         transport_headers=headers,
     )
     put(tmp_path / "in" / "kstt.msg", data)
-    [item] = ingest.collect(tmp_path / "in", config, now=NOW).incoming
+    [item] = collect.collect(tmp_path / "in", config, now=NOW).incoming
     assert (item.file.received_at, item.file.received_source) == (
         dt.datetime(2024, 3, 5, 7, 30),
         TimeSource.RECEIVED,
@@ -145,7 +145,7 @@ def test_a_date_is_believed_from_the_campaign_start_to_a_day_after_now(
 ):
     saved = dt.datetime(2024, 3, 8, 17, 0, tzinfo=VN)
     mail(tmp_path / "in", "thu.eml", date, when=saved)
-    [item] = ingest.collect(tmp_path / "in", config, now=NOW).incoming
+    [item] = collect.collect(tmp_path / "in", config, now=NOW).incoming
     if refused_because is None:
         assert item.file.received_source is TimeSource.DATE and not item.file.time_findings
         return
@@ -169,7 +169,7 @@ def test_a_received_header_not_believed_falls_back_to_the_date(tmp_path, config)
         received_line("Sat, 1 Jan 2100 00:00:00 +0700"),
     )
     put(tmp_path / "in" / "thu.eml", forged_server)
-    [item] = ingest.collect(tmp_path / "in", config, now=NOW).incoming
+    [item] = collect.collect(tmp_path / "in", config, now=NOW).incoming
     assert (item.file.received_at, item.file.received_source) == (dt.datetime(2024, 3, 4, 8), TimeSource.DATE)
     [finding] = item.file.time_findings
     assert "tiêu đề Received" in finding.message and "01/01/2100" in finding.message
@@ -186,7 +186,7 @@ def test_a_forwarded_email_whose_inner_date_is_forged_takes_the_forward_s_time(t
     outer.set_content("Chuyển Phòng TCHC.")
     outer.add_attachment(email.message_from_bytes(inner, policy=email.policy.default))
     put(tmp_path / "in" / "fw.eml", outer.as_bytes())
-    [item] = ingest.collect(tmp_path / "in", config, now=NOW).incoming
+    [item] = collect.collect(tmp_path / "in", config, now=NOW).incoming
     assert (item.file.received_at, item.file.received_source) == (
         dt.datetime(2024, 3, 7, 10, 0, 5),
         TimeSource.RECEIVED,
@@ -214,7 +214,7 @@ def test_a_forged_date_in_2100_does_not_replace_the_genuine_report(tmp_path, con
         attachment="bao-cao.xlsx",
         when=dt.datetime(2024, 3, 9, 8, tzinfo=VN),
     )
-    subs = by_name(ingest.ingest(config, folder, now=NOW).submissions)
+    subs = by_name(pipeline.ingest(config, folder, now=NOW).submissions)
     genuine, forged = subs["that.eml › bao-cao.xlsx"], subs["gia.eml › bao-cao.xlsx"]
     assert genuine.status is FileStatus.ACCEPTED and genuine.report.tasks_completed == 12
     assert (forged.status, forged.superseded_by) == (FileStatus.SUPERSEDED, "that.eml › bao-cao.xlsx")
@@ -228,7 +228,7 @@ def test_a_forged_date_in_2100_does_not_replace_the_genuine_report(tmp_path, con
 
 def test_a_forged_date_alone_is_still_used_with_its_warning(tmp_path, config):
     mail(tmp_path / "in", "gia.eml", FORGED)
-    [sub] = ingest.ingest(config, tmp_path / "in").submissions  # the real clock: 2100 is the future
+    [sub] = pipeline.ingest(config, tmp_path / "in").submissions  # the real clock: 2100 is the future
     assert sub.status is FileStatus.ACCEPTED and codes(sub) == ["received_time_not_believed"]
 
 
@@ -236,7 +236,7 @@ def test_an_unregistered_sender_never_replaces_a_registered_one(tmp_path, config
     folder = tmp_path / "in"
     mail(folder, "a.eml", GENUINE)
     mail(folder, "b.eml", "Wed, 06 Mar 2024 08:00:00 +0700", sender="Kẻ giả <ai.do@gmail.com>", done=3)
-    subs = by_name(ingest.ingest(config, folder, now=NOW).submissions)
+    subs = by_name(pipeline.ingest(config, folder, now=NOW).submissions)
     registered, stranger = subs["a.eml › x.xlsx"], subs["b.eml › x.xlsx"]
     assert registered.status is FileStatus.ACCEPTED and registered.findings == []
     assert (stranger.status, stranger.superseded_by) == (FileStatus.SUPERSEDED, "a.eml › x.xlsx")
@@ -250,7 +250,7 @@ def test_without_a_registered_file_an_unregistered_sender_competes_by_time(tmp_p
     folder = tmp_path / "in"
     put(folder / "a.xlsx", report(), dt.datetime(2024, 3, 4, 8, 0, tzinfo=VN))
     mail(folder, "b.eml", "Wed, 06 Mar 2024 08:00:00 +0700", sender="ai.do@gmail.com", done=3)
-    subs = by_name(ingest.ingest(config, folder, now=NOW).submissions)
+    subs = by_name(pipeline.ingest(config, folder, now=NOW).submissions)
     assert subs["b.eml › x.xlsx"].status is FileStatus.ACCEPTED
     assert codes(subs["b.eml › x.xlsx"]) == ["sender_not_registered"]
     assert subs["a.xlsx"].status is FileStatus.SUPERSEDED
@@ -260,7 +260,7 @@ def test_an_older_unregistered_file_is_superseded_without_the_explanation(tmp_pa
     folder = tmp_path / "in"
     mail(folder, "a.eml", "Sat, 02 Mar 2024 08:00:00 +0700", sender="ai.do@gmail.com", done=3)
     mail(folder, "b.eml", GENUINE)
-    subs = by_name(ingest.ingest(config, folder, now=NOW).submissions)
+    subs = by_name(pipeline.ingest(config, folder, now=NOW).submissions)
     assert codes(subs["a.eml › x.xlsx"]) == ["sender_not_registered"]  # it lost by its time anyway
 
 
@@ -275,12 +275,13 @@ def test_a_correction_email_wins_over_an_older_faulty_workbook_copied_later(tmp_
     kt_correction(folder, dt.datetime(2024, 3, 5, 9, 2, tzinfo=VN))
     faulty = put(folder / "bao-cao-KT.xlsx", report("KT", dt.date(2024, 3, 1), faulty=True))
     os.utime(faulty, (dt.datetime(2024, 4, 12, 15, 0, tzinfo=VN).timestamp(),) * 2)
-    subs = by_name(ingest.ingest(config, folder, now=dt.datetime(2024, 4, 12, 16, 0, tzinfo=VN)).submissions)
+    now = dt.datetime(2024, 4, 12, 16, 0, tzinfo=VN)
+    subs = by_name(pipeline.ingest(config, folder, now=now).submissions)
     fixed, old = subs["sua.eml › bao-cao-KT.xlsx"], subs["bao-cao-KT.xlsx"]
     assert fixed.status is FileStatus.ACCEPTED
     assert (old.status, old.superseded_by) == (FileStatus.SUPERSEDED, "sua.eml › bao-cao-KT.xlsx")
     assert old.file.copied and not fixed.file.copied
-    assert ingest.copied_times(subs.values(), FEB) == [old]
+    assert resolve.copied_times(subs.values(), FEB) == [old]
 
 
 def test_many_files_modified_within_two_seconds_are_a_copy(tmp_path, config):
@@ -295,7 +296,7 @@ def test_many_files_modified_within_two_seconds_are_a_copy(tmp_path, config):
         eml("tonghop.vpubnd@laocai.gov.vn", None, []),
         copied_at - dt.timedelta(minutes=5),
     )
-    subs = by_name(ingest.ingest(config, folder, now=NOW).submissions)
+    subs = by_name(pipeline.ingest(config, folder, now=NOW).submissions)
     assert subs["sua.eml › bao-cao-KT.xlsx"].status is FileStatus.ACCEPTED
     assert subs["bao-cao-KT.xlsx"].status is FileStatus.SUPERSEDED
     assert sorted(n for n, s in subs.items() if s.file.copied) == [
@@ -316,11 +317,11 @@ def test_four_files_within_two_seconds_and_a_recent_save_are_believed(tmp_path, 
     put(folder / "bao-cao-KT-lan3.xlsx", report("KT", dt.date(2024, 3, 6), done=11), saved)
     for n in range(3):
         put(folder / f"khac-{n}.xlsx", report("TCHC", done=n), saved + dt.timedelta(seconds=0.5 * n))
-    subs = by_name(ingest.ingest(config, folder, now=NOW).submissions)
+    subs = by_name(pipeline.ingest(config, folder, now=NOW).submissions)
     assert not any(s.file.copied for s in subs.values())
     assert subs["bao-cao-KT-lan3.xlsx"].status is FileStatus.ACCEPTED
     assert subs["sua.eml › bao-cao-KT.xlsx"].status is FileStatus.SUPERSEDED
-    assert ingest.copied_times(subs.values(), FEB) == []
+    assert resolve.copied_times(subs.values(), FEB) == []
 
 
 # -- ties and determinism --------------------------------------------------------------------------
@@ -336,7 +337,7 @@ def test_equal_times_go_to_the_more_trusted_source_then_the_name_then_the_sha256
         names = set()
         for order in (versions, versions[::-1], versions[1:] + versions[:1]):
             fresh = [dataclasses.replace(v, findings=[]) for v in order]
-            ingest.resolve_versions(fresh)
+            resolve.resolve_versions(fresh)
             [kept] = [v for v in fresh if v.status is FileStatus.ACCEPTED]
             names.add(kept.file.display_name)
         [name] = names  # the same whatever the order
@@ -366,7 +367,7 @@ def test_equal_times_go_to_the_more_trusted_source_then_the_name_then_the_sha256
     )
     assert winner([_version("x", TimeSource.DATE, "1" * 64), _version("x", TimeSource.DATE, "2" * 64)]) == "x"
     same = [_version("x", TimeSource.DATE, "1" * 64), _version("x", TimeSource.DATE, "2" * 64)]
-    ingest.resolve_versions(same)
+    resolve.resolve_versions(same)
     assert [s.status for s in same] == [FileStatus.SUPERSEDED, FileStatus.ACCEPTED]  # the larger sha256
 
 
@@ -377,10 +378,10 @@ def test_the_memo_gives_the_same_times_and_findings_again(tmp_path, config):
     faulty = put(folder / "cu.xlsx", report("TCHC", dt.date(2024, 1, 2), faulty=True))
     os.utime(faulty, (dt.datetime(2024, 3, 9, tzinfo=VN).timestamp(),) * 2)
     memo = tmp_path / "memo.json"
-    first = ingest.ingest(config, folder, cache=ValidationCache(memo, "k"), now=NOW).submissions
+    first = pipeline.ingest(config, folder, cache=ValidationCache(memo, "k"), now=NOW).submissions
     cache = ValidationCache(memo, "k")
     assert all(cache.holds(s.file.sha256) for s in first if s.file.sha256)
-    again = ingest.ingest(config, folder, cache=cache, now=NOW).submissions
+    again = pipeline.ingest(config, folder, cache=cache, now=NOW).submissions
     assert again == first
     assert by_name(again)["cu.xlsx"].file.copied
     assert "received_time_not_believed" in codes(by_name(again)["gia.eml › x.xlsx"])

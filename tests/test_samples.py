@@ -271,7 +271,7 @@ def test_demo_typing_habits_are_in_the_files(config, demo):
 
 def test_real_ingest_agrees_with_the_manifest(config, demo):
     """The batch's own ingest and validation give every demo file the status the manifest expects."""
-    from processor.ingest import ingest
+    from processor.pipeline import ingest
 
     result = ingest(config, demo.inbox)
     by_name = defaultdict(list)

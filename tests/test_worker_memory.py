@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from processor import processes
-from processor.ingest import WORKER_MEMORY_BUDGET
 from processor.records import FileStatus
 from processor.validate import validate_workbook
+from processor.validation import WORKER_MEMORY_BUDGET
 from tests import workbooks
 from tests.conftest import REPO
 from tests.test_faults import with_shared_strings

@@ -1,7 +1,7 @@
-"""Ingest: find what the units sent and hand each workbook's bytes to validate.
+"""Collect: find what the units sent, in folders and in e-mails, as Incoming records for validate.
 
 The clerk drops files in an inbox folder: workbooks (.xlsx, .xlsm, .xls, .ods) saved from e-mails, or the
-e-mails themselves (.eml from any mail program, .msg from Outlook), in any sub-folder. Ingest is the
+e-mails themselves (.eml from any mail program, .msg from Outlook), in any sub-folder. Collect is the
 only stage that reads them. It never changes, moves or deletes a file, and a file it cannot take
 becomes a finding, never an exception: one bad file must not stop the others.
 
@@ -17,9 +17,8 @@ source is used. Times are naive datetimes in Vietnam time (UTC+7, a fixed offset
 daylight saving, and a fixed offset needs no time-zone database on Windows). The same files give the
 same times on any machine. See docs/architecture.md "Received time and corrections".
 
-Same bytes twice (sha256) are taken once; the other copies are listed as duplicates. Several different
-files from one unit for one period are corrections: the newest is used, the others are superseded
-(resolve_versions: registered senders first, times that look like a copy's last).
+Same bytes twice (sha256) are taken once; the other copies are listed as duplicates. Which of several
+files from one unit for one period is the report is resolve's job (processor/resolve.py).
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ import functools
 import hashlib
 import logging
 import os
-import re
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -47,13 +45,11 @@ from fractions import Fraction
 from pathlib import Path
 
 from processor.config import Config
-from processor.ingest_cache import ValidationCache
 from processor.mail.journal import message_id, received_times
 from processor.records import (
     FileStatus,
     Finding,
     Incoming,
-    Period,
     ReceivedFile,
     Severity,
     Submission,
@@ -76,12 +72,7 @@ _WINDOWS_HIDDEN = getattr(stat, "FILE_ATTRIBUTE_HIDDEN", 2) | getattr(stat, "FIL
 # Units reach for these when the workbook will not save; each needs its own advice.
 _RESAVE_SUFFIXES = {".csv", ".numbers", ".xltx", ".xlt", ".fods"}
 _ARCHIVE_SUFFIXES = {".zip", ".rar", ".7z", ".gz", ".tar"}
-# Statuses of the files that compete to be a unit's report for a period (see resolve_versions).
-_COMPETING = {FileStatus.ACCEPTED, FileStatus.ACCEPTED_PARTIAL, FileStatus.REJECTED, FileStatus.OTHER_PERIOD}
-# From this many files to validate, their staff rows share texts with the memo's (see _finish).
-SHARE_FRESH_FILES = 4000
 
-_DIGITS = re.compile(r"(\d+)")
 _MAX_NESTING = 3  # e-mails attached to e-mails: deeper is not a forward, it is a bomb
 # Folders below the inbox that are walked: a clerk files by month and unit, a few levels; a chain of a
 # thousand folders is an attack on the walk, and what lies below this is one finding.
@@ -94,14 +85,8 @@ _REPARSE_POINT = getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0x400)
 # A header time this far after the moment the inbox is read is not believed (a forged Date, a sender's
 # clock years off); a day covers every time zone and a sender's clock some hours fast.
 FUTURE_TOLERANCE = dt.timedelta(days=1)
-# Modification times that look like a copy's rather than the moment a file was saved from the e-mail:
-# this many files within this many seconds (a folder copied, "Save all attachments"), or a time this
-# many days after the form's Ngày lập.
-COPY_CLUSTER_FILES = 5
-COPY_CLUSTER_SECONDS = 2.0
-COPY_AFTER_PREPARED = dt.timedelta(days=30)
 
-Progress = Callable[[int, int], None]
+
 
 
 @dataclass
@@ -119,54 +104,7 @@ class Collected:
         return [f for sub in self.not_taken for f in sub.findings]
 
 
-@dataclass
-class IngestResult:
-    submissions: list[Submission]  # every received file, sorted by display name
-    skipped: list[Path] = field(default_factory=list)
-
-
 # -- the public stage ------------------------------------------------------------------------------
-
-
-def ingest(
-    config: Config,
-    inbox: Path,
-    accept_partial: bool = False,
-    progress: Progress | None = None,
-    workers: int = 1,
-    cache: ValidationCache | None = None,
-    staff: bool = True,
-    now: dt.datetime | None = None,
-) -> IngestResult:
-    """Everything in the inbox as validated submissions, duplicates and corrections resolved.
-
-    With a `cache`, files validated by an earlier run under the same rules (same bytes, form version and
-    validation rules: ingest_cache.Rules) are not read again.
-    `workers`: 1 validates in this process; from 2, in that many worker processes (see _Validation: the
-    commands use 2, whatever the number of cores, so that no received file is read in this process).
-    With `staff=False` (enough to tell who reported and how, `thidua status`) the submissions come
-    without their staff rows, and the rules across files, which only warn, are not applied.
-    `now`: the moment the inbox is read (aware, or naive Vietnam time; the clock if None): header times
-    more than a day after it are not believed.
-    """
-    keep_bytes = None if cache is None else (lambda sha: not cache.holds(sha))
-    with _Validation(config, accept_partial, workers, memo=cache is not None, staff=staff) as validation:
-        # The workers validate what collect has read while it goes on reading and hashing the rest.
-        collected = collect(Path(inbox), config, keep_bytes, on_new=validation.offer, now=now)
-        return _finish(config, collected, accept_partial, progress, validation, cache, staff)
-
-
-def ingest_paths(
-    config: Config,
-    paths: Sequence[Path],
-    accept_partial: bool = False,
-    progress: Progress | None = None,
-    workers: int = 1,
-    now: dt.datetime | None = None,
-) -> IngestResult:
-    """`thidua check FILE...`: the same stage over files named on the command line."""
-    with _Validation(config, accept_partial, workers, memo=False) as validation:
-        return _finish(config, collect_paths(paths, config, now), accept_partial, progress, validation)
 
 
 def collect(
@@ -242,494 +180,6 @@ def _reopen_email(data: bytes, suffix: str) -> _Email:
     return _open_email(data, suffix, max_attachments=None)
 
 
-def resolve_versions(submissions: list[Submission], config: Config | None = None) -> None:
-    """Several files from one unit for one period are corrections: the newest is the report.
-
-    The order (docs/architecture.md, "Received time and corrections"):
-    1. With `config`: a file e-mailed from an address the unit has not registered never replaces one
-       e-mailed from a registered address. While the unit has such a file the others are out of the
-       running, and one that would have won says why (a finding).
-    2. A weak time (`ReceivedFile.time_is_weak`: a modification time that looks like a copy's, or that of
-       an e-mail whose own dates were not believed) ranks below every believable one: it says nothing
-       about when the unit sent the file.
-    3. Then the latest `received_at`; equal times go to the more trusted source (`TimeSource.rank`), then
-       to the name that sorts last, numbers compared as numbers and the extension left out
-       ("bao-cao-lan2" after "bao-cao", "(10)" after "(2)": versions attached to one e-mail), then to the
-       larger sha256, so that the inbox's order never decides.
-    The others become SUPERSEDED, naming the file that replaced them. Only files that say which unit
-    and period they are for take part; duplicates and unreadable files never do.
-    """
-    groups: dict[tuple[str, object], list[Submission]] = {}
-    for sub in submissions:
-        if sub.status in _COMPETING and sub.unit_code and sub.period is not None:
-            groups.setdefault((sub.unit_code.upper(), sub.period), []).append(sub)
-    units = {unit.code.upper(): unit for unit in config.units} if config is not None else {}
-    for (code, _), group in groups.items():
-        if len(group) < 2:
-            continue
-        unit = units.get(code)
-        registered = {e.strip().lower() for e in unit.emails} if unit is not None else set()
-        contenders = group
-        if any(_sender(sub) in registered for sub in group):
-            contenders = [sub for sub in group if not _sender(sub) or _sender(sub) in registered]
-        newest = max(contenders, key=_version_order)
-        for sub in group:
-            if sub is newest:
-                continue
-            sub.status = FileStatus.SUPERSEDED
-            sub.superseded_by = newest.file.display_name
-            if unit is not None and _version_order(sub) > _version_order(newest):
-                _add(sub, _kept_registered(sub, newest, unit))
-
-
-def _sender(sub: Submission) -> str:
-    return (sub.file.sender or "").strip().lower()
-
-
-def _version_order(sub: Submission) -> tuple:
-    file = sub.file
-    return (
-        not file.time_is_weak,
-        _instant(file.received_at),
-        file.received_source.rank,
-        _name_order(file.display_name),
-        file.sha256,
-    )
-
-
-def _kept_registered(sub: Submission, kept: Submission, unit) -> Finding:
-    sender = _sender(sub)
-    return Finding(
-        Severity.WARNING,
-        "sender_not_registered_not_used",
-        f"Không dùng tệp này thay cho báo cáo {kept.file.display_name}: tệp này gửi từ địa chỉ {sender}, "
-        f"không phải địa chỉ đã đăng ký của {unit.name} ({unit.code}), nên không thay thế được báo cáo "
-        "gửi từ địa chỉ đã đăng ký. Nếu đây đúng là bản sửa của đơn vị, đề nghị đơn vị gửi lại từ địa chỉ "
-        "đã đăng ký, hoặc bổ sung địa chỉ này vào units.emails trong config.toml rồi chạy lại.",
-        sub.file.display_name,
-        value=sender,
-    )
-
-
-def _add(sub: Submission, finding: Finding) -> None:
-    """Rules across files run again over remembered submissions: a finding is added once."""
-    if finding not in sub.findings:
-        sub.findings.append(finding)
-
-
-def check_received_times(submissions: list[Submission]) -> None:
-    """Mark received times that come from a copy, and add the findings about header times not believed.
-
-    A modification time looks like a copy's when the file is one of `COPY_CLUSTER_FILES` inbox files
-    modified within `COPY_CLUSTER_SECONDS` (a folder copied, all attachments saved at once), or when it is
-    more than `COPY_AFTER_PREPARED` after the form's Ngày lập. Runs after validation (Ngày lập is in the
-    report), before resolve_versions, which ranks such times last.
-    """
-    clustered = _copied_together(submissions)
-    for sub in submissions:
-        file = sub.file
-        copied = file.received_source is TimeSource.MTIME and (
-            os.fspath(file.source_path) in clustered
-            or (
-                sub.report is not None
-                and sub.report.prepared_on is not None
-                and file.received_at.date() - sub.report.prepared_on > COPY_AFTER_PREPARED
-            )
-        )
-        if copied != file.copied:
-            sub.file = dataclasses.replace(file, copied=copied)
-        for finding in file.time_findings:
-            _add(sub, finding)
-
-
-def _copied_together(submissions: Iterable[Submission]) -> set[str]:
-    """The inbox files (as paths' text: a Path hashes slowly) modified within a few seconds of enough
-    others to look like one copy."""
-    modified: dict[str, dt.datetime] = {}
-    for sub in submissions:
-        when = sub.file.modified
-        if when is not None:
-            modified[os.fspath(sub.file.source_path)] = (
-                when if when.tzinfo is None else _to_vietnam_time(when)
-            )
-    stamps = sorted((when, path) for path, when in modified.items())
-    window = dt.timedelta(seconds=COPY_CLUSTER_SECONDS)
-    out: set[str] = set()
-    left = marked = 0
-    for right in range(len(stamps)):
-        while stamps[right][0] - stamps[left][0] > window:
-            left += 1
-        if right - left + 1 >= COPY_CLUSTER_FILES:
-            out.update(path for _, path in stamps[max(left, marked) : right + 1])
-            marked = right + 1
-    return out
-
-
-def copied_times(submissions: Iterable[Submission], period: Period) -> list[Submission]:
-    """The files of `period` whose received time is a copy's modification time: their on-time or late,
-    and which version is the newest, may be wrong (`status` and `run` say so). E-mails whose own dates
-    were not believed are left out: a finding on each says so already, and the advice (save the
-    e-mails) would be beside the point."""
-    return [
-        sub
-        for sub in submissions
-        if sub.period == period
-        and sub.file.copied
-        and not sub.file.time_findings
-        and sub.status not in (FileStatus.DUPLICATE, FileStatus.UNREADABLE)
-    ]
-
-
-def _instant(moment: dt.datetime) -> dt.datetime:
-    """Comparable whether a record holds ingest's naive Vietnam time or an aware time."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=VIETNAM_TIME)
-
-
-def _name_order(display_name: str) -> tuple:
-    stem = display_name[: -len(suffix)] if (suffix := Path(display_name).suffix) else display_name
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in _DIGITS.split(stem))
-
-
-def check_senders(config: Config, submissions: Iterable[Submission]) -> None:
-    """A report e-mailed from an address the unit has not registered is a warning on that file."""
-    units = {unit.code.upper(): unit for unit in config.units}
-    for sub in submissions:
-        sender = (sub.file.sender or "").strip().lower()
-        if not sender or not sub.unit_code or sub.status in (FileStatus.DUPLICATE, FileStatus.UNREADABLE):
-            continue
-        unit = units.get(sub.unit_code.upper())
-        if unit is None or not unit.emails:
-            continue
-        if sender in {e.strip().lower() for e in unit.emails}:
-            continue
-        finding = Finding(
-            Severity.WARNING,
-            "sender_not_registered",
-            f"Thư được gửi từ địa chỉ {sender}, không phải địa chỉ đã đăng ký của {unit.name} "
-            f"({unit.code}): {', '.join(unit.emails)}. Kiểm tra lại người gửi; nếu địa chỉ này đúng của "
-            "đơn vị, bổ sung vào units.emails trong config.toml.",
-            sub.file.display_name,
-            value=sender,
-        )
-        _add(sub, finding)
-
-
-# -- after collecting: validate, then the rules across files ---------------------------------------
-
-
-def _finish(
-    config: Config,
-    collected: Collected,
-    accept_partial: bool,
-    progress: Progress | None,
-    validation: _Validation,
-    cache: ValidationCache | None = None,
-    staff: bool = True,
-) -> IngestResult:
-    # Imported here: validate is the heavy part, and `thidua --help` must not load it.
-    from processor import validate
-
-    todo = collected.incoming
-    remembered: list[Incoming] = []
-    if cache is not None:
-        remembered = [item for item in todo if cache.holds(item.file.sha256)]
-        todo = [item for item in todo if not cache.holds(item.file.sha256)]
-
-    def recall() -> list[Submission]:
-        # Runs while the workers validate the new files: a province's memo is 100,000 staff rows.
-        if cache is None:
-            return []
-        return [sub for sub in (cache.get(item.file, staff) for item in remembered) if sub is not None]
-
-    # Rows from the workers share nothing: a whole year validated again (an edited config) would hold
-    # 600,000 of them, so past a size each is shared as it arrives. A month's new files are left as they
-    # are: sharing costs 1 µs a row.
-    share = cache.share_staff if cache is not None and len(todo) >= SHARE_FRESH_FILES else None
-    validated, known = validation.results(todo, progress, meanwhile=recall, share=share)
-    if len(known) < len(remembered):  # damaged memo entries: those files are validated again
-        recalled = {sub.file.sha256 for sub in known}
-        again = [
-            Incoming(item.file, item.data or read_source(item.file))  # the memo let collect drop its bytes
-            for item in remembered
-            if item.file.sha256 not in recalled
-        ]
-        validated += validation.results(again)[0]
-    fresh = [sub for sub, _ in validated]
-    if cache is not None:
-        for sub, entry in validated:
-            if entry is not None:  # None: a file that crashed its reader, tried again next run
-                cache.put(sub, entry)  # before the rules across files add their findings
-        cache.save()
-    submissions = known + fresh
-    by_sha = {sub.file.sha256: sub for sub in submissions}
-    for copy, kept in collected.duplicates:
-        original = by_sha[kept.sha256]
-        submissions.append(
-            Submission(
-                copy,
-                FileStatus.DUPLICATE,
-                unit_code=original.unit_code,
-                period=original.period,
-                superseded_by=kept.display_name,  # the copy that was taken
-            )
-        )
-    submissions.extend(collected.not_taken)
-    check_received_times(submissions)
-    resolve_versions(submissions, config)
-    check_senders(config, submissions)
-    if staff:
-        validate.cross_check(config, submissions)
-    submissions.sort(key=lambda s: (s.file.display_name, s.file.sha256))
-    return IngestResult(submissions, collected.skipped)
-
-
-Validated = tuple[Submission, str | None]  # a submission and, with a memo, its encoded entry
-
-# Files cross to a worker in batches: one message per batch, small enough that both workers finish at
-# about the same time.
-_BATCH_FILES = 16
-# A batch still running after this long holds a file that makes the reader loop: its pool is stopped.
-# Sixteen files at the size limits take seconds; a slow office PC, tens of seconds.
-BATCH_SECONDS = 300.0
-FILE_SECONDS = 120.0  # the same for one file, tried alone
-# How far one validation worker's address space may grow (POSIX; see processes.limit_memory).
-# Measured on Linux: a worker forked at the start of a province run (300 units x 50 staff x 3 months)
-# holds 33 MB of address space and peaks at 40 MB (29 MB resident) over its 450 files; a file at the
-# reader's limits (5,000 staff rows) adds 13 MB. A crafted file that gets past the reader's bounds
-# takes gigabytes (a value at CV1048576: 3.3 GB): it stops here, a finding on that file.
-WORKER_MEMORY_BUDGET = 1024 * 1024 * 1024
-
-
-class _Validation:
-    """Validates workbooks: with `workers` >= 2 in that many worker processes, never in this one, so
-    that a file crashing the reader's native code (calamine aborts on some crafted sheets; the reader's
-    checks stop those known, not those to come) cannot take the batch with it. With 1, here (tests, and
-    the library's default).
-
-    Collect offers each new workbook as soon as it has read it, so with a large inbox the workers are
-    validating while the rest of the folder is still being read and hashed. A workbook's bytes are then
-    held here only, and let go once its result is taken: a year's files validated again (an edited
-    config) need not all sit in memory beside their results. A worker that dies or hangs costs time, not
-    results: its files are tried again one by one in fresh processes, and one that kills or hangs its
-    reader again becomes a finding. Only when no process can start at all are files validated here.
-
-    Files are known by their ReceivedFile: collect keeps a copy of each offered Incoming without bytes.
-    """
-
-    def __init__(self, config: Config, accept_partial: bool, workers: int, memo: bool, staff: bool = True):
-        self.config, self.accept_partial, self.memo, self.staff = config, accept_partial, memo, staff
-        self._use_pool = workers > 1
-        self._workers = workers
-        self._pool = None
-        self._retired: list = []  # pools broken by a dying worker
-        self._offered: dict[int, Incoming] = {}  # id(ReceivedFile) -> offered and not yet validated
-        self._waiting: list[Incoming] = []
-        self._batches: list[tuple[list[Incoming], object, object]] = []  # (files, future, pool)
-        self._batch_of: dict[int, int] = {}  # id(ReceivedFile) -> its batch
-        self._done: dict[int, Validated] = {}  # id(ReceivedFile) -> result of a finished batch
-
-    def __enter__(self) -> _Validation:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        for pool in [*self._retired, self._pool]:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-
-    def offer(self, item: Incoming) -> bool:
-        """A workbook collect has just read; True if its bytes are now held here (collect may drop
-        them). The first is sent at once (it starts the workers), the others in batches."""
-        if not self._use_pool:
-            return False
-        self._offered[id(item.file)] = item
-        self._waiting.append(item)
-        if self._pool is None or len(self._waiting) >= _BATCH_FILES:  # the first starts the workers
-            self._send(self._waiting)
-            self._waiting = []
-        return True
-
-    def results(
-        self,
-        items: list[Incoming],
-        progress: Progress | None = None,
-        meanwhile: Callable[[], list[Submission]] = list,
-        share: Callable[[Submission], None] | None = None,
-    ) -> tuple[list[Validated], list[Submission]]:
-        """Each of `items` validated, in order; and what `meanwhile()` returned: it runs while the
-        workers work."""
-        self._waiting = []  # offered but not sent: sent below if among `items`
-        unsent = [self._offered.get(id(i.file), i) for i in items if id(i.file) not in self._batch_of]
-        if self._use_pool and unsent:
-            self._send(unsent)
-        del unsent
-        other = meanwhile()
-        out: list[Validated] = []
-        for item in items:
-            result = self._result(item)
-            if share is not None:
-                share(result[0])
-            out.append(result)
-            if progress is not None:
-                progress(len(out), len(items))
-        self._offered.clear()  # copies not taken (the same bytes found again later)
-        return out, other
-
-    def _send(self, items: list[Incoming]) -> None:
-        for start in range(0, len(items), _BATCH_FILES):
-            batch = items[start : start + _BATCH_FILES]
-            future = self._submit(batch)
-            if future is None:
-                self._use_pool = False  # no worker process can start (security software, memory)
-                return
-            for item in batch:
-                self._batch_of[id(item.file)] = len(self._batches)
-            self._batches.append((batch, future, self._pool))
-
-    def _new_pool(self, workers: int):
-        from processor.processes import process_pool
-
-        settings = (self.config, self.accept_partial, self.memo, self.staff)
-        return process_pool(
-            workers, memory_budget=WORKER_MEMORY_BUDGET, initializer=_init_worker, initargs=settings
-        )
-
-    def _submit(self, batch: list[Incoming]) -> object | None:
-        from concurrent.futures.process import BrokenProcessPool
-
-        for _ in range(2):
-            try:
-                if self._pool is None:
-                    self._pool = self._new_pool(self._workers)
-                return self._pool.submit(_validate_in_worker, batch)
-            except BrokenProcessPool:
-                # A worker died (a file crashing the reader, or killed): the batches it held are tried
-                # again when their results are asked for. A new pool takes the next ones, never this
-                # process.
-                self._retired.append(self._pool)
-                self._pool = None
-            except OSError:
-                return None
-        return None
-
-    def _result(self, item: Incoming) -> Validated:
-        key = id(item.file)
-        index = self._batch_of.get(key)
-        if index is None:
-            return self._here(self._offered.pop(key, item))
-        if key not in self._done:
-            from concurrent.futures.process import BrokenProcessPool
-
-            batch, future, pool = self._batches[index]
-            try:
-                results = future.result(timeout=BATCH_SECONDS)  # type: ignore[attr-defined]
-            except TimeoutError:
-                # A file makes the reader loop: the pool is stopped (its other batches fail), and each
-                # file of this batch is tried alone, with a time limit of its own.
-                self._stop(pool)
-                results = [self._alone(i) for i in batch]
-            except (BrokenProcessPool, OSError):
-                # A worker died: killed, out of memory, or a file that crashed the reader's native
-                # code. Validated here, such a file would end the run; each file of the batch is tried
-                # once more alone, in a fresh process.
-                results = [self._alone(i) for i in batch]
-            self._done.update(zip((id(i.file) for i in batch), results, strict=True))
-            self._batches[index] = ([], None, None)  # the batch's bytes can go
-            for done in batch:
-                self._offered.pop(id(done.file), None)
-        return self._done.pop(key)
-
-    def _here(self, item: Incoming) -> Validated:
-        return _validate_one(self.config, item, self.accept_partial, self.memo, self.staff)
-
-    def _stop(self, pool: object) -> None:
-        from processor.processes import stop_workers
-
-        stop_workers(pool)  # type: ignore[arg-type]
-        if pool is self._pool:
-            self._retired.append(pool)
-            self._pool = None  # the batches sent from now on go to a new pool
-
-    def _alone(self, item: Incoming) -> Validated:
-        """One file in a process of its own: if that process dies too, the file is what kills it."""
-        from concurrent.futures.process import BrokenProcessPool
-
-        try:
-            with self._new_pool(1) as pool:
-                try:
-                    return pool.submit(_validate_in_worker, [item]).result(timeout=FILE_SECONDS)[0]
-                except TimeoutError:
-                    from processor.processes import stop_workers
-
-                    stop_workers(pool)
-                    return _unreadable(item, "reader_timeout", _TIMEOUT_MESSAGE), None
-        except BrokenProcessPool:
-            # Not remembered: a second death could have been bad luck.
-            return _unreadable(item, "reader_crashed", _CRASH_MESSAGE), None
-        except OSError:
-            return self._here(item)  # no process can start any more: validate here
-
-
-_CRASH_MESSAGE = (
-    "Chương trình đọc tệp bị dừng đột ngột khi mở tệp này, hai lần liên tiếp: tệp bị hỏng hoặc có nội dung "
-    "bất thường nên chưa được tổng hợp. Đề nghị đơn vị mở tệp bằng Excel, kiểm tra nội dung, lưu lại dạng "
-    ".xlsx rồi gửi lại."
-)
-_TIMEOUT_MESSAGE = (
-    f"Đọc tệp này quá lâu (hơn {FILE_SECONDS / 60:g} phút) nên chương trình đã dừng đọc: tệp bị hỏng hoặc "
-    "có nội dung bất thường nên chưa được tổng hợp. Đề nghị đơn vị mở tệp bằng Excel, kiểm tra nội dung, "
-    "lưu lại dạng .xlsx rồi gửi lại."
-)
-
-
-_MEMORY_MESSAGE = (
-    f"Đọc tệp này cần quá nhiều bộ nhớ (hơn {WORKER_MEMORY_BUDGET // (1024 * 1024)} MB) nên chương trình đã "
-    "dừng đọc: tệp có nội dung bất thường (ví dụ dữ liệu ở ô rất xa, hoặc một đoạn văn bản rất dài lặp lại "
-    "ở nhiều ô) nên chưa được tổng hợp. Đề nghị đơn vị mở tệp bằng Excel, xóa các dòng, cột, ô thừa, lưu "
-    "lại dạng .xlsx rồi gửi lại."
-)
-
-
-def _unreadable(item: Incoming, code: str, message: str) -> Submission:
-    finding = Finding(Severity.ERROR, code, message, item.file.display_name)
-    return Submission(item.file, FileStatus.UNREADABLE, [finding])
-
-
-def _validate_one(config: Config, item: Incoming, accept_partial: bool, memo: bool, staff: bool) -> Validated:
-    from processor import ingest_cache, validate
-
-    sub = validate.validate_workbook(config, item, accept_partial)
-    entry = ingest_cache.encode(sub) if memo else None
-    if not staff and sub.report is not None:
-        # Telling who reported needs no staff rows; the memo entry above keeps them.
-        sub.report = dataclasses.replace(sub.report, people=())
-    return sub, entry
-
-
-_worker_state: dict[str, object] = {}
-
-
-def _init_worker(config: Config, accept_partial: bool, memo: bool, staff: bool) -> None:
-    """Runs once in each pool process: the config crosses the process boundary once, not per file."""
-    _worker_state.update(config=config, accept_partial=accept_partial, memo=memo, staff=staff)
-
-
-def _validate_in_worker(batch: list[Incoming]) -> list[Validated]:
-    # Top-level so that Windows (spawn) can pickle it by name.
-    state = _worker_state
-    out: list[Validated] = []
-    for item in batch:
-        try:
-            out.append(
-                _validate_one(state["config"], item, state["accept_partial"], state["memo"], state["staff"])  # type: ignore[arg-type]
-            )
-        except MemoryError:
-            # The worker's memory ceiling (WORKER_MEMORY_BUDGET): what the file made the reader allocate
-            # is released with the exception; the worker goes on with the next file. Not remembered.
-            out.append((_unreadable(item, "reader_memory", _MEMORY_MESSAGE), None))
-    return out
-
-
-# -- collecting ------------------------------------------------------------------------------------
 
 
 class _SourceProblem(Exception):
@@ -799,7 +249,7 @@ class _Collector:
     ):
         # Header times are believed between the first campaign's start and a day after this moment.
         moment = now if now is not None else dt.datetime.now(dt.UTC)
-        self.latest = (moment if moment.tzinfo is None else _to_vietnam_time(moment)) + FUTURE_TOLERANCE
+        self.latest = (moment if moment.tzinfo is None else to_vietnam_time(moment)) + FUTURE_TOLERANCE
         self.earliest = min((dt.datetime.combine(c.start, dt.time()) for c in config.campaigns), default=None)
         self.limit = config.validation.max_file_mb * 1024 * 1024
         self.limit_mb = config.validation.max_file_mb
@@ -1138,7 +588,7 @@ def _read_stable(path: Path, limit: int | None, limit_mb: int = 0) -> tuple[byte
             "Tệp đang thay đổi trong lúc đọc (có thể đang được chép vào thư mục). "
             "Chờ chép xong rồi chạy lại.",
         )
-    return data, _to_vietnam_time(dt.datetime.fromtimestamp(after.st_mtime, dt.UTC))
+    return data, to_vietnam_time(dt.datetime.fromtimestamp(after.st_mtime, dt.UTC))
 
 
 def _open_as_found(path: str, flags: int) -> int:
@@ -1154,7 +604,7 @@ def _check_regular(mode: int) -> None:
         raise _special_file_problem()
 
 
-def _to_vietnam_time(moment: dt.datetime) -> dt.datetime:
+def to_vietnam_time(moment: dt.datetime) -> dt.datetime:
     """Naive Vietnam time. A time with no zone is taken as UTC (RFC 5322's "-0000")."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
@@ -1298,7 +748,7 @@ def _msg_content(message, depth: int, budget: _Budget) -> _Email:
     relayed_at = _relayed_at(headers.get_all("Received")) if headers else None
     if sent_at is None:
         stamp = message.props.date or message.getPropertyVal("0E060040")
-        sent_at = _to_vietnam_time(stamp) if isinstance(stamp, dt.datetime) else None
+        sent_at = to_vietnam_time(stamp) if isinstance(stamp, dt.datetime) else None
     attachments: list[_Attachment] = []
     forwarded = 0
     for attachment in message.attachments:
@@ -1341,7 +791,7 @@ def _parse_date(text: object) -> dt.datetime | None:
     if not text:
         return None
     try:
-        return _to_vietnam_time(parsedate_to_datetime(str(text)))
+        return to_vietnam_time(parsedate_to_datetime(str(text)))
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
