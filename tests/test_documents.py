@@ -24,7 +24,7 @@ from docx.shared import Pt
 from processor import commend
 from processor.config import Config
 from processor.records import UserError
-from processor.render import documents, docx_files, word_templates
+from processor.render import decision_docs, documents, docx_files, word_templates
 from processor.vntext import format_percent, given_name_sort_key
 from tests.doc_factories import PersonSpec, UnitSpec, build_result, config_with_units, office_result
 from tests.factories import VERDICT_WORDS, expected_verdict
@@ -549,6 +549,15 @@ def test_context_sections_assemble_into_the_templates_flat_dict(config):
     assert flat["proposal_counts"] == sections.proposals.proposal_counts
     with pytest.raises(dataclasses.FrozenInstanceError):
         sections.office.signer_name = "x"  # type: ignore[misc]
+
+
+def test_the_documented_decide_variables_are_the_decision_section():
+    text = (REPO / "docs" / "template-variables.md").read_text(encoding="utf-8")
+    part = text.split("\n## `thidua decide`", 1)[1]
+    assert "section `DecisionSection`" in part
+    cells = re.findall(r"^\| (`\w+`(?:, `\w+`)*) \|", part, re.MULTILINE)
+    documented = [name for cell in cells for name in re.findall(r"`(\w+)`", cell)]
+    assert sorted(documented) == sorted(f.name for f in dataclasses.fields(decision_docs.DecisionSection))
 
 
 @pytest.mark.parametrize("months", [1, 3])
