@@ -4,10 +4,11 @@
 - `to-trinh-khen-thuong-<period>.docx`: Tờ trình đề nghị khen thưởng with its Danh sách;
 - `giai-trinh-khen-thuong-<period>.docx`: every unit and person, each rule's decision and why (for the clerk).
 
-The templates belong to the clerk (input_templates/, editable in Word). The program supplies one plain
-dict of pre-formatted values (`build_context`); every name in it is documented with an example in
-docs/template-variables.md. A template using a name the program does not provide is reported, in
-Vietnamese, before anything is rendered.
+The templates belong to the clerk (input_templates/, editable in Word). The program builds the values,
+pre-formatted, in sections (`document_context`: a frozen dataclass per section, such as `OfficeSection` or
+`ProposalsSection`) and hands the templates one plain dict of them (`build_context`); every name in it is
+documented with an example, under its section, in docs/template-variables.md. A template using a name the
+program does not provide is reported, in Vietnamese, before anything is rendered.
 """
 
 from __future__ import annotations
