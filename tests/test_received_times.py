@@ -22,7 +22,7 @@ from processor.ingest_cache import ValidationCache
 from processor.records import FileStatus, Period, ReceivedFile, Severity, Submission, TimeSource
 from tests.conftest import REPO
 from tests.test_cli import thidua
-from tests.test_ingest import eml, make_msg, put
+from tests.test_collect import eml, make_msg, put
 from tests.workbooks import Spec, xlsx
 
 VN = dt.timezone(dt.timedelta(hours=7))

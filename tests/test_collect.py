@@ -1,4 +1,5 @@
-"""Ingest: an inbox of real files (workbooks, .eml, .msg, clutter) made by the tests.
+"""Collect, and collect-validate-resolve together (pipeline.ingest): an inbox of real files (workbooks,
+.eml, .msg, clutter) made by the tests.
 
 Most tests swap processor.validate for a stand-in that reads only the workbook's metadata sheet, so
 that they prove ingest's own rules (what is taken, from whom, when, once, which version) whatever the
@@ -17,10 +18,8 @@ import io
 import os
 import shutil
 import sys
-import time
 import types
 import unicodedata
-from concurrent.futures.process import BrokenProcessPool
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -30,9 +29,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import processor
-from processor import collect, pipeline, resolve, validation
-from processor.records import FileStatus, Incoming, Period, ReceivedFile, Severity, Submission, UserError
-from tests.worker_fakes import FORK_ONLY, POISONED, validate_outside_the_main_process
+from processor import collect, pipeline
+from processor.records import FileStatus, Period, Severity, Submission, UserError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _spec = importlib.util.spec_from_file_location("make_msg", FIXTURES / "make_msg.py")
@@ -447,97 +445,6 @@ def test_read_source_refuses_a_file_changed_since(inbox, config):
             collect.read_source(file)
 
 
-# -- rules across files ----------------------------------------------------------------------------
-
-
-def sub(name, unit="KT", period=FEB, at=(2024, 3, 1), status=FileStatus.ACCEPTED, sender=None):
-    file = ReceivedFile(name, Path(name), name, dt.datetime(*at), sender)
-    return Submission(file, status, unit_code=unit, period=period)
-
-
-def test_resolve_versions_keeps_the_newest_per_unit_and_period():
-    old = sub("a.xlsx", at=(2024, 3, 1))
-    new = sub("b.xlsx", at=(2024, 3, 4), status=FileStatus.REJECTED)
-    middle = sub("c.xlsx", unit="kt", at=(2024, 3, 2))
-    january = sub("d.xlsx", period=Period(2024, 1), at=(2024, 3, 9))
-    other_unit = sub("e.xlsx", unit="NC", at=(2024, 3, 9))
-    no_period = sub("f.xlsx", period=None, at=(2024, 3, 9))
-    duplicate = sub("g.xlsx", at=(2024, 3, 9), status=FileStatus.DUPLICATE)
-    unreadable = sub("h.xlsx", at=(2024, 3, 9), status=FileStatus.UNREADABLE)
-    everything = [old, new, middle, january, other_unit, no_period, duplicate, unreadable]
-    resolve.resolve_versions(everything)
-    assert [s.status for s in everything] == [
-        FileStatus.SUPERSEDED,
-        FileStatus.REJECTED,  # the newest is the unit's report even when it has errors
-        FileStatus.SUPERSEDED,
-        FileStatus.ACCEPTED,
-        FileStatus.ACCEPTED,
-        FileStatus.ACCEPTED,
-        FileStatus.DUPLICATE,
-        FileStatus.UNREADABLE,
-    ]
-    assert old.superseded_by == middle.superseded_by == "b.xlsx"
-    assert new.superseded_by is None
-
-
-def test_resolve_versions_compares_aware_and_naive_times():
-    naive = sub("a.xlsx", at=(2024, 3, 4, 9, 0))  # ingest's naive Vietnam time
-    aware = sub("b.xlsx", at=(2024, 3, 4, 8, 0))
-    aware.file = dataclasses.replace(aware.file, received_at=aware.file.received_at.replace(tzinfo=VN))
-    resolve.resolve_versions([naive, aware])
-    assert (naive.status, aware.status) == (FileStatus.ACCEPTED, FileStatus.SUPERSEDED)
-
-
-def test_resolve_versions_breaks_ties_by_name_whatever_the_order():
-    names = ["thu.eml › bao-cao.xlsx", "thu.eml › bao-cao (2).xlsx", "thu.eml › bao-cao (10).xlsx"]
-    for order in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
-        subs = [sub(name) for name in names]  # one e-mail, one time: the names decide
-        resolve.resolve_versions([subs[i] for i in order])
-        assert [s.status for s in subs] == [FileStatus.SUPERSEDED, FileStatus.SUPERSEDED, FileStatus.ACCEPTED]
-        assert subs[0].superseded_by == subs[1].superseded_by == "thu.eml › bao-cao (10).xlsx"
-    subs = [sub("bao-cao-TH-lan2.xlsx"), sub("bao-cao-TH.xlsx")]
-    resolve.resolve_versions(subs)
-    assert [s.status for s in subs] == [FileStatus.ACCEPTED, FileStatus.SUPERSEDED]
-
-
-def test_check_senders_warns_about_unregistered_addresses(config):
-    registered = sub("a.eml › x.xlsx", unit="KSTT", sender="KSTT.LaoCai@Gmail.com")
-    stranger = sub("b.eml › x.xlsx", unit="KSTT", sender="ai.do@yahoo.com")
-    loose = sub("c.xlsx", unit="KSTT")
-    unknown_unit = sub("d.eml › x.xlsx", unit="XYZ", sender="ai.do@yahoo.com")
-    copy = sub("e.eml › x.xlsx", unit="KSTT", sender="ai.do@yahoo.com", status=FileStatus.DUPLICATE)
-    subs = [registered, stranger, loose, unknown_unit, copy]
-    resolve.check_senders(config, subs)
-    resolve.check_senders(config, subs)  # twice: still one warning
-    assert [len(s.findings) for s in subs] == [0, 1, 0, 0, 0]
-    [warning] = stranger.findings
-    assert (warning.severity, warning.code, warning.file, warning.value) == (
-        Severity.WARNING,
-        "sender_not_registered",
-        "b.eml › x.xlsx",
-        "ai.do@yahoo.com",
-    )
-    assert "ai.do@yahoo.com" in warning.message
-    assert "kstt.vpubnd@laocai.gov.vn, kstt.laocai@gmail.com" in warning.message
-    assert "Phòng Kiểm soát thủ tục hành chính" in warning.message
-
-
-def test_a_sender_with_control_characters_is_no_address(tmp_path, config):
-    """A damaged e-mail's From can hold NULs or a terminal escape sequence: no sender is recorded (the
-    file is taken as if it came without one), and nothing of it reaches the findings or the console."""
-    good = eml("kstt.vpubnd@laocai.gov.vn", "Mon, 04 Mar 2024 09:00:00 +0700", [("NC.xlsx", NC)])
-    for n, sender in enumerate(
-        [b"kstt.laocai@gmail.co\x00", b"Ke toan <kt\x1b[2J@laocai.gov.vn>", b"a b@c.vn"]
-    ):
-        damaged = good.replace(b"kstt.vpubnd@laocai.gov.vn", sender, 1)
-        assert damaged != good
-        put(tmp_path / "in" / f"{n}.eml", damaged)
-    collected = collect.collect(tmp_path / "in", config)
-    assert len(collected.incoming) == 1 and len(collected.duplicates) == 2  # the same workbook three times
-    received = [item.file for item in collected.incoming] + [copy for copy, _ in collected.duplicates]
-    assert [file.sender for file in received] == [None, None, None]
-
-
 # -- the whole stage -------------------------------------------------------------------------------
 
 
@@ -617,190 +524,6 @@ def test_real_validator_every_file_ends_with_a_status(inbox, config):
             or s.findings
             or s.status in (FileStatus.DUPLICATE, FileStatus.SUPERSEDED)
         )
-
-
-def test_parallel_validation_gives_the_serial_result(tmp_path, config, monkeypatch):
-    _real_validate()
-    folder = tmp_path / "in"
-    for n in range(20):
-        put(
-            folder / f"{n:03d}.xlsx",
-            workbook("TCHC", "2024-02", f"tệp {n}"),
-            dt.datetime(2024, 3, 1, tzinfo=VN),
-        )
-    serial = pipeline.ingest(config, folder).submissions
-    import concurrent.futures
-
-    pools = []
-
-    class CountedPool(concurrent.futures.ProcessPoolExecutor):
-        def __init__(self, *args, **kwargs):
-            pools.append(kwargs.get("max_workers"))
-            super().__init__(*args, **kwargs)
-
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", CountedPool)
-    calls = []
-    parallel = pipeline.ingest(config, folder, workers=2, progress=lambda d, t: calls.append(d)).submissions
-    assert pools == [2]  # the pool really ran
-    assert parallel == serial
-    assert calls == list(range(1, len(serial) + 1))
-
-
-def test_workers_start_while_collecting_and_a_later_emailed_copy_is_still_the_one_taken(
-    tmp_path, config, monkeypatch
-):
-    """Files go to the workers as soon as they are read. A loose workbook sent off that way can turn out
-    to be a copy of one attached to an e-mail found later, which is the copy taken: its submission and
-    findings name the e-mail, exactly as when everything is validated here."""
-    _real_validate()
-    folder = tmp_path / "in"
-    fillers = 2 * validation._BATCH_FILES
-    for n in range(fillers):
-        put(
-            folder / f"{n:03d}.xlsx",
-            workbook("TCHC", "2024-02", f"tệp {n}"),
-            dt.datetime(2024, 3, 2, tzinfo=VN),
-        )
-    # Files are read newest first: the loose copy (saved today) before the e-mail (received in March).
-    put(folder / "a-luu-tu-thu.xlsx", NC)
-    put(
-        folder / "thu.eml",
-        eml("noichinh.vpubnd@laocai.gov.vn", "Mon, 04 Mar 2024 09:00:00 +0700", [("NC.xlsx", NC)]),
-        dt.datetime(2024, 3, 4, 9, 5, tzinfo=VN),
-    )
-    serial = pipeline.ingest(config, folder).submissions
-
-    sent_while_collecting = []
-    real_done, real_send = collect._Collector.done, validation.ValidationPool._send
-
-    def done(collector):
-        sent_while_collecting.append(sent)
-        return real_done(collector)
-
-    sent: list[str] = []
-
-    def send(validation, items):
-        sent.extend(item.file.display_name for item in items)
-        return real_send(validation, items)
-
-    monkeypatch.setattr(collect._Collector, "done", done)
-    monkeypatch.setattr(validation.ValidationPool, "_send", send)
-    parallel = pipeline.ingest(config, folder, workers=2).submissions
-    [at_end_of_collect] = sent_while_collecting
-    assert "a-luu-tu-thu.xlsx" in at_end_of_collect  # the loose copy went to the workers early
-    assert parallel == serial
-    taken = next(s for s in parallel if s.file.display_name == "thu.eml › NC.xlsx")
-    assert taken.status is not FileStatus.DUPLICATE and taken.file.sender == "noichinh.vpubnd@laocai.gov.vn"
-    assert taken.findings and {f.file for f in taken.findings} == {"thu.eml › NC.xlsx"}
-
-
-def test_bytes_sent_to_the_workers_are_held_once_and_let_go_when_validated(tmp_path, config):
-    """A year's files validated again must not sit in memory twice, nor after their results are in."""
-    _real_validate()
-    folder = tmp_path / "in"
-    for n in range(20):
-        put(folder / f"{n:03d}.xlsx", workbook("TCHC", "2024-02", f"tệp {n}"))
-    with validation.ValidationPool(config, False, workers=2, memo=False) as pool:
-        collected = collect.collect(folder, config, on_new=pool.offer)
-        assert all(item.data == b"" for item in collected.incoming)  # the validation holds the bytes
-        results, _ = pool.results(collected.incoming)
-        assert not pool._offered and all(batch == ([], None, None) for batch in pool._batches)
-    assert [sub.file for sub, _ in results] == [item.file for item in collected.incoming]
-    assert results and all(sub.unit_code == "TCHC" for sub, _ in results)  # really read, not empty
-
-
-_REAL_VALIDATE_IN_WORKER = validation._validate_in_worker
-
-
-def _die_on_a_poisoned_file(batch):
-    if any(POISONED in item.file.display_name for item in batch):
-        os._exit(134)  # as when native code aborts on a crafted file
-    return _REAL_VALIDATE_IN_WORKER(batch)
-
-
-@FORK_ONLY
-def test_a_file_that_kills_its_reader_is_a_finding_and_the_others_are_validated(
-    tmp_path, config, monkeypatch
-):
-    """A workbook that crashes the reader's native code takes its worker with it. Its batch is tried
-    again file by file in fresh processes: that file becomes a finding and the others are read."""
-    _real_validate()
-    folder = tmp_path / "in"
-    for n in range(20):
-        put(folder / f"{n:03d}.xlsx", workbook("TCHC", "2024-02", f"tệp {n}"))
-    put(folder / f"010-{POISONED}.xlsx", workbook("TCHC", "2024-02", "độc hại"))
-    serial = {s.file.display_name: s for s in pipeline.ingest(config, folder).submissions}
-    monkeypatch.setattr(validation, "_validate_in_worker", _die_on_a_poisoned_file)
-    cache = validation.ValidationCache(tmp_path / "memo.json", "key")
-    parallel = pipeline.ingest(config, folder, workers=2, cache=cache).submissions
-    by_name = {s.file.display_name: s for s in parallel}
-    poisoned = by_name.pop("010-doc-hai.xlsx")
-    assert poisoned.status is FileStatus.UNREADABLE
-    [finding] = poisoned.findings
-    assert finding.code == "reader_crashed" and finding.is_error and finding.file == "010-doc-hai.xlsx"
-    assert "gửi lại" in finding.message
-    del serial["010-doc-hai.xlsx"]
-    # Every other file, including those of its batch, read as usual (which one is the unit's newest
-    # report changes: the poisoned file no longer competes).
-    assert {n: (s.findings, s.report) for n, s in by_name.items()} == {
-        n: (s.findings, s.report) for n, s in serial.items()
-    }
-    saved = validation.ValidationCache(tmp_path / "memo.json", "key")
-    assert not saved.holds(poisoned.file.sha256)  # tried again next run, not remembered as broken
-    assert all(saved.holds(sha) for sha in {s.file.sha256 for s in by_name.values()})
-
-
-@FORK_ONLY
-def test_files_sent_after_a_worker_died_go_to_a_new_pool_not_the_main_process(tmp_path, config, monkeypatch):
-    """The first file kills its worker before the others are sent: they go to a fresh pool."""
-    validate = _real_validate()
-    monkeypatch.setattr(validate, "validate_workbook", validate_outside_the_main_process)
-    poisoned = put(tmp_path / f"{POISONED}.xlsx", workbook("TCHC", "2024-02", "độc hại"))
-    others = [put(tmp_path / f"{n:02d}.xlsx", workbook("TCHC", "2024-02", f"tệp {n}")) for n in range(20)]
-    items = [
-        Incoming(ReceivedFile(p.name, p, collect._sha256(p.read_bytes()), None), p.read_bytes())
-        for p in [poisoned, *others]
-    ]
-    with validation.ValidationPool(config, False, workers=2, memo=False) as pool:
-        pool.offer(items[0])  # sent at once: it starts the workers, and kills one
-        first = pool._batches[0][1]
-        with pytest.raises(BrokenProcessPool):
-            first.result(timeout=30)
-        for item in items[1:]:
-            pool.offer(item)
-        results, _ = pool.results(items)
-    assert [f.code for f in results[0][0].findings] == ["reader_crashed"]
-    assert all(sub.unit_code == "TCHC" and sub.status is not FileStatus.UNREADABLE for sub, _ in results[1:])
-
-
-def _hang_on_a_looping_file(batch):
-    if any("treo" in item.file.display_name for item in batch):
-        time.sleep(3600)  # as when the reader loops on a crafted file
-    return _REAL_VALIDATE_IN_WORKER(batch)
-
-
-@FORK_ONLY
-def test_a_file_that_makes_its_reader_hang_is_a_finding_and_the_batch_goes_on(tmp_path, config, monkeypatch):
-    """A worker busy far longer than any real file takes is stopped; the files of its batch are tried
-    alone with a time limit each: the looping one becomes a finding, the others are read."""
-    _real_validate()
-    folder = tmp_path / "in"
-    for n in range(20):
-        put(folder / f"{n:03d}.xlsx", workbook("TCHC", "2024-02", f"tệp {n}"))
-    put(folder / "005-treo.xlsx", workbook("TCHC", "2024-02", "treo"))
-    monkeypatch.setattr(validation, "BATCH_SECONDS", 1.0)
-    monkeypatch.setattr(validation, "FILE_SECONDS", 1.0)
-    monkeypatch.setattr(validation, "_validate_in_worker", _hang_on_a_looping_file)
-    started = time.monotonic()
-    subs = {s.file.display_name: s for s in pipeline.ingest(config, folder, workers=2).submissions}
-    assert time.monotonic() - started < 30
-    hung = subs.pop("005-treo.xlsx")
-    assert hung.status is FileStatus.UNREADABLE
-    assert [(f.code, f.is_error) for f in hung.findings] == [("reader_timeout", True)]
-    assert "quá lâu" in hung.findings[0].message
-    assert len(subs) == 20 and all(
-        s.unit_code == "TCHC" and s.status is not FileStatus.UNREADABLE for s in subs.values()
-    )
 
 
 def forward(inner: bytes, sender: str, date: str | None = None) -> bytes:
