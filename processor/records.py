@@ -1,6 +1,6 @@
 """Plain typed records that flow between the stages.
 
-config -> template / ingest -> validate -> aggregate -> commend -> render.
+config -> template / collect -> validate -> resolve -> aggregate -> commend -> render.
 Every stage takes and returns these; none of them does I/O.
 """
 
