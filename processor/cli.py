@@ -300,8 +300,17 @@ def run(config_path, period_text, inbox, out_root, final, accept_partial, pdf) -
 
     config = _load(config_path)
     period_text = period_text or _default_period(config)
-    outcome = _with_progress(
-        lambda progress: run_period(
+    from processor.progress import PDF, RUN_STAGES
+
+    progress = _progress(RUN_STAGES + ((PDF,) if pdf else ()))
+
+    def notice(line: str) -> None:
+        if progress is not None:
+            progress.clear()
+        click.secho(line, fg="yellow")
+
+    try:
+        outcome = run_period(
             config,
             period_text,
             inbox,
@@ -310,39 +319,44 @@ def run(config_path, period_text, inbox, out_root, final, accept_partial, pdf) -
             accept_partial=accept_partial,
             pdf=pdf,
             progress=progress,
-            notice=lambda line: click.secho(line, fg="yellow"),
+            notice=notice,
         )
-    )
+    finally:
+        if progress is not None:
+            progress.clear()
+    _print_run(config, outcome)
+
+
+def _print_run(config, outcome) -> None:
+    """The end of a run (`thidua run`, each month of `thidua demo`): who reported, the targets, then what
+    happened to every file and where everything is (run_report)."""
+    from processor.run_report import build_report, render_report
+
     _print_completeness(outcome.result)
     _warn_copied_times(outcome.submissions, outcome.result.period)
     _print_targets(outcome.result)
-    if accept_partial:
+    if outcome.result.accept_partial:
         click.secho("Lưu ý: đã dùng các dòng hợp lệ của tệp có lỗi (--accept-partial).", fg="yellow")
-    for path, reason in outcome.pdf_skipped:
-        click.secho(f"Không xuất PDF cho {path.name}: {reason}", fg="yellow")
-    for line in outcome.notices:
-        click.secho(line, fg="yellow")
-    click.echo(f"Kết quả: {outcome.out_dir} ({len(outcome.outputs)} tệp)")
+    report = build_report(
+        config,
+        outcome.result.period,
+        outcome.submissions,
+        outcome.result.units,
+        out_dir=outcome.out_dir,
+        outputs=outcome.outputs,
+        pdf_skipped=outcome.pdf_skipped,
+        notices=outcome.notices,
+    )
+    for line in render_report(report):
+        click.echo(line)
 
 
-def _with_progress(job):
-    """Run `job(progress)` with a progress bar on a terminal, silently otherwise."""
-    if not sys.stderr.isatty():
-        return job(None)
-    bar = None
+def _progress(stages):
+    """The run's progress line on stderr when it is a terminal; None otherwise (nothing is written)."""
+    from processor.progress import RunProgress
 
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = click.progressbar(length=total, label="Đọc tệp", file=sys.stderr)
-            bar.__enter__()
-        bar.update(done - bar.pos)
-
-    try:
-        return job(progress)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+    progress = RunProgress(sys.stderr, stages)
+    return progress if progress.enabled else None
 
 
 @cli.command()
@@ -356,9 +370,24 @@ def status(config_path, period_text, inbox, out_root) -> None:
 
     config = _load(config_path)
     period_text = period_text or _default_period(config)
-    result = _with_progress(lambda _: period_status(config, period_text, inbox, out_root, notify=click.echo))
+    from processor.progress import STATUS_STAGES
+    from processor.run_report import build_report, render_report
+
+    progress = _progress(STATUS_STAGES)
+    try:
+        result = period_status(config, period_text, inbox, out_root, notify=click.echo, progress=progress)
+    finally:
+        if progress is not None:
+            progress.clear()
     _print_completeness(result)
     _warn_copied_times(result.submissions, result.period)
+    # Drafts a run of this period wrote earlier (the feedback, the reminders) are on disk there.
+    earlier = out_root / str(result.period)
+    report = build_report(
+        config, result.period, result.submissions, result.units, out_dir=earlier if earlier.is_dir() else None
+    )
+    for line in render_report(report, run=False):
+        click.echo(line)
 
 
 @cli.command()
@@ -374,7 +403,7 @@ def demo(directory) -> None:
     """Chạy thử toàn bộ quy trình trên dữ liệu mẫu của Văn phòng UBND tỉnh Lào Cai."""
     from processor.demo import run_demo
 
-    run_demo(directory, echo=click.echo, show_period=lambda r: (_print_completeness(r), _print_targets(r)))
+    run_demo(directory, echo=click.echo, show_run=_print_run)
 
 
 def main() -> None:

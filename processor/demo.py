@@ -18,8 +18,10 @@ from processor.workspace import INBOX_DIR, OUTPUT_DIR, create_workspace
 def run_demo(
     directory: Path,
     echo: Callable[[str], object] = print,
-    show_period: Callable[[object], object] = lambda result: None,
+    show_run: Callable[[object, object], object] | None = None,
 ) -> list[Path]:
+    """`show_run(config, outcome)` prints each month's end of run (cli._print_run, as `thidua run` does);
+    without it, the result folder and the documents are echoed."""
     from processor import samples, template
 
     directory = Path(directory)
@@ -39,34 +41,13 @@ def run_demo(
         echo("")
         echo(f"=== thidua run --period {period} ===")
         outcome = run_period(config, str(period), inbox, directory / OUTPUT_DIR, notice=echo)
-        show_period(outcome.result)
-        _show_feedback(outcome, echo)
-        echo(f"Kết quả: {outcome.out_dir}")
-        for path in outcome.outputs:
-            if path.suffix == ".docx" or path.name == "tong-hop.xlsx" or path.name.startswith("kiem-tra"):
-                echo(f"  {path}")
+        if show_run is not None:
+            show_run(config, outcome)
+        else:
+            echo(f"Kết quả: {outcome.out_dir}")
+            for path in outcome.outputs:
+                if path.suffix == ".docx" or path.name == "tong-hop.xlsx" or path.name.startswith("kiem-tra"):
+                    echo(f"  {path}")
         outputs += outcome.outputs
     return outputs
 
-
-def _show_feedback(outcome, echo) -> None:
-    """What the clerk sends back: the findings of each file of the month, and the reply drafted for it."""
-    drafts = {p.name.split("_")[0]: p for p in outcome.outputs if p.suffix == ".eml"}
-    for sub in outcome.submissions:
-        if (
-            sub.period != outcome.result.period
-            or not sub.findings
-            or sub.status.value in ("duplicate", "superseded")
-        ):
-            continue
-        errors = sum(f.is_error for f in sub.findings)
-        echo(
-            f"Phản hồi {sub.unit_code or '?'} ({sub.file.display_name}): {errors} lỗi, "
-            f"{len(sub.findings) - errors} cảnh báo"
-        )
-        for finding in sub.findings[:4]:
-            echo(f"    {finding.line()}")
-        if len(sub.findings) > 4:
-            echo(f"    … và {len(sub.findings) - 4} mục khác")
-        if sub.unit_code in drafts:
-            echo(f"    Thư trả lời soạn sẵn: {drafts[sub.unit_code]}")

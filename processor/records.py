@@ -121,6 +121,10 @@ class TimeSource(StrEnum):
         return len(TimeSource) - list(TimeSource).index(self)
 
 
+# received_at of a file whose time could not be read at all (it went away while the inbox was read).
+UNKNOWN_TIME = dt.datetime(1970, 1, 1, 7, 0)
+
+
 @dataclass(frozen=True)
 class ReceivedFile:
     """A workbook as received: from the inbox directly or as an e-mail attachment."""
@@ -137,6 +141,10 @@ class ReceivedFile:
     # each, added to the file's submission after validation.
     time_findings: tuple[Finding, ...] = ()
     copied: bool = False  # received_at is a modification time that looks like a copy's (ingest)
+
+    @property
+    def time_known(self) -> bool:
+        return self.received_at != UNKNOWN_TIME
 
     @property
     def time_is_weak(self) -> bool:
