@@ -193,23 +193,30 @@ def template(config_path, period_text, units, out, master, inbox) -> None:
     help="Ghi bản có đánh dấu lỗi và thư trả lời vào thư mục này.",
 )
 def check(config_path, files, out) -> None:
-    """Kiểm tra tệp báo cáo của đơn vị và in các lỗi cần sửa (mã thoát 1 nếu có lỗi)."""
+    """Kiểm tra tệp báo cáo của đơn vị và in các lỗi cần sửa (mã thoát 1 nếu có tệp lỗi, không dùng được)."""
     from processor.pipeline import check_files
 
     config = _load(config_path)
     submissions, written = check_files(config, list(files), out)
-    errors = 0
+    from processor.records import FileStatus
+
+    failed = False
     for sub in submissions:
         n_err = sum(f.is_error for f in sub.findings)
-        errors += n_err
         n_warn = len(sub.findings) - n_err
+        # A file that is not a form at all (a .zip, a Word file, an unreadable one) fails the check too,
+        # even when what is said about it is only a warning.
+        refused = sub.status in (FileStatus.UNREADABLE, FileStatus.REJECTED)
+        failed = failed or refused or n_err > 0
         head = "HỢP LỆ" if not sub.findings else f"{n_err} lỗi, {n_warn} cảnh báo"
-        click.secho(f"{sub.file.display_name}: {head}", fg="red" if n_err else "green", bold=True)
+        if sub.status is FileStatus.UNREADABLE:
+            head = f"KHÔNG DÙNG ĐƯỢC ({head})"
+        click.secho(f"{sub.file.display_name}: {head}", fg="red" if refused or n_err else "green", bold=True)
         for f in sub.findings:
             click.echo(f"  {f.line()}")
     for path in written:
         click.echo(f"  Đã ghi: {path}")
-    sys.exit(1 if errors else 0)
+    sys.exit(1 if failed else 0)
 
 
 def _print_completeness(result) -> None:
