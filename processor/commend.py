@@ -202,6 +202,29 @@ def _outcome(name: str, passed: bool, reason: str) -> CriterionOutcome:
     return _pass(name, reason) if passed else _fail(name, reason)
 
 
+_FAILED = "Chưa đạt: "
+_NO_REPORT = "không có báo cáo tháng "
+
+
+def reason_lines(outcomes: Sequence[CriterionOutcome]) -> list[str]:
+    """Each outcome's reason, a month without a report said once: the rating, the registration and the
+    social activity of a person absent from a month would each say it again ("Lý do" of the giải trình
+    and of tong-hop.xlsx)."""
+    said: set[str] = set()
+    lines = []
+    for outcome in outcomes:
+        reason = outcome.reason
+        if not outcome.passed and reason.startswith(_FAILED):
+            parts = reason[len(_FAILED) :].split("; ")
+            kept = [p for p in parts if not (p.startswith(_NO_REPORT) and p in said)]
+            said.update(p for p in parts if p.startswith(_NO_REPORT))
+            if not kept:
+                continue
+            reason = _FAILED + "; ".join(kept)
+        lines.append(reason)
+    return lines
+
+
 def _names(items: Sequence[str], total: int | None = None) -> str:
     """The first items, then how many more of `total` (default: of the items) there are."""
     shown = "; ".join(items[:_NAMES_IN_REASON])

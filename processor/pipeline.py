@@ -75,10 +75,11 @@ def workspace_lock(out_root: Path, wait_seconds: float = 0) -> Iterator[None]:
 
 
 def _cannot_write(out_root: Path, exc: OSError) -> str:
+    where = f" ({exc.filename})" if isinstance(exc.filename, str) and exc.filename != str(out_root) else ""
     return (
-        f"Không ghi được vào thư mục kết quả {out_root}: {describe_os_error(exc)}. Kết quả đã có trong "
-        "thư mục được giữ nguyên. Nếu đang mở tệp kết quả bằng Excel hoặc Word, hãy đóng lại; khắc phục "
-        "rồi chạy lại."
+        f"Không ghi được vào thư mục kết quả {out_root}{where}: {describe_os_error(exc)}. Kết quả đã có "
+        "trong thư mục được giữ nguyên. Nếu đang mở tệp kết quả bằng Excel hoặc Word, hãy đóng lại; khắc "
+        "phục rồi chạy lại."
     )
 
 

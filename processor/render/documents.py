@@ -415,7 +415,7 @@ def _explanation_rows(config: Config, result: PeriodResult, decisions: Sequence[
             "status": commend.status_label(d),
             "proposed": d.proposed,
             "achievement": d.achievement,
-            "reasons": "\n".join(f"- {o.reason}" for o in d.outcomes),
+            "reasons": "\n".join(f"- {reason}" for reason in commend.reason_lines(d.outcomes)),
         }
 
     collectives = [d for d in decisions if d.subject == commend.COLLECTIVE]
