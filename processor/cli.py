@@ -391,7 +391,11 @@ def status(config_path, period_text, inbox, out_root) -> None:
     # Drafts a run of this period wrote earlier (the feedback, the reminders) are on disk there.
     earlier = out_root / str(result.period)
     report = build_report(
-        config, result.period, result.submissions, result.units, out_dir=earlier if earlier.is_dir() else None
+        config,
+        result.period,
+        result.received or result.submissions,
+        result.units,
+        out_dir=earlier if earlier.is_dir() else None,
     )
     for line in render_report(report, run=False):
         click.echo(line)

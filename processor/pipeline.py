@@ -384,7 +384,7 @@ def status(
     step(progress, READ)
     with _records_only():
         submissions = ingest_inbox(config, inbox, out_root=out_root, staff=False, progress=progress)
-    return reporting(config, period, submissions)
+    return dataclasses.replace(reporting(config, period, submissions), received=tuple(submissions))
 
 
 def check_files(

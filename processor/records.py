@@ -276,6 +276,8 @@ class ReportingResult:
     period: Period
     units: tuple[UnitReporting, ...]
     submissions: tuple[Submission, ...]  # the files of the month, and those whose month is unknown
+    # Every file read (pipeline.status): an earlier month's form sent in this month is told of too.
+    received: tuple[Submission, ...] = ()
 
 
 class Verdict(StrEnum):

@@ -149,12 +149,16 @@ def has_recipient(submission: Submission, config: Config) -> bool:
 
 
 def needs_feedback(submission: Submission, period: Period) -> bool:
-    """A file the feedback stage writes a marked copy for: in use for the month, or unreadable (its month
-    unknown), with findings for the unit."""
+    """A file the feedback stage writes a marked copy for: in use for the month, or unreadable or not the
+    form (its month unknown), with findings for the unit."""
     if not for_unit(submission.findings):
         return False
-    if submission.status is FileStatus.UNREADABLE:
-        return submission.period in (None, period)
+    if submission.status is FileStatus.UNREADABLE or submission.period is None:
+        # Not the form, or not readable: its sender is told (the month is unknown, so every month's).
+        return submission.status in (FileStatus.UNREADABLE, FileStatus.REJECTED) and submission.period in (
+            None,
+            period,
+        )
     return submission.status in _IN_USE and submission.period == period
 
 
@@ -322,9 +326,10 @@ def build_report(
             )
         )
     tasks = []
+    said = {(item.file, item.reason) for item in unused}
     for sub in month:
         what = clerk_task(sub, config, period)
-        if what:
+        if what and (sub.file.display_name, what) not in said:  # a .zip: its reason says it already
             tasks.append(ClerkTask(sub.file.display_name, what))
     rank = {u.unit_code.upper(): i for i, u in enumerate(units)}  # type: ignore[attr-defined]
     with_findings.sort(key=lambda f: (rank.get(f.unit_code.upper(), len(rank)), f.file))
