@@ -209,8 +209,6 @@ def check(config_path, files, out) -> None:
         refused = sub.status in (FileStatus.UNREADABLE, FileStatus.REJECTED)
         failed = failed or refused or n_err > 0
         head = "HỢP LỆ" if not sub.findings else f"{n_err} lỗi, {n_warn} cảnh báo"
-        if sub.status is FileStatus.UNREADABLE:
-            head = f"KHÔNG DÙNG ĐƯỢC ({head})"
         click.secho(f"{sub.file.display_name}: {head}", fg="red" if refused or n_err else "green", bold=True)
         for f in sub.findings:
             click.echo(f"  {f.line()}")
@@ -309,15 +307,13 @@ def run(config_path, period_text, inbox, out_root, final, accept_partial, pdf) -
     period_text = period_text or _default_period(config)
     from processor.progress import PDF, RUN_STAGES
 
-    progress = _progress(RUN_STAGES + ((PDF,) if pdf else ()))
+    def job(progress):
+        def notice(line: str) -> None:
+            if progress is not None:
+                progress.clear()  # the line comes back with the next step
+            click.secho(line, fg="yellow")
 
-    def notice(line: str) -> None:
-        if progress is not None:
-            progress.clear()
-        click.secho(line, fg="yellow")
-
-    try:
-        outcome = run_period(
+        return run_period(
             config,
             period_text,
             inbox,
@@ -328,9 +324,8 @@ def run(config_path, period_text, inbox, out_root, final, accept_partial, pdf) -
             progress=progress,
             notice=notice,
         )
-    finally:
-        if progress is not None:
-            progress.clear()
+
+    outcome = _with_progress(job, RUN_STAGES + ((PDF,) if pdf else ()))
     _print_run(config, outcome)
 
 
@@ -358,12 +353,18 @@ def _print_run(config, outcome) -> None:
         click.echo(line)
 
 
-def _progress(stages):
-    """The run's progress line on stderr when it is a terminal; None otherwise (nothing is written)."""
-    from processor.progress import RunProgress
+def _with_progress(job, stages=None):
+    """Run `job(progress)` with the progress line on stderr when it is a terminal (`progress` is None
+    otherwise, and nothing is written); the line is taken away before the results are printed."""
+    from processor.progress import STATUS_STAGES, RunProgress
 
-    progress = RunProgress(sys.stderr, stages)
-    return progress if progress.enabled else None
+    progress = RunProgress(sys.stderr, stages or STATUS_STAGES)
+    if not progress.enabled:
+        return job(None)
+    try:
+        return job(progress)
+    finally:
+        progress.clear()
 
 
 @cli.command()
@@ -380,12 +381,10 @@ def status(config_path, period_text, inbox, out_root) -> None:
     from processor.progress import STATUS_STAGES
     from processor.run_report import build_report, render_report
 
-    progress = _progress(STATUS_STAGES)
-    try:
-        result = period_status(config, period_text, inbox, out_root, notify=click.echo, progress=progress)
-    finally:
-        if progress is not None:
-            progress.clear()
+    def job(progress):
+        return period_status(config, period_text, inbox, out_root, notify=click.echo, progress=progress)
+
+    result = _with_progress(job, STATUS_STAGES)
     _print_completeness(result)
     _warn_copied_times(result.submissions, result.period)
     # Drafts a run of this period wrote earlier (the feedback, the reminders) are on disk there.

@@ -19,7 +19,7 @@ from enum import StrEnum
 from pathlib import Path, PurePath
 
 from processor.config import Config, is_email_address
-from processor.records import FileStatus, Finding, Period, ReportingStatus, Submission
+from processor.records import FileStatus, Finding, Period, ReportingStatus, Submission, TimeSource
 from processor.vntext import format_date
 
 FEEDBACK_DIR = "phan-hoi"  # render/feedback.py writes the drafts here
@@ -150,15 +150,13 @@ def has_recipient(submission: Submission, config: Config) -> bool:
 
 def needs_feedback(submission: Submission, period: Period) -> bool:
     """A file the feedback stage writes a marked copy for: in use for the month, or unreadable or not the
-    form (its month unknown), with findings for the unit."""
+    form and received in the month or the next (`_of_month`), with findings for the unit."""
     if not for_unit(submission.findings):
         return False
     if submission.status is FileStatus.UNREADABLE or submission.period is None:
-        # Not the form, or not readable: its sender is told (the month is unknown, so every month's).
-        return submission.status in (FileStatus.UNREADABLE, FileStatus.REJECTED) and submission.period in (
-            None,
-            period,
-        )
+        # Not the form, or not readable: its sender is told, in the runs of the months it may be for.
+        bad = submission.status in (FileStatus.UNREADABLE, FileStatus.REJECTED)
+        return bad and submission.period in (None, period) and _of_month(submission, period)
     return submission.status in _IN_USE and submission.period == period
 
 
@@ -187,12 +185,12 @@ def clerk_task(submission: Submission, config: Config, period: Period) -> str | 
 
 
 def _of_month(sub: Submission, period: Period) -> bool:
-    """A file of the month: for `period`, or of unknown month and received in that month or the next
-    (when that month's reports come in)."""
+    """A file of the month: for `period`, or of unknown month and e-mailed in that month or the next
+    (when that month's reports come in), or saved into the inbox at any time."""
     if sub.period is not None:
         return sub.period == period
-    if not sub.file.time_known:
-        return True
+    if not sub.file.time_known or sub.file.received_source is TimeSource.MTIME:
+        return True  # a copy's time may be months after the e-mail: it says nothing of the month
     return period.first_day <= sub.file.received_at.date() < period.next().next().first_day
 
 
