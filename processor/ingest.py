@@ -1064,6 +1064,7 @@ def _fingerprint(path: Path, limit: int | None) -> tuple[str, dt.datetime | None
         return "", modified
     return digest.hexdigest(), modified
 
+
 _TIME_LABELS = {
     TimeSource.MAILBOX: "thời điểm hộp thư ghi nhận thư",
     TimeSource.RECEIVED: "thời điểm máy chủ thư của cơ quan nhận thư (tiêu đề Received)",
