@@ -443,8 +443,8 @@ def test_reasons_say_a_missing_month_once(demo):
 def test_readme_shows_the_end_of_a_real_run(february):
     _, _, proc = february
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    shown = readme.split("```text\n", 1)[1].split("```", 1)[0]
-    assert shown.startswith("Tệp có lỗi, cảnh báo kỳ 02/2024")
+    shown = readme.split("```text\nTệp có lỗi, cảnh báo kỳ 02/2024", 1)[1].split("```", 1)[0]
+    shown = "Tệp có lỗi, cảnh báo kỳ 02/2024" + shown
     assert proc.stdout.endswith(shown)
 
 
