@@ -57,6 +57,7 @@ class Unused(StrEnum):
     WORD = "word"
     WRONG_FORMAT = "wrong_format"
     NOT_A_FORM = "not_a_form"
+    NO_IDENTITY = "no_identity"
     UNREADABLE = "unreadable"
     EARLIER_FORM = "earlier_form"
     DUPLICATE = "duplicate"
@@ -68,6 +69,7 @@ UNUSED_LABELS = {
     Unused.WORD: "tệp Word",
     Unused.WRONG_FORMAT: "sai định dạng",
     Unused.NOT_A_FORM: "không phải biểu mẫu",
+    Unused.NO_IDENTITY: "không rõ đơn vị hoặc kỳ báo cáo",
     Unused.UNREADABLE: "không đọc được",
     Unused.EARLIER_FORM: "biểu mẫu tháng trước",
     Unused.DUPLICATE: "trùng lặp",
@@ -211,8 +213,10 @@ def _unused_kind(sub: Submission) -> Unused:
         if suffix in _WORD_SUFFIXES:
             return Unused.WORD
         return Unused.WRONG_FORMAT
-    if codes & {"wrong_form", "no_workbook_attachment"} or sub.status is not FileStatus.UNREADABLE:
+    if codes & {"wrong_form", "no_workbook_attachment"}:
         return Unused.NOT_A_FORM
+    if sub.status is not FileStatus.UNREADABLE:
+        return Unused.NO_IDENTITY  # the form, but which unit or month it is for is not known
     return Unused.UNREADABLE
 
 
