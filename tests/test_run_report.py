@@ -466,3 +466,25 @@ def test_a_skipped_file_of_unknown_time_has_no_time(config):
     sub = Submission(gone, FileStatus.UNREADABLE, [Finding(Severity.WARNING, "not_a_report", "…", "x.zip")])
     report = build_report(config, Period(2024, 2), [sub], [])
     assert [u.kind for u in report.unused] == [Unused.ARCHIVE]
+
+
+def test_a_unit_mailing_a_word_file_gets_a_reply_by_name_without_yellow_cells(tmp_path, config):
+    """An e-mail from Phòng Nội chính's registered address with a Word file instead of the form: the
+    reply names the unit, the real time it came, and calls nothing a yellow cell (no cell is marked)."""
+    from processor import ingest
+    from processor.render import feedback
+
+    sent = dt.datetime(2024, 3, 3, 9, 0, tzinfo=ICT)
+    mail = tmp_path / "thu-NC.eml"
+    mail.write_bytes(_mail("noichinh.vpubnd@laocai.gov.vn", sent, "Báo cáo", "bao-cao.docx", b"PK\x03\x04"))
+    [sub] = ingest.ingest_paths(config, [mail]).submissions
+    assert sub.status is FileStatus.UNREADABLE and sub.unit_code is None
+    assert sub.file.sha256 == hashlib.sha256(mail.read_bytes()).hexdigest()
+    written = feedback.write_feedback([sub], config, Period(2024, 2), tmp_path / "out", ingest.read_source)
+    [eml] = [p for p in written if p.suffix == ".eml"]
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    body = message.get_body().get_content()
+    assert body.splitlines()[0] == "Kính gửi: Phòng Nội chính"
+    assert "nhận lúc 09:00 ngày 03/03/2024" in body and "1970" not in body
+    assert "ô tô" not in body and "tô vàng" not in body
+    assert [a.addr_spec for a in message["To"].addresses] == ["noichinh.vpubnd@laocai.gov.vn"]

@@ -226,6 +226,11 @@ def _submission_key(config: Config | None, submission: Submission) -> tuple:
 
 def _unit_name(submission: Submission, config: Config | None) -> str:
     unit = config.unit(submission.unit_code) if config and submission.unit_code else None
+    if unit is None and config and submission.file.sender:
+        # A file whose unit the content does not say (not the form, unreadable), e-mailed from an
+        # address a unit registered: that unit, not "Quý đơn vị".
+        sender = submission.file.sender.strip().lower()
+        unit = next((u for u in config.units if sender in (e.strip().lower() for e in u.emails)), None)
     if unit:
         return unit.name
     if submission.report and submission.report.unit_name:
