@@ -948,10 +948,18 @@ class _Collector:
                 )
             if message.dropped:
                 listing += " " + self._dropped_message(message)
+            archives = [n for n in others if Path(n).suffix.lower() in _ARCHIVE_SUFFIXES]
+            if archives:
+                listing += (
+                    " Tệp nén đính kèm: lưu tệp nén vào thư mục nhận, giải nén các biểu mẫu trong đó "
+                    "rồi chạy lại."
+                )
             problem = _SourceProblem(
                 "no_workbook_attachment",
                 "Thư không có tệp biểu mẫu báo cáo đính kèm (.xlsx, .xlsm, .xls); đã bỏ qua." + listing,
                 Severity.WARNING,
+                # The attachments' names: a .zip among them is the clerk's to unpack (run_report.for_clerk).
+                value="; ".join(others[:10])[:500] or None,
             )
             problem.sender = message.sender
             if source is not TimeSource.MTIME:

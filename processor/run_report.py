@@ -132,6 +132,9 @@ def for_clerk(finding: Finding) -> bool:
     """Whether a finding is the clerk's to act on rather than the unit's."""
     if finding.code in CLERK_CODES:
         return True
+    if finding.code == "no_workbook_attachment":  # value: the e-mail's attachments
+        names = (finding.value or "").lower().split("; ")
+        return any(PurePath(name).suffix in _ARCHIVE_SUFFIXES for name in names)
     if finding.code == "not_a_report":
         name = PurePath(finding.file.replace("\\", "/")).name.lower()
         # An archive is unpacked by the clerk; lock and temporary files are the clerk's own clutter.
@@ -206,6 +209,8 @@ def _unused_kind(sub: Submission) -> Unused:
     if sub.status is FileStatus.SUPERSEDED:
         return Unused.SUPERSEDED
     codes = {f.code for f in sub.findings}
+    if any(f.code == "no_workbook_attachment" and for_clerk(f) for f in sub.findings):
+        return Unused.ARCHIVE  # an e-mail whose reports came zipped
     if "not_a_report" in codes:
         suffix = PurePath(sub.file.display_name).suffix.lower()
         if suffix in _ARCHIVE_SUFFIXES:

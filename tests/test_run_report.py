@@ -488,3 +488,23 @@ def test_a_unit_mailing_a_word_file_gets_a_reply_by_name_without_yellow_cells(tm
     assert "nhận lúc 09:00 ngày 03/03/2024" in body and "1970" not in body
     assert "ô tô" not in body and "tô vàng" not in body
     assert [a.addr_spec for a in message["To"].addresses] == ["noichinh.vpubnd@laocai.gov.vn"]
+
+
+def test_reports_mailed_in_a_zip_are_the_clerks_to_unpack(tmp_path, config):
+    """A unit e-mails its form zipped: the clerk is told to unpack it; the unit gets no reply about it."""
+    from processor import ingest
+    from processor.render import feedback
+
+    bundle = io.BytesIO()
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("TH.xlsx", b"PK")
+    mail = tmp_path / "thu-TH.eml"
+    sent = dt.datetime(2024, 3, 3, 9, 0, tzinfo=ICT)
+    mail.write_bytes(_mail(TH_ADDRESS, sent, "Báo cáo", "bao-cao-thang-2.zip", bundle.getvalue()))
+    [sub] = ingest.ingest_paths(config, [mail]).submissions
+    report = build_report(config, Period(2024, 2), [sub], [])
+    [unused] = report.unused
+    assert unused.kind is Unused.ARCHIVE and "giải nén" in unused.reason
+    assert report.clerk_tasks == ()  # said once, with the files not used
+    written = feedback.write_feedback([sub], config, Period(2024, 2), tmp_path / "out", ingest.read_source)
+    assert [p.name for p in written] == ["kiem-tra-2024-02.xlsx"]
