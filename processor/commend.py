@@ -422,11 +422,22 @@ def _target(ctx: _Context, target_id: str):
     return next(t for c in ctx.config.campaigns for t in c.targets if t.id == target_id)
 
 
+def _unit_months_missing(ctx: _Context, unit: UnitHistory) -> list[str]:
+    """"không có báo cáo tháng …" for each campaign month the unit sent no usable report for: then none
+    of its people has that month either, and naming each of them for it says nothing more."""
+    return [
+        f"{_NO_REPORT}{period.label}"
+        for period, record in zip(ctx.periods, ctx.view(unit.months)[0], strict=True)
+        if record is None
+    ]
+
+
 def _all_staff_meet_targets(ctx: _Context, unit: UnitHistory, target_ids: list) -> CriterionOutcome:
     name = "all_staff_meet_targets"
     staff = ctx.staff_by_unit.get(unit.unit_code, [])
     problems: list[str] = []
     people_ids: list[str] = []
+    missing = _unit_months_missing(ctx, unit) if staff else []
     for target_id in target_ids:
         target = _target(ctx, target_id)
         if target.measure == "units_rated_good_or_better":
@@ -440,12 +451,16 @@ def _all_staff_meet_targets(ctx: _Context, unit: UnitHistory, target_ids: list) 
                 )
         else:
             people_ids.append(target.id)
+            if missing:
+                continue  # every person falls short: said once, below
             failing, shown = _staff_failing(ctx, unit.unit_code, _person_target_rule(ctx, target.measure))
             if failing:
                 names = _failing_names(failing, shown)
                 problems.append(f"{failing}/{len(staff)} người chưa đạt chỉ tiêu {target.id} ({names})")
     if people_ids and not staff:
         return _fail(name, "đơn vị chưa có danh sách cá nhân trong báo cáo")
+    if people_ids and missing:
+        problems = [*missing, *problems]
     if problems:
         return _fail(name, "; ".join(problems))
     if people_ids:
@@ -476,6 +491,9 @@ def _staff_min_rating_every_month(ctx: _Context, unit: UnitHistory, code: str) -
     staff = ctx.staff_by_unit.get(unit.unit_code, [])
     if not staff:
         return _fail(name, "đơn vị chưa có danh sách cá nhân trong báo cáo")
+    missing = _unit_months_missing(ctx, unit)
+    if missing:
+        return _fail(name, "; ".join(missing))
     failing, shown = _staff_failing(ctx, unit.unit_code, ("rating", code, "xếp loại"))
     if failing:
         return _fail(name, f"{failing}/{len(staff)} người chưa đạt ({_failing_names(failing, shown)})")
