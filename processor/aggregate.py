@@ -578,6 +578,10 @@ class _People:
                     person.position,
                     person.category,
                     histories[history],
+                    person.gender,
+                    person.ethnicity,
+                    person.recruited_on,
+                    person.leader,
                 )
                 for _, key, unit_code, history, _, person in ordered
             ]

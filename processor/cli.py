@@ -12,8 +12,11 @@ from pathlib import Path
 
 import click
 
-from processor import __version__
+from processor import __version__, cli_words
 from processor.records import UserError, Verdict
+
+# Before any command is declared: click translates some of its words as the decorators run.
+cli_words.install()
 
 
 def _utf8_console() -> None:
@@ -30,7 +33,7 @@ def _without_numpy() -> None:
     sys.modules.setdefault("numpy", None)  # type: ignore[arg-type]  # None: "import numpy" fails
 
 
-class _Group(click.Group):
+class _Group(cli_words.Group):
     """Prints a UserError as a Vietnamese message with no traceback, exit status 2."""
 
     def invoke(self, ctx: click.Context):
@@ -81,6 +84,7 @@ CONFIG_OPTION = click.option(
     type=click.Path(path_type=Path),
     default=Path("config.toml"),
     show_default=True,
+    metavar="TỆP",
     help="Tệp cấu hình.",
 )
 
@@ -96,7 +100,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("directory", type=click.Path(path_type=Path), default=Path("."))
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("."), metavar="[THƯ-MỤC]")
 def init(directory: Path) -> None:
     """Tạo thư mục làm việc: config.toml, input_templates/, inbox/, output/ (không ghi đè tệp có sẵn)."""
     from processor.workspace import create_workspace
@@ -116,26 +120,30 @@ def _load(config_path: Path):
 
 
 def _default_period(config) -> str:
-    """The month before today, if a campaign covers it; else the last month of the latest campaign."""
+    """The period of a command run without --period; the first line printed says which and why."""
     import datetime as dt
 
-    from processor.records import Period
+    from processor.periods import announce_default, default_period
 
-    last_month = Period.of(dt.date.today()).previous()
-    if any(c.contains(last_month) for c in config.campaigns):
-        return str(last_month)
-    latest = max(config.campaigns, key=lambda c: c.end)
-    return str(latest.periods[-1])
+    period, reason = default_period(config, dt.date.today())
+    click.echo(announce_default(period, reason))
+    return str(period)
 
 
 PERIOD_OPTION = click.option(
-    "--period", "period_text", metavar="YYYY-MM", help="Kỳ báo cáo (tháng), ví dụ 2024-02."
+    "--period",
+    "period_text",
+    type=cli_words.PeriodParam(),
+    help="Kỳ báo cáo (tháng): 2024-02, 02/2024, 2/2024 hoặc “tháng 2/2024”. Không ghi thì chọn tháng "
+    "trước tháng hiện tại nếu tháng đó thuộc một đợt thi đua, nếu không thì tháng cuối của đợt kết thúc "
+    "sau cùng.",
 )
 INBOX_OPTION = click.option(
     "--inbox",
     type=click.Path(path_type=Path),
     default=Path("inbox"),
     show_default=True,
+    metavar="THƯ-MỤC",
     help="Thư mục chứa tệp và thư điện tử nhận được từ các đơn vị.",
 )
 OUT_OPTION = click.option(
@@ -144,6 +152,7 @@ OUT_OPTION = click.option(
     type=click.Path(path_type=Path),
     default=Path("output"),
     show_default=True,
+    metavar="THƯ-MỤC",
     help="Thư mục ghi kết quả.",
 )
 
@@ -152,7 +161,9 @@ OUT_OPTION = click.option(
 @CONFIG_OPTION
 @PERIOD_OPTION
 @click.option("--unit", "units", multiple=True, metavar="MÃ", help="Chỉ tạo cho đơn vị này (lặp lại được).")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="Thư mục ghi biểu mẫu.")
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=None, metavar="THƯ-MỤC", help="Thư mục ghi biểu mẫu."
+)
 @click.option("--master", is_flag=True, help="Chỉ tạo biểu mẫu trắng (không gắn đơn vị, kỳ báo cáo).")
 @INBOX_OPTION
 def template(config_path, period_text, units, out, master, inbox) -> None:
@@ -176,7 +187,9 @@ def template(config_path, period_text, units, out, master, inbox) -> None:
     paths = form_template.write_unit_workbooks(config, period, out, list(units) or None, prefill=prefill)
     for path in paths:
         click.echo(f"  {path}")
-    remembered = sum(1 for code in prefill if not units or code in units)
+    # Codes as the roster spells them (`--unit tchc` makes TCHC's form, prefilled like `--unit TCHC`).
+    wanted = {code.strip().upper() for code in units}
+    remembered = sum(1 for code, staff in prefill.items() if staff and (not wanted or code.upper() in wanted))
     click.echo(
         f"Đã tạo {len(paths)} biểu mẫu kỳ {period.label} trong {out}"
         + (f" ({remembered} đơn vị đã điền sẵn danh sách cán bộ từ báo cáo gần nhất)." if remembered else ".")
@@ -185,11 +198,12 @@ def template(config_path, period_text, units, out, master, inbox) -> None:
 
 @cli.command()
 @CONFIG_OPTION
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="TỆP...")
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
     default=None,
+    metavar="THƯ-MỤC",
     help="Ghi bản có đánh dấu lỗi và thư trả lời vào thư mục này.",
 )
 def check(config_path, files, out) -> None:
@@ -252,6 +266,20 @@ def _warn_copied_times(submissions, period) -> None:
         ".msg) vào thư mục nhận thay vì chỉ lưu tệp Excel đính kèm.",
         fg="yellow",
     )
+
+
+def _warn_refused_after_rule_change(submissions) -> None:
+    """Files accepted by an earlier run that today's rules refuse: never a silent change of history."""
+    from processor.ingest_cache import refused_after_rule_change
+
+    for sub in refused_after_rule_change(submissions):
+        where = f" ({sub.unit_code} tháng {sub.period.label})" if sub.unit_code and sub.period else ""
+        click.secho(
+            f"Lưu ý: tệp {sub.file.display_name}{where} đã được chấp nhận ở lần chạy trước, nay không còn "
+            "được chấp nhận theo quy định kiểm tra hiện hành (config.toml đã thay đổi). Xem sheet “Lỗi” "
+            "trong tong-hop.xlsx và phản hồi kiểm tra của đơn vị.",
+            fg="yellow",
+        )
 
 
 # A province has hundreds of units below a target: the console names the first few, the workbook all.
@@ -336,6 +364,7 @@ def _print_run(config, outcome) -> None:
 
     _print_completeness(outcome.result)
     _warn_copied_times(outcome.submissions, outcome.result.period)
+    _warn_refused_after_rule_change(outcome.submissions)
     _print_targets(outcome.result)
     if outcome.result.accept_partial:
         click.secho("Lưu ý: đã dùng các dòng hợp lệ của tệp có lỗi (--accept-partial).", fg="yellow")
@@ -347,10 +376,31 @@ def _print_run(config, outcome) -> None:
         out_dir=outcome.out_dir,
         outputs=outcome.outputs,
         pdf_skipped=outcome.pdf_skipped,
-        notices=outcome.notices,
+        notices=[*outcome.notices, *_no_address_lines(outcome.reminders)],
     )
     for line in render_report(report):
         click.echo(line)
+
+
+def _print_reminders(paths) -> None:
+    """Where the reminder drafts are, and the units without an address the clerk must reach otherwise."""
+    drafts = [p for p in paths if p.suffix == ".eml"]
+    if drafts:
+        click.echo(f"Thư nhắc nộp báo cáo: {len(drafts)} thư trong {drafts[0].parent}")
+    for line in _no_address_lines(paths):
+        click.secho(line, fg="yellow")
+
+
+def _no_address_lines(paths) -> list[str]:
+    from processor.render.reminders import NO_ADDRESS_LIST
+
+    listing = next((p for p in paths if p.name == NO_ADDRESS_LIST), None)
+    if listing is None:
+        return []
+    return [
+        f"Đơn vị cần nhắc nộp nhưng chưa đăng ký địa chỉ thư: xem {listing} (biểu mẫu của các đơn vị này "
+        "nằm cùng thư mục)."
+    ]
 
 
 def _with_progress(job, stages=None):
@@ -372,7 +422,12 @@ def _with_progress(job, stages=None):
 @PERIOD_OPTION
 @INBOX_OPTION
 @OUT_OPTION
-def status(config_path, period_text, inbox, out_root) -> None:
+@click.option(
+    "--reminders",
+    is_flag=True,
+    help="Ghi thư nhắc nộp (kèm biểu mẫu) cho đơn vị chưa nộp hoặc có lỗi vào output/<kỳ>/nhac-nop/.",
+)
+def status(config_path, period_text, inbox, out_root, reminders) -> None:
     """Xem nhanh đơn vị nào đã nộp, nộp muộn, có lỗi hoặc chưa nộp (không lập văn bản)."""
     from processor.pipeline import status as period_status
 
@@ -380,6 +435,12 @@ def status(config_path, period_text, inbox, out_root) -> None:
     period_text = period_text or _default_period(config)
     from processor.progress import STATUS_STAGES
     from processor.run_report import build_report, render_report
+
+    paths = None
+    if reminders:
+        from processor.pipeline import write_reminders_now
+
+        paths = write_reminders_now(config, period_text, inbox, out_root, notify=click.echo)
 
     def job(progress):
         return period_status(config, period_text, inbox, out_root, notify=click.echo, progress=progress)
@@ -398,6 +459,65 @@ def status(config_path, period_text, inbox, out_root) -> None:
     )
     for line in render_report(report, run=False):
         click.echo(line)
+    if paths is not None:
+        for line in _no_address_lines(paths):
+            click.secho(line, fg="yellow")
+        if not paths:
+            click.echo("Không có đơn vị nào cần nhắc nộp báo cáo.")
+
+@cli.command()
+@CONFIG_OPTION
+@INBOX_OPTION
+def fetch(config_path, inbox) -> None:
+    """Tải thư mới từ hộp thư của cơ quan (IMAP, chỉ đọc) vào thư mục inbox/, kèm thời điểm hộp thư nhận."""
+    from processor.mail import commands
+
+    config = _load(config_path)
+    commands.fetch(config, inbox, echo=click.echo, warn=lambda line: click.secho(line, fg="yellow"))
+
+
+@cli.command()
+@CONFIG_OPTION
+@PERIOD_OPTION
+@OUT_OPTION
+@click.option("--yes", is_flag=True, help="Gửi ngay, không hỏi lại.")
+@click.option("--dry-run", is_flag=True, help="Chỉ liệt kê thư sẽ gửi, không gửi.")
+def send(config_path, period_text, out_root, yes, dry_run) -> None:
+    """Gửi thư phản hồi và thư nhắc nộp của kỳ báo cáo qua SMTP (mỗi thư một lần)."""
+    from processor.mail import commands
+
+    config = _load(config_path)
+    commands.send(config, period_text or _default_period(config), out_root, yes=yes, dry_run=dry_run)
+
+
+@cli.command()
+@CONFIG_OPTION
+@PERIOD_OPTION
+@INBOX_OPTION
+@OUT_OPTION
+@click.option(
+    "--file",
+    "workbook",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Bảng duyệt đã sửa (mặc định: bản đã sửa trong thư mục kết quả của kỳ).",
+)
+@click.option("--pdf", is_flag=True, help="Xuất thêm bản PDF của văn bản (cần LibreOffice).")
+def decide(config_path, period_text, inbox, out_root, workbook, pdf) -> None:
+    """Lập Quyết định khen thưởng và Giấy khen theo bảng duyệt của Hội đồng thi đua - khen thưởng."""
+    from processor.decide import decide_period, report_lines
+
+    config = _load(config_path)
+    period_text = period_text or _default_period(config)
+    outcome = _with_progress(
+        lambda progress: decide_period(
+            config, period_text, inbox, out_root, workbook=workbook, pdf=pdf, progress=progress
+        )
+    )
+    for line, warning in report_lines(outcome):
+        click.secho(line, fg="yellow" if warning else None)
+    if outcome.review.blocked:
+        sys.exit(1)
 
 
 @cli.command()
@@ -407,6 +527,7 @@ def status(config_path, period_text, inbox, out_root) -> None:
     type=click.Path(path_type=Path),
     default=Path("output/demo"),
     show_default=True,
+    metavar="THƯ-MỤC",
     help="Thư mục tạo dữ liệu mẫu.",
 )
 def demo(directory) -> None:

@@ -16,6 +16,7 @@ Order of evaluation:
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import itertools
 import math
@@ -377,6 +378,34 @@ def _min_initiatives(ctx: _Context, person: PersonHistory, needed: int) -> Crite
     )
 
 
+def _months_between(start: dt.date, end: dt.date) -> int:
+    """Whole months from `start` to `end` (15/03 to 14/09: 5; to 15/09: 6)."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    return months - 1 if end.day < start.day else months
+
+
+def _min_months_since_recruitment(ctx: _Context, person: PersonHistory, needed: int) -> CriterionOutcome:
+    """Staff recruited less than `needed` months before the review are not considered (Circular
+    01/2024/TT-BNV names 6). The review's day is the last day of the last month judged."""
+    name = "min_months_since_recruitment"
+    last = ctx.periods[-1]
+    review_day = last.next().first_day - dt.timedelta(days=1)
+    start = person.recruited_on  # form version 2 carries it; None on older forms
+    if start is None:
+        return CriterionOutcome(
+            name,
+            False,
+            f"Chưa đủ số liệu: biểu báo cáo chưa ghi ngày tuyển dụng, nên chưa xác định được đã công tác đủ "
+            f"{needed} tháng đến ngày {review_day:%d/%m/%Y} hay chưa",
+        )
+    months = _months_between(start, review_day)
+    text = (
+        f"tuyển dụng ngày {start:%d/%m/%Y}, đến ngày {review_day:%d/%m/%Y} được {months} tháng "
+        f"(yêu cầu ít nhất {needed} tháng)"
+    )
+    return _outcome(name, months >= needed, text)
+
+
 def _no_discipline_from(ctx: _Context, person: PersonHistory, level: str) -> CriterionOutcome:
     problems = _discipline_problems(ctx, person.months, level)
     if problems:
@@ -571,6 +600,7 @@ CRITERIA: dict[str, dict[str, Criterion]] = {
         "min_initiatives": _min_initiatives,
         "no_discipline_from": _no_discipline_from,
         "requires_award": _person_requires_award,
+        "min_months_since_recruitment": _min_months_since_recruitment,
     },
     COLLECTIVE: {
         "unit_rating_every_month": _unit_rating_every_month,
@@ -701,10 +731,93 @@ def decide(config: Config, result: PeriodResult, rule_set_id: str | None = None)
     for subject, items in ((INDIVIDUAL, result.people), (COLLECTIVE, result.unit_histories)):
         awards = chain_order([a for a in rule_set.awards if a.subject == subject])
         by_award: list[list[Decision]] = [
-            _decide_award(ctx, award, subject, items, profiles) for award in awards
+            _with_basis(award, _decide_award(ctx, award, subject, items, profiles)) for award in awards
         ]
         decisions += _highest_only(ctx, by_award)
     return decisions
+
+
+def _with_basis(award: Award, decisions: list[Decision]) -> list[Decision]:
+    """Each criterion's reason followed by its legal basis (config `criteria_basis`), when one is given."""
+    basis = award.criteria_basis
+    if not basis:
+        return decisions
+    texts: dict[CriterionOutcome, CriterionOutcome] = {}
+
+    def cited(outcome: CriterionOutcome) -> CriterionOutcome:
+        found = texts.get(outcome)
+        if found is None:
+            where = basis.get(outcome.criterion)
+            found = texts[outcome] = (
+                dataclasses.replace(outcome, reason=f"{outcome.reason} (căn cứ: {where})")
+                if where
+                else outcome
+            )
+        return found
+
+    # Decisions of people judged alike share one outcomes tuple (see _decide_award); so do their copies.
+    copies: dict[int, tuple[tuple, tuple]] = {}
+
+    def cited_all(outcomes: tuple) -> tuple:
+        entry = copies.get(id(outcomes))
+        if entry is None or entry[0] is not outcomes:
+            entry = copies[id(outcomes)] = (outcomes, tuple(map(cited, outcomes)))
+        return entry[1]
+
+    return [dataclasses.replace(d, outcomes=cited_all(d.outcomes)) for d in decisions]
+
+
+def year_end_rule_set(config: Config, result: PeriodResult) -> RuleSet | None:
+    """The campaign's `year_end_rule_set` when this run reviews a whole calendar year: the closing run of
+    a campaign from 1 January to 31 December (twelve months of ratings), or `annual_review` set."""
+    campaign = _campaign(config, result.campaign_id)
+    if not campaign.year_end_rule_set or not result.final:
+        return None
+    whole_year = (
+        campaign.start == dt.date(campaign.start.year, 1, 1)
+        and campaign.end == dt.date(campaign.start.year, 12, 31)
+    )
+    if not (whole_year or campaign.annual_review):
+        return None
+    return rule_set_for(config, result, campaign.year_end_rule_set)
+
+
+def closing_rule_sets(config: Config, result: PeriodResult) -> list[RuleSet]:
+    """The rule sets of the run's proposals: the campaign's, then the annual titles' when they apply."""
+    annual = year_end_rule_set(config, result)
+    return [rule_set_for(config, result), *([annual] if annual else [])]
+
+
+def decide_closing(config: Config, result: PeriodResult) -> list[Decision]:
+    """`decide` under every rule set of `closing_rule_sets`, with one achievement earning one award
+    across them: a subject proposed for an annual title is not proposed for the campaign's award too
+    (or the other way round, `one_award_prefers = "campaign"`); the other decision says why."""
+    campaign_set, *annual = closing_rule_sets(config, result)
+    decisions = decide(config, result, campaign_set.id)
+    if not annual:
+        return decisions
+    titles = decide(config, result, annual[0].id)
+    prefer_campaign = _campaign(config, result.campaign_id).one_award_prefers == "campaign"
+    kept, other = (decisions, titles) if prefer_campaign else (titles, decisions)
+    winners = {(d.subject, d.subject_key): d.award_name for d in kept if d.proposed}
+    amended = []
+    for d in other:
+        top = winners.get((d.subject, d.subject_key))
+        if d.proposed and top:
+            reason = (
+                f"Đạt tiêu chuẩn nhưng không đề nghị riêng: đã đề nghị {top} "
+                "(một thành tích chỉ đề nghị một hình thức khen thưởng)"
+            )
+            d = dataclasses.replace(
+                d, proposed=False, outcomes=(*d.outcomes, CriterionOutcome(HIGHER_AWARD, False, reason))
+            )
+        amended.append(d)
+    # The campaign's decisions first, then the titles', each in its own order.
+    return [*decisions, *amended] if prefer_campaign else [*amended, *titles]
+
+
+# Individual criteria that read more than the person's months: judged per person, not per profile.
+_PER_PERSON = frozenset({"requires_award", "min_months_since_recruitment"})
 
 
 def _decide_award(
@@ -725,14 +838,14 @@ def _decide_award(
         # with the same months are legion: each distinct record is judged once, its outcomes reused.
         # The decisions are made in the same pass as if no quota applied; the quota, if any, then
         # amends those of the people meeting the criteria.
-        requires = [i for i, (name, _) in enumerate(criteria) if name == "requires_award"]
+        requires = [i for i, (name, _) in enumerate(criteria) if name in _PER_PERSON]
         known: dict[int, tuple[tuple, bool, str]] = {}
         achievements = ctx._achievements
         for item, profile in zip(items, profiles, strict=True):
             shared = known.get(profile)
             if shared is None:
                 judged = tuple(
-                    None if name == "requires_award" else functions[name](ctx, item, value)
+                    None if name in _PER_PERSON else functions[name](ctx, item, value)
                     for name, value in criteria
                 )
                 achievement = achievements.get(profile)
@@ -747,7 +860,8 @@ def _decide_award(
             if requires:
                 filled = list(outcomes)
                 for index in requires:
-                    outcome = filled[index] = functions["requires_award"](ctx, item, criteria[index][1])
+                    name, value = criteria[index]
+                    outcome = filled[index] = functions[name](ctx, item, value)
                     passed = passed and outcome.passed
                 outcomes = tuple(filled)
             if passed:

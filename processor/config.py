@@ -41,6 +41,7 @@ CRITERIA = {
         "min_initiatives": "int",
         "no_discipline_from": "discipline",
         "requires_award": "award",
+        "min_months_since_recruitment": "int",
     },
     "collective": {
         "unit_rating_every_month": "rating",
@@ -113,6 +114,101 @@ class Validation:
     max_attachments: int = 50  # per e-mail, attached e-mails included: the rest is one finding
 
 
+# [mail]: the office mailbox `thidua fetch` reads over IMAP and `thidua send` sends from over SMTP
+# (processor/mail/). The password is never here: THIDUA_MAIL_PASSWORD, the OS keyring, or a prompt.
+MAIL_SECURITY = ("ssl", "starttls", "none")
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")  # the only hosts "none" (no encryption) is accepted for
+
+
+@dataclass(frozen=True)
+class Mail:
+    imap_host: str = ""
+    imap_port: int = 0  # 0: the usual port of imap_security (993 ssl, 143 starttls / none)
+    imap_security: str = "ssl"
+    username: str = ""
+    folder: str = "INBOX"
+    smtp_host: str = ""
+    smtp_port: int = 0  # 0: the usual port of smtp_security (465 ssl, 587 starttls, 25 none)
+    smtp_security: str = "ssl"
+    from_address: str = ""  # empty: office.clerk_email
+    from_name: str = ""
+    ca_file: str = ""  # a CA bundle to trust besides the system's (an office server's own certificate)
+    timeout_seconds: int = 30
+    max_message_mb: int = 25  # a larger message is listed by `fetch`, not downloaded
+    sent_folder: str = ""  # IMAP folder `send` appends a copy of each sent message to; empty: none
+
+
+# The 54 ethnic groups of Vietnam (Tổng cục Thống kê's list), Kinh first: the `Dân tộc` drop-down when
+# config.toml names no groups of its own (a province lists its own in [form] ethnic_groups).
+ETHNIC_GROUPS = [
+    "Kinh", "Tày", "Thái", "Mường", "Khmer", "Hoa", "Nùng", "Mông", "Dao", "Gia Rai", "Ê Đê", "Ba Na",
+    "Sán Chay", "Chăm", "Cơ Ho", "Xơ Đăng", "Sán Dìu", "Hrê", "Ra Glai", "Mnông", "Thổ", "Xtiêng",
+    "Khơ Mú", "Bru - Vân Kiều", "Cơ Tu", "Giáy", "Tà Ôi", "Mạ", "Giẻ - Triêng", "Co", "Chơ Ro",
+    "Xinh Mun", "Hà Nhì", "Chu Ru", "Lào", "Kháng", "La Chí", "Phù Lá", "La Hủ", "La Ha", "Pà Thẻn",
+    "Lự", "Ngái", "Chứt", "Lô Lô", "Mảng", "Cơ Lao", "Bố Y", "Cống", "Si La", "Pu Péo", "Rơ Măm",
+    "Brâu", "Ơ Đu",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FormSettings:
+    """[form]: which version of the report form new templates are made from, and its lists."""
+
+    version: str = ""  # empty: the newest version the program knows (form.LATEST_VERSION)
+    ethnic_groups: list[str] = field(default_factory=lambda: list(ETHNIC_GROUPS))
+
+
+# The staff fields a breakdown may split by (PersonRecord attributes); bool fields group as "Có"/"Không".
+BREAKDOWN_FIELDS = {
+    "gender": "Giới tính",
+    "ethnicity": "Dân tộc",
+    "category": "Đối tượng",
+    "leader": "Lãnh đạo, quản lý",
+}
+
+
+@dataclass(frozen=True)
+class BreakdownGroup:
+    label: str
+    values: list[str] = field(default_factory=list)  # the field's values in the group (category codes)
+    other: bool = False  # every filled value no other group of the breakdown names
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """[[breakdowns]]: one split of the staff and commendation figures, as higher levels ask for it."""
+
+    id: str
+    label: str
+    field: str  # one of BREAKDOWN_FIELDS
+    groups: list[BreakdownGroup] = field(default_factory=list)  # none: one group per value found
+
+
+def default_breakdowns() -> list[Breakdown]:
+    """What annual emulation statistics ask for when config.toml lists no [[breakdowns]]."""
+    return [
+        Breakdown(
+            "gioi-tinh", "Giới tính", "gender", [BreakdownGroup("Nam", ["Nam"]), BreakdownGroup("Nữ", ["Nữ"])]
+        ),
+        Breakdown(
+            "dan-toc",
+            "Dân tộc",
+            "ethnicity",
+            [BreakdownGroup("Kinh", ["Kinh"]), BreakdownGroup("Dân tộc thiểu số", other=True)],
+        ),
+        Breakdown("doi-tuong", "Đối tượng", "category"),
+        Breakdown(
+            "lanh-dao",
+            "Lãnh đạo, quản lý",
+            "leader",
+            [
+                BreakdownGroup("Giữ chức vụ lãnh đạo, quản lý", ["Có"]),
+                BreakdownGroup("Không giữ chức vụ", ["Không"]),
+            ],
+        ),
+    ]
+
+
 @dataclass(frozen=True)
 class Choice:
     """A rating level or a staff category: a code, its label, and what people type for it."""
@@ -158,6 +254,12 @@ class Campaign:
     rule_set: str
     targets: list[Target]
     year_end_rule_set: str = ""
+    # The closing run also proposes the year_end_rule_set's titles when the campaign spans 1 January to
+    # 31 December; `annual_review = true` makes another campaign's closing run the annual review.
+    annual_review: bool = False
+    # One achievement, one award: which wins when a subject earns both an annual title and the campaign's
+    # award at the same closing run ("year_end" or "campaign"; unconfirmed, hence a setting).
+    one_award_prefers: str = "year_end"
 
     @property
     def periods(self) -> tuple[Period, ...]:
@@ -184,6 +286,8 @@ class Award:
     criteria: dict
     quota_percent: float = 0
     tie_break: str = ""
+    # The legal basis of each criterion, by criterion name: the giải trình cites it after the reason.
+    criteria_basis: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -207,6 +311,46 @@ class RuleSet:
 
 
 @dataclass(frozen=True)
+class Box:
+    """Where one text of the Giấy khen goes on the pre-printed blank: millimetres from the page's top left."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class CertificatePositions:
+    """The Giấy khen's variable texts on an A4 landscape blank (297 x 210 mm); see docs."""
+
+    name: Box = field(default_factory=lambda: Box(40, 92, 217, 14))
+    unit: Box = field(default_factory=lambda: Box(40, 108, 217, 10))
+    achievement: Box = field(default_factory=lambda: Box(40, 120, 217, 24))
+    decision: Box = field(default_factory=lambda: Box(25, 168, 115, 16))
+    place_date: Box = field(default_factory=lambda: Box(160, 150, 120, 9))
+    signer: Box = field(default_factory=lambda: Box(160, 160, 120, 36))
+
+
+@dataclass(frozen=True)
+class DecisionSettings:
+    """`thidua decide`: the Quyết định khen thưởng and the Giấy khen (config.toml [decision])."""
+
+    authority_line: str = ""  # "CHÁNH VĂN PHÒNG UBND TỈNH LÀO CAI"; empty: signer_title + parent_body
+    proposer: str = "Trưởng phòng Tổ chức - Hành chính"
+    executors: str = (
+        "Trưởng phòng Tổ chức - Hành chính, Thủ trưởng các phòng, ban, đơn vị thuộc Văn phòng và các "
+        "tập thể, cá nhân có tên tại Điều 1"
+    )
+    recipients: list[str] = field(default_factory=lambda: ["Lãnh đạo Văn phòng", "Lưu: VT, TCHC"])
+    reward_collective_vnd: int = 0  # 0 and 0: no Điều on reward money
+    reward_individual_vnd: int = 0
+    reward_source: str = "Quỹ thi đua, khen thưởng của Văn phòng"
+    certificate: str = "preprinted"  # "preprinted" (in ra phôi in sẵn) or "plain" (in cả khung, tiêu đề)
+    positions: CertificatePositions = field(default_factory=CertificatePositions)
+
+
+@dataclass(frozen=True)
 class Config:
     office: Office
     ratings: list[Choice]
@@ -217,6 +361,10 @@ class Config:
     rule_sets: list[RuleSet]
     documents: Documents = field(default_factory=Documents)
     validation: Validation = field(default_factory=Validation)
+    mail: Mail = field(default_factory=Mail)
+    form: FormSettings = field(default_factory=FormSettings)
+    breakdowns: list[Breakdown] = field(default_factory=default_breakdowns)
+    decision: DecisionSettings = field(default_factory=DecisionSettings)
     path: Path | None = None
     sha256: str = ""
 
@@ -448,6 +596,27 @@ def _check_date_setting(value: object, errors: _Errors) -> None:
         )
 
 
+def _check_decision(decision: DecisionSettings, errors: _Errors) -> None:
+    if decision.certificate not in ("preprinted", "plain"):
+        errors.add(
+            "decision.certificate", "chỉ nhận “preprinted” (in lên phôi in sẵn) hoặc “plain” (in cả trang)."
+        )
+    for key in ("reward_collective_vnd", "reward_individual_vnd"):
+        if getattr(decision, key) < 0:
+            errors.add(f"decision.{key}", "là số tiền (đồng), không âm; 0 nếu không thưởng tiền.")
+    for item in dataclasses.fields(CertificatePositions):
+        box = getattr(decision.positions, item.name)
+        if not isinstance(box, Box):
+            continue
+        fits = box.x >= 0 and box.y >= 0 and box.x + box.width <= 297 and box.y + box.height <= 210
+        if not fits or box.width <= 0 or box.height <= 0:
+            errors.add(
+                f"decision.positions.{item.name}",
+                "khung phải nằm trong trang A4 ngang (297 x 210 mm): x + width ≤ 297, y + height ≤ 210, "
+                "width và height lớn hơn 0.",
+            )
+
+
 # An address as mail programs write it (RFC 5322's dot-atom on both sides of the @): what the drafts can
 # carry in a header. Quoted local parts and address literals ("a@[10.0.0.1]") are valid too, but no
 # office uses them, and the email package turns some half-written ones into exceptions.
@@ -485,6 +654,9 @@ def _check(config: Config, errors: _Errors) -> None:
     if config.documents.name_order not in ("given_name", "roster"):
         errors.add("documents.name_order", "chỉ nhận “given_name” hoặc “roster”.")
     _check_date_setting(config.documents.date, errors)
+    _check_mail(config.mail, errors)
+    _check_form(config, errors)
+    _check_decision(config.decision, errors)
     rule_sets = {r.id: (i, r) for i, r in reversed(list(enumerate(config.rule_sets, 1)))}
     rule_set_ids = set(rule_sets)
     for i, campaign in enumerate(config.campaigns, 1):
@@ -509,6 +681,8 @@ def _check(config: Config, errors: _Errors) -> None:
                         f"{format_date(campaign.end)}: bộ tiêu chuẩn phải có hiệu lực trong suốt thời gian "
                         f"của đợt. Chọn bộ tiêu chuẩn khác, hoặc sửa {dates} nếu ghi nhầm.",
                     )
+        if campaign.one_award_prefers not in ("year_end", "campaign"):
+            errors.add(f"{path}.one_award_prefers", "chỉ nhận “year_end” (danh hiệu cả năm) hoặc “campaign”.")
         _check_unique(campaign.targets, "id", f"{path}.targets", errors)
         for j, target in enumerate(campaign.targets, 1):
             if target.measure not in MEASURES:
@@ -546,6 +720,11 @@ def _check(config: Config, errors: _Errors) -> None:
             if not 0 <= award.quota_percent <= 100:
                 errors.add(f"{path}.quota_percent", "là tỷ lệ phần trăm từ 0 (không giới hạn) đến 100.")
             known = CRITERIA[award.subject]
+            for name in award.criteria_basis:
+                if name not in award.criteria:
+                    errors.add(
+                        f"{path}.criteria_basis.{name}", "không có tiêu chí này trong criteria của hình thức."
+                    )
             for name, value in award.criteria.items():
                 if name not in known:
                     errors.add(
@@ -556,14 +735,71 @@ def _check(config: Config, errors: _Errors) -> None:
                     _check_criterion_value(known[name], value, f"{path}.criteria.{name}", refs, errors)
 
 
+def _check_mail(mail: Mail, errors: _Errors) -> None:
+    for side in ("imap", "smtp"):
+        security, host = getattr(mail, f"{side}_security"), getattr(mail, f"{side}_host")
+        if security not in MAIL_SECURITY:
+            errors.add(f"mail.{side}_security", "chỉ nhận “ssl”, “starttls” hoặc “none”.")
+        elif security == "none" and host and host.lower() not in LOCAL_HOSTS:
+            errors.add(
+                f"mail.{side}_security",
+                f"“none” (không mã hóa) chỉ dùng được với máy chủ trên chính máy này (localhost), không với "
+                f"“{host}”: mật khẩu và thư sẽ đi qua mạng không được bảo vệ. Dùng “ssl” hoặc “starttls”.",
+            )
+        if not 0 <= getattr(mail, f"{side}_port") <= 65535:
+            errors.add(f"mail.{side}_port", "là số cổng từ 1 đến 65535 (0: cổng thông thường).")
+    if mail.from_address and not is_email_address(mail.from_address):
+        errors.add("mail.from_address", f"“{mail.from_address}” không phải địa chỉ thư điện tử.")
+    if mail.timeout_seconds < 1:
+        errors.add("mail.timeout_seconds", "là số giây chờ máy chủ thư trả lời, ít nhất 1.")
+    if mail.max_message_mb < 1:
+        errors.add("mail.max_message_mb", "là dung lượng tối đa (MB) của một thư được tải về, ít nhất 1.")
+    if not mail.folder:
+        errors.add("mail.folder", "là tên thư mục trong hộp thư, ví dụ “INBOX”.")
+
+
+def _check_form(config: Config, errors: _Errors) -> None:
+    from processor import form  # form derives from this module's records: imported when first needed
+
+    version = config.form.version
+    if version and version not in form.VERSIONS:
+        errors.add(
+            "form.version",
+            f"không có biểu mẫu phiên bản “{version}”; chương trình có các phiên bản: "
+            f"{', '.join(form.VERSIONS)}.",
+        )
+    if "Kinh" not in config.form.ethnic_groups:
+        errors.add("form.ethnic_groups", "danh sách dân tộc cần có “Kinh”.")
+    if len(set(map(fold, config.form.ethnic_groups))) != len(config.form.ethnic_groups):
+        errors.add("form.ethnic_groups", "có tên dân tộc ghi hai lần.")
+    _check_unique(config.breakdowns, "id", "breakdowns", errors)
+    for i, breakdown in enumerate(config.breakdowns, 1):
+        if breakdown.field not in BREAKDOWN_FIELDS:
+            errors.add(
+                f"breakdowns[{i}].field",
+                f"“{breakdown.field}” không được hỗ trợ; dùng: {', '.join(BREAKDOWN_FIELDS)}.",
+            )
+        if sum(g.other for g in breakdown.groups) > 1:
+            errors.add(f"breakdowns[{i}].groups", "chỉ một nhóm được ghi other = true.")
+
+
 def parse_config(text: str, path: Path | None = None) -> Config:
     """Parse and validate config text; raise UserError listing every problem."""
     where = str(path) if path else "config.toml"
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"Tệp cấu hình {where} sai cú pháp TOML: {exc}.") from None
+        from processor.toml_errors import describe
+
+        raise UserError(describe(exc, text, where)) from None
     errors = _Errors()
+    if isinstance(data.get("mail"), dict) and "password" in data["mail"]:
+        del data["mail"]["password"]  # never echoed back
+        errors.add(
+            "mail.password",
+            "không ghi mật khẩu trong config.toml. Đặt biến môi trường THIDUA_MAIL_PASSWORD, lưu mật khẩu "
+            "vào kho mật khẩu của hệ điều hành (gói keyring), hoặc nhập khi chương trình hỏi.",
+        )
     config = _build(Config, data, "", errors)
     if config is not None and not errors:
         _check(config, errors)
@@ -579,10 +815,7 @@ def load_config(path: Path | str = "config.toml") -> Config:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise UserError(
-            f"Không tìm thấy tệp cấu hình {path}. Chạy “thidua init” để tạo thư mục làm việc, "
-            "hoặc chỉ rõ tệp bằng --config."
-        ) from None
+        raise UserError(missing_config_message(path)) from None
     except OSError as exc:
         raise UserError(f"Không đọc được tệp cấu hình {path}: {exc.strerror}.") from None
     try:
@@ -590,6 +823,51 @@ def load_config(path: Path | str = "config.toml") -> Config:
     except UnicodeDecodeError:
         raise UserError(f"Tệp cấu hình {path} phải được lưu với bảng mã UTF-8.") from None
     return parse_config(text, path)
+
+
+def _nearby_workspaces(folder: Path, name: str) -> list[Path]:
+    """Folders above `folder`, and its subfolders, holding a `name`: where the clerk probably meant to be."""
+    found: list[Path] = []
+    try:
+        found += [parent for parent in folder.parents if (parent / name).is_file()][:1]
+        # A home folder has a few dozen entries; one that is a whole disk is not searched through.
+        children = sorted(p for _, p in zip(range(500), folder.iterdir(), strict=False))
+        found += [child for child in children if (child / name).is_file()][:3]
+    except OSError:
+        pass
+    return found
+
+
+def _shell_path(path: Path) -> str:
+    return f'"{path}"' if " " in str(path) else str(path)
+
+
+def missing_config_message(path: Path) -> str:
+    """Why no config was found, and what to do: go to the workspace first, create one only if none exists.
+
+    A clerk who opens a terminal lands in the home folder: the usual cause is not being in the workspace.
+    """
+    if path.is_absolute():
+        return (
+            f"Không tìm thấy tệp cấu hình {path}. Kiểm tra lại đường dẫn sau --config; nếu chưa có thư mục "
+            "làm việc, tạo bằng “thidua init <thư mục>”."
+        )
+    here = Path.cwd()
+    nearby = _nearby_workspaces(here, path.name) if len(path.parts) == 1 else []
+    if nearby:
+        go = " hoặc ".join(f"“cd {_shell_path(folder)}”" for folder in nearby)
+        where = (
+            f"Thư mục làm việc có lẽ ở gần đây (có {path.name}): chuyển vào đó bằng {go} rồi chạy lại lệnh."
+        )
+    else:
+        where = (
+            "Các lệnh thidua chạy trong thư mục làm việc (thư mục có config.toml, inbox và output): chuyển "
+            "vào đó bằng “cd <thư mục làm việc>”, ví dụ “cd D:\\ThiDua”, rồi chạy lại lệnh."
+        )
+    return (
+        f"Không tìm thấy tệp cấu hình {path} trong thư mục hiện tại ({here}). {where} Nếu chưa có thư mục "
+        "làm việc, tạo bằng “thidua init <thư mục>”; hoặc chỉ rõ tệp cấu hình bằng --config."
+    )
 
 
 def default_config_text() -> str:

@@ -1,18 +1,24 @@
-"""The unit report form, defined once as data.
+"""The unit report form, defined once as data, one entry per version kept side by side.
 
 The template generator (template.py) and the validator (validate.py) both derive from these
-definitions: adding a column is one new `Field` entry in `STAFF_FIELDS`, nothing else.
+definitions. A form's hidden sheet names the version it was made from, and a received file is validated
+against that version: units go on sending last quarter's form for months after a change. Changing the
+form is adding a version (a new `FormVersion` in `VERSIONS`, docs/architecture.md "Form versions"),
+never editing one units already hold.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
 from processor.config import Config
+from processor.records import Period
 
 FORM_ID = "thidua-bao-cao-thang"
-FORM_VERSION = "1"
 
 UNIT_SHEET = "Đơn vị"
 STAFF_SHEET = "Cá nhân"
@@ -40,6 +46,8 @@ class ChoiceList(StrEnum):
     CATEGORY = "category"
     YES_NO = "yes_no"
     DISCIPLINE = "discipline"
+    GENDER = "gender"
+    ETHNICITY = "ethnicity"  # config's form.ethnic_groups
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,7 @@ class Field:
     default: object = None  # value used when an optional cell is empty
 
 
-UNIT_FIELDS: tuple[Field, ...] = (
+UNIT_FIELDS_1: tuple[Field, ...] = (
     Field("unit_code", "Mã đơn vị", Kind.CODE, True, "Mã đơn vị do Phòng TCHC cấp; không sửa."),
     Field("unit_name", "Tên đơn vị", Kind.TEXT, True, "Tên đầy đủ của phòng, ban, đơn vị."),
     Field("period", "Kỳ báo cáo", Kind.PERIOD, True, "Tháng báo cáo, dạng MM/YYYY, ví dụ 02/2024."),
@@ -122,7 +130,7 @@ UNIT_FIELDS: tuple[Field, ...] = (
     ),
 )
 
-STAFF_FIELDS: tuple[Field, ...] = (
+STAFF_FIELDS_1: tuple[Field, ...] = (
     Field("seq", "STT", Kind.INT, False, "Số thứ tự.", minimum=0, width=6),
     Field("name", "Họ và tên", Kind.TEXT, True, "Họ và tên đầy đủ, có dấu.", width=26),
     Field("birth_date", "Ngày sinh", Kind.DATE, True, "Ngày sinh, dạng dd/mm/yyyy.", width=12),
@@ -187,6 +195,92 @@ STAFF_FIELDS: tuple[Field, ...] = (
     Field("note", "Ghi chú", Kind.TEXT, False, "Ghi chú (nếu có).", width=20, maximum=500, default=""),
 )
 
+# Version 2: who the staff are, for the breakdowns higher levels ask for (gender, ethnic minority,
+# leadership) and the recruitment date of the "less than 6 months" rule. Optional, empty = no data
+# (default None, never a value of its own); after the version 1 columns, so those stay where they were.
+STAFF_FIELDS_2: tuple[Field, ...] = (
+    *STAFF_FIELDS_1,
+    Field(
+        "gender",
+        "Giới tính",
+        Kind.CHOICE,
+        False,
+        "Giới tính của cán bộ: chọn trong danh sách.",
+        choices=ChoiceList.GENDER,
+        width=9,
+    ),
+    Field(
+        "ethnicity",
+        "Dân tộc",
+        Kind.CHOICE,
+        False,
+        "Dân tộc của cán bộ: chọn trong danh sách.",
+        choices=ChoiceList.ETHNICITY,
+        width=13,
+    ),
+    Field(
+        "recruited_on",
+        "Ngày tuyển dụng",
+        Kind.DATE,
+        False,
+        "Ngày tuyển dụng (người lao động: ngày bắt đầu hợp đồng), dạng dd/mm/yyyy.",
+        width=12,
+    ),
+    Field(
+        "leader",
+        "Lãnh đạo, quản lý",
+        Kind.CHOICE,
+        False,
+        "Có nếu giữ chức vụ lãnh đạo, quản lý; Không nếu không.",
+        choices=ChoiceList.YES_NO,
+        width=11,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class FormVersion:
+    """One version of the form: everything its workbooks hold and are validated against."""
+
+    version: str
+    unit_fields: tuple[Field, ...]
+    staff_fields: tuple[Field, ...]
+
+    @functools.cached_property
+    def keys(self) -> frozenset[str]:
+        return frozenset(f.key for f in (*self.unit_fields, *self.staff_fields))
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """The definition as a checksum: a memo entry validated against another definition is stale."""
+        return hashlib.sha256(repr((self.version, self.unit_fields, self.staff_fields)).encode()).hexdigest()
+
+
+# Oldest first. A version is never edited once units hold it: a change is a new version.
+VERSIONS: dict[str, FormVersion] = {
+    v.version: v
+    for v in (
+        FormVersion("1", UNIT_FIELDS_1, STAFF_FIELDS_1),
+        FormVersion("2", UNIT_FIELDS_1, STAFF_FIELDS_2),
+    )
+}
+LATEST_VERSION = next(reversed(VERSIONS))
+FORM_VERSION = LATEST_VERSION
+# The newest version's fields: what the look-ups below and most callers mean by "the form".
+UNIT_FIELDS = VERSIONS[LATEST_VERSION].unit_fields
+STAFF_FIELDS = VERSIONS[LATEST_VERSION].staff_fields
+
+
+def current_version(config: Config) -> FormVersion:
+    """The version new templates are made from: config's form.version, else the newest."""
+    return VERSIONS.get(config.form.version) or VERSIONS[LATEST_VERSION]
+
+
+def missing_fields(version: FormVersion, than: FormVersion | None = None) -> tuple[Field, ...]:
+    """Fields of `than` (the newest version) that `version` does not have: no data in its files."""
+    than = than or VERSIONS[LATEST_VERSION]
+    return tuple(f for f in (*than.unit_fields, *than.staff_fields) if f.key not in version.keys)
+
 
 @dataclass(frozen=True)
 class Option:
@@ -208,7 +302,21 @@ def choice_options(config: Config, choices: ChoiceList) -> tuple[Option, ...]:
             Option("Có", True, ("co", "c", "x", "yes", "y", "1", "đã đăng ký", "có tham gia")),
             Option("Không", False, ("khong", "k", "no", "n", "0", "chưa", "không tham gia")),
         )
+    if choices is ChoiceList.GENDER:
+        return (Option("Nam", "Nam", ("nam", "m", "male")), Option("Nữ", "Nữ", ("nu", "f", "female")))
+    if choices is ChoiceList.ETHNICITY:
+        return tuple(Option(name, name, ()) for name in config.form.ethnic_groups)
     return tuple(Option(level, level, ()) for level in config.disciplines.levels)
+
+
+def date_example(field: Field, period: Period | None = None) -> dt.date:
+    """A plausible date to show for a date field: the guide's and the messages' "ví dụ …"."""
+    if field.key == "prepared_on":  # a report is made early in the month after its period
+        following = period.next() if period is not None else Period(2024, 2)
+        return dt.date(following.year, following.month, 2)
+    if field.key == "birth_date":
+        return dt.date(1985, 3, 15)
+    return dt.date(2015, 9, 1)
 
 
 def unit_field(key: str) -> Field:

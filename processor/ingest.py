@@ -1,6 +1,6 @@
 """Ingest: find what the units sent and hand each workbook's bytes to validate.
 
-The clerk drops files in an inbox folder: workbooks (.xlsx, .xlsm, .xls) saved from e-mails, or the
+The clerk drops files in an inbox folder: workbooks (.xlsx, .xlsm, .xls, .ods) saved from e-mails, or the
 e-mails themselves (.eml from any mail program, .msg from Outlook), in any sub-folder. Ingest is the
 only stage that reads them. It never changes, moves or deletes a file, and a file it cannot take
 becomes a finding, never an exception: one bad file must not stop the others.
@@ -48,6 +48,7 @@ from pathlib import Path
 
 from processor.config import Config
 from processor.ingest_cache import ValidationCache
+from processor.mail.journal import message_id, received_times
 from processor.progress import CHECK, step
 from processor.records import (
     UNKNOWN_TIME,
@@ -63,7 +64,10 @@ from processor.records import (
 )
 from processor.vntext import format_date, format_decimal, nfc, one_line, xml_safe
 
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+# .ods is read like .xlsx (reader.py). An .xlsb is taken to the reader too, which refuses it with a
+# finding the unit receives (save as .xlsx): its binary sheets cannot be bounded before calamine reads
+# them as the XML of the other formats is (docs/architecture.md).
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb")
 EMAIL_SUFFIXES = (".eml", ".msg")
 VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7), "UTC+07:00")
 SEPARATOR = " › "  # between an e-mail's name and its attachment's, in display names
@@ -72,7 +76,7 @@ SEPARATOR = " › "  # between an e-mail's name and its attachment's, in display
 _CLUTTER_NAMES = {"thumbs.db", "desktop.ini", ".ds_store", "__macosx"}
 _WINDOWS_HIDDEN = getattr(stat, "FILE_ATTRIBUTE_HIDDEN", 2) | getattr(stat, "FILE_ATTRIBUTE_SYSTEM", 4)
 # Units reach for these when the workbook will not save; each needs its own advice.
-_RESAVE_SUFFIXES = {".ods", ".xlsb", ".csv", ".numbers", ".xltx", ".xlt"}
+_RESAVE_SUFFIXES = {".csv", ".numbers", ".xltx", ".xlt", ".fods"}
 _ARCHIVE_SUFFIXES = {".zip", ".rar", ".7z", ".gz", ".tar"}
 # Statuses of the files that compete to be a unit's report for a period (see resolve_versions).
 _COMPETING = {FileStatus.ACCEPTED, FileStatus.ACCEPTED_PARTIAL, FileStatus.REJECTED, FileStatus.OTHER_PERIOD}
@@ -138,7 +142,8 @@ def ingest(
 ) -> IngestResult:
     """Everything in the inbox as validated submissions, duplicates and corrections resolved.
 
-    With a `cache`, files validated by an earlier run (same bytes, config and program) are not read again.
+    With a `cache`, files validated by an earlier run under the same rules (same bytes, form version and
+    validation rules: ingest_cache.Rules) are not read again.
     `workers`: 1 validates in this process; from 2, in that many worker processes (see _Validation: the
     commands use 2, whatever the number of cores, so that no received file is read in this process).
     With `staff=False` (enough to tell who reported and how, `thidua status`) the submissions come
@@ -188,6 +193,7 @@ def collect(
     if not inbox.is_dir():
         raise UserError(f"{inbox} là một tệp, không phải thư mục. Chỉ rõ thư mục nhận bằng --inbox.")
     collector = _Collector(config, keep_bytes, on_new, now)
+    collector.mailbox_times = received_times(inbox)  # what `thidua fetch` recorded (processor/mail)
     collector.add_folder(inbox, prefix="")
     collector.read_walked()
     return collector.done()
@@ -764,6 +770,7 @@ class _Email:
     forwarded: int = 0  # attached e-mails that could not be opened
     dropped: int = 0  # attachments and attached e-mails past validation.max_attachments, not opened
     relayed_at: dt.datetime | None = None  # the topmost Received: header: the office's server got it
+    message_id: str | None = None  # what a reply names in In-Reply-To (.eml only)
 
 
 class _Budget:
@@ -806,6 +813,7 @@ class _Collector:
         self.found: list[Incoming] = []
         self.collected = Collected()
         self._walked: list[tuple[Path, str, float]] = []  # files found by add_folder, not yet read
+        self.mailbox_times: dict[str, dt.datetime] = {}  # sha256 of a fetched e-mail -> INTERNALDATE
 
     def read_walked(self) -> None:
         """Read the files add_folder found, newest first: this month's reports are usually the newest
@@ -875,6 +883,8 @@ class _Collector:
         mtime = None
         data = None
         try:
+            if named and not os.path.lexists(path):
+                raise _SourceProblem("file_not_found", _not_found_message(display))
             if named and is_clutter_name(path.name):
                 raise _SourceProblem(
                     "not_a_report",
@@ -900,6 +910,8 @@ class _Collector:
                 "email_unreadable", _email_unreadable_message(suffix), value=str(exc)[:200] or None
             ) from None
         own_times = ((TimeSource.RECEIVED, message.relayed_at), (TimeSource.DATE, message.sent_at))
+        if self.mailbox_times:
+            own_times = ((TimeSource.MAILBOX, self.mailbox_times.get(_sha256(data))), *own_times)
         received_at, source, refused = self._received_time(own_times, mtime, display)
         taken = 0
         others: list[str] = []
@@ -930,6 +942,7 @@ class _Collector:
                 received_source=how,
                 modified=mtime,
                 time_findings=_named(doubts, full_name),
+                message_id=message.message_id,
             )
             self._found(received, attachment.data)
         if not taken:
@@ -956,7 +969,7 @@ class _Collector:
                 )
             problem = _SourceProblem(
                 "no_workbook_attachment",
-                "Thư không có tệp biểu mẫu báo cáo đính kèm (.xlsx, .xlsm, .xls); đã bỏ qua." + listing,
+                "Thư không có tệp biểu mẫu báo cáo đính kèm (.xlsx, .xlsm, .xls, .ods); đã bỏ qua." + listing,
                 Severity.WARNING,
                 # The attachments' names: a .zip among them is the clerk's to unpack (run_report.for_clerk).
                 value="; ".join(others[:10])[:500] or None,
@@ -1221,6 +1234,7 @@ def _open_eml(data: bytes, budget: _Budget) -> _Email:
         raise _EmailUnreadable("no header")
     content = _eml_content(message, 0, budget)
     content.dropped = budget.dropped
+    content.message_id = message_id(message.get("Message-ID"))
     return content
 
 
@@ -1420,8 +1434,8 @@ def _not_a_report_message(suffix: str) -> str:
         )
     kind = f"Tệp {suffix}" if suffix else "Tệp không có phần mở rộng"
     return (
-        f"{kind} không phải biểu mẫu báo cáo (chỉ nhận tệp Excel .xlsx, .xlsm, .xls hoặc thư điện tử "
-        ".eml, .msg có đính kèm biểu mẫu); đã bỏ qua."
+        f"{kind} không phải biểu mẫu báo cáo (chỉ nhận bảng tính .xlsx, .xlsm, .xls, .ods hoặc thư điện "
+        "tử .eml, .msg có đính kèm biểu mẫu); đã bỏ qua."
     )
 
 
@@ -1476,6 +1490,16 @@ def _too_deep_problem() -> _SourceProblem:
         "folder_too_deep",
         f"Thư mục này nằm sâu hơn {MAX_FOLDER_DEPTH} cấp trong thư mục nhận nên không được mở; các tệp bên "
         "trong chưa được kiểm tra. Chuyển các tệp báo cáo lên thư mục ít cấp hơn rồi chạy lại.",
+    )
+
+
+def _not_found_message(display: str) -> str:
+    """A file named on the command line that is not there: a typo or the wrong folder, not a deletion."""
+    folder = (Path.cwd() / display).parent
+    where = f"trong thư mục {folder}" if folder.is_dir() else f"vì không có thư mục {folder}"
+    return (
+        f"Không có tệp này: không tìm thấy “{Path(display).name}” {where}. Kiểm tra lại tên tệp (cả phần "
+        "đuôi, như .xlsx) và thư mục; tên có dấu cách phải đặt trong dấu nháy kép."
     )
 
 

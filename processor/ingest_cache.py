@@ -1,10 +1,13 @@
 """A memo of validated workbooks, so each month's run reads only the files that are new.
 
 The campaign-to-date figures need every month's files, but a file already validated under the same
-config and the same program gives the same result: its Submission (before the rules across files, which
-are re-applied on every run) is kept here by the file's sha256. The memo is plain JSON in the output
-folder, never code (no pickle: the folder may be shared), and is thrown away whenever the config, the
-form or the validating code changes.
+rules gives the same result: its Submission (before the rules across files, which are re-applied on every
+run) is kept here by the file's sha256, with the key of the rules it was validated under (`Rules`): its
+form version's definition, the parts of the config that validation reads, and RULES_REVISION. Not the
+program's source: a change of code that changes no rule re-checks no history. A changed rule re-checks
+the files it applies to, and a file that was accepted and is refused now is said so (a finding, see
+`put`), never silently flipped. The memo is plain JSON in the output folder, never code (no pickle: the
+folder may be shared).
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 from pathlib import Path
 
-from processor import __version__
+from processor import form
 from processor.config import Config
 from processor.records import (
     FileStatus,
@@ -30,21 +34,86 @@ from processor.records import (
     UserError,
 )
 
-CACHE_FORMAT = "thidua-validated/3"
+CACHE_FORMAT = "thidua-validated/4"
 CACHE_NAME = "validated.json"
 # Below this many superseded or forgotten lines the memo is not worth rewriting.
 COMPACT_MIN_LINES = 1000
-# The modules whose code decides what a workbook validates to.
-_SOURCES = ("validate.py", "reader.py", "form.py", "vntext.py", "records.py", "ingest_cache.py")
+# The program's own validation rules, as a number: raise it with a change of validate.py or reader.py that
+# changes what some file validates to (a new check, a message reworded), so every file is checked again.
+# A refactoring or a speed-up leaves it: the history stays as it was checked.
+RULES_REVISION = 1
+# Code of the finding on a file accepted before and refused under today's rules.
+REFUSED_CODE = "refused_after_rule_change"
 
 
-def cache_key(config: Config, accept_partial: bool) -> str:
-    digest = hashlib.sha256()
-    digest.update(f"{CACHE_FORMAT}|{__version__}|{config.sha256}|{accept_partial}".encode())
-    package = Path(__file__).parent
-    for name in _SOURCES:
-        digest.update((package / name).read_bytes())
-    return digest.hexdigest()
+def _config_rules(config: Config) -> str:
+    """The parts of the config that validation reads, as text: editing anything else (documents, targets,
+    awards, e-mail addresses) re-checks nothing."""
+    parts = {
+        "ratings": config.ratings,
+        "staff_categories": config.staff_categories,
+        "disciplines": config.disciplines,
+        "units": [(u.code, u.name) for u in config.units],
+        "campaigns": [(c.id, c.name, c.start, c.end) for c in config.campaigns],
+        "validation": config.validation,
+        "clerk_unit": config.office.clerk_unit,
+        "form": config.form,
+    }
+    return json.dumps(parts, ensure_ascii=False, sort_keys=True, default=_plain)
+
+
+def _plain(value: object) -> object:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return str(value)  # dates
+
+
+class Rules:
+    """The key of the rules a file is validated under, by the form version it names.
+
+    A file is checked against its own version's definition; a file naming no version or one this program
+    does not know is checked against the version of today's templates (validate.py), so its key is that
+    version's, marked as such. Computed once per version.
+    """
+
+    def __init__(self, config: Config, accept_partial: bool):
+        base = f"{CACHE_FORMAT}|{RULES_REVISION}|{accept_partial}|{_config_rules(config)}"
+        self._base = hashlib.sha256(base.encode()).hexdigest()
+        self._current = form.current_version(config)
+        self._keys: dict[str | None, str] = {}
+
+    def key(self, version: str | None) -> str:
+        """The rules key of a file naming `version` (None: no version)."""
+        known = form.VERSIONS.get(version) if version is not None else None
+        slot = version if known is not None else (None if version is None else "?")
+        key = self._keys.get(slot)
+        if key is None:
+            if known is not None:
+                what = f"version {known.version} {known.digest}"
+            else:
+                what = f"{'unknown' if slot else 'none'} {','.join(form.VERSIONS)} {self._current.digest}"
+            key = self._keys[slot] = hashlib.sha256(f"{self._base}|{what}".encode()).hexdigest()[:32]
+        return key
+
+    @functools.cached_property
+    def valid(self) -> frozenset[str]:
+        return frozenset(self.key(v) for v in (*form.VERSIONS, None, "?"))
+
+
+class _OneKey:
+    """Rules under one fixed key, whatever the version (tests, and memos made by hand)."""
+
+    def __init__(self, key: str):
+        self.valid = frozenset([key])
+        self._key = key
+
+    def key(self, version: str | None) -> str:
+        return self._key
+
+
+def cache_key(config: Config, accept_partial: bool) -> Rules:
+    """What a memo's entries are checked against: the rules of this config (see Rules)."""
+    return Rules(config, accept_partial)
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -72,6 +141,10 @@ def _encode_people(report: UnitReport | None) -> list:
             p.initiatives,
             p.discipline,
             p.note,
+            p.gender,
+            p.ethnicity,
+            p.recruited_on.isoformat() if p.recruited_on else None,
+            p.leader,
         ]
         for p in (report.people if report else ())
     ]
@@ -107,6 +180,10 @@ class _Shared:
                 p.initiatives,
                 text(p.discipline, p.discipline),
                 text(p.note, p.note),
+                p.gender if p.gender is None else text(p.gender, p.gender),
+                p.ethnicity if p.ethnicity is None else text(p.ethnicity, p.ethnicity),
+                p.recruited_on,
+                p.leader,
             )
             for p in people
         )
@@ -126,10 +203,19 @@ class _Shared:
             initiatives,
             discipline,
             note,
+            gender,
+            ethnicity,
+            recruited,
+            leader,
         ) in rows:
             born = dates.get(birth) if birth is not None else None
             if born is None and birth is not None:
                 born = dates[birth] = dt.date.fromisoformat(birth)
+            if recruited is not None:
+                day = dates.get(recruited)
+                if day is None:
+                    day = dates[recruited] = dt.date.fromisoformat(recruited)
+                recruited = day
             out.append(
                 PersonRecord(
                     row,
@@ -143,6 +229,10 @@ class _Shared:
                     initiatives,
                     text(discipline, discipline),
                     text(note, note),
+                    gender if gender is None else text(gender, gender),
+                    ethnicity if ethnicity is None else text(ethnicity, ethnicity),
+                    recruited,
+                    leader,
                 )
             )
         return tuple(out)
@@ -154,16 +244,19 @@ def _decode_report(data: dict, people: tuple[PersonRecord, ...]) -> UnitReport:
     return UnitReport(**values)
 
 
+def _encode_finding(f: Finding) -> list:
+    return [f.severity.value, f.code, f.message, f.sheet, f.cell, f.field, f.value]
+
+
 def encode(sub: Submission) -> str:
     """A memo entry: the submission as JSON, a tab, its staff rows as JSON (parsed only when needed)."""
     entry = {
         "status": sub.status.value,
         "unit_code": sub.unit_code,
         "period": str(sub.period) if sub.period else None,
-        "findings": [
-            [f.severity.value, f.code, f.message, f.sheet, f.cell, f.field, f.value] for f in sub.findings
-        ],
+        "findings": [_encode_finding(f) for f in sub.findings],
         "report": _encode_report(sub.report) if sub.report else None,
+        "form_version": sub.form_version,
     }
     # JSON never holds a raw tab (it is escaped in strings): the tab is a safe separator.
     people = json.dumps(_encode_people(sub.report), ensure_ascii=False)
@@ -189,58 +282,106 @@ def decode(text: str, file: ReceivedFile, staff: bool = True, shared: _Shared | 
         unit_code=data["unit_code"],
         period=Period.parse(data["period"]) if data["period"] else None,
         report=report,
+        form_version=data["form_version"],
     )
+
+
+def _was_accepted(entry: bytes) -> bool:
+    try:
+        head = json.loads(entry.partition(b"\t")[0])
+        return head["status"] == FileStatus.ACCEPTED.value
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
+def refused_finding(sub: Submission) -> Finding:
+    """The finding on a file accepted under the rules of an earlier run and refused under today's."""
+    used = (
+        "chỉ các dòng hợp lệ được dùng (--accept-partial)"
+        if sub.status is FileStatus.ACCEPTED_PARTIAL
+        else "số liệu của tệp không còn được dùng để tổng hợp"
+    )
+    return Finding(
+        Severity.WARNING,
+        REFUSED_CODE,
+        "Tệp này đã được chấp nhận ở lần chạy trước; theo quy định kiểm tra hiện hành (config.toml hoặc "
+        f"biểu mẫu đã thay đổi) tệp có lỗi nên {used}. Xem các lỗi của tệp; nếu quy định mới là đúng, đề "
+        "nghị đơn vị sửa và gửi lại, nếu không thì khôi phục quy định cũ trong config.toml rồi chạy lại.",
+        sub.file.display_name,
+    )
+
+
+def refused_after_rule_change(submissions) -> list[Submission]:
+    """The files accepted before and refused under today's rules (see ValidationCache.put)."""
+    return [s for s in submissions if any(f.code == REFUSED_CODE for f in s.findings)]
 
 
 class ValidationCache:
     """Validated submissions by sha256, loaded from and saved to one text file.
 
-    One line per file: its sha256, a tab, its submission as JSON, a tab, its staff rows as JSON; a first
-    line names the format and key.
+    One line per file: its sha256, a tab, the key of the rules it was validated under (Rules.key), a tab,
+    its submission as JSON, a tab, its staff rows as JSON; a first line names the format.
     A province's memo holds 100,000 staff rows: an entry is parsed only when its file is still in the
     inbox. A run appends the entries of its new files instead of rewriting the memo (a month adds a third
     to a quarter's memo; rewriting it all cost more than validating some files); the same sha256 twice
-    means the later line wins. The file is rewritten, keeping only the files still in the inbox, when it
-    is not this memo's (other config or program) or when most of its lines are for files gone.
+    means the later line wins. An entry under other rules than today's is validated again (its old status
+    is kept for `put` to compare). The file is rewritten, keeping only the files still in the inbox, when it
+    is not of this format or when most of its lines are for files gone.
     """
 
-    def __init__(self, path: Path, key: str):
+    def __init__(self, path: Path, key: Rules | str):
         self.path = Path(path)
-        self.key = key
+        # A plain string: one key for every entry and the memo (tests, and callers without a config).
+        self.rules: Rules | _OneKey = _OneKey(key) if isinstance(key, str) else key
+        self.key = key if isinstance(key, str) else CACHE_FORMAT
         # sha256 -> the entry as read: UTF-8 bytes, a third of the memory of text (an annual campaign's
         # memo is 70 MB) and decoded only for the files still in the inbox.
-        self._lines: dict[str, bytes] = {}
+        self._lines: dict[str, tuple[bytes, bytes]] = {}  # sha -> (rules key, entry) under today's rules
+        self._stale: dict[str, bytes] = {}  # sha -> entry validated under other rules
         self._line_count = 0  # entry lines in the file, superseded ones included
         self._appendable = False  # the file holds this memo (format and key) and can grow at its end
-        self._new: dict[str, str] = {}
+        self._new: dict[str, tuple[str, str]] = {}  # sha -> (rules key, entry)
         self._used: set[str] = set()
         self._shared = _Shared()  # the staff rows of all entries share their texts and dates
+        valid = {k.encode("ascii") for k in self.rules.valid}
         try:
             with open(self.path, "rb") as stream:
                 if not self._is_ours(stream.readline()):
-                    return  # no memo, or one of another config or program: validate everything again
+                    return  # no memo, or one of another format: validate everything again
                 self._appendable = True
                 for line in stream:  # split at b"\n" only: U+2028 may sit unescaped in an entry
-                    sha, tab, entry = line.rstrip(b"\r\n").partition(b"\t")
-                    if tab and len(sha) == 64:
-                        self._lines[sha.decode("ascii", "replace")] = entry
-                        self._line_count += 1
+                    sha_bytes, tab, rest = line.rstrip(b"\r\n").partition(b"\t")
+                    rules, tab2, entry = rest.partition(b"\t")
+                    if not (tab and tab2 and len(sha_bytes) == 64):
+                        continue
+                    sha = sha_bytes.decode("ascii", "replace")
+                    self._line_count += 1
+                    if rules in valid:
+                        self._lines[sha] = (rules, entry)
+                        self._stale.pop(sha, None)
+                    else:
+                        self._stale[sha] = entry
+                        self._lines.pop(sha, None)
         except OSError:
             return
 
     def holds(self, sha256: str) -> bool:
+        """Whether the file was validated under today's rules (else it is read and validated again)."""
         return sha256 in self._lines
 
     def get(self, file: ReceivedFile, staff: bool = True) -> Submission | None:
         """The remembered submission; with `staff=False` its report has no staff rows, which are then not
         even parsed (a tenth of the cost: who reported and how does not need them)."""
-        entry = self._lines.get(file.sha256)
-        if entry is None:
+        line = self._lines.get(file.sha256)
+        if line is None:
             return None
+        rules, entry = line
         try:
             sub = decode(entry.decode("utf-8"), file, staff, self._shared)
         except (ValueError, KeyError, TypeError, AttributeError):
             return None  # a damaged line: that file is validated again
+        if self.rules.key(sub.form_version).encode("ascii") != rules:
+            return None  # a key of another version's rules: validated again
         self._used.add(file.sha256)
         return sub
 
@@ -251,9 +392,25 @@ class ValidationCache:
 
     def put(self, sub: Submission, entry: str | None = None) -> None:
         """Remember a submission as validate_workbook returned it (before the rules across files);
-        `entry` is its `encode`d text when that was already made."""
-        self._new[sub.file.sha256] = entry if entry is not None else encode(sub)
-        self._used.add(sub.file.sha256)
+        `entry` is its `encode`d text when that was already made.
+
+        A file the memo had accepted under other rules and that today's rules refuse (or accept only
+        with errors) gets a finding saying so, remembered with it: the clerk sees it on every run until
+        the unit sends a new file, in the console, the unit's kiem-tra and summary.json.
+        """
+        sha = sub.file.sha256
+        entry = entry if entry is not None else encode(sub)
+        before = self._stale.get(sha)
+        if before is not None and sub.status is not FileStatus.ACCEPTED and _was_accepted(before):
+            finding = refused_finding(sub)
+            sub.findings.append(finding)
+            # Into the entry as encoded: `sub` may have lost its staff rows already (status), the entry not.
+            head, _, people = entry.partition("\t")
+            data = json.loads(head)
+            data["findings"].append(_encode_finding(finding))
+            entry = f"{json.dumps(data, ensure_ascii=False)}\t{people}"
+        self._new[sha] = (self.rules.key(sub.form_version), entry)
+        self._used.add(sha)
 
     def save(self) -> None:
         """Append this run's new entries; rewrite the memo when it is foreign or mostly dead lines."""
@@ -270,7 +427,8 @@ class ValidationCache:
         out = []
         for sha in shas:
             new = self._new.get(sha)
-            out.append(sha.encode("ascii") + b"\t" + (new.encode("utf-8") if new else self._lines[sha]))
+            rules, entry = (new[0].encode("ascii"), new[1].encode("utf-8")) if new else self._lines[sha]
+            out.append(sha.encode("ascii") + b"\t" + rules + b"\t" + entry)
         return out
 
     def _append(self) -> None:

@@ -48,6 +48,9 @@ class RunOutcome:
     # now in the new folder's da-sua-* folder; and the Vietnamese lines saying so.
     kept: list[publish.Kept] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    # Everything under output/<period>/nhac-nop/: reminder drafts (.eml) to the units that have not
+    # reported or whose report has errors, the forms of those without an address and their list.
+    reminders: list[Path] = field(default_factory=list)
 
 
 @contextlib.contextmanager
@@ -208,12 +211,23 @@ def run_period(
             if notice is not None:
                 for line in closing_notices(result, campaign.periods[-1], requested=requested_final):
                     notice(line)
+            reminder_paths = write_reminders_job(
+                config, period, result.units, staging, staff_lists(submissions, period)
+            )
             # The staff rows live on in the result's histories; the submissions' own copies can go
             # before the documents are made (an annual campaign's December holds 600,000 of them).
             _drop_staff_rows(submissions)
             outcome = RunOutcome(result, submissions, out_root / str(period))
             outcome.outputs, outcome.pdf_skipped = _render_all(
-                config, result, staging, helper, feedback_paths, pdf=pdf, today=today, progress=progress
+                config,
+                result,
+                staging,
+                helper,
+                feedback_paths,
+                pdf=pdf,
+                today=today,
+                extra=reminder_paths,
+                progress=progress,
             )
             outcome.kept = _publish(staging, outcome.out_dir)
         except publish.KeepFailed as exc:
@@ -224,6 +238,7 @@ def run_period(
             helper.close()  # before the staging folder goes
             shutil.rmtree(staging, ignore_errors=True)
         outcome.outputs = [outcome.out_dir / p.relative_to(staging) for p in outcome.outputs]
+        outcome.reminders = [outcome.out_dir / p.relative_to(staging) for p in reminder_paths]
         outcome.notices = recovered + [publish.kept_line(item, outcome.out_dir) for item in outcome.kept]
         return outcome
 
@@ -249,6 +264,16 @@ def write_feedback_job(
     from processor.render import feedback
 
     return feedback.write_feedback(submissions, config, period, out_dir, ingest.read_source)
+
+
+def write_reminders_job(
+    config: Config, period: Period, units: Sequence, out_dir: Path, prefill: dict[str, tuple]
+) -> list[Path]:
+    """The reminder drafts under out_dir/nhac-nop/ (render/reminders.py); the paths written."""
+    from processor.render import reminders
+
+    written = reminders.write_reminders(config, period, units, out_dir, prefill)
+    return reminders.reminder_paths(written, out_dir)
 
 
 def _drop_staff_rows(submissions: Sequence[Submission]) -> None:
@@ -308,6 +333,12 @@ class _SecondProcess:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _approval_job(job, path: Path) -> list[Path]:
+    from processor.render import approval
+
+    return [approval.write_approval(job, path)]
+
+
 def _run_pickled(job: bytes) -> list[Path]:
     function, args = pickle.loads(job)  # our own job, from this run's parent process
     return function(*args)
@@ -322,6 +353,7 @@ def _render_all(
     *,
     pdf: bool,
     today: dt.date | None = None,
+    extra: Sequence[Path] = (),
     progress: Progress | None = None,
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Everything after aggregate; the feedback, started before it, is awaited at the end."""
@@ -330,7 +362,7 @@ def _render_all(
 
     outputs: list[Path] = []
     with _records_only():
-        decisions = commend.decide(config, result)
+        decisions = commend.decide_closing(config, result)  # with the annual titles at a year's close
     # The documents need a small context (their lists are capped): built here, filled by the helper
     # while this process writes the big workbook.
     step(progress, DOCUMENTS)
@@ -338,11 +370,20 @@ def _render_all(
         config, result, decisions, template_dir_for(config), include_proposal=result.final, today=today
     )
     document_paths = helper.submit(documents.write_documents, job, out_dir)
+    approval_paths: Callable[[], list[Path]] = list
+    if result.final:  # the council's approval workbook goes with the tờ trình (thidua decide reads it)
+        from processor.render import approval
+
+        rows = approval.prepare_approval(config, result, decisions, commend.closing_rule_sets(config, result))
+        # Plain rows: the second process writes them after the Word documents.
+        approval_paths = helper.submit(_approval_job, rows, out_dir / approval.file_name(str(result.period)))
     outputs.append(workbook.write_summary_workbook(result, config, out_dir / "tong-hop.xlsx", decisions))
-    outputs.append(summary.write_summary_json(result, config, out_dir))
+    outputs.append(summary.write_summary_json(result, config, out_dir, decisions))
     docs = document_paths()
+    outputs += approval_paths()
     outputs += docs
     outputs[:0] = feedback_paths()  # the feedback files head the manifest's list of outputs
+    outputs += extra
     skipped: list[tuple[Path, str]] = []
     if pdf:
         step(progress, PDF, len(docs))
@@ -406,12 +447,69 @@ def check_files(
 
 def latest_staff_lists(config: Config, inbox: Path, period: Period) -> dict[str, tuple]:
     """Staff of each unit from its latest accepted report before `period` (templates that remember)."""
+    return staff_lists(ingest_inbox(config, inbox), period)
+
+
+def staff_lists(submissions: Sequence[Submission], period: Period) -> dict[str, tuple]:
+    """Staff of each unit from its latest accepted report before `period`, among `submissions`."""
     from processor.records import FileStatus
 
     latest: dict[str, object] = {}
-    for sub in ingest_inbox(config, inbox):
+    for sub in submissions:
         if sub.status is FileStatus.ACCEPTED and sub.report and sub.period and sub.period < period:
             known = latest.get(sub.unit_code)
             if known is None or sub.period > known.period:
                 latest[sub.unit_code] = sub.report
     return {code: report.people for code, report in latest.items()}
+
+
+def write_reminders_now(
+    config: Config,
+    period_text: str,
+    inbox: Path,
+    out_root: Path,
+    notify: Callable[[str], object] | None = None,
+) -> list[Path]:
+    """`thidua status --reminders`: the reminders `run` would write, without a run.
+
+    output/<period>/nhac-nop/ is replaced as a whole (publish.replace_subfolder): the program's own
+    unchanged drafts go, what the clerk put or changed there moves into a da-sua-* folder, the
+    period's manifest lists the new files, so the next run replaces them as its own.
+    """
+    period = Period.parse(period_text)
+    config.campaign_for(period)
+    from processor.aggregate import reporting
+
+    with workspace_lock(out_root):
+        try:
+            for line in recover_interrupted(out_root):
+                if notify is not None:
+                    notify(line)
+        except OSError as exc:
+            raise UserError(_cannot_write(out_root, exc)) from None
+        with _records_only():
+            submissions = ingest_inbox(config, inbox, out_root=out_root)
+        result = reporting(config, period, submissions)
+        staging = out_root / f"{publish.STAGING_PREFIX}nhac-nop-{period}-{os.getpid()}-{time.monotonic_ns()}"
+        final = out_root / str(period)
+        try:
+            staging.mkdir(parents=True)
+            prefill = staff_lists(submissions, period)
+            written = write_reminders_job(config, period, result.units, staging, prefill)
+            kept = publish.replace_subfolder(staging, final, _reminder_dir())
+        except publish.KeepFailed as exc:
+            raise UserError(_keep_failed(exc)) from None
+        except OSError as exc:
+            raise UserError(_cannot_write(out_root, exc)) from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        if notify is not None:
+            for item in kept:
+                notify(publish.kept_line(item, final))
+        return [final / p.relative_to(staging) for p in written]
+
+
+def _reminder_dir() -> str:
+    from processor.render.reminders import REMINDER_DIR
+
+    return REMINDER_DIR

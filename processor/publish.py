@@ -253,3 +253,55 @@ def kept_line(item: Kept, final: Path) -> str:
     """The console line for one kept entry: what, why, where it is now."""
     slash = "/" if item.folder else ""
     return f"Đã giữ lại {item.source}{slash} ({item.reason}), chuyển vào {_at(final, item.target)}{slash}"
+
+
+def replace_subfolder(staging: Path, final: Path, sub: str, now: dt.datetime | None = None) -> list[Kept]:
+    """Put `staging/<sub>/` in place of `final/<sub>/` outside a run (`thidua status --reminders`),
+    leaving the rest of `final` as it is.
+
+    The keep rules are a run's: what `final/<sub>/` holds that the program did not write, or wrote and
+    someone changed since, moves into `final/da-sua-YYYYMMDD-HHMMSS/<sub>/`; the program's own unchanged
+    files are replaced. The manifest then lists the new files (rewritten last, atomically), so the next
+    run replaces them as its own. A kill part way loses nothing the clerk made: at worst a new draft not
+    yet listed is kept by the next run as not ours. A manifest that is not ours is left alone."""
+    from processor.render.summary import dumps
+
+    final.mkdir(parents=True, exist_ok=True)
+    old = final / sub
+    kept: list[Kept] = []
+    if os.path.lexists(old):
+        name = kept_folder_name(final, now or dt.datetime.now())
+        kept = [
+            item
+            for item in keep_list(final, (), name)
+            if item.source == sub or item.source.startswith(sub + "/")
+        ]
+        for item in kept:
+            target = _at(final, item.target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(_at(final, item.source), target)
+        if old.is_symlink() or old.is_file():
+            old.unlink()
+        elif old.exists():
+            shutil.rmtree(old)  # only the program's own unchanged files are left in it
+    new = staging / sub
+    if new.is_dir():
+        os.replace(new, old)
+    manifest = final / MANIFEST_NAME
+    data: dict | None = None
+    if manifest.exists():
+        if _listed(final) is None:
+            return kept
+        data = json.loads(manifest.read_bytes())
+    else:
+        data = {"format": MANIFEST_FORMAT, "program": "thidua", "period": final.name, "outputs": []}
+    outputs = [e for e in data["outputs"] if not str(e["path"]).startswith(sub + "/")]
+    if old.is_dir():
+        for path in sorted(old.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                relative = path.relative_to(final).as_posix()
+                size = path.stat().st_size
+                outputs.append({"path": relative, "sha256": atomic.sha256_file(path), "size": size})
+    data["outputs"] = sorted(outputs, key=lambda e: str(e["path"]))
+    atomic.write_text(manifest, dumps(data))
+    return kept

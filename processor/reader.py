@@ -1,8 +1,9 @@
 """Reading received workbooks: the one module that reads cells, whichever library does it.
 
 Every received file is hostile until proven otherwise. Before any parser sees the bytes:
-- size cap, then recognition by magic bytes (zip = .xlsx/.xlsm, OLE2 = .xls or a password-protected
-  .xlsx, anything else = not a workbook, named for what it looks like);
+- size cap, then recognition by magic bytes (zip = .xlsx/.xlsm, or .ods when it holds a `mimetype`
+  entry; OLE2 = .xls or a password-protected .xlsx; anything else = not a workbook, named for what it
+  looks like); .xlsb is refused with advice (docs/architecture.md);
 - for a zip: entry count, total uncompressed size and per-entry compression ratio from the central
   directory; then each part we need is inflated by us with its declared size as a hard limit, so a
   lying directory cannot make the Rust reader inflate more than we checked;
@@ -313,7 +314,7 @@ _OTHER_ZIPS = (
     ("word/document.xml", "một văn bản Word (.docx)"),
     ("ppt/presentation.xml", "một bản trình chiếu PowerPoint (.pptx)"),
     ("xl/workbook.bin", "một bảng tính Excel nhị phân (.xlsb)"),
-    ("content.xml", "một tài liệu OpenDocument (.ods/.odt)"),
+    ("content.xml", "một tài liệu OpenDocument (.odt, .odp)"),
 )
 
 
@@ -329,6 +330,8 @@ def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str]
         ) from None
     _check_zip_directory(infos, limits)
     parts = _package_parts(infos)
+    if "mimetype" in parts:
+        return _read_ods(data, file_name, limits, wanted, parts)
     workbook_path = _office_document(data, parts)
     if workbook_path is None:
         kind = next((words for name, words in _OTHER_ZIPS if name in parts), "một tệp nén zip")
@@ -1293,3 +1296,301 @@ def _biff_string(body: bytes, biff8: bool = True) -> str:
     if body[1] & 0x1:
         return body[2 : 2 + 2 * count].decode("utf-16-le", "replace")
     return body[2 : 2 + count].decode("latin-1")
+
+
+# ------------------------------------------------------------------------------------------------
+# .ods: the OpenDocument spreadsheet, LibreOffice's default (and the state's recommended format)
+#
+# calamine reads three parts: `mimetype`, `META-INF/manifest.xml` (encryption) and `content.xml`, all
+# by their exact names, and parses every table of content.xml when the file is opened. It tries its
+# .xlsx and .xlsb readers on the package first, so a package holding their parts as well is refused.
+# Its .ods reader repeats a cell `number-columns-repeated` times and a row `number-rows-repeated`
+# times, and a `<text:s text:c="…"/>` that many spaces: the extent of the non-empty cells and the text
+# they copy are bounded here first, reading content.xml as calamine reads it (literal tag names, empty
+# elements expanded, the first closing tag ending a cell, a row, a table).
+
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+_ODF_KINDS = (
+    (b"application/vnd.oasis.opendocument.text", "một văn bản OpenDocument (.odt)"),
+    (b"application/vnd.oasis.opendocument.presentation", "một bản trình chiếu OpenDocument (.odp)"),
+    (b"application/vnd.oasis.opendocument.graphics", "một bản vẽ OpenDocument (.odg)"),
+)
+# A tag's attributes up to the first ">"; `_ods_attrs` refuses one whose quotes do not pair (a ">" inside
+# a value, which the parser would read past): a pattern that skipped quoted ">" could scan to the end
+# of the part from every tag of a crafted file.
+_TAG_ATTRS = rb"([^>]*)"
+_PAIRED_QUOTES = re.compile(rb"""(?:[^"']|"[^"]*"|'[^']*')*""")
+_ODS_TABLE = re.compile(rb"<table:table(?=[\s/>])" + _TAG_ATTRS + rb">")
+_ODS_TABLE_END = re.compile(rb"</table:table\s*>")
+_ODS_ROW = re.compile(rb"<table:table-row(?=[\s/>])" + _TAG_ATTRS + rb">")
+_ODS_ROW_END = re.compile(rb"</table:table-row\s*>")
+_ODS_CELL = re.compile(rb"<table:(?:table-cell|covered-table-cell)(?=[\s/>])" + _TAG_ATTRS + rb">")
+_ODS_CELL_END = re.compile(rb"</table:(?:table-cell|covered-table-cell)\s*>")
+_ODS_SPACES = re.compile(rb"<text:s(?=[\s/>])" + _TAG_ATTRS + rb">")
+_ODS_SPAN = re.compile(rb"""<text:span\b[^>]*?text:style-name\s*=\s*["']([^"']*)["']""")
+_ODS_PARAGRAPH = re.compile(rb"<text:p\b[^>]*>(.*?)</text:p>", re.S)
+_ODS_STYLE = re.compile(rb"(?=[\s/>])" + _TAG_ATTRS + rb">")  # after "<style:style"
+_ODS_FONT_FACE = re.compile(rb"<style:font-face(?=[\s/>])" + _TAG_ATTRS + rb">")
+_ODS_TEXT_PROPERTIES = re.compile(rb"<style:text-properties(?=[\s/>])" + _TAG_ATTRS + rb">")
+# Attributes whose presence gives a cell a value or a formula in calamine's reading (else it is empty).
+_ODS_VALUE_KEYS = (b"office:value", b"office:string-value", b"office:date-value", b"office:time-value",
+                   b"office:boolean-value")  # fmt: skip
+_ODS_MERGE_BUDGET = 10_000
+
+
+def _read_ods(
+    data: bytes,
+    file_name: str,
+    limits: Validation,
+    wanted: set[str] | None,
+    parts: dict[str, zipfile.ZipInfo],
+) -> RawWorkbook:
+    if any(key.startswith("xl/") or key in ("_rels/.rels", "[content_types].xml") for key in parts):
+        raise _unusual_structure()
+    mimetype = _part(data, parts, _exact(parts, "mimetype")) or b""
+    if not mimetype.startswith(ODS_MIMETYPE):
+        kind = next((words for mime, words in _ODF_KINDS if mimetype.startswith(mime)), "một tệp nén zip")
+        raise _Refused(
+            "not_workbook",
+            f"Tệp không phải bảng tính: nội dung là {kind}. Đề nghị đơn vị gửi biểu mẫu báo cáo dạng bảng "
+            "tính (.xlsx hoặc .ods).",
+        )
+    manifest = b""
+    if "META-INF/manifest.xml" in parts:
+        manifest = _part(data, parts, "META-INF/manifest.xml", required=False) or b""
+    if b"encryption-data" in manifest:
+        raise _encrypted()
+    content = _part(data, parts, _exact(parts, "content.xml")) or b""
+    # Not read by calamine: the named styles a cell's automatic style may take its font from.
+    styles = _part(data, parts, "styles.xml", required=False) or b"" if "styles.xml" in parts else b""
+    tables = _ods_tables(content, limits, _ods_legacy_styles(content, styles))
+    calamine = _calamine(lambda: python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)))
+    names = tuple(calamine.sheet_names)
+    if names != tuple(name for name, _, _ in tables):
+        raise _unusual_structure()  # calamine sees other tables than this check read
+    book = RawWorkbook(file_name, "ods", sheet_names=names)
+    for name, scan, merged in tables:
+        if wanted is not None and _sheet_key(name) not in wanted:
+            continue
+        rows, _ = _calamine(lambda name=name: _sheet_rows(calamine, name))
+        book.sheets[name] = _build_sheet(name, rows, merged, scan, limits)
+    return book
+
+
+def _exact(parts: dict[str, zipfile.ZipInfo], name: str) -> str:
+    """calamine opens the OpenDocument parts by their exact names: another case is a missing part."""
+    if name not in parts or parts[name].orig_filename != name:
+        raise _corrupt_part(name)
+    return name
+
+
+def _ods_attrs(raw: bytes) -> dict[bytes, bytes]:
+    """A tag's attributes by their literal names (as calamine reads them), values as written; an
+    attribute given twice is refused (which of the two a reader takes is not something to rely on)."""
+    if _PAIRED_QUOTES.fullmatch(raw) is None:
+        raise _unusual_structure()
+    attrs: dict[bytes, bytes] = {}
+    for key, double, single in _ATTR.findall(raw):
+        if key in attrs:
+            raise _unusual_structure()
+        attrs[key] = double or single
+    return attrs
+
+
+def _ods_count(attrs: dict[bytes, bytes], key: bytes) -> int:
+    value = attrs.get(key)
+    if value is None:
+        return 1
+    if not value.isdigit() or int(value) < 1:
+        raise _unusual_structure()  # LibreOffice writes a plain positive number
+    return int(value)
+
+
+def _ods_text(raw: bytes) -> str:
+    return html.unescape(raw.decode("utf-8", "replace"))
+
+
+def _ods_tables(
+    content: bytes, limits: Validation, legacy_styles: dict[bytes, str]
+) -> list[tuple[str, _SheetScan, list]]:
+    """(name, formula problems and legacy fonts by cell, merged ranges) of every table, in order, after
+    bounding each one's non-empty cells to the sheet limits and the text they copy."""
+    if b"<!" in content:
+        # A comment or CDATA section could hide tags from this reading that the parser skips, or show
+        # it tags the parser does not see. LibreOffice never writes them in content.xml.
+        raise _unusual_structure()
+    tables: list[tuple[str, _SheetScan, list]] = []
+    text_copies = 0
+    position = 0
+    while (table := _ODS_TABLE.search(content, position)) is not None:
+        attrs_raw = table.group(1)
+        closed = attrs_raw.endswith(b"/")
+        end = table.end() if closed else _end_of(_ODS_TABLE_END, content, table.end())
+        position = end
+        name_raw = _ods_attrs(attrs_raw.rstrip(b"/")).get(b"table:name")
+        if name_raw is None:
+            continue  # calamine skips a table without a name
+        name = xml_safe(_ods_text(name_raw))
+        scan, merged = _SheetScan(), []
+        row = 0
+        cursor = table.end()
+        while not closed and (row_tag := _ODS_ROW.search(content, cursor, end)) is not None:
+            row_attrs = row_tag.group(1)
+            row_closed = row_attrs.endswith(b"/")
+            row_end = row_tag.end() if row_closed else _end_of(_ODS_ROW_END, content, row_tag.end(), end)
+            cursor = row_end
+            repeats = _ods_count(_ods_attrs(row_attrs.rstrip(b"/")), b"table:number-rows-repeated")
+            col = 0
+            cell_cursor = row_tag.end()
+            while not row_closed and (cell := _ODS_CELL.search(content, cell_cursor, row_end)) is not None:
+                cell_attrs = cell.group(1)
+                cell_closed = cell_attrs.endswith(b"/")
+                cell_end = cell.end() if cell_closed else _end_of(_ODS_CELL_END, content, cell.end(), row_end)
+                cell_cursor = cell_end
+                body = content[cell.end() : cell_end]
+                if b"<table:" in body:
+                    raise _unusual_structure()  # a table inside a cell: calamine skips what this reads
+                attrs = _ods_attrs(cell_attrs.rstrip(b"/"))
+                columns = _ods_count(attrs, b"table:number-columns-repeated")
+                if _ods_filled(attrs):
+                    _limit(name, row + repeats, col + columns, limits)
+                    spaces = sum(_ods_spaces(m.group(1)) for m in _ODS_SPACES.finditer(body))
+                    text_copies += (len(cell_attrs) + len(body) + spaces) * columns * repeats
+                    if text_copies > STRING_COPIES_BYTES:
+                        raise _ods_text_too_large()
+                    _ods_cell_notes(scan, attrs, body, row, col, repeats, columns, legacy_styles)
+                spans = (_ods_count(attrs, b"table:number-rows-spanned"),
+                         _ods_count(attrs, b"table:number-columns-spanned"))  # fmt: skip
+                if spans != (1, 1) and len(merged) < _ODS_MERGE_BUDGET:
+                    merged.append(((row, col), (row + spans[0] - 1, col + spans[1] - 1)))
+                col += columns
+            row += repeats
+        tables.append((name, scan, merged))
+    names = [name.lower() for name, _, _ in tables]
+    if len(set(names)) != len(names):
+        raise _unusual_structure()  # calamine keeps the last of two tables with one name
+    return tables
+
+
+def _end_of(pattern: re.Pattern, content: bytes, start: int, limit: int | None = None) -> int:
+    """Where the first closing tag after `start` ends: the parser ends the element there (it does not
+    match closing names to opening ones)."""
+    found = pattern.search(content, start, len(content) if limit is None else limit)
+    if found is None:
+        raise _Refused(
+            "corrupt",
+            "Tệp bị hỏng: nội dung bảng tính (content.xml) không đầy đủ (có thể do tải về bị gián đoạn). "
+            "Đề nghị đơn vị mở thử tệp trên máy của mình, lưu lại và gửi lại.",
+        )
+    return found.end()
+
+
+def _ods_filled(attrs: dict[bytes, bytes]) -> bool:
+    """Whether calamine gives the cell a value or a formula (a styled empty cell costs nothing)."""
+    return (
+        any(key in attrs for key in _ODS_VALUE_KEYS)
+        or b"table:formula" in attrs
+        or attrs.get(b"office:value-type") == b"string"
+    )
+
+
+def _ods_spaces(raw: bytes) -> int:
+    value = _ods_attrs(raw.rstrip(b"/")).get(b"text:c", b"1").strip()
+    digits = value[1:] if value.startswith(b"+") else value
+    if not digits.isdigit():
+        raise _unusual_structure()
+    return int(digits)
+
+
+def _ods_text_too_large() -> _Refused:
+    return _Refused(
+        "strings_too_large",
+        f"Tệp có văn bản lặp lại ở rất nhiều ô: đọc tệp sẽ cần hơn {STRING_COPIES_BYTES // MB} MB bộ nhớ, "
+        "không phải biểu mẫu báo cáo bình thường, có thể là tệp độc hại. Đề nghị đơn vị xóa các ô chứa "
+        "văn bản quá dài hoặc lặp lại bất thường, lưu lại rồi gửi lại.",
+    )
+
+
+def _ods_cell_notes(
+    scan: _SheetScan,
+    attrs: dict[bytes, bytes],
+    body: bytes,
+    row: int,
+    col: int,
+    repeats: int,
+    columns: int,
+    legacy_styles: dict[bytes, str],
+) -> None:
+    """Error results, formulas never calculated and legacy fonts, for each cell the tag stands for."""
+    problem = None
+    if attrs.get(b"calcext:value-type") == b"error":
+        paragraph = _ODS_PARAGRAPH.search(body)
+        text = re.sub(rb"<[^>]*>", b"", paragraph.group(1)) if paragraph else b""
+        problem = CellProblem("error", _ods_text(text).strip() or "#ERROR")
+    elif (
+        b"table:formula" in attrs
+        and not any(key in attrs for key in _ODS_VALUE_KEYS)
+        and attrs.get(b"office:value-type") != b"string"  # the text of the cell is its value
+    ):
+        formula = _ods_text(attrs[b"table:formula"])
+        problem = CellProblem("uncached_formula", formula.split("=", 1)[1] if "=" in formula else formula)
+    font = None
+    if legacy_styles:
+        font = legacy_styles.get(attrs.get(b"table:style-name", b""))
+        if font is None:
+            font = next((legacy_styles[s] for s in _ODS_SPAN.findall(body) if s in legacy_styles), None)
+    if problem is None and font is None:
+        return
+    for r in range(row + 1, row + repeats + 1):
+        for c in range(col + 1, col + columns + 1):
+            if problem is not None:
+                scan.problems[(r, c)] = problem
+            if font is not None:
+                scan.legacy_fonts[(r, c)] = font
+
+
+def _ods_legacy_hint(xml: bytes) -> bool:
+    low = xml.lower()
+    return b'font-name=".vn' in low or b'font-name="vni' in low or b'font-family=".vn' in low
+
+
+def _ods_legacy_styles(content: bytes, styles: bytes) -> dict[bytes, str]:
+    """Style name -> legacy font name (.VnTime, VNI-Times), for the cell and text styles using one,
+    through their parent styles; a font is named by its font-face declaration."""
+    if not (_ods_legacy_hint(content) or _ods_legacy_hint(styles)):
+        return {}
+    faces: dict[bytes, str] = {}
+    own: dict[bytes, tuple[bytes | None, bytes | None]] = {}  # style -> (font name, parent)
+    for xml in (styles, content):
+        for face in _ODS_FONT_FACE.finditer(xml):
+            attrs = _ATTR.findall(face.group(1))
+            values = {key: double or single for key, double, single in attrs}
+            if b"style:name" in values:
+                family = _ods_text(values.get(b"svg:font-family", values[b"style:name"]))
+                faces[values[b"style:name"]] = family.strip("'\"")
+        # Each style's text runs to its closing tag, or to the next style: pieces that do not overlap.
+        for piece in xml.split(b"<style:style")[1:]:
+            style = _ODS_STYLE.match(piece)
+            if style is None:
+                continue
+            body = piece[style.end() : max(piece.find(b"</style:style"), style.end())]
+            values = {key: double or single for key, double, single in _ATTR.findall(style.group(1))}
+            font = None
+            for properties in _ODS_TEXT_PROPERTIES.finditer(body):
+                props = {key: double or single for key, double, single in _ATTR.findall(properties.group(1))}
+                font = props.get(b"style:font-name") or props.get(b"fo:font-family") or font
+            if b"style:name" in values:
+                own[values[b"style:name"]] = (font, values.get(b"style:parent-style-name"))
+    out: dict[bytes, str] = {}
+    for name in own:
+        current, seen = name, set()
+        while current in own and current not in seen:
+            seen.add(current)
+            font, parent = own[current]
+            if font is not None:
+                family = faces.get(font, _ods_text(font).strip("'\""))
+                if legacy_font_encoding(family):
+                    out[name] = family
+                break
+            current = parent
+    return out

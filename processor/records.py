@@ -141,6 +141,7 @@ class ReceivedFile:
     # each, added to the file's submission after validation.
     time_findings: tuple[Finding, ...] = ()
     copied: bool = False  # received_at is a modification time that looks like a copy's (ingest)
+    message_id: str | None = None  # of the e-mail it came in: the feedback reply threads under it
 
     @property
     def time_known(self) -> bool:
@@ -179,6 +180,12 @@ class PersonRecord(NamedTuple):
     initiatives: int
     discipline: str  # discipline level label from config; "Không" for none
     note: str = ""
+    # Columns of form version 2 on (form.py). None: no data, the cell was empty or the unit's form has
+    # no such column; never a value of its own (figures count it as "không có số liệu").
+    gender: str | None = None  # "Nam" or "Nữ"
+    ethnicity: str | None = None  # the ethnic group's name as in config's form.ethnic_groups
+    recruited_on: dt.date | None = None  # Ngày tuyển dụng
+    leader: bool | None = None  # holds a leadership or management post (lãnh đạo, quản lý)
 
 
 @dataclass(frozen=True)
@@ -211,6 +218,7 @@ class Submission:
     period: Period | None = None
     report: UnitReport | None = None  # None when the file could not be read
     superseded_by: str | None = None  # display name of the newer file
+    form_version: str | None = None  # the form version the file names in its hidden sheet, as written
 
     @property
     def has_errors(self) -> bool:
@@ -337,6 +345,11 @@ class PersonHistory:
     position: str
     category: str
     months: tuple[MonthRecord, ...]  # in period order; a month the person is absent from is missing
+    # As the latest month's form gives them (None: no data; see PersonRecord).
+    gender: str | None = None
+    ethnicity: str | None = None
+    recruited_on: dt.date | None = None
+    leader: bool | None = None
 
 
 @dataclass(frozen=True)

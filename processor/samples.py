@@ -23,6 +23,7 @@ import os
 import random
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -201,6 +202,28 @@ def _new_name(rng: random.Random, taken: set[str]) -> tuple[str, bool]:
     return name, female  # a large unit may repeat a name; birth dates still tell the people apart
 
 
+# Family names of the province's ethnic minorities in the samples, and the group a person of that family
+# belongs to; everyone else is Kinh. The version 2 columns are derived from who the person is (never from
+# the random stream), so adding them changed no other sample value.
+MINORITY_FAMILIES = {"Lò": "Thái", "Giàng": "Mông", "Tẩn": "Dao", "Sầm": "Tày", "Lương": "Tày"}
+LEADER_PREFIXES = ("Trưởng", "Phó", "Giám đốc", "Chánh")
+LATEST_RECRUITMENT = dt.date(2023, 8, 1)  # before the samples' first month
+
+
+def _who(person: _Person, ethnic_groups: Sequence[str]) -> dict[str, object]:
+    """The version 2 columns of a sample person: gender, ethnic group, recruitment date, leadership."""
+    spin = zlib.crc32(person.name.encode("utf-8"))
+    family = person.name.split(" ", 1)[0]
+    group = MINORITY_FAMILIES.get(family, "Kinh")
+    recruited = dt.date(person.birth_date.year + 22 + spin % 5, 1 + spin % 12, 1)
+    return {
+        "gender": "Nữ" if person.female else "Nam",
+        "ethnicity": group if group in ethnic_groups else "Kinh",
+        "recruited_on": min(recruited, LATEST_RECRUITMENT),
+        "leader": person.position.startswith(LEADER_PREFIXES),
+    }
+
+
 def _leader_titles(unit: Unit) -> tuple[str, str]:
     name = unit.name.casefold()
     if name.startswith("ban"):
@@ -340,6 +363,7 @@ def _report_and_cells(
     for seq, (i, person) in enumerate(present, 1):
         month = plan.months[(i, index)]
         row = form.STAFF_HEADER_ROW + seq
+        who = _who(person, config.form.ethnic_groups)
         people.append(
             PersonRecord(
                 row=row,
@@ -353,6 +377,7 @@ def _report_and_cells(
                 initiatives=month.initiatives,
                 discipline=month.discipline,
                 note=month.note,
+                **who,  # type: ignore[arg-type]
             )
         )
         rows.append(
@@ -368,6 +393,8 @@ def _report_and_cells(
                 "initiatives": month.initiatives,
                 "discipline": month.discipline,
                 "note": month.note or None,
+                **who,
+                "leader": yes_no[who["leader"]],
             }
         )
     excellent = plan.role == "excellent"

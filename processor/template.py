@@ -1,8 +1,9 @@
 """The unit report workbook: the blank master form and one prepared workbook per unit and month.
 
-Everything is derived from `form.UNIT_FIELDS` / `form.STAFF_FIELDS`: a new `Field` there gets its column
-(or row), its drop-down or number validation, its number format and its line in the guide, with no
-change here. The layout follows the contract in the project brief, which reader and validate rely on.
+Everything is derived from the fields of the form version config names (form.current_version): a new
+`Field` there gets its column (or row), its drop-down or number validation, its number format and its line
+in the guide, with no change here. The layout follows the contract in the project brief, which reader and
+validate rely on.
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ NUMBER_FORMATS = {
 
 # Staff columns the office may prefill from last month ("templates that remember"): who the person
 # is, never what they did this month.
-PREFILL_KEYS = ("seq", "name", "birth_date", "position", "category")
+PREFILL_KEYS = (
+    "seq", "name", "birth_date", "position", "category", "gender", "ethnicity", "recruited_on", "leader"
+)  # fmt: skip
 
 UNIT_COLUMN_WIDTHS = (46, 34, 62)
 GUIDE_COLUMN_WIDTHS = (30, 95)
@@ -115,7 +118,7 @@ def _deadline_text(config: Config, period: Period | None) -> str:
     return f"Chậm nhất vào ngày quy định của tháng sau tháng báo cáo ({per_campaign})."
 
 
-def allowed_values_text(config: Config, field: Field) -> str:
+def allowed_values_text(config: Config, field: Field, period: Period | None = None) -> str:
     """What a field accepts, in words: completes the field's help in the guide."""
     if field.kind is Kind.CHOICE and field.choices is not None:
         labels = [o.label for o in form.choice_options(config, field.choices)]
@@ -127,15 +130,15 @@ def allowed_values_text(config: Config, field: Field) -> str:
     if field.kind in (Kind.INT, Kind.MONEY):
         return _number_range_text(field, with_unit=False)
     if field.kind is Kind.DATE:
-        return "Ví dụ 15/03/1985."
+        return f"Ví dụ {format_date(form.date_example(field, period))}."
     if field.kind is Kind.PHONE:
         return "Ví dụ 0214 3840 123 hoặc 0912 345 678."
-    if field.kind is Kind.TEXT and field.maximum:
+    if field.kind is Kind.TEXT and field.maximum and f"{format_int(field.maximum)} ký tự" not in field.help:
         return f"Không quá {format_int(field.maximum)} ký tự."
     return ""
 
 
-def error_text(config: Config, field: Field) -> str:
+def error_text(config: Config, field: Field, period: Period | None = None) -> str:
     """The message Excel shows when a typed value is refused: what is wrong and what to enter."""
     if field.kind is Kind.CHOICE:
         what = "Chọn giá trị trong danh sách (bấm mũi tên bên phải ô)."
@@ -144,7 +147,7 @@ def error_text(config: Config, field: Field) -> str:
     elif field.kind in (Kind.INT, Kind.MONEY):
         what = "Nhập " + _number_range_text(field)[0].lower() + _number_range_text(field)[1:]
     elif field.kind is Kind.DATE:
-        what = "Nhập ngày dạng dd/mm/yyyy, ví dụ 15/03/1985."
+        what = f"Nhập ngày dạng dd/mm/yyyy, ví dụ {format_date(form.date_example(field, period))}."
     elif field.kind is Kind.PERIOD:
         what = "Nhập tháng báo cáo dạng MM/YYYY, ví dụ 02/2024."
     elif field.maximum:
@@ -192,7 +195,8 @@ def guide_rows(config: Config, unit: Unit | None, period: Period | None) -> list
         ),
         ("II. SHEET “ĐƠN VỊ”", "Mỗi dòng một nội dung; ghi số liệu vào cột “Số liệu”.", True),
     ]
-    rows += [_field_guide_row(config, f) for f in form.UNIT_FIELDS]
+    version = form.current_version(config)
+    rows += [_field_guide_row(config, f, period) for f in version.unit_fields]
     rows.append(
         (
             "III. SHEET “CÁ NHÂN”",
@@ -201,7 +205,7 @@ def guide_rows(config: Config, unit: Unit | None, period: Period | None) -> list
             True,
         )
     )
-    rows += [_field_guide_row(config, f) for f in form.STAFF_FIELDS]
+    rows += [_field_guide_row(config, f, period) for f in version.staff_fields]
     rows += [
         ("IV. LƯU Ý", "", True),
         (
@@ -221,16 +225,18 @@ def guide_rows(config: Config, unit: Unit | None, period: Period | None) -> list
     return rows
 
 
-def _field_guide_row(config: Config, field: Field) -> tuple[str, str, bool]:
+def _field_guide_row(config: Config, field: Field, period: Period | None = None) -> tuple[str, str, bool]:
     need = "Bắt buộc." if field.required else "Không bắt buộc."
-    parts = [field.help, allowed_values_text(config, field), need]
+    parts = [field.help, allowed_values_text(config, field, period), need]
     return field.label, " ".join(p for p in parts if p), False
 
 
-def meta_rows(unit: Unit | None, period: Period | None) -> list[tuple[str, str]]:
+def meta_rows(
+    unit: Unit | None, period: Period | None, version: str = form.LATEST_VERSION
+) -> list[tuple[str, str]]:
     return [
         ("form_id", form.FORM_ID),
-        ("form_version", form.FORM_VERSION),
+        ("form_version", version),
         ("unit_code", unit.code if unit else ""),
         ("period", str(period) if period else ""),
     ]
@@ -263,7 +269,9 @@ def set_text(cell, value: str) -> None:
 # Data validation
 
 
-def _validation(config: Config, field: Field, list_ranges: dict[str, str]) -> DataValidation:
+def _validation(
+    config: Config, field: Field, list_ranges: dict[str, str], period: Period | None = None
+) -> DataValidation:
     """The validation of one field: a drop-down, a number or date range, or just the help prompt."""
     kwargs: dict[str, object] = {}
     if field.kind in (Kind.CHOICE, Kind.CODE):
@@ -293,7 +301,7 @@ def _validation(config: Config, field: Field, list_ranges: dict[str, str]) -> Da
         promptTitle=field.label if len(field.label) <= 32 else field.label[:31].rstrip() + "…",
         prompt=field.help[:255],
         errorTitle="Giá trị không hợp lệ",
-        error=error_text(config, field),
+        error=error_text(config, field, period),
         errorStyle="stop",
         **kwargs,
     )
@@ -308,7 +316,8 @@ def _list_id(field: Field) -> str:
 def _choice_lists(config: Config) -> dict[str, list[str]]:
     """The drop-down values of every choice or code field, keyed by list id."""
     lists: dict[str, list[str]] = {}
-    for field in (*form.UNIT_FIELDS, *form.STAFF_FIELDS):
+    version = form.current_version(config)
+    for field in (*version.unit_fields, *version.staff_fields):
         if field.kind is Kind.CHOICE and field.choices is not None:
             lists[_list_id(field)] = [o.label for o in form.choice_options(config, field.choices)]
         elif field.kind is Kind.CODE:
@@ -407,7 +416,8 @@ def _build_unit_sheet(
         set_text(cell, text)
         cell.font, cell.fill, cell.border, cell.alignment = FONT_BOLD, FILL_HEADER, BORDER, WRAP_CENTER
     values = unit_prefill(unit, period)
-    for row, field in enumerate(form.UNIT_FIELDS, form.UNIT_FIRST_ROW):
+    unit_fields = form.current_version(config).unit_fields
+    for row, field in enumerate(unit_fields, form.UNIT_FIRST_ROW):
         label, value, help_cell = ws.cell(row, 1), ws.cell(row, 2), ws.cell(row, 3)
         set_text(label, field.label)
         label.font = FONT_BOLD if field.required else FONT_NORMAL
@@ -419,12 +429,12 @@ def _build_unit_sheet(
         value.protection = UNLOCKED
         set_text(help_cell, field.help)
         help_cell.font, help_cell.border, help_cell.alignment = FONT_HELP, BORDER, WRAP_LEFT
-        validation = _validation(config, field, lists)
+        validation = _validation(config, field, lists, period)
         validation.add(value.coordinate)
         ws.add_data_validation(validation)
         ws.row_dimensions[row].height = 75 if long_text else 24
     ws.row_dimensions[form.UNIT_FIRST_ROW - 1].height = 21
-    last = form.UNIT_FIRST_ROW + len(form.UNIT_FIELDS) - 1
+    last = form.UNIT_FIRST_ROW + len(unit_fields) - 1
     # Below the table: a legend, and the signature block of a printed report. Column A holds no
     # caption here, so a reader looking for field labels in column A never mistakes one for a field.
     legend = ws.cell(last + 1, 1)
@@ -449,10 +459,11 @@ def _build_staff_sheet(
     people: Sequence[PersonRecord],
     lists: dict[str, str],
 ) -> None:
-    fields = form.STAFF_FIELDS
+    fields = form.current_version(config).staff_fields
     header_row = form.STAFF_HEADER_ROW
     first, last = header_row + 1, header_row + max(form.STAFF_ROWS, len(people) + 50)
     labels = {o.value: o.label for o in form.choice_options(config, form.ChoiceList.CATEGORY)}
+    yes_no = {o.value: o.label for o in form.choice_options(config, form.ChoiceList.YES_NO)}
     for column, field in enumerate(fields, 1):
         letter = get_column_letter(column)
         ws.column_dimensions[letter].width = field.width
@@ -465,7 +476,7 @@ def _build_staff_sheet(
             cell = ws.cell(row, column)
             cell.font, cell.alignment = FONT_NORMAL, align
             cell.number_format, cell.protection = number_format, UNLOCKED
-        validation = _validation(config, field, lists)
+        validation = _validation(config, field, lists, period)
         validation.add(f"{letter}{first}:{letter}{last}")
         ws.add_data_validation(validation)
     ws.row_dimensions[header_row].height = 48
@@ -489,6 +500,10 @@ def _build_staff_sheet(
             "birth_date": person.birth_date,
             "position": person.position,
             "category": labels.get(person.category, person.category),
+            "gender": person.gender,
+            "ethnicity": person.ethnicity,
+            "recruited_on": person.recruited_on,
+            "leader": yes_no.get(person.leader),
         }
         for key in PREFILL_KEYS:
             if key in columns and known.get(key) not in (None, ""):
@@ -529,8 +544,9 @@ def guide_row_height(label: str, text: str) -> float:
     return 16.5 * lines + 3
 
 
-def _build_meta_sheet(ws: Worksheet, unit: Unit | None, period: Period | None) -> None:
-    for row, (key, value) in enumerate(meta_rows(unit, period), 1):
+def _build_meta_sheet(ws: Worksheet, config: Config, unit: Unit | None, period: Period | None) -> None:
+    version = form.current_version(config).version
+    for row, (key, value) in enumerate(meta_rows(unit, period, version), 1):
         set_text(ws.cell(row, 1), key)
         if value:
             set_text(ws.cell(row, 2), value)
@@ -553,7 +569,7 @@ def build_workbook(
     staff_ws = wb.create_sheet(form.STAFF_SHEET)
     guide_ws = wb.create_sheet(form.GUIDE_SHEET)
     meta_ws = wb.create_sheet(form.META_SHEET)
-    _build_meta_sheet(meta_ws, unit, period)
+    _build_meta_sheet(meta_ws, config, unit, period)
     lists = _list_formulas(config, meta_ws)
     _build_unit_sheet(unit_ws, config, unit, period, lists)
     _build_staff_sheet(staff_ws, config, unit, period, prefill or (), lists)

@@ -98,6 +98,7 @@ def validate_workbook(config: Config, incoming: Incoming, accept_partial: bool =
         return Submission(incoming.file, FileStatus.REJECTED, check.findings)
 
     meta = check.metadata(meta_sheet)
+    version_text = check.form_version(meta)
     check.period = _meta_period(meta)
     unit_values = check.unit_fields(unit_sheet)
     unit_code, period = check.identity(meta, unit_values)
@@ -106,14 +107,20 @@ def validate_workbook(config: Config, incoming: Incoming, accept_partial: bool =
 
     report = None
     if unit_code is not None and period is not None:
-        report = _unit_report(config, unit_code, period, unit_values, people)
+        report = _unit_report(config, check.form, unit_code, period, unit_values, people)
     status = FileStatus.ACCEPTED
     if any(f.is_error for f in check.findings):
         identity_broken = any(f.is_error and f.code in IDENTITY_CODES for f in check.findings)
         partial_ok = accept_partial and report is not None and not identity_broken
         status = FileStatus.ACCEPTED_PARTIAL if partial_ok else FileStatus.REJECTED
     return Submission(
-        incoming.file, status, check.findings, unit_code=unit_code, period=period, report=report
+        incoming.file,
+        status,
+        check.findings,
+        unit_code=unit_code,
+        period=period,
+        report=report,
+        form_version=version_text,
     )
 
 
@@ -155,6 +162,9 @@ class _Checker:
         self.period: Period | None = None  # once known: dates are judged against it
         self._unit_rows: dict[str, int] = {}
         self._unit_sheet = form.UNIT_SHEET
+        # The version the file is checked against: the one its hidden sheet names (form_version()).
+        self.form = form.current_version(config)
+        self.version_unknown = False  # a version this program does not know: its optional fields may differ
 
     # -- findings --------------------------------------------------------------------------------
 
@@ -207,6 +217,46 @@ class _Checker:
                 values.setdefault(key.strip().lower(), _as_text(value) or "")
         return values
 
+    def form_version(self, meta: dict[str, str] | None) -> str | None:
+        """The version the file names; picks the definition it is checked against (self.form).
+
+        A file without one (no hidden sheet: its content was copied to another workbook) is checked
+        against the version of today's templates. A version this program does not know (a newer
+        program's form, a hand-edited hidden sheet) is one error naming both versions.
+        """
+        text = (meta or {}).get("form_version", "").strip() or None
+        if text is None:
+            return None
+        if (meta or {}).get("form_id", form.FORM_ID) not in ("", form.FORM_ID):
+            return text  # another form altogether: its version says nothing; `wrong_form` says it all
+        known = form.VERSIONS.get(text)
+        current = form.current_version(self.config).version
+        if known is not None:
+            self.form = known
+            if known.version != current and (lacking := form.missing_fields(known)):
+                listed = ", ".join(f"“{f.label}”" for f in lacking)
+                self.warning(
+                    "form_version_old",
+                    f"Tệp dùng biểu mẫu phiên bản {text}; biểu mẫu hiện hành là phiên bản {current}, có thêm "
+                    f"{listed}. Số liệu của tệp vẫn được dùng; các cột tệp không có được ghi “không có số "
+                    f"liệu”. Kỳ sau dùng biểu mẫu mới do {self.config.office.clerk_unit} gửi.",
+                    sheet=form.META_SHEET,
+                    value=text,
+                )
+            return text
+        self.version_unknown = True
+        self.error(
+            "form_version_unknown",
+            f"Tệp ghi biểu mẫu phiên bản “{text}”, chương trình không biết phiên bản này (chương trình có "
+            f"các phiên bản {', '.join(form.VERSIONS)}; biểu mẫu hiện hành là phiên bản {current}). Tệp "
+            f"đã được kiểm tra theo phiên bản {current}. Dùng biểu mẫu phiên bản {current} do "
+            f"{self.config.office.clerk_unit} gửi; nếu biểu mẫu mới hơn chương trình, cập nhật chương "
+            "trình rồi chạy lại.",
+            sheet=form.META_SHEET,
+            value=text,
+        )
+        return text
+
     def unit_fields(self, sheet: RawSheet | None) -> dict[str, object]:
         """Typed values of the `Đơn vị` sheet by field key; _INVALID where a finding was recorded."""
         values: dict[str, object] = {}
@@ -219,8 +269,8 @@ class _Checker:
                 "không xóa hay đổi tên sheet.",
                 sheet=form.UNIT_SHEET,
             )
-            return {f.key: _INVALID if f.required else f.default for f in form.UNIT_FIELDS}
-        by_label, by_slug = _labels(form.UNIT_FIELDS)
+            return {f.key: _INVALID if f.required else f.default for f in self.form.unit_fields}
+        by_label, by_slug = _labels(self.form.unit_fields)
         for row in range(1, min(sheet.height, UNIT_LABEL_ROWS) + 1):
             label = sheet.value(row, 1)
             if not isinstance(label, str):
@@ -228,7 +278,7 @@ class _Checker:
             field = by_label.get(_label_key(label)) or by_slug.get(_slug(label))
             if field is not None and field.key not in rows:
                 rows[field.key] = row
-        for field in form.UNIT_FIELDS:
+        for field in self.form.unit_fields:
             row = rows.get(field.key)
             if row is None:
                 if field.required:
@@ -246,7 +296,7 @@ class _Checker:
                 continue
             cell = (sheet.name, row, 2)
             values[field.key] = self.convert(field, sheet.value(row, 2), cell, sheet.font(row, 2))
-        if all(f.key in rows for f in form.UNIT_FIELDS if f.required):
+        if not self.version_unknown and all(f.key in rows for f in self.form.unit_fields if f.required):
             # Only on a sheet laid out as the form: on another, the missing rows above say it all.
             for field in assumed:
                 self.warning(
@@ -290,15 +340,6 @@ class _Checker:
                     f"(“{form.FORM_ID}”). Dùng biểu mẫu do {config.office.clerk_unit} gửi.",
                     sheet=form.META_SHEET,
                     value=form_id,
-                )
-            version = meta.get("form_version", "")
-            if version and version != form.FORM_VERSION:
-                self.warning(
-                    "form_version",
-                    f"Tệp dùng biểu mẫu phiên bản {version}; phiên bản hiện hành là {form.FORM_VERSION}. "
-                    "Số liệu vẫn được đọc; các kỳ sau dùng biểu mẫu mới nhất.",
-                    sheet=form.META_SHEET,
-                    value=version,
                 )
             meta_code = (meta.get("unit_code") or "").strip().upper() or None
             try:
@@ -377,16 +418,9 @@ class _Checker:
         if header is None:
             return []
         name_col = columns["name"]
-        person_keys = set(PersonRecord._fields) - {"row"}
         plan = [
-            (
-                f,
-                columns.get(f.key),
-                f.key in person_keys,
-                self.choices[f.choices] if f.choices else None,
-                _quiet(f, period),
-            )
-            for f in form.STAFF_FIELDS
+            (f, columns.get(f.key), kept, self.choices[f.choices] if f.choices else None, _quiet(f, period))
+            for f, kept in _staff_plan(self.form)
         ]
         clean = not sheet.overlay and not sheet.legacy_fonts  # no formula problem, merge or legacy font
         out = _staff_all_clean(sheet, header, plan, name_col) if clean else None
@@ -533,7 +567,7 @@ class _Checker:
 
     def _staff_columns(self, sheet: RawSheet) -> tuple[dict[str, int], int | None]:
         name_label = _label_key(form.staff_field("name").label)
-        by_label, by_slug = _labels(form.STAFF_FIELDS)
+        by_label, by_slug = _labels(self.form.staff_fields)
         for row in range(1, min(sheet.height, STAFF_HEADER_ROWS) + 1):
             labels = {
                 col: value
@@ -547,7 +581,7 @@ class _Checker:
                 field = by_label.get(_label_key(text)) or by_slug.get(_slug(text))
                 if field is not None and field.key not in columns:
                     columns[field.key] = col
-            missing = [f for f in form.STAFF_FIELDS if f.required and f.key not in columns]
+            missing = [f for f in self.form.staff_fields if f.required and f.key not in columns]
             for field in missing:
                 self.error(
                     "missing_column",
@@ -556,7 +590,7 @@ class _Checker:
                     sheet=sheet.name,
                     field=field,
                 )
-            if not missing:
+            if not missing and not self.version_unknown:
                 self._optional_columns_missing(sheet.name, row, columns)
             return columns, (row if not missing else None)
         self.error(
@@ -570,7 +604,7 @@ class _Checker:
     def _optional_columns_missing(self, sheet: str, row: int, columns: dict[str, int]) -> None:
         """An optional column not found under its title (renamed, deleted) would silently give everyone its
         default: no initiative, no discipline. Said as a warning: the file is still used."""
-        for field in form.STAFF_FIELDS:
+        for field in self.form.staff_fields:
             if field.required or field.key == "seq" or field.key in columns:
                 continue
             self.warning(
@@ -1007,12 +1041,31 @@ def _choice_values(options: dict[str, Option], default: object) -> dict[str, obj
     return cached[1]
 
 
+@functools.lru_cache(maxsize=16)
+def _staff_plan(version: form.FormVersion) -> tuple[tuple[Field, bool], ...]:
+    """The staff fields of a version in PersonRecord order, each with whether the record keeps it: the
+    row number's place is the `seq` column's (not kept), and a record field the version lacks is a
+    column never found (its default None: no data). Made once per version, not per file or row."""
+    fields = {f.key: f for f in version.staff_fields}
+    plan = [(fields["seq"], False)] if "seq" in fields else []
+    for key in PersonRecord._fields[1:]:
+        plan.append((fields.get(key) or _absent(key), True))
+    plan += [(f, False) for f in version.staff_fields if f.key != "seq" and f.key not in PersonRecord._fields]
+    return tuple(plan)
+
+
+def _absent(key: str) -> Field:
+    return Field(key, key, Kind.TEXT, False, "", default=None)
+
+
 def _quiet(field: Field, period: Period | None) -> object:
     """What a field takes without any finding, for the fast path of the staff loop: (type, low, high)
     for dates and whole numbers, `str` for text, None otherwise (always through convert())."""
     if field.kind is Kind.DATE:
         if field.key == "birth_date" and period is not None:
             return dt.date, dt.date(period.year - AGE_MAX, 1, 1), dt.date(period.year - AGE_MIN, 12, 31)
+        if field.key == "recruited_on" and period is not None:
+            return dt.date, DATE_MIN, period.next().first_day - dt.timedelta(days=1)
         return dt.date, DATE_MIN, DATE_MAX
     if field.kind is Kind.INT:
         low = field.minimum if field.minimum is not None else -(2**63)
@@ -1026,6 +1079,15 @@ def _date_plausibility(check: _Checker, field: Field, day: dt.date, cell: _Cell)
     period = check.period
     if period is None:
         return
+    if field.key == "recruited_on" and day >= period.next().first_day:
+        check.error(
+            "invalid_date",
+            f"ngày tuyển dụng {format_date(day)} sau kỳ báo cáo {period.label}. Kiểm tra lại ngày tuyển dụng "
+            "(dd/mm/yyyy).",
+            cell,
+            field=field,
+            value=day,
+        )
     if field.key == "birth_date":
         age = period.year - day.year
         if day >= period.next().first_day:
@@ -1376,7 +1438,7 @@ def _expect(config: Config, field: Field) -> str:
     if field.kind is Kind.PERIOD:
         return "Ghi tháng báo cáo dạng MM/YYYY, ví dụ 02/2024."
     if field.kind is Kind.DATE:
-        return "Ghi ngày dạng dd/mm/yyyy, ví dụ 15/03/1985."
+        return f"Ghi ngày dạng dd/mm/yyyy, ví dụ {format_date(form.date_example(field))}."
     if field.kind in (Kind.INT, Kind.MONEY):
         low = field.minimum if field.minimum is not None else 0
         unit = " (đồng)" if field.kind is Kind.MONEY else ""
@@ -1405,6 +1467,7 @@ def _allowed_unit_rank(config: Config, ratings: Sequence[str]) -> int:
 
 def _unit_report(
     config: Config,
+    version: form.FormVersion,
     unit_code: str,
     period: Period,
     values: dict[str, object],
@@ -1413,8 +1476,9 @@ def _unit_report(
     """The unit's report from its valid values: an invalid one counts as its field's empty value."""
     report_fields = {f.name for f in dataclasses.fields(UnitReport)}
     typed: dict[str, object] = {}
-    for field in form.UNIT_FIELDS:
-        if field.key not in report_fields:
+    # A field the file's version lacks takes its empty value, like a field left empty (none so far).
+    for field in (*version.unit_fields, *form.missing_fields(version)):
+        if field.key not in report_fields or field.key in typed:
             continue
         value = values.get(field.key, field.default)
         if value is _INVALID or value is None:

@@ -60,8 +60,11 @@ def test_wrong_type_and_bad_date(config_text):
 
 
 def test_toml_syntax_error_names_the_line(config_text):
-    message = errors_of(config_text.replace("start = 2024-01-01", "start = 2024-13-01", 1))
-    assert "sai cú pháp TOML" in message and "line" in message
+    text = config_text.replace("start = 2024-01-01", "start = 2024-13-01", 1)
+    line = text.split("\n").index("start = 2024-13-01") + 1
+    message = errors_of(text)
+    assert f"sai cú pháp ở dòng {line}, cột 13: ngày không đúng" in message
+    assert f"  {line} | start = 2024-13-01\n" in message and "line" not in message
 
 
 def test_unknown_measure_and_criterion_are_config_errors(config_text):

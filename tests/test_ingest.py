@@ -324,16 +324,16 @@ def test_unreadable_and_vanished_files_are_findings(tmp_path, config, monkeypatc
 
     gone = ingest.collect_paths([tmp_path / "in" / "da-xoa.xlsx"], config)
     [finding] = gone.findings
-    assert finding.code == "file_unreadable"
-    assert "Tệp không còn trong thư mục" in finding.message
+    assert finding.code == "file_not_found"
+    assert f"không tìm thấy “da-xoa.xlsx” trong thư mục {tmp_path / 'in'}" in finding.message
 
 
 def test_other_formats_get_advice(tmp_path, config):
-    put(tmp_path / "in" / "bao-cao.ods", b"PK")
+    put(tmp_path / "in" / "bao-cao.csv", b"a;b")
     put(tmp_path / "in" / "bieu-mau.zip", b"PK")
     put(tmp_path / "in" / "hong.msg", b"not an OLE file at all" * 10)
     findings = {f.file: f for f in ingest.collect(tmp_path / "in", config).findings}
-    assert "lưu lại dạng Excel Workbook (.xlsx)" in findings["bao-cao.ods"].message
+    assert "lưu lại dạng Excel Workbook (.xlsx)" in findings["bao-cao.csv"].message
     assert "giải nén" in findings["bieu-mau.zip"].message
     assert findings["hong.msg"].code == "email_unreadable"
     assert findings["hong.msg"].severity is Severity.ERROR

@@ -8,7 +8,7 @@ import pytest
 
 from processor import ingest, samples, validate
 from processor.config import load_config
-from processor.ingest_cache import CACHE_NAME, ValidationCache, cache_key
+from processor.ingest_cache import CACHE_FORMAT, CACHE_NAME, ValidationCache, cache_key
 from processor.records import Period
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,7 +55,7 @@ def test_damaged_entry_is_validated_again_and_the_others_kept_verbatim(inbox, tm
     sha, _, entry = lines[0].partition("\t")
     memo.write_text("\n".join([header, f"{sha}\t{entry[:-20]}", *lines[1:]]) + "\n", encoding="utf-8")
     second, validated = _run(config, folder, memo, monkeypatch)
-    damaged = [s.file.display_name for s in first if s.file.sha256 == sha]
+    damaged = [s.file.display_name for s in first if s.file.sha256 == sha and s.status != "duplicate"]
     assert validated == damaged
     assert second == first
     again = memo.read_text(encoding="utf-8").rstrip("\n").split("\n")
@@ -67,12 +67,13 @@ def test_damaged_entry_is_validated_again_and_the_others_kept_verbatim(inbox, tm
     assert validated == [] and third == first  # the later line wins
 
 
-def test_memo_of_another_config_or_program_is_ignored(inbox, tmp_path, monkeypatch):
+def test_memo_of_another_format_is_ignored(inbox, tmp_path, monkeypatch):
+    """(Config and rule changes: tests/test_form_versions.py.)"""
     config, folder = inbox
     memo = tmp_path / CACHE_NAME
     _, validated_first = _run(config, folder, memo, monkeypatch)
     text = memo.read_text(encoding="utf-8")
-    memo.write_text(text.replace(cache_key(config, False), "0" * 64, 1), encoding="utf-8")
+    memo.write_text(text.replace(CACHE_FORMAT, "thidua-validated/3", 1), encoding="utf-8")
     _, validated = _run(config, folder, memo, monkeypatch)
     assert validated == validated_first  # every workbook read again
 

@@ -95,6 +95,8 @@ def test_summary_keys_are_stable_and_documented(cfg, subs, tmp_path):
         "units",
         "totals",
         "targets",
+        "breakdowns",
+        "refused_after_rule_change",
     ]
     assert data["campaign"] == {
         "id": "2024-dot-1",
@@ -146,11 +148,15 @@ def test_summary_keys_are_stable_and_documented(cfg, subs, tmp_path):
         "warnings",
         "received_from",
         "received_time_copied",
+        "form_version",
+        "refused_after_rule_change",
     ]
     documented = (REPO / "docs" / "summary-json.md").read_text(encoding="utf-8")
     for key in [*data, *data["campaign"], *data["units"][0], *data["totals"], *data["targets"][0]]:
         assert f"`{key}`" in documented, key
-    for key in [*data["generated_from"][0], *data["reporting"]]:
+    for key in [*data["generated_from"][0], *data["reporting"], *data["breakdowns"][0]]:
+        assert f"`{key}`" in documented, key
+    for key in [*data["breakdowns"][0]["coverage"], *data["breakdowns"][0]["no_data"]]:
         assert f"`{key}`" in documented, key
 
 
@@ -307,7 +313,9 @@ def _share(value):
 def test_workbook_sheets_tables_panes_and_chart(outputs):
     _, _, path = outputs
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["Chỉ tiêu", "Đơn vị", "Cá nhân", "Tiến độ nộp", "So sánh tháng", "Lỗi"]
+    assert wb.sheetnames == [
+        "Chỉ tiêu", "Đơn vị", "Cá nhân", "Tiến độ nộp", "So sánh tháng", "Phân tổ", "Lỗi"
+    ]  # fmt: skip
     panes = {"Chỉ tiêu": "A6", "Đơn vị": "D2", "Cá nhân": "E2", "Tiến độ nộp": "D2", "So sánh tháng": "C2"}
     for name, pane in panes.items():
         assert wb[name].freeze_panes == pane

@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -272,16 +274,107 @@ def test_prefill_keys_are_case_insensitive_and_other_units_get_none(config, tmp_
     assert second["B2"].value is None
 
 
+def test_prefill_carries_the_version_2_columns_over(config, tmp_path):
+    person = _person(2, "Giàng Thị Mai", dt.date(1990, 5, 6), "Chuyên viên", "CC")._replace(
+        gender="Nữ", ethnicity="Mông", recruited_on=dt.date(2015, 9, 1), leader=False
+    )
+    old_form = _person(3, "Lò Văn Sơn", dt.date(1988, 1, 2), "Chuyên viên", "VC")  # from a version 1 form
+    [path] = template.write_unit_workbooks(config, FEB, tmp_path, ["TH"], {"TH": [person, old_form]})
+    ws = openpyxl.load_workbook(path)[form.STAFF_SHEET]
+    column = {c.value: c.column for c in ws[1]}
+    labels = ("Giới tính", "Dân tộc", "Ngày tuyển dụng", "Lãnh đạo, quản lý")
+    carried = [ws.cell(2, column[label]).value for label in labels]
+    assert carried == ["Nữ", "Mông", dt.datetime(2015, 9, 1), "Không"]
+    assert [ws.cell(3, column[label]).value for label in labels] == [None] * 4  # no data stays empty
+
+
+def test_version_2_columns_have_drop_downs_and_vietnamese_prompts(unit_book, config):
+    _, wb = unit_book
+    ws = wb[form.STAFF_SHEET]
+    validations = _validations(ws)
+    column = {c.value: c.column_letter for c in ws[1]}
+    expected = {
+        "Giới tính": ("list", '"Nam,Nữ"'),
+        "Dân tộc": ("list", '"' + ",".join(config.form.ethnic_groups) + '"'),
+        "Ngày tuyển dụng": ("date", None),
+        "Lãnh đạo, quản lý": ("list", '"Có,Không"'),
+    }
+    for label, (kind, formula) in expected.items():
+        letter = column[label]
+        dv = validations[f"{letter}2:{letter}{LAST_ROW}"]
+        assert dv.type == kind and dv.showInputMessage and dv.prompt, label
+        assert "Kinh" in config.form.ethnic_groups
+        if formula:
+            assert dv.formula1 == formula, label
+    assert wb[form.META_SHEET]["B2"].value == form.current_version(config).version == "2"
+
+
+def test_config_chooses_the_version_new_templates_use(config, tmp_path):
+    """An office may hold back the new form: [form] version = "1" makes the old layout, named as such."""
+    old = dataclasses.replace(config, form=dataclasses.replace(config.form, version="1"))
+    wb = template.build_workbook(old, old.unit("TH"), FEB)
+    assert wb[form.META_SHEET]["B2"].value == "1"
+    assert [c.value for c in wb[form.STAFF_SHEET][1]] == [f.label for f in form.VERSIONS["1"].staff_fields]
+
+
+def test_ngay_lap_example_is_a_date_of_the_period_and_guidance_says_things_once(unit_book):
+    _, wb = unit_book
+    guide = {row[0]: row[1] for row in wb[form.GUIDE_SHEET].iter_rows(min_row=3, values_only=True) if row[0]}
+    assert "Ví dụ 02/03/2024." in guide["Ngày lập"] and "1985" not in guide["Ngày lập"]
+    dv = _validations(wb[form.UNIT_SHEET])[f"B{_unit_row('prepared_on')}"]
+    assert "02/03/2024" in dv.error and "1985" not in dv.error
+    assert "15/03/1985" in guide["Ngày sinh"]  # a birth date's example stays a birth date
+    assert guide["Kết quả nổi bật"].count("1.000 ký tự") == 1
+    for text in guide.values():
+        sentences = [s.strip() for s in (text or "").split(".") if len(s.strip()) > 12]
+        assert len(sentences) == len(set(sentences)), text
+
+
+def test_template_note_on_prefilled_units_whatever_the_case_of_the_code(tmp_path):
+    workspace = tmp_path / "ws"
+    (workspace / "inbox").mkdir(parents=True)
+    shutil.copyfile(REPO / "config.toml", workspace / "config.toml")
+    fixture = REPO / "tests" / "fixtures" / "forms" / "v1" / "2024-01_TCHC_bao-cao-thi-dua.xlsx"
+    shutil.copyfile(fixture, workspace / "inbox" / fixture.name)
+
+    def template_for(code: str) -> str:
+        proc = subprocess.run(
+            [sys.executable, "-m", "processor", "template", "--period", "2024-02", "--unit", code],
+            cwd=workspace,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    # The code as typed in lower case: TCHC's form, prefilled, and the note says so.
+    assert "(1 đơn vị đã điền sẵn danh sách cán bộ từ báo cáo gần nhất)" in template_for("tchc")
+    made = workspace / "output" / "bieu-mau" / "2024-02" / "2024-02_TCHC_bao-cao-thi-dua.xlsx"
+    assert openpyxl.load_workbook(made)[form.STAFF_SHEET]["B2"].value == "Nguyễn Văn Hoà"
+    assert "điền sẵn" not in template_for("nc")  # nothing to remember for NC: no note
+
+
 # -- form-driven -----------------------------------------------------------------------------------
+
+
+def _new_version(config, monkeypatch, unit_fields=(), staff_fields=()):
+    """A version "3" added as data, and a config whose templates use it."""
+    latest = form.VERSIONS[form.LATEST_VERSION]
+    added = form.FormVersion("3", (*latest.unit_fields, *unit_fields), (*latest.staff_fields, *staff_fields))
+    monkeypatch.setitem(form.VERSIONS, "3", added)
+    return dataclasses.replace(config, form=dataclasses.replace(config.form, version="3")), added
 
 
 def test_a_new_staff_field_gets_its_column_and_validation(config, monkeypatch, tmp_path):
     score = Field("score", "Điểm đánh giá", Kind.INT, False, "Điểm từ 0 đến 100.", minimum=0, maximum=100)
-    monkeypatch.setattr(form, "STAFF_FIELDS", (*form.STAFF_FIELDS, score))
+    config, added = _new_version(config, monkeypatch, staff_fields=(score,))
     path = template.write_unit_workbooks(config, FEB, tmp_path, ["TH"])[0]
     wb = openpyxl.load_workbook(path)
     ws = wb[form.STAFF_SHEET]
-    letter = get_column_letter(len(form.STAFF_FIELDS))
+    assert wb[form.META_SHEET]["B2"].value == "3"
+    letter = get_column_letter(len(added.staff_fields))
     assert ws[f"{letter}1"].value == "Điểm đánh giá"
     dv = _validations(ws)[f"{letter}2:{letter}{LAST_ROW}"]
     assert (dv.type, dv.formula1, dv.formula2, dv.prompt) == ("whole", "0", "100", "Điểm từ 0 đến 100.")
@@ -292,9 +385,9 @@ def test_a_new_staff_field_gets_its_column_and_validation(config, monkeypatch, t
 
 def test_a_new_unit_field_gets_its_row(config, monkeypatch):
     extra = Field("meetings", "Số cuộc họp", Kind.INT, False, "Số cuộc họp trong tháng.", minimum=0)
-    monkeypatch.setattr(form, "UNIT_FIELDS", (*form.UNIT_FIELDS, extra))
+    config, added = _new_version(config, monkeypatch, unit_fields=(extra,))
     wb = template.build_workbook(config, config.unit("TH"), FEB)
-    row = form.UNIT_FIRST_ROW + len(form.UNIT_FIELDS) - 1
+    row = form.UNIT_FIRST_ROW + len(added.unit_fields) - 1
     ws = wb[form.UNIT_SHEET]
     assert ws.cell(row, 1).value == "Số cuộc họp"
     dv = _validations(ws)[f"B{row}"]

@@ -554,9 +554,11 @@ def test_period_typed_as_a_date_or_in_other_forms(config):
 
 def test_other_form_and_newer_version(config):
     spec = Spec()
-    spec.meta["form_version"] = "2"
+    spec.meta["form_version"] = "9"
     sub = run(config, workbooks.xlsx(spec))
-    assert only(sub, "form_version").severity is Severity.WARNING
+    unknown = only(sub, "form_version_unknown")
+    assert unknown.is_error and "“9”" in unknown.message
+    assert f"phiên bản {form.LATEST_VERSION}" in unknown.message
     spec.meta["form_id"] = "bao-cao-khac"
     assert only(run(config, workbooks.xlsx(spec)), "wrong_form").is_error
 

@@ -140,12 +140,15 @@ def _campaign(config: Config, result: PeriodResult) -> Campaign:
     return config.campaign_for(result.period)
 
 
-def _rule_set(config: Config, result: PeriodResult, decisions: Sequence[Decision]) -> RuleSet:
-    """The rule set the decisions were made with (each carries its id); the campaign's when none was made."""
-    ids = {d.rule_set_id for d in decisions} - {""}
-    if len(ids) > 1:
-        raise ValueError(f"decisions of several rule sets in one set of documents: {sorted(ids)}")
-    return commend.rule_set_for(config, result, next(iter(ids), None))
+def _rule_sets(config: Config, result: PeriodResult, decisions: Sequence[Decision]) -> list[RuleSet]:
+    """The rule sets the decisions were made with (each carries its id), in the closing run's order (the
+    campaign's, then the annual titles'); the campaign's when none was made."""
+    ids = list(dict.fromkeys(d.rule_set_id for d in decisions if d.rule_set_id))
+    if not ids:
+        return [commend.rule_set_for(config, result)]
+    order = [r.id for r in commend.closing_rule_sets(config, result)]
+    ids.sort(key=lambda i: order.index(i) if i in order else len(order))
+    return [commend.rule_set_for(config, result, i) for i in ids]
 
 
 def _award_phrase(names: Sequence[str]) -> str:
@@ -335,6 +338,28 @@ def _changes(result: PeriodResult) -> list[dict]:
     return rows
 
 
+def _stat_rows(config: Config, result: PeriodResult, decisions: Sequence[Decision]) -> list[dict]:
+    """The breakdowns (breakdown.py) as the rows of one table: a row per split, then one per group; people
+    without the field ("không có số liệu") on a row of their own, never in a group."""
+    from processor.breakdown import breakdowns
+
+    rows: list[dict] = []
+    for no, item in enumerate(breakdowns(config, result, decisions), 1):
+        coverage = f"{item.label} (có số liệu {format_int(item.filled)}/{format_int(item.staff)} người)"
+        rows.append({"no": str(no), "label": coverage, "staff": "", "proposed": ""})
+        groups = list(item.groups) + ([item.no_data] if item.no_data.staff else [])
+        for group in groups:
+            rows.append(
+                {
+                    "no": "",
+                    "label": f"– {group.label}",
+                    "staff": format_int(group.staff),
+                    "proposed": format_int(sum(group.proposed.values())),
+                }
+            )
+    return rows
+
+
 def _data_gap_note(result: PeriodResult) -> str:
     """A sentence for the report's opening when units' data are missing ("" when every unit reported)."""
     gaps = units_to_remind(result)
@@ -357,22 +382,43 @@ def _name_key(config: Config, result: PeriodResult):
     return lambda d: (given_name_sort_key(d.subject_name), d.subject_key)
 
 
-def _proposal_rows(config: Config, result: PeriodResult, decisions: Sequence[Decision], rule_set: RuleSet):
-    names = _unit_names(config, result)
+def proposal_order(
+    config: Config, result: PeriodResult, decisions: Sequence[Decision], rule_sets: Sequence[RuleSet]
+) -> tuple[list[Decision], list[Decision]]:
+    """The proposed collectives and individuals in the office's order: the order of the tờ trình's
+    Danh sách, which the approval workbook, the Quyết định and the Giấy khen keep (highest award first,
+    units in roster order, people by `documents.name_order`). Rule sets later in `rule_sets` come first
+    (an annual title before a campaign's Giấy khen)."""
     unit_order = {u.code: i for i, u in enumerate(config.units)}
-    award_rank = {a.id: i for i, a in enumerate(rule_set.awards)}
-    for subject in (commend.INDIVIDUAL, commend.COLLECTIVE):
-        chain = commend.chain_order([a for a in rule_set.awards if a.subject == subject])
-        award_rank.update({a.id: -i for i, a in enumerate(chain)})  # highest award first
+    award_rank: dict[tuple[str, str], tuple[int, int]] = {}
+    for set_rank, rule_set in enumerate(rule_sets):
+        for subject in (commend.INDIVIDUAL, commend.COLLECTIVE):
+            chain = commend.chain_order([a for a in rule_set.awards if a.subject == subject])
+            # highest award first
+            award_rank.update({(rule_set.id, a.id): (-set_rank, -i) for i, a in enumerate(chain)})
+
+    def rank(d: Decision) -> tuple[int, int]:
+        return award_rank.get((d.rule_set_id, d.award_id)) or next(
+            (v for (_, award), v in award_rank.items() if award == d.award_id), (0, 0)
+        )
+
     name_key = _name_key(config, result)
     collectives = sorted(
         (d for d in decisions if d.proposed and d.subject == commend.COLLECTIVE),
-        key=lambda d: (award_rank.get(d.award_id, 0), unit_order.get(d.unit_code, len(unit_order))),
+        key=lambda d: (rank(d), unit_order.get(d.unit_code, len(unit_order))),
     )
     individuals = sorted(
         (d for d in decisions if d.proposed and d.subject == commend.INDIVIDUAL),
-        key=lambda d: (award_rank.get(d.award_id, 0), *name_key(d)),
+        key=lambda d: (rank(d), *name_key(d)),
     )
+    return collectives, individuals
+
+
+def _proposal_rows(
+    config: Config, result: PeriodResult, decisions: Sequence[Decision], rule_sets: Sequence[RuleSet]
+):
+    names = _unit_names(config, result)
+    collectives, individuals = proposal_order(config, result, decisions, rule_sets)
 
     def row(no: int, d: Decision) -> dict:
         return {
@@ -399,10 +445,12 @@ def _proposal_rows(config: Config, result: PeriodResult, decisions: Sequence[Dec
     return rows(collectives, "tập thể"), rows(individuals, "cá nhân"), len(collectives), len(individuals)
 
 
-def _explanation_rows(config: Config, result: PeriodResult, decisions: Sequence[Decision], rule_set: RuleSet):
+def _explanation_rows(
+    config: Config, result: PeriodResult, decisions: Sequence[Decision], rule_sets: Sequence[RuleSet]
+):
     names = _unit_names(config, result)
     unit_order = {u.code: i for i, u in enumerate(config.units)}
-    chain = {a.id: i for i, a in enumerate(rule_set.awards)}
+    chain = {a.id: i for i, a in enumerate(a for r in rule_sets for a in r.awards)}
     name_key = _name_key(config, result)
 
     def row(no: int, d: Decision) -> dict:
@@ -514,7 +562,9 @@ def build_context(
     """
     office = config.office
     campaign = _campaign(config, result)
-    rule_set = _rule_set(config, result, decisions)
+    rule_sets = _rule_sets(config, result, decisions)
+    rule_set = rule_sets[0]
+    legal_basis = list(dict.fromkeys(b for r in rule_sets for b in r.legal_basis))
     dates = _dates(config, today or dt.date.today())
     final = result.final or result.period == campaign.periods[-1]
     names = _unit_names(config, result)
@@ -551,12 +601,12 @@ def build_context(
         highlights = highlights[:HIGHLIGHTS_CAP]
 
     collectives, individuals, collective_count, individual_count = _proposal_rows(
-        config, result, decisions, rule_set
+        config, result, decisions, rule_sets
     )
     proposed = [d for d in decisions if d.proposed]
-    award_names = _unique([a.name for a in rule_set.awards])
+    award_names = _unique([a.name for r in rule_sets for a in r.awards])
     phrase_names = _unique([d.award_name for d in proposed]) or award_names
-    expl_c, expl_i, expl_omitted = _explanation_rows(config, result, decisions, rule_set)
+    expl_c, expl_i, expl_omitted = _explanation_rows(config, result, decisions, rule_sets)
     quota_cut = sum(d.quota_excluded for d in decisions)
     higher = sum(
         1 for d in decisions if not d.proposed and not d.quota_excluded and commend.meets_criteria(d)
@@ -624,16 +674,18 @@ def build_context(
         "totals": _totals(config, result),
         "highlights": highlights,
         "highlights_omitted": highlights_omitted,
+        # breakdowns (issue 17): a short statistics table, in the closing report
+        "stat_rows": _stat_rows(config, result, decisions),
         # month on month
         "has_previous": result.previous is not None,
         "previous_period_label": result.previous.period.label if result.previous else "",
         "changes": _changes(result),
         # commendation
-        "rule_set_name": rule_set.name,
+        "rule_set_name": "; ".join(r.name for r in rule_sets),
         "rule_set_effective": format_date(rule_set.effective_from),
         "rule_set_span": rule_set.span_text,
-        "legal_basis": list(rule_set.legal_basis),
-        "legal_basis_text": "; ".join(rule_set.legal_basis),
+        "legal_basis": legal_basis,
+        "legal_basis_text": "; ".join(legal_basis),
         "award_names": _and(award_names),
         "award_phrase": _award_phrase(phrase_names),
         "has_proposals": bool(proposed),

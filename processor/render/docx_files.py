@@ -13,6 +13,11 @@ REPORT = "bao-cao.docx"
 PROPOSAL = "to-trinh-khen-thuong.docx"
 EXPLANATION = "giai-trinh-khen-thuong.docx"
 TEMPLATE_FILES = (REPORT, PROPOSAL, EXPLANATION)
+# `thidua decide`'s templates: the Quyết định, the Giấy khen on pre-printed blanks, and printed whole.
+DECISION = "quyet-dinh-khen-thuong.docx"
+CERTIFICATE = "giay-khen.docx"
+CERTIFICATE_PLAIN = "giay-khen-tron.docx"
+DECIDE_TEMPLATE_FILES = (DECISION, CERTIFICATE, CERTIFICATE_PLAIN)
 
 
 def normalize_docx(path: Path) -> None:

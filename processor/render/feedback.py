@@ -602,6 +602,65 @@ def _mark_with_openpyxl(submission: Submission, data: bytes, findings: list[Find
         return None, {}
 
 
+def is_ods(data: bytes) -> bool:
+    """Whether received bytes are an OpenDocument spreadsheet (a zip whose first entry is its mimetype)."""
+    from processor.reader import ODS_MIMETYPE
+
+    return data[:4] == b"PK\x03\x04" and ODS_MIMETYPE in data[30:200]
+
+
+def sent_as_ods(submission: Submission) -> bool:
+    """The unit sent an .ods: its annotated copy comes back as an .xlsx, and the texts say so."""
+    return Path(_original_name(submission.file).replace("\\", "/")).suffix.lower() in (".ods", ".ots")
+
+
+ODS_COPY_NOTE = (
+    "Đơn vị gửi bảng tính OpenDocument (.ods): bản đánh dấu này là tệp Excel (.xlsx) chép lại số liệu của "
+    "tệp đó (không giữ định dạng, công thức), mở được bằng LibreOffice Calc hoặc Excel. Đơn vị có thể sửa "
+    "ngay trên tệp này, hoặc sửa tệp .ods của mình, rồi gửi lại."
+)
+
+
+def _mark_ods(submission: Submission, data: bytes, findings: list[Finding], config: Config | None):
+    """An .ods cannot be patched or opened by openpyxl: its values, as the reader read them for the
+    validation, are copied into a new workbook, which is marked like any other."""
+    from processor import reader
+    from processor.config import Validation
+
+    limits = config.validation if config is not None else Validation()
+    raw = reader.read_workbook(data, submission.file.display_name, limits)
+    if not raw.readable:
+        return None, {}
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name in raw.sheet_names:
+        sheet = raw.sheets.get(name)
+        ws = wb.create_sheet(_text(name, 31) or "Sheet")
+        if name == form.META_SHEET:
+            ws.sheet_state = "hidden"
+        if sheet is None:
+            continue
+        for (row, col), value in sheet.cells.items():
+            if isinstance(value, reader.CellProblem):
+                # Kept as the problem it is, so that the copy sent back is found at the same cell again.
+                cell = ws.cell(row, col)
+                cell.value = f"={_text(value.text)}" if value.kind == "uncached_formula" else value.text
+                cell.data_type = "f" if value.kind == "uncached_formula" else "e"
+                continue
+            cell = _put(ws, row, col, value)
+            if isinstance(value, dt.date):
+                cell.number_format = "dd/mm/yyyy"
+            font = sheet.font(row, col)
+            if font:
+                cell.font = Font(name=font)  # the legacy font tells how the text was typed
+        for column in range(1, sheet.max_col + 1):
+            ws.column_dimensions[get_column_letter(column)].width = 18
+    located = _annotate_cells(wb, findings)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return annotate.Package(buffer.getvalue()), located
+
+
 def _findings_sheet(
     pkg: annotate.Package,
     submission: Submission,
@@ -609,6 +668,7 @@ def _findings_sheet(
     located: dict[int, str],
     config: Config | None,
     readable: bool,
+    converted: bool = False,
 ) -> None:
     """The first sheet of the copy: what was found, how to fix it, a link to each cell."""
     styles = pkg.styles
@@ -662,6 +722,8 @@ def _findings_sheet(
         (fix, "plain"),
         (how, "italic"),
     ]
+    if converted:
+        lines.append((ODS_COPY_NOTE, "italic"))
     header_row = len(lines) + 2
     sheet = annotate.NewSheet(
         widths=[width for _, width in _FINDINGS_COLUMNS],
@@ -734,14 +796,20 @@ def write_annotated_copy(
     findings = list(submission.findings)
     modified = w3c_time(_utc(submission.file.received_at))
     pkg, located = None, {}
-    if _may_open(submission, data):
+    converted = submission.status is not FileStatus.UNREADABLE and is_ods(data)
+    if converted:
+        try:
+            pkg, located = _mark_ods(submission, data, findings, config)
+        except Exception:  # a surprise in a hostile file: the findings sheet alone
+            pkg, located = None, {}
+    elif _may_open(submission, data):
         try:
             pkg, located = _mark_fast(data, findings)
         except Exception:  # annotate.Unsupported, or a surprise in a hostile file: the general path
             pkg, located = _mark_with_openpyxl(submission, data, findings)
     if pkg is not None:
         try:
-            _findings_sheet(pkg, submission, findings, located, config, readable=True)
+            _findings_sheet(pkg, submission, findings, located, config, readable=True, converted=converted)
             annotate.set_core_properties(pkg, modified, COMMENT_AUTHOR)
             return atomic.write_bytes(Path(out_path), pkg.to_bytes())
         except Exception:  # a package that cannot take the findings sheet still gets it on its own
@@ -887,6 +955,14 @@ def write_validation_report(
         "Dùng nút lọc ở dòng tiêu đề để xem theo đơn vị, mức độ hoặc trạng thái.",
         bold=False,
     )
+    from_ods = [s.file.display_name for s in submissions if needs_feedback(s, period) and sent_as_ods(s)]
+    if from_ods:
+        named = ", ".join(from_ods[:5]) + (f" và {len(from_ods) - 5} tệp khác" if len(from_ods) > 5 else "")
+        findings.title(
+            f"Tệp .ods ({named}): bản đánh dấu lỗi gửi lại đơn vị trong phan-hoi/ là tệp Excel (.xlsx) chép "
+            "lại số liệu, không giữ định dạng của tệp .ods.",
+            bold=False,
+        )
     finding_rows = [
         (
             submission.unit_code or "",
@@ -1056,6 +1132,12 @@ def _email_body(submission: Submission, config: Config, period: Period | None, a
             f"Đề nghị đơn vị xem lại các ô tô vàng trong tệp đính kèm “{attachment}”; nếu có sai sót, "
             f"đơn vị sửa và gửi lại tệp cho {office}{by}. Nếu số liệu đã đúng, không cần gửi lại."
         )
+    if sent_as_ods(submission) and submission.status is not FileStatus.UNREADABLE:
+        paragraphs.append(
+            f"Đơn vị gửi bảng tính OpenDocument (.ods); tệp đính kèm “{attachment}” là tệp Excel (.xlsx) "
+            "chép lại số liệu để đánh dấu các ô cần sửa, mở được bằng LibreOffice Calc hoặc Excel. Đơn vị có "
+            "thể gửi lại dạng .ods hoặc .xlsx."
+        )
     signature = ["Trân trọng./.", "", office]
     if config.office.issuing_body_name:
         signature.append(clean(f"{config.office.issuing_body_name} {config.office.place}"))
@@ -1100,6 +1182,8 @@ def write_feedback_email(
     if cc:
         headers.append(("Cc", cc))
     headers.append(("Subject", one_line(f"[Thi đua] Kết quả kiểm tra báo cáo{month} – {_text(about, 200)}")))
+    if submission.file.message_id:  # the reply threads under the unit's own message
+        headers += [("In-Reply-To", submission.file.message_id), ("References", submission.file.message_id)]
     body = _email_body(submission, config, period, annotated_path.name)
     return atomic.write_bytes(
         Path(out_path), draft_bytes(headers, body, annotated_path.name, annotated_path.read_bytes())

@@ -13,9 +13,19 @@ from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
+from processor import breakdown
 from processor.aggregate import completeness, units_to_remind
 from processor.config import Config
-from processor.records import UNKNOWN_TIME, Figures, PeriodResult, Submission, TargetResult, UnitResult
+from processor.ingest_cache import REFUSED_CODE
+from processor.records import (
+    UNKNOWN_TIME,
+    Decision,
+    Figures,
+    PeriodResult,
+    Submission,
+    TargetResult,
+    UnitResult,
+)
 from processor.render import atomic
 from processor.vntext import format_percent
 
@@ -141,10 +151,12 @@ def _input(sub: Submission) -> dict:
         # Added last: keys are only ever added within a format version.
         "received_from": sub.file.received_source.value,
         "received_time_copied": sub.file.copied,
+        "form_version": sub.form_version,
+        "refused_after_rule_change": any(f.code == REFUSED_CODE for f in sub.findings),
     }
 
 
-def summary_data(result: PeriodResult, config: Config) -> dict:
+def summary_data(result: PeriodResult, config: Config, decisions: Sequence[Decision] = ()) -> dict:
     """The content of summary.json as plain JSON values, keys in their documented order."""
     campaign = config.campaign_for(result.period)
     counts = completeness(result)
@@ -175,6 +187,13 @@ def summary_data(result: PeriodResult, config: Config) -> dict:
         "units": [_unit(u) for u in result.units],
         "totals": _totals(result.totals),
         "targets": [_target(t) for t in result.targets],
+        # Added last: the staff and the individuals proposed, by gender, ethnic group... (breakdown.py).
+        "breakdowns": breakdown.as_json(
+            breakdown.breakdowns(config, result, decisions), {d.award_id: d.award_name for d in decisions}
+        ),
+        "refused_after_rule_change": [
+            s.file.display_name for s in result.submissions if any(f.code == REFUSED_CODE for f in s.findings)
+        ],
     }
 
 
@@ -199,9 +218,11 @@ def dumps(data: dict) -> str:
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
-def write_summary_json(result: PeriodResult, config: Config, out_dir: Path) -> Path:
+def write_summary_json(
+    result: PeriodResult, config: Config, out_dir: Path, decisions: Sequence[Decision] = ()
+) -> Path:
     """Write `out_dir/summary.json` atomically; the same result always gives the same bytes."""
-    return atomic.write_text(Path(out_dir) / SUMMARY_NAME, dumps(summary_data(result, config)))
+    return atomic.write_text(Path(out_dir) / SUMMARY_NAME, dumps(summary_data(result, config, decisions)))
 
 
 def _relative(path: Path, out_dir: Path) -> str:

@@ -20,15 +20,23 @@ from docx.document import Document as DocumentObject
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
+from docx.shared import Mm, Pt, RGBColor
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
 from processor.render.atomic import write_with
-from processor.render.docx_files import EXPLANATION, PROPOSAL, REPORT, normalize_docx
+from processor.render.docx_files import (
+    CERTIFICATE,
+    CERTIFICATE_PLAIN,
+    DECISION,
+    EXPLANATION,
+    PROPOSAL,
+    REPORT,
+    normalize_docx,
+)
 
 FONT = "Times New Roman"
 
@@ -513,7 +521,9 @@ def title_block(document: DocumentObject, kind: str, subject: str, *, text_w: fl
     rule(document, SUBJECT_RULE_W, text_w, before=5, after=12)
 
 
-def signature_block(document: DocumentObject, *, text_w: float = TEXT_W) -> None:
+def signature_block(
+    document: DocumentObject, *, text_w: float = TEXT_W, recipients: str = "recipients"
+) -> None:
     """Nơi nhận (bold italic 12, list 11) on the left; the signer's title and name on the right.
 
     The block never starts a page alone, nor splits (Decree 30 drafting): its row cannot break across
@@ -526,7 +536,7 @@ def signature_block(document: DocumentObject, *, text_w: float = TEXT_W) -> None
     _row_flags(table.rows[0])
     left, right = table.rows[0].cells
     para(left, Run("Nơi nhận:", bold=True, italic=True), style=TABLE_TEXT, size=12, reuse=True, before=6)
-    tag(left, "{%p for r in recipients %}")
+    tag(left, f"{{%p for r in {recipients} %}}")
     para(left, "- {{ r }}{{ '.' if loop.last else ';' }}", style=TABLE_TEXT, size=11, before=0, after=0)
     tag(left, "{%p endfor %}")
     para(right, "{{ signer_heading }}", style=HEADER_TEXT, size=14, bold=True, reuse=True, before=6)
@@ -750,6 +760,27 @@ def build_report() -> DocumentObject:
     para(doc, "", after=0)
     tag(doc, "{%p else %}")
     body(doc, "Tháng {{ period_label }} là tháng đầu tiên của đợt thi đua, chưa có số liệu để so sánh.")
+    tag(doc, "{%p endif %}")
+
+    tag(doc, "{%p if is_final and stat_rows %}")
+    body(
+        doc,
+        "Thống kê cán bộ, công chức, viên chức, người lao động tháng {{ period_label }} và số cá nhân "
+        "được đề nghị khen thưởng theo giới tính, dân tộc, đối tượng, chức vụ:",
+        keep=True,
+    )
+    data_table(
+        doc,
+        (12, 83, 35, 35),
+        [
+            Row(("STT", "Nội dung", "Số người", "Đề nghị khen thưởng"), header=True),
+            tag_row("{%tr for s in stat_rows %}"),
+            Row(("{{ s.no }}", "{{ s.label }}", "{{ s.staff }}", "{{ s.proposed }}")),
+            tag_row("{%tr endfor %}"),
+        ],
+        aligns="clcc",
+    )
+    note(doc, "“Không có số liệu”: ô để trống, hoặc đơn vị dùng biểu mẫu phiên bản cũ chưa có cột này.")
     tag(doc, "{%p endif %}")
 
     heading(doc, "V. ĐỀ XUẤT, KIẾN NGHỊ")
@@ -1006,7 +1037,236 @@ def build_explanation() -> DocumentObject:
     return doc
 
 
-BUILDERS = {REPORT: build_report, PROPOSAL: build_proposal, EXPLANATION: build_explanation}
+def build_decision() -> DocumentObject:
+    """Quyết định khen thưởng (Decree 30, form of a decision), with the approved Danh sách attached."""
+    doc = new_document()
+    header_block(doc, "decision_number")
+    title_block(doc, "QUYẾT ĐỊNH", "{{ decision_subject }}")
+    para(doc, "{{ authority_line }}", style=HEADER_TEXT, size=14, bold=True, after=12)
+    tag(doc, "{%p for b in legal_basis %}")
+    body(doc, "Căn cứ {{ b }};", italic=True)
+    tag(doc, "{%p endfor %}")
+    body(doc, "Căn cứ {{ launch_letter }};", italic=True)
+    body(doc, "Xét đề nghị của {{ proposer }} tại Tờ trình số {{ proposal_number }}.", italic=True)
+    para(doc, "QUYẾT ĐỊNH:", style=HEADER_TEXT, size=14, bold=True, before=6, after=12)
+    body(
+        doc,
+        Run("Điều 1. ", bold=True),
+        "{{ decision_award_text }}, đã có thành tích xuất sắc trong {{ campaign_short_name }} "
+        "(có danh sách kèm theo).",
+    )
+    tag(doc, "{%p if has_reward %}")
+    body(doc, Run("Điều 2. ", bold=True), "{{ reward_text }}")
+    tag(doc, "{%p endif %}")
+    body(
+        doc,
+        Run("{{ executors_article }}. ", bold=True),
+        "{{ executors }} căn cứ Quyết định thi hành./.",
+    )
+    signature_block(doc, recipients="decision_recipients")
+    section = doc.add_section(WD_SECTION.NEW_PAGE)
+    _page(section, landscape=True)
+    section.different_first_page_header_footer = False
+    para(doc, "DANH SÁCH", style=HEADER_TEXT, size=14, bold=True)
+    para(
+        doc,
+        "{{ decision_list_title }}",
+        style=HEADER_TEXT,
+        size=14,
+        bold=True,
+    )
+    para(
+        doc,
+        "(Kèm theo Quyết định số {{ decision_number }} ngày {{ issue_date }} của {{ signer_title_words }})",
+        style=HEADER_TEXT,
+        size=14,
+        italic=True,
+    )
+    rule(doc, SUBJECT_RULE_W, LANDSCAPE_TEXT_W, before=6, after=10)
+    data_table(
+        doc,
+        (12, 60, 40, 55, 40, 50),
+        [
+            Row(("STT", "Họ và tên / Tên tập thể", "Chức vụ", "Đơn vị", "Hình thức khen thưởng", "Ghi chú"),
+                header=True),
+            tag_row("{%tr if collectives %}"),
+            Row(("I. TẬP THỂ",), bold=True),
+            tag_row("{%tr endif %}"),
+            tag_row("{%tr for c in collectives %}"),
+            Row(
+                (
+                    "{{ c.no }}",
+                    "{{ c.name }}",
+                    "{{ c.position }}",
+                    "{{ c.unit }}",
+                    "{{ c.award }}",
+                    "{{ c.note }}",
+                )
+            ),
+            tag_row("{%tr endfor %}"),
+            tag_row("{%tr if individuals %}"),
+            Row(("{{ individuals_heading }}",), bold=True),
+            tag_row("{%tr endif %}"),
+            tag_row("{%tr for p in individuals %}"),
+            Row(
+                (
+                    "{{ p.no }}",
+                    "{{ p.name }}",
+                    "{{ p.position }}",
+                    "{{ p.unit }}",
+                    "{{ p.award }}",
+                    "{{ p.note }}",
+                )
+            ),
+            tag_row("{%tr endfor %}"),
+        ],
+        aligns="clllll",
+    )  # fmt: skip
+    para(doc, Run("Tổng số: {{ proposal_counts }}./.", bold=True), before=8, indent=0)
+    _finish(doc)
+    return doc
+
+
+# The Giấy khen's texts on a pre-printed blank: each a paragraph of its own style, framed at a position
+# of the page. The program sets the frames from config.toml (decision.positions) when it renders, so
+# the template's positions are only the defaults; the styles carry the fonts the clerk may change.
+CERTIFICATE_FIELDS = {
+    "name": ("GK Name", "{{ a.name }}", 22, True, False),
+    "unit": ("GK Unit", "{{ a.unit_line }}", 16, False, False),
+    "achievement": ("GK Achievement", "{{ a.achievement_line }}", 16, False, True),
+    "decision": ("GK Decision", "{{ a.decision_line }}", 12, False, True),
+    "place_date": ("GK PlaceDate", "{{ a.place_date }}", 14, False, True),
+    "signer": ("GK Signer", "{{ a.signer_block }}", 14, True, False),
+}
+
+
+def frame(paragraph: Paragraph, x: float, y: float, width: float, height: float) -> None:
+    """Place a paragraph in a frame at (x, y) mm from the page's top left corner, width x height mm."""
+    ppr = paragraph._p.get_or_add_pPr()
+    old = ppr.find(qn("w:framePr"))
+    if old is not None:
+        ppr.remove(old)
+    element = OxmlElement("w:framePr")
+    twips = {"w": width, "h": height, "x": x, "y": y}
+    for key, value in twips.items():
+        element.set(qn(f"w:{key}"), str(round(value * 1440 / 25.4)))
+    element.set(qn("w:hRule"), "exact")
+    element.set(qn("w:hAnchor"), "page")
+    element.set(qn("w:vAnchor"), "page")
+    element.set(qn("w:wrap"), "around")
+    ppr.insert_element_before(element, *FRAMEPR_SUCCESSORS)
+
+
+FRAMEPR_SUCCESSORS = (
+    "w:widowControl", "w:numPr", "w:suppressLineNumbers", "w:pBdr", "w:shd", "w:tabs",
+    "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct", "w:topLinePunct",
+    "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind",
+    "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap", "w:jc", "w:textDirection",
+    "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr",
+    "w:pPrChange",
+)  # fmt: skip
+
+
+def _certificate_page(*, plain: bool) -> DocumentObject:
+    doc = new_document(landscape=True)
+    section = doc.sections[0]
+    section.different_first_page_header_footer = False
+    for part in (section.header, section.first_page_header):
+        for paragraph in part.paragraphs:
+            for run in list(paragraph.runs):
+                run._r.getparent().remove(run._r)
+    section.top_margin = section.bottom_margin = Mm(12)
+    section.left_margin = section.right_margin = Mm(15)
+    return doc
+
+
+def build_certificate() -> DocumentObject:
+    """Giấy khen on the office's pre-printed blanks: only the texts, framed at positions from config."""
+    from processor.config import CertificatePositions
+
+    doc = _certificate_page(plain=False)
+    positions = CertificatePositions()
+    styles = doc.styles
+    for style_name, _, size, bold, italic in CERTIFICATE_FIELDS.values():
+        style = styles.add_style(style_name, WD_STYLE_TYPE.PARAGRAPH)
+        style.base_style = styles[BODY]
+        style.font.size = Pt(size)
+        style.font.bold = bold
+        style.font.italic = italic
+        pf = style.paragraph_format
+        pf.first_line_indent = Mm(0)
+        pf.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        pf.space_before = pf.space_after = Pt(0)
+        pf.line_spacing = 1.0
+    tag(doc, "{%p for a in certificates %}")
+    for field_name, (style_name, text, *_) in CERTIFICATE_FIELDS.items():
+        box = getattr(positions, field_name)
+        frame(para(doc, text, style=style_name), box.x, box.y, box.width, box.height)
+    tag(doc, "{%p if not loop.last %}")
+    para(doc, "", style=TAG).add_run().add_break(WD_BREAK.PAGE)
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p endfor %}")
+    # A paragraph outside every frame: LibreOffice loses the place of a document's last frames without one.
+    para(doc, "", style=TAG, size=1, exact=1)
+    _finish(doc)
+    return doc
+
+
+def build_certificate_plain() -> DocumentObject:
+    """Giấy khen printed whole, for offices without blanks: border, Quốc hiệu, heading, texts, signature."""
+    doc = _certificate_page(plain=True)
+    sect_pr = doc.sections[0]._sectPr
+    borders = OxmlElement("w:pgBorders")
+    borders.set(qn("w:offsetFrom"), "page")
+    for side in ("top", "left", "bottom", "right"):
+        edge = OxmlElement(f"w:{side}")
+        edge.set(qn("w:val"), "thinThickSmallGap")
+        edge.set(qn("w:sz"), "24")
+        edge.set(qn("w:space"), "24")
+        edge.set(qn("w:color"), "C00000")
+        borders.append(edge)
+    sect_pr.insert_element_before(
+        borders, "w:lnNumType", "w:pgNumType", "w:cols", "w:formProt", "w:vAlign", "w:noEndnote",
+        "w:titlePg", "w:textDirection", "w:bidi", "w:rtlGutter", "w:docGrid", "w:printerSettings",
+        "w:sectPrChange",
+    )  # fmt: skip
+    tag(doc, "{%p for a in certificates %}")
+    para(doc, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", style=HEADER_TEXT, size=14, bold=True, before=6)
+    side = (LANDSCAPE_TEXT_W - MOTTO_W) / 2
+    motto = para(
+        doc, "Độc lập - Tự do - Hạnh phúc", style=HEADER_TEXT, size=14, bold=True, left=side, right=side
+    )
+    _border(motto, "bottom", size=6, space=1)
+    para(doc, "{{ a.authority_line }}", style=HEADER_TEXT, size=16, bold=True, before=30)
+    para(doc, "TẶNG", style=HEADER_TEXT, size=15, bold=True, before=10)
+    title = para(doc, "GIẤY KHEN", style=HEADER_TEXT, size=54, bold=True, before=10, after=10)
+    for run in title.runs:
+        run.font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
+    para(doc, "{{ a.name }}", style=HEADER_TEXT, size=26, bold=True, before=12)
+    para(doc, "{{ a.unit_line }}", style=HEADER_TEXT, size=16, before=8)
+    para(doc, "{{ a.achievement_line }}", style=HEADER_TEXT, size=16, italic=True, before=14, line=1.15)
+    table = layout_table(doc, (120, LANDSCAPE_TEXT_W - 120))
+    _row_flags(table.rows[0])
+    left, right = table.rows[0].cells
+    para(left, "{{ a.decision_line }}", style=HEADER_TEXT, size=12, italic=True, reuse=True, before=90)
+    para(right, "{{ a.place_date }}", style=HEADER_TEXT, size=14, italic=True, reuse=True, before=24)
+    para(right, "{{ a.signer_block }}", style=HEADER_TEXT, size=14, bold=True, before=2)
+    tag(doc, "{%p if not loop.last %}")
+    para(doc, "", style=TAG).add_run().add_break(WD_BREAK.PAGE)
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p endfor %}")
+    _finish(doc)
+    return doc
+
+
+BUILDERS = {
+    REPORT: build_report,
+    PROPOSAL: build_proposal,
+    EXPLANATION: build_explanation,
+    DECISION: build_decision,
+    CERTIFICATE: build_certificate,
+    CERTIFICATE_PLAIN: build_certificate_plain,
+}
 
 
 def build_templates(out_dir: Path) -> list[Path]:

@@ -2,7 +2,8 @@
 
 Sheets: "Chỉ tiêu" (targets, with a chart of each target's share by month), "Đơn vị" (every figure per
 unit), "Cá nhân" (every person of the month with the campaign-to-date months), "Tiến độ nộp" (who
-reported, when, who to remind), "So sánh tháng" (month on month) and, when any file has findings, "Lỗi".
+reported, when, who to remind), "So sánh tháng" (month on month), "Phân tổ" (the breakdowns by gender,
+ethnic group, category, leadership: breakdown.py) and, when any file has findings, "Lỗi".
 
 Written with openpyxl's streaming (write_only) mode, since a province has 1,000 units and 50,000 people:
 rows go to disk as they are produced. Every view is a real Excel table with filters. Text that came from
@@ -50,6 +51,7 @@ SHEET_PROGRESS = "Tiến độ nộp"
 SHEET_MONTHS = "So sánh tháng"
 SHEET_FINDINGS = "Lỗi"
 SHEET_DECISIONS = "Khen thưởng"
+SHEET_BREAKDOWNS = "Phân tổ"
 
 FMT_INT = "#,##0"
 FMT_SHARE = "0.0%"
@@ -724,6 +726,40 @@ def _decisions_sheet(
     return sheet.ws, sheet.fast_table("KhenThuong", cols, rows(), strings)
 
 
+def _breakdowns_sheet(
+    wb: Workbook, result: PeriodResult, config: Config, decisions: Sequence[Decision]
+) -> None:
+    from processor.breakdown import breakdowns
+
+    results = breakdowns(config, result, decisions)
+    if not results:
+        return
+    names = {d.award_id: d.award_name for d in decisions}
+    awards = sorted({a for r in results for a in r.awards})
+    cols = [Col("Nhóm", 34), Col("Số người", 12, FMT_INT), Col("Tỷ lệ", 10, FMT_SHARE)]
+    cols += [Col(f"Đề nghị: {names.get(a, a)}", 22, FMT_INT, wrap=True) for a in awards]
+    sheet = _Sheet(wb, SHEET_BREAKDOWNS, cols)
+    sheet.line("PHÂN TỔ CÁN BỘ VÀ KẾT QUẢ ĐỀ NGHỊ KHEN THƯỞNG", _TITLE_FONT)
+    sheet.line(_subtitle(result, config))
+    sheet.line(
+        "Tỷ lệ tính trên số người có số liệu. “Không có số liệu”: ô để trống, hoặc biểu mẫu của đơn vị "
+        "chưa có cột này (phiên bản cũ); không tính vào nhóm nào."
+    )
+    for number, r in enumerate(results, 1):
+        sheet.line()
+        sheet.line(f"{number}. {r.label}", _BOLD)
+        coverage = f"Có số liệu: {r.filled:,}/{r.staff:,} người".replace(",", ".")
+        if r.units_without_field:
+            coverage += "; biểu mẫu chưa có cột này: " + ", ".join(r.units_without_field)
+        sheet.line(coverage + ".")
+        rows = [
+            [g.label, g.staff, _share(g.staff, r.filled), *(g.proposed.get(a, 0) for a in awards)]
+            for g in r.groups
+        ]
+        rows.append([r.no_data.label, r.no_data.staff, None, *(r.no_data.proposed.get(a, 0) for a in awards)])
+        sheet.table(f"PhanTo{number}", cols, rows)
+
+
 def write_summary_workbook(
     result: PeriodResult, config: Config, out_path: Path, decisions: Sequence[Decision] = ()
 ) -> Path:
@@ -742,6 +778,7 @@ def write_summary_workbook(
         fast_sheets = [_units_sheet(wb, result, config, strings), _people_sheet(wb, result, config, strings)]
         fast_sheets.append(_progress_sheet(wb, result, config, strings))
         _months_sheet(wb, result, config)
+        _breakdowns_sheet(wb, result, config, decisions)
         _findings_sheet(wb, result)
         decided = _decisions_sheet(wb, result, config, decisions, strings)
         if decided is not None:

@@ -1,0 +1,284 @@
+"""`thidua decide`'s documents: the Quyết định khen thưởng and the Giấy khen, from the approved list.
+
+- `quyet-dinh-khen-thuong-<period>.docx`: the decision (Decree 30) with the approved Danh sách;
+- `giay-khen-<period>.docx`: one page per awardee, in the Quyết định's order: on the office's pre-printed
+  blanks (the texts framed at `decision.positions`, millimetres in config.toml), or printed whole
+  (`decision.certificate = "plain"`);
+- `giay-khen-can-chinh-<period>.docx` (pre-printed blanks only): one page of boxed labels at those
+  positions, to print on a blank and measure before using up the real ones.
+
+The templates are the clerk's (input_templates/), sandboxed and checked like the others
+(documents.check_template); their variables are in docs/template-variables.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from processor import commend
+from processor.config import Box, CertificatePositions, Config
+from processor.records import PeriodResult
+from processor.render import documents
+from processor.render.atomic import write_with
+from processor.render.docx_files import CERTIFICATE, CERTIFICATE_PLAIN, DECISION, normalize_docx
+from processor.vntext import format_money
+
+# Paragraph style of each framed text of the pre-printed template -> its config.toml position.
+FIELD_STYLES = {
+    "GKName": "name",
+    "GKUnit": "unit",
+    "GKAchievement": "achievement",
+    "GKDecision": "decision",
+    "GKPlaceDate": "place_date",
+    "GKSigner": "signer",
+}
+CALIBRATION_LABELS = {
+    "name": "[Họ và tên / Tên tập thể]",
+    "unit_line": "[Chức vụ, đơn vị]",
+    "achievement_line": "[Thành tích]",
+    "decision_line": "[Số, ngày Quyết định]",
+    "place_date": "[Địa danh, ngày tháng năm]",
+    "signer_block": "[Chức vụ người ký]\n\n\n[Họ và tên người ký]",
+}
+
+
+# The values of each Giấy khen (docs/template-variables.md, "certificates").
+CERTIFICATE_KEYS = (
+    "name", "kind", "position", "unit", "unit_line", "award", "achievement_line", "decision_line",
+    "place_date", "signer_block", "authority_line",
+)  # fmt: skip
+
+
+def output_names(period_text: str) -> dict[str, str]:
+    return {
+        DECISION: f"quyet-dinh-khen-thuong-{period_text}.docx",
+        CERTIFICATE: f"giay-khen-{period_text}.docx",
+    }
+
+
+def calibration_name(period_text: str) -> str:
+    return f"giay-khen-can-chinh-{period_text}.docx"
+
+
+def all_names(period_text: str) -> list[str]:
+    """Every document `write_decision_documents` may write for the period, PDFs included."""
+    docx = [*output_names(period_text).values(), calibration_name(period_text)]
+    return docx + [name.removesuffix(".docx") + ".pdf" for name in docx]
+
+
+def _certificate_template(config: Config) -> str:
+    return CERTIFICATE_PLAIN if config.decision.certificate == "plain" else CERTIFICATE
+
+
+def check_templates(template_dir: Path, config: Config) -> None:
+    """Syntax and safety of the decide templates, before any received file is read."""
+    for name in (DECISION, _certificate_template(config)):
+        documents.check_template(documents.resolve_template(template_dir, name))
+
+
+def authority_line(config: Config) -> str:
+    line = config.decision.authority_line.strip()
+    return line or f"{config.office.signer_title} {config.office.parent_body}".upper()
+
+
+def build_decision_context(
+    config: Config, result: PeriodResult, review, *, today: dt.date | None = None
+) -> dict:
+    """The tờ trình's context for the approved list, with the Quyết định's and the Giấy khen's values."""
+    approved = review.approved
+    context = documents.build_context(config, result, approved, today=today)
+    settings = config.decision
+    campaign = documents._campaign(config, result)
+    decision_number = documents._number(config, "QĐ", None)
+    collectives = [d for d in approved if d.subject == commend.COLLECTIVE]
+    individuals = [d for d in approved if d.subject == commend.INDIVIDUAL]
+    counts = documents._proposal_counts(len(collectives), len(individuals))
+    phrase = context["award_phrase"]
+    has_reward = bool(settings.reward_collective_vnd or settings.reward_individual_vnd)
+    reward_parts = []
+    if settings.reward_collective_vnd and collectives:
+        reward_parts.append(f"mỗi tập thể được thưởng {format_money(settings.reward_collective_vnd)} đồng")
+    if settings.reward_individual_vnd and individuals:
+        reward_parts.append(f"mỗi cá nhân được thưởng {format_money(settings.reward_individual_vnd)} đồng")
+    total = settings.reward_collective_vnd * len(collectives) + settings.reward_individual_vnd * len(
+        individuals
+    )
+    has_reward = has_reward and bool(reward_parts)
+    reward_text = ""
+    if has_reward:
+        reward_text = (
+            f"Kèm theo {phrase.removeprefix('tặng ')}, "
+            f"{'; '.join(reward_parts)}. Tổng số tiền thưởng: {format_money(total)} đồng, chi từ "
+            f"{settings.reward_source}."
+        )
+    authority = authority_line(config)
+    names = documents._unit_names(config, result)
+    decision_line = f"Quyết định số {decision_number} ngày {context['issue_date']}"
+    signer_block = f"{context['signer_heading']}\n\n\n\n{config.office.signer_name}"
+    campaign_rule_set = commend.rule_set_for(config, result).id
+    certificates = []
+    for d in approved:
+        if d.subject == commend.COLLECTIVE:
+            unit_line = ""
+        else:
+            unit = names.get(d.unit_code, d.unit_code)
+            unit_line = f"{d.position}, {unit}" if d.position else unit
+        award = d.award_name
+        if d.rule_set_id and d.rule_set_id != campaign_rule_set:
+            achievement = f"Đạt danh hiệu {award} năm {result.period.year}"
+        else:
+            achievement = f"Đã có thành tích xuất sắc trong {campaign.short_name}"
+        certificates.append(
+            {
+                "name": d.subject_name,
+                "kind": "Tập thể" if d.subject == commend.COLLECTIVE else "Cá nhân",
+                "position": d.position,
+                "unit": "" if d.subject == commend.COLLECTIVE else names.get(d.unit_code, d.unit_code),
+                "unit_line": unit_line,
+                "award": award,
+                "achievement_line": achievement,
+                "decision_line": decision_line,
+                "place_date": context["place_date"],
+                "signer_block": signer_block,
+                "authority_line": authority,
+            }
+        )
+    for rows in (context["collectives"], context["individuals"]):
+        for row in rows:
+            row["note"] = ""
+    context.update(
+        {
+            "decision_number": decision_number,
+            "decision_subject": f"Về việc {phrase} cho các tập thể, cá nhân có thành tích xuất sắc trong "
+            f"{campaign.short_name}",
+            "decision_list_title": f"Các tập thể, cá nhân được {phrase} (có thành tích xuất sắc trong "
+            f"{campaign.short_name})",
+            "decision_award_text": f"{phrase[:1].upper()}{phrase[1:]} cho {counts}",
+            "authority_line": authority,
+            "signer_title_words": _title_words(config),
+            "proposer": settings.proposer,
+            "executors": settings.executors,
+            "executors_article": "Điều 3" if has_reward else "Điều 2",
+            "decision_recipients": [f"Như {'Điều 3' if has_reward else 'Điều 2'}", *settings.recipients],
+            "has_reward": has_reward,
+            "reward_text": reward_text,
+            "reward_total": format_money(total),
+            "approved_counts": counts,
+            "individuals_heading": "II. CÁ NHÂN" if collectives else "I. CÁ NHÂN",
+            "certificates": certificates,
+            "certificates_count": str(len(certificates)),
+        }
+    )
+    return documents._clean(context)  # type: ignore[return-value]
+
+
+def _title_words(config: Config) -> str:
+    """'Chánh Văn phòng UBND tỉnh Lào Cai' from the authority line in capitals: the deciding authority
+    as config names it for the tờ trình (Kính gửi) reads the same."""
+    return config.office.deciding_authority or authority_line(config).capitalize()
+
+
+def _mm_twips(value: float) -> str:
+    return str(round(value * 1440 / 25.4))
+
+
+def _place_fields(document, positions: CertificatePositions, *, boxed: bool) -> None:
+    """Set each framed text's frame to its config.toml position; `boxed`: draw the frame (calibration)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    from processor.render.word_templates import FRAMEPR_SUCCESSORS
+
+    for paragraph in document.element.body.iter(qn("w:p")):
+        ppr = paragraph.find(qn("w:pPr"))
+        style = ppr.find(qn("w:pStyle")) if ppr is not None else None
+        field_name = FIELD_STYLES.get(style.get(qn("w:val")) if style is not None else "")
+        if field_name is None:
+            continue
+        box: Box = getattr(positions, field_name)
+        frame = ppr.find(qn("w:framePr"))
+        if frame is None:
+            frame = OxmlElement("w:framePr")
+            ppr.insert_element_before(frame, *FRAMEPR_SUCCESSORS)
+        for key, value in (("w", box.width), ("h", box.height), ("x", box.x), ("y", box.y)):
+            frame.set(qn(f"w:{key}"), _mm_twips(value))
+        for key, value in (("hRule", "exact"), ("hAnchor", "page"), ("vAnchor", "page"), ("wrap", "around")):
+            frame.set(qn(f"w:{key}"), value)
+        if boxed and ppr.find(qn("w:pBdr")) is None:
+            borders = OxmlElement("w:pBdr")
+            for side in ("top", "left", "bottom", "right"):
+                edge = OxmlElement(f"w:{side}")
+                for key, value in (("val", "single"), ("sz", "4"), ("space", "0"), ("color", "auto")):
+                    edge.set(qn(f"w:{key}"), value)
+                borders.append(edge)
+            ppr.insert_element_before(borders, *FRAMEPR_SUCCESSORS[FRAMEPR_SUCCESSORS.index("w:shd") :])
+
+
+def _render(
+    path: Path, context: dict, out_path: Path, positions: CertificatePositions | None, boxed: bool
+) -> Path:
+    """documents.render_template, with the Giấy khen's frames placed before saving."""
+    from jinja2 import TemplateError, UndefinedError
+    from jinja2.exceptions import SecurityError
+
+    from processor.records import UserError
+
+    documents.check_template(path, context)
+    template = documents._open_template(path)
+    try:
+        template.render(context, documents._environment(), autoescape=True)
+    except UndefinedError as exc:
+        raise UserError(f"Mẫu văn bản {path.name} dùng giá trị không có: {exc.message}.") from None
+    except SecurityError:
+        raise UserError(
+            f"Mẫu văn bản {path.name} có biểu thức tìm cách truy cập bên trong chương trình (không được "
+            "phép), nên văn bản không được tạo. Xóa biểu thức đó hoặc xóa tệp mẫu để dùng mẫu mặc định."
+        ) from None
+    except TemplateError as exc:
+        raise UserError(f"Mẫu văn bản {path.name} không dựng được: {exc}.") from None
+    if positions is not None:
+        _place_fields(template.docx, positions, boxed=boxed)
+
+    def save(temp: Path) -> None:
+        template.save(temp)
+        normalize_docx(temp)
+
+    return write_with(out_path, save)
+
+
+def write_decision_documents(
+    config: Config,
+    result: PeriodResult,
+    review,
+    template_dir: Path,
+    out_dir: Path,
+    *,
+    today: dt.date | None = None,
+) -> list[Path]:
+    """The Quyết định, the Giấy khen and (pre-printed blanks) the calibration page; their paths."""
+    context = build_decision_context(config, result, review, today=today)
+    names = output_names(str(result.period))
+    decision_template = documents.resolve_template(template_dir, DECISION)
+    certificate_name = _certificate_template(config)
+    certificate_template = documents.resolve_template(template_dir, certificate_name)
+    for path in (decision_template, certificate_template):
+        documents.check_template(path, context)
+    preprinted = certificate_name == CERTIFICATE
+    positions = config.decision.positions if preprinted else None
+    written = [documents.render_template(decision_template, context, out_dir / names[DECISION], checked=True)]
+    if context["certificates"]:
+        written.append(_render(certificate_template, context, out_dir / names[CERTIFICATE], positions, False))
+    if preprinted:
+        sample = {key: "" for key in CERTIFICATE_KEYS} | CALIBRATION_LABELS
+        calibration = {**context, "certificates": [sample]}
+        written.append(
+            _render(
+                certificate_template,
+                calibration,
+                out_dir / calibration_name(str(result.period)),
+                positions,
+                True,
+            )
+        )
+    return written
