@@ -410,7 +410,7 @@ def render_report(report: RunReport, *, run: bool = True) -> list[str]:
             "mở bằng Outlook hoặc Thunderbird để gửi)"
         )
     if report.reminders is not None:
-        lines.append(f"Thư nhắc nộp soạn sẵn: {report.reminders.folder} ({report.reminders.count} thư)")
+        lines.append(f"Thư nhắc nộp báo cáo: {report.reminders.count} thư trong {report.reminders.folder}")
     if run and report.out_dir is not None:
         if report.documents:
             lines.append("Văn bản và bảng tính:")

@@ -221,7 +221,7 @@ def test_status_lists_the_same_counts(february):
     folder = root / "output" / PERIOD / "nhac-nop"
     count = len(list(folder.glob("*.eml")))
     assert count >= 2
-    line = f"Thư nhắc nộp soạn sẵn: {Path('output') / PERIOD / 'nhac-nop'} ({count} thư)"
+    line = f"Thư nhắc nộp báo cáo: {count} thư trong {Path('output') / PERIOD / 'nhac-nop'}"
     assert line in run.stdout.splitlines() and line in status.stdout.splitlines()
     assert "Kết quả:" not in status.stdout
 
