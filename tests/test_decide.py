@@ -291,6 +291,11 @@ def test_a_year_long_campaign_carries_the_annual_titles_through_all_four_outputs
     assert "(căn cứ: Điều 24 Luật Thi đua, khen thưởng 2022" in reasons
     titles = [p.text for p in docx.Document(period_dir / "giay-khen-2024-12.docx").paragraphs]
     assert any(text.startswith("Đạt danh hiệu") and text.endswith("năm 2024") for text in titles)
+    # Two rule sets cite the same decree and decision in two wordings: each is a Căn cứ line once.
+    for name in ("to-trinh-khen-thuong-2024-12.docx", "quyet-dinh-khen-thuong-2024-12.docx"):
+        grounds = [p.text for p in docx.Document(period_dir / name).paragraphs if p.text.startswith("Căn cứ")]
+        for number in ("06/2022/QH15", "98/2023/NĐ-CP", "14/2024/QĐ-UBND"):
+            assert sum(number in line for line in grounds) == 1, (name, grounds)
 
 
 def test_cli_decide_with_file_of_another_period_exits_1_and_writes_nothing(office, out_root, tmp_path):

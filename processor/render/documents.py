@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -149,6 +149,24 @@ def _rule_sets(config: Config, result: PeriodResult, decisions: Sequence[Decisio
     order = [r.id for r in commend.closing_rule_sets(config, result)]
     ids.sort(key=lambda i: order.index(i) if i in order else len(order))
     return [commend.rule_set_for(config, result, i) for i in ids]
+
+
+_INSTRUMENT_NUMBER = re.compile(r"\bsố\s+(\d+/\d{4}/[^\s,;]+)", re.IGNORECASE)
+
+
+def distinct_instruments(lines: Iterable[str]) -> list[str]:
+    """Each legal instrument cited once: two rule sets may cite one decree in two wordings ("… của Chính
+    phủ" and "… của Chính phủ quy định chi tiết …"); the first wording wins, as a Căn cứ line must not
+    repeat. Lines without a number ("Căn cứ Quy chế …") are kept unless repeated word for word."""
+    seen: set[str] = set()
+    kept = []
+    for line in lines:
+        number = _INSTRUMENT_NUMBER.search(line)
+        key = number.group(1).upper() if number else line.strip()
+        if key not in seen:
+            seen.add(key)
+            kept.append(line)
+    return kept
 
 
 def _award_phrase(names: Sequence[str]) -> str:
@@ -564,7 +582,7 @@ def build_context(
     campaign = _campaign(config, result)
     rule_sets = _rule_sets(config, result, decisions)
     rule_set = rule_sets[0]
-    legal_basis = list(dict.fromkeys(b for r in rule_sets for b in r.legal_basis))
+    legal_basis = distinct_instruments(b for r in rule_sets for b in r.legal_basis)
     dates = _dates(config, today or dt.date.today())
     final = result.final or result.period == campaign.periods[-1]
     names = _unit_names(config, result)
