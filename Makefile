@@ -37,8 +37,8 @@ fuzz: $(STAMP)
 templates: $(STAMP)
 	$(BIN)/thidua template --master --out input_templates
 	$(BIN)/thidua template --master --out processor/data/templates
-	$(BIN)/python -m processor.render.word_templates input_templates
-	$(BIN)/python -m processor.render.word_templates processor/data/templates
+	$(BIN)/python -m processor.devtools.word_templates input_templates
+	$(BIN)/python -m processor.devtools.word_templates processor/data/templates
 
 clean:
 	rm -rf output/demo build *.egg-info

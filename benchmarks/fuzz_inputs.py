@@ -641,8 +641,8 @@ def make_seeds(root: Path) -> tuple[Path, dict[str, list[Path]]]:
     """A workspace (`create_workspace`) and real seed files: the sample inbox of the first month."""
     import openpyxl
 
-    from processor import samples
     from processor.config import load_config
+    from processor.devtools import samples
     from processor.workspace import create_workspace
 
     workspace = root / "workspace"

@@ -111,7 +111,7 @@ GENERATE = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
-from processor import samples
+from processor.devtools import samples
 from processor.config import load_config
 root = Path(sys.argv[2])
 config = load_config(root / "config.toml")

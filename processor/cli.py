@@ -532,7 +532,7 @@ def decide(config_path, period_text, inbox, out_root, workbook, pdf) -> None:
 )
 def demo(directory) -> None:
     """Chạy thử toàn bộ quy trình trên dữ liệu mẫu của Văn phòng UBND tỉnh Lào Cai."""
-    from processor.demo import run_demo
+    from processor.devtools.demo import run_demo
 
     run_demo(directory, echo=click.echo, show_run=_print_run)
 

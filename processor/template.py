@@ -93,7 +93,7 @@ GUIDE_COLUMN_WIDTHS = (30, 95)
 
 
 # ------------------------------------------------------------------------------------------------
-# Texts shared with the sample generator (samples.py writes filled workbooks with the same labels)
+# Texts shared with the sample generator (devtools/samples.py writes filled workbooks with the same labels)
 
 
 def subtitle(config: Config, period: Period | None) -> str:

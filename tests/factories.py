@@ -411,7 +411,7 @@ def province_workspace(root: Path, n_units: int, staff: int) -> Path:
     import re
 
     from processor.config import load_config
-    from processor.samples import generate_inbox
+    from processor.devtools.samples import generate_inbox
     from processor.workspace import create_workspace
 
     create_workspace(root)

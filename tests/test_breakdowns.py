@@ -14,9 +14,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from processor import commend, form, ingest, samples
+from processor import commend, form, ingest
 from processor.aggregate import aggregate
 from processor.config import Breakdown, BreakdownGroup, load_config, parse_config
+from processor.devtools import samples
 from processor.records import FileStatus, Period, UserError
 from processor.render import documents
 from processor.render.summary import write_summary_json

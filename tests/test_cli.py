@@ -77,7 +77,7 @@ def test_missing_config_and_bad_period_are_user_errors(tmp_path):
 def test_check_names_each_error_cell_and_exits_1(tmp_path):
     """`thidua check` on what units sent: every real mistake is printed with its row; a good file passes."""
     from processor.config import load_config
-    from processor.samples import generate_inbox
+    from processor.devtools.samples import generate_inbox
 
     config = load_config(REPO / "config.toml")
     manifest = generate_inbox(config, tmp_path / "inbox", config.campaigns[0].periods, scenario="demo")

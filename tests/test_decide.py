@@ -18,9 +18,9 @@ from processor import commend
 from processor.cli import cli
 from processor.config import load_config
 from processor.decide import decide_period, edited_workbooks
+from processor.devtools.samples import generate_inbox
 from processor.pipeline import run_period
 from processor.render import approval
-from processor.samples import generate_inbox
 from processor.workspace import create_workspace
 
 RUN_DAY = dt.date(2026, 12, 2)
@@ -220,7 +220,8 @@ def test_decide_before_the_closing_run_says_what_to_do(office, tmp_path):
 def test_committed_decide_templates_match_a_fresh_build(tmp_path, folder):
     import zipfile
 
-    from processor.render import docx_files, word_templates
+    from processor.devtools import word_templates
+    from processor.render import docx_files
 
     word_templates.build_templates(tmp_path)
     repo = Path(__file__).resolve().parents[1]
@@ -264,7 +265,7 @@ def test_a_decision_edited_in_word_is_kept_when_decide_runs_again(office, out_ro
 def test_a_year_long_campaign_carries_the_annual_titles_through_all_four_outputs(tmp_path):
     """The demo's second workspace: December's closing run proposes titles; decide takes them to the end."""
     from processor.config import default_config_text
-    from processor.demo import year_config_text
+    from processor.devtools.demo import year_config_text
 
     create_workspace(tmp_path)
     (tmp_path / "config.toml").write_text(year_config_text(default_config_text()), encoding="utf-8")

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from processor import commend, ingest, samples
+from processor import commend, ingest
 from processor.aggregate import aggregate
 from processor.config import load_config
+from processor.devtools import samples
 from processor.render import documents
 
 REPO = Path(__file__).resolve().parents[1]

@@ -29,8 +29,8 @@ import pytest
 
 from processor import ingest, pipeline, publish
 from processor.config import load_config
+from processor.devtools.samples import generate_inbox
 from processor.records import FileStatus, Period, UserError
-from processor.samples import generate_inbox
 from processor.workspace import create_workspace
 from tests.workbooks import STAFF_PART, replace_cell, rewrite_parts
 

@@ -24,8 +24,8 @@ import pytest
 
 from processor import pipeline, publish
 from processor.config import load_config
+from processor.devtools.samples import generate_inbox
 from processor.records import Period
-from processor.samples import generate_inbox
 from processor.workspace import create_workspace
 from tests.conftest import REPO
 from tests.factories import province_workspace

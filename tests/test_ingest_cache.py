@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from processor import ingest, samples, validate
+from processor import ingest, validate
 from processor.config import load_config
+from processor.devtools import samples
 from processor.ingest_cache import CACHE_FORMAT, CACHE_NAME, ValidationCache, cache_key
 from processor.records import Period
 

@@ -224,7 +224,7 @@ def test_custom_xml_parts_outside_xl_are_accepted(config):
 def test_the_unit_forms_as_written_are_accepted(config, tmp_path):
     """What the program's own form writer and openpyxl write (targets relative, or from the root)."""
     from processor.config import load_config
-    from processor.samples import generate_inbox
+    from processor.devtools.samples import generate_inbox
     from processor.workspace import create_workspace
 
     openpyxl_made = workbooks.xlsx()

@@ -15,9 +15,9 @@ import openpyxl
 import pytest
 
 from processor.config import load_config
+from processor.devtools.samples import generate_inbox
 from processor.pipeline import run_period, status
 from processor.records import ReportingStatus
-from processor.samples import generate_inbox
 from processor.vntext import format_percent
 from processor.workspace import create_workspace
 from tests.factories import expected_verdict
@@ -273,8 +273,8 @@ def test_template_mistake_in_the_second_process_is_a_clean_user_error(workspace,
     import shutil
 
     from processor import pipeline
+    from processor.devtools import word_templates
     from processor.records import UserError
-    from processor.render import word_templates
     from processor.workspace import TEMPLATE_DIR, bundled_templates
 
     ws = workspace

@@ -25,10 +25,10 @@ import pytest
 
 from processor import pipeline
 from processor.config import load_config
+from processor.devtools.samples import generate_inbox
 from processor.progress import RUN_STAGES, RunProgress
 from processor.records import FileStatus, Finding, Period, Severity
 from processor.run_report import Unused, build_report, render_report
-from processor.samples import generate_inbox
 from processor.workspace import create_workspace
 from tests.conftest import REPO
 

@@ -15,7 +15,8 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from processor import form, samples
+from processor import form
+from processor.devtools import samples
 from processor.records import FileStatus, Period, ReportingStatus, UserError
 from processor.vntext import fold, person_key
 

@@ -17,8 +17,9 @@ import pytest
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
-from processor import form, samples, template
+from processor import form, template
 from processor.config import Choice
+from processor.devtools import samples
 from processor.form import Field, Kind
 from processor.records import FileStatus, Incoming, Period, PersonRecord, ReceivedFile, UserError
 

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from processor import form, samples, validate
+from processor import form, validate
+from processor.devtools import samples
 from processor.records import Period
 from tests import workbooks
 

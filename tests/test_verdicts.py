@@ -19,11 +19,12 @@ import pytest
 from processor import commend
 from processor.aggregate import aggregate, judge_target
 from processor.config import load_config
+from processor.devtools import word_templates
+from processor.devtools.samples import generate_inbox
 from processor.records import Period, Verdict
-from processor.render import documents, word_templates
+from processor.render import documents
 from processor.render.summary import write_summary_json
 from processor.render.workbook import write_summary_workbook
-from processor.samples import generate_inbox
 from processor.vntext import format_percent
 from processor.workspace import create_workspace
 from tests.factories import VERDICT_WORDS, Row, at, expected_verdict, report, submission, with_units

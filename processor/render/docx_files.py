@@ -19,6 +19,18 @@ CERTIFICATE = "giay-khen.docx"
 CERTIFICATE_PLAIN = "giay-khen-tron.docx"
 DECIDE_TEMPLATE_FILES = (DECISION, CERTIFICATE, CERTIFICATE_PLAIN)
 
+# The children a w:pPr may hold after w:framePr, in schema order: the Giấy khen's framed texts get their
+# w:framePr (and a calibration page its w:pBdr) inserted before them, so the paragraph stays schema-valid.
+# Here, not in devtools.word_templates, because the run (render/decision_docs.py) needs it too.
+FRAMEPR_SUCCESSORS = (
+    "w:widowControl", "w:numPr", "w:suppressLineNumbers", "w:pBdr", "w:shd", "w:tabs",
+    "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct", "w:topLinePunct",
+    "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind",
+    "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap", "w:jc", "w:textDirection",
+    "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr",
+    "w:pPrChange",
+)  # fmt: skip
+
 
 def normalize_docx(path: Path) -> None:
     """Rewrite a .docx with fixed entry times: same content gives the same bytes on every run."""

@@ -3,7 +3,7 @@
 The templates belong to the clerk: `thidua init` copies them into `input_templates/`, and the office
 rewords them in Word. This module only produces the first version, so that the layout (margins, fonts,
 the two-column header with its rules, signature block, page numbers from the second page) is right
-without anyone drawing it by hand. Run `python -m processor.render.word_templates DIR` to rebuild.
+without anyone drawing it by hand. Run `python -m processor.devtools.word_templates DIR` to rebuild.
 
 Every variable a template uses is documented, with an example, in docs/template-variables.md.
 """
@@ -33,6 +33,7 @@ from processor.render.docx_files import (
     CERTIFICATE_PLAIN,
     DECISION,
     EXPLANATION,
+    FRAMEPR_SUCCESSORS,
     PROPOSAL,
     REPORT,
     normalize_docx,
@@ -1155,16 +1156,6 @@ def frame(paragraph: Paragraph, x: float, y: float, width: float, height: float)
     element.set(qn("w:vAnchor"), "page")
     element.set(qn("w:wrap"), "around")
     ppr.insert_element_before(element, *FRAMEPR_SUCCESSORS)
-
-
-FRAMEPR_SUCCESSORS = (
-    "w:widowControl", "w:numPr", "w:suppressLineNumbers", "w:pBdr", "w:shd", "w:tabs",
-    "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct", "w:topLinePunct",
-    "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind",
-    "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap", "w:jc", "w:textDirection",
-    "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr",
-    "w:pPrChange",
-)  # fmt: skip
 
 
 def _certificate_page(*, plain: bool) -> DocumentObject:

@@ -22,7 +22,8 @@ def run_demo(
 ) -> list[Path]:
     """`show_run(config, outcome)` prints each month's end of run (cli._print_run, as `thidua run` does);
     without it, the result folder and the documents are echoed."""
-    from processor import samples, template
+    from processor import template
+    from processor.devtools import samples
 
     directory = Path(directory)
     create_workspace(directory)
@@ -105,8 +106,8 @@ def _strike_last(path: Path) -> None:
 def _year_demo(directory: Path, echo, show_run) -> list[Path]:
     """A second office workspace whose campaign runs the whole year: only December's closing run is made
     (it reads the twelve months), so the annual titles appear in the tờ trình and the Quyết định."""
-    from processor import samples
     from processor.config import default_config_text
+    from processor.devtools import samples
 
     directory.mkdir(parents=True, exist_ok=True)
     config_path = directory / "config.toml"
