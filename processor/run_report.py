@@ -153,10 +153,15 @@ def has_recipient(submission: Submission, config: Config) -> bool:
     return any(is_email_address(a.strip()) for a in addresses)
 
 
+# Findings a unit is told alongside others but that call for no reply of their own: a clean report on
+# last year's form version is valid, and a monthly e-mail saying so would teach units to ignore replies.
+NO_REPLY_ALONE_CODES = frozenset({"form_version_old"})
+
+
 def needs_feedback(submission: Submission, period: Period) -> bool:
     """A file the feedback stage writes a marked copy for: in use for the month, or unreadable or not the
     form and received in the month or the next (`_of_month`), with findings for the unit."""
-    if not for_unit(submission.findings):
+    if all(f.code in NO_REPLY_ALONE_CODES for f in for_unit(submission.findings)):
         return False
     if submission.status is FileStatus.UNREADABLE or submission.period is None:
         # Not the form, or not readable: its sender is told, in the runs of the months it may be for.
