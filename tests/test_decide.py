@@ -335,3 +335,35 @@ def test_reward_article_and_certificate_positions_come_from_config(office, out_r
     # 50 mm = 2835 twips; every page's name frame moved there
     assert xml.count('w:x="2835"') == len(outcome.review.approved)
     assert 'w:y="4535"' in xml and 'w:w="10772"' in xml
+
+
+def test_summary_gains_the_awarded_breakdown_beside_the_proposed(office, out_root):
+    """Where decided, summary.json breaks the awards down as it does the proposals (issue 17): the one
+    person the council strikes leaves their gender's group, the rest stay, each counted from the
+    person's own record."""
+    import json
+
+    path = out_root / PERIOD / approval.file_name(PERIOD)
+    rows = _workbook_rows(path)
+    first_person = next(i for i, r in enumerate(rows) if r[1] == "Cá nhân")
+    struck_key = rows[first_person][approval.COL_KEY - 1]
+    award = rows[first_person][approval.COL_AWARD - 1]
+    _edit(path, lambda b: b[approval.SHEET].cell(approval.HEADER_ROW + 1 + first_person, approval.COL_AGREED,
+                                                  "Không"))  # fmt: skip
+    outcome = _decide(office, out_root)
+    summary = json.loads((out_root / PERIOD / "summary.json").read_text(encoding="utf-8"))
+    people = {p.key: p for p in office.closing.result.people}
+    approved = [d for d in outcome.review.approved if d.subject == commend.INDIVIDUAL]
+    assert struck_key not in {d.subject_key for d in approved} and len(approved) >= 5
+    assert summary["decided"]["individuals"] == len(approved) and summary["decided"]["struck"] == 1
+    gender = next(b for b in summary["breakdowns"] if b["field"] == "gender")
+    by_label = {g["label"]: g for g in [*gender["groups"], gender["no_data"]]}
+    expected: dict[str, dict[str, int]] = {}
+    for d in approved:
+        label = people[d.subject_key].gender or gender["no_data"]["label"]
+        expected.setdefault(label, {}).setdefault(d.award_id, 0)
+        expected[label][d.award_id] += 1
+    assert {k: g["awarded"] for k, g in by_label.items() if g["awarded"]} == expected
+    struck_group = by_label[people[struck_key].gender or gender["no_data"]["label"]]
+    award_id = next(a for a, name in gender["awards"].items() if name == award)
+    assert struck_group["proposed"][award_id] - struck_group["awarded"].get(award_id, 0) == 1
