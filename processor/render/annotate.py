@@ -997,10 +997,28 @@ class NewSheet:
         return XML_HEAD + "".join(out).encode("utf-8", "replace")
 
 
+@dataclass(frozen=True)
+class Formula:
+    """A formula cell never calculated (no cached value), as a unit's file held it: found again on reading."""
+
+    text: str  # without the leading "="
+
+
+@dataclass(frozen=True)
+class ErrorValue:
+    """An error result (#DIV/0!, #N/A...) as a unit's file held it."""
+
+    text: str
+
+
 def _cell(ref: str, value: object, style: int) -> str:
     s = f' s="{style}"' if style else ""
     if value is None:
         return f'<c r="{ref}"{s}/>'
+    if isinstance(value, Formula):
+        return f'<c r="{ref}"{s}><f>{text(value.text)}</f></c>'
+    if isinstance(value, ErrorValue):
+        return f'<c r="{ref}"{s} t="e"><v>{text(value.text)}</v></c>'
     if isinstance(value, str):  # inline text: a unit's "=1+1" stays text
         return f'<c r="{ref}"{s} t="inlineStr"><is>{_t(value)}</is></c>'
     if isinstance(value, bool):
