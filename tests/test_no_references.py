@@ -8,6 +8,7 @@ import io
 import re
 import zipfile
 
+import pytest
 from openpyxl.styles import Font
 
 from processor import form, reader, validate
@@ -98,3 +99,29 @@ def test_validation_of_a_workbook_without_references_finds_the_same(config):
     assert ("formula_error", "I5") in found
     converted = next(p for p in sub.report.people if p.row == 3)
     assert converted.name == "Trần Thị Bình"
+
+
+def test_the_annotated_copy_of_a_workbook_without_references_is_patched_in_place(
+    config, tmp_path, monkeypatch
+):
+    """Marked at XML level like any plain workbook (not sent to openpyxl): the references are written out
+    first, so a created cell cannot move the cells after it."""
+    from openpyxl import load_workbook
+
+    from processor.render import feedback
+
+    data = without_references(unusual_workbook())
+    sub = validate.validate_workbook(config, workbooks.incoming(data), True)
+    path = tmp_path / "copy.xlsx"
+    monkeypatch.setattr(feedback, "load_workbook", lambda *a, **k: pytest.fail("openpyxl path taken"))
+    feedback.write_annotated_copy(sub, data, path, config=config)
+    monkeypatch.undo()
+    staff = load_workbook(path)[form.STAFF_SHEET]
+    for ref in ("B3", "I4", "I5"):
+        assert staff[ref].comment is not None, ref
+    assert staff["B3"].value == "TrÇn ThÞ B×nh" and staff["B3"].font.name == ".VnTime"
+    assert (
+        staff["C3"].comment is None and staff["J5"].value == "Không" and staff["K5"].value == "Ghi chú"
+    )  # the cells after them did not move
+    again = validate.validate_workbook(config, workbooks.incoming(path.read_bytes(), path.name), True)
+    assert sorted((f.code, f.cell) for f in again.findings) == sorted((f.code, f.cell) for f in sub.findings)
