@@ -714,7 +714,7 @@ def _with_basis(award: Award, decisions: list[Decision]) -> list[Decision]:
             )
         return found
 
-    # Decisions of people judged alike share one outcomes tuple (see _decide_award); so do their copies.
+    # Decisions of people judged alike share one outcomes tuple (see _judge_people); so do their copies.
     copies: dict[int, tuple[tuple, tuple]] = {}
 
     def cited_all(outcomes: tuple) -> tuple:
@@ -786,127 +786,176 @@ def _decide_award(
     items: Sequence[PersonHistory | UnitHistory],
     profiles: Sequence[int],
 ) -> list[Decision]:
-    """`profiles`: ctx.profile of each person's months, when `items` are the people."""
-    functions = CRITERIA[subject]
+    """Judge every subject against the award's criteria, then hold the proposals to its quota.
+
+    `profiles`: ctx.profile of each person's months, when `items` are the people.
+    """
+    if subject == INDIVIDUAL:
+        decisions, meeting = _judge_people(ctx, award, items, profiles)  # type: ignore[arg-type]
+    else:
+        decisions, meeting = _judge_units(ctx, award, items)  # type: ignore[arg-type]
+    cut: set[str] = set()
+    if award.quota_percent > 0 and meeting:
+        quota_outcomes, cut = _rank_within_quota(ctx, award, subject, items, meeting)
+        decisions = _with_quota_outcomes(decisions, quota_outcomes, cut)
+    ctx.earned[award.id] = {_subject_key(item) for item in meeting} - cut
+    ctx.quota_cut[award.id] = cut
+    return decisions
+
+
+def _judge_people(
+    ctx: _Context, award: Award, people: Sequence[PersonHistory], profiles: Sequence[int]
+) -> tuple[list[Decision], list[PersonHistory]]:
+    """Each person's decision as if no quota applied, and the people meeting every criterion.
+
+    Every individual criterion but those in _PER_PERSON reads the person's months only, and people with
+    the same months are legion: each distinct record is judged once, its outcomes reused.
+    """
+    functions = CRITERIA[INDIVIDUAL]
     criteria = list(award.criteria.items())
     award_id, award_name, rule_set_id = award.id, award.name, ctx.rule_set.id
     out: list[Decision] = []
-    meeting: list[PersonHistory | UnitHistory] = []
-    if subject == INDIVIDUAL:
-        # Every individual criterion but requires_award reads the person's months only, and people
-        # with the same months are legion: each distinct record is judged once, its outcomes reused.
-        # The decisions are made in the same pass as if no quota applied; the quota, if any, then
-        # amends those of the people meeting the criteria.
-        requires = [i for i, (name, _) in enumerate(criteria) if name in _PER_PERSON]
-        known: dict[int, tuple[tuple, bool, str]] = {}
-        achievements = ctx._achievements
-        for item, profile in zip(items, profiles, strict=True):
-            shared = known.get(profile)
-            if shared is None:
-                judged = tuple(
-                    None if name in _PER_PERSON else functions[name](ctx, item, value)
-                    for name, value in criteria
-                )
-                achievement = achievements.get(profile)
-                if achievement is None:
-                    achievement = achievements[profile] = person_achievement(ctx, item)  # type: ignore[arg-type]
-                shared = known[profile] = (
-                    judged,
-                    all(o.passed for o in judged if o is not None),
-                    achievement,
-                )
-            outcomes, passed, achievement = shared
-            if requires:
-                filled = list(outcomes)
-                for index in requires:
-                    name, value = criteria[index]
-                    outcome = filled[index] = functions[name](ctx, item, value)
-                    passed = passed and outcome.passed
-                outcomes = tuple(filled)
-            if passed:
-                meeting.append(item)
-            out.append(
-                # award_id, award_name, subject, subject_key, subject_name, unit_code, position, proposed,
-                # outcomes, achievement, quota_excluded, rule_set_id: 50,000 of them, so positionally
-                Decision(
-                    award_id,
-                    award_name,
-                    subject,
-                    item.key,  # type: ignore[union-attr]
-                    item.name,  # type: ignore[union-attr]
-                    item.unit_code,
-                    item.position,  # type: ignore[union-attr]
-                    passed,
-                    outcomes,
-                    achievement,
-                    False,
-                    rule_set_id,
-                )
+    meeting: list[PersonHistory] = []
+    per_person = [i for i, (name, _) in enumerate(criteria) if name in _PER_PERSON]
+    known: dict[int, tuple[tuple, bool, str]] = {}
+    achievements = ctx._achievements
+    for item, profile in zip(people, profiles, strict=True):
+        shared = known.get(profile)
+        if shared is None:
+            judged = tuple(
+                None if name in _PER_PERSON else functions[name](ctx, item, value) for name, value in criteria
             )
-    else:
-        for item in items:
-            outcomes = tuple(functions[name](ctx, item, value) for name, value in criteria)
-            passed = all(o.passed for o in outcomes)
-            if passed:
-                meeting.append(item)
-            out.append(
-                Decision(
-                    award_id=award_id,
-                    award_name=award_name,
-                    subject=subject,
-                    subject_key=item.unit_code,
-                    subject_name=item.unit_name,  # type: ignore[union-attr]
-                    unit_code=item.unit_code,
-                    position="",
-                    proposed=passed,
-                    outcomes=outcomes,
-                    achievement=unit_achievement(ctx, item),  # type: ignore[arg-type]
-                    quota_excluded=False,
-                    rule_set_id=rule_set_id,
-                )
+            achievement = achievements.get(profile)
+            if achievement is None:
+                achievement = achievements[profile] = person_achievement(ctx, item)
+            shared = known[profile] = (
+                judged,
+                all(o.passed for o in judged if o is not None),
+                achievement,
             )
-    extra: dict[str, CriterionOutcome] = {}
+        outcomes, passed, achievement = shared
+        if per_person:
+            filled = list(outcomes)
+            for index in per_person:
+                name, value = criteria[index]
+                outcome = filled[index] = functions[name](ctx, item, value)
+                passed = passed and outcome.passed
+            outcomes = tuple(filled)
+        if passed:
+            meeting.append(item)
+        out.append(
+            # award_id, award_name, subject, subject_key, subject_name, unit_code, position, proposed,
+            # outcomes, achievement, quota_excluded, rule_set_id: 50,000 of them, so positionally
+            Decision(
+                award_id,
+                award_name,
+                INDIVIDUAL,
+                item.key,
+                item.name,
+                item.unit_code,
+                item.position,
+                passed,
+                outcomes,
+                achievement,
+                False,
+                rule_set_id,
+            )
+        )
+    return out, meeting
+
+
+def _judge_units(
+    ctx: _Context, award: Award, units: Sequence[UnitHistory]
+) -> tuple[list[Decision], list[UnitHistory]]:
+    """Each unit's decision as if no quota applied, and the units meeting every criterion."""
+    functions = CRITERIA[COLLECTIVE]
+    criteria = list(award.criteria.items())
+    out: list[Decision] = []
+    meeting: list[UnitHistory] = []
+    for item in units:
+        outcomes = tuple(functions[name](ctx, item, value) for name, value in criteria)
+        passed = all(o.passed for o in outcomes)
+        if passed:
+            meeting.append(item)
+        out.append(
+            Decision(
+                award_id=award.id,
+                award_name=award.name,
+                subject=COLLECTIVE,
+                subject_key=item.unit_code,
+                subject_name=item.unit_name,
+                unit_code=item.unit_code,
+                position="",
+                proposed=passed,
+                outcomes=outcomes,
+                achievement=unit_achievement(ctx, item),
+                quota_excluded=False,
+                rule_set_id=ctx.rule_set.id,
+            )
+        )
+    return out, meeting
+
+
+def _quota_base(
+    ctx: _Context, award: Award, subject: str, items: Sequence[PersonHistory | UnitHistory]
+) -> tuple[int, str]:
+    """What the quota is a share of, and its wording: the holders of the required award when the award
+    requires one (Chiến sĩ thi đua cơ sở over Lao động tiên tiến), else every subject judged."""
+    noun = "người" if subject == INDIVIDUAL else "tập thể"
+    required = award.criteria.get("requires_award")
+    if required:
+        base = len(ctx.earned.get(required, set()))
+        return base, f"{base} {noun} đạt {ctx.award_name(required)}"
+    return len(items), f"{len(items)} {noun}"
+
+
+def _rank_within_quota(
+    ctx: _Context,
+    award: Award,
+    subject: str,
+    items: Sequence[PersonHistory | UnitHistory],
+    meeting: Sequence[PersonHistory | UnitHistory],
+) -> tuple[dict[str, CriterionOutcome], set[str]]:
+    """The quota's outcome for each subject meeting the criteria, in tie-break order, and the keys of
+    those past the limit."""
+    base, base_text = _quota_base(ctx, award, subject, items)
+    limit = math.floor(Fraction(str(award.quota_percent)) * base / 100)
+    ranked = sorted(meeting, key=lambda item: _tie_key(ctx, subject, item))
+    order = award.tie_break or DEFAULT_TIE_BREAK[subject]
+    quota = _percent_number(award.quota_percent)
+    outcomes: dict[str, CriterionOutcome] = {}
     cut: set[str] = set()
-    if award.quota_percent > 0 and meeting:
-        required = award.criteria.get("requires_award")
-        if required:
-            base = len(ctx.earned.get(required, set()))
-            base_text = (
-                f"{base} {'người' if subject == INDIVIDUAL else 'tập thể'} đạt {ctx.award_name(required)}"
+    for position, item in enumerate(ranked, 1):
+        key = _subject_key(item)
+        where = f"xếp thứ {position}/{len(ranked)} theo thứ tự ưu tiên: {_lower_first(order)}"
+        if position <= limit:
+            outcomes[key] = CriterionOutcome(
+                QUOTA, True, f"Trong tỷ lệ {quota} (tối đa {limit} trên {base_text}); {where}"
             )
         else:
-            base = len(items)
-            base_text = f"{base} {'người' if subject == INDIVIDUAL else 'tập thể'}"
-        limit = math.floor(Fraction(str(award.quota_percent)) * base / 100)
-        ranked = sorted(meeting, key=lambda item: _tie_key(ctx, subject, item))
-        order = award.tie_break or DEFAULT_TIE_BREAK[subject]
-        quota = _percent_number(award.quota_percent)
-        for position, item in enumerate(ranked, 1):
-            key = _subject_key(item)
-            where = f"xếp thứ {position}/{len(ranked)} theo thứ tự ưu tiên: {_lower_first(order)}"
-            if position <= limit:
-                extra[key] = CriterionOutcome(
-                    QUOTA, True, f"Trong tỷ lệ {quota} (tối đa {limit} trên {base_text}); {where}"
-                )
-            else:
-                cut.add(key)
-                extra[key] = CriterionOutcome(
-                    QUOTA,
-                    False,
-                    f"Không đề nghị do vượt tỷ lệ {quota} (tối đa {limit} trên {base_text}); {where}",
-                )
-        for index, decision in enumerate(out):
-            key = decision.subject_key
-            if key in extra:
-                out[index] = dataclasses.replace(
-                    decision,
-                    proposed=key not in cut,
-                    outcomes=(*decision.outcomes, extra[key]),
-                    quota_excluded=key in cut,
-                )
-    ctx.earned[award.id] = {_subject_key(item) for item in meeting} - cut
-    ctx.quota_cut[award.id] = cut
-    return out
+            cut.add(key)
+            outcomes[key] = CriterionOutcome(
+                QUOTA,
+                False,
+                f"Không đề nghị do vượt tỷ lệ {quota} (tối đa {limit} trên {base_text}); {where}",
+            )
+    return outcomes, cut
+
+
+def _with_quota_outcomes(
+    decisions: list[Decision], quota_outcomes: dict[str, CriterionOutcome], cut: set[str]
+) -> list[Decision]:
+    """The decisions with the quota's outcome added; those past the limit no longer proposed."""
+    for index, decision in enumerate(decisions):
+        key = decision.subject_key
+        if key in quota_outcomes:
+            decisions[index] = dataclasses.replace(
+                decision,
+                proposed=key not in cut,
+                outcomes=(*decision.outcomes, quota_outcomes[key]),
+                quota_excluded=key in cut,
+            )
+    return decisions
 
 
 def _highest_only(ctx: _Context, by_award: list[list[Decision]]) -> list[Decision]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
 import shutil
 import stat
 import sys
 import time
+import typing
 import zipfile
 from fractions import Fraction
 from pathlib import Path
@@ -23,7 +25,7 @@ from processor import commend
 from processor.config import Config
 from processor.devtools import word_templates
 from processor.records import UserError
-from processor.render import documents, docx_files
+from processor.render import decision_docs, documents, docx_files
 from processor.vntext import format_percent, given_name_sort_key
 from tests.doc_factories import PersonSpec, UnitSpec, build_result, config_with_units, office_result
 from tests.factories import VERDICT_WORDS, expected_verdict
@@ -511,6 +513,63 @@ def test_context_is_plain_data(config):
     documented = (REPO / "docs" / "template-variables.md").read_text(encoding="utf-8")
     for name in context:
         assert f"`{name}`" in documented, f"{name} is not documented in docs/template-variables.md"
+
+
+def _documented_sections() -> dict[str, list[str]]:
+    """docs/template-variables.md's "Variables" part: the dataclass each section names -> the variables of
+    its table, in order."""
+    text = (REPO / "docs" / "template-variables.md").read_text(encoding="utf-8")
+    part = text.split("\n## Variables\n", 1)[1].split("\n## ", 1)[0]
+    sections = {}
+    for chunk in part.split("\n### ")[1:]:
+        named = re.findall(r"^Section `(\w+)`\.$", chunk, re.MULTILINE)
+        assert len(named) == 1, f"section {chunk.splitlines()[0]!r} must name its dataclass once"
+        sections[named[0]] = re.findall(r"^\| `(\w+)` \|", chunk, re.MULTILINE)
+    return sections
+
+
+def test_each_documented_section_is_a_context_dataclass_with_the_same_variables():
+    sections = typing.get_type_hints(documents.DocumentContext)
+    classes = {cls.__name__: cls for cls in sections.values()}
+    documented = _documented_sections()
+    assert list(documented) != [] and set(documented) == set(classes)
+    for name, cls in classes.items():
+        assert documented[name] == [f.name for f in dataclasses.fields(cls)], f"{name} and its docs differ"
+
+
+def test_context_sections_assemble_into_the_templates_flat_dict(config):
+    result = office_result(config, 3)
+    decisions = commend.decide(config, result)
+    sections = documents.document_context(config, result, decisions, today=RUN_DAY)
+    flat = documents.build_context(config, result, decisions, today=RUN_DAY)
+    names = [
+        f.name for s in dataclasses.fields(sections) for f in dataclasses.fields(getattr(sections, s.name))
+    ]
+    assert len(names) == len(set(names)), "two sections provide the same variable"
+    assert list(flat) == names
+    assert flat["signer_name"] == sections.office.signer_name == config.office.signer_name
+    assert flat["proposal_counts"] == sections.proposals.proposal_counts
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sections.office.signer_name = "x"  # type: ignore[misc]
+
+
+def test_the_documented_decide_variables_are_the_decision_section():
+    text = (REPO / "docs" / "template-variables.md").read_text(encoding="utf-8")
+    part = text.split("\n## `thidua decide`", 1)[1]
+    assert "section `DecisionSection`" in part
+    cells = re.findall(r"^\| (`\w+`(?:, `\w+`)*) \|", part, re.MULTILINE)
+    documented = [name for cell in cells for name in re.findall(r"`(\w+)`", cell)]
+    assert sorted(documented) == sorted(f.name for f in dataclasses.fields(decision_docs.DecisionSection))
+
+
+@pytest.mark.parametrize("months", [1, 3])
+@pytest.mark.parametrize("folder", ["input_templates", "processor/data/templates"])
+def test_committed_templates_use_only_variables_the_context_provides(config, folder, months):
+    result = office_result(config, months)
+    for decisions in (commend.decide(config, result), []):
+        context = documents.build_context(config, result, decisions, today=RUN_DAY)
+        for name in documents.output_names("x"):
+            documents.check_template(REPO / folder / name, context)  # raises naming any unknown variable
 
 
 # ------------------------------------------------------------------------------------------------

@@ -13,7 +13,9 @@ The templates are the clerk's (input_templates/), sandboxed and checked like the
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 from processor import commend
@@ -82,95 +84,142 @@ def authority_line(config: Config) -> str:
     return line or f"{config.office.signer_title} {config.office.parent_body}".upper()
 
 
-def build_decision_context(
-    config: Config, result: PeriodResult, review, *, today: dt.date | None = None
-) -> dict:
-    """The tờ trình's context for the approved list, with the Quyết định's and the Giấy khen's values."""
-    approved = review.approved
-    context = documents.build_context(config, result, approved, today=today)
+@dataclass(frozen=True)
+class DecisionSection:
+    """The Quyết định's and the Giấy khen's own values, over the approved list; the template context adds
+    them to the tờ trình's (documents.DocumentContext). Field names are template variables: never renamed."""
+
+    decision_number: str
+    decision_subject: str
+    decision_list_title: str
+    decision_award_text: str
+    authority_line: str
+    signer_title_words: str
+    proposer: str
+    executors: str
+    executors_article: str
+    decision_recipients: list[str]
+    has_reward: bool
+    reward_text: str
+    reward_total: str
+    approved_counts: str
+    individuals_heading: str
+    certificates: list[dict]
+    certificates_count: str
+
+
+@dataclass(frozen=True)
+class _Reward:
+    """The reward article (Điều 2), only when `decision.reward_*_vnd` gives something to someone approved."""
+
+    given: bool
+    text: str
+    total: int
+
+
+def _reward(config: Config, phrase: str, collectives: int, individuals: int) -> _Reward:
     settings = config.decision
-    campaign = documents._campaign(config, result)
-    decision_number = documents._number(config, "QĐ", None)
-    collectives = [d for d in approved if d.subject == commend.COLLECTIVE]
-    individuals = [d for d in approved if d.subject == commend.INDIVIDUAL]
-    counts = documents._proposal_counts(len(collectives), len(individuals))
-    phrase = context["award_phrase"]
-    has_reward = bool(settings.reward_collective_vnd or settings.reward_individual_vnd)
-    reward_parts = []
+    parts = []
     if settings.reward_collective_vnd and collectives:
-        reward_parts.append(f"mỗi tập thể được thưởng {format_money(settings.reward_collective_vnd)} đồng")
+        parts.append(f"mỗi tập thể được thưởng {format_money(settings.reward_collective_vnd)} đồng")
     if settings.reward_individual_vnd and individuals:
-        reward_parts.append(f"mỗi cá nhân được thưởng {format_money(settings.reward_individual_vnd)} đồng")
-    total = settings.reward_collective_vnd * len(collectives) + settings.reward_individual_vnd * len(
-        individuals
+        parts.append(f"mỗi cá nhân được thưởng {format_money(settings.reward_individual_vnd)} đồng")
+    total = settings.reward_collective_vnd * collectives + settings.reward_individual_vnd * individuals
+    if not parts:
+        return _Reward(False, "", total)
+    text = (
+        f"Kèm theo {phrase.removeprefix('tặng ')}, "
+        f"{'; '.join(parts)}. Tổng số tiền thưởng: {format_money(total)} đồng, chi từ "
+        f"{settings.reward_source}."
     )
-    has_reward = has_reward and bool(reward_parts)
-    reward_text = ""
-    if has_reward:
-        reward_text = (
-            f"Kèm theo {phrase.removeprefix('tặng ')}, "
-            f"{'; '.join(reward_parts)}. Tổng số tiền thưởng: {format_money(total)} đồng, chi từ "
-            f"{settings.reward_source}."
-        )
-    authority = authority_line(config)
+    return _Reward(True, text, total)
+
+
+def _certificates(
+    config: Config, result: PeriodResult, approved, *, decision_line: str, place_date: str, signer_block: str
+) -> list[dict]:
+    """One Giấy khen's values per approved decision, in the Quyết định's order."""
+    campaign = documents._campaign(config, result)
     names = documents._unit_names(config, result)
-    decision_line = f"Quyết định số {decision_number} ngày {context['issue_date']}"
-    signer_block = f"{context['signer_heading']}\n\n\n\n{config.office.signer_name}"
+    authority = authority_line(config)
     campaign_rule_set = commend.rule_set_for(config, result).id
     certificates = []
     for d in approved:
-        if d.subject == commend.COLLECTIVE:
-            unit_line = ""
-        else:
-            unit = names.get(d.unit_code, d.unit_code)
-            unit_line = f"{d.position}, {unit}" if d.position else unit
-        award = d.award_name
+        collective = d.subject == commend.COLLECTIVE
+        unit = "" if collective else names.get(d.unit_code, d.unit_code)
+        unit_line = f"{d.position}, {unit}" if not collective and d.position else unit
         if d.rule_set_id and d.rule_set_id != campaign_rule_set:
-            achievement = f"Đạt danh hiệu {award} năm {result.period.year}"
+            achievement = f"Đạt danh hiệu {d.award_name} năm {result.period.year}"
         else:
             achievement = f"Đã có thành tích xuất sắc trong {campaign.short_name}"
         certificates.append(
             {
                 "name": d.subject_name,
-                "kind": "Tập thể" if d.subject == commend.COLLECTIVE else "Cá nhân",
+                "kind": "Tập thể" if collective else "Cá nhân",
                 "position": d.position,
-                "unit": "" if d.subject == commend.COLLECTIVE else names.get(d.unit_code, d.unit_code),
+                "unit": unit,
                 "unit_line": unit_line,
-                "award": award,
+                "award": d.award_name,
                 "achievement_line": achievement,
                 "decision_line": decision_line,
-                "place_date": context["place_date"],
+                "place_date": place_date,
                 "signer_block": signer_block,
                 "authority_line": authority,
             }
         )
-    for rows in (context["collectives"], context["individuals"]):
-        for row in rows:
-            row["note"] = ""
-    context.update(
-        {
-            "decision_number": decision_number,
-            "decision_subject": f"Về việc {phrase} cho các tập thể, cá nhân có thành tích xuất sắc trong "
-            f"{campaign.short_name}",
-            "decision_list_title": f"Các tập thể, cá nhân được {phrase} (có thành tích xuất sắc trong "
-            f"{campaign.short_name})",
-            "decision_award_text": f"{phrase[:1].upper()}{phrase[1:]} cho {counts}",
-            "authority_line": authority,
-            "signer_title_words": _title_words(config),
-            "proposer": settings.proposer,
-            "executors": settings.executors,
-            "executors_article": "Điều 3" if has_reward else "Điều 2",
-            "decision_recipients": [f"Như {'Điều 3' if has_reward else 'Điều 2'}", *settings.recipients],
-            "has_reward": has_reward,
-            "reward_text": reward_text,
-            "reward_total": format_money(total),
-            "approved_counts": counts,
-            "individuals_heading": "II. CÁ NHÂN" if collectives else "I. CÁ NHÂN",
-            "certificates": certificates,
-            "certificates_count": str(len(certificates)),
-        }
+    return certificates
+
+
+def _decision_section(
+    config: Config, result: PeriodResult, approved, proposal: documents.DocumentContext
+) -> DecisionSection:
+    settings = config.decision
+    achieved = f"thành tích xuất sắc trong {documents._campaign(config, result).short_name}"
+    decision_number = documents._number(config, "QĐ", None)
+    collectives = sum(d.subject == commend.COLLECTIVE for d in approved)
+    individuals = sum(d.subject == commend.INDIVIDUAL for d in approved)
+    counts = documents._proposal_counts(collectives, individuals)
+    phrase = proposal.rules.award_phrase
+    reward = _reward(config, phrase, collectives, individuals)
+    article = "Điều 3" if reward.given else "Điều 2"  # who carries it out follows the reward article
+    certificates = _certificates(
+        config,
+        result,
+        approved,
+        decision_line=f"Quyết định số {decision_number} ngày {proposal.issue.issue_date}",
+        place_date=proposal.issue.place_date,
+        signer_block=f"{proposal.office.signer_heading}\n\n\n\n{config.office.signer_name}",
     )
-    return documents._clean(context)  # type: ignore[return-value]
+    return DecisionSection(
+        decision_number=decision_number,
+        decision_subject=f"Về việc {phrase} cho các tập thể, cá nhân có {achieved}",
+        decision_list_title=f"Các tập thể, cá nhân được {phrase} (có {achieved})",
+        decision_award_text=f"{phrase[:1].upper()}{phrase[1:]} cho {counts}",
+        authority_line=authority_line(config),
+        signer_title_words=_title_words(config),
+        proposer=settings.proposer,
+        executors=settings.executors,
+        executors_article=article,
+        decision_recipients=[f"Như {article}", *settings.recipients],
+        has_reward=reward.given,
+        reward_text=reward.text,
+        reward_total=format_money(reward.total),
+        approved_counts=counts,
+        individuals_heading="II. CÁ NHÂN" if collectives else "I. CÁ NHÂN",
+        certificates=certificates,
+        certificates_count=str(len(certificates)),
+    )
+
+
+def build_decision_context(
+    config: Config, result: PeriodResult, review, *, today: dt.date | None = None
+) -> dict:
+    """The tờ trình's context for the approved list, with the Quyết định's and the Giấy khen's values."""
+    approved = review.approved
+    proposal = documents.document_context(config, result, approved, today=today)
+    decision = _decision_section(config, result, approved, proposal)
+    own = {f.name: getattr(decision, f.name) for f in dataclasses.fields(decision)}
+    return {**proposal.as_template_context(), **documents._clean(own)}  # type: ignore[dict-item]
 
 
 def _title_words(config: Config) -> str:

@@ -4,15 +4,17 @@
 - `to-trinh-khen-thuong-<period>.docx`: Tờ trình đề nghị khen thưởng with its Danh sách;
 - `giai-trinh-khen-thuong-<period>.docx`: every unit and person, each rule's decision and why (for the clerk).
 
-The templates belong to the clerk (input_templates/, editable in Word). The program supplies one plain
-dict of pre-formatted values (`build_context`); every name in it is documented with an example in
-docs/template-variables.md. A template using a name the program does not provide is reported, in
-Vietnamese, before anything is rendered.
+The templates belong to the clerk (input_templates/, editable in Word). The program builds the values,
+pre-formatted, in sections (`document_context`: a frozen dataclass per section, such as `OfficeSection` or
+`ProposalsSection`) and hands the templates one plain dict of them (`build_context`); every name in it is
+documented with an example, under its section, in docs/template-variables.md. A template using a name the
+program does not provide is reported, in Vietnamese, before anything is rendered.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import heapq
 import os
@@ -558,12 +560,392 @@ def _number(config: Config, symbol: str, value: int | None) -> str:
     return f"{value:02d}/{code}" if value else f"{BLANK_NUMBER}/{code}"
 
 
-def _dates(config: Config, today: dt.date) -> dict[str, str]:
-    """The date of issue as the drafts print it: `documents.date` in config.toml (see docs)."""
-    issue, blank = config.documents.issue_date(today)
+# ------------------------------------------------------------------------------------------------
+# The context's sections: one frozen dataclass each, assembled for the templates in `as_template_context`.
+# Each field is a template variable under the same name (docs/template-variables.md lists them section by
+# section): clerks' templates use these names, so a field is never renamed. Lists hold plain dict items.
+
+
+@dataclass(frozen=True)
+class OfficeSection:
+    """The header and the signature block (`[office]` in config.toml)."""
+
+    parent_body: str
+    issuing_body: str
+    issuing_body_name: str
+    place: str
+    signer_authority: str
+    signer_title: str
+    signer_heading: str
+    signer_name: str
+    deciding_authority: str
+    recipients: list[str]
+    clerk_unit: str
+    clerk_unit_name: str
+
+
+@dataclass(frozen=True)
+class IssueSection:
+    """The documents' numbers and date of issue, and the period's deadline."""
+
+    report_number: str
+    proposal_number: str
+    issue_date: str
+    date_words: str
+    place_date: str
+    due_date: str
+
+
+@dataclass(frozen=True)
+class PeriodSection:
+    """The campaign, the period reported, and whether the report is a sơ kết or a tổng kết."""
+
+    campaign_name: str
+    campaign_short_name: str
+    launch_letter: str
+    campaign_start: str
+    campaign_end: str
+    campaign_span: str
+    period_label: str
+    period_words: str
+    months_to_date: str
+    months_count: str
+    is_final: bool
+    report_kind: str
+    report_subject: str
+    report_scope: str
+
+
+@dataclass(frozen=True)
+class TargetsSection:
+    """Each target's verdict, and who keeps the unmet ones from being met."""
+
+    targets: list[dict]
+    targets_met: str
+    targets_total: str
+    targets_summary: str
+    all_targets_met: bool
+    unmet_targets: list[dict]
+    pending_targets: list[dict]
+    inapplicable_targets: list[dict]
+    data_gap_note: str
+
+
+@dataclass(frozen=True)
+class ReportingSection:
+    """Who reported and when, the unit table, the office's totals and the units' highlights."""
+
+    units_total: str
+    units_reporting: str
+    units_on_time: str
+    units_late: str
+    units_with_errors: str
+    units_missing: str
+    late_units: str
+    error_units: str
+    missing_units: str
+    unit_rows: list[dict]
+    unit_rows_omitted: str
+    totals: dict
+    highlights: list[dict]
+    highlights_omitted: str
+
+
+@dataclass(frozen=True)
+class BreakdownSection:
+    """The breakdowns (issue 17): a short statistics table, in the closing report."""
+
+    stat_rows: list[dict]
+
+
+@dataclass(frozen=True)
+class MonthOnMonthSection:
+    has_previous: bool
+    previous_period_label: str
+    changes: list[dict]
+
+
+@dataclass(frozen=True)
+class RulesSection:
+    """The rule sets the decisions were made with, their legal basis and their awards."""
+
+    rule_set_name: str
+    rule_set_effective: str
+    rule_set_span: str
+    legal_basis: list[str]
+    legal_basis_text: str
+    award_names: str
+    award_phrase: str
+
+
+@dataclass(frozen=True)
+class ProposalsSection:
+    """The tờ trình's Danh sách: who is proposed, in the office's order."""
+
+    has_proposals: bool
+    collectives: list[dict]
+    individuals: list[dict]
+    collectives_count: str
+    individuals_count: str
+    proposal_counts: str
+
+
+@dataclass(frozen=True)
+class ExplanationSection:
+    """The giải trình: every subject and award, and why."""
+
+    explanation_collectives: list[dict]
+    explanation_individuals: list[dict]
+    explanation_omitted: str
+    explanation_summary: str
+
+
+@dataclass(frozen=True)
+class DocumentContext:
+    """Every value the templates may use, by section."""
+
+    office: OfficeSection
+    issue: IssueSection
+    period: PeriodSection
+    targets: TargetsSection
+    reporting: ReportingSection
+    breakdown: BreakdownSection
+    month_on_month: MonthOnMonthSection
+    rules: RulesSection
+    proposals: ProposalsSection
+    explanation: ExplanationSection
+
+    def as_template_context(self) -> dict:
+        """The one flat dict of names the templates see, cleaned of characters Word would misread."""
+        context: dict = {}
+        for section in dataclasses.fields(self):
+            values = getattr(self, section.name)
+            context.update((f.name, getattr(values, f.name)) for f in dataclasses.fields(values))
+        return _clean(context)  # type: ignore[return-value]
+
+
+def _office_section(config: Config, names: dict[str, str]) -> OfficeSection:
+    office = config.office
+    return OfficeSection(
+        parent_body=office.parent_body,
+        issuing_body=office.issuing_body,
+        issuing_body_name=office.issuing_body_name,
+        place=office.place,
+        signer_authority=office.signer_authority,
+        signer_title=office.signer_title,
+        signer_heading=_signer_heading(config),
+        signer_name=office.signer_name,
+        deciding_authority=office.deciding_authority,
+        recipients=list(office.recipients),
+        clerk_unit=office.clerk_unit,
+        clerk_unit_name=names.get(office.clerk_unit, office.clerk_unit),
+    )
+
+
+def _issue_section(
+    config: Config, campaign: Campaign, result: PeriodResult, number: int | None, today: dt.date
+) -> IssueSection:
+    first = number if number is not None else (config.documents.first_number or None)
+    issue, blank = config.documents.issue_date(today)  # `documents.date` in config.toml (see docs)
     words = date_in_words(issue, blank_day=blank)
-    short = f"{BLANK_DAY}/{issue:%m/%Y}" if blank else format_date(issue)
-    return {"issue_date": short, "date_words": words, "place_date": f"{config.office.place}, {words}"}
+    return IssueSection(
+        report_number=_number(config, SYMBOLS[REPORT], first),
+        proposal_number=_number(config, SYMBOLS[PROPOSAL], first + 1 if first else None),
+        issue_date=f"{BLANK_DAY}/{issue:%m/%Y}" if blank else format_date(issue),
+        date_words=words,
+        place_date=f"{config.office.place}, {words}",
+        due_date=format_date(campaign.due_date(result.period)),
+    )
+
+
+def _period_section(campaign: Campaign, result: PeriodResult) -> PeriodSection:
+    final = result.final or result.period == campaign.periods[-1]
+    short = campaign.short_name
+    label = result.period.label
+    start, end = campaign.periods[0].label, campaign.periods[-1].label
+    periods = result.periods_to_date
+    return PeriodSection(
+        campaign_name=campaign.name,
+        campaign_short_name=short,
+        launch_letter=campaign.launch_letter,
+        campaign_start=start,
+        campaign_end=end,
+        campaign_span=f"từ tháng {start} đến hết tháng {end}",
+        period_label=label,
+        period_words=f"tháng {result.period.month:02d} năm {result.period.year}",
+        months_to_date=", ".join(p.label for p in periods),
+        months_count=str(len(periods)),
+        is_final=final,
+        report_kind="tổng kết" if final else "sơ kết",
+        report_subject=f"Tổng kết {short}" if final else f"Kết quả thực hiện {short} tháng {label}",
+        report_scope=f"tổng kết {short}" if final else f"kết quả thực hiện {short} tháng {label}",
+    )
+
+
+def _targets_section(result: PeriodResult, names: dict[str, str]) -> TargetsSection:
+    targets = result.targets
+    return TargetsSection(
+        targets=_target_rows(result),
+        targets_met=str(sum(t.verdict is Verdict.MET for t in targets)),
+        targets_total=str(len(targets)),
+        targets_summary=targets_summary(targets),
+        all_targets_met=bool(targets) and all(t.verdict is Verdict.MET for t in targets),
+        unmet_targets=_target_items(result, Verdict.NOT_MET, names),
+        pending_targets=_target_items(result, Verdict.INSUFFICIENT_DATA, names),
+        inapplicable_targets=_target_items(result, Verdict.NOT_APPLICABLE, names),
+        data_gap_note=_data_gap_note(result),
+    )
+
+
+def _shown_units(result: PeriodResult) -> tuple[list[UnitResult], str]:
+    """The unit table's units (past the cap, those needing attention first) and the note saying so."""
+    units = list(result.units)
+    if len(units) <= TABLE_ROW_CAP:
+        return units, ""
+    blocking: set[str] = {code for t in result.targets for code in t.blocking_units}
+    order = {u.unit_code: i for i, u in enumerate(units)}
+    chosen = sorted(units, key=lambda u: (not _needs_attention(u, blocking), order[u.unit_code]))
+    shown = sorted(chosen[:TABLE_ROW_CAP], key=lambda u: order[u.unit_code])
+    note = (
+        f"Bảng trên ghi {TABLE_ROW_CAP} trong số "
+        f"{format_int(len(units))} đơn vị (ưu tiên các đơn vị chưa "
+        "gửi, gửi muộn, có lỗi hoặc chưa đạt chỉ tiêu); số liệu đầy đủ của tất cả các đơn vị xem tại tệp "
+        f"{SUMMARY_WORKBOOK}."
+    )
+    return shown, note
+
+
+def _highlights(result: PeriodResult) -> tuple[list[dict], str]:
+    """The units' "Kết quả nổi bật" (at most HIGHLIGHTS_CAP) and the note when some are left out."""
+    highlights = [
+        {"unit": u.unit_name, "text": u.highlights.strip()} for u in result.units if u.highlights.strip()
+    ]
+    if len(highlights) <= HIGHLIGHTS_CAP:
+        return highlights, ""
+    note = (
+        f"Còn {format_int(len(highlights) - HIGHLIGHTS_CAP)} đơn vị "
+        f"khác nêu kết quả nổi bật: xem tại tệp "
+        f"{SUMMARY_WORKBOOK}."
+    )
+    return highlights[:HIGHLIGHTS_CAP], note
+
+
+def _reporting_section(config: Config, result: PeriodResult) -> ReportingSection:
+    units = result.units
+
+    def by_status(status: ReportingStatus) -> list[str]:
+        return [u.unit_name for u in units if u.status is status]
+
+    shown, unit_rows_omitted = _shown_units(result)
+    highlights, highlights_omitted = _highlights(result)
+    return ReportingSection(
+        units_total=format_int(len(units)),
+        units_reporting=format_int(sum(u.figures.units_reporting > 0 for u in units)),
+        units_on_time=format_int(len(by_status(ReportingStatus.ON_TIME))),
+        units_late=format_int(len(by_status(ReportingStatus.LATE))),
+        units_with_errors=format_int(len(by_status(ReportingStatus.WITH_ERRORS))),
+        units_missing=format_int(len(by_status(ReportingStatus.MISSING))),
+        late_units=_joined(by_status(ReportingStatus.LATE), NAMES_IN_TEXT_CAP, "đơn vị"),
+        error_units=_joined(by_status(ReportingStatus.WITH_ERRORS), NAMES_IN_TEXT_CAP, "đơn vị"),
+        missing_units=_joined(by_status(ReportingStatus.MISSING), NAMES_IN_TEXT_CAP, "đơn vị"),
+        unit_rows=[_unit_row(config, i, u) for i, u in enumerate(shown, 1)],
+        unit_rows_omitted=unit_rows_omitted,
+        totals=_totals(config, result),
+        highlights=highlights,
+        highlights_omitted=highlights_omitted,
+    )
+
+
+def _month_on_month_section(result: PeriodResult) -> MonthOnMonthSection:
+    return MonthOnMonthSection(
+        has_previous=result.previous is not None,
+        previous_period_label=result.previous.period.label if result.previous else "",
+        changes=_changes(result),
+    )
+
+
+def _rules_section(decisions: Sequence[Decision], rule_sets: Sequence[RuleSet]) -> RulesSection:
+    legal_basis = distinct_instruments(b for r in rule_sets for b in r.legal_basis)
+    award_names = _unique([a.name for r in rule_sets for a in r.awards])
+    # The trích yếu names the awards proposed; the rule sets' when nobody is.
+    phrase_names = _unique([d.award_name for d in decisions if d.proposed]) or award_names
+    return RulesSection(
+        rule_set_name="; ".join(r.name for r in rule_sets),
+        rule_set_effective=format_date(rule_sets[0].effective_from),
+        rule_set_span=rule_sets[0].span_text,
+        legal_basis=legal_basis,
+        legal_basis_text="; ".join(legal_basis),
+        award_names=_and(award_names),
+        award_phrase=_award_phrase(phrase_names),
+    )
+
+
+def _proposals_section(
+    config: Config, result: PeriodResult, decisions: Sequence[Decision], rule_sets: Sequence[RuleSet]
+) -> ProposalsSection:
+    collectives, individuals, collective_count, individual_count = _proposal_rows(
+        config, result, decisions, rule_sets
+    )
+    return ProposalsSection(
+        has_proposals=any(d.proposed for d in decisions),
+        collectives=collectives,
+        individuals=individuals,
+        collectives_count=count_text(collective_count),
+        individuals_count=count_text(individual_count),
+        proposal_counts=_proposal_counts(collective_count, individual_count),
+    )
+
+
+def _explanation_summary(decisions: Sequence[Decision]) -> str:
+    people = len({d.subject_key for d in decisions if d.subject == commend.INDIVIDUAL})
+    units = len({d.subject_key for d in decisions if d.subject == commend.COLLECTIVE})
+    quota_cut = sum(d.quota_excluded for d in decisions)
+    higher = sum(
+        1 for d in decisions if not d.proposed and not d.quota_excluded and commend.meets_criteria(d)
+    )
+    return (
+        f"xét {format_int(people)} cá nhân và {format_int(units)} tập thể; "
+        f"{format_int(quota_cut)} trường hợp đạt tiêu chuẩn nhưng vượt tỷ lệ; "
+        f"{format_int(higher)} trường hợp đạt tiêu chuẩn và được đề nghị hình thức cao hơn"
+    )
+
+
+def _explanation_section(
+    config: Config, result: PeriodResult, decisions: Sequence[Decision], rule_sets: Sequence[RuleSet]
+) -> ExplanationSection:
+    collectives, individuals, omitted = _explanation_rows(config, result, decisions, rule_sets)
+    return ExplanationSection(
+        explanation_collectives=collectives,
+        explanation_individuals=individuals,
+        explanation_omitted=omitted,
+        explanation_summary=_explanation_summary(decisions),
+    )
+
+
+def document_context(
+    config: Config,
+    result: PeriodResult,
+    decisions: Sequence[Decision],
+    *,
+    number: int | None = None,
+    today: dt.date | None = None,
+) -> DocumentContext:
+    """The documents' values by section (see `build_context` for the templates' flat dict)."""
+    campaign = _campaign(config, result)
+    rule_sets = _rule_sets(config, result, decisions)
+    names = _unit_names(config, result)
+    return DocumentContext(
+        office=_office_section(config, names),
+        issue=_issue_section(config, campaign, result, number, today or dt.date.today()),
+        period=_period_section(campaign, result),
+        targets=_targets_section(result, names),
+        reporting=_reporting_section(config, result),
+        breakdown=BreakdownSection(stat_rows=_stat_rows(config, result, decisions)),
+        month_on_month=_month_on_month_section(result),
+        rules=_rules_section(decisions, rule_sets),
+        proposals=_proposals_section(config, result, decisions, rule_sets),
+        explanation=_explanation_section(config, result, decisions, rule_sets),
+    )
 
 
 def build_context(
@@ -574,154 +956,11 @@ def build_context(
     number: int | None = None,
     today: dt.date | None = None,
 ) -> dict:
-    """Every value the templates may use, pre-formatted (see docs/template-variables.md).
+    """Every value the templates may use, pre-formatted, as one flat dict (docs/template-variables.md).
 
     `today`: the day of the run (the date of issue follows it, see `documents.date`); the clock's by default.
     """
-    office = config.office
-    campaign = _campaign(config, result)
-    rule_sets = _rule_sets(config, result, decisions)
-    rule_set = rule_sets[0]
-    legal_basis = distinct_instruments(b for r in rule_sets for b in r.legal_basis)
-    dates = _dates(config, today or dt.date.today())
-    final = result.final or result.period == campaign.periods[-1]
-    names = _unit_names(config, result)
-    first = number if number is not None else (config.documents.first_number or None)
-    short = campaign.short_name
-    period_label = result.period.label
-
-    blocking: set[str] = {code for t in result.targets for code in t.blocking_units}
-    units = list(result.units)
-    if len(units) > TABLE_ROW_CAP:
-        order = {u.unit_code: i for i, u in enumerate(units)}
-        chosen = sorted(units, key=lambda u: (not _needs_attention(u, blocking), order[u.unit_code]))
-        shown = sorted(chosen[:TABLE_ROW_CAP], key=lambda u: order[u.unit_code])
-        unit_rows_omitted = (
-            f"Bảng trên ghi {TABLE_ROW_CAP} trong số "
-            f"{format_int(len(units))} đơn vị (ưu tiên các đơn vị chưa "
-            "gửi, gửi muộn, có lỗi hoặc chưa đạt chỉ tiêu); số liệu đầy đủ của tất cả các đơn vị xem tại tệp "
-            f"{SUMMARY_WORKBOOK}."
-        )
-    else:
-        shown, unit_rows_omitted = units, ""
-
-    def by_status(status: ReportingStatus) -> list[str]:
-        return [u.unit_name for u in units if u.status is status]
-
-    highlights = [{"unit": u.unit_name, "text": u.highlights.strip()} for u in units if u.highlights.strip()]
-    highlights_omitted = ""
-    if len(highlights) > HIGHLIGHTS_CAP:
-        highlights_omitted = (
-            f"Còn {format_int(len(highlights) - HIGHLIGHTS_CAP)} đơn vị "
-            f"khác nêu kết quả nổi bật: xem tại tệp "
-            f"{SUMMARY_WORKBOOK}."
-        )
-        highlights = highlights[:HIGHLIGHTS_CAP]
-
-    collectives, individuals, collective_count, individual_count = _proposal_rows(
-        config, result, decisions, rule_sets
-    )
-    proposed = [d for d in decisions if d.proposed]
-    award_names = _unique([a.name for r in rule_sets for a in r.awards])
-    phrase_names = _unique([d.award_name for d in proposed]) or award_names
-    expl_c, expl_i, expl_omitted = _explanation_rows(config, result, decisions, rule_sets)
-    quota_cut = sum(d.quota_excluded for d in decisions)
-    higher = sum(
-        1 for d in decisions if not d.proposed and not d.quota_excluded and commend.meets_criteria(d)
-    )
-    people_count = len({d.subject_key for d in decisions if d.subject == commend.INDIVIDUAL})
-    unit_count = len({d.subject_key for d in decisions if d.subject == commend.COLLECTIVE})
-    targets = _target_rows(result)
-    periods = result.periods_to_date
-    context = {
-        # office and signer
-        "parent_body": office.parent_body,
-        "issuing_body": office.issuing_body,
-        "issuing_body_name": office.issuing_body_name,
-        "place": office.place,
-        "signer_authority": office.signer_authority,
-        "signer_title": office.signer_title,
-        "signer_heading": _signer_heading(config),
-        "signer_name": office.signer_name,
-        "deciding_authority": office.deciding_authority,
-        "recipients": list(office.recipients),
-        "clerk_unit": office.clerk_unit,
-        "clerk_unit_name": names.get(office.clerk_unit, office.clerk_unit),
-        # number and date
-        "report_number": _number(config, SYMBOLS[REPORT], first),
-        "proposal_number": _number(config, SYMBOLS[PROPOSAL], first + 1 if first else None),
-        **dates,
-        "due_date": format_date(campaign.due_date(result.period)),
-        # campaign and period
-        "campaign_name": campaign.name,
-        "campaign_short_name": short,
-        "launch_letter": campaign.launch_letter,
-        "campaign_start": campaign.periods[0].label,
-        "campaign_end": campaign.periods[-1].label,
-        "campaign_span": f"từ tháng {campaign.periods[0].label} đến hết tháng {campaign.periods[-1].label}",
-        "period_label": period_label,
-        "period_words": f"tháng {result.period.month:02d} năm {result.period.year}",
-        "months_to_date": ", ".join(p.label for p in periods),
-        "months_count": str(len(periods)),
-        "is_final": final,
-        "report_kind": "tổng kết" if final else "sơ kết",
-        "report_subject": f"Tổng kết {short}" if final else f"Kết quả thực hiện {short} tháng {period_label}",
-        "report_scope": f"tổng kết {short}" if final else f"kết quả thực hiện {short} tháng {period_label}",
-        # targets
-        "targets": targets,
-        "targets_met": str(sum(t.verdict is Verdict.MET for t in result.targets)),
-        "targets_total": str(len(result.targets)),
-        "targets_summary": targets_summary(result.targets),
-        "all_targets_met": bool(result.targets) and all(t.verdict is Verdict.MET for t in result.targets),
-        "unmet_targets": _target_items(result, Verdict.NOT_MET, names),
-        "pending_targets": _target_items(result, Verdict.INSUFFICIENT_DATA, names),
-        "inapplicable_targets": _target_items(result, Verdict.NOT_APPLICABLE, names),
-        "data_gap_note": _data_gap_note(result),
-        # units
-        "units_total": format_int(len(units)),
-        "units_reporting": format_int(sum(u.figures.units_reporting > 0 for u in units)),
-        "units_on_time": format_int(len(by_status(ReportingStatus.ON_TIME))),
-        "units_late": format_int(len(by_status(ReportingStatus.LATE))),
-        "units_with_errors": format_int(len(by_status(ReportingStatus.WITH_ERRORS))),
-        "units_missing": format_int(len(by_status(ReportingStatus.MISSING))),
-        "late_units": _joined(by_status(ReportingStatus.LATE), NAMES_IN_TEXT_CAP, "đơn vị"),
-        "error_units": _joined(by_status(ReportingStatus.WITH_ERRORS), NAMES_IN_TEXT_CAP, "đơn vị"),
-        "missing_units": _joined(by_status(ReportingStatus.MISSING), NAMES_IN_TEXT_CAP, "đơn vị"),
-        "unit_rows": [_unit_row(config, i, u) for i, u in enumerate(shown, 1)],
-        "unit_rows_omitted": unit_rows_omitted,
-        "totals": _totals(config, result),
-        "highlights": highlights,
-        "highlights_omitted": highlights_omitted,
-        # breakdowns (issue 17): a short statistics table, in the closing report
-        "stat_rows": _stat_rows(config, result, decisions),
-        # month on month
-        "has_previous": result.previous is not None,
-        "previous_period_label": result.previous.period.label if result.previous else "",
-        "changes": _changes(result),
-        # commendation
-        "rule_set_name": "; ".join(r.name for r in rule_sets),
-        "rule_set_effective": format_date(rule_set.effective_from),
-        "rule_set_span": rule_set.span_text,
-        "legal_basis": legal_basis,
-        "legal_basis_text": "; ".join(legal_basis),
-        "award_names": _and(award_names),
-        "award_phrase": _award_phrase(phrase_names),
-        "has_proposals": bool(proposed),
-        "collectives": collectives,
-        "individuals": individuals,
-        "collectives_count": count_text(collective_count),
-        "individuals_count": count_text(individual_count),
-        "proposal_counts": _proposal_counts(collective_count, individual_count),
-        "explanation_collectives": expl_c,
-        "explanation_individuals": expl_i,
-        "explanation_omitted": expl_omitted,
-        "explanation_summary": (
-            f"xét {format_int(people_count)} cá nhân và {format_int(unit_count)} tập thể; "
-            f"{format_int(quota_cut)} trường hợp đạt tiêu chuẩn nhưng vượt tỷ lệ; "
-            f"{format_int(higher)} trường hợp đạt tiêu chuẩn và được đề nghị hình thức cao hơn"
-        ),
-    }
-    return _clean(context)  # type: ignore[return-value]
+    return document_context(config, result, decisions, number=number, today=today).as_template_context()
 
 
 # ------------------------------------------------------------------------------------------------
