@@ -329,7 +329,8 @@ def test_the_ods_copy_is_written_by_the_patched_path_and_keeps_formulas_and_date
     tasks = wb[form.UNIT_SHEET][unit_cell("tasks_assigned")]
     assert tasks.value == "=[.C1]*2" and tasks.comment is not None
     birth = wb[form.STAFF_SHEET][staff_cell(0, "birth_date")]
-    assert birth.is_date and birth.value.date() == validate(config, GOOD).report.people[0].birth_date
+    assert birth.is_date and birth.number_format == "dd/mm/yyyy"
+    assert birth.value.date() == validate(config, GOOD).report.people[0].birth_date
     assert wb[form.META_SHEET].sheet_state == "hidden"
     again = validate(config, path.read_bytes(), path.name)
     assert located(again) == located(sub)

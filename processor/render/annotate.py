@@ -1207,8 +1207,12 @@ def _modified_element(stamp: bytes) -> bytes:
     )
 
 
+# The Vietnamese date formats of a package made by empty_package (Excel's built-in 14 follows the locale).
+DATE_FORMAT, DATE_TIME_FORMAT = 164, 165
 _EMPTY_STYLES = (
-    f'<styleSheet xmlns="{MAIN_NS}"><fonts count="1"><font><sz val="11"/><name val="Calibri"/>'
+    f'<styleSheet xmlns="{MAIN_NS}"><numFmts count="2"><numFmt numFmtId="{DATE_FORMAT}" '
+    f'formatCode="dd/mm/yyyy"/><numFmt numFmtId="{DATE_TIME_FORMAT}" formatCode="dd/mm/yyyy hh:mm"/>'
+    '</numFmts><fonts count="1"><font><sz val="11"/><name val="Calibri"/>'
     '<family val="2"/></font></fonts><fills count="2"><fill><patternFill/></fill>'
     '<fill><patternFill patternType="gray125"/></fill></fills><borders count="1"><border><left/><right/>'
     '<top/><bottom/><diagonal/></border></borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" '

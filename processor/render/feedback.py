@@ -645,7 +645,7 @@ def _mark_ods(
     return _mark_fast(pkg.to_bytes(), findings)
 
 
-# Excel's built-in number formats for dates and times (shown in the reader's locale) and its day zero.
+# Dates as the form writes them (formats of annotate.empty_package), times in Excel's built-in formats.
 _TIME_TYPES = (dt.date, dt.time, dt.timedelta)
 _DAY_ZERO = dt.datetime(1899, 12, 30)
 
@@ -653,9 +653,9 @@ _DAY_ZERO = dt.datetime(1899, 12, 30)
 def _serial(value: dt.date | dt.time | dt.timedelta) -> tuple[float, int]:
     """A date or time as Excel stores it: days since day zero, with the number format that shows it."""
     if isinstance(value, dt.datetime):
-        return (value.replace(tzinfo=None) - _DAY_ZERO) / dt.timedelta(days=1), 22
+        return (value.replace(tzinfo=None) - _DAY_ZERO) / dt.timedelta(days=1), annotate.DATE_TIME_FORMAT
     if isinstance(value, dt.date):
-        return (value - _DAY_ZERO.date()).days, 14
+        return (value - _DAY_ZERO.date()).days, annotate.DATE_FORMAT
     if isinstance(value, dt.time):
         return (dt.datetime.combine(_DAY_ZERO, value.replace(tzinfo=None)) - _DAY_ZERO) / dt.timedelta(
             days=1
