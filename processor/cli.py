@@ -207,23 +207,28 @@ def template(config_path, period_text, units, out, master, inbox) -> None:
     help="Ghi bản có đánh dấu lỗi và thư trả lời vào thư mục này.",
 )
 def check(config_path, files, out) -> None:
-    """Kiểm tra tệp báo cáo của đơn vị và in các lỗi cần sửa (mã thoát 1 nếu có lỗi)."""
+    """Kiểm tra tệp báo cáo của đơn vị và in các lỗi cần sửa (mã thoát 1 nếu có tệp lỗi, không dùng được)."""
     from processor.pipeline import check_files
 
     config = _load(config_path)
     submissions, written = check_files(config, list(files), out)
-    errors = 0
+    from processor.records import FileStatus
+
+    failed = False
     for sub in submissions:
         n_err = sum(f.is_error for f in sub.findings)
-        errors += n_err
         n_warn = len(sub.findings) - n_err
+        # A file that is not a form at all (a .zip, a Word file, an unreadable one) fails the check too,
+        # even when what is said about it is only a warning.
+        refused = sub.status in (FileStatus.UNREADABLE, FileStatus.REJECTED)
+        failed = failed or refused or n_err > 0
         head = "HỢP LỆ" if not sub.findings else f"{n_err} lỗi, {n_warn} cảnh báo"
-        click.secho(f"{sub.file.display_name}: {head}", fg="red" if n_err else "green", bold=True)
+        click.secho(f"{sub.file.display_name}: {head}", fg="red" if refused or n_err else "green", bold=True)
         for f in sub.findings:
             click.echo(f"  {f.line()}")
     for path in written:
         click.echo(f"  Đã ghi: {path}")
-    sys.exit(1 if errors else 0)
+    sys.exit(1 if failed else 0)
 
 
 def _print_completeness(result) -> None:
@@ -328,8 +333,15 @@ def run(config_path, period_text, inbox, out_root, final, accept_partial, pdf) -
 
     config = _load(config_path)
     period_text = period_text or _default_period(config)
-    outcome = _with_progress(
-        lambda progress: run_period(
+    from processor.progress import PDF, RUN_STAGES
+
+    def job(progress):
+        def notice(line: str) -> None:
+            if progress is not None:
+                progress.clear()  # the line comes back with the next step
+            click.secho(line, fg="yellow")
+
+        return run_period(
             config,
             period_text,
             inbox,
@@ -338,57 +350,71 @@ def run(config_path, period_text, inbox, out_root, final, accept_partial, pdf) -
             accept_partial=accept_partial,
             pdf=pdf,
             progress=progress,
-            notice=lambda line: click.secho(line, fg="yellow"),
+            notice=notice,
         )
-    )
+
+    outcome = _with_progress(job, RUN_STAGES + ((PDF,) if pdf else ()))
+    _print_run(config, outcome)
+
+
+def _print_run(config, outcome) -> None:
+    """The end of a run (`thidua run`, each month of `thidua demo`): who reported, the targets, then what
+    happened to every file and where everything is (run_report)."""
+    from processor.run_report import build_report, render_report
+
     _print_completeness(outcome.result)
     _warn_copied_times(outcome.submissions, outcome.result.period)
     _warn_refused_after_rule_change(outcome.submissions)
     _print_targets(outcome.result)
-    if accept_partial:
+    if outcome.result.accept_partial:
         click.secho("Lưu ý: đã dùng các dòng hợp lệ của tệp có lỗi (--accept-partial).", fg="yellow")
-    for path, reason in outcome.pdf_skipped:
-        click.secho(f"Không xuất PDF cho {path.name}: {reason}", fg="yellow")
-    for line in outcome.notices:
-        click.secho(line, fg="yellow")
-    _print_reminders(outcome.reminders)
-    click.echo(f"Kết quả: {outcome.out_dir} ({len(outcome.outputs)} tệp)")
+    report = build_report(
+        config,
+        outcome.result.period,
+        outcome.submissions,
+        outcome.result.units,
+        out_dir=outcome.out_dir,
+        outputs=outcome.outputs,
+        pdf_skipped=outcome.pdf_skipped,
+        notices=[*outcome.notices, *_no_address_lines(outcome.reminders)],
+    )
+    for line in render_report(report):
+        click.echo(line)
 
 
 def _print_reminders(paths) -> None:
     """Where the reminder drafts are, and the units without an address the clerk must reach otherwise."""
-    from processor.render.reminders import NO_ADDRESS_LIST
-
     drafts = [p for p in paths if p.suffix == ".eml"]
     if drafts:
         click.echo(f"Thư nhắc nộp báo cáo: {len(drafts)} thư trong {drafts[0].parent}")
+    for line in _no_address_lines(paths):
+        click.secho(line, fg="yellow")
+
+
+def _no_address_lines(paths) -> list[str]:
+    from processor.render.reminders import NO_ADDRESS_LIST
+
     listing = next((p for p in paths if p.name == NO_ADDRESS_LIST), None)
-    if listing is not None:
-        click.secho(
-            f"Đơn vị cần nhắc nộp nhưng chưa đăng ký địa chỉ thư: xem {listing} (biểu mẫu của các đơn vị này "
-            "nằm cùng thư mục).",
-            fg="yellow",
-        )
+    if listing is None:
+        return []
+    return [
+        f"Đơn vị cần nhắc nộp nhưng chưa đăng ký địa chỉ thư: xem {listing} (biểu mẫu của các đơn vị này "
+        "nằm cùng thư mục)."
+    ]
 
 
-def _with_progress(job):
-    """Run `job(progress)` with a progress bar on a terminal, silently otherwise."""
-    if not sys.stderr.isatty():
+def _with_progress(job, stages=None):
+    """Run `job(progress)` with the progress line on stderr when it is a terminal (`progress` is None
+    otherwise, and nothing is written); the line is taken away before the results are printed."""
+    from processor.progress import STATUS_STAGES, RunProgress
+
+    progress = RunProgress(sys.stderr, stages or STATUS_STAGES)
+    if not progress.enabled:
         return job(None)
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = click.progressbar(length=total, label="Đọc tệp", file=sys.stderr)
-            bar.__enter__()
-        bar.update(done - bar.pos)
-
     try:
         return job(progress)
     finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        progress.clear()
 
 
 @cli.command()
@@ -407,19 +433,37 @@ def status(config_path, period_text, inbox, out_root, reminders) -> None:
 
     config = _load(config_path)
     period_text = period_text or _default_period(config)
+    from processor.progress import STATUS_STAGES
+    from processor.run_report import build_report, render_report
+
     paths = None
     if reminders:
         from processor.pipeline import write_reminders_now
 
         paths = write_reminders_now(config, period_text, inbox, out_root, notify=click.echo)
-    result = _with_progress(lambda _: period_status(config, period_text, inbox, out_root, notify=click.echo))
+
+    def job(progress):
+        return period_status(config, period_text, inbox, out_root, notify=click.echo, progress=progress)
+
+    result = _with_progress(job, STATUS_STAGES)
     _print_completeness(result)
     _warn_copied_times(result.submissions, result.period)
+    # Drafts a run of this period wrote earlier (the feedback, the reminders) are on disk there.
+    earlier = out_root / str(result.period)
+    report = build_report(
+        config,
+        result.period,
+        result.received or result.submissions,
+        result.units,
+        out_dir=earlier if earlier.is_dir() else None,
+    )
+    for line in render_report(report, run=False):
+        click.echo(line)
     if paths is not None:
-        _print_reminders(paths)
+        for line in _no_address_lines(paths):
+            click.secho(line, fg="yellow")
         if not paths:
             click.echo("Không có đơn vị nào cần nhắc nộp báo cáo.")
-
 
 @cli.command()
 @CONFIG_OPTION
@@ -490,7 +534,7 @@ def demo(directory) -> None:
     """Chạy thử toàn bộ quy trình trên dữ liệu mẫu của Văn phòng UBND tỉnh Lào Cai."""
     from processor.devtools.demo import run_demo
 
-    run_demo(directory, echo=click.echo, show_period=lambda r: (_print_completeness(r), _print_targets(r)))
+    run_demo(directory, echo=click.echo, show_run=_print_run)
 
 
 def main() -> None:

@@ -203,6 +203,29 @@ def _outcome(name: str, passed: bool, reason: str) -> CriterionOutcome:
     return _pass(name, reason) if passed else _fail(name, reason)
 
 
+_FAILED = "Chưa đạt: "
+_NO_REPORT = "không có báo cáo tháng "
+
+
+def reason_lines(outcomes: Sequence[CriterionOutcome]) -> list[str]:
+    """Each outcome's reason, a month without a report said once: the rating, the registration and the
+    social activity of a person absent from a month would each say it again ("Lý do" of the giải trình
+    and of tong-hop.xlsx)."""
+    said: set[str] = set()
+    lines = []
+    for outcome in outcomes:
+        reason = outcome.reason
+        if not outcome.passed and reason.startswith(_FAILED):
+            parts = reason[len(_FAILED) :].split("; ")
+            kept = [p for p in parts if not (p.startswith(_NO_REPORT) and p in said)]
+            said.update(p for p in parts if p.startswith(_NO_REPORT))
+            if not kept:
+                continue
+            reason = _FAILED + "; ".join(kept)
+        lines.append(reason)
+    return lines
+
+
 def _names(items: Sequence[str], total: int | None = None) -> str:
     """The first items, then how many more of `total` (default: of the items) there are."""
     shown = "; ".join(items[:_NAMES_IN_REASON])
@@ -428,11 +451,22 @@ def _target(ctx: _Context, target_id: str):
     return next(t for c in ctx.config.campaigns for t in c.targets if t.id == target_id)
 
 
+def _unit_months_missing(ctx: _Context, unit: UnitHistory) -> list[str]:
+    """"không có báo cáo tháng …" for each campaign month the unit sent no usable report for: then none
+    of its people has that month either, and naming each of them for it says nothing more."""
+    return [
+        f"{_NO_REPORT}{period.label}"
+        for period, record in zip(ctx.periods, ctx.view(unit.months)[0], strict=True)
+        if record is None
+    ]
+
+
 def _all_staff_meet_targets(ctx: _Context, unit: UnitHistory, target_ids: list) -> CriterionOutcome:
     name = "all_staff_meet_targets"
     staff = ctx.staff_by_unit.get(unit.unit_code, [])
     problems: list[str] = []
     people_ids: list[str] = []
+    missing = _unit_months_missing(ctx, unit) if staff else []
     for target_id in target_ids:
         target = _target(ctx, target_id)
         if target.measure == "units_rated_good_or_better":
@@ -446,12 +480,16 @@ def _all_staff_meet_targets(ctx: _Context, unit: UnitHistory, target_ids: list) 
                 )
         else:
             people_ids.append(target.id)
+            if missing:
+                continue  # every person falls short: said once, below
             failing, shown = _staff_failing(ctx, unit.unit_code, _person_target_rule(ctx, target.measure))
             if failing:
                 names = _failing_names(failing, shown)
                 problems.append(f"{failing}/{len(staff)} người chưa đạt chỉ tiêu {target.id} ({names})")
     if people_ids and not staff:
         return _fail(name, "đơn vị chưa có danh sách cá nhân trong báo cáo")
+    if people_ids and missing:
+        problems = [*missing, *problems]
     if problems:
         return _fail(name, "; ".join(problems))
     if people_ids:
@@ -482,6 +520,9 @@ def _staff_min_rating_every_month(ctx: _Context, unit: UnitHistory, code: str) -
     staff = ctx.staff_by_unit.get(unit.unit_code, [])
     if not staff:
         return _fail(name, "đơn vị chưa có danh sách cá nhân trong báo cáo")
+    missing = _unit_months_missing(ctx, unit)
+    if missing:
+        return _fail(name, "; ".join(missing))
     failing, shown = _staff_failing(ctx, unit.unit_code, ("rating", code, "xếp loại"))
     if failing:
         return _fail(name, f"{failing}/{len(staff)} người chưa đạt ({_failing_names(failing, shown)})")

@@ -49,7 +49,9 @@ from pathlib import Path
 from processor.config import Config
 from processor.ingest_cache import ValidationCache
 from processor.mail.journal import message_id, received_times
+from processor.progress import CHECK, step
 from processor.records import (
+    UNKNOWN_TIME,
     FileStatus,
     Finding,
     Incoming,
@@ -153,6 +155,7 @@ def ingest(
     with _Validation(config, accept_partial, workers, memo=cache is not None, staff=staff) as validation:
         # The workers validate what collect has read while it goes on reading and hashing the rest.
         collected = collect(Path(inbox), config, keep_bytes, on_new=validation.offer, now=now)
+        step(progress, CHECK)
         return _finish(config, collected, accept_partial, progress, validation, cache, staff)
 
 
@@ -878,6 +881,7 @@ class _Collector:
     def add_file(self, path: Path, display: str, named: bool = False) -> None:
         suffix = path.suffix.lower()
         mtime = None
+        data = None
         try:
             if named and not os.path.lexists(path):
                 raise _SourceProblem("file_not_found", _not_found_message(display))
@@ -896,7 +900,7 @@ class _Collector:
             else:
                 self._add_email(path, display, data, mtime, suffix)
         except _SourceProblem as problem:
-            self._not_taken(path, display, mtime, problem)
+            self._not_taken(path, display, mtime, problem, data)
 
     def _add_email(self, path: Path, display: str, data: bytes, mtime: dt.datetime, suffix: str) -> None:
         try:
@@ -957,10 +961,18 @@ class _Collector:
                 )
             if message.dropped:
                 listing += " " + self._dropped_message(message)
+            archives = [n for n in others if Path(n).suffix.lower() in _ARCHIVE_SUFFIXES]
+            if archives:
+                listing += (
+                    " Tệp nén đính kèm: lưu tệp nén vào thư mục nhận, giải nén các biểu mẫu trong đó "
+                    "rồi chạy lại."
+                )
             problem = _SourceProblem(
                 "no_workbook_attachment",
                 "Thư không có tệp biểu mẫu báo cáo đính kèm (.xlsx, .xlsm, .xls, .ods); đã bỏ qua." + listing,
                 Severity.WARNING,
+                # The attachments' names: a .zip among them is the clerk's to unpack (run_report.for_clerk).
+                value="; ".join(others[:10])[:500] or None,
             )
             problem.sender = message.sender
             if source is not TimeSource.MTIME:
@@ -992,12 +1004,23 @@ class _Collector:
         self.found.append(Incoming(received, data))
 
     def _not_taken(
-        self, path: Path, display: str, received_at: dt.datetime | None, problem: _SourceProblem
+        self,
+        path: Path,
+        display: str,
+        received_at: dt.datetime | None,
+        problem: _SourceProblem,
+        data: bytes | None = None,
     ) -> None:
-        when = problem.sent_at or received_at or _EPOCH_LOCAL
+        # A file not taken keeps its real time and checksum: summary.json and the clerk's report name it.
+        sha = _sha256(data) if data is not None else ""
+        if data is None or received_at is None:
+            hashed, modified = _fingerprint(path, self.limit if problem.code != "file_changing" else -1)
+            sha = sha or hashed
+            received_at = received_at or modified
+        when = problem.sent_at or received_at or UNKNOWN_TIME
         source = problem.time_source if problem.sent_at else TimeSource.MTIME
         received = ReceivedFile(
-            display, path, "", when, sender=problem.sender, received_source=source, modified=received_at
+            display, path, sha, when, sender=problem.sender, received_source=source, modified=received_at
         )
         finding = Finding(problem.severity, problem.code, problem.message, display, value=problem.value)
         self.collected.not_taken.append(Submission(received, FileStatus.UNREADABLE, [finding]))
@@ -1042,7 +1065,26 @@ class _Collector:
         return self.collected
 
 
-_EPOCH_LOCAL = dt.datetime(1970, 1, 1, 7, 0)  # received_at of a file whose time cannot be known
+def _fingerprint(path: Path, limit: int | None) -> tuple[str, dt.datetime | None]:
+    """The sha256 and modification time of an inbox entry that is not taken, as far as they can be had:
+    a folder, a link or a FIFO has a time but no checksum, nor has a file over `limit` bytes (never read
+    whole; -1: not read at all); an entry gone has neither."""
+    try:
+        info = os.stat(path, follow_symlinks=False)
+    except (OSError, ValueError):
+        return "", None
+    modified = _to_vietnam_time(dt.datetime.fromtimestamp(info.st_mtime, dt.UTC))
+    if not stat.S_ISREG(info.st_mode) or (limit is not None and not 0 <= info.st_size <= limit):
+        return "", modified
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb", opener=_open_as_found) as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError:
+        return "", modified
+    return digest.hexdigest(), modified
+
 
 _TIME_LABELS = {
     TimeSource.MAILBOX: "thời điểm hộp thư ghi nhận thư",

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from processor import __version__, publish
 from processor.config import Config
+from processor.progress import AGGREGATE, DOCUMENTS, PDF, READ, step
 from processor.records import Period, PeriodResult, ReportingResult, Submission, UserError
 from processor.render.atomic import describe_os_error, remove_stale_temps
 from processor.workspace import TEMPLATE_DIR, bundled_templates
@@ -77,10 +78,11 @@ def workspace_lock(out_root: Path, wait_seconds: float = 0) -> Iterator[None]:
 
 
 def _cannot_write(out_root: Path, exc: OSError) -> str:
+    where = f" ({exc.filename})" if isinstance(exc.filename, str) and exc.filename != str(out_root) else ""
     return (
-        f"Không ghi được vào thư mục kết quả {out_root}: {describe_os_error(exc)}. Kết quả đã có trong "
-        "thư mục được giữ nguyên. Nếu đang mở tệp kết quả bằng Excel hoặc Word, hãy đóng lại; khắc phục "
-        "rồi chạy lại."
+        f"Không ghi được vào thư mục kết quả {out_root}{where}: {describe_os_error(exc)}. Kết quả đã có "
+        "trong thư mục được giữ nguyên. Nếu đang mở tệp kết quả bằng Excel hoặc Word, hãy đóng lại; khắc "
+        "phục rồi chạy lại."
     )
 
 
@@ -187,6 +189,7 @@ def run_period(
             recovered = recover_interrupted(out_root)
         except OSError as exc:
             raise UserError(_cannot_write(out_root, exc)) from None
+        step(progress, READ)
         with _records_only():
             submissions = ingest_inbox(
                 config, inbox, accept_partial=accept_partial, progress=progress, out_root=out_root
@@ -199,6 +202,7 @@ def run_period(
             feedback_paths = helper.submit(
                 write_feedback_job, _without_staff(submissions), config, period, staging
             )
+            step(progress, AGGREGATE)
             with _records_only():
                 # Earlier months feed the month-on-month figures and the per-month sheets only.
                 result = aggregate(
@@ -215,7 +219,15 @@ def run_period(
             _drop_staff_rows(submissions)
             outcome = RunOutcome(result, submissions, out_root / str(period))
             outcome.outputs, outcome.pdf_skipped = _render_all(
-                config, result, staging, helper, feedback_paths, pdf=pdf, today=today, extra=reminder_paths
+                config,
+                result,
+                staging,
+                helper,
+                feedback_paths,
+                pdf=pdf,
+                today=today,
+                extra=reminder_paths,
+                progress=progress,
             )
             outcome.kept = _publish(staging, outcome.out_dir)
         except publish.KeepFailed as exc:
@@ -342,6 +354,7 @@ def _render_all(
     pdf: bool,
     today: dt.date | None = None,
     extra: Sequence[Path] = (),
+    progress: Progress | None = None,
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Everything after aggregate; the feedback, started before it, is awaited at the end."""
     from processor import commend
@@ -352,6 +365,7 @@ def _render_all(
         decisions = commend.decide_closing(config, result)  # with the annual titles at a year's close
     # The documents need a small context (their lists are capped): built here, filled by the helper
     # while this process writes the big workbook.
+    step(progress, DOCUMENTS)
     job = documents.prepare_documents(
         config, result, decisions, template_dir_for(config), include_proposal=result.final, today=today
     )
@@ -372,7 +386,10 @@ def _render_all(
     outputs += extra
     skipped: list[tuple[Path, str]] = []
     if pdf:
-        converted, skipped = documents.convert_to_pdf(docs, config.documents.pdf_timeout_seconds)
+        step(progress, PDF, len(docs))
+        converted, skipped = documents.convert_to_pdf(
+            docs, config.documents.pdf_timeout_seconds, progress=progress
+        )
         outputs += converted
     outputs.append(summary.write_manifest(out_dir, result, config, outputs, __version__))
     return outputs, skipped
@@ -384,6 +401,7 @@ def status(
     inbox: Path,
     out_root: Path | None = None,
     notify: Callable[[str], object] | None = None,
+    progress: Progress | None = None,
 ) -> ReportingResult:
     """Who has reported, without figures or documents: fast enough to run after every e-mail.
 
@@ -404,9 +422,10 @@ def status(
             for line in recover_interrupted(out_root):
                 if notify is not None:
                     notify(line)
+    step(progress, READ)
     with _records_only():
-        submissions = ingest_inbox(config, inbox, out_root=out_root, staff=False)
-    return reporting(config, period, submissions)
+        submissions = ingest_inbox(config, inbox, out_root=out_root, staff=False, progress=progress)
+    return dataclasses.replace(reporting(config, period, submissions), received=tuple(submissions))
 
 
 def check_files(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import json
 import os
 import shutil
@@ -168,6 +169,7 @@ def publish(staging: Path, final: Path, now: dt.datetime | None = None) -> list[
                 _at(staging, item.target).parent.mkdir(parents=True, exist_ok=True)
             atomic.write_text(plan, json.dumps({"kept_folder": name}))
         try:
+            _check_writable(final)
             os.replace(final, old)
         except OSError:
             plan.unlink(missing_ok=True)
@@ -188,6 +190,15 @@ def publish(staging: Path, final: Path, now: dt.datetime | None = None) -> list[
     plan.unlink(missing_ok=True)
     shutil.rmtree(old, ignore_errors=True)
     return kept
+
+
+def _check_writable(final: Path) -> None:
+    """A previous period folder (or a folder in it) made read-only could be set aside but never emptied
+    afterwards: a hidden `.old-<period>` would stay behind and stop the next run. Refused before
+    anything moves, naming the folder."""
+    for folder, _, _ in os.walk(final):
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), folder)
 
 
 def recover_period(final: Path) -> list[str]:

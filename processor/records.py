@@ -121,6 +121,10 @@ class TimeSource(StrEnum):
         return len(TimeSource) - list(TimeSource).index(self)
 
 
+# received_at of a file whose time could not be read at all (it went away while the inbox was read).
+UNKNOWN_TIME = dt.datetime(1970, 1, 1, 7, 0)
+
+
 @dataclass(frozen=True)
 class ReceivedFile:
     """A workbook as received: from the inbox directly or as an e-mail attachment."""
@@ -138,6 +142,10 @@ class ReceivedFile:
     time_findings: tuple[Finding, ...] = ()
     copied: bool = False  # received_at is a modification time that looks like a copy's (ingest)
     message_id: str | None = None  # of the e-mail it came in: the feedback reply threads under it
+
+    @property
+    def time_known(self) -> bool:
+        return self.received_at != UNKNOWN_TIME
 
     @property
     def time_is_weak(self) -> bool:
@@ -276,6 +284,8 @@ class ReportingResult:
     period: Period
     units: tuple[UnitReporting, ...]
     submissions: tuple[Submission, ...]  # the files of the month, and those whose month is unknown
+    # Every file read (pipeline.status): an earlier month's form sent in this month is told of too.
+    received: tuple[Submission, ...] = ()
 
 
 class Verdict(StrEnum):

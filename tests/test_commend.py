@@ -484,3 +484,17 @@ def test_meets_criteria_ignores_only_quota_and_higher_award(outcomes):
     )  # fmt: skip
     rules = [passed for name, passed in outcomes if name not in (commend.QUOTA, commend.HIGHER_AWARD)]
     assert commend.meets_criteria(decision) is all(rules)
+
+
+def test_a_unit_without_a_months_report_is_not_explained_person_by_person(config):
+    """Its people have no month either: the unit's criteria say the month once, not once per person."""
+    units = [UnitSpec("TCHC", (XS, XS, None))]
+    people = [PersonSpec(f"Người {i}", "TCHC", (XS, XS, None)) for i in range(3)]
+    cfg = config_with_units(config, [("TCHC", "Phòng Tổ chức - Hành chính")])
+    result = build_result(cfg, units, people, final=True)
+    [unit] = [d for d in commend.decide(cfg, result) if d.subject == "collective"]
+    for criterion in ("all_staff_meet_targets", "staff_min_rating_every_month"):
+        if any(o.criterion == criterion for o in unit.outcomes):
+            assert reason(unit, criterion) == "Chưa đạt: không có báo cáo tháng 03/2024"
+    said = "; ".join(commend.reason_lines(unit.outcomes))
+    assert said.count("không có báo cáo tháng 03/2024") == 1 and "Người 0" not in said

@@ -476,7 +476,7 @@ def test_validation_report(tmp_path, submission, config):
 
     files = wb["Tệp đã nhận"]
     file_rows = [[c.value for c in r] for r in files.iter_rows(min_row=4)]
-    assert files.tables["TepDaNhan"].ref == f"A3:K{3 + len(file_rows)}"
+    assert files.tables["TepDaNhan"].ref == f"A3:L{3 + len(file_rows)}"
     # Roster order (TH comes before KT in config.toml), then time received.
     assert [r[0] for r in file_rows] == ["TH.xlsx", "TH (1).xlsx", "Báo cáo KT tháng 2.xlsx", "=cmd.xlsx"]
     kt = file_rows[2]
@@ -564,7 +564,7 @@ def test_write_feedback_picks_the_files_in_use(tmp_path, unit_file, submission, 
     names = sorted(p.relative_to(out_dir).as_posix() for p in paths)
     assert names == [
         "kiem-tra-2024-02.xlsx",
-        "phan-hoi/CHUA-RO-DON-VI_=cmd_kiem-tra.eml",
+        # No unit, no sender: no draft to nobody; the clerk is told in the report (below).
         "phan-hoi/CHUA-RO-DON-VI_=cmd_kiem-tra.xlsx",
         "phan-hoi/KT_Báo cáo KT tháng 2_kiem-tra.eml",
         "phan-hoi/KT_Báo cáo KT tháng 2_kiem-tra.xlsx",
@@ -575,6 +575,9 @@ def test_write_feedback_picks_the_files_in_use(tmp_path, unit_file, submission, 
     report = load_workbook(out_dir / "kiem-tra-2024-02.xlsx")
     statuses = {r[7] for r in report["Tệp đã nhận"].iter_rows(min_row=4, values_only=True)}
     assert statuses == {"Đã được thay thế", "Kỳ khác", "Bị từ chối", "Không đọc được", "Trùng lặp", "Hợp lệ"}
+    tasks = {r[0]: r[11] for r in report["Tệp đã nhận"].iter_rows(min_row=4, values_only=True)}
+    assert "không rõ đơn vị nào gửi tệp này" in tasks["=cmd.xlsx"] and "phan-hoi" in tasks["=cmd.xlsx"]
+    assert tasks[submission.file.display_name] is None
     assert not list(out_dir.rglob(f"*{feedback.atomic.TEMP_SUFFIX}"))
 
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from processor import form, ingest, validate
+from processor import form, ingest, run_report, validate
 from processor.aggregate import aggregate
 from processor.config import load_config
 from processor.ingest_cache import CACHE_NAME, RULES_REVISION, ValidationCache, cache_key
-from processor.records import FileStatus, Period
+from processor.records import FileStatus, Finding, Period, Severity
 from tests.workbooks import incoming
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,6 +89,11 @@ def test_old_version_files_are_accepted_with_correct_figures_beside_new_version_
     assert [f.code for f in old] == ["form_version_old"] and not old[0].is_error
     assert "“Giới tính”" in old[0].message and "phiên bản 2" in old[0].message
     assert by_unit["KT"].findings == []
+    # ...which is no reason for a reply of its own; beside a real mistake the unit is told it too.
+    assert not run_report.needs_feedback(by_unit["TH"], JAN)
+    mistake = Finding(Severity.ERROR, "tasks_exceed", "số nhiệm vụ", "x.xlsx")
+    wrong = dataclasses.replace(by_unit["TH"], findings=[*old, mistake])
+    assert run_report.needs_feedback(wrong, JAN) and run_report.for_unit(wrong.findings)[0] == old[0]
 
     result = aggregate(config, JAN, subs)
     counted = [_count(path, config) for path in files]

@@ -5,6 +5,7 @@ read the same."""
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import importlib.util
@@ -298,7 +299,9 @@ def test_an_xlsb_report_is_refused_with_advice_to_save_as_xlsx(config, tmp_path)
     [finding] = sub.findings
     assert finding.code == "unsupported_format" and finding.is_error
     assert ".xlsb" in finding.message and "Excel Workbook (*.xlsx)" in finding.message
-    # In the month's run the unit is sent the advice (its file's month is unknown: every month's run).
+    # In the month's run the unit that e-mailed it is sent the advice (its file's month is unknown: every
+    # month's run; a file with no sender gets no draft, issue #13).
+    sub.file = dataclasses.replace(sub.file, sender="tchc.vpubnd@laocai.gov.vn")
     written = feedback.write_feedback([sub], config, Period(2024, 2), tmp_path / "out", lambda f: data)
     [draft] = [p for p in written if p.suffix == ".eml"]
     text = email.message_from_bytes(draft.read_bytes(), policy=email.policy.default).get_body().get_content()

@@ -163,5 +163,8 @@ def test_status_reminders_on_the_command_line(office):
     assert f"thư trong {Path('output') / PERIOD / REMINDER_DIR}" in proc.stdout
     assert NO_ADDRESS_LIST in proc.stdout
     assert len(list(folder.glob("*.eml"))) == len(drafts(folder)) > 0
+    before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
     plain = thidua("status", "--period", PERIOD, cwd=root, check=True)
-    assert "nhac-nop" not in plain.stdout  # without the flag, status writes no reminder
+    # Without the flag, status writes no reminder; it names those on disk, as `run` does (issue #13).
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
+    assert f"thư trong {Path('output') / PERIOD / REMINDER_DIR}" in plain.stdout

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import Workbook
 
 from processor.aggregate import aggregate
-from processor.commend import decide, status_label
+from processor.commend import decide, reason_lines, status_label
 from processor.render.fastxlsx import RowsXml, SharedStrings, normalise_zip, style_attr
 from processor.render.workbook import write_summary_workbook
 from tests.factories import MAR, scenario_config, scenario_submissions
@@ -130,7 +130,7 @@ def _decision_rows(decisions):
             d.award_name,
             status_label(d),
             d.achievement or None,
-            "; ".join(o.reason for o in d.outcomes) or None,
+            "; ".join(reason_lines(d.outcomes)) or None,  # a missing month said once
         ]
         for i, d in enumerate(decisions, 1)
     ]

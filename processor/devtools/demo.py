@@ -18,8 +18,10 @@ from processor.workspace import INBOX_DIR, OUTPUT_DIR, create_workspace
 def run_demo(
     directory: Path,
     echo: Callable[[str], object] = print,
-    show_period: Callable[[object], object] = lambda result: None,
+    show_run: Callable[[object, object], object] | None = None,
 ) -> list[Path]:
+    """`show_run(config, outcome)` prints each month's end of run (cli._print_run, as `thidua run` does);
+    without it, the result folder and the documents are echoed."""
     from processor import template
     from processor.devtools import samples
 
@@ -40,19 +42,16 @@ def run_demo(
         echo("")
         echo(f"=== thidua run --period {period} ===")
         outcome = run_period(config, str(period), inbox, directory / OUTPUT_DIR, notice=echo)
-        show_period(outcome.result)
-        _show_feedback(outcome, echo)
-        reminders = [p for p in outcome.reminders if p.suffix == ".eml"]
-        if reminders:
-            units = ", ".join(p.name.split("_")[1] for p in reminders)
-            echo(f"Thư nhắc nộp báo cáo ({units}): {reminders[0].parent}")
-        echo(f"Kết quả: {outcome.out_dir}")
-        for path in outcome.outputs:
-            if path.suffix == ".docx" or path.name.startswith(("tong-hop", "kiem-tra", "duyet-")):
-                echo(f"  {path}")
+        if show_run is not None:
+            show_run(config, outcome)
+        else:
+            echo(f"Kết quả: {outcome.out_dir}")
+            for path in outcome.outputs:
+                if path.suffix == ".docx" or path.name.startswith(("tong-hop", "kiem-tra", "duyet-")):
+                    echo(f"  {path}")
         outputs += outcome.outputs
     outputs += _council_and_decision(config, campaign.periods[-1], directory, echo, strike=True)
-    outputs += _year_demo(directory / YEAR_DIR, echo, show_period)
+    outputs += _year_demo(directory / YEAR_DIR, echo, show_run)
     return outputs
 
 
@@ -104,7 +103,7 @@ def _strike_last(path: Path) -> None:
     book.save(path)
 
 
-def _year_demo(directory: Path, echo, show_period) -> list[Path]:
+def _year_demo(directory: Path, echo, show_run) -> list[Path]:
     """A second office workspace whose campaign runs the whole year: only December's closing run is made
     (it reads the twelve months), so the annual titles appear in the tờ trình and the Quyết định."""
     from processor.config import default_config_text
@@ -125,34 +124,12 @@ def _year_demo(directory: Path, echo, show_period) -> list[Path]:
     echo(f"--- Đợt thi đua cả năm ({campaign.name}): {len(manifest.files)} tệp nhận được trong {inbox} ---")
     echo(f"=== thidua run --period {last} (tổng kết năm: đề nghị cả danh hiệu thi đua cả năm) ===")
     outcome = run_period(config, str(last), inbox, directory / OUTPUT_DIR, notice=echo)
-    show_period(outcome.result)
-    echo(f"Kết quả: {outcome.out_dir}")
-    for path in outcome.outputs:
-        if path.suffix in (".docx", ".xlsx") and not path.name.startswith("kiem-tra"):
-            echo(f"  {path}")
+    if show_run is not None:
+        show_run(config, outcome)
+    else:
+        echo(f"Kết quả: {outcome.out_dir}")
+        for path in outcome.outputs:
+            if path.suffix in (".docx", ".xlsx") and not path.name.startswith("kiem-tra"):
+                echo(f"  {path}")
     return outcome.outputs + _council_and_decision(config, last, directory, echo, strike=False)
 
-
-def _show_feedback(outcome, echo) -> None:
-    """What the clerk sends back: the findings of each file of the month, and the reply drafted for it."""
-    drafts = {
-        p.name.split("_")[0]: p for p in outcome.outputs if p.suffix == ".eml" and p.parent.name == "phan-hoi"
-    }
-    for sub in outcome.submissions:
-        if (
-            sub.period != outcome.result.period
-            or not sub.findings
-            or sub.status.value in ("duplicate", "superseded")
-        ):
-            continue
-        errors = sum(f.is_error for f in sub.findings)
-        echo(
-            f"Phản hồi {sub.unit_code or '?'} ({sub.file.display_name}): {errors} lỗi, "
-            f"{len(sub.findings) - errors} cảnh báo"
-        )
-        for finding in sub.findings[:4]:
-            echo(f"    {finding.line()}")
-        if len(sub.findings) > 4:
-            echo(f"    … và {len(sub.findings) - 4} mục khác")
-        if sub.unit_code in drafts:
-            echo(f"    Thư trả lời soạn sẵn: {drafts[sub.unit_code]}")

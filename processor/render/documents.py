@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -483,7 +483,7 @@ def _explanation_rows(
             "status": commend.status_label(d),
             "proposed": d.proposed,
             "achievement": d.achievement,
-            "reasons": "\n".join(f"- {o.reason}" for o in d.outcomes),
+            "reasons": "\n".join(f"- {reason}" for reason in commend.reason_lines(d.outcomes)),
         }
 
     collectives = [d for d in decisions if d.subject == commend.COLLECTIVE]
@@ -1277,8 +1277,11 @@ def _run_bounded(command: list[str], timeout: float) -> tuple[int | None, str]:
     return process.returncode, output.decode("utf-8", "replace")
 
 
-def convert_to_pdf(paths: Sequence[Path], timeout: float) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Convert each .docx to a PDF beside it. Returns (converted PDFs, [(docx, Vietnamese reason)])."""
+def convert_to_pdf(
+    paths: Sequence[Path], timeout: float, progress: Callable[[int, int], None] | None = None
+) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Convert each .docx to a PDF beside it. Returns (converted PDFs, [(docx, Vietnamese reason)]).
+    `progress(done, total)` after each document: LibreOffice takes seconds for each."""
     soffice = find_soffice()
     if soffice is None:
         return [], [(Path(p), NO_LIBREOFFICE) for p in paths]
@@ -1287,7 +1290,9 @@ def convert_to_pdf(paths: Sequence[Path], timeout: float) -> tuple[list[Path], l
     with tempfile.TemporaryDirectory(prefix="thidua-pdf-") as work:
         # A private profile: a LibreOffice the user has open would otherwise swallow the request.
         profile = (Path(work) / "profile").as_uri()
-        for path in map(Path, paths):
+        for done, path in enumerate(map(Path, paths)):
+            if progress is not None:
+                progress(done, len(paths))
             out = Path(work) / "out"
             shutil.rmtree(out, ignore_errors=True)
             command = [
@@ -1309,4 +1314,6 @@ def convert_to_pdf(paths: Sequence[Path], timeout: float) -> tuple[list[Path], l
                 skipped.append((path, f"LibreOffice không chuyển được sang PDF ({detail})."))
             else:
                 converted.append(write_bytes(path.with_suffix(".pdf"), produced.read_bytes()))
+    if progress is not None:
+        progress(len(paths), len(paths))
     return converted, skipped

@@ -46,6 +46,7 @@ from processor import form
 from processor.config import Config, is_email_address
 from processor.records import FileStatus, Finding, Period, ReceivedFile, Severity, Submission, UserError
 from processor.render import annotate, atomic
+from processor.run_report import clerk_task, for_unit, has_recipient, needs_feedback
 from processor.vntext import clean, format_date, nfc, one_line, safe_file_name, sort_key, xml_safe
 
 FINDINGS_SHEET = "Kết quả kiểm tra"
@@ -154,6 +155,13 @@ def _when(moment: dt.datetime) -> str:
     return f"{local:%H:%M} ngày {format_date(local.date())}"
 
 
+def _received_note(file: ReceivedFile, lead: str = " (") -> str:
+    """" (nhận lúc 09:15 ngày 04/03/2024)"; nothing for a time that could not be read."""
+    if not file.time_known:
+        return ""
+    return f"{lead}nhận lúc {_when(file.received_at)}" + (")" if lead == " (" else "")
+
+
 def _parse_ref(ref: str | None) -> tuple[int, int, int, int] | None:
     """(min_col, min_row, max_col, max_row) of an A1 reference, or None if it names no cell."""
     if not ref:
@@ -218,6 +226,11 @@ def _submission_key(config: Config | None, submission: Submission) -> tuple:
 
 def _unit_name(submission: Submission, config: Config | None) -> str:
     unit = config.unit(submission.unit_code) if config and submission.unit_code else None
+    if unit is None and config and submission.file.sender:
+        # A file whose unit the content does not say (not the form, unreadable), e-mailed from an
+        # address a unit registered: that unit, not "Quý đơn vị".
+        sender = submission.file.sender.strip().lower()
+        unit = next((u for u in config.units if sender in (e.strip().lower() for e in u.emails)), None)
     if unit:
         return unit.name
     if submission.report and submission.report.unit_name:
@@ -277,13 +290,23 @@ def _status_sentence(submission: Submission) -> str:
     return f"Trạng thái tệp: {STATUS_LABELS.get(status, str(status))}."
 
 
-def _count_sentence(submission: Submission) -> str:
+def _marked(submission: Submission, findings: Sequence[Finding]) -> set[bool]:
+    """Which kinds (is_error) of `findings` name a cell the copy colours: a whole-file problem, or any
+    problem of a file that cannot be opened, colours none."""
+    if submission.status is FileStatus.UNREADABLE:
+        return set()
+    return {f.is_error for f in findings if f.cell}
+
+
+def _count_sentence(submission: Submission, marked: set[bool] | None = None) -> str:
     errors, warnings = _counts(submission.findings)
+    if marked is None:
+        marked = _marked(submission, submission.findings)
     parts = []
     if errors:
-        parts.append(f"{errors} lỗi phải sửa (ô tô đỏ)")
+        parts.append(f"{errors} lỗi phải sửa" + (" (ô tô đỏ)" if True in marked else ""))
     if warnings:
-        parts.append(f"{warnings} cảnh báo cần xem lại (ô tô vàng)")
+        parts.append(f"{warnings} cảnh báo cần xem lại" + (" (ô tô vàng)" if False in marked else ""))
     return "Kết quả kiểm tra: " + (" và ".join(parts) if parts else "không có lỗi, cảnh báo nào") + "."
 
 
@@ -694,6 +717,7 @@ def _findings_sheet(
     due = _deadline(config, submission.period)
     by = f" trước ngày {format_date(due)}" if due else ""
     errors, _ = _counts(findings)
+    marked = {findings[index].is_error for index in located} if readable else set()
     if readable:
         fix = (
             f"Cách sửa: sửa các ô tô đỏ (lỗi) rồi gửi lại tệp cho {office}{by}. Ô tô vàng là cảnh báo: "
@@ -715,8 +739,11 @@ def _findings_sheet(
     lines = [
         ("KẾT QUẢ KIỂM TRA BÁO CÁO THI ĐUA", "title"),
         (f"Đơn vị: {unit}  ·  Kỳ báo cáo: {period}", "bold"),
-        (f"Tệp: {submission.file.display_name} (nhận lúc {_when(submission.file.received_at)})", "plain"),
-        (f"{_status_sentence(submission)} {_count_sentence(submission)}", "errors" if errors else "warnings"),
+        (f"Tệp: {submission.file.display_name}{_received_note(submission.file)}", "plain"),
+        (
+            f"{_status_sentence(submission)} {_count_sentence(submission, marked)}",
+            "errors" if errors else "warnings",
+        ),
         (fix, "plain"),
         (how, "italic"),
     ]
@@ -845,6 +872,7 @@ _REPORT_FILES_COLUMNS = [
     ("Số lỗi", 8),
     ("Số cảnh báo", 11),
     ("Được thay thế bởi", 32),
+    ("Việc văn thư cần làm", 60),
 ]
 _RECEIVED_COLUMN = 6  # "Thời điểm nhận" of the files sheet: a date and time
 
@@ -952,7 +980,7 @@ def write_validation_report(
         "Dùng nút lọc ở dòng tiêu đề để xem theo đơn vị, mức độ hoặc trạng thái.",
         bold=False,
     )
-    from_ods = [s.file.display_name for s in submissions if _needs_feedback(s, period) and sent_as_ods(s)]
+    from_ods = [s.file.display_name for s in submissions if needs_feedback(s, period) and sent_as_ods(s)]
     if from_ods:
         named = ", ".join(from_ods[:5]) + (f" và {len(from_ods) - 5} tệp khác" if len(from_ods) > 5 else "")
         findings.title(
@@ -1005,12 +1033,13 @@ def write_validation_report(
                 s.unit_code or "",
                 names[id(s)],
                 s.period.label if s.period else "",
-                _local(s.file.received_at),
+                _local(s.file.received_at) if s.file.time_known else None,
                 s.file.sender or "",
                 STATUS_LABELS.get(s.status, str(s.status)),
                 counts[id(s)][0],
                 counts[id(s)][1],
                 s.superseded_by or "",
+                clerk_task(s, config, period) or "",
             )
             for s in submissions
         ),
@@ -1081,13 +1110,14 @@ def _email_body(submission: Submission, config: Config, period: Period | None, a
     office = _office_unit_name(config)
     findings = ordered_findings(submission.findings)
     errors, _ = _counts(findings)
+    marked = _marked(submission, findings)
     due = _deadline(config, period)
     month = f" tháng {period.label}" if period else ""
     file = submission.file
     paragraphs = [
         f"Kính gửi: {unit_name}",
         f"{office} đã nhận báo cáo kết quả thực hiện phong trào thi đua{month} của đơn vị "
-        f"(tệp “{_text(_original_name(file), 200)}”, nhận lúc {_when(file.received_at)}).",
+        f"(tệp “{_text(_original_name(file), 200)}”{_received_note(file, ', ')}).",
         f"{_status_sentence(submission)} {_count_sentence(submission)}",
     ]
     listed = findings[:EMAIL_FINDINGS_LISTED]
@@ -1105,11 +1135,22 @@ def _email_body(submission: Submission, config: Config, period: Period | None, a
             "Đề nghị đơn vị lưu báo cáo bằng biểu mẫu Excel (.xlsx) đã được gửi, không đặt mật khẩu, "
             f"rồi gửi lại cho {office}{by}. Tệp đính kèm “{attachment}” ghi rõ lý do."
         )
-    elif errors:
+    elif errors and marked:
         paragraphs.append(
             f"Đề nghị đơn vị mở tệp đính kèm “{attachment}”: ô có lỗi được tô đỏ, ô có cảnh báo được tô "
             "vàng, mỗi ô có ghi chú hướng dẫn cách sửa; sheet “Kết quả kiểm tra” liệt kê đầy đủ. "
             f"Sau khi sửa, đơn vị gửi lại tệp cho {office}{by}."
+        )
+    elif errors:
+        paragraphs.append(
+            f"Đề nghị đơn vị sửa các nội dung nêu trên (sheet “Kết quả kiểm tra” của tệp đính kèm "
+            f"“{attachment}” ghi đầy đủ) rồi gửi lại tệp cho {office}{by}."
+        )
+    elif not marked:
+        paragraphs.append(
+            f"Đề nghị đơn vị xem lại các cảnh báo nêu trên (ghi đầy đủ trong tệp đính kèm “{attachment}”); "
+            f"nếu có sai sót, đơn vị sửa và gửi lại tệp cho {office}{by}. Nếu số liệu đã đúng, không cần gửi "
+            "lại."
         )
     else:
         paragraphs.append(
@@ -1195,15 +1236,6 @@ def draft_bytes(headers: Sequence[tuple[str, object]], body: str, filename: str,
 # 4. All feedback of one period
 
 
-def _needs_feedback(submission: Submission, period: Period) -> bool:
-    if not submission.findings:
-        return False
-    if submission.status is FileStatus.UNREADABLE:
-        return submission.period in (None, period)
-    in_use = (FileStatus.ACCEPTED, FileStatus.ACCEPTED_PARTIAL, FileStatus.REJECTED)
-    return submission.status in in_use and submission.period == period
-
-
 def feedback_file_name(submission: Submission, number: int = 1) -> str:
     """`<UNIT>_<original-stem>_kiem-tra.xlsx` (`…_kiem-tra-2.xlsx` for the second of one name), a name
     every system takes whatever the attachment was called (vntext.safe_file_name)."""
@@ -1232,8 +1264,10 @@ def write_feedback(
     written: list[Path] = []
     used: set[str] = set()
     for index, submission in enumerate(submissions):
-        if not _needs_feedback(submission, period):
+        if not needs_feedback(submission, period):
             continue
+        # What only the clerk can act on ("giải nén … rồi chạy lại") is in the report, never sent.
+        for_the_unit = dataclasses.replace(submission, findings=for_unit(submission.findings))
         name, number = feedback_file_name(submission), 1
         while name.lower() in used:
             number += 1
@@ -1247,8 +1281,12 @@ def write_feedback(
                 data = b""  # the file went away since ingest: the findings sheet alone still helps
         xlsx = folder / name
         try:
-            write_annotated_copy(submission, data, xlsx, config=config)
-            eml = write_feedback_email(submission, config, xlsx, xlsx.with_suffix(".eml"), period=period)
+            write_annotated_copy(for_the_unit, data, xlsx, config=config)
+            # No address to write to: the clerk is told (run_report.clerk_task), no draft to nobody.
+            if not has_recipient(submission, config):
+                written.append(xlsx)
+                continue
+            eml = write_feedback_email(for_the_unit, config, xlsx, xlsx.with_suffix(".eml"), period=period)
         except Exception as exc:  # one unit's feedback must not cost the period its results
             with contextlib.suppress(OSError):  # a copy without its draft would not be in the manifest
                 xlsx.unlink(missing_ok=True)

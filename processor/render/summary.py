@@ -6,6 +6,7 @@ same bytes. The keys are documented, with an example, in docs/summary-json.md.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 from collections.abc import Sequence
@@ -16,7 +17,15 @@ from processor import breakdown
 from processor.aggregate import completeness, units_to_remind
 from processor.config import Config
 from processor.ingest_cache import REFUSED_CODE
-from processor.records import Decision, Figures, PeriodResult, Submission, TargetResult, UnitResult
+from processor.records import (
+    UNKNOWN_TIME,
+    Decision,
+    Figures,
+    PeriodResult,
+    Submission,
+    TargetResult,
+    UnitResult,
+)
 from processor.render import atomic
 from processor.vntext import format_percent
 
@@ -40,6 +49,25 @@ _FIGURE_KEYS = (
     "donation_vnd",
     "support_activities",
 )
+
+
+# The office's time: every time of the program is naive Vietnam time (ingest), said here with its offset.
+OFFICE_TIME = dt.timezone(dt.timedelta(hours=7))
+
+
+def iso_time(moment: dt.datetime | None) -> str | None:
+    """ISO 8601 with the office's UTC offset, whole seconds: "2024-03-04T16:30:00+07:00"; None for no
+    time (or a time that could not be read)."""
+    if moment is None or moment == UNKNOWN_TIME:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=OFFICE_TIME)
+    else:
+        try:
+            moment = moment.astimezone(OFFICE_TIME)
+        except OverflowError:  # a forged Date within hours of year 1 or 9999
+            moment = moment.replace(tzinfo=OFFICE_TIME)
+    return moment.replace(microsecond=0).isoformat()
 
 
 def _number(value: float | int | Fraction) -> int | float:
@@ -70,7 +98,7 @@ def _unit(unit: UnitResult) -> dict:
         "code": unit.unit_code,
         "name": unit.unit_name,
         "status": unit.status.value,
-        "received_at": unit.received_at.isoformat() if unit.received_at else None,
+        "received_at": iso_time(unit.received_at),
         "file": unit.file,
         "partial": unit.partial,
     }
@@ -116,7 +144,7 @@ def _input(sub: Submission) -> dict:
         "status": sub.status.value,
         "unit": sub.unit_code,
         "period": str(sub.period) if sub.period else None,
-        "received_at": sub.file.received_at.isoformat(),
+        "received_at": iso_time(sub.file.received_at),
         "sender": sub.file.sender,
         "errors": sum(f.is_error for f in sub.findings),
         "warnings": sum(not f.is_error for f in sub.findings),

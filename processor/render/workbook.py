@@ -687,7 +687,7 @@ def _decisions_sheet(
     """Every commendation decision with its reasons: the documents cap their lists and point here."""
     if not decisions:
         return None
-    from processor.commend import status_label
+    from processor.commend import reason_lines, status_label
 
     cols = [
         Col("STT", 6),
@@ -711,7 +711,7 @@ def _decisions_sheet(
             key = (d.proposed, d.quota_excluded, *map(id, d.outcomes))
             verdict = verdicts.get(key)
             if verdict is None:
-                verdict = verdicts[key] = status_label(d), "; ".join(o.reason for o in d.outcomes)
+                verdict = verdicts[key] = status_label(d), "; ".join(reason_lines(d.outcomes))
             yield [
                 "Cá nhân" if d.subject == "individual" else "Tập thể",
                 d.subject_name,
