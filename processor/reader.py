@@ -909,11 +909,9 @@ def _scan_sheet(
     inline_legacy = _LEGACY_RUN.search(xml) is not None  # rich text typed in the cell, run by run
     if not (has_formula or has_error or legacy_xfs or legacy_strings or inline_legacy):
         return scan  # the normal case: nothing more to look at
-    for attrs, body in _cells(xml):
-        ref = _CELL_REF.search(attrs)
-        if ref is None:
-            continue
-        position = (int(ref.group(2)), _column_number(ref.group(1)))
+    # Cells written without their reference are placed as calamine places them (_placed_cells).
+    cells_at = _placed_cells(xml) if walk or prefixed else _referenced_cells(xml)
+    for position, attrs, body in cells_at:
         kind = _TYPE.search(attrs)
         cell_type = kind.group(1) if kind else b"n"
         value = _VALUE.search(body)
@@ -951,6 +949,31 @@ def _scan_sheet(
 def _cells(xml: bytes) -> Iterator[tuple[bytes, bytes]]:
     for match in _CELL_BODY.finditer(xml):
         yield match.group(1), match.group(2) or b""
+
+
+def _referenced_cells(xml: bytes) -> Iterator[tuple[tuple[int, int], bytes, bytes]]:
+    """(row, column), attributes and content of each cell, in a sheet where every cell has its `r`."""
+    for attrs, body in _cells(xml):
+        ref = _CELL_REF.search(attrs)
+        if ref is not None:
+            yield (int(ref.group(2)), _column_number(ref.group(1))), attrs, body
+
+
+def _placed_cells(xml: bytes) -> Iterator[tuple[tuple[int, int], bytes, bytes]]:
+    """(row, column), attributes and content of each cell, placed as a reader places cells and rows
+    written without their reference (valid OOXML): the next row, the next column."""
+    row = 0
+    for row_match in _ROW_TAG.finditer(xml):
+        ref = _ROW_NUMBER.search(row_match.group(1))
+        row = int(ref.group(1)) if ref else row + 1
+        if row_match.group(2) == b"/":
+            continue
+        end = xml.find(b"row>", row_match.end())
+        col = 0
+        for attrs, content in _cells(xml[row_match.end() : end if end >= 0 else len(xml)]):
+            ref = _CELL_REF.search(attrs)
+            col = _column_number(ref.group(1)) if ref else col + 1
+            yield (int(ref.group(2)) if ref else row, col), attrs, content
 
 
 # Each pattern starts with a literal, which the regex engine searches for quickly; a normal sheet

@@ -41,7 +41,7 @@ from processor.vntext import (
     format_date,
     format_int,
     format_percent,
-    nfc,
+    person_key,
     slug,
 )
 
@@ -422,10 +422,7 @@ class _Checker:
             (f, columns.get(f.key), kept, self.choices[f.choices] if f.choices else None, _quiet(f, period))
             for f, kept in _staff_plan(self.form)
         ]
-        clean = not sheet.overlay and not sheet.legacy_fonts  # no formula problem, merge or legacy font
-        out = _staff_all_clean(sheet, header, plan, name_col) if clean else None
-        if out is None:
-            out = self._staff_rows(sheet, header, plan, name_col)
+        out = self._staff_rows(sheet, header, plan, name_col)
         if not out and not any(f.is_error and f.sheet == sheet.name for f in self.findings):
             self.error(
                 "no_staff",
@@ -449,7 +446,7 @@ class _Checker:
         positional = kept_keys == list(PersonRecord._fields[1:])
         grid, overlay, fonts, name = sheet.grid, sheet.overlay, sheet.legacy_fonts, sheet.name
         is_normalized = unicodedata.is_normalized
-        seen: dict[tuple[str, dt.date | None], int] = {}
+        seen: dict[str, int] = {}
         out: list[tuple[PersonRecord, int]] = []
         for row in range(header + 1, sheet.height + 1):
             raw_row = grid[row - 1] if row <= len(grid) else ()
@@ -524,7 +521,7 @@ class _Checker:
                 )
             if self.errors > errors_before:
                 continue
-            key = _identity(typed["name"], typed["birth_date"])  # type: ignore[arg-type]
+            key = person_key(typed["name"], typed["birth_date"])  # type: ignore[arg-type]
             if key in seen:
                 born = f" (sinh {format_date(typed['birth_date'])})" if typed["birth_date"] else ""  # type: ignore[arg-type]
                 self.error(
@@ -906,141 +903,6 @@ def _make_date(
         )
 
 
-_PERSON_ORDER = PersonRecord._fields
-# A text the validator would look at twice: Latin-1 letters and nothing beyond (a legacy encoding?).
-_LATIN1_ONLY_LINE = re.compile("^[^\n\u0100-\U0010ffff]*[\x80-\xff][^\n\u0100-\U0010ffff]*$", re.M)
-_HEADER_LIKE_LINE = re.compile("^[Hh][^\n]{0,19}$", re.M)
-# A name with no letter at all ("5", "-", "1.200"): a number typed in the wrong column, not a person.
-_NO_LETTER_LINE = re.compile(r"^[\W\d_]+$", re.M)
-
-
-def _staff_all_clean(
-    sheet: RawSheet, header: int, plan: list[tuple], name_col: int
-) -> list[tuple[PersonRecord, int]] | None:
-    """The staff rows when every cell of every row is what a correct form holds, else None.
-
-    The common case, checked a column at a time with whole-list operations instead of cell by cell.
-    It gives what `_Checker._staff_rows` gives on such a sheet (the same records, and no finding);
-    anything it does not recognise (an empty required cell, a number typed as text, a repeated
-    header, a duplicate person...) returns None and the rows are read one by one.
-    """
-    kept_keys = tuple(f.key for f, _, kept, _, _ in plan if kept)
-    if kept_keys != _PERSON_ORDER[1:]:
-        return None
-    # Rows left wholly empty are skipped by the row loop too; the others must all be people.
-    first = header + 1
-    numbered = [(r, row) for r, row in enumerate(sheet.grid[header:], first) if row.count("") != len(row)]
-    if not numbered:
-        return None
-    numbers, rows = zip(*numbered, strict=True)
-    widest = max(col for _, col, _, _, _ in plan if col is not None)
-    if min(map(len, rows)) < widest:
-        return None
-    by_column = list(zip(*rows, strict=True))  # calamine's grid is dense: every row has every column
-    results: dict[str, Sequence] = {}
-    for field, col, kept, options, quiet in plan:
-        if col is None:
-            if field.required:
-                return None
-            values: Sequence | None = [field.default] * len(rows)
-        else:
-            values = _column_all_clean(field, by_column[col - 1], options, quiet)
-            if values is None:
-                return None
-        if kept:
-            results[field.key] = values
-    names = results["name"]
-    # A row repeating the header is not a person (see _not_a_person); a total row has no birth date,
-    # so it is not clean.
-    joined = "\n".join(names)
-    if any(_label_key(h) == _NAME_LABEL_KEY for h in _HEADER_LIKE_LINE.findall(joined)):
-        return None
-    if _NO_LETTER_LINE.search(joined):
-        return None  # a name without letters: the row loop says so
-    # Duplicates by _identity, for the whole column: one lower() and one search of the joined names
-    # (a newline changes neither the lower case of a name nor the tone pairs found in it).
-    low = joined.lower()
-    if _OLD_TONES.search(low):
-        low = _OLD_TONES.sub(lambda m: _TONE_PAIRS[m.group()], low)
-    keys = set(zip(low.split("\n"), results["birth_date"], strict=True))
-    if len(keys) != len(rows):
-        return None
-    columns = [results[key] for key in kept_keys]
-    return [(PersonRecord(*values), name_col) for values in zip(numbers, *columns, strict=True)]
-
-
-def _column_all_clean(field: Field, raw: tuple, options: dict | None, quiet: object) -> Sequence | None:
-    """One staff column's values when all of them take the staff loop's fast path unchanged."""
-    has_empty = "" in raw
-    if has_empty and field.required:
-        return None
-    present = [v for v in raw if v != ""] if has_empty else raw
-    if options is not None:
-        values = _choice_values(options, field.default)
-        if not values.keys() >= set(present):
-            return None
-        return list(map(values.__getitem__, raw))  # "" is a key too: the field's default
-    if not present:
-        return [field.default] * len(raw)
-    types = set(map(type, present))
-    if quiet is str:
-        if types != {str}:
-            return None
-        flat = "".join(present)
-        lines = "\n" + "\n".join(present) + "\n"
-        # The reader's "already clean" test for each text (reader.cell_value), on all of them at once.
-        if not (
-            flat.isprintable()
-            and "\n " not in lines
-            and " \n" not in lines
-            and "\n'" not in lines
-            and "\n\u2019" not in lines
-            and "  " not in lines
-            and (flat.isascii() or unicodedata.is_normalized("NFC", lines))
-        ):
-            return None
-        # Latin-1 letters only ("Chuyên viên"): the staff loop asks detect_legacy (cached), and so do we.
-        if not flat.isascii() and any(detect_legacy(t) is not None for t in _LATIN1_ONLY_LINE.findall(lines)):
-            return None
-        if field.maximum is not None and max(map(len, present)) > field.maximum:
-            return None
-    elif isinstance(quiet, tuple):
-        kind, low, high = quiet
-        if kind is dt.date and types == {dt.date}:
-            if not (low <= min(present) and max(present) <= high):
-                return None
-        elif kind is int and types == {float}:
-            if not all(map(float.is_integer, present)):
-                return None
-            if not (low <= min(present) and max(present) <= high and max(map(abs, present)) < 2**53):
-                return None
-            if not has_empty:
-                return list(map(int, present))
-            return [int(v) if v != "" else field.default for v in raw]
-        else:
-            return None
-    else:
-        return None
-    if not has_empty:
-        return raw
-    return [v if v != "" else field.default for v in raw]
-
-
-_CHOICE_VALUES: dict[tuple[int, str], tuple[dict[str, Option], dict[str, object]]] = {}
-
-
-def _choice_values(options: dict[str, Option], default: object) -> dict[str, object]:
-    """Choice keys the reader leaves as they are -> the stored value, and "" -> `default` (an empty
-    cell of an optional field); cached per index object and default."""
-    key = (id(options), repr(default))
-    cached = _CHOICE_VALUES.get(key)
-    if cached is None or cached[0] is not options:
-        values = {k: o.value for k, o in options.items() if k and reader.cell_value(k) == k}
-        values[""] = default
-        cached = _CHOICE_VALUES[key] = (options, values)
-    return cached[1]
-
-
 @functools.lru_cache(maxsize=16)
 def _staff_plan(version: form.FormVersion) -> tuple[tuple[Field, bool], ...]:
     """The staff fields of a version in PersonRecord order, each with whether the record keeps it: the
@@ -1341,30 +1203,6 @@ def _labels(fields: tuple[Field, ...]) -> tuple[dict[str, Field], dict[str, Fiel
 _NAME_LABEL_KEY = _label_key(form.staff_field("name").label)
 
 
-def _tone_pairs() -> dict[str, str]:
-    """Old and new tone placement ("Hòa"/"Hoà", "Thủy"/"Thuỷ", "Qúy"/"Quý") differ only on these
-    vowel pairs: each tone-on-the-first-vowel spelling mapped to tone-on-the-second."""
-    pairs = {}
-    for first, second in (("o", "a"), ("o", "e"), ("u", "y")):
-        for tone in "\u0300\u0301\u0309\u0303\u0323":
-            pairs[nfc(first + tone) + second] = first + nfc(second + tone)
-    return pairs
-
-
-_TONE_PAIRS = _tone_pairs()
-_OLD_TONES = re.compile("|".join(_TONE_PAIRS))
-
-
-def _identity(name: str, birth_date: dt.date | None) -> tuple[str, dt.date | None]:
-    """Who a staff row is, for duplicates within a file and across units: the same people as
-    vntext.person_key (case, NFC/NFD, spaces and tone placement folded), computed for every row, so
-    cheaply: names arrive from the reader already NFC with single spaces."""
-    low = name.lower()
-    if _OLD_TONES.search(low):
-        low = _OLD_TONES.sub(lambda m: _TONE_PAIRS[m.group()], low)
-    return low, birth_date
-
-
 @functools.lru_cache(maxsize=4096)
 def _slug(text: str) -> str:
     return slug(text)
@@ -1512,24 +1350,19 @@ def _people_in_two_units(config: Config, submissions: list[Submission]) -> None:
     for sub in submissions:
         assert sub.report is not None
         by_month.setdefault(str(sub.report.period), []).append(sub)
-    folded: dict[str, str] = {}  # a name's identity text: the same people come back every month
     for month in by_month.values():
-        _people_in_two_units_of_a_month(config, month, folded)
+        _people_in_two_units_of_a_month(config, month)
 
 
-def _people_in_two_units_of_a_month(config: Config, submissions: list[Submission], folded: dict) -> None:
+def _people_in_two_units_of_a_month(config: Config, submissions: list[Submission]) -> None:
     # Lists are only made for the rare clash: one dictionary entry per person otherwise.
-    first: dict[tuple, tuple[Submission, PersonRecord]] = {}
-    clashes: dict[tuple, list[tuple[Submission, PersonRecord]]] = {}
+    first: dict[str, tuple[Submission, PersonRecord]] = {}
+    clashes: dict[str, list[tuple[Submission, PersonRecord]]] = {}
     for sub in submissions:
         report = sub.report
         assert report is not None
         for person in report.people:
-            name = person.name
-            low = folded.get(name)
-            if low is None:
-                low = folded[name] = _identity(name, None)[0]
-            key = (low, person.birth_date)
+            key = person_key(person.name, person.birth_date)
             seen = first.setdefault(key, (sub, person))
             if seen[1] is not person:
                 clashes.setdefault(key, [seen]).append((sub, person))

@@ -91,8 +91,15 @@ def fold(text: str) -> str:
 
 
 def person_key(name: str, birth_date: dt.date | None) -> str:
-    """Identity of a person across months and files: folded name plus birth date."""
-    return f"{fold(name)}|{birth_date.isoformat() if birth_date else ''}"
+    """Identity of a person across months and files: folded name plus birth date.
+
+    The one definition of "the same person": duplicates within a file, a person in two units and the
+    campaign-to-date histories all use it. Called for every staff row, so a name is folded once.
+    """
+    return f"{_folded_name(name)}|{birth_date.isoformat() if birth_date else ''}"
+
+
+_folded_name = functools.lru_cache(maxsize=1 << 17)(fold)  # a province's names, month after month
 
 
 @functools.lru_cache(maxsize=65536)  # the same names are sorted in several lists of a run

@@ -22,7 +22,7 @@ import pytest
 from processor import form, pipeline, run_report, validate
 from processor.aggregate import aggregate
 from processor.config import load_config
-from processor.ingest_cache import CACHE_NAME, ValidationCache, cache_key
+from processor.ingest_cache import CACHE_NAME, RULES_REVISION, ValidationCache, cache_key
 from processor.records import FileStatus, Finding, Period, Severity
 from tests.workbooks import incoming
 
@@ -193,7 +193,10 @@ def test_a_change_of_code_that_changes_no_rule_checks_nothing_again(tmp_path):
     # The control: raising the program's rules revision checks every file again.
     ingest_cache = copy / "processor" / "ingest_cache.py"
     source = ingest_cache.read_text(encoding="utf-8")
-    ingest_cache.write_text(source.replace("RULES_REVISION = 1", "RULES_REVISION = 2"), encoding="utf-8")
+    revision = f"RULES_REVISION = {RULES_REVISION}"
+    assert revision in source
+    raised = source.replace(revision, f"RULES_REVISION = {RULES_REVISION + 1}")
+    ingest_cache.write_text(raised, encoding="utf-8")
     assert _thidua(*status, cwd=workspace, pythonpath=copy).returncode == 0
     assert memo.read_bytes() != remembered and memo.read_bytes().count(b"\n") == 7
 

@@ -312,3 +312,28 @@ def test_the_reader_reports_an_ods_as_ods(config):
     book = read_workbook(GOOD, "x.ods", Validation())
     assert book.kind == "ods" and book.readable
     assert book.sheet_names == (form.UNIT_SHEET, form.STAFF_SHEET, form.GUIDE_SHEET, form.META_SHEET)
+
+
+def test_the_ods_copy_is_written_by_the_patched_path_and_keeps_formulas_and_dates(
+    config, tmp_path, monkeypatch
+):
+    """The .xlsx copy of an .ods is built from the values read and marked at XML level (annotate.py),
+    like any plain workbook: openpyxl never opens or builds a workbook for it."""
+    monkeypatch.setattr(feedback, "load_workbook", lambda *a, **k: pytest.fail("openpyxl path taken"))
+    monkeypatch.setattr(feedback, "Workbook", lambda *a, **k: pytest.fail("openpyxl workbook built"))
+    twelve = b'office:value-type="float" office:value="12" calcext:value-type="float"><text:p>12</text:p>'
+    data = content(lambda x: x.replace(twelve, b'table:formula="of:=[.C1]*2"><text:p/>', 1))
+    sub = validate(config, data)
+    path = tmp_path / "bao-cao-tchc.xlsx"
+    feedback.write_annotated_copy(sub, data, path, config=config)
+    monkeypatch.undo()
+    wb = load_workbook(path)
+    assert wb.worksheets[0].title != form.UNIT_SHEET  # the findings sheet comes first
+    tasks = wb[form.UNIT_SHEET][unit_cell("tasks_assigned")]
+    assert tasks.value == "=[.C1]*2" and tasks.comment is not None
+    birth = wb[form.STAFF_SHEET][staff_cell(0, "birth_date")]
+    assert birth.is_date and birth.number_format == "dd/mm/yyyy"
+    assert birth.value.date() == validate(config, GOOD).report.people[0].birth_date
+    assert wb[form.META_SHEET].sheet_state == "hidden"
+    again = validate(config, path.read_bytes(), path.name)
+    assert located(again) == located(sub)

@@ -13,7 +13,8 @@ only these parts change:
   [Content_Types].xml.
 
 Whatever this module does not understand raises `Unsupported`, and the caller takes the openpyxl path:
-a returned annotated copy, existing comments, a template or macro workbook, rows without numbers...
+a returned annotated copy, existing comments, a template or macro workbook... (rows and cells written
+without their reference are patched here: the references are written out first).
 The input already passed the reader's checks (zip bomb, entities); still, no unit text reaches the XML
 unescaped, and a DOCTYPE anywhere is refused.
 """
@@ -615,6 +616,7 @@ class Worksheet:
         _root_is_main(data, b"worksheet")
         if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
             raise Unsupported("DOCTYPE")
+        data = _explicit_references(data)
         self.data = data
         opening = re.search(rb"<sheetData\b" + _ATTRS + rb"(/?)>", data)
         if opening is None:
@@ -789,6 +791,48 @@ class Worksheet:
 
     def to_bytes(self) -> bytes:
         return _splice(self.data, self.edits)
+
+
+_HAS_R = re.compile(rb"\sr\s*=")
+
+
+def _explicit_references(data: bytes) -> bytes:
+    """The sheet with an `r` on every row and cell of its data. A writer may leave them out (valid OOXML:
+    a row without one is the next row, a cell the next column); marking finds cells by their reference,
+    so they are written out first, where they are. A sheet with them all is returned as is."""
+    start, end = data.find(b"<sheetData"), data.find(b"</sheetData>")
+    if start < 0 or end < 0:
+        return data
+    rows = list(_ROW_TAG.finditer(data, start, end))
+    cells = list(_CELL_TAG.finditer(data, start, end))
+    if all(_HAS_R.search(m.group(1)) for m in rows) and all(_HAS_R.search(m.group(1)) for m in cells):
+        return data
+    edits = []
+    number = 0
+    for index, row in enumerate(rows):
+        found = _R_ROW.search(row.group(1))
+        if found is None and _HAS_R.search(row.group(1)):
+            raise Unsupported("a row reference written oddly")
+        number = int(found.group(1)) if found else number + 1
+        if found is None:
+            attrs = _set_attr(row.group(1), b"r", b"%d" % number)
+            edits.append((row.start(), row.end(), b"<row" + attrs + row.group(2) + b">"))
+        if row.group(2):
+            continue
+        row_end = rows[index + 1].start() if index + 1 < len(rows) else end
+        column = 0
+        for cell in _CELL_TAG.finditer(data, row.end(), row_end):
+            ref = _R_CELL.search(cell.group(1))
+            if ref is None and _HAS_R.search(cell.group(1)):
+                raise Unsupported("a cell reference written oddly")
+            if ref is not None and int(ref.group(2)) != number:
+                raise Unsupported("a cell outside its row")
+            column = column_index_from_string(ref.group(1).decode()) if ref else column + 1
+            if ref is None:
+                name = f"{get_column_letter(column)}{number}".encode()
+                attrs = _set_attr(cell.group(1), b"r", name)
+                edits.append((cell.start(), cell.end(), b"<c" + attrs + cell.group(2) + b">"))
+    return _splice(data, edits)
 
 
 def _row_with(row_xml: bytes, attrs: bytes, empty: bool, row: int, wanted: list[tuple[int, int]]) -> bytes:
@@ -997,10 +1041,28 @@ class NewSheet:
         return XML_HEAD + "".join(out).encode("utf-8", "replace")
 
 
+@dataclass(frozen=True)
+class Formula:
+    """A formula cell never calculated (no cached value), as a unit's file held it: found again on reading."""
+
+    text: str  # without the leading "="
+
+
+@dataclass(frozen=True)
+class ErrorValue:
+    """An error result (#DIV/0!, #N/A...) as a unit's file held it."""
+
+    text: str
+
+
 def _cell(ref: str, value: object, style: int) -> str:
     s = f' s="{style}"' if style else ""
     if value is None:
         return f'<c r="{ref}"{s}/>'
+    if isinstance(value, Formula):
+        return f'<c r="{ref}"{s}><f>{text(value.text)}</f></c>'
+    if isinstance(value, ErrorValue):
+        return f'<c r="{ref}"{s} t="e"><v>{text(value.text)}</v></c>'
     if isinstance(value, str):  # inline text: a unit's "=1+1" stays text
         return f'<c r="{ref}"{s} t="inlineStr"><is>{_t(value)}</is></c>'
     if isinstance(value, bool):
@@ -1145,8 +1207,12 @@ def _modified_element(stamp: bytes) -> bytes:
     )
 
 
+# The Vietnamese date formats of a package made by empty_package (Excel's built-in 14 follows the locale).
+DATE_FORMAT, DATE_TIME_FORMAT = 164, 165
 _EMPTY_STYLES = (
-    f'<styleSheet xmlns="{MAIN_NS}"><fonts count="1"><font><sz val="11"/><name val="Calibri"/>'
+    f'<styleSheet xmlns="{MAIN_NS}"><numFmts count="2"><numFmt numFmtId="{DATE_FORMAT}" '
+    f'formatCode="dd/mm/yyyy"/><numFmt numFmtId="{DATE_TIME_FORMAT}" formatCode="dd/mm/yyyy hh:mm"/>'
+    '</numFmts><fonts count="1"><font><sz val="11"/><name val="Calibri"/>'
     '<family val="2"/></font></fonts><fills count="2"><fill><patternFill/></fill>'
     '<fill><patternFill patternType="gray125"/></fill></fills><borders count="1"><border><left/><right/>'
     '<top/><bottom/><diagonal/></border></borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" '

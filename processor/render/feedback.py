@@ -621,9 +621,11 @@ ODS_COPY_NOTE = (
 )
 
 
-def _mark_ods(submission: Submission, data: bytes, findings: list[Finding], config: Config | None):
-    """An .ods cannot be patched or opened by openpyxl: its values, as the reader read them for the
-    validation, are copied into a new workbook, which is marked like any other."""
+def _mark_ods(
+    submission: Submission, data: bytes, findings: list[Finding], config: Config | None, created: str
+) -> tuple[annotate.Package | None, dict[int, str]]:
+    """An .ods cannot be patched: its values, as the reader read them for the validation, are written
+    into a new package (annotate.py), which is then marked like any other workbook."""
     from processor import reader
     from processor.config import Validation
 
@@ -631,34 +633,57 @@ def _mark_ods(submission: Submission, data: bytes, findings: list[Finding], conf
     raw = reader.read_workbook(data, submission.file.display_name, limits)
     if not raw.readable:
         return None, {}
-    wb = Workbook()
-    wb.remove(wb.active)
+    pkg = annotate.empty_package(COMMENT_AUTHOR, created)
+    styles = pkg.styles
     for name in raw.sheet_names:
         sheet = raw.sheets.get(name)
-        ws = wb.create_sheet(_text(name, 31) or "Sheet")
-        if name == form.META_SHEET:
-            ws.sheet_state = "hidden"
-        if sheet is None:
-            continue
-        for (row, col), value in sheet.cells.items():
-            if isinstance(value, reader.CellProblem):
-                # Kept as the problem it is, so that the copy sent back is found at the same cell again.
-                cell = ws.cell(row, col)
-                cell.value = f"={_text(value.text)}" if value.kind == "uncached_formula" else value.text
-                cell.data_type = "f" if value.kind == "uncached_formula" else "e"
-                continue
-            cell = _put(ws, row, col, value)
-            if isinstance(value, dt.date):
-                cell.number_format = "dd/mm/yyyy"
-            font = sheet.font(row, col)
-            if font:
-                cell.font = Font(name=font)  # the legacy font tells how the text was typed
-        for column in range(1, sheet.max_col + 1):
-            ws.column_dimensions[get_column_letter(column)].width = 18
-    located = _annotate_cells(wb, findings)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return annotate.Package(buffer.getvalue()), located
+        copy = annotate.NewSheet()
+        if sheet is not None:
+            copy.widths = [18] * sheet.max_col
+            rows: dict[int, list[tuple[int, object, int]]] = {}
+            for (row, col), value in sorted(sheet.cells.items()):
+                number_format = 0
+                if isinstance(value, reader.CellProblem):
+                    # Kept as the problem it is, so that the copy sent back is found at the same cell again.
+                    is_formula = value.kind == "uncached_formula"
+                    value = (
+                        annotate.Formula(_text(value.text)) if is_formula else annotate.ErrorValue(value.text)
+                    )
+                elif isinstance(value, _TIME_TYPES):
+                    value, number_format = _serial(value)
+                elif isinstance(value, str):
+                    value = _text(value) or None
+                font = sheet.font(row, col)
+                # The legacy font tells how the text was typed.
+                font_id = (
+                    styles.add("fonts", f'<font><name val="{annotate.attr(font)}"/></font>') if font else 0
+                )
+                style = styles.xf(font=font_id, number_format=number_format) if font or number_format else 0
+                rows.setdefault(row, []).append((col, value, style))
+            copy.rows = [(row, None, line) for row, line in rows.items()]
+        state = "hidden" if name == form.META_SHEET else "visible"
+        annotate.add_sheet(
+            pkg, _text(name, 31) or "Sheet", copy.to_bytes(selected=False), first=False, state=state
+        )
+    return _mark_fast(pkg.to_bytes(), findings)
+
+
+# Dates as the form writes them (formats of annotate.empty_package), times in Excel's built-in formats.
+_TIME_TYPES = (dt.date, dt.time, dt.timedelta)
+_DAY_ZERO = dt.datetime(1899, 12, 30)
+
+
+def _serial(value: dt.date | dt.time | dt.timedelta) -> tuple[float, int]:
+    """A date or time as Excel stores it: days since day zero, with the number format that shows it."""
+    if isinstance(value, dt.datetime):
+        return (value.replace(tzinfo=None) - _DAY_ZERO) / dt.timedelta(days=1), annotate.DATE_TIME_FORMAT
+    if isinstance(value, dt.date):
+        return (value - _DAY_ZERO.date()).days, annotate.DATE_FORMAT
+    if isinstance(value, dt.time):
+        return (dt.datetime.combine(_DAY_ZERO, value.replace(tzinfo=None)) - _DAY_ZERO) / dt.timedelta(
+            days=1
+        ), 21
+    return value / dt.timedelta(days=1), 46
 
 
 def _findings_sheet(
@@ -799,7 +824,7 @@ def write_annotated_copy(
     converted = submission.status is not FileStatus.UNREADABLE and is_ods(data)
     if converted:
         try:
-            pkg, located = _mark_ods(submission, data, findings, config)
+            pkg, located = _mark_ods(submission, data, findings, config, modified)
         except Exception:  # a surprise in a hostile file: the findings sheet alone
             pkg, located = None, {}
     elif _may_open(submission, data):
