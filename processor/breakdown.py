@@ -60,7 +60,28 @@ def month_staff(result: PeriodResult) -> list[PersonHistory]:
 def breakdowns(
     config: Config, result: PeriodResult, decisions: Sequence[Decision] = ()
 ) -> list[BreakdownResult]:
-    """Every breakdown of config's [[breakdowns]] for the month of `result`."""
+    """Every breakdown of config's [[breakdowns]] for the month of `result`.
+
+    summary.json, tong-hop.xlsx and the báo cáo each show them: the last answer is kept for the same
+    objects (a province's month is 50,000 people and 0.4 s a computation), held strongly so that an
+    identity never outlives its object."""
+    global _last
+    decisions = tuple(decisions)
+    if _last is not None and _last[0] is config and _last[1] is result and _same(_last[2], decisions):
+        return list(_last[3])
+    computed = _compute(config, result, decisions)
+    _last = (config, result, decisions, tuple(computed))
+    return computed
+
+
+_last: tuple[Config, PeriodResult, tuple[Decision, ...], tuple[BreakdownResult, ...]] | None = None
+
+
+def _same(kept: tuple[Decision, ...], given: tuple[Decision, ...]) -> bool:
+    return len(kept) == len(given) and all(a is b for a, b in zip(kept, given, strict=True))
+
+
+def _compute(config: Config, result: PeriodResult, decisions: Sequence[Decision]) -> list[BreakdownResult]:
     staff = month_staff(result)
     by_key = {p.key: p for p in staff}
     proposed = [
