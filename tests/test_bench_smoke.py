@@ -8,9 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
+# 14 s of the fast suite's 3 minutes: with the benchmarks, in `make test-slow` (CI runs both).
+@pytest.mark.slow
 def test_benchmark_script_runs_every_step_and_writes_its_results(tmp_path):
     results = tmp_path / "RESULTS.md"
     proc = subprocess.run(

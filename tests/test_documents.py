@@ -698,6 +698,7 @@ def _pdf_pages(pdf: Path) -> list[str]:
     return text.decode("utf-8").split("\f")[:-1]
 
 
+@pytest.mark.slow  # renders 11 reports in LibreOffice (7 s): `make test-slow`, which CI runs
 @pytest.mark.skipif(
     documents.find_soffice() is None or shutil.which("pdftotext") is None,
     reason="needs LibreOffice and poppler-utils (pdftotext)",

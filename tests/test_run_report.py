@@ -397,6 +397,7 @@ def demo(tmp_path_factory):
     return root / "demo", proc
 
 
+@pytest.mark.slow  # the whole demo in a subprocess (10 s): `make test-slow`, which CI runs
 def test_demo_prints_each_months_end_of_run(demo):
     _, proc = demo
     march = proc.stdout.split("=== thidua run --period 2024-03 ===")[1]
@@ -410,6 +411,7 @@ def test_demo_prints_each_months_end_of_run(demo):
         assert re.search(r"^Văn bản và bảng tính:\n(  .+\n)+Kết quả: .+ \(\d+ tệp\)$", run, re.M), run
 
 
+@pytest.mark.slow  # the whole demo in a subprocess (10 s): `make test-slow`, which CI runs
 def test_every_demo_summary_matches_the_schema(demo, february):
     jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads((REPO / "docs" / "summary.schema.json").read_text(encoding="utf-8"))
@@ -428,6 +430,7 @@ def test_every_demo_summary_matches_the_schema(demo, february):
     assert not validator.is_valid(data)
 
 
+@pytest.mark.slow  # the whole demo in a subprocess (10 s): `make test-slow`, which CI runs
 def test_reasons_say_a_missing_month_once(demo):
     folder, _ = demo
     book = openpyxl.load_workbook(folder / "output" / "2024-03" / "tong-hop.xlsx", read_only=True)
