@@ -20,10 +20,12 @@ cli_words.install()
 
 
 def _utf8_console() -> None:
-    """Windows consoles default to a legacy code page; Vietnamese needs UTF-8."""
+    """Windows consoles default to a legacy code page; Vietnamese needs UTF-8. A character the stream
+    cannot carry (a lone surrogate from a file name that is not UTF-8) prints as "?" instead of ending
+    the run, on a UTF-8 console too."""
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure and (stream.encoding or "").lower() not in ("utf-8", "utf8"):
+        if reconfigure:
             reconfigure(encoding="utf-8", errors="replace")
 
 

@@ -870,6 +870,7 @@ def _shown(name: str) -> str:
 
 
 def _not_a_report_message(suffix: str) -> str:
+    suffix = one_line(suffix)  # a name that is not UTF-8 ("0.\udc80") must still print
     if suffix in _RESAVE_SUFFIXES:
         return (
             f"Tệp định dạng {suffix} không phải biểu mẫu báo cáo. Đề nghị đơn vị mở tệp, lưu lại dạng "
@@ -888,6 +889,7 @@ def _not_a_report_message(suffix: str) -> str:
 
 
 def _email_unreadable_message(suffix: str) -> str:
+    suffix = one_line(suffix)
     if suffix == ".msg":
         return (
             "Tệp .msg bị hỏng hoặc không phải thư Outlook, không đọc được. Mở thư trong Outlook, lưu lại "

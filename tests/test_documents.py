@@ -596,6 +596,7 @@ def test_pdf_conversion_is_bounded_in_time(monkeypatch, tmp_path):
     assert converted == [] and "quá 1 giây" in skipped[0][1]
 
 
+@pytest.mark.slow  # LibreOffice takes seconds to start: `make test-slow`, which CI runs
 @pytest.mark.skipif(documents.find_soffice() is None, reason="LibreOffice not installed")
 @pytest.mark.skipif(sys.platform == "win32", reason="slow on CI")
 def test_pdf_with_libreoffice(config, templates, tmp_path):

@@ -768,6 +768,7 @@ def test_template_workbook_goes_to_openpyxl_and_comes_back_a_plain_xlsx(tmp_path
     assert load_workbook(copy).sheetnames[0] == FINDINGS_SHEET
 
 
+@pytest.mark.slow  # LibreOffice takes seconds to start: `make test-slow`, which CI runs
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
 def test_libreoffice_opens_the_patched_copy(tmp_path, monkeypatch):
     """LibreOffice reads the patched package: the PDF has the findings, a round trip keeps the marks."""

@@ -30,7 +30,7 @@ from types import SimpleNamespace
 
 import openpyxl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from processor import collect
@@ -390,7 +390,10 @@ def test_twenty_thousand_tiny_attachments(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert time.monotonic() - started < 60
     written = list((tmp_path / "output" / PERIOD / "phan-hoi").iterdir())
-    assert len(written) == 2 * 51  # 50 attachments taken, and the e-mail's own finding
+    # The 50 attachments taken get a copy and a draft each; the e-mail's own finding (too many
+    # attachments) is the clerk's, listed at the end of the run, never a reply to the unit.
+    assert len(written) == 2 * 50
+    assert "Thư có hơn 50 tệp đính kèm" in proc.stdout  # ...told to the clerk instead
 
 
 # -- the writer on its own ----------------------------------------------------------------------------
@@ -642,6 +645,9 @@ def _run_property(name, sender, date, readable) -> None:
 
 @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
 @given(**run_examples)
+# Found by CI: a loose file whose name is not UTF-8 and whose suffix is a lone byte; the end-of-run
+# report printed its finding and the console refused the surrogate.
+@example(name="0.\udc80", sender=None, date="", readable=False)
 def test_thidua_run_takes_any_name_sender_and_date(name, sender, date, readable):
     _run_property(name, sender, date, readable)
 

@@ -484,6 +484,7 @@ def test_filled_template_is_accepted_by_validate(config, tmp_path):
     assert [p.name for p in submission.report.people] == ["Vũ Đức Thắng"]
 
 
+@pytest.mark.slow  # LibreOffice takes seconds to start: `make test-slow`, which CI runs
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
 def test_libreoffice_opens_the_form(tmp_path):
     """LibreOffice converts the form without complaint (a form Excel would "repair" often fails here)."""

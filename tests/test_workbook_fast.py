@@ -147,6 +147,7 @@ def test_decisions_sheet_has_every_field_of_every_decision(final_month):
     assert ws["H2"].alignment.wrap_text and ws["I2"].alignment.wrap_text
 
 
+@pytest.mark.slow  # LibreOffice takes seconds to start: `make test-slow`, which CI runs
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
 def test_libreoffice_reads_the_fast_sheets_as_openpyxl_does(final_month, tmp_path):
     """LibreOffice opens the workbook and finds every cell where openpyxl does (cells carry no r=)."""
