@@ -364,6 +364,7 @@ def test_feedback_sends_units_only_what_they_can_fix(tmp_path, config, february)
     assert "1 cảnh báo cần xem lại (ô tô vàng)" in body
 
 
+@pytest.mark.slow  # three or more whole runs (5 s): `make test-slow`, which CI runs
 def test_a_read_only_period_folder_leaves_no_hidden_folder(tmp_path, config):
     """The previous output/2024-02 made read-only: refused with nothing moved, no .old-2024-02."""
     from tests.test_faults import _set_writable, _thidua_unprivileged

@@ -111,6 +111,7 @@ def test_an_empty_closing_month_says_nothing_is_met(workspace):
     assert config.units[0].name in opening
 
 
+@pytest.mark.slow  # three or more whole runs (5 s): `make test-slow`, which CI runs
 def test_final_on_an_early_month_says_it_closes_the_campaign_early(workspace):
     proc = thidua("run", "--period", "2024-01", "--final", cwd=workspace, check=True)
     assert "--final ở tháng 01/2024 kết thúc đợt thi đua sớm" in proc.stdout
