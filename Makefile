@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/thidua demo
 
+# -n 2: the suite on both cores of the office PC (pytest-xdist): 1 min 45 s instead of 3 min 20 s.
 test: $(STAMP)
 	$(BIN)/ruff check processor tests benchmarks
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
