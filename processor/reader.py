@@ -962,6 +962,12 @@ def _referenced_cells(xml: bytes) -> Iterator[tuple[tuple[int, int], bytes, byte
 def _placed_cells(xml: bytes) -> Iterator[tuple[tuple[int, int], bytes, bytes]]:
     """(row, column), attributes and content of each cell, placed as a reader places cells and rows
     written without their reference (valid OOXML): the next row, the next column."""
+    for row, body in _placed_rows(xml):
+        yield from _row_cells(row, body)
+
+
+def _placed_rows(xml: bytes) -> Iterator[tuple[int, bytes]]:
+    """Each row with content: its number (a row without a reference is the one after the last) and body."""
     row = 0
     for row_match in _ROW_TAG.finditer(xml):
         ref = _ROW_NUMBER.search(row_match.group(1))
@@ -969,11 +975,16 @@ def _placed_cells(xml: bytes) -> Iterator[tuple[tuple[int, int], bytes, bytes]]:
         if row_match.group(2) == b"/":
             continue
         end = xml.find(b"row>", row_match.end())
-        col = 0
-        for attrs, content in _cells(xml[row_match.end() : end if end >= 0 else len(xml)]):
-            ref = _CELL_REF.search(attrs)
-            col = _column_number(ref.group(1)) if ref else col + 1
-            yield (int(ref.group(2)) if ref else row, col), attrs, content
+        yield row, xml[row_match.end() : end if end >= 0 else len(xml)]
+
+
+def _row_cells(row: int, body: bytes) -> Iterator[tuple[tuple[int, int], bytes, bytes]]:
+    """The cells of one row's body, a cell without a reference placed in the next column."""
+    col = 0
+    for attrs, content in _cells(body):
+        ref = _CELL_REF.search(attrs)
+        col = _column_number(ref.group(1)) if ref else col + 1
+        yield (int(ref.group(2)) if ref else row, col), attrs, content
 
 
 # Each pattern starts with a literal, which the regex engine searches for quickly; a normal sheet
@@ -1003,19 +1014,9 @@ _ROW_NUMBER = re.compile(rb"""\br\s*=\s*["'](\d+)["']""")
 
 def _check_extent_slow(xml: bytes, name: str, limits: Validation) -> None:
     """Walk every row and cell, placing unreferenced ones as a reader does (next row, next column)."""
-    row = 0
-    for row_match in _ROW_TAG.finditer(xml):
-        ref = _ROW_NUMBER.search(row_match.group(1))
-        row = int(ref.group(1)) if ref else row + 1
-        if row_match.group(2) == b"/":
-            continue
-        end = xml.find(b"row>", row_match.end())
-        body = xml[row_match.end() : end if end >= 0 else len(xml)]
+    for row, body in _placed_rows(xml):
         col = 0
-        for attrs, content in _cells(body):
-            ref = _CELL_REF.search(attrs)
-            col = _column_number(ref.group(1)) if ref else col + 1
-            cell_row = int(ref.group(2)) if ref else row
+        for (cell_row, col), _attrs, content in _row_cells(row, body):
             if content.strip():
                 _limit(name, cell_row, col, limits)
         if row > limits.max_rows and body.strip():
