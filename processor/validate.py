@@ -14,14 +14,13 @@ import dataclasses
 import datetime as dt
 import functools
 import re
-import unicodedata
 from collections.abc import Sequence
 from fractions import Fraction
 
 from processor import form, reader
 from processor.config import Config, Unit
 from processor.form import ChoiceList, Field, Kind, Option
-from processor.reader import _TRIM, CellProblem, RawSheet, column_letter
+from processor.reader import CellProblem, RawSheet, column_letter
 from processor.records import (
     FileStatus,
     Finding,
@@ -148,6 +147,11 @@ def cross_check(config: Config, submissions: Sequence[Submission]) -> None:
 # A cell as (sheet, row, column): a plain tuple, made for every cell read; its A1 name is only
 # computed for a finding.
 _Cell = tuple[str, int, int]
+# A staff column the sheet lacks reads as a grid index past the end of every row: its cells are empty.
+_NO_COLUMN = 1 << 62
+# Raw cell types whose typed value the staff loop remembers (a value of another type that compares
+# equal, True beside 1.0, is told apart by its type).
+_REMEMBERED = frozenset({str, float, dt.date})
 
 
 class _Checker:
@@ -435,59 +439,61 @@ class _Checker:
     def _staff_rows(
         self, sheet: RawSheet, header: int, plan: list[tuple], name_col: int
     ) -> list[tuple[PersonRecord, int]]:
-        """The staff rows one by one, with a finding for each problem."""
+        """The staff rows one by one, with a finding for each problem.
+
+        Every cell takes the same way: normalised as the reader does (reader.cell_value), then typed by
+        its field (the tests below for what a correct row holds, else convert()). What a raw value became
+        without any finding is remembered per column for this sheet: a category, a rating, a position
+        repeats row after row, and a repeat is one dictionary look-up instead of the same work again
+        (the month's 50,000 staff rows hold a few hundred distinct values per column besides names and
+        dates). Rows with a cell whose reading depends on more than its value (a formula problem or a
+        merged range's fill in the overlay, a legacy font) neither use nor fill what is remembered.
+        """
         content = [i for i, (f, col, _, _, _) in enumerate(plan) if col is not None and f.key != "seq"]
         name_at = next(i for i, p in enumerate(plan) if p[0].key == "name")
         birth_at = next(i for i, p in enumerate(plan) if p[0].key == "birth_date")
-        # Choice labels that are already what the reader makes of a cell: such a cell needs no cleaning.
-        exact = [_clean_keys(options) if options is not None else _NO_KEYS for _, _, _, options, _ in plan]
-        columns_at = [(col, exact[i]) for i, (_, col, _, _, _) in enumerate(plan)]
-        kept_keys = [f.key for f, _, kept, _, _ in plan if kept]
-        positional = kept_keys == list(PersonRecord._fields[1:])
+        kept_at = [i for i, p in enumerate(plan) if p[2]]
+        # _staff_plan puts the kept fields together, in PersonRecord order: a record is one slice.
+        kept = slice(kept_at[0], kept_at[-1] + 1)
+        assert kept_at == list(range(len(plan)))[kept] and len(kept_at) == len(PersonRecord._fields) - 1
+        # Per column: its place in the plan, its index in a grid row (past any row's end for a column
+        # the sheet lacks: its cells read as empty), and raw value -> (type, value, typed) remembered.
+        columns = [
+            (i, col - 1 if col is not None else _NO_COLUMN, {}) for i, (_, col, _, _, _) in enumerate(plan)
+        ]
         grid, overlay, fonts, name = sheet.grid, sheet.overlay, sheet.legacy_fonts, sheet.name
-        is_normalized = unicodedata.is_normalized
+        special = {r for r, _ in overlay} | {r for r, _ in fonts}
+        cell_value, findings, blank = reader.cell_value, self.findings, [None] * len(plan)
         seen: dict[str, int] = {}
         out: list[tuple[PersonRecord, int]] = []
         for row in range(header + 1, sheet.height + 1):
             raw_row = grid[row - 1] if row <= len(grid) else ()
             width = len(raw_row)
-            # The values of the form's columns as the reader normalises them (reader.cell_value, inlined:
-            # this runs for every cell of every staff row).
-            values: list[object] = []
-            for col, clean_keys in columns_at:
-                if col is None:
-                    values.append(None)
-                    continue
-                if overlay and (found := overlay.get((row, col))) is not None:
-                    values.append(found)
-                    continue
-                raw = raw_row[col - 1] if col <= width else None
-                kind = type(raw)
-                if kind is str:
-                    if not raw:
-                        raw = None
-                    elif raw not in clean_keys and not (
-                        raw.isprintable()
-                        and raw[0] not in _TRIM
-                        and raw[-1] != " "
-                        and "  " not in raw
-                        and (raw.isascii() or is_normalized("NFC", raw))
-                    ):
-                        raw = reader.cell_value(raw)
-                elif kind is float:
-                    if raw.is_integer() and abs(raw) < 2**53:
-                        raw = int(raw)
-                elif raw is not None and kind is not int and kind is not bool and kind is not dt.date:
-                    raw = reader.cell_value(raw)
-                values.append(raw)
+            usual = row not in special
+            values, typed = blank.copy(), blank.copy()
+            todo: list[tuple[int, object, dict]] = []
+            for i, at, memo in columns:
+                raw = raw_row[at] if at < width else ""
+                if usual:
+                    known = memo.get(raw)
+                    if known is not None and known[0] is type(raw):
+                        values[i], typed[i] = known[1], known[2]
+                        continue
+                    values[i] = cell_value(raw)
+                else:
+                    found = overlay.get((row, at + 1))
+                    values[i] = found if found is not None else cell_value(raw)
+                todo.append((i, raw, memo))
             if values[name_at] is None and all(values[i] is None for i in content):
                 continue  # blank rows in the middle, or a row holding only its number
             if self._not_a_person(name, row, name_col, values[name_at], values[birth_at] is not None):
                 continue
             errors_before = self.errors
-            typed: dict[str, object] = {"row": row}
-            for (field, col, kept, options, quiet), value in zip(plan, values, strict=True):
+            for i, raw, memo in todo:
+                field, col, _, options, quiet = plan[i]
+                value = values[i]
                 kind = type(value)
+                noted = len(findings)
                 # Fast paths for what a correct row holds; anything else goes through convert().
                 if value is None and not field.required:
                     result = field.default
@@ -507,10 +513,15 @@ class _Checker:
                 else:
                     font = fonts.get((row, col)) if fonts else None
                     result = self.convert(field, value, (name, row, col or 0), font)
-                if kept:
-                    typed[field.key] = result
-            person_name = typed["name"]
-            if isinstance(person_name, str) and not any(c.isalpha() for c in person_name):
+                typed[i] = result
+                if usual and len(findings) == noted and result is not _INVALID and type(raw) in _REMEMBERED:
+                    memo[raw] = (type(raw), value, result)
+            person_name = typed[name_at]
+            if (
+                isinstance(person_name, str)
+                and not person_name[:1].isalpha()
+                and not any(c.isalpha() for c in person_name)
+            ):
                 self.error(
                     "name_without_letters",
                     f"họ và tên “{person_name}” không có chữ cái nào. Ghi họ và tên đầy đủ, có dấu, của cán "
@@ -521,21 +532,21 @@ class _Checker:
                 )
             if self.errors > errors_before:
                 continue
-            key = person_key(typed["name"], typed["birth_date"])  # type: ignore[arg-type]
+            birth_date = typed[birth_at]
+            key = person_key(person_name, birth_date)  # type: ignore[arg-type]
             if key in seen:
-                born = f" (sinh {format_date(typed['birth_date'])})" if typed["birth_date"] else ""  # type: ignore[arg-type]
+                born = f" (sinh {format_date(birth_date)})" if birth_date else ""  # type: ignore[arg-type]
                 self.error(
                     "duplicate_person",
-                    f"“{typed['name']}”{born} đã có ở dòng {seen[key]}. Mỗi người chỉ ghi một dòng: xóa "
+                    f"“{person_name}”{born} đã có ở dòng {seen[key]}. Mỗi người chỉ ghi một dòng: xóa "
                     "dòng trùng, hoặc sửa lại họ tên/ngày sinh nếu là hai người khác nhau.",
                     (name, row, name_col),
                     field=form.staff_field("name"),
-                    value=typed["name"],
+                    value=person_name,
                 )
                 continue
             seen[key] = row
-            person = PersonRecord(*typed.values()) if positional else PersonRecord(**typed)  # type: ignore[arg-type]
-            out.append((person, name_col))
+            out.append((PersonRecord(row, *typed[kept]), name_col))  # type: ignore[arg-type]
         return out
 
     def _not_a_person(self, sheet: str, row: int, name_col: int, name: object, has_birth_date: bool) -> bool:
@@ -1210,19 +1221,6 @@ def _slug(text: str) -> str:
 
 def _choice_key(text: str) -> str:
     return fold(text.strip(" .;,'\"“”"))
-
-
-_NO_KEYS: frozenset[str] = frozenset()
-_CLEAN_KEYS: dict[int, tuple[dict[str, Option], frozenset[str]]] = {}
-
-
-def _clean_keys(options: dict[str, Option]) -> frozenset[str]:
-    """The keys of a choice index that the reader leaves as they are (cached per index object)."""
-    cached = _CLEAN_KEYS.get(id(options))
-    if cached is None or cached[0] is not options:
-        keys = frozenset(k for k in options if k and reader.cell_value(k) == k)
-        cached = _CLEAN_KEYS[id(options)] = (options, keys)
-    return cached[1]
 
 
 _UNITS: dict[int, tuple[Config, dict[str, Unit]]] = {}
