@@ -1044,7 +1044,7 @@ def _limit(name: str, row: int, col: int, limits: Validation) -> None:
 # -- building the sheet --------------------------------------------------------------------------
 
 
-_TRIM = (" ", "'", "\u2019")
+_TRIM = " '\u2019"  # a value's first character that asks for cleaning (a str: one C search)
 
 
 def _normalise(value: object) -> Value | None:

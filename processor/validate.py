@@ -67,6 +67,9 @@ IDENTITY_CODES = frozenset(
 )
 
 _INVALID = object()  # a cell whose value could not be used (its finding is recorded)
+# A letter beyond Latin-1 ("ễ", "ư"): text that holds one is Unicode Vietnamese, not TCVN3 or VNI
+# (vntext.detect_legacy's own test, max(text) > "\u00ff", as one search instead of a comparison per letter).
+_BEYOND_LATIN1 = re.compile(r"[^\x00-\xff]").search
 _EMPTY_TEXTS = frozenset({"-", "–", "—"})
 # A totals line, accent-less: "Tổng cộng", "Tổng số: 50", "Cộng". Not "Tống Văn A" (a surname).
 _TOTAL_ROWS = re.compile(r"(?:tong-cong|tong-so)(?:-.*)?|(?:tong|cong)(?:-\d.*)?")
@@ -152,6 +155,9 @@ _NO_COLUMN = 1 << 62
 # Raw cell types whose typed value the staff loop remembers (a value of another type that compares
 # equal, True beside 1.0, is told apart by its type).
 _REMEMBERED = frozenset({str, float, dt.date})
+# After this many staff rows, a column holding as many distinct values as half of them (names, birth dates,
+# row numbers) stops being remembered: a look-up that never finds costs more than it saves.
+_MEMO_TRIAL_ROWS = 8
 
 
 class _Checker:
@@ -466,19 +472,24 @@ class _Checker:
         cell_value, findings, blank = reader.cell_value, self.findings, [None] * len(plan)
         seen: dict[str, int] = {}
         out: list[tuple[PersonRecord, int]] = []
+        trial = header + _MEMO_TRIAL_ROWS  # then columns whose values do not repeat stop remembering
         for row in range(header + 1, sheet.height + 1):
+            if row == trial:
+                columns = [(i, at, memo if memo is None or len(memo) < _MEMO_TRIAL_ROWS // 2 else None)
+                           for i, at, memo in columns]  # fmt: skip
             raw_row = grid[row - 1] if row <= len(grid) else ()
             width = len(raw_row)
             usual = row not in special
             values, typed = blank.copy(), blank.copy()
-            todo: list[tuple[int, object, dict]] = []
+            todo: list[tuple[int, object, dict | None]] = []
             for i, at, memo in columns:
                 raw = raw_row[at] if at < width else ""
                 if usual:
-                    known = memo.get(raw)
-                    if known is not None and known[0] is type(raw):
-                        values[i], typed[i] = known[1], known[2]
-                        continue
+                    if memo is not None:
+                        known = memo.get(raw)
+                        if known is not None and known[0] is type(raw):
+                            values[i], typed[i] = known[1], known[2]
+                            continue
                     values[i] = cell_value(raw)
                 else:
                     found = overlay.get((row, at + 1))
@@ -502,7 +513,7 @@ class _Checker:
                 elif quiet is str:
                     if (
                         kind is str
-                        and (value.isascii() or max(value) > "\u00ff")  # type: ignore[union-attr]
+                        and (value.isascii() or _BEYOND_LATIN1(value))  # type: ignore[union-attr,arg-type]
                         and (field.maximum is None or len(value) <= field.maximum)  # type: ignore[arg-type]
                     ):
                         result = value  # Unicode text of a fitting length: nothing to convert
@@ -514,7 +525,13 @@ class _Checker:
                     font = fonts.get((row, col)) if fonts else None
                     result = self.convert(field, value, (name, row, col or 0), font)
                 typed[i] = result
-                if usual and len(findings) == noted and result is not _INVALID and type(raw) in _REMEMBERED:
+                if (
+                    memo is not None
+                    and usual
+                    and len(findings) == noted
+                    and result is not _INVALID
+                    and type(raw) in _REMEMBERED
+                ):
                     memo[raw] = (type(raw), value, result)
             person_name = typed[name_at]
             if (
@@ -546,7 +563,7 @@ class _Checker:
                 )
                 continue
             seen[key] = row
-            out.append((PersonRecord(row, *typed[kept]), name_col))  # type: ignore[arg-type]
+            out.append((PersonRecord._make((row, *typed[kept])), name_col))
         return out
 
     def _not_a_person(self, sheet: str, row: int, name_col: int, name: object, has_birth_date: bool) -> bool:
@@ -697,7 +714,7 @@ class _Checker:
                 if option is not None:
                     return option.value  # the drop-down label itself: the usual case
             elif kind is Kind.TEXT:
-                if (value.isascii() or max(value) > "\u00ff") and (
+                if (value.isascii() or _BEYOND_LATIN1(value)) and (
                     field.maximum is None or len(value) <= field.maximum
                 ):
                     return value  # Unicode text of a fitting length: no legacy encoding to look for

@@ -59,6 +59,15 @@ def clean(text: object) -> str:
     """NFC, with runs of white space (including non-breaking) folded to one space and trimmed."""
     if text is None:
         return ""
+    if (
+        type(text) is str
+        and text.isprintable()  # so its only white space is " " (others are not printable)
+        and "  " not in text
+        and text[:1] != " "
+        and text[-1:] != " "
+        and (text.isascii() or unicodedata.is_normalized("NFC", text))
+    ):
+        return text  # already clean: the usual case (a name, a label), without a regex pass
     return _SPACES.sub(" ", nfc(str(text)).replace("\u00a0", " ")).strip()
 
 
@@ -87,7 +96,7 @@ def _fold_word(word: str) -> str:
 
 def fold(text: str) -> str:
     """Key that matches spellings of the same text: case, spaces, NFC/NFD and tone placement folded."""
-    return " ".join(_fold_word(w) for w in clean(text).split(" ") if w)
+    return " ".join([_fold_word(w) for w in clean(text).split(" ") if w])
 
 
 def person_key(name: str, birth_date: dt.date | None) -> str:
