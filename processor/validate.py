@@ -470,7 +470,7 @@ class _Checker:
         grid, overlay, fonts, name = sheet.grid, sheet.overlay, sheet.legacy_fonts, sheet.name
         special = {r for r, _ in overlay} | {r for r, _ in fonts}
         cell_value, findings, blank = reader.cell_value, self.findings, [None] * len(plan)
-        seen: dict[str, int] = {}
+        born_on: dict[object, list[tuple[object, int]]] = {}  # birth date -> (name, row) of the rows kept
         out: list[tuple[PersonRecord, int]] = []
         trial = header + _MEMO_TRIAL_ROWS  # then columns whose values do not repeat stop remembering
         for row in range(header + 1, sheet.height + 1):
@@ -550,19 +550,24 @@ class _Checker:
             if self.errors > errors_before:
                 continue
             birth_date = typed[birth_at]
-            key = person_key(person_name, birth_date)  # type: ignore[arg-type]
-            if key in seen:
-                born = f" (sinh {format_date(birth_date)})" if birth_date else ""  # type: ignore[arg-type]
-                self.error(
-                    "duplicate_person",
-                    f"“{person_name}”{born} đã có ở dòng {seen[key]}. Mỗi người chỉ ghi một dòng: xóa "
-                    "dòng trùng, hoặc sửa lại họ tên/ngày sinh nếu là hai người khác nhau.",
-                    (name, row, name_col),
-                    field=form.staff_field("name"),
-                    value=person_name,
-                )
-                continue
-            seen[key] = row
+            # Two rows are one person when their person_key agree; keys that differ in the birth date
+            # never do, so names are folded only for rows born on a day seen before (rare in a unit).
+            same_day = born_on.setdefault(birth_date, [])
+            if same_day:
+                key = person_key(person_name, birth_date)  # type: ignore[arg-type]
+                first = next((r for n, r in same_day if person_key(n, birth_date) == key), None)  # type: ignore[arg-type]
+                if first is not None:
+                    born = f" (sinh {format_date(birth_date)})" if birth_date else ""  # type: ignore[arg-type]
+                    self.error(
+                        "duplicate_person",
+                        f"“{person_name}”{born} đã có ở dòng {first}. Mỗi người chỉ ghi một dòng: xóa "
+                        "dòng trùng, hoặc sửa lại họ tên/ngày sinh nếu là hai người khác nhau.",
+                        (name, row, name_col),
+                        field=form.staff_field("name"),
+                        value=person_name,
+                    )
+                    continue
+            same_day.append((person_name, row))
             out.append((PersonRecord._make((row, *typed[kept])), name_col))
         return out
 
