@@ -109,7 +109,7 @@ def write_approval(job: ApprovalJob, out_path: Path) -> Path:
     openpyxl's streaming (write_only) mode writes everything around the rows: the title lines, the
     header, column widths, frozen panes, drop-downs, print settings and the "Thông tin" sheet. The
     proposal rows and the boxed rows left for additions, a province's 8,000 rows of ten styled cells,
-    are XML text (render/fastxlsx.py) spliced into the sheet: openpyxl would spend about 2 s and 50 MB
+    are XML text (render/fastxlsx.py) spliced into the sheet: openpyxl would spend about 2 s and 40 MB
     on them cell by cell.
     """
     from openpyxl import Workbook
