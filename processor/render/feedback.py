@@ -381,7 +381,9 @@ def _cell_value(value: object) -> object:
     return value
 
 
-MARKING = returned.Marking(FINDINGS_SHEET, RESTORE_SHEET, MARK_FORMULA, COMMENT_AUTHOR)
+# Our notes start with the severity (_comment_text): "Lỗi – Ngày sinh: ...", "Cảnh báo: ...".
+_NOTE_START = f"(?:{'|'.join(map(str, Severity))})[ :]"
+MARKING = returned.Marking(FINDINGS_SHEET, RESTORE_SHEET, MARK_FORMULA, COMMENT_AUTHOR, _NOTE_START)
 _RESTORE_TITLES = ("sheet", "cell", "fill", "border", "locked", "comment", "author")
 
 
@@ -529,7 +531,32 @@ def _findings_sheet(
     converted: bool = False,
 ) -> None:
     """The first sheet of the copy: what was found, how to fix it, a link to each cell."""
-    styles = pkg.styles
+    xf = _looks(pkg.styles)
+    lines = _title_lines(submission, findings, located, config, readable, converted)
+    header_row = len(lines) + 2
+    sheet = annotate.NewSheet(
+        widths=[width for _, width in _FINDINGS_COLUMNS],
+        freeze_row=header_row,
+        tab_color="00C00000" if _counts(findings)[0] else "00BF8F00",
+        landscape_fit_width=True,
+        centred=True,
+        margins=(0.4, 0.4),
+    )
+    _title_rows(sheet, lines, xf)
+    header = xf("header")
+    sheet.rows.append(
+        (header_row, 20, [(c, title, header) for c, (title, _) in enumerate(_FINDINGS_COLUMNS, 1)])
+    )
+    visible = {s.name for s in pkg.sheets() if s.part is not None and s.state == "visible"}
+    _finding_rows(sheet, findings, located, visible, xf, header_row)
+    part = annotate.add_sheet(pkg, FINDINGS_SHEET, sheet.to_bytes(selected=True), first=True)
+    print_titles = f"{quote_sheetname(pkg.sheets()[0].name)}!${header_row}:${header_row}"
+    annotate.add_defined_name(pkg, "_xlnm.Print_Titles", 0, print_titles)
+    annotate.select_first_sheet(pkg, skip={part})
+
+
+def _looks(styles: annotate.Styles) -> Callable[[str], int]:
+    """The cell format of a look of the findings sheet (_findings_sheet_looks), added to the workbook."""
 
     def xf(name: str) -> int:
         font, fill, border, alignment = _findings_sheet_looks()[name]
@@ -540,57 +567,66 @@ def _findings_sheet(
             alignment=alignment,
         )
 
-    visible = {s.name for s in pkg.sheets() if s.part is not None and s.state == "visible"}
-    last = get_column_letter(len(_FINDINGS_COLUMNS))
-    total_width = sum(width for _, width in _FINDINGS_COLUMNS)
-    unit_name = _unit_name(submission, config)
-    unit = " – ".join(part for part in (submission.unit_code, unit_name) if part) or "(chưa xác định)"
-    period = f"tháng {submission.period.label}" if submission.period else "(chưa xác định)"
+    return xf
+
+
+def _instructions(submission: Submission, config: Config | None, readable: bool) -> tuple[str, str]:
+    """How to fix the report, and how to use this copy: it depends on whether the cells are marked."""
     office = _office_unit_name(config)
     due = _deadline(config, submission.period)
     by = f" trước ngày {format_date(due)}" if due else ""
-    errors, _ = _counts(findings)
-    marked = {findings[index].is_error for index in located} if readable else set()
     if readable:
-        fix = (
+        return (
             f"Cách sửa: sửa các ô tô đỏ (lỗi) rồi gửi lại tệp cho {office}{by}. Ô tô vàng là cảnh báo: "
-            "kiểm tra lại, nếu số liệu đúng thì giữ nguyên."
-        )
-        how = (
+            "kiểm tra lại, nếu số liệu đúng thì giữ nguyên.",
             "Bấm vào địa chỉ ở cột “Ô” để đi tới ô cần sửa; đưa chuột lên ô tô màu để xem hướng dẫn. "
-            "Có thể sửa ngay trên tệp này rồi gửi lại, không cần xóa sheet này."
+            "Có thể sửa ngay trên tệp này rồi gửi lại, không cần xóa sheet này.",
         )
-    elif submission.status is FileStatus.UNREADABLE:
-        fix = (
+    if submission.status is FileStatus.UNREADABLE:
+        return (
             f"Cách sửa: mở biểu mẫu báo cáo đã được gửi, điền số liệu, lưu dạng Excel (.xlsx), không đặt "
-            f"mật khẩu, rồi gửi lại tệp cho {office}{by}."
+            f"mật khẩu, rồi gửi lại tệp cho {office}{by}.",
+            "Tệp gửi đến không đọc được nên không đánh dấu được ô cần sửa; lý do ghi ở bảng dưới.",
         )
-        how = "Tệp gửi đến không đọc được nên không đánh dấu được ô cần sửa; lý do ghi ở bảng dưới."
-    else:
-        fix = f"Cách sửa: sửa trên tệp đã gửi các ô ghi ở bảng dưới rồi gửi lại tệp cho {office}{by}."
-        how = "Không mở lại được tệp đã gửi để tô màu các ô cần sửa; địa chỉ từng ô ghi ở bảng dưới."
+    return (
+        f"Cách sửa: sửa trên tệp đã gửi các ô ghi ở bảng dưới rồi gửi lại tệp cho {office}{by}.",
+        "Không mở lại được tệp đã gửi để tô màu các ô cần sửa; địa chỉ từng ô ghi ở bảng dưới.",
+    )
+
+
+def _title_lines(
+    submission: Submission,
+    findings: list[Finding],
+    located: dict[int, str],
+    config: Config | None,
+    readable: bool,
+    converted: bool,
+) -> list[tuple[str, str]]:
+    """(text, look) of each line above the table."""
+    unit_name = _unit_name(submission, config)
+    unit = " – ".join(part for part in (submission.unit_code, unit_name) if part) or "(chưa xác định)"
+    period = f"tháng {submission.period.label}" if submission.period else "(chưa xác định)"
+    marked = {findings[index].is_error for index in located} if readable else set()
+    fix, how = _instructions(submission, config, readable)
     lines = [
         ("KẾT QUẢ KIỂM TRA BÁO CÁO THI ĐUA", "title"),
         (f"Đơn vị: {unit}  ·  Kỳ báo cáo: {period}", "bold"),
         (f"Tệp: {submission.file.display_name}{_received_note(submission.file)}", "plain"),
         (
             f"{_status_sentence(submission)} {_count_sentence(submission, marked)}",
-            "errors" if errors else "warnings",
+            "errors" if _counts(findings)[0] else "warnings",
         ),
         (fix, "plain"),
         (how, "italic"),
     ]
     if converted:
         lines.append((ODS_COPY_NOTE, "italic"))
-    header_row = len(lines) + 2
-    sheet = annotate.NewSheet(
-        widths=[width for _, width in _FINDINGS_COLUMNS],
-        freeze_row=header_row,
-        tab_color="00C00000" if errors else "00BF8F00",
-        landscape_fit_width=True,
-        centred=True,
-        margins=(0.4, 0.4),
-    )
+    return lines
+
+
+def _title_rows(sheet: annotate.NewSheet, lines: list[tuple[str, str]], xf: Callable[[str], int]) -> None:
+    last = get_column_letter(len(_FINDINGS_COLUMNS))
+    total_width = sum(width for _, width in _FINDINGS_COLUMNS)
     for row, (text, look) in enumerate(lines, 1):
         # Excel does not grow merged rows to fit wrapped text: size them from the text.
         per_line = total_width * 1.1 / (1.3 if look == "title" else 1)
@@ -598,18 +634,21 @@ def _findings_sheet(
         sheet.rows.append((row, height, [(1, _cell_value(text), xf(look))]))
         sheet.merges.append(f"A{row}:{last}{row}")
 
-    header = xf("header")
-    sheet.rows.append(
-        (header_row, 20, [(c, title, header) for c, (title, _) in enumerate(_FINDINGS_COLUMNS, 1)])
-    )
+
+def _finding_rows(
+    sheet: annotate.NewSheet,
+    findings: list[Finding],
+    located: dict[int, str],
+    visible: set[str],
+    xf: Callable[[str], int],
+    header_row: int,
+) -> None:
+    """One row per finding below the header, errors first; the cell column links to the marked cell."""
     body, number_style, link_style = xf("body"), xf("number"), xf("link")
     severity_style = {True: xf("error"), False: xf("warning")}
-
-    row = header_row
-    for number, (index, finding) in enumerate(_indexed_in_order(findings), 1):
-        row += 1
+    for row, (index, finding) in enumerate(_indexed_in_order(findings), header_row + 1):
         values = (
-            number,
+            row - header_row,
             _severity_word(finding),
             finding.sheet or "",
             located.get(index) or finding.cell or "",
@@ -630,11 +669,6 @@ def _findings_sheet(
             sheet.links.append((f"D{row}", f"{quote_sheetname(finding.sheet)}!{located[index]}"))
     if not findings:
         sheet.rows.append((header_row + 1, None, [(1, "Không có lỗi, cảnh báo nào.", xf("none"))]))
-
-    part = annotate.add_sheet(pkg, FINDINGS_SHEET, sheet.to_bytes(selected=True), first=True)
-    print_titles = f"{quote_sheetname(pkg.sheets()[0].name)}!${header_row}:${header_row}"
-    annotate.add_defined_name(pkg, "_xlnm.Print_Titles", 0, print_titles)
-    annotate.select_first_sheet(pkg, skip={part})
 
 
 def write_annotated_copy(

@@ -10,6 +10,7 @@ it is still where it was: units insert rows). What the unit changed meanwhile st
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,6 +35,17 @@ class Marking:
     restore_sheet: str
     formula: str
     author: str
+    # LibreOffice saves every note without its author: a nameless note that starts like ours is ours.
+    note_start: str = ""
+
+    def ours(self, note) -> bool:
+        if note.author == self.author:
+            return True
+        return (
+            not note.author.strip()
+            and bool(self.note_start)
+            and re.match(self.note_start, note.text) is not None
+        )
 
 
 @dataclass(frozen=True)
@@ -74,9 +86,9 @@ def clean(
             continue
         ws = annotate.Worksheet(pkg.read(sheet.part))
         notes = SheetNotes(pkg, sheet.part, ws)
-        _restore_cells(pkg.styles, ws, notes, [o for o in originals if o.sheet == sheet.name], marking.author)
+        _restore_cells(pkg.styles, ws, notes, [o for o in originals if o.sheet == sheet.name], marking)
         for cell, note in list(notes.notes.items()):
-            if note.author == marking.author:
+            if marking.ours(note):
                 notes.remove(cell)
         ws.remove_rules(_escaped_formulas(marking.formula))
         block = notes.save(sizes, block)
@@ -85,12 +97,16 @@ def clean(
 
 
 def _restore_cells(
-    book: annotate.Styles, ws: annotate.Worksheet, notes: SheetNotes, originals: list[Original], author: str
+    book: annotate.Styles,
+    ws: annotate.Worksheet,
+    notes: SheetNotes,
+    originals: list[Original],
+    marking: Marking,
 ) -> None:
     styles = {}
     for original in originals:
         note = notes.notes.get(original.cell)
-        if note is None or note.author != author or original.cell in styles:
+        if note is None or not marking.ours(note) or original.cell in styles:
             continue
         current = ws.style_of(*original.cell)
         fill = book.add("fills", _sanitised(Fill, original.fill, EMPTY_FILL))
