@@ -226,16 +226,16 @@ class SheetNotes:
             return annotate.vml_xml(block, every)
         _check_vml_prefixes(data)  # form controls beside the notes: Excel's own VML, patched
         gone = {(row - 1, col - 1) for row, col in self.changed}
-        kept = []
+        removals = []
         for match in _SHAPE.finditer(data):
             body = match.group(2)
             row, col = _ROW.search(body), _COLUMN.search(body)
             if _NOTE.search(body) and row and col and (int(row.group(1)), int(col.group(1))) in gone:
-                kept.append((match.start(), match.end(), b""))
-        if not shapes and len(kept) == len(_SHAPE.findall(data)) and not _other_shapes(data):
+                removals.append((match.start(), match.end(), b""))
+        if not shapes and len(removals) == len(_SHAPE.findall(data)) and not _other_shapes(data):
             self._drop_vml()
             return None, block
-        edits = kept
+        edits = removals
         if shapes:
             new = annotate.vml_shapes(block, shapes)
             if b'id="_x0000_t202"' not in data:
