@@ -985,6 +985,34 @@ def build_proposal() -> DocumentObject:
     return doc
 
 
+def _explanation_table(doc: DocumentObject, name_header: str, rows: str, name_cell: str) -> None:
+    """One table of the giải trình: a subject a row, with the award weighed and every criterion's reason."""
+    data_table(
+        doc,
+        (12, 45, 45, 35, 27, 93),
+        [
+            Row(
+                ("STT", name_header, "Thành tích", "Hình thức xét", "Kết quả", "Các tiêu chí và lý do"),
+                header=True,
+            ),
+            tag_row(f"{{%tr for e in {rows} %}}"),
+            Row(
+                (
+                    "{{ e.no }}",
+                    name_cell,
+                    "{{ e.achievement }}",
+                    "{{ e.award }}",
+                    "{{ e.status }}",
+                    "{{ e.reasons }}",
+                )
+            ),
+            tag_row("{%tr endfor %}"),
+        ],
+        aligns="clllll",
+        size=11,
+    )
+
+
 def build_explanation() -> DocumentObject:
     """Giải trình xét khen thưởng: for the clerk, every subject with each rule's decision and why."""
     doc = new_document(landscape=True)
@@ -1008,65 +1036,11 @@ def build_explanation() -> DocumentObject:
         "báo cáo được tính là chưa đạt các tiêu chí \u201chằng tháng\u201d. Một thành tích chỉ đề nghị "
         "một hình thức khen thưởng (hình thức cao nhất đạt được).",
     )
-    widths = (12, 45, 45, 35, 27, 93)
     heading(doc, "I. TẬP THỂ")
-    data_table(
-        doc,
-        widths,
-        [
-            Row(
-                ("STT", "Tên tập thể", "Thành tích", "Hình thức xét", "Kết quả", "Các tiêu chí và lý do"),
-                header=True,
-            ),
-            tag_row("{%tr for e in explanation_collectives %}"),
-            Row(
-                (
-                    "{{ e.no }}",
-                    "{{ e.name }}",
-                    "{{ e.achievement }}",
-                    "{{ e.award }}",
-                    "{{ e.status }}",
-                    "{{ e.reasons }}",
-                )
-            ),
-            tag_row("{%tr endfor %}"),
-        ],
-        aligns="clllll",
-        size=11,
-    )
+    _explanation_table(doc, "Tên tập thể", "explanation_collectives", "{{ e.name }}")
     para(doc, "", after=0)
     heading(doc, "II. CÁ NHÂN")
-    data_table(
-        doc,
-        widths,
-        [
-            Row(
-                (
-                    "STT",
-                    "Họ và tên, đơn vị",
-                    "Thành tích",
-                    "Hình thức xét",
-                    "Kết quả",
-                    "Các tiêu chí và lý do",
-                ),
-                header=True,
-            ),
-            tag_row("{%tr for e in explanation_individuals %}"),
-            Row(
-                (
-                    "{{ e.no }}",
-                    "{{ e.name }}\n{{ e.unit }}",
-                    "{{ e.achievement }}",
-                    "{{ e.award }}",
-                    "{{ e.status }}",
-                    "{{ e.reasons }}",
-                )
-            ),
-            tag_row("{%tr endfor %}"),
-        ],
-        aligns="clllll",
-        size=11,
-    )
+    _explanation_table(doc, "Họ và tên, đơn vị", "explanation_individuals", "{{ e.name }}\n{{ e.unit }}")
     tag(doc, "{%p if explanation_omitted %}")
     note(doc, "{{ explanation_omitted }}")
     tag(doc, "{%p endif %}")
