@@ -151,9 +151,7 @@ def test_a_copy_sent_back_again_and_again_is_cleaned_each_time(tmp_path, no_fall
             assert len([n for n in archive.namelist() if n.endswith(".vml")]) == 2
     # Fixed: only the tasks finding remains. The unit's note comes back alone, with its author.
     tasks_only = [f for f in findings_for(source.name) if f.code == "tasks"]
-    fourth = write_annotated_copy(
-        submission_for(source, tasks_only), third.read_bytes(), tmp_path / "4.xlsx"
-    )
+    fourth = write_annotated_copy(submission_for(source, tasks_only), third.read_bytes(), tmp_path / "4.xlsx")
     assert notes(fourth, form.STAFF_SHEET) == {RATING: ("Bình", "Chờ ý kiến trưởng phòng")}
     wb = load_workbook(fourth)
     assert rgb(wb[form.STAFF_SHEET][RATING]) == "" and rgb(wb[form.STAFF_SHEET][POSITION]) == ""
@@ -198,6 +196,42 @@ def test_a_copy_sent_back_with_nameless_notes_is_cleaned(tmp_path, no_fallback):
     assert notes(out, form.STAFF_SHEET) == {}
     assert rgb(load_workbook(out)[form.STAFF_SHEET][RATING]) == ""
     assert list(notes(out, form.UNIT_SHEET)) == [TASKS]
+
+
+def test_a_cell_with_a_threaded_comment_keeps_it_and_is_still_coloured(tmp_path, no_fallback):
+    """Excel shows a modern (threaded) comment instead of the note of its cell: the thread stays as the
+    unit wrote it, the cell is coloured and listed, our note goes on the other cells."""
+    source = make_form(tmp_path / "KT.xlsx", unit_note=False)
+    data = source.read_bytes()
+    staff = part_of(data, form.STAFF_SHEET)
+    thread = (
+        '<ThreadedComments xmlns="http://schemas.microsoft.com/office/spreadsheetml/2018/threadedcomments">'
+        f'<threadedComment ref="{RATING}" dT="2024-03-01T09:00:00.00" '
+        'personId="{00000000-0000-0000-0000-000000000001}" id="{00000000-0000-0000-0000-000000000002}">'
+        "<text>Đang hỏi lại</text></threadedComment></ThreadedComments>"
+    ).encode()
+    rels_part = annotate.Package.rels_part(staff)
+    rel = (
+        b'<Relationship Id="rIdT" Type="http://schemas.microsoft.com/office/2017/10/relationships/threadedComment"'
+        b' Target="../threadedComments/threadedComment1.xml"/>'
+    )
+    pkg = annotate.Package(data)
+    rels = (
+        pkg.read(rels_part)
+        if pkg.name_of(rels_part)
+        else (f'<Relationships xmlns="{annotate.PKG_REL_NS}"></Relationships>'.encode())
+    )
+    threaded = workbooks.rewrite_parts(
+        data,
+        {
+            rels_part: rels.replace(b"</Relationships>", rel + b"</Relationships>"),
+            "xl/threadedComments/threadedComment1.xml": thread,
+        },
+    )
+    copy = write_annotated_copy(submission_for(source), threaded, tmp_path / "copy.xlsx")
+    assert annotate.Package(copy.read_bytes()).read("xl/threadedComments/threadedComment1.xml") == thread
+    assert RATING not in notes(copy, form.STAFF_SHEET) and POSITION in notes(copy, form.STAFF_SHEET)
+    assert rgb(load_workbook(copy)[form.STAFF_SHEET][RATING]) == "FFC7CE"
 
 
 VBA_REL = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
