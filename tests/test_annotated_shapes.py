@@ -141,6 +141,8 @@ def test_a_copy_sent_back_again_and_again_is_cleaned_each_time(tmp_path, no_fall
     first = write_annotated_copy(submission_for(source), source.read_bytes(), tmp_path / "1.xlsx")
     second = write_annotated_copy(submission_for(source), first.read_bytes(), tmp_path / "2.xlsx")
     third = write_annotated_copy(submission_for(source), second.read_bytes(), tmp_path / "3.xlsx")
+    again = write_annotated_copy(submission_for(source), second.read_bytes(), tmp_path / "3b.xlsx")
+    assert again.read_bytes() == third.read_bytes()  # the same copy sent back gives the same bytes
     for copy in (second, third):  # nothing piles up: the same sheets, notes and log as the first time
         assert load_workbook(copy).sheetnames == load_workbook(first).sheetnames
         for sheet in (form.STAFF_SHEET, form.UNIT_SHEET):
