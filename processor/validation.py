@@ -74,12 +74,14 @@ _BATCH_FILES = 16
 # Sixteen files at the size limits take seconds; a slow office PC, tens of seconds.
 BATCH_SECONDS = 300.0
 FILE_SECONDS = 120.0  # the same for one file, tried alone
+_FILE_MINUTES = f"{FILE_SECONDS / 60:g}"  # as the reader_timeout finding says it
 # How far one validation worker's address space may grow (POSIX; see processes.limit_memory).
 # Measured on Linux: a worker forked at the start of a province run (300 units x 50 staff x 3 months)
 # holds 33 MB of address space and peaks at 40 MB (29 MB resident) over its 450 files; a file at the
 # reader's limits (5,000 staff rows) adds 13 MB. A crafted file that gets past the reader's bounds
 # takes gigabytes (a value at CV1048576: 3.3 GB): it stops here, a finding on that file.
 WORKER_MEMORY_BUDGET = 1024 * 1024 * 1024
+_MEMORY_MB = WORKER_MEMORY_BUDGET // (1024 * 1024)  # as the reader_memory finding says it
 
 
 class ValidationPool:
@@ -243,7 +245,7 @@ class ValidationPool:
                     from processor.processes import stop_workers
 
                     stop_workers(pool)
-                    return _unreadable(item, "reader_timeout", minutes=f"{FILE_SECONDS / 60:g}"), None
+                    return _unreadable(item, "reader_timeout", minutes=_FILE_MINUTES), None
         except BrokenProcessPool:
             # Not remembered: a second death could have been bad luck.
             return _unreadable(item, "reader_crashed"), None
@@ -287,8 +289,7 @@ def _validate_in_worker(batch: list[Incoming]) -> list[Validated]:
         except MemoryError:
             # The worker's memory ceiling (WORKER_MEMORY_BUDGET): what the file made the reader allocate
             # is released with the exception; the worker goes on with the next file. Not remembered.
-            limit_mb = WORKER_MEMORY_BUDGET // (1024 * 1024)
-            out.append((_unreadable(item, "reader_memory", limit_mb=limit_mb), None))
+            out.append((_unreadable(item, "reader_memory", limit_mb=_MEMORY_MB), None))
     return out
 
 
