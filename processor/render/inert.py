@@ -1,0 +1,133 @@
+"""A unit's package made inert before it is annotated and sent back to the clerk's PC.
+
+Everything a unit sends is untrusted, and the copy we write is opened on the office PC: it must not carry
+code Excel runs, nor links that make Excel fetch other files or URLs. So, as the openpyxl round trip did
+(keep_vba=False, keep_links=False):
+
+- the VBA project goes (with its signatures and whatever else hangs on it), and so do ribbon extensions
+  (their callbacks are macros); the workbook part is typed a plain workbook, written as .xlsx;
+- macro assignments of shapes and form controls are emptied (one may name a macro in another file);
+- external links go: their parts, their relationships, `<externalReferences>` and the defined names
+  that point through them. Cell formulas stay as the unit wrote them; their cached values keep showing.
+
+What cannot be made inert this simply (Excel 4 macro sheets, data connections and the query tables that
+refresh from them) raises annotate.Unsupported: the caller then sends the findings sheet alone.
+"""
+
+from __future__ import annotations
+
+import re
+
+from processor.render import annotate
+from processor.render.annotate import Package, Unsupported
+
+_MS = "http://schemas.microsoft.com/office"
+# Relationships whose target is removed with everything it links to.
+_MACRO_RELS = {
+    f"{_MS}/2006/relationships/vbaProject",
+    f"{_MS}/2006/relationships/vbaProjectSignature",
+    f"{_MS}/2014/relationships/vbaProjectSignatureAgile",
+    f"{_MS}/2020/07/relationships/vbaProjectSignatureV3",
+    f"{_MS}/2006/relationships/ui/extensibility",  # customUI.xml (Office 2007 ribbon)
+    f"{_MS}/2007/relationships/ui/extensibility",  # customUI14.xml (Office 2010 ribbon)
+}
+RT_EXTERNAL_LINK = annotate.REL_NS + "/externalLink"
+# What only goes with its sheets' formulas, or keeps refreshing from outside: refused.
+_REFUSED_RELS = {
+    f"{_MS}/2006/relationships/xlMacrosheet",
+    f"{_MS}/2006/relationships/xlIntlMacrosheet",
+    annotate.REL_NS + "/connections",
+    annotate.REL_NS + "/queryTable",
+}
+_REFUSED_TYPES = {
+    "application/vnd.ms-excel.macrosheet+xml",
+    "application/vnd.ms-excel.intlmacrosheet+xml",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.connections+xml",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.querytable+xml",
+}
+CT_CONTROL_PROPERTIES = "application/vnd.ms-excel.controlproperties+xml"
+CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
+
+_EXTERNAL_REFERENCES = re.compile(
+    rb"<externalReferences\b[^>]*?(?:/>|>.*?</externalReferences>)", re.S
+)  # fmt: skip
+_DEFINED_NAMES = re.compile(rb"<definedNames\b[^>]*?(?:/>|>(.*?)</definedNames>)", re.S)
+_DEFINED_NAME = re.compile(rb"<definedName\b[^>]*?(?:/>|>(.*?)</definedName>)", re.S)
+_BOOK_INDEX = re.compile(rb"\[\d+\]")  # [1]Sheet1!A1: a reference through the first external link
+_FMLA_MACRO_ATTR = re.compile(rb'\sfmlaMacro="[^"]*"')
+_FMLA_MACRO_ELEMENT = re.compile(
+    rb"<(?:[\w.\-]+:)?FmlaMacro\b[^>]*?(?:/>|>[^<]*</(?:[\w.\-]+:)?FmlaMacro>)"
+)  # fmt: skip
+_MACRO_ATTR = re.compile(rb'(\smacro=")[^"]+(")')
+
+
+def make_inert(pkg: Package) -> None:
+    """Remove the macros and external links of a unit's package, type it a plain workbook (a template
+    comes back the workbook it makes); raises Unsupported for what has no simple inert form."""
+    workbook = pkg.workbook
+    for name in pkg.part_names():
+        if pkg.content_type(name) in _REFUSED_TYPES:
+            raise Unsupported(f"macro sheet or data connection {name}")
+    for owner in ("", workbook):
+        if any(rel.type in _REFUSED_RELS for rel in pkg.rels(owner)):
+            raise Unsupported("macro sheet or data connection")
+        for rel in pkg.drop_rels(owner, lambda r: r.type in _MACRO_RELS):
+            _remove_tree(pkg, rel)
+    # A VBA project nothing points at still goes: Excel may look for it by its name.
+    for name in pkg.part_names():
+        if name.rsplit("/", 1)[-1].lower().startswith("vbaproject"):
+            pkg.remove(name)
+    pkg.drop_defaults(lambda content_type: "vbaproject" in content_type.lower())
+    _drop_external_links(pkg, workbook)
+    _empty_macro_assignments(pkg)
+    pkg.as_workbook()
+
+
+def _remove_tree(pkg: Package, rel: annotate.Relationship) -> None:
+    """A part and the parts it links to (a VBA project's signatures, a ribbon's images)."""
+    if rel.external or pkg.name_of(rel.target) is None:
+        return
+    for child in pkg.rels(rel.target):
+        _remove_tree(pkg, child)
+    pkg.remove(rel.target)
+
+
+def _drop_external_links(pkg: Package, workbook: str) -> None:
+    links = pkg.drop_rels(workbook, lambda r: r.type == RT_EXTERNAL_LINK)
+    for rel in links:
+        if not rel.external:
+            pkg.remove(rel.target)  # its own rels (the linked file's address) go with it
+    data = pkg.read(workbook)
+    if not links and b"externalReference" not in data:
+        return
+    data = _EXTERNAL_REFERENCES.sub(b"", data)
+    if b"externalReference" in data:
+        raise Unsupported("externalReferences")
+
+    def names(match: re.Match[bytes]) -> bytes:
+        kept = [
+            m.group(0)
+            for m in _DEFINED_NAME.finditer(match.group(1) or b"")
+            if not _BOOK_INDEX.search(m.group(1) or b"")
+        ]
+        return b"<definedNames>" + b"".join(kept) + b"</definedNames>" if kept else b""
+
+    pkg.write(workbook, _DEFINED_NAMES.sub(names, data, count=1))
+
+
+def _empty_macro_assignments(pkg: Package) -> None:
+    """A button or shape may name a macro, in this file (gone now) or in another one Excel would open."""
+    for name in pkg.part_names():
+        content_type = pkg.content_type(name)
+        if content_type == CT_CONTROL_PROPERTIES:
+            edit = (_FMLA_MACRO_ATTR, b"")
+        elif content_type == annotate.CT_VML:
+            edit = (_FMLA_MACRO_ELEMENT, b"")
+        elif content_type == CT_DRAWING:
+            edit = (_MACRO_ATTR, rb"\1\2")
+        else:
+            continue
+        data = pkg.read(name)
+        changed = edit[0].sub(edit[1], data)
+        if changed != data:
+            pkg.write(name, changed)
