@@ -145,6 +145,15 @@ def linked_workbook(path: Path) -> Path:
     return source
 
 
+def assert_nothing_points_at_a_removed_part(pkg: annotate.Package) -> None:
+    for name in pkg.part_names():
+        if name.endswith(".rels"):
+            for rel in pkg.rels(name.replace("_rels/", "").removesuffix(".rels")):
+                assert rel.external or pkg.name_of(rel.target) is not None, (name, rel)
+    for part in pkg.part_names():  # and every part has a content type
+        assert pkg.content_type(part) or part in ("[Content_Types].xml", "_rels/.rels"), part
+
+
 def assert_marked(copy: Path) -> None:
     wb = load_workbook(copy)
     assert wb.sheetnames[0] == FINDINGS_SHEET
@@ -165,6 +174,7 @@ def test_a_macro_workbook_comes_back_a_plain_xlsx_without_its_macros(tmp_path, n
     pkg = annotate.Package(copy.read_bytes())
     assert pkg.content_type(pkg.workbook) == annotate.CT_WORKBOOK
     assert {r.type for r in pkg.rels(pkg.workbook) + pkg.rels("")}.isdisjoint({VBA_REL, RIBBON_REL})
+    assert_nothing_points_at_a_removed_part(pkg)
     types = pkg.read("[Content_Types].xml")
     assert b"vbaProject" not in types and b"macroEnabled" not in types
     assert_marked(copy)
@@ -205,8 +215,7 @@ def test_external_links_are_dropped_and_formulas_keep_their_values(tmp_path, no_
     book = pkg.read(pkg.workbook)
     assert b"externalReference" not in book and b"SoLieuGoc" not in book
     assert b"Print_Titles" in book  # the unit's own names stay
-    for rel in pkg.rels(pkg.workbook):  # nothing points at a part that is gone
-        assert rel.external or pkg.name_of(rel.target) is not None
+    assert_nothing_points_at_a_removed_part(pkg)
     guide = pkg.read(part_of(copy.read_bytes(), form.GUIDE_SHEET))
     assert b"<f>[1]Data!A1</f><v>42</v>" in guide  # the formula as written, its cached value shown
     assert_marked(copy)
@@ -214,25 +223,8 @@ def test_external_links_are_dropped_and_formulas_keep_their_values(tmp_path, no_
     assert again.read_bytes() == copy.read_bytes()
 
 
-def test_what_has_no_simple_inert_form_is_refused():
-    """A data connection refreshes from outside: the package level refuses it (the caller then sends
-    the findings sheet alone) rather than send it on."""
-    data = workbooks.xlsx()
-
-    def rels(xml: bytes) -> bytes:
-        rel = f'<Relationship Id="rIdC" Type="{annotate.REL_NS}/connections" Target="connections.xml"/>'
-        return xml.replace(b"</Relationships>", rel.encode() + b"</Relationships>")
-
-    connected = workbooks.rewrite_parts(
-        data, {"xl/_rels/workbook.xml.rels": rels, "xl/connections.xml": b"<connections/>"}
-    )
-    inert.make_inert(annotate.Package(data))  # a plain workbook passes
-    with pytest.raises(annotate.Unsupported):
-        inert.make_inert(annotate.Package(connected))
-
-
-def test_a_workbook_with_a_data_connection_comes_back_as_its_findings_alone(tmp_path):
-    source = macro_workbook(tmp_path / "KT.xlsm")
+def connected(data: bytes) -> bytes:
+    """A web query refreshed on opening."""
 
     def rels(xml: bytes) -> bytes:
         rel = f'<Relationship Id="rIdC" Type="{annotate.REL_NS}/connections" Target="connections.xml"/>'
@@ -242,12 +234,35 @@ def test_a_workbook_with_a_data_connection_comes_back_as_its_findings_alone(tmp_
         f'<connections xmlns="{annotate.MAIN_NS}"><connection id="1" name="Web" type="4" '
         f'refreshOnLoad="1"><webPr url="{LINK_PATH}"/></connection></connections>'
     ).encode()
-    data = workbooks.rewrite_parts(
-        source.read_bytes(), {"xl/_rels/workbook.xml.rels": rels, "xl/connections.xml": connection}
+    return workbooks.rewrite_parts(
+        data, {"xl/_rels/workbook.xml.rels": rels, "xl/connections.xml": connection}
     )
+
+
+def linked_picture(data: bytes) -> bytes:
+    """A picture Excel fetches from a server when the workbook opens."""
+
+    def rels(xml: bytes) -> bytes:
+        rel = (
+            f'<Relationship Id="rIdPic" Type="{annotate.REL_NS}/image" Target="{LINK_PATH}.png" '
+            'TargetMode="External"/>'
+        )
+        return xml.replace(b"</Relationships>", rel.encode() + b"</Relationships>")
+
+    return workbooks.rewrite_parts(data, {"xl/worksheets/_rels/sheet2.xml.rels": rels})
+
+
+@pytest.mark.parametrize("reaching_out", [connected, linked_picture])
+def test_a_workbook_reaching_outside_comes_back_as_its_findings_alone(tmp_path, reaching_out):
+    source = macro_workbook(tmp_path / "KT.xlsm")
+    data = reaching_out(source.read_bytes())
+    with pytest.raises(annotate.Unsupported):
+        inert.make_inert(annotate.Package(data))
     copy = write_annotated_copy(submission_for(source), data, tmp_path / "KT_kiem-tra.xlsx")
     with zipfile.ZipFile(copy) as archive:
+        everything = b"".join(archive.read(n) for n in archive.namelist())
         assert not [n for n in archive.namelist() if "connections" in n or "vbaproject" in n.lower()]
+    assert LINK_PATH.encode() not in everything
     wb = load_workbook(copy)
     assert wb.sheetnames == [FINDINGS_SHEET]
     assert sum(1 for row in wb[FINDINGS_SHEET].iter_rows(min_row=9) if row[0].value) == 7

@@ -11,11 +11,13 @@ code Excel runs, nor links that make Excel fetch other files or URLs. So, as the
   that point through them. Cell formulas stay as the unit wrote them; their cached values keep showing.
 
 What cannot be made inert this simply (Excel 4 macro sheets, data connections and the query tables that
-refresh from them) raises annotate.Unsupported: the caller then sends the findings sheet alone.
+refresh from them, any other external target than a hyperlink: a linked picture Excel fetches on opening)
+raises annotate.Unsupported: the caller then sends the findings sheet alone.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 
 from processor.render import annotate
@@ -32,6 +34,9 @@ _MACRO_RELS = {
     f"{_MS}/2007/relationships/ui/extensibility",  # customUI14.xml (Office 2010 ribbon)
 }
 RT_EXTERNAL_LINK = annotate.REL_NS + "/externalLink"
+RT_HYPERLINK = annotate.REL_NS + "/hyperlink"
+RT_IMAGE = annotate.REL_NS + "/image"
+CT_EXTERNAL_LINK = "application/vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml"
 # What only goes with its sheets' formulas, or keeps refreshing from outside: refused.
 _REFUSED_RELS = {
     f"{_MS}/2006/relationships/xlMacrosheet",
@@ -79,17 +84,21 @@ def make_inert(pkg: Package) -> None:
             pkg.remove(name)
     pkg.drop_defaults(lambda content_type: "vbaproject" in content_type.lower())
     _drop_external_links(pkg, workbook)
+    _refuse_other_external_targets(pkg)
     _empty_macro_assignments(pkg)
     pkg.as_workbook()
 
 
 def _remove_tree(pkg: Package, rel: annotate.Relationship) -> None:
-    """A part and the parts it links to (a VBA project's signatures, a ribbon's images)."""
+    """A part and what only it uses (a VBA project's signatures, a ribbon's images); removed first, so
+    a loop of relationships ends."""
     if rel.external or pkg.name_of(rel.target) is None:
         return
-    for child in pkg.rels(rel.target):
-        _remove_tree(pkg, child)
+    children = list(pkg.rels(rel.target))
     pkg.remove(rel.target)
+    for child in children:
+        if child.type in _MACRO_RELS or child.type == RT_IMAGE:
+            _remove_tree(pkg, child)
 
 
 def _drop_external_links(pkg: Package, workbook: str) -> None:
@@ -97,6 +106,9 @@ def _drop_external_links(pkg: Package, workbook: str) -> None:
     for rel in links:
         if not rel.external:
             pkg.remove(rel.target)  # its own rels (the linked file's address) go with it
+    for name in pkg.part_names():  # and one nothing points at
+        if pkg.content_type(name) == CT_EXTERNAL_LINK:
+            pkg.remove(name)
     data = pkg.read(workbook)
     if not links and b"externalReference" not in data:
         return
@@ -113,6 +125,19 @@ def _drop_external_links(pkg: Package, workbook: str) -> None:
         return b"<definedNames>" + b"".join(kept) + b"</definedNames>" if kept else b""
 
     pkg.write(workbook, _DEFINED_NAMES.sub(names, data, count=1))
+
+
+def _refuse_other_external_targets(pkg: Package) -> None:
+    """A hyperlink outside is followed only when clicked; any other external target (a linked picture,
+    a linked OLE object, a chart's data in another file) Excel may fetch on opening."""
+    for name in pkg.part_names():
+        folder, rels = name.rsplit("/", 1) if "/" in name else ("", name)
+        if not (folder == "_rels" or folder.endswith("/_rels")) or not rels.lower().endswith(".rels"):
+            continue
+        owner = posixpath.join(posixpath.dirname(folder), rels[: -len(".rels")])
+        for rel in pkg.rels(owner):
+            if rel.external and rel.type != RT_HYPERLINK:
+                raise Unsupported(f"external target of {owner or 'the package'}")
 
 
 def _empty_macro_assignments(pkg: Package) -> None:
