@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,8 @@ from tests.test_feedback import rgb
 MS = "http://schemas.microsoft.com/office"
 SIGNATURE_REL = f"{MS}/2006/relationships/vbaProjectSignature"
 RIBBON_REL = f"{MS}/2007/relationships/ui/extensibility"
+TASKPANES_REL = f"{MS}/2011/relationships/webextensiontaskpanes"
+WEBEXTENSION_REL = f"{MS}/2011/relationships/webextension"
 CT_MACRO_TEMPLATE = "application/vnd.ms-excel.template.macroEnabled.main+xml"
 LINK_PATH = "https://may-chu.invalid/du-lieu/bang-goc.xlsx"  # where Excel would go to update the link
 LINK_TYPE = annotate.REL_NS + "/externalLink"
@@ -62,15 +65,22 @@ def signed_macro_workbook(path: Path, content_type: str = annotate.CT_MACRO_WORK
 
     def types(xml: bytes) -> bytes:
         xml = xml.replace(annotate.CT_MACRO_WORKBOOK.encode(), content_type.encode())
-        signature = (
+        overrides = (
             b'<Override PartName="/xl/vbaProjectSignature.bin" '
             b'ContentType="application/vnd.ms-office.vbaProjectSignature"/>'
+            b'<Override PartName="/xl/webextensions/taskpanes.xml" '
+            b'ContentType="application/vnd.ms-office.webextensiontaskpanes+xml"/>'
+            b'<Override PartName="/xl/webextensions/webextension1.xml" '
+            b'ContentType="application/vnd.ms-office.webextension+xml"/>'
         )
-        return xml.replace(b"</Types>", signature + b"</Types>")
+        return xml.replace(b"</Types>", overrides + b"</Types>")
 
     def root_rels(xml: bytes) -> bytes:
-        rel = f'<Relationship Id="rIdUi" Type="{RIBBON_REL}" Target="customUI/customUI14.xml"/>'.encode()
-        return xml.replace(b"</Relationships>", rel + b"</Relationships>")
+        rels = (
+            f'<Relationship Id="rIdUi" Type="{RIBBON_REL}" Target="customUI/customUI14.xml"/>'
+            f'<Relationship Id="rIdTp" Type="{TASKPANES_REL}" Target="xl/webextensions/taskpanes.xml"/>'
+        )
+        return xml.replace(b"</Relationships>", rels.encode() + b"</Relationships>")
 
     ribbon = (
         b'<customUI xmlns="http://schemas.microsoft.com/office/2009/07/customui" onLoad="Ribbon_Load">'
@@ -97,6 +107,21 @@ def signed_macro_workbook(path: Path, content_type: str = annotate.CT_MACRO_WORK
         "customUI/customUI14.xml": ribbon,
         "xl/_rels/vbaProject.bin.rels": vba_rels,
         "xl/vbaProjectSignature.bin": b"\x01\x02 a signature" * 20,
+        # An add-in's task pane Excel opens with the workbook, loading the add-in from the web.
+        "xl/webextensions/taskpanes.xml": (
+            b'<wetp:taskpanes xmlns:wetp="http://schemas.microsoft.com/office/webextensions/taskpanes/2010/11"'
+            b' xmlns:r="' + annotate.REL_NS.encode() + b'"><wetp:taskpane dockstate="right" visibility="1" '
+            b'width="350" row="4"><wetp:webextensionref r:id="rId1"/></wetp:taskpane></wetp:taskpanes>'
+        ),
+        "xl/webextensions/_rels/taskpanes.xml.rels": (
+            b'<Relationships xmlns="' + annotate.PKG_REL_NS.encode() + b'"><Relationship Id="rId1" '
+            b'Type="' + WEBEXTENSION_REL.encode() + b'" Target="webextension1.xml"/></Relationships>'
+        ),
+        "xl/webextensions/webextension1.xml": (
+            b'<we:webextension xmlns:we="http://schemas.microsoft.com/office/webextensions/webextension/2010/11"'
+            b' id="{6B1D8A2B-0000-0000-0000-000000000001}"><we:reference id="wa000000001" version="1.0.0.0"'
+            b' store="' + LINK_PATH.encode() + b'" storeType="Registry"/></we:webextension>'
+        ),
     }
     source.write_bytes(workbooks.rewrite_parts(data, edits))
     return source
@@ -171,9 +196,13 @@ def test_a_macro_workbook_comes_back_a_plain_xlsx_without_its_macros(tmp_path, n
     assert source.read_bytes() == before
     names = zipfile.ZipFile(copy).namelist()
     assert not [n for n in names if "vbaproject" in n.lower() or n.lower().startswith("customui")]
+    assert not [n for n in names if "webextension" in n]
     pkg = annotate.Package(copy.read_bytes())
     assert pkg.content_type(pkg.workbook) == annotate.CT_WORKBOOK
-    assert {r.type for r in pkg.rels(pkg.workbook) + pkg.rels("")}.isdisjoint({VBA_REL, RIBBON_REL})
+    assert {r.type for r in pkg.rels(pkg.workbook) + pkg.rels("")}.isdisjoint(
+        {VBA_REL, RIBBON_REL, TASKPANES_REL}
+    )
+    assert LINK_PATH.encode() not in pkg.read("[Content_Types].xml")
     assert_nothing_points_at_a_removed_part(pkg)
     types = pkg.read("[Content_Types].xml")
     assert b"vbaProject" not in types and b"macroEnabled" not in types
@@ -252,7 +281,27 @@ def linked_picture(data: bytes) -> bytes:
     return workbooks.rewrite_parts(data, {"xl/worksheets/_rels/sheet2.xml.rels": rels})
 
 
-@pytest.mark.parametrize("reaching_out", [connected, linked_picture])
+def in_staff_sheet(rel_type: str, target: str, external: bool = False) -> Callable[[bytes], bytes]:
+    def edit(data: bytes) -> bytes:
+        def rels(xml: bytes) -> bytes:
+            mode = ' TargetMode="External"' if external else ""
+            rel = f'<Relationship Id="rIdX" Type="{rel_type}" Target="{target}"{mode}/>'
+            return xml.replace(b"</Relationships>", rel.encode() + b"</Relationships>")
+
+        return workbooks.rewrite_parts(data, {"xl/worksheets/_rels/sheet2.xml.rels": rels})
+
+    edit.__name__ = rel_type.rsplit("/", 1)[-1]
+    return edit
+
+
+ACTIVEX = in_staff_sheet(f"{annotate.REL_NS}/control", "../activeX/activeX1.xml")
+OLE = in_staff_sheet(f"{annotate.REL_NS}/oleObject", "../embeddings/oleObject1.bin")
+LINKED_OLE = in_staff_sheet(f"{annotate.REL_NS}/oleObject", LINK_PATH, external=True)
+
+
+@pytest.mark.parametrize(
+    "reaching_out", [connected, linked_picture, ACTIVEX, OLE, LINKED_OLE], ids=lambda f: f.__name__
+)
 def test_a_workbook_reaching_outside_comes_back_as_its_findings_alone(tmp_path, reaching_out):
     source = macro_workbook(tmp_path / "KT.xlsm")
     data = reaching_out(source.read_bytes())

@@ -4,15 +4,17 @@ Everything a unit sends is untrusted, and the copy we write is opened on the off
 code Excel runs, nor links that make Excel fetch other files or URLs. So, as the openpyxl round trip did
 (keep_vba=False, keep_links=False):
 
-- the VBA project goes (with its signatures and whatever else hangs on it), and so do ribbon extensions
-  (their callbacks are macros); the workbook part is typed a plain workbook, written as .xlsx;
+- the VBA project goes (with its signatures), and so do ribbon extensions (their callbacks are macros)
+  and task pane add-ins (Excel loads them from the web); the workbook part is typed a plain workbook,
+  written as .xlsx;
 - macro assignments of shapes and form controls are emptied (one may name a macro in another file);
 - external links go: their parts, their relationships, `<externalReferences>` and the defined names
   that point through them. Cell formulas stay as the unit wrote them; their cached values keep showing.
 
-What cannot be made inert this simply (Excel 4 macro sheets, data connections and the query tables that
-refresh from them, any other external target than a hyperlink: a linked picture Excel fetches on opening)
-raises annotate.Unsupported: the caller then sends the findings sheet alone.
+What cannot be made inert this simply raises annotate.Unsupported, and the caller sends the findings sheet
+alone: Excel 4 macro sheets, data connections and their query tables (refreshed from outside), ActiveX
+controls and OLE objects (code of the PC, files run on a double click), add-ins inside a sheet, and any
+external target but a hyperlink (a linked picture Excel fetches on opening, a linked OLE object).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from processor.render import annotate
 from processor.render.annotate import Package, Unsupported
 
 _MS = "http://schemas.microsoft.com/office"
-# Relationships whose target is removed with everything it links to.
+# Relationships removed with their target and what only it uses.
 _MACRO_RELS = {
     f"{_MS}/2006/relationships/vbaProject",
     f"{_MS}/2006/relationships/vbaProjectSignature",
@@ -32,23 +34,35 @@ _MACRO_RELS = {
     f"{_MS}/2020/07/relationships/vbaProjectSignatureV3",
     f"{_MS}/2006/relationships/ui/extensibility",  # customUI.xml (Office 2007 ribbon)
     f"{_MS}/2007/relationships/ui/extensibility",  # customUI14.xml (Office 2010 ribbon)
+    f"{_MS}/2011/relationships/webextensiontaskpanes",  # Office add-ins opened with the workbook
+}
+_USED_ONLY_BY_THEM = {
+    *_MACRO_RELS,
+    annotate.REL_NS + "/image",  # a ribbon's icons
+    f"{_MS}/2011/relationships/webextension",  # a task pane's add-in
 }
 RT_EXTERNAL_LINK = annotate.REL_NS + "/externalLink"
 RT_HYPERLINK = annotate.REL_NS + "/hyperlink"
-RT_IMAGE = annotate.REL_NS + "/image"
 CT_EXTERNAL_LINK = "application/vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml"
-# What only goes with its sheets' formulas, or keeps refreshing from outside: refused.
+# What cannot simply go (the sheets' XML refers to it) and may run or reach outside: refused.
 _REFUSED_RELS = {
     f"{_MS}/2006/relationships/xlMacrosheet",
     f"{_MS}/2006/relationships/xlIntlMacrosheet",
     annotate.REL_NS + "/connections",
     annotate.REL_NS + "/queryTable",
+    annotate.REL_NS + "/control",  # an ActiveX control
+    annotate.REL_NS + "/oleObject",
+    f"{_MS}/2011/relationships/webextension",  # an add-in inside a sheet
 }
 _REFUSED_TYPES = {
     "application/vnd.ms-excel.macrosheet+xml",
     "application/vnd.ms-excel.intlmacrosheet+xml",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.connections+xml",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.querytable+xml",
+    "application/vnd.ms-office.activex+xml",
+    "application/vnd.ms-office.activex",
+    "application/vnd.openxmlformats-officedocument.oleobject",
+    "application/vnd.ms-office.webextension+xml",
 }
 CT_CONTROL_PROPERTIES = "application/vnd.ms-excel.controlproperties+xml"
 CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
@@ -70,12 +84,7 @@ def make_inert(pkg: Package) -> None:
     """Remove the macros and external links of a unit's package, type it a plain workbook (a template
     comes back the workbook it makes); raises Unsupported for what has no simple inert form."""
     workbook = pkg.workbook
-    for name in pkg.part_names():
-        if pkg.content_type(name) in _REFUSED_TYPES:
-            raise Unsupported(f"macro sheet or data connection {name}")
     for owner in ("", workbook):
-        if any(rel.type in _REFUSED_RELS for rel in pkg.rels(owner)):
-            raise Unsupported("macro sheet or data connection")
         for rel in pkg.drop_rels(owner, lambda r: r.type in _MACRO_RELS):
             _remove_tree(pkg, rel)
     # A VBA project nothing points at still goes: Excel may look for it by its name.
@@ -84,7 +93,7 @@ def make_inert(pkg: Package) -> None:
             pkg.remove(name)
     pkg.drop_defaults(lambda content_type: "vbaproject" in content_type.lower())
     _drop_external_links(pkg, workbook)
-    _refuse_other_external_targets(pkg)
+    _refuse_what_reaches_outside(pkg)
     _empty_macro_assignments(pkg)
     pkg.as_workbook()
 
@@ -97,7 +106,7 @@ def _remove_tree(pkg: Package, rel: annotate.Relationship) -> None:
     children = list(pkg.rels(rel.target))
     pkg.remove(rel.target)
     for child in children:
-        if child.type in _MACRO_RELS or child.type == RT_IMAGE:
+        if child.type in _USED_ONLY_BY_THEM:
             _remove_tree(pkg, child)
 
 
@@ -127,17 +136,20 @@ def _drop_external_links(pkg: Package, workbook: str) -> None:
     pkg.write(workbook, _DEFINED_NAMES.sub(names, data, count=1))
 
 
-def _refuse_other_external_targets(pkg: Package) -> None:
-    """A hyperlink outside is followed only when clicked; any other external target (a linked picture,
-    a linked OLE object, a chart's data in another file) Excel may fetch on opening."""
+def _refuse_what_reaches_outside(pkg: Package) -> None:
+    """What is left that may run or reach outside. A hyperlink outside is followed only when clicked;
+    any other external target (a linked picture, a linked OLE object, a chart's data in another file)
+    Excel may fetch on opening."""
     for name in pkg.part_names():
+        if pkg.content_type(name).lower() in _REFUSED_TYPES:
+            raise Unsupported(f"{name}: {pkg.content_type(name)}")
         folder, rels = name.rsplit("/", 1) if "/" in name else ("", name)
         if not (folder == "_rels" or folder.endswith("/_rels")) or not rels.lower().endswith(".rels"):
             continue
         owner = posixpath.join(posixpath.dirname(folder), rels[: -len(".rels")])
         for rel in pkg.rels(owner):
-            if rel.external and rel.type != RT_HYPERLINK:
-                raise Unsupported(f"external target of {owner or 'the package'}")
+            if rel.type in _REFUSED_RELS or (rel.external and rel.type != RT_HYPERLINK):
+                raise Unsupported(f"{rel.type} of {owner or 'the package'}")
 
 
 def _empty_macro_assignments(pkg: Package) -> None:
