@@ -130,7 +130,7 @@ def signed_macro_workbook(path: Path, content_type: str = annotate.CT_MACRO_WORK
 def linked_workbook(path: Path) -> Path:
     """A workbook with an external link as Excel writes it: the link part and its rels (the other file's
     address), `<externalReferences>`, a defined name and a cell formula through `[1]`."""
-    source = macro_workbook(path)  # the unit's form with a VBA project too: both go
+    source = signed_macro_workbook(path)  # with macros, a ribbon and an add-in too: all go
     data = source.read_bytes()
     link = (
         f'<externalLink xmlns="{annotate.MAIN_NS}" xmlns:r="{annotate.REL_NS}"><externalBook r:id="rId1">'
