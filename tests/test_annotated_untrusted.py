@@ -39,6 +39,16 @@ CT_MACRO_TEMPLATE = "application/vnd.ms-excel.template.macroEnabled.main+xml"
 LINK_PATH = "https://may-chu.invalid/du-lieu/bang-goc.xlsx"  # where Excel would go to update the link
 LINK_TYPE = annotate.REL_NS + "/externalLink"
 CT_LINK = "application/vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml"
+CT_CALC_CHAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.calcChain+xml"
+# Row 1 of the guide sheet: a formula through the link, a shared one (master and child), a string
+# result through the link, and a formula of the unit's own.
+FORMULAS = (
+    b'<c r="B1"><f>[1]Data!A1</f><v>42</v></c>'
+    b'<c r="C1"><f t="shared" ref="C1:D1" si="0">[1]Data!A1*2</f><v>84</v></c>'
+    b'<c r="D1"><f t="shared" si="0"/><v>86</v></c>'
+    b'<c r="E1" t="str"><f>"Ngu&#7891;n: "&amp;\'[1]Data\'!B1</f><v>Ngu&#7891;n: S&#7903;</v></c>'
+    b'<c r="F1"><f>SUM(2,3)</f><v>5</v></c>'
+)
 
 
 # A form button whose macro is in another workbook: a click would make Excel open that file.
@@ -144,11 +154,17 @@ def linked_workbook(path: Path) -> Path:
     ).encode()
 
     def types(xml: bytes) -> bytes:
-        override = f'<Override PartName="/xl/externalLinks/externalLink1.xml" ContentType="{CT_LINK}"/>'
+        override = (
+            f'<Override PartName="/xl/externalLinks/externalLink1.xml" ContentType="{CT_LINK}"/>'
+            f'<Override PartName="/xl/calcChain.xml" ContentType="{CT_CALC_CHAIN}"/>'
+        )
         return xml.replace(b"</Types>", override.encode() + b"</Types>")
 
     def rels(xml: bytes) -> bytes:
-        rel = f'<Relationship Id="rIdLink" Type="{LINK_TYPE}" Target="externalLinks/externalLink1.xml"/>'
+        rel = (
+            f'<Relationship Id="rIdLink" Type="{LINK_TYPE}" Target="externalLinks/externalLink1.xml"/>'
+            f'<Relationship Id="rIdCalc" Type="{annotate.RT_CALC_CHAIN}" Target="calcChain.xml"/>'
+        )
         return xml.replace(b"</Relationships>", rel.encode() + b"</Relationships>")
 
     def book(xml: bytes) -> bytes:
@@ -163,10 +179,11 @@ def linked_workbook(path: Path) -> Path:
         "xl/workbook.xml": book,
         "xl/externalLinks/externalLink1.xml": link,
         "xl/externalLinks/_rels/externalLink1.xml.rels": link_rels,
+        "xl/calcChain.xml": f'<calcChain xmlns="{annotate.MAIN_NS}"><c r="B1" i="3"/></calcChain>'.encode(),
     }
     data = workbooks.rewrite_parts(data, edits)
     guide = part_of(data, form.GUIDE_SHEET)
-    source.write_bytes(workbooks.replace_cell(data, guide, "B1", b'<c r="B1"><f>[1]Data!A1</f><v>42</v></c>'))
+    source.write_bytes(workbooks.replace_cell(data, guide, "B1", FORMULAS))
     return source
 
 
@@ -246,7 +263,16 @@ def test_external_links_are_dropped_and_formulas_keep_their_values(tmp_path, no_
     assert b"Print_Titles" in book  # the unit's own names stay
     assert_nothing_points_at_a_removed_part(pkg)
     guide = pkg.read(part_of(copy.read_bytes(), form.GUIDE_SHEET))
-    assert b"<f>[1]Data!A1</f><v>42</v>" in guide  # the formula as written, its cached value shown
+    assert b"[1]" not in guide and b"<f>SUM(2,3)</f><v>5</v>" in guide  # the unit's own formula stays
+    assert pkg.name_of("xl/calcChain.xml") is None  # it named cells that had a formula: Excel rebuilds it
+    values = load_workbook(copy)[form.GUIDE_SHEET]  # the values as they showed
+    assert [values[ref].value for ref in ("B1", "C1", "D1", "E1", "F1")] == [
+        42,
+        84,
+        86,
+        "Nguồn: Sở",
+        "=SUM(2,3)",
+    ]
     assert_marked(copy)
     again = write_annotated_copy(submission_for(source), before, tmp_path / "again.xlsx")
     assert again.read_bytes() == copy.read_bytes()

@@ -8,8 +8,10 @@ code Excel runs, nor links that make Excel fetch other files or URLs. So, as the
   and task pane add-ins (Excel loads them from the web); the workbook part is typed a plain workbook,
   written as .xlsx;
 - macro assignments of shapes and form controls are emptied (one may name a macro in another file);
-- external links go: their parts, their relationships, `<externalReferences>` and the defined names
-  that point through them. Cell formulas stay as the unit wrote them; their cached values keep showing.
+- external links go: their parts, their relationships, `<externalReferences>`, the defined names and the
+  cell formulas that point through them (`[1]Sheet!A1`), the cells keeping their cached values. Excel
+  would otherwise repair the file on opening ("Removed Records: Formula from /xl/worksheets/sheet1.xml",
+  "Named range from /xl/workbook.xml"), and say so to the clerk.
 
 What cannot be made inert this simply raises annotate.Unsupported, and the caller sends the findings sheet
 alone: Excel 4 macro sheets, data connections and their query tables (refreshed from outside), ActiveX
@@ -73,6 +75,10 @@ _EXTERNAL_REFERENCES = re.compile(
 _DEFINED_NAMES = re.compile(rb"<definedNames\b[^>]*?(?:/>|>(.*?)</definedNames>)", re.S)
 _DEFINED_NAME = re.compile(rb"<definedName\b[^>]*?(?:/>|>(.*?)</definedName>)", re.S)
 _BOOK_INDEX = re.compile(rb"\[\d+\]")  # [1]Sheet1!A1: a reference through the first external link
+_FORMULA = re.compile(rb"<f\b([^>]*?)(?:/>|>([^<]*)</f>)")
+_PREFIXED_FORMULA = re.compile(rb"<[\w.\-]+:f\b[^>]*>([^<]*)<")  # x14 rules in an extLst: <xm:f>
+_SHARED = re.compile(rb'\st="shared"')
+_SHARED_INDEX = re.compile(rb'\ssi="(\d+)"')
 _FMLA_MACRO_ATTR = re.compile(rb'\sfmlaMacro="[^"]*"')
 _FMLA_MACRO_ELEMENT = re.compile(
     rb"<(?:[\w.\-]+:)?FmlaMacro\b[^>]*?(?:/>|>[^<]*</(?:[\w.\-]+:)?FmlaMacro>)"
@@ -134,6 +140,41 @@ def _drop_external_links(pkg: Package, workbook: str) -> None:
         return b"<definedNames>" + b"".join(kept) + b"</definedNames>" if kept else b""
 
     pkg.write(workbook, _DEFINED_NAMES.sub(names, data, count=1))
+    if any([_drop_external_formulas(pkg, sheet.part) for sheet in pkg.sheets() if sheet.part is not None]):
+        # The calculation chain names the cells that had a formula: Excel rebuilds it.
+        for rel in pkg.drop_rels(workbook, lambda r: r.type == annotate.RT_CALC_CHAIN):
+            if not rel.external:
+                pkg.remove(rel.target)
+
+
+def _drop_external_formulas(pkg: Package, part: str) -> bool:
+    """Remove the formulas through an external link from a sheet (with the cells that share one);
+    returns whether any went."""
+    data = pkg.read(part)
+    if not _BOOK_INDEX.search(data):
+        return False
+    if any(_BOOK_INDEX.search(m.group(1)) for m in _PREFIXED_FORMULA.finditer(data)):
+        raise Unsupported(f"an external reference in an extension of {part}")
+    shared = set()
+    for match in _FORMULA.finditer(data):
+        attrs, formula = match.groups()
+        if formula and _BOOK_INDEX.search(formula):
+            si = _SHARED_INDEX.search(attrs) if _SHARED.search(attrs) else None
+            if si is not None:
+                shared.add(si.group(1))
+
+    def drop(match: re.Match[bytes]) -> bytes:
+        attrs, formula = match.groups()
+        if formula and _BOOK_INDEX.search(formula):
+            return b""
+        si = _SHARED_INDEX.search(attrs) if _SHARED.search(attrs) else None
+        return b"" if si is not None and si.group(1) in shared else match.group(0)
+
+    changed = _FORMULA.sub(drop, data)
+    if changed == data:
+        return False
+    pkg.write(part, changed)
+    return True
 
 
 def _refuse_what_reaches_outside(pkg: Package) -> None:
