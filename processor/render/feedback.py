@@ -38,6 +38,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.xml.functions import tostring
 
+from processor import findings as catalogue
 from processor import form
 from processor.config import Config, is_email_address
 from processor.records import FileStatus, Finding, Period, ReceivedFile, Severity, Submission, UserError
@@ -1187,11 +1188,8 @@ def write_feedback(
 
 
 def _feedback_not_written(submission: Submission, exc: Exception) -> Finding:
-    reason = str(exc) if isinstance(exc, UserError) else f"lỗi chương trình {type(exc).__name__}: {exc}"
-    return Finding(
-        Severity.WARNING,
-        "feedback_not_written",
-        f"Không tạo được bản đánh dấu lỗi và thư trả lời cho tệp này ({_text(reason, 300)}). Các lỗi, "
-        "cảnh báo của tệp có đủ trong báo cáo kiểm tra này: văn thư báo cho đơn vị theo danh sách đó.",
-        submission.file.display_name,
-    )
+    if isinstance(exc, UserError):
+        reason = str(exc)
+    else:
+        reason = catalogue.hint("program_error", error_type=type(exc).__name__, error=exc)
+    return catalogue.finding("feedback_not_written", submission.file.display_name, reason=_text(reason, 300))
