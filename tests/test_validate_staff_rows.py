@@ -202,3 +202,21 @@ def test_any_staff_edits_leave_untouched_rows_as_they_were(config, edits):
             assert row in flagged  # the duplicate of an edited row: said on this row
     assert set(after) <= set(before) | touched
     assert len({person_key(p.name, p.birth_date) for p in after.values()}) == len(after)
+
+
+def test_what_a_column_remembers_answers_only_for_the_same_value_of_the_same_type(config):
+    """The staff loop remembers per column what a raw value became without a finding: TRUE after 1 in
+    the initiatives column (equal in Python, not to a clerk) is still the wrong type, and a faulty
+    value repeated row after row is said on every row."""
+    spec = workbooks.Spec()
+    spec.people = [workbooks.person(i, initiatives=1) for i in range(3)]
+    spec.people += [workbooks.person(i, initiatives=2.5) for i in range(3, 6)]
+    spec.people.append(workbooks.person(6, initiatives=True))
+    sub = check(config, workbooks.xlsx(spec))
+    assert [(f.code, f.cell) for f in sub.findings] == [
+        ("not_whole_number", workbooks.staff_cell(3, "initiatives")),
+        ("not_whole_number", workbooks.staff_cell(4, "initiatives")),
+        ("not_whole_number", workbooks.staff_cell(5, "initiatives")),
+        ("wrong_type", workbooks.staff_cell(6, "initiatives")),
+    ]
+    assert [p.initiatives for p in sub.report.people] == [1, 1, 1]
