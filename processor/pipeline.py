@@ -428,17 +428,25 @@ def _render_all(
     progress: Progress | None = None,
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Everything after aggregate; the feedback, started before it, is awaited at the end."""
-    from processor import commend
+    from processor import breakdown, commend
     from processor.render import documents, summary, workbook
 
     outputs: list[Path] = []
     with _records_only():
         decisions = commend.decide_closing(config, result)  # with the annual titles at a year's close
+    # Computed once: summary.json, tong-hop.xlsx and the báo cáo each show them.
+    breakdowns = breakdown.breakdowns(config, result, decisions)
     # The documents need a small context (their lists are capped): built here, filled by the helper
     # while this process writes the big workbook.
     step(progress, DOCUMENTS)
     job = documents.prepare_documents(
-        config, result, decisions, template_dir_for(config), include_proposal=result.final, today=today
+        config,
+        result,
+        decisions,
+        template_dir_for(config),
+        breakdowns=breakdowns,
+        include_proposal=result.final,
+        today=today,
     )
     document_paths = helper.submit(documents.write_documents, job, out_dir)
     approval_paths: Callable[[], list[Path]] = list
@@ -448,8 +456,12 @@ def _render_all(
         rows = approval.prepare_approval(config, result, decisions, commend.closing_rule_sets(config, result))
         # Plain rows: the second process writes them after the Word documents.
         approval_paths = helper.submit(_approval_job, rows, out_dir / approval.file_name(str(result.period)))
-    outputs.append(workbook.write_summary_workbook(result, config, out_dir / "tong-hop.xlsx", decisions))
-    outputs.append(summary.write_summary_json(result, config, out_dir, decisions))
+    outputs.append(
+        workbook.write_summary_workbook(
+            result, config, out_dir / "tong-hop.xlsx", decisions, breakdowns=breakdowns
+        )
+    )
+    outputs.append(summary.write_summary_json(result, config, out_dir, decisions, breakdowns=breakdowns))
     docs = document_paths()
     outputs += approval_paths()
     outputs += docs

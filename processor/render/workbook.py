@@ -39,6 +39,7 @@ from processor.aggregate import (
     units_to_remind,
     verdict_label,
 )
+from processor.breakdown import BreakdownResult
 from processor.config import Config
 from processor.records import Decision, FileStatus, PeriodResult, ReportingStatus, Submission
 from processor.render import atomic
@@ -728,11 +729,12 @@ def _decisions_sheet(
 
 
 def _breakdowns_sheet(
-    wb: Workbook, result: PeriodResult, config: Config, decisions: Sequence[Decision]
+    wb: Workbook,
+    result: PeriodResult,
+    config: Config,
+    decisions: Sequence[Decision],
+    results: Sequence[BreakdownResult],
 ) -> None:
-    from processor.breakdown import breakdowns
-
-    results = breakdowns(config, result, decisions)
     if not results:
         return
     names = {d.award_id: d.award_name for d in decisions}
@@ -762,9 +764,16 @@ def _breakdowns_sheet(
 
 
 def write_summary_workbook(
-    result: PeriodResult, config: Config, out_path: Path, decisions: Sequence[Decision] = ()
+    result: PeriodResult,
+    config: Config,
+    out_path: Path,
+    decisions: Sequence[Decision] = (),
+    *,
+    breakdowns: Sequence[BreakdownResult],
 ) -> Path:
-    """Write tong-hop.xlsx atomically. Returns `out_path`."""
+    """Write tong-hop.xlsx atomically. Returns `out_path`.
+
+    `breakdowns`: breakdown.breakdowns of `result` and `decisions` (computed once for every output)."""
 
     def build(temp: Path) -> None:
         wb = Workbook(write_only=True)
@@ -779,7 +788,7 @@ def write_summary_workbook(
         fast_sheets = [_units_sheet(wb, result, config, strings), _people_sheet(wb, result, config, strings)]
         fast_sheets.append(_progress_sheet(wb, result, config, strings))
         _months_sheet(wb, result, config)
-        _breakdowns_sheet(wb, result, config, decisions)
+        _breakdowns_sheet(wb, result, config, decisions, breakdowns)
         _findings_sheet(wb, result)
         decided = _decisions_sheet(wb, result, config, decisions, strings)
         if decided is not None:
