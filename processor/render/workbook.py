@@ -479,29 +479,45 @@ def _people_sheet(
     good_codes = {r.code for r in config.ratings if config.rating_rank(r.code) <= good_rank}
     width = len(months)
 
-    def rows():
-        slot_get, unit_name, category, rating_label = (
-            slot_of.get,
-            unit_names.get,
-            category_labels.get,
-            rating_labels.get,
+    def history_cells(history: tuple) -> tuple:
+        """The columns a person's months give, from the month's rating to the campaign's sums."""
+        now = history[-1]
+        by_month: list[str | None] = [None] * width
+        good = registered = social = initiatives = 0
+        for m in history:
+            period, rating = m.period, m.rating
+            at = slot_of.get(id(period), -1)
+            if at == -1:
+                at = slot_of[id(period)] = slots.get(period)
+            if at is not None:
+                by_month[at] = rating
+            good += rating in good_codes
+            registered += m.registered
+            social += m.social
+            initiatives += m.initiatives
+        return (
+            rating_labels.get(now.rating, now.rating),
+            YES_NO[now.registered],
+            YES_NO[now.social],
+            now.initiatives,
+            now.discipline,
+            *by_month,
+            good,
+            registered,
+            social,
+            initiatives,
         )
+
+    def rows():
+        # People with the same months share one history tuple (aggregate._People): a few hundred
+        # distinct ones for 50,000 people, so their columns are made once per history.
+        made: dict[int, tuple] = {}
+        unit_name, category = unit_names.get, category_labels.get
         for person in present:
             history = person.months
-            now = history[-1]
-            by_month: list[str | None] = [None] * width
-            good = registered = social = initiatives = 0
-            for m in history:  # one pass per person: 50,000 of them
-                period, rating = m.period, m.rating
-                at = slot_get(id(period), -1)
-                if at == -1:
-                    at = slot_of[id(period)] = slots.get(period)
-                if at is not None:
-                    by_month[at] = rating
-                good += rating in good_codes
-                registered += m.registered
-                social += m.social
-                initiatives += m.initiatives
+            tail = made.get(id(history))
+            if tail is None:
+                tail = made[id(history)] = history_cells(history)
             code = person.unit_code
             yield (
                 code,
@@ -510,16 +526,7 @@ def _people_sheet(
                 person.birth_date,
                 person.position or None,
                 category(person.category, person.category),
-                rating_label(now.rating, now.rating),
-                YES_NO[now.registered],
-                YES_NO[now.social],
-                now.initiatives,
-                now.discipline,
-                *by_month,
-                good,
-                registered,
-                social,
-                initiatives,
+                *tail,
             )
 
     return sheet.ws, sheet.fast_table("CaNhan", cols, rows(), strings)
@@ -630,10 +637,13 @@ def _findings(result: PeriodResult) -> list[Submission]:
     return [s for s in result.submissions if s.findings and (s.period in (None, result.period))]
 
 
-def _findings_sheet(wb: Workbook, result: PeriodResult) -> None:
+def _findings_sheet(
+    wb: Workbook, result: PeriodResult, strings: SharedStrings
+) -> tuple[object, RowsXml] | None:
+    """Every finding of every file; a province month may hold thousands (a warning a file is common)."""
     subs = _findings(result)
     if not subs:
-        return
+        return None
     cols = [
         Col("STT", 6),
         Col("Tệp", 32),
@@ -649,15 +659,13 @@ def _findings_sheet(wb: Workbook, result: PeriodResult) -> None:
     sheet = _Sheet(wb, SHEET_FINDINGS, cols, freeze="C2")
 
     def rows():
-        i = 0
         for sub in subs:
+            status = FILE_STATUS_LABELS.get(sub.status, sub.status.value)
             for f in sub.findings:
-                i += 1
                 yield [
-                    i,
                     f.file or sub.file.display_name,
                     sub.unit_code,
-                    FILE_STATUS_LABELS.get(sub.status, sub.status.value),
+                    status,
                     str(f.severity),
                     f.sheet,
                     f.cell,
@@ -666,7 +674,7 @@ def _findings_sheet(wb: Workbook, result: PeriodResult) -> None:
                     f.message,
                 ]
 
-    sheet.table("Loi", cols, rows())
+    return sheet.ws, sheet.fast_table("Loi", cols, rows(), strings)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -789,10 +797,9 @@ def write_summary_workbook(
         fast_sheets.append(_progress_sheet(wb, result, config, strings))
         _months_sheet(wb, result, config)
         _breakdowns_sheet(wb, result, config, decisions, breakdowns)
-        _findings_sheet(wb, result)
+        findings = _findings_sheet(wb, result, strings)
         decided = _decisions_sheet(wb, result, config, decisions, strings)
-        if decided is not None:
-            fast_sheets.append(decided)
+        fast_sheets += [sheet for sheet in (findings, decided) if sheet is not None]
         try:
             wb.save(temp)
         except BaseException:
