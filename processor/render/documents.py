@@ -395,8 +395,8 @@ def _data_gap_note(result: PeriodResult) -> str:
 
 
 def _name_key(config: Config, result: PeriodResult):
-    roster = {p.key: i for i, p in enumerate(result.people)}
     if config.documents.name_order == "roster":
+        roster = {p.key: i for i, p in enumerate(result.people)}  # a province's 50,000: only when used
         return lambda d: (roster.get(d.subject_key, len(roster)),)
     return lambda d: (given_name_sort_key(d.subject_name), d.subject_key)
 

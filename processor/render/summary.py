@@ -60,13 +60,12 @@ def iso_time(moment: dt.datetime | None) -> str | None:
     time (or a time that could not be read)."""
     if moment is None or moment == UNKNOWN_TIME:
         return None
-    if moment.tzinfo is None:
+    if moment.tzinfo is None:  # every received time: one replace
+        return moment.replace(microsecond=0, tzinfo=OFFICE_TIME).isoformat()
+    try:
+        moment = moment.astimezone(OFFICE_TIME)
+    except OverflowError:  # a forged Date within hours of year 1 or 9999
         moment = moment.replace(tzinfo=OFFICE_TIME)
-    else:
-        try:
-            moment = moment.astimezone(OFFICE_TIME)
-        except OverflowError:  # a forged Date within hours of year 1 or 9999
-            moment = moment.replace(tzinfo=OFFICE_TIME)
     return moment.replace(microsecond=0).isoformat()
 
 
@@ -138,6 +137,7 @@ def _target(target: TargetResult) -> dict:
 
 
 def _input(sub: Submission) -> dict:
+    errors = sum(f.is_error for f in sub.findings)
     return {
         "name": sub.file.display_name,
         "sha256": sub.file.sha256,
@@ -146,8 +146,8 @@ def _input(sub: Submission) -> dict:
         "period": str(sub.period) if sub.period else None,
         "received_at": iso_time(sub.file.received_at),
         "sender": sub.file.sender,
-        "errors": sum(f.is_error for f in sub.findings),
-        "warnings": sum(not f.is_error for f in sub.findings),
+        "errors": errors,
+        "warnings": len(sub.findings) - errors,
         # Added last: keys are only ever added within a format version.
         "received_from": sub.file.received_source.value,
         "received_time_copied": sub.file.copied,
