@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-slow bench fuzz lint templates clean
+.PHONY: demo test test-slow bench fuzz lint templates findings-doc clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ templates: $(STAMP)
 	$(BIN)/thidua template --master --out processor/data/templates
 	$(BIN)/python -m processor.devtools.word_templates input_templates
 	$(BIN)/python -m processor.devtools.word_templates processor/data/templates
+
+# docs/findings.md from the findings catalogue, processor/findings.py (a test fails when it is stale).
+findings-doc: $(STAMP)
+	$(BIN)/python -m processor.devtools.findings_doc docs/findings.md
 
 clean:
 	rm -rf output/demo build *.egg-info

@@ -51,6 +51,14 @@ from python_calamine import CalamineWorkbook
 for path in open(sys.argv[1], encoding="utf-8").read().splitlines():
     CalamineWorkbook.from_path(path).get_sheet_by_name(sys.argv[2]).to_python()
 """
+READ_CALAMINE_ALL = """
+import sys
+from python_calamine import CalamineWorkbook
+for path in open(sys.argv[1], encoding="utf-8").read().splitlines():
+    book = CalamineWorkbook.from_path(path)
+    for name in book.sheet_names:
+        book.get_sheet_by_name(name).to_python()
+"""
 # Which heavy modules a command imports (issue #6: --help and status load neither pandas nor docxtpl).
 IMPORTS_PROBE = """
 import runpy, sys
@@ -71,6 +79,7 @@ FLOORS = {
     "d_over_b": 1.5,  # d within 1.5x of b
     "a_over_d": 6.0,  # issue #3: ingest + validate at least 6x faster than the pandas loop (status does that)
     "peak_mb": 500.0,
+    "cold_over_all": 3.0,  # issue #16: the cold run within 3x of calamine reading every sheet of every file
 }
 LABELS = {
     "a_pandas_openpyxl": "(a) pandas.read_excel(engine='openpyxl') loop over month 3's staff sheets",
@@ -78,6 +87,7 @@ LABELS = {
     "c_run": "(c) thidua run, month 3, documents included (memo of months 1-2)",
     "d_status": "(d) thidua status, month 3 (copied workspace, memo of months 1-2)",
     "c_cold": "c_cold: thidua run, month 3, no memo (every file of the 3 months read)",
+    "b_all": "b_all: python-calamine reading every sheet of every file of the 3 months (the cold floor)",
 }
 
 
@@ -183,6 +193,8 @@ def bench(n_units: int, staff: int, workdir: Path, *, full: bool, repeat: int, y
     month_files = _arrive(months[last], arriving, inbox)
     listing = root / "month-files.txt"
     listing.write_text("\n".join(str(f) for f in month_files), encoding="utf-8")
+    every_file = root / "all-files.txt"  # where each month's files are now: the inbox
+    every_file.write_text("\n".join(str(f) for f in sorted(inbox.rglob("*.xlsx"))), encoding="utf-8")
 
     period = str(last)
     py = sys.executable
@@ -196,12 +208,13 @@ def bench(n_units: int, staff: int, workdir: Path, *, full: bool, repeat: int, y
             "a_pandas_openpyxl": ([py, "-c", READ_PANDAS, str(listing), STAFF_SHEET], None),
             **steps,
             "c_cold": (_thidua("run", "--period", period, "--out", "cold-output"), root / "cold-output"),
+            "b_all": ([py, "-c", READ_CALAMINE_ALL, str(every_file)], None),
         }
     results: dict = {"units": n_units, "staff": staff, "files": len(month_files), "all_files": 0}
     results["all_files"] = sum(len(files) for files in months.values())
     for name, (command, out) in steps.items():
         timings = []
-        for _ in range(1 if name.startswith(("a_", "c_cold")) else repeat):
+        for _ in range(1 if name.startswith(("a_", "c_cold", "b_all")) else repeat):
             if out is not None:
                 if name == "c_cold":
                     shutil.rmtree(out, ignore_errors=True)
@@ -304,6 +317,7 @@ def results_text(runs: list[dict], args) -> str:
     full = runs[-1]
     a, b, c, d = (full[k][0] for k in ("a_pandas_openpyxl", "b_calamine", "c_run", "d_status"))
     peak = max(full[k][1] for k in ("c_run", "d_status", "c_cold"))
+    cold, every_sheet = full["c_cold"][0], full["b_all"][0]
     ratios = [
         ("c/b (run vs calamine floor)", c / b, f"<= {FLOORS['c_over_b']:g}", c / b <= FLOORS["c_over_b"]),
         (
@@ -324,6 +338,12 @@ def results_text(runs: list[dict], args) -> str:
             peak,
             f"< {FLOORS['peak_mb']:g}",
             peak < FLOORS["peak_mb"],
+        ),
+        (
+            "c_cold/b_all (cold run vs calamine reading every sheet of the same files)",
+            cold / every_sheet,
+            f"<= {FLOORS['cold_over_all']:g}",
+            cold / every_sheet <= FLOORS["cold_over_all"],
         ),
     ]
     command = "python benchmarks/run_bench.py " + " ".join(sys.argv[1:])

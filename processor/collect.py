@@ -44,6 +44,7 @@ from email.utils import parseaddr, parsedate_to_datetime
 from fractions import Fraction
 from pathlib import Path
 
+from processor import findings as catalogue
 from processor.config import Config
 from processor.mail.journal import message_id, received_times
 from processor.records import (
@@ -52,7 +53,6 @@ from processor.records import (
     Finding,
     Incoming,
     ReceivedFile,
-    Severity,
     Submission,
     TimeSource,
     UserError,
@@ -184,13 +184,14 @@ def _reopen_email(data: bytes, suffix: str) -> _Email:
 
 
 class _SourceProblem(Exception):
-    """A file that cannot be taken, with the finding that says why."""
+    """A file that cannot be taken, with the finding that says why (`key` in processor/findings.py, its
+    message filled from `fields`)."""
 
-    def __init__(
-        self, code: str, message: str, severity: Severity = Severity.ERROR, value: str | None = None
-    ):
+    def __init__(self, key: str, value: str | None = None, **fields: object):
+        entry = catalogue.CATALOGUE[key]
+        message = entry.format(fields)
         super().__init__(message)
-        self.code, self.message, self.severity, self.value = code, message, severity, value
+        self.code, self.message, self.severity, self.value = entry.code, message, entry.severity, value
         self.sender: str | None = None  # an e-mail that could not be taken still says who sent it, when
         self.sent_at: dt.datetime | None = None
         self.time_source = TimeSource.MTIME  # of sent_at
@@ -301,7 +302,7 @@ class _Collector:
                 info = entry.stat(follow_symlinks=False)
                 kind = _kind(entry.path, info)
             except OSError as exc:
-                self._not_taken(path, display, None, _SourceProblem("file_unreadable", _os_reason(exc)))
+                self._not_taken(path, display, None, _unreadable_file(exc))
                 continue
             if getattr(info, "st_file_attributes", 0) & _WINDOWS_HIDDEN:
                 self.collected.skipped.append(path)
@@ -323,7 +324,7 @@ class _Collector:
             with os.scandir(folder) as entries:
                 return sorted(entries, key=lambda e: nfc(e.name))
         except OSError as exc:
-            self._not_taken(folder, display, None, _SourceProblem("folder_unreadable", _folder_reason(exc)))
+            self._not_taken(folder, display, None, _unreadable_folder(exc))
             return None
 
     def add_file(self, path: Path, display: str, named: bool = False) -> None:
@@ -332,16 +333,11 @@ class _Collector:
         data = None
         try:
             if named and not os.path.lexists(path):
-                raise _SourceProblem("file_not_found", _not_found_message(display))
+                raise _not_found(display)
             if named and is_clutter_name(path.name):
-                raise _SourceProblem(
-                    "not_a_report",
-                    "Đây là tệp khóa hoặc tệp tạm do Excel, LibreOffice hay hệ điều hành tạo ra, không phải "
-                    "báo cáo; đã bỏ qua.",
-                    Severity.WARNING,
-                )
+                raise _SourceProblem("not_a_report/clutter")
             if suffix not in WORKBOOK_SUFFIXES and suffix not in EMAIL_SUFFIXES:
-                raise _SourceProblem("not_a_report", _not_a_report_message(suffix), Severity.WARNING)
+                raise _not_a_report(suffix)
             data, mtime = _read_stable(path, self.limit, self.limit_mb)
             if suffix in WORKBOOK_SUFFIXES:
                 self._found(ReceivedFile(display, path, _sha256(data), mtime, modified=mtime), data)
@@ -354,9 +350,7 @@ class _Collector:
         try:
             message = _open_email(data, suffix, self.max_attachments)
         except _EmailUnreadable as exc:
-            raise _SourceProblem(
-                "email_unreadable", _email_unreadable_message(suffix), value=str(exc)[:200] or None
-            ) from None
+            raise _email_unreadable(suffix, str(exc)[:200] or None) from None
         own_times = ((TimeSource.RECEIVED, message.relayed_at), (TimeSource.DATE, message.sent_at))
         if self.mailbox_times:
             own_times = ((TimeSource.MAILBOX, self.mailbox_times.get(_sha256(data))), *own_times)
@@ -395,51 +389,38 @@ class _Collector:
             self._found(received, attachment.data)
         if not taken:
             shown_others = ", ".join(others[:10]) + (", …" if len(others) > 10 else "")
-            listing = f" Tệp đính kèm trong thư: {shown_others}." if others else ""
+            details = [catalogue.hint("attachments_listed", names=shown_others)] if others else []
             if any(name.lower() == "winmail.dat" for name in others):
                 # Outlook's rich-text format hides the attachments inside winmail.dat (TNEF).
-                listing += (
-                    " Tệp winmail.dat do Outlook tạo khi gửi thư dạng Rich Text: mở thư bằng Outlook để lưu "
-                    "tệp đính kèm, hoặc đề nghị đơn vị gửi lại thư ở dạng HTML."
-                )
+                details.append(catalogue.hint("winmail"))
             if message.forwarded:
-                listing += (
-                    " Thư có kèm thư khác (chuyển tiếp dạng tệp đính kèm): mở thư đó và lưu tệp biểu mẫu "
-                    "vào thư mục nhận."
-                )
+                details.append(catalogue.hint("forwarded"))
             if message.dropped:
-                listing += " " + self._dropped_message(message)
+                details.append(self._dropped_message(message))
             archives = [n for n in others if Path(n).suffix.lower() in _ARCHIVE_SUFFIXES]
             if archives:
-                listing += (
-                    " Tệp nén đính kèm: lưu tệp nén vào thư mục nhận, giải nén các biểu mẫu trong đó "
-                    "rồi chạy lại."
-                )
+                details.append(catalogue.hint("archives"))
             problem = _SourceProblem(
                 "no_workbook_attachment",
-                "Thư không có tệp biểu mẫu báo cáo đính kèm (.xlsx, .xlsm, .xls, .ods); đã bỏ qua." + listing,
-                Severity.WARNING,
                 # The attachments' names: a .zip among them is the clerk's to unpack (run_report.for_clerk).
                 value="; ".join(others[:10])[:500] or None,
+                details="".join(" " + d for d in details),
             )
             problem.sender = message.sender
             if source is not TimeSource.MTIME:
                 problem.sent_at, problem.time_source = received_at, source
             raise problem
         if message.dropped:
-            problem = _SourceProblem("too_many_attachments", self._dropped_message(message), Severity.WARNING)
+            problem = _SourceProblem(
+                "too_many_attachments", limit=self.max_attachments, dropped=message.dropped
+            )
             problem.sender = message.sender
             if source is not TimeSource.MTIME:
                 problem.sent_at, problem.time_source = received_at, source
             self._not_taken(path, display, received_at, problem)
 
     def _dropped_message(self, message: _Email) -> str:
-        return (
-            f"Thư có hơn {self.max_attachments} tệp đính kèm (tính cả thư chuyển tiếp kèm theo): chỉ "
-            f"{self.max_attachments} tệp đầu được xem xét, {message.dropped} tệp còn lại đã bỏ qua. Đề nghị "
-            "đơn vị gửi mỗi báo cáo một thư; nếu thư này đúng là thư tổng hợp, lưu các tệp báo cáo vào thư "
-            "mục nhận hoặc tăng validation.max_attachments trong config.toml."
-        )
+        return catalogue.message("too_many_attachments", limit=self.max_attachments, dropped=message.dropped)
 
     # recording
     def _found(self, received: ReceivedFile, data: bytes) -> None:
@@ -552,23 +533,27 @@ def _time_not_believed(
 ) -> Finding:
     label = _TIME_LABELS[source]
     when = f"{moment:%H:%M} ngày {format_date(moment.date())}"
+    label = f"{label[0].upper()}{label[1:]}"
+    consequence = " " + catalogue.hint("not_replacing") if used is TimeSource.MTIME else ""
     if too_late or earliest is None:
-        why = "muộn hơn thời điểm đọc tệp quá một ngày"
-    else:
-        why = f"trước ngày bắt đầu đợt thi đua ({format_date(earliest.date())})"
-    consequence = (
-        " Tệp này không thay thế được báo cáo khác của đơn vị có thời điểm nhận đáng tin cậy."
-        if used is TimeSource.MTIME
-        else ""
-    )
-    return Finding(
-        Severity.WARNING,
-        "received_time_not_believed",
-        f"{label[0].upper()}{label[1:]} là {when}, {why}, nên không được dùng làm thời điểm nhận (thư có thể "
-        f"bị giả mạo, hoặc đồng hồ máy gửi bị sai). Thời điểm nhận lấy theo {_TIME_LABELS[used]}."
-        f"{consequence} Kiểm tra lại thư với đơn vị.",
+        return catalogue.finding(
+            "received_time_not_believed/too_late",
+            display,
+            value=when,
+            label=label,
+            when=when,
+            used=_TIME_LABELS[used],
+            consequence=consequence,
+        )
+    return catalogue.finding(
+        "received_time_not_believed/before_campaign",
         display,
         value=when,
+        label=label,
+        when=when,
+        start=format_date(earliest.date()),
+        used=_TIME_LABELS[used],
+        consequence=consequence,
     )
 
 
@@ -617,17 +602,13 @@ def _read_stable(path: Path, limit: int | None, limit_mb: int = 0) -> tuple[byte
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # O_NOFOLLOW: a link put there since the status above
             raise _link_problem(path) from None
-        raise _SourceProblem("file_unreadable", _os_reason(exc)) from None
+        raise _unreadable_file(exc) from None
     if limit is not None and len(data) > limit:
         raise _too_large(len(data), limit_mb)
     _check_regular(after.st_mode)
     unchanged = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
     if not unchanged or len(data) != after.st_size:
-        raise _SourceProblem(
-            "file_changing",
-            "Tệp đang thay đổi trong lúc đọc (có thể đang được chép vào thư mục). "
-            "Chờ chép xong rồi chạy lại.",
-        )
+        raise _SourceProblem("file_changing")
     return data, to_vietnam_time(dt.datetime.fromtimestamp(after.st_mtime, dt.UTC))
 
 
@@ -639,7 +620,7 @@ def _open_as_found(path: str, flags: int) -> int:
 
 def _check_regular(mode: int) -> None:
     if stat.S_ISDIR(mode):
-        raise _SourceProblem("file_unreadable", "Đây là một thư mục, không phải tệp.")
+        raise _SourceProblem("file_unreadable/folder")
     if not stat.S_ISREG(mode):
         raise _special_file_problem()
 
@@ -869,46 +850,25 @@ def _shown(name: str) -> str:
 # -- messages --------------------------------------------------------------------------------------
 
 
-def _not_a_report_message(suffix: str) -> str:
+def _not_a_report(suffix: str) -> _SourceProblem:
     suffix = one_line(suffix)  # a name that is not UTF-8 ("0.\udc80") must still print
     if suffix in _RESAVE_SUFFIXES:
-        return (
-            f"Tệp định dạng {suffix} không phải biểu mẫu báo cáo. Đề nghị đơn vị mở tệp, lưu lại dạng "
-            "Excel Workbook (.xlsx) rồi gửi lại; tệp này đã bỏ qua."
-        )
+        return _SourceProblem("not_a_report/resave", suffix=suffix)
     if suffix in _ARCHIVE_SUFFIXES:
-        return (
-            f"Tệp nén {suffix} không phải biểu mẫu báo cáo: giải nén các biểu mẫu trong đó vào thư mục nhận "
-            "rồi chạy lại; tệp nén đã bỏ qua."
-        )
-    kind = f"Tệp {suffix}" if suffix else "Tệp không có phần mở rộng"
-    return (
-        f"{kind} không phải biểu mẫu báo cáo (chỉ nhận bảng tính .xlsx, .xlsm, .xls, .ods hoặc thư điện "
-        "tử .eml, .msg có đính kèm biểu mẫu); đã bỏ qua."
-    )
+        return _SourceProblem("not_a_report/archive", suffix=suffix)
+    if suffix:
+        return _SourceProblem("not_a_report/suffix", suffix=suffix)
+    return _SourceProblem("not_a_report/no_suffix")
 
 
-def _email_unreadable_message(suffix: str) -> str:
-    suffix = one_line(suffix)
-    if suffix == ".msg":
-        return (
-            "Tệp .msg bị hỏng hoặc không phải thư Outlook, không đọc được. Mở thư trong Outlook, lưu lại "
-            "(File › Save As) hoặc lưu riêng tệp đính kèm vào thư mục nhận rồi chạy lại."
-        )
-    return (
-        "Tệp .eml bị hỏng hoặc không phải thư điện tử (không có phần tiêu đề thư), không đọc được. Lưu lại "
-        "thư từ chương trình thư điện tử, hoặc lưu riêng tệp đính kèm vào thư mục nhận rồi chạy lại."
-    )
+def _email_unreadable(suffix: str, detail: str | None) -> _SourceProblem:
+    msg = one_line(suffix) == ".msg"
+    return _SourceProblem("email_unreadable/msg" if msg else "email_unreadable/eml", value=detail)
 
 
 def _too_large(size: int, limit_mb: int) -> _SourceProblem:
     size_mb = format_decimal(Fraction(size, 1024 * 1024), 1)
-    return _SourceProblem(
-        "file_too_large",
-        f"Tệp dung lượng {size_mb} MB, vượt giới hạn {limit_mb} MB nên không được đọc. Kiểm tra lại tệp; "
-        "nếu đúng là báo cáo, tăng validation.max_file_mb trong config.toml.",
-        value=f"{size_mb} MB",
-    )
+    return _SourceProblem("file_too_large/inbox", value=f"{size_mb} MB", size_mb=size_mb, limit_mb=limit_mb)
 
 
 def _link_problem(path: Path) -> _SourceProblem:
@@ -916,62 +876,38 @@ def _link_problem(path: Path) -> _SourceProblem:
         target = _shown(os.readlink(path))[:300] or None
     except (OSError, ValueError):
         target = None
-    return _SourceProblem(
-        "link_not_followed",
-        "Đây là lối tắt (liên kết tới một tệp hay thư mục ở nơi khác), không phải tệp nhận được: chương "
-        "trình không mở lối tắt để không đọc nhầm tệp nằm ngoài thư mục nhận. Chép chính tệp báo cáo vào "
-        "thư mục nhận rồi chạy lại.",
-        Severity.WARNING,
-        value=target,
-    )
+    return _SourceProblem("link_not_followed", value=target)
 
 
 def _special_file_problem() -> _SourceProblem:
-    return _SourceProblem(
-        "special_file",
-        "Đây không phải tệp thông thường (ống dẫn, socket hoặc tệp thiết bị) nên không được mở. Xóa mục này "
-        "khỏi thư mục nhận; báo cáo phải là tệp Excel hoặc thư điện tử đã lưu.",
-        Severity.WARNING,
-    )
+    return _SourceProblem("special_file")
 
 
 def _too_deep_problem() -> _SourceProblem:
-    return _SourceProblem(
-        "folder_too_deep",
-        f"Thư mục này nằm sâu hơn {MAX_FOLDER_DEPTH} cấp trong thư mục nhận nên không được mở; các tệp bên "
-        "trong chưa được kiểm tra. Chuyển các tệp báo cáo lên thư mục ít cấp hơn rồi chạy lại.",
-    )
+    return _SourceProblem("folder_too_deep", depth=MAX_FOLDER_DEPTH)
 
 
-def _not_found_message(display: str) -> str:
+def _not_found(display: str) -> _SourceProblem:
     """A file named on the command line that is not there: a typo or the wrong folder, not a deletion."""
     folder = (Path.cwd() / display).parent
-    where = f"trong thư mục {folder}" if folder.is_dir() else f"vì không có thư mục {folder}"
-    return (
-        f"Không có tệp này: không tìm thấy “{Path(display).name}” {where}. Kiểm tra lại tên tệp (cả phần "
-        "đuôi, như .xlsx) và thư mục; tên có dấu cách phải đặt trong dấu nháy kép."
+    return _SourceProblem(
+        "file_not_found/in_folder" if folder.is_dir() else "file_not_found/no_folder",
+        name=Path(display).name,
+        folder=folder,
     )
 
 
-def _os_reason(exc: OSError) -> str:
+def _unreadable_file(exc: OSError) -> _SourceProblem:
     if isinstance(exc, FileNotFoundError):
-        return (
-            "Tệp không còn trong thư mục (đã bị xóa hoặc di chuyển trong lúc chạy). Chạy lại khi các tệp đã "
-            "được chép xong."
-        )
+        return _SourceProblem("file_unreadable/gone")
     if isinstance(exc, PermissionError):
-        return (
-            "Không có quyền đọc tệp, hoặc tệp đang bị chương trình khác khóa. Đóng tệp hoặc cấp quyền đọc "
-            "rồi chạy lại."
-        )
+        return _SourceProblem("file_unreadable/permission")
     if isinstance(exc, IsADirectoryError):
-        return "Đây là một thư mục, không phải tệp."
-    return f"Không đọc được tệp: {exc.strerror or exc}."
+        return _SourceProblem("file_unreadable/folder")
+    return _SourceProblem("file_unreadable/other", reason=exc.strerror or exc)
 
 
-def _folder_reason(exc: OSError) -> str:
+def _unreadable_folder(exc: OSError) -> _SourceProblem:
     if isinstance(exc, PermissionError):
-        return (
-            "Không có quyền mở thư mục này; các tệp bên trong chưa được kiểm tra. Cấp quyền đọc rồi chạy lại."
-        )
-    return f"Không mở được thư mục này ({exc.strerror or exc}); các tệp bên trong chưa được kiểm tra."
+        return _SourceProblem("folder_unreadable/permission")
+    return _SourceProblem("folder_unreadable/other", reason=exc.strerror or exc)

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from processor import commend
+from processor import findings as catalogue
 from processor.config import Config, RuleSet
-from processor.records import Decision, Period, PeriodResult, UserError
+from processor.records import Decision, Period, PeriodResult, Severity, UserError
 from processor.render import approval
 from processor.vntext import clean, fold
 
@@ -41,6 +42,12 @@ class Finding:
 
     def line(self) -> str:
         return f"Dòng {self.row}: {self.message}" if self.row else self.message
+
+
+def _note(key: str, row: int | None, **fields: object) -> Finding:
+    """The approval finding `key` of the catalogue (processor/findings.py): its errors are blocking."""
+    entry = catalogue.CATALOGUE[key]
+    return Finding(row, entry.format(fields), entry.severity is Severity.ERROR)
 
 
 @dataclass
@@ -133,7 +140,7 @@ def _read_rows(config: Config, path: Path) -> tuple[list[_Row], str | None, list
     sheet = book.sheet(approval.SHEET) if book.readable else None
     if sheet is None:
         reasons = "; ".join(f.message for f in book.findings) or f"không có sheet “{approval.SHEET}”"
-        return [], None, [Finding(None, f"Không đọc được bảng duyệt {path.name}: {reasons}.", True)]
+        return [], None, [_note("approval_unreadable", None, name=path.name, reasons=reasons)]
     info = book.sheet(approval.INFO_SHEET)
     period = None
     if info is not None:
@@ -217,22 +224,18 @@ def review(
         rows, period, findings = _read_rows(config, workbook)
         if period is not None and period != str(result.period):
             findings.append(
-                Finding(
+                _note(
+                    "approval_other_period",
                     None,
-                    f"Bảng duyệt {workbook.name} là của kỳ {period}, không phải kỳ {result.period}: "
-                    f"không dùng được. Ghi ý kiến Hội đồng vào tệp "
-                    f"{approval.file_name(str(result.period))} của kỳ này.",
-                    True,
+                    name=workbook.name,
+                    period=period,
+                    current=result.period,
+                    expected_name=approval.file_name(str(result.period)),
                 )
             )
         elif period is None and not findings:
             findings.append(
-                Finding(
-                    None,
-                    f"Bảng duyệt {workbook.name} không có sheet “{approval.INFO_SHEET}” ghi kỳ báo cáo: "
-                    "không xác định được bảng của kỳ nào. Dùng tệp do chương trình lập cho kỳ này.",
-                    True,
-                )
+                _note("approval_period_unknown", None, name=workbook.name, info_sheet=approval.INFO_SHEET)
             )
     index = _Index(config, result, decisions)
     chosen: dict[tuple[str, str], tuple[int, Decision]] = {}  # (subject, key) -> (row, decision)
@@ -247,10 +250,14 @@ def review(
         if agreed not in (fold(approval.YES), fold(approval.NO)):
             what = f"ghi “{row.agreed}”" if row.agreed else "để trống"
             findings.append(
-                Finding(
+                _note(
+                    "approval_agreed_invalid",
                     row.row,
-                    f"{found.subject_name} ({found.award_name}): cột “Hội đồng đồng ý” {what}; chỉ nhận "
-                    f"“{approval.YES}” hoặc “{approval.NO}”. Chưa đưa vào Quyết định.",
+                    subject=found.subject_name,
+                    award=found.award_name,
+                    what=what,
+                    yes=approval.YES,
+                    no=approval.NO,
                 )
             )
             continue
@@ -263,21 +270,24 @@ def review(
             first_row, first = chosen[subject]
             where = f"dòng {first_row}" if first_row else "danh sách"
             findings.append(
-                Finding(
+                _note(
+                    "approval_second_award",
                     row.row,
-                    f"{found.subject_name} đã có ở {where} ({first.award_name}); một thành tích chỉ khen "
-                    "một hình thức, dòng này không được đưa vào Quyết định.",
+                    subject=found.subject_name,
+                    where=where,
+                    award=first.award_name,
                 )
             )
             continue
         if not found.proposed and not commend.meets_criteria(found):
             reasons = "; ".join(o.reason for o in found.outcomes if not o.passed) or "không được đề nghị"
             findings.append(
-                Finding(
+                _note(
+                    "approval_not_eligible",
                     row.row,
-                    f"{found.subject_name}: chưa đạt tiêu chuẩn {found.award_name} theo bộ tiêu chuẩn "
-                    f"({reasons}). Hội đồng vẫn đồng ý khen thưởng: đưa vào Quyết định và ghi nhận vào "
-                    "hồ sơ.",
+                    subject=found.subject_name,
+                    award=found.award_name,
+                    reasons=reasons,
                 )
             )
             not_eligible.append(found)
@@ -298,9 +308,15 @@ def _match(row: _Row, index: _Index, findings: list[Finding]) -> Decision | None
         subject = commend.INDIVIDUAL if row.unit or row.key.count("|") else commend.COLLECTIVE
     else:
         findings.append(
-            Finding(row.row, f"{name}: cột “Tập thể / Cá nhân” ghi “{row.subject}”; chọn "
-                    f"“{approval.COLLECTIVE_TEXT}” hoặc “{approval.INDIVIDUAL_TEXT}”.")
-        )  # fmt: skip
+            _note(
+                "approval_subject_invalid",
+                row.row,
+                name=name,
+                subject=row.subject,
+                collective=approval.COLLECTIVE_TEXT,
+                individual=approval.INDIVIDUAL_TEXT,
+            )
+        )
         return None
     awards = index.awards.get((subject, fold(row.award)), [])
     if not row.award or not awards:
@@ -308,30 +324,19 @@ def _match(row: _Row, index: _Index, findings: list[Finding]) -> Decision | None
         names = {d.award_id: d.award_name for by in index.by_subject.values() for d in by.values()}
         allowed = ", ".join(dict.fromkeys(names[a] for a in known)) or "(không có)"
         what = f"“{row.award}”" if row.award else "(để trống)"
-        findings.append(
-            Finding(
-                row.row,
-                f"{name}: hình thức khen thưởng {what} không có trong bộ tiêu chuẩn; dùng: {allowed}.",
-            )
-        )
+        findings.append(_note("approval_award_unknown", row.row, name=name, what=what, allowed=allowed))
         return None
     if subject == commend.COLLECTIVE:
         code = index.units.get(fold(row.name)) or index.units.get(fold(row.unit))
         if code is None:
-            findings.append(
-                Finding(row.row, f"Tập thể “{name}” không có trong danh sách đơn vị (config.toml); kiểm tra "
-                        "lại tên hoặc ghi mã đơn vị.")
-            )  # fmt: skip
+            findings.append(_note("approval_unit_unknown/collective", row.row, name=name))
             return None
         key = code
     else:
         code = index.units.get(fold(row.unit))
         if code is None:
             what = f"“{row.unit}”" if row.unit else "(để trống)"
-            findings.append(
-                Finding(row.row, f"{name}: đơn vị {what} không có trong danh sách đơn vị (config.toml); ghi "
-                        "đúng tên hoặc mã đơn vị.")
-            )  # fmt: skip
+            findings.append(_note("approval_unit_unknown/individual", row.row, name=name, what=what))
             return None
         keys = index.people.get((code, fold(row.name)), [])
         if row.key in keys:
@@ -339,21 +344,15 @@ def _match(row: _Row, index: _Index, findings: list[Finding]) -> Decision | None
         elif len(keys) == 1:
             key = keys[0]
         elif keys:
-            findings.append(
-                Finding(row.row, f"{name}: đơn vị có {len(keys)} người cùng tên; giữ nguyên mã ở cột cuối "
-                        "hoặc ghi thêm để phân biệt.")
-            )  # fmt: skip
+            findings.append(_note("approval_person_ambiguous", row.row, name=name, count=len(keys)))
             return None
         else:
-            findings.append(
-                Finding(row.row, f"Không tìm thấy “{name}” trong danh sách cá nhân của đơn vị "
-                        f"{row.unit} trong các báo cáo của đợt; kiểm tra chính tả họ tên và đơn vị.")
-            )  # fmt: skip
+            findings.append(_note("approval_person_unknown", row.row, name=name, unit=row.unit))
             return None
     by_award = index.by_subject.get((subject, key), {})
     decision = next((by_award[a] for a in awards if a in by_award), None)
     if decision is None:  # pragma: no cover - every subject is judged for every award of its kind
-        findings.append(Finding(row.row, f"{name}: chưa được xét {row.award}."))
+        findings.append(_note("approval_not_judged", row.row, name=name, award=row.award))
     return decision
 
 

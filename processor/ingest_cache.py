@@ -20,6 +20,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from processor import findings as catalogue
 from processor import form
 from processor.config import Config
 from processor.records import (
@@ -296,17 +297,9 @@ def _was_accepted(entry: bytes) -> bool:
 
 def refused_finding(sub: Submission) -> Finding:
     """The finding on a file accepted under the rules of an earlier run and refused under today's."""
-    used = (
-        "chỉ các dòng hợp lệ được dùng (--accept-partial)"
-        if sub.status is FileStatus.ACCEPTED_PARTIAL
-        else "số liệu của tệp không còn được dùng để tổng hợp"
-    )
-    return Finding(
-        Severity.WARNING,
-        REFUSED_CODE,
-        "Tệp này đã được chấp nhận ở lần chạy trước; theo quy định kiểm tra hiện hành (config.toml hoặc "
-        f"biểu mẫu đã thay đổi) tệp có lỗi nên {used}. Xem các lỗi của tệp; nếu quy định mới là đúng, đề "
-        "nghị đơn vị sửa và gửi lại, nếu không thì khôi phục quy định cũ trong config.toml rồi chạy lại.",
+    partial = sub.status is FileStatus.ACCEPTED_PARTIAL
+    return catalogue.finding(
+        "refused_after_rule_change/partial" if partial else "refused_after_rule_change/rejected",
         sub.file.display_name,
     )
 

@@ -40,8 +40,9 @@ from typing import TypeVar
 
 import python_calamine
 
+from processor import findings as catalogue
 from processor.config import Validation
-from processor.records import Finding, Severity
+from processor.records import Finding
 from processor.vntext import clean, format_int, legacy_font_encoding, slug, xml_safe
 
 # Sheet names are compared tolerantly; the same few names come in every file.
@@ -214,13 +215,15 @@ def column_letter(number: int) -> str:
 
 
 class _Refused(Exception):
-    """The file cannot be read safely; carries the finding that says why."""
+    """The file cannot be read safely; carries the finding that says why (`key` in processor/findings.py,
+    its message filled from `fields`)."""
 
-    def __init__(self, code: str, message: str, sheet: str | None = None):
+    def __init__(self, key: str, sheet: str | None = None, **fields: object):
+        message = catalogue.message(key, **fields)
         super().__init__(message)
         # Messages quote part and sheet names from the file itself: control characters (an escape
         # sequence for the clerk's terminal) are dropped here, as the reader drops them from cell values.
-        self.code, self.message = code, xml_safe(message)
+        self.key, self.code, self.message = key, catalogue.CATALOGUE[key].code, xml_safe(message)
         self.sheet = None if sheet is None else xml_safe(sheet)
 
 
@@ -240,32 +243,23 @@ def read_workbook(
     try:
         return _read(data, file_name, limits, wanted_slugs)
     except _Refused as refused:
-        finding = Finding(Severity.ERROR, refused.code, refused.message, file_name, refused.sheet)
+        severity = catalogue.CATALOGUE[refused.key].severity
+        finding = Finding(severity, refused.code, refused.message, file_name, refused.sheet)
         kind = "xlsx" if data.startswith(ZIP_MAGICS) else "xls" if data.startswith(OLE_MAGIC) else "unknown"
         return RawWorkbook(file_name, kind, findings=[finding], readable=False)
 
 
 def _read(data: bytes, file_name: str, limits: Validation, wanted: set[str] | None) -> RawWorkbook:
     if not data:
-        raise _Refused(
-            "file_empty", "Tệp rỗng (0 byte): tệp bị lỗi khi gửi hoặc lưu. Đề nghị đơn vị gửi lại."
-        )
+        raise _Refused("file_empty")
     if len(data) > limits.max_file_mb * MB:
-        raise _Refused(
-            "file_too_large",
-            f"Tệp quá lớn ({_mb(len(data))} MB; giới hạn {limits.max_file_mb} MB). Biểu mẫu báo cáo thi "
-            "đua thường dưới 1 MB: xóa hình ảnh, sheet thừa rồi gửi lại.",
-        )
+        raise _Refused("file_too_large/workbook", size_mb=_mb(len(data)), limit_mb=limits.max_file_mb)
     if data.startswith(ZIP_MAGICS):
         return _read_xlsx(data, file_name, limits, wanted)
     if data.startswith(OLE_MAGIC):
         return _read_ole(data, file_name, limits, wanted)
     kind = _looks_like(data)
-    raise _Refused(
-        "not_workbook",
-        f"Tệp không phải bảng tính Excel: nội dung là {kind}, dù tên tệp có thể là .xlsx. Đề nghị đơn vị "
-        "gửi đúng tệp Excel (.xlsx) của biểu mẫu báo cáo.",
-    )
+    raise _Refused("not_workbook/renamed", kind=kind)
 
 
 def _mb(size: int) -> str:
@@ -323,11 +317,7 @@ def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str]
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except _ZIP_ERRORS:
-        raise _Refused(
-            "corrupt",
-            "Tệp bị hỏng hoặc không đầy đủ (có thể do tải về bị gián đoạn): không mở được. Đề nghị đơn vị "
-            "mở thử tệp trên máy của mình, lưu lại và gửi lại.",
-        ) from None
+        raise _Refused("corrupt/package") from None
     _check_zip_directory(infos, limits)
     parts = _package_parts(infos)
     if "mimetype" in parts:
@@ -335,17 +325,9 @@ def _read_xlsx(data: bytes, file_name: str, limits: Validation, wanted: set[str]
     workbook_path = _office_document(data, parts)
     if workbook_path is None:
         kind = next((words for name, words in _OTHER_ZIPS if name in parts), "một tệp nén zip")
-        raise _Refused(
-            "not_workbook",
-            f"Tệp không phải bảng tính Excel: nội dung là {kind}. Đề nghị đơn vị gửi tệp Excel (.xlsx) của "
-            "biểu mẫu báo cáo.",
-        )
+        raise _Refused("not_workbook/document", kind=kind)
     if workbook_path.endswith(".bin"):
-        raise _Refused(
-            "unsupported_format",
-            "Tệp là bảng tính Excel nhị phân (.xlsb), chương trình chưa đọc được định dạng này. Mở tệp "
-            "bằng Excel, chọn Lưu thành (Save As) kiểu “Excel Workbook (*.xlsx)” rồi gửi lại.",
-        )
+        raise _Refused("unsupported_format/xlsb")
     if _entry(parts, "mimetype") or _entry(parts, "xl/workbook.bin"):
         # Another format's main part beside the workbook: when calamine's .xlsx reader fails on the
         # package it tries its .xlsb and OpenDocument readers next, on parts this check never read.
@@ -413,11 +395,7 @@ def _check_string_copies(shared: bytes, sheet_bytes: int) -> None:
     longest = max((b - a for a, b in itertools.pairwise(starts)), default=len(shared))
     if longest * cells > STRING_COPIES_BYTES:
         raise _Refused(
-            "strings_too_large",
-            f"Tệp có đoạn văn bản dài tới {format_int(longest)} byte có thể được dùng ở rất nhiều ô: đọc "
-            f"tệp sẽ cần hơn {STRING_COPIES_BYTES // MB} MB bộ nhớ, không phải biểu mẫu báo cáo bình "
-            "thường, có thể là tệp độc hại. Đề nghị đơn vị xóa các ô chứa văn bản quá dài hoặc lặp lại "
-            "bất thường, lưu lại rồi gửi lại.",
+            "strings_too_large/long", length=format_int(longest), limit_mb=STRING_COPIES_BYTES // MB
         )
 
 
@@ -447,47 +425,35 @@ def _check_zip_directory(infos: list[zipfile.ZipInfo], limits: Validation) -> No
     """Refuse a zip bomb from its central directory, before inflating a single byte."""
     if len(infos) > limits.max_zip_entries:
         raise _Refused(
-            "zip_too_many_entries",
-            f"Tệp có {format_int(len(infos))} thành phần bên trong (giới hạn "
-            f"{format_int(limits.max_zip_entries)}): không phải biểu mẫu báo cáo bình thường, có thể là "
-            "tệp độc hại. Không mở tệp này; đề nghị đơn vị gửi lại biểu mẫu.",
+            "zip_too_many_entries", count=format_int(len(infos)), limit=format_int(limits.max_zip_entries)
         )
     total = sum(info.file_size for info in infos)
     if total > limits.max_uncompressed_mb * MB:
-        raise _Refused(
-            "zip_too_large",
-            f"Tệp khi giải nén lớn tới {_mb(total)} MB (giới hạn {limits.max_uncompressed_mb} MB): không "
-            "phải biểu mẫu báo cáo bình thường, có thể là tệp độc hại (“bom nén”). Không mở tệp này; đề "
-            "nghị đơn vị gửi lại biểu mẫu.",
-        )
+        raise _Refused("zip_too_large", size_mb=_mb(total), limit_mb=limits.max_uncompressed_mb)
     for info in infos:
         if info.flag_bits & 0x1:
             raise _encrypted()
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise _Refused(
-                "unsupported_format",
-                f"Thành phần “{info.filename}” của tệp dùng kiểu nén không chuẩn của Excel. Mở tệp bằng "
-                "Excel, lưu lại dạng .xlsx rồi gửi lại.",
-            )
+            raise _Refused("unsupported_format/compression", part=info.filename)
         if (
             info.file_size >= RATIO_MIN_BYTES
             and info.file_size > info.compress_size * limits.max_compression_ratio
         ):
             ratio = info.file_size // max(info.compress_size, 1)
             raise _Refused(
-                "zip_bomb",
-                f"Thành phần “{info.filename}” nén với tỷ lệ bất thường ({format_int(ratio)} lần; giới hạn "
-                f"{format_int(limits.max_compression_ratio)}): có thể là tệp độc hại (“bom nén”). Không mở "
-                "tệp này; đề nghị đơn vị gửi lại biểu mẫu.",
+                "zip_bomb/ratio",
+                part=info.filename,
+                ratio=format_int(ratio),
+                limit=format_int(limits.max_compression_ratio),
             )
         if info.file_size > limits.max_part_mb * MB:
             # One part inflated whole is what costs memory: a 100 MB sharedStrings.xml that compresses only
             # 5x passes the ratio check but would take half a gigabyte to read.
             raise _Refused(
                 "zip_part_too_large",
-                f"Thành phần “{info.filename}” của tệp khi giải nén lớn tới {_mb(info.file_size)} MB (giới "
-                f"hạn {limits.max_part_mb} MB): biểu mẫu báo cáo bình thường nhỏ hơn nhiều. Không mở tệp "
-                "này; đề nghị đơn vị xóa các dòng, cột thừa rồi gửi lại biểu mẫu.",
+                part=info.filename,
+                size_mb=_mb(info.file_size),
+                limit_mb=limits.max_part_mb,
             )
 
 
@@ -578,11 +544,7 @@ def _part(
             raise _corrupt_part(name) from None
         if len(content) != info.file_size or not inflater.eof:
             # The stream inflates to more (or less) than the directory says: a size lie is an attack.
-            raise _Refused(
-                "zip_bomb",
-                f"Thành phần “{name}” của tệp có kích thước khai báo sai: có thể là tệp độc hại (“bom "
-                "nén”). Không mở tệp này; đề nghị đơn vị gửi lại biểu mẫu.",
-            )
+            raise _Refused("zip_bomb/size", part=name)
     if len(content) != info.file_size or zlib.crc32(content) != info.CRC:
         raise _corrupt_part(name)
     if name.endswith((".xml", ".rels")):
@@ -599,44 +561,23 @@ _DECLARATION = re.compile(rb"<!(?:DOCTYPE|ENTITY)")  # one pass, starting at the
 
 def _vet_xml(content: bytes, name: str) -> None:
     if content[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in content[:64]:
-        raise _Refused(
-            "unsupported_format",
-            f"Thành phần “{name}” của tệp dùng bảng mã không phải UTF-8, Excel không tạo ra như vậy. Mở "
-            "tệp bằng Excel, lưu lại dạng .xlsx rồi gửi lại.",
-        )
+        raise _Refused("unsupported_format/encoding", part=name)
     if b"!" in content and _DECLARATION.search(content):  # "!" is rare in XML: one fast byte search
-        raise _Refused(
-            "xml_entities",
-            f"Thành phần “{name}” của tệp chứa khai báo DOCTYPE/ENTITY, Excel không bao giờ tạo ra: có thể "
-            "là tệp độc hại (tấn công “billion laughs”). Không mở tệp này; đề nghị đơn vị gửi lại biểu "
-            "mẫu.",
-        )
+        raise _Refused("xml_entities", part=name)
 
 
 def _corrupt_part(name: str) -> _Refused:
-    return _Refused(
-        "corrupt",
-        f"Tệp bị hỏng: thiếu hoặc hỏng thành phần “{name}” (có thể do tải về bị gián đoạn). Đề nghị đơn vị "
-        "mở thử tệp trên máy của mình, lưu lại và gửi lại.",
-    )
+    return _Refused("corrupt/part", part=name)
 
 
 def _encrypted() -> _Refused:
-    return _Refused(
-        "encrypted",
-        "Tệp được đặt mật khẩu nên không đọc được. Đề nghị đơn vị bỏ mật khẩu (Excel: Tệp › Thông tin › "
-        "Bảo vệ sổ làm việc › Mã hóa bằng mật khẩu, xóa mật khẩu) rồi gửi lại.",
-    )
+    return _Refused("encrypted")
 
 
 def _read_error(exc: Exception) -> _Refused:
     detail = clean(str(exc))[:160]
-    return _Refused(
-        "corrupt",
-        # The reader's own words are English: marked as a detail for whoever helps the unit.
-        f"Không đọc được nội dung tệp (chi tiết kỹ thuật: {detail}). Đề nghị đơn vị mở tệp bằng Excel, lưu "
-        "lại dạng .xlsx và gửi lại.",
-    )
+    # The reader's own words are English: marked as a detail for whoever helps the unit.
+    return _Refused("corrupt/read_error", detail=detail)
 
 
 # Attribute values in either quote; tag and attribute names with any namespace prefix. The XML parser
@@ -783,13 +724,7 @@ def _entry(parts: dict[str, zipfile.ZipInfo], name: str) -> zipfile.ZipInfo | No
 
 
 def _unusual_structure() -> _Refused:
-    return _Refused(
-        "unusual_structure",
-        "Cấu trúc tệp Excel bất thường: tên các thành phần bên trong tệp không theo chuẩn Excel (có thể "
-        "do phần mềm khác tạo ra hoặc tệp đã bị chỉnh sửa), chương trình không đọc tệp này để tránh đọc "
-        "sai số liệu. Đề nghị đơn vị mở tệp bằng Excel, lưu lại (Lưu thành › Excel Workbook *.xlsx) rồi "
-        "gửi lại.",
-    )
+    return _Refused("unusual_structure")
 
 
 # -- styles: which cell formats use a legacy Vietnamese font -----------------------------------------
@@ -1026,18 +961,21 @@ def _check_extent_slow(xml: bytes, name: str, limits: Validation) -> None:
 def _limit(name: str, row: int, col: int, limits: Validation) -> None:
     if row > limits.max_rows:
         raise _Refused(
-            "sheet_too_large",
-            f"Sheet “{name}” có dữ liệu tới dòng {format_int(row)} (giới hạn {format_int(limits.max_rows)} "
-            f"dòng), ví dụ ô {column_letter(min(col, EXCEL_MAX_COLUMNS))}{row}. Xóa các ô thừa ở cuối "
-            "sheet (chọn các dòng thừa › Xóa) rồi gửi lại.",
+            "sheet_too_large/rows",
             name,
+            sheet_name=name,
+            last_row=format_int(row),
+            limit=format_int(limits.max_rows),
+            example=f"{column_letter(min(col, EXCEL_MAX_COLUMNS))}{row}",
         )
     if col > limits.max_columns:
         raise _Refused(
-            "sheet_too_large",
-            f"Sheet “{name}” có dữ liệu tới cột {column_letter(min(col, EXCEL_MAX_COLUMNS))} (giới hạn "
-            f"{limits.max_columns} cột), ở dòng {format_int(row)}. Xóa các cột thừa bên phải rồi gửi lại.",
+            "sheet_too_large/columns",
             name,
+            sheet_name=name,
+            last_column=column_letter(min(col, EXCEL_MAX_COLUMNS)),
+            limit=limits.max_columns,
+            at_row=format_int(row),
         )
 
 
@@ -1152,21 +1090,13 @@ def _read_ole(data: bytes, file_name: str, limits: Validation, wanted: set[str] 
     try:
         ole = olefile.OleFileIO(data)
     except Exception:  # olefile raises many types on damaged input
-        raise _Refused(
-            "corrupt",
-            "Tệp Excel 97-2003 bị hỏng hoặc không đầy đủ: không mở được. Đề nghị đơn vị mở thử tệp trên "
-            "máy của mình, lưu lại dạng .xlsx và gửi lại.",
-        ) from None
+        raise _Refused("corrupt/xls") from None
     with ole:
         if ole.exists("EncryptionInfo") or ole.exists("EncryptedPackage"):
             raise _encrypted()
         stream_name = "Workbook" if ole.exists("Workbook") else "Book" if ole.exists("Book") else None
         if stream_name is None:
-            raise _Refused(
-                "not_workbook",
-                f"Tệp không phải bảng tính Excel: nội dung là {_ole_kind(ole)}. Đề nghị đơn vị gửi tệp "
-                "Excel (.xlsx) của biểu mẫu báo cáo.",
-            )
+            raise _Refused("not_workbook/document", kind=_ole_kind(ole))
         try:
             stream = ole.openstream(stream_name).read()
             chains_end = _ole_chains_end(ole)
@@ -1374,11 +1304,7 @@ def _read_ods(
     mimetype = _part(data, parts, _exact(parts, "mimetype")) or b""
     if not mimetype.startswith(ODS_MIMETYPE):
         kind = next((words for mime, words in _ODF_KINDS if mimetype.startswith(mime)), "một tệp nén zip")
-        raise _Refused(
-            "not_workbook",
-            f"Tệp không phải bảng tính: nội dung là {kind}. Đề nghị đơn vị gửi biểu mẫu báo cáo dạng bảng "
-            "tính (.xlsx hoặc .ods).",
-        )
+        raise _Refused("not_workbook/opendocument", kind=kind)
     manifest = b""
     if "META-INF/manifest.xml" in parts:
         manifest = _part(data, parts, "META-INF/manifest.xml", required=False) or b""
@@ -1501,11 +1427,7 @@ def _end_of(pattern: re.Pattern, content: bytes, start: int, limit: int | None =
     match closing names to opening ones)."""
     found = pattern.search(content, start, len(content) if limit is None else limit)
     if found is None:
-        raise _Refused(
-            "corrupt",
-            "Tệp bị hỏng: nội dung bảng tính (content.xml) không đầy đủ (có thể do tải về bị gián đoạn). "
-            "Đề nghị đơn vị mở thử tệp trên máy của mình, lưu lại và gửi lại.",
-        )
+        raise _Refused("corrupt/ods_content")
     return found.end()
 
 
@@ -1527,12 +1449,7 @@ def _ods_spaces(raw: bytes) -> int:
 
 
 def _ods_text_too_large() -> _Refused:
-    return _Refused(
-        "strings_too_large",
-        f"Tệp có văn bản lặp lại ở rất nhiều ô: đọc tệp sẽ cần hơn {STRING_COPIES_BYTES // MB} MB bộ nhớ, "
-        "không phải biểu mẫu báo cáo bình thường, có thể là tệp độc hại. Đề nghị đơn vị xóa các ô chứa "
-        "văn bản quá dài hoặc lặp lại bất thường, lưu lại rồi gửi lại.",
-    )
+    return _Refused("strings_too_large/repeated", limit_mb=STRING_COPIES_BYTES // MB)
 
 
 def _ods_cell_notes(

@@ -16,9 +16,10 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from processor import findings as catalogue
 from processor.collect import VIETNAM_TIME, Collected, to_vietnam_time
 from processor.config import Config
-from processor.records import FileStatus, Finding, Period, Severity, Submission, TimeSource
+from processor.records import FileStatus, Finding, Period, Submission, TimeSource
 
 # Statuses of the files that compete to be a unit's report for a period (see resolve_versions).
 _COMPETING = {FileStatus.ACCEPTED, FileStatus.ACCEPTED_PARTIAL, FileStatus.REJECTED, FileStatus.OTHER_PERIOD}
@@ -120,15 +121,14 @@ def _version_order(sub: Submission) -> tuple:
 
 def _kept_registered(sub: Submission, kept: Submission, unit) -> Finding:
     sender = _sender(sub)
-    return Finding(
-        Severity.WARNING,
+    return catalogue.finding(
         "sender_not_registered_not_used",
-        f"Không dùng tệp này thay cho báo cáo {kept.file.display_name}: tệp này gửi từ địa chỉ {sender}, "
-        f"không phải địa chỉ đã đăng ký của {unit.name} ({unit.code}), nên không thay thế được báo cáo "
-        "gửi từ địa chỉ đã đăng ký. Nếu đây đúng là bản sửa của đơn vị, đề nghị đơn vị gửi lại từ địa chỉ "
-        "đã đăng ký, hoặc bổ sung địa chỉ này vào units.emails trong config.toml rồi chạy lại.",
         sub.file.display_name,
         value=sender,
+        kept=kept.file.display_name,
+        sender=sender,
+        unit=unit.name,
+        unit_code=unit.code,
     )
 
 
@@ -170,9 +170,7 @@ def _copied_together(submissions: Iterable[Submission]) -> set[str]:
     for sub in submissions:
         when = sub.file.modified
         if when is not None:
-            modified[os.fspath(sub.file.source_path)] = (
-                when if when.tzinfo is None else to_vietnam_time(when)
-            )
+            modified[os.fspath(sub.file.source_path)] = when if when.tzinfo is None else to_vietnam_time(when)
     stamps = sorted((when, path) for path, when in modified.items())
     window = dt.timedelta(seconds=COPY_CLUSTER_SECONDS)
     out: set[str] = set()
@@ -223,16 +221,18 @@ def check_senders(config: Config, submissions: Iterable[Submission]) -> None:
             continue
         if sender in {e.strip().lower() for e in unit.emails}:
             continue
-        finding = Finding(
-            Severity.WARNING,
-            "sender_not_registered",
-            f"Thư được gửi từ địa chỉ {sender}, không phải địa chỉ đã đăng ký của {unit.name} "
-            f"({unit.code}): {', '.join(unit.emails)}. Kiểm tra lại người gửi; nếu địa chỉ này đúng của "
-            "đơn vị, bổ sung vào units.emails trong config.toml.",
-            sub.file.display_name,
-            value=sender,
+        _add(
+            sub,
+            catalogue.finding(
+                "sender_not_registered",
+                sub.file.display_name,
+                value=sender,
+                sender=sender,
+                unit=unit.name,
+                unit_code=unit.code,
+                registered=", ".join(unit.emails),
+            ),
         )
-        _add(sub, finding)
 
 
 # -- after collecting: validate, then the rules across files ---------------------------------------

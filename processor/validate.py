@@ -20,6 +20,7 @@ from fractions import Fraction
 
 from processor import form, reader
 from processor.config import Config, Unit
+from processor.findings import CATALOGUE, finding, hint
 from processor.form import ChoiceList, Field, Kind, Option
 from processor.reader import _TRIM, CellProblem, RawSheet, column_letter
 from processor.records import (
@@ -89,12 +90,7 @@ def validate_workbook(config: Config, incoming: Incoming, accept_partial: bool =
     unit_sheet, staff_sheet, meta_sheet = (raw.sheet(n) for n in SHEETS)
     if unit_sheet is None and staff_sheet is None:
         listed = ", ".join(f"“{n}”" for n in raw.sheet_names) or "không có"
-        check.error(
-            "wrong_form",
-            f"Tệp không phải biểu mẫu báo cáo thi đua: không có sheet “{form.UNIT_SHEET}” và "
-            f"“{form.STAFF_SHEET}” (các sheet trong tệp: {listed}). Dùng biểu mẫu do "
-            f"{config.office.clerk_unit} gửi.",
-        )
+        check.error("wrong_form/no_sheets", listed=listed, clerk_unit=config.office.clerk_unit)
         return Submission(incoming.file, FileStatus.REJECTED, check.findings)
 
     meta = check.metadata(meta_sheet)
@@ -170,22 +166,23 @@ class _Checker:
 
     def add(
         self,
-        severity: Severity,
-        code: str,
-        message: str,
+        key: str,
         cell: _Cell | None = None,
         field: Field | None = None,
         value: object = None,
         sheet: str | None = None,
+        **fields: object,
     ) -> None:
+        """The finding `key` of the catalogue (processor/findings.py), its message filled from `fields`."""
+        entry = CATALOGUE[key]
         a1 = f"{column_letter(cell[2])}{cell[1]}" if cell is not None else None
         where = f"Ô {a1}: " if a1 else ""
-        self.errors += severity is Severity.ERROR
+        self.errors += entry.severity is Severity.ERROR
         self.findings.append(
             Finding(
-                severity,
-                code,
-                where + message,
+                entry.severity,
+                entry.code,
+                where + entry.text.format_map(fields),
                 self.file,
                 sheet or (cell[0] if cell else None),
                 a1,
@@ -194,15 +191,14 @@ class _Checker:
             )
         )
 
-    def error(self, code: str, message: str, cell: _Cell | None = None, **kw) -> None:
-        self.add(Severity.ERROR, code, message, cell, **kw)
+    # The same as add(): the word at the call site says what the catalogue says (a test checks they
+    # agree), without a second call per finding.
+    error = add
+    warning = add
 
-    def warning(self, code: str, message: str, cell: _Cell | None = None, **kw) -> None:
-        self.add(Severity.WARNING, code, message, cell, **kw)
-
-    def reject(self, code: str, message: str, cell: _Cell, field: Field, value: object = None) -> object:
+    def reject(self, key: str, cell: _Cell, field: Field, value: object = None, **fields: object) -> object:
         """An error on a field's cell whose value cannot be used: _INVALID, for the caller to pass on."""
-        self.error(code, message, cell, field=field, value=value)
+        self.add(key, cell, field, value, **fields)
         return _INVALID
 
     # -- sheets ----------------------------------------------------------------------------------
@@ -237,23 +233,23 @@ class _Checker:
                 listed = ", ".join(f"“{f.label}”" for f in lacking)
                 self.warning(
                     "form_version_old",
-                    f"Tệp dùng biểu mẫu phiên bản {text}; biểu mẫu hiện hành là phiên bản {current}, có thêm "
-                    f"{listed}. Số liệu của tệp vẫn được dùng; các cột tệp không có được ghi “không có số "
-                    f"liệu”. Kỳ sau dùng biểu mẫu mới do {self.config.office.clerk_unit} gửi.",
                     sheet=form.META_SHEET,
                     value=text,
+                    version=text,
+                    current=current,
+                    listed=listed,
+                    clerk_unit=self.config.office.clerk_unit,
                 )
             return text
         self.version_unknown = True
         self.error(
             "form_version_unknown",
-            f"Tệp ghi biểu mẫu phiên bản “{text}”, chương trình không biết phiên bản này (chương trình có "
-            f"các phiên bản {', '.join(form.VERSIONS)}; biểu mẫu hiện hành là phiên bản {current}). Tệp "
-            f"đã được kiểm tra theo phiên bản {current}. Dùng biểu mẫu phiên bản {current} do "
-            f"{self.config.office.clerk_unit} gửi; nếu biểu mẫu mới hơn chương trình, cập nhật chương "
-            "trình rồi chạy lại.",
             sheet=form.META_SHEET,
             value=text,
+            version=text,
+            known=", ".join(form.VERSIONS),
+            current=current,
+            clerk_unit=self.config.office.clerk_unit,
         )
         return text
 
@@ -263,12 +259,7 @@ class _Checker:
         rows: dict[str, int] = {}
         assumed: list[Field] = []  # optional fields whose row was not found
         if sheet is None:
-            self.error(
-                "missing_sheet",
-                f"Tệp thiếu sheet “{form.UNIT_SHEET}” (thông tin chung của đơn vị). Dùng lại biểu mẫu gốc, "
-                "không xóa hay đổi tên sheet.",
-                sheet=form.UNIT_SHEET,
-            )
+            self.error("missing_sheet/unit", sheet=form.UNIT_SHEET)
             return {f.key: _INVALID if f.required else f.default for f in self.form.unit_fields}
         by_label, by_slug = _labels(self.form.unit_fields)
         for row in range(1, min(sheet.height, UNIT_LABEL_ROWS) + 1):
@@ -284,10 +275,10 @@ class _Checker:
                 if field.required:
                     self.error(
                         "missing_field",
-                        f"Sheet “{form.UNIT_SHEET}” thiếu dòng “{field.label}” (cột A). Thêm lại dòng này "
-                        f"và ghi số liệu vào cột B. {field.help}",
                         sheet=form.UNIT_SHEET,
                         field=field,
+                        label=field.label,
+                        help=field.help,
                     )
                     values[field.key] = _INVALID
                 else:
@@ -301,11 +292,12 @@ class _Checker:
             for field in assumed:
                 self.warning(
                     "missing_optional_field",
-                    f"Sheet “{sheet.name}” không có dòng “{field.label}” (cột A), nên chương trình coi số "
-                    f"liệu này {_assumed(field)}. Nếu đã đổi tên hoặc xóa dòng, thêm lại dòng với đúng nội "
-                    f"dung “{field.label}” ở cột A và ghi số liệu vào cột B. {field.help}",
                     sheet=sheet.name,
                     field=field,
+                    sheet_name=sheet.name,
+                    label=field.label,
+                    assumed=_assumed(field),
+                    help=field.help,
                 )
         self._unit_rows = rows
         self._unit_sheet = sheet.name
@@ -324,22 +316,16 @@ class _Checker:
         period_cell = self._unit_cell("period")
         meta_code = meta_period = None
         if meta is None:
-            self.warning(
-                "metadata_missing",
-                f"Tệp không có sheet ẩn “{form.META_SHEET}” của biểu mẫu (có thể nội dung đã được chép "
-                f"sang tệp khác); mã đơn vị và kỳ báo cáo được lấy từ sheet “{form.UNIT_SHEET}”. Các kỳ "
-                "sau dùng đúng tệp biểu mẫu được gửi.",
-                sheet=form.META_SHEET,
-            )
+            self.warning("metadata_missing", sheet=form.META_SHEET)
         else:
             form_id = meta.get("form_id", "")
             if form_id and form_id != form.FORM_ID:
                 self.error(
-                    "wrong_form",
-                    f"Tệp là biểu mẫu “{form_id}”, không phải biểu mẫu báo cáo thi đua tháng "
-                    f"(“{form.FORM_ID}”). Dùng biểu mẫu do {config.office.clerk_unit} gửi.",
+                    "wrong_form/other_form",
                     sheet=form.META_SHEET,
                     value=form_id,
+                    other_form=form_id,
+                    clerk_unit=config.office.clerk_unit,
                 )
             meta_code = (meta.get("unit_code") or "").strip().upper() or None
             try:
@@ -349,22 +335,20 @@ class _Checker:
         if meta_code and visible_code and meta_code != visible_code.upper():
             self.error(
                 "unit_mismatch",
-                f"mã đơn vị “{visible_code}” khác mã của biểu mẫu đã cấp (“{meta_code}”). Có thể đơn vị đã "
-                "dùng biểu mẫu của đơn vị khác: dùng đúng biểu mẫu gửi cho đơn vị mình, hoặc sửa lại mã "
-                f"thành “{meta_code}” nếu đúng là báo cáo của {meta_code}.",
                 code_cell,
                 field=form.unit_field("unit_code"),
                 value=visible_code,
+                found=visible_code,
+                expected=meta_code,
             )
         if meta_period and visible_period and meta_period != visible_period:
             self.error(
                 "period_mismatch",
-                f"kỳ báo cáo {visible_period.label} khác kỳ của biểu mẫu đã cấp ({meta_period.label}). "
-                f"Dùng biểu mẫu của tháng {visible_period.label} (không dùng lại tệp tháng trước), hoặc "
-                "sửa lại kỳ cho đúng.",
                 period_cell,
                 field=form.unit_field("period"),
                 value=visible_period.label,
+                found=visible_period.label,
+                expected=meta_period.label,
             )
         units = _units(config)
         code = meta_code if meta_code and meta_code in units else (visible_code or meta_code)
@@ -373,11 +357,12 @@ class _Checker:
             known = ", ".join(u.code for u in config.units)
             self.error(
                 "unknown_unit",
-                f"mã đơn vị “{code}” không có trong danh sách đơn vị. Ghi một trong các mã: {known}.",
                 code_cell if code == visible_code else None,
                 field=form.unit_field("unit_code"),
                 value=code,
                 sheet=form.UNIT_SHEET,
+                code=code,
+                known=known,
             )
             code = None
         if code is not None:
@@ -388,12 +373,12 @@ class _Checker:
             )
             self.error(
                 "period_outside_campaign",
-                f"kỳ báo cáo {period.label} không thuộc đợt thi đua nào ({spans}). Kiểm tra lại tháng báo "
-                "cáo.",
                 period_cell,
                 field=form.unit_field("period"),
                 value=period.label,
                 sheet=form.UNIT_SHEET,
+                period=period.label,
+                spans=spans,
             )
             period = None
         self.period = period
@@ -407,12 +392,7 @@ class _Checker:
         """Valid staff rows as (record, column of the name), duplicates and bad rows left out."""
         self.period = period
         if sheet is None:
-            self.error(
-                "missing_sheet",
-                f"Tệp thiếu sheet “{form.STAFF_SHEET}” (danh sách cá nhân). Dùng lại biểu mẫu gốc, không "
-                "xóa hay đổi tên sheet.",
-                sheet=form.STAFF_SHEET,
-            )
+            self.error("missing_sheet/staff", sheet=form.STAFF_SHEET)
             return []
         columns, header = self._staff_columns(sheet)
         if header is None:
@@ -424,12 +404,7 @@ class _Checker:
         ]
         out = self._staff_rows(sheet, header, plan, name_col)
         if not out and not any(f.is_error and f.sheet == sheet.name for f in self.findings):
-            self.error(
-                "no_staff",
-                f"Sheet “{sheet.name}” chưa có cá nhân nào. Ghi mỗi cán bộ, công chức, viên chức, người "
-                f"lao động một dòng, từ dòng {header + 1}.",
-                sheet=sheet.name,
-            )
+            self.error("no_staff", sheet=sheet.name, sheet_name=sheet.name, first_row=header + 1)
         return out
 
     def _staff_rows(
@@ -513,24 +488,23 @@ class _Checker:
             if isinstance(person_name, str) and not any(c.isalpha() for c in person_name):
                 self.error(
                     "name_without_letters",
-                    f"họ và tên “{person_name}” không có chữ cái nào. Ghi họ và tên đầy đủ, có dấu, của cán "
-                    "bộ (có thể số thứ tự hoặc số liệu đã được ghi nhầm sang cột “Họ và tên”).",
                     (name, row, name_col),
                     field=form.staff_field("name"),
                     value=person_name,
+                    name=person_name,
                 )
             if self.errors > errors_before:
                 continue
             key = person_key(typed["name"], typed["birth_date"])  # type: ignore[arg-type]
             if key in seen:
-                born = f" (sinh {format_date(typed['birth_date'])})" if typed["birth_date"] else ""  # type: ignore[arg-type]
                 self.error(
                     "duplicate_person",
-                    f"“{typed['name']}”{born} đã có ở dòng {seen[key]}. Mỗi người chỉ ghi một dòng: xóa "
-                    "dòng trùng, hoặc sửa lại họ tên/ngày sinh nếu là hai người khác nhau.",
                     (name, row, name_col),
                     field=form.staff_field("name"),
                     value=typed["name"],
+                    name=typed["name"],
+                    born=_born(typed["birth_date"]),  # type: ignore[arg-type]
+                    first_row=seen[key],
                 )
                 continue
             seen[key] = row
@@ -554,11 +528,11 @@ class _Checker:
             return False
         self.warning(
             "total_row_ignored",
-            f"dòng {row} (“{name}”) được coi là dòng tổng cộng, không phải một cá nhân, nên không được "
-            "tính. Không cần ghi dòng tổng: chương trình tự cộng.",
             (sheet, row, name_col),
             field=form.staff_field("name"),
             value=name,
+            at_row=row,
+            name=name,
         )
         return True
 
@@ -582,19 +556,22 @@ class _Checker:
             for field in missing:
                 self.error(
                     "missing_column",
-                    f"Sheet “{sheet.name}” thiếu cột “{field.label}” ở dòng tiêu đề {row}. Thêm lại cột "
-                    f"với đúng tiêu đề này. {field.help}",
                     sheet=sheet.name,
                     field=field,
+                    sheet_name=sheet.name,
+                    label=field.label,
+                    header_row=row,
+                    help=field.help,
                 )
             if not missing and not self.version_unknown:
                 self._optional_columns_missing(sheet.name, row, columns)
             return columns, (row if not missing else None)
         self.error(
             "missing_header",
-            f"Sheet “{sheet.name}” không có dòng tiêu đề với cột “{form.staff_field('name').label}” trong "
-            f"{STAFF_HEADER_ROWS} dòng đầu. Dùng lại biểu mẫu gốc, không xóa dòng tiêu đề.",
             sheet=sheet.name,
+            sheet_name=sheet.name,
+            name_label=form.staff_field("name").label,
+            rows=STAFF_HEADER_ROWS,
         )
         return {}, None
 
@@ -606,11 +583,13 @@ class _Checker:
                 continue
             self.warning(
                 "missing_optional_column",
-                f"Sheet “{sheet}” không có cột “{field.label}” ở dòng tiêu đề {row}, nên chương trình coi "
-                f"cột này {_assumed(field)} cho mọi người. Nếu đã đổi tên hoặc xóa cột, thêm lại cột với "
-                f"đúng tiêu đề “{field.label}”. {field.help}",
                 sheet=sheet,
                 field=field,
+                sheet_name=sheet,
+                label=field.label,
+                header_row=row,
+                assumed=_assumed(field),
+                help=field.help,
             )
 
     def cross_fields(self, unit_values: dict[str, object], people: list[tuple[PersonRecord, int]]) -> None:
@@ -618,22 +597,21 @@ class _Checker:
         if isinstance(assigned, int) and isinstance(completed, int) and completed > assigned:
             self.error(
                 "tasks_exceed",
-                f"số nhiệm vụ đã hoàn thành ({format_int(completed)}) lớn hơn số nhiệm vụ được giao "
-                f"({format_int(assigned)}). Ghi số đã hoàn thành không lớn hơn số được giao, hoặc sửa lại "
-                "số được giao.",
                 self._unit_cell("tasks_completed"),
                 field=form.unit_field("tasks_completed"),
                 value=completed,
+                completed=format_int(completed),
+                assigned=format_int(assigned),
             )
         prepared = unit_values.get("prepared_on")
         if isinstance(prepared, dt.date) and self.period is not None and prepared < self.period.first_day:
             self.warning(
                 "prepared_before_period",
-                f"ngày lập {format_date(prepared)} trước tháng báo cáo {self.period.label}. Kiểm tra lại "
-                "ngày lập biểu.",
                 self._unit_cell("prepared_on"),
                 field=form.unit_field("prepared_on"),
                 value=prepared,
+                date=format_date(prepared),
+                period=self.period.label,
             )
         rating = unit_values.get("self_rating")
         if isinstance(rating, str) and people:
@@ -644,14 +622,15 @@ class _Checker:
                 worst = self.config.ratings[-1].label.lower()
                 self.warning(
                     "self_rating_above_staff",
-                    f"tập thể tự xếp loại “{self.config.rating(rating).label}” cao hơn mức mà kết quả cá "
-                    f"nhân cho phép (“{best.label}”): xếp loại tập thể cao nhất cần không ai “{worst}” và "
-                    f"từ {format_percent(BEST_RATING_MIN_GOOD_SHARE, 0)} cá nhân “{good}” trở lên; mức thứ "
-                    f"hai cần trên {format_percent(GOOD_RATING_MIN_GOOD_SHARE, 0)}. Kiểm tra lại xếp loại "
-                    "tập thể.",
                     self._unit_cell("self_rating"),
                     field=form.unit_field("self_rating"),
                     value=self.config.rating(rating).label,
+                    rating=self.config.rating(rating).label,
+                    allowed=best.label,
+                    worst=worst,
+                    best_share=format_percent(BEST_RATING_MIN_GOOD_SHARE, 0),
+                    good=good,
+                    good_share=format_percent(GOOD_RATING_MIN_GOOD_SHARE, 0),
                 )
 
     # -- one cell --------------------------------------------------------------------------------
@@ -662,21 +641,20 @@ class _Checker:
             if value.kind == "uncached_formula":
                 self.error(
                     "formula_not_calculated",
-                    f"ô có công thức “{value}” nhưng chưa có kết quả (tệp được lưu bởi chương trình không "
-                    "tính công thức). Mở tệp bằng Excel, nhấn Ctrl+Alt+F9 rồi lưu lại, hoặc nhập giá trị "
-                    "trực tiếp. " + _expect(self.config, field),
                     cell,
                     field=field,
                     value=value,
+                    formula=value,
+                    expect=_expect(self.config, field),
                 )
             else:
                 self.error(
                     "formula_error",
-                    f"ô có giá trị lỗi {value} (công thức tính sai). Sửa công thức hoặc nhập giá trị trực "
-                    "tiếp. " + _expect(self.config, field),
                     cell,
                     field=field,
                     value=value,
+                    error=value,
+                    expect=_expect(self.config, field),
                 )
             return _INVALID
         kind = field.kind
@@ -702,10 +680,7 @@ class _Checker:
         if value is None:
             if field.required:
                 return self.reject(
-                    "required",
-                    f"chưa ghi “{field.label}” (bắt buộc). " + _expect(self.config, field),
-                    cell,
-                    field,
+                    "required", cell, field, label=field.label, expect=_expect(self.config, field)
                 )
             return field.default
         return _CONVERTERS[kind](self, field, value, cell, font)
@@ -718,23 +693,18 @@ class _Checker:
         encoding = LEGACY_ENCODING_NAMES[guess.encoding]
         if guess.certain:
             self.warning(
-                "legacy_encoding_converted",
-                f"“{text}” được gõ bằng bảng mã {encoding} (font {font}); đã tự chuyển sang Unicode thành "
-                f"“{guess.text}”. Kiểm tra lại; lần sau dùng font Unicode (Times New Roman) và đặt bộ gõ ở "
-                "bảng mã Unicode.",
+                "legacy_encoding_converted/text",
                 cell,
                 field=field,
                 value=text,
+                text=text,
+                encoding=encoding,
+                font=font,
+                converted=guess.text,
             )
             return guess.text
         return self.reject(
-            "legacy_encoding_suspected",
-            f"“{text}” có vẻ được gõ bằng bảng mã {encoding} (có thể là “{guess.text}”) nhưng ô không dùng "
-            "font của bảng mã đó nên chương trình không tự chuyển. Gõ lại bằng font Unicode (Times New "
-            "Roman) với bộ gõ đặt bảng mã Unicode.",
-            cell,
-            field,
-            text,
+            "legacy_encoding_suspected", cell, field, text, text=text, encoding=encoding, converted=guess.text
         )
 
 
@@ -757,11 +727,12 @@ def _text(check: _Checker, field: Field, value: object, cell: _Cell, font: str |
     if field.maximum is not None and len(text) > field.maximum:  # type: ignore[arg-type]
         return check.reject(
             "too_long",
-            f"nội dung dài {format_int(len(text))} ký tự, quá giới hạn {format_int(field.maximum)} ký tự "  # type: ignore[arg-type]
-            f"của “{field.label}”. Rút gọn lại.",
             cell,
             field,
             text,
+            length=format_int(len(text)),
+            limit=format_int(field.maximum),  # type: ignore[arg-type]
+            label=field.label,
         )
     return text
 
@@ -773,13 +744,7 @@ def _code(check: _Checker, field: Field, value: object, cell: _Cell, font: str |
     unit = _units(check.config).get(code)
     if unit is None:
         known = ", ".join(u.code for u in check.config.units)
-        return check.reject(
-            "unknown_unit",
-            f"mã đơn vị “{value}” không có trong danh sách đơn vị. Ghi một trong các mã: {known}.",
-            cell,
-            field,
-            value,
-        )
+        return check.reject("unknown_unit", cell, field, value, code=value, known=known)
     return unit.code
 
 
@@ -798,11 +763,7 @@ def _period(check: _Checker, field: Field, value: object, cell: _Cell, font: str
     if month is not None and 1 <= int(month) <= 12 and 1900 <= int(year) <= 9999:  # type: ignore[arg-type]
         return Period(int(year), int(month))  # type: ignore[arg-type]
     return check.reject(
-        "invalid_period",
-        f"“{_as_text(value)}” không phải kỳ báo cáo hợp lệ. " + _expect(check.config, field),
-        cell,
-        field,
-        value,
+        "invalid_period", cell, field, value, text=_as_text(value), expect=_expect(check.config, field)
     )
 
 
@@ -818,11 +779,12 @@ def _date(check: _Checker, field: Field, value: object, cell: _Cell, font: str |
     assert isinstance(day, dt.date)
     if not DATE_MIN <= day <= DATE_MAX:
         return check.reject(
-            "invalid_date",
-            f"ngày {format_date(day)} nằm ngoài khoảng hợp lệ. " + _expect(check.config, field),
+            "invalid_date/out_of_range",
             cell,
             field,
             value,
+            date=format_date(day),
+            expect=_expect(check.config, field),
         )
     _date_plausibility(check, field, day, cell)
     return day
@@ -835,14 +797,7 @@ def _parse_date(check: _Checker, field: Field, value: object, cell: _Cell) -> ob
         return value
     if isinstance(value, int) and not isinstance(value, bool) and SERIAL_MIN <= value <= 2958465:
         day = EXCEL_EPOCH + dt.timedelta(days=value)
-        check.warning(
-            "date_as_number",
-            f"ghi số {value} thay vì ngày (ô mất định dạng ngày); đã hiểu là ngày {format_date(day)}. "
-            "Kiểm tra lại và định dạng ô kiểu ngày dd/mm/yyyy.",
-            cell,
-            field=field,
-            value=value,
-        )
+        check.warning("date_as_number", cell, field=field, value=value, number=value, date=format_date(day))
         return day
     if isinstance(value, str):
         text = clean(value)
@@ -855,31 +810,25 @@ def _parse_date(check: _Checker, field: Field, value: object, cell: _Cell) -> ob
             year = int(year_text)
             if len(year_text) == 2:
                 year = _two_digit_year(check, year)
-                check.warning(
-                    "two_digit_year",
-                    f"năm ghi hai chữ số “{text}”; đã hiểu là năm {year}. Ghi đủ bốn chữ số năm "
-                    "(dd/mm/yyyy).",
-                    cell,
-                    field=field,
-                    value=value,
-                )
+                check.warning("two_digit_year", cell, field=field, value=value, text=text, year=year)
             if month > 12 and day_ <= 12:
                 day_, month = month, day_
                 check.warning(
                     "date_order",
-                    f"“{text}” ghi tháng trước ngày (kiểu Mỹ); đã hiểu là ngày "
-                    f"{day_:02d}/{month:02d}/{year}. Ghi theo dạng ngày/tháng/năm (dd/mm/yyyy).",
                     cell,
                     field=field,
                     value=value,
+                    text=text,
+                    date=f"{day_:02d}/{month:02d}/{year}",
                 )
             return _make_date(check, field, value, cell, year, month, day_)
     return check.reject(
-        "invalid_date",
-        f"“{_as_text(value)}” không phải ngày hợp lệ. " + _expect(check.config, field),
+        "invalid_date/unreadable",
         cell,
         field,
         value,
+        text=_as_text(value),
+        expect=_expect(check.config, field),
     )
 
 
@@ -895,11 +844,12 @@ def _make_date(
         return dt.date(year, month, day)
     except ValueError:
         return check.reject(
-            "invalid_date",
-            f"“{_as_text(value)}” không phải ngày có thật. " + _expect(check.config, field),
+            "invalid_date/not_real",
             cell,
             field,
             value,
+            text=_as_text(value),
+            expect=_expect(check.config, field),
         )
 
 
@@ -943,33 +893,26 @@ def _date_plausibility(check: _Checker, field: Field, day: dt.date, cell: _Cell)
         return
     if field.key == "recruited_on" and day >= period.next().first_day:
         check.error(
-            "invalid_date",
-            f"ngày tuyển dụng {format_date(day)} sau kỳ báo cáo {period.label}. Kiểm tra lại ngày tuyển dụng "
-            "(dd/mm/yyyy).",
+            "invalid_date/recruited_after_period",
             cell,
             field=field,
             value=day,
+            date=format_date(day),
+            period=period.label,
         )
     if field.key == "birth_date":
         age = period.year - day.year
         if day >= period.next().first_day:
             check.error(
-                "invalid_date",
-                f"ngày sinh {format_date(day)} sau kỳ báo cáo {period.label}. Kiểm tra lại ngày sinh "
-                "(dd/mm/yyyy).",
+                "invalid_date/born_after_period",
                 cell,
                 field=field,
                 value=day,
+                date=format_date(day),
+                period=period.label,
             )
         elif not AGE_MIN <= age <= AGE_MAX:
-            check.warning(
-                "birth_date_unusual",
-                f"ngày sinh {format_date(day)} cho tuổi {age}, bất thường với cán bộ, công chức. Kiểm tra "
-                "lại năm sinh.",
-                cell,
-                field=field,
-                value=day,
-            )
+            check.warning("birth_date_unusual", cell, field=field, value=day, date=format_date(day), age=age)
 
 
 _NUMBER_PLAIN = re.compile(r"[+-]?\d+")
@@ -999,11 +942,7 @@ def _integer(check: _Checker, field: Field, value: object, cell: _Cell, font: st
     low, high = field.minimum, field.maximum
     if (low is not None and number < low) or (high is not None and number > high):
         return check.reject(
-            "out_of_range",
-            f"{format_int(number)} nằm ngoài khoảng cho phép. " + _expect(check.config, field),
-            cell,
-            field,
-            value,
+            "out_of_range", cell, field, value, number=format_int(number), expect=_expect(check.config, field)
         )
     return number
 
@@ -1035,11 +974,12 @@ def _parse_int(check: _Checker, field: Field, value: object, cell: _Cell) -> obj
             # "1,500": Vietnamese reads a comma as the decimal sign; only a whole number fits here.
             check.warning(
                 "ambiguous_number",
-                f"“{value}” có thể là {match.group(1).replace(',', '.')} hoặc một số thập phân; đã hiểu là "
-                f"{format_int(whole)}. Chỉ ghi chữ số, không ghi dấu phân cách.",
                 cell,
                 field=field,
                 value=value,
+                text=value,
+                dotted=match.group(1).replace(",", "."),
+                number=format_int(whole),
             )
         return whole
     if match := _NUMBER_DECIMAL.fullmatch(text):
@@ -1051,29 +991,22 @@ def _parse_int(check: _Checker, field: Field, value: object, cell: _Cell) -> obj
         if amount.denominator == 1:
             check.warning(
                 "number_in_words",
-                f"“{value}” được hiểu là {format_int(int(amount))} đồng. Chỉ ghi chữ số, ví dụ "
-                f"{int(amount)}.",
                 cell,
                 field=field,
                 value=value,
+                text=value,
+                amount=format_int(int(amount)),
+                digits=int(amount),
             )
             return int(amount)
     return check.reject(
-        "not_a_number",
-        f"“{_as_text(value)}” không phải số. " + _expect(check.config, field),
-        cell,
-        field,
-        value,
+        "not_a_number", cell, field, value, text=_as_text(value), expect=_expect(check.config, field)
     )
 
 
 def _not_whole(check: _Checker, field: Field, value: object, cell: _Cell) -> object:
     return check.reject(
-        "not_whole_number",
-        f"“{_as_text(value)}” không phải số nguyên. " + _expect(check.config, field),
-        cell,
-        field,
-        value,
+        "not_whole_number", cell, field, value, text=_as_text(value), expect=_expect(check.config, field)
     )
 
 
@@ -1093,21 +1026,18 @@ def _choice(check: _Checker, field: Field, value: object, cell: _Cell, font: str
             if option is not None:
                 encoding = LEGACY_ENCODING_NAMES[guess.encoding]
                 check.warning(
-                    "legacy_encoding_converted",
-                    f"“{text}” được gõ bằng bảng mã {encoding}; đã hiểu là “{option.label}”. Lần sau chọn "
-                    "giá trị trong danh sách của ô.",
+                    "legacy_encoding_converted/choice",
                     cell,
                     field=field,
                     value=text,
+                    text=text,
+                    encoding=encoding,
+                    option=option.label,
                 )
                 return option.value
     labels = "; ".join(o.label for o in form.choice_options(check.config, field.choices))
     return check.reject(
-        "allowed_values",
-        f"“{_as_text(value)}” không phải giá trị hợp lệ của “{field.label}”. Chọn một trong: {labels}.",
-        cell,
-        field,
-        value,
+        "allowed_values", cell, field, value, text=_as_text(value), label=field.label, labels=labels
     )
 
 
@@ -1130,11 +1060,11 @@ def _phone(check: _Checker, field: Field, value: object, cell: _Cell, font: str 
         return digits
     check.warning(
         "phone_format",
-        f"“{_as_text(value)}” không giống số điện thoại (10 hoặc 11 chữ số, bắt đầu bằng 0); vẫn ghi nhận "
-        "như đã ghi. " + _expect(check.config, field),
         cell,
         field=field,
         value=value,
+        text=_as_text(value),
+        expect=_expect(check.config, field),
     )
     return _as_text(value)
 
@@ -1142,10 +1072,12 @@ def _phone(check: _Checker, field: Field, value: object, cell: _Cell, font: str 
 def _wrong_type(check: _Checker, field: Field, value: object, cell: _Cell) -> object:
     return check.reject(
         "wrong_type",
-        f"giá trị “{_as_text(value)}” không đúng kiểu của “{field.label}”. " + _expect(check.config, field),
         cell,
         field,
         value,
+        text=_as_text(value),
+        label=field.label,
+        expect=_expect(check.config, field),
     )
 
 
@@ -1167,7 +1099,14 @@ _CONVERTERS = {
 
 def _assumed(field: Field) -> str:
     """What an optional field not found in the form is taken as, in words: 'là “0”', 'để trống'."""
-    return f"là “{_as_text(field.default)}”" if field.default not in ("", None) else "để trống"
+    if field.default in ("", None):
+        return hint("assumed_empty")
+    return hint("assumed_value", default=_as_text(field.default))
+
+
+def _born(day: dt.date | None) -> str:
+    """' (sinh 05/01/1980)' after a person's name, or nothing."""
+    return " " + hint("born", date=format_date(day)) if day else ""
 
 
 def _as_text(value: object) -> str | None:
@@ -1374,20 +1313,20 @@ def _people_in_two_units_of_a_month(config: Config, submissions: list[Submission
         for sub, person in entries:
             others = sorted(units - {sub.report.unit_code})  # type: ignore[union-attr]
             names = ", ".join(f"{code} ({_unit_name(config, code)})" for code in others)
-            born = f" (sinh {format_date(person.birth_date)})" if person.birth_date else ""
             _append(
                 sub,
-                Finding(
-                    Severity.WARNING,
+                finding(
                     "person_in_two_units",
-                    f"Dòng {person.row}: “{person.name}”{born} cũng có trong báo cáo tháng {period.label} "
-                    f"của {names}. Mỗi người chỉ báo cáo ở một đơn vị: kiểm tra lại và xóa ở đơn vị không "
-                    "đúng.",
                     sub.file.display_name,
-                    form.STAFF_SHEET,
-                    f"{_NAME_COLUMN}{person.row}",
-                    form.staff_field("name").label,
-                    person.name,
+                    sheet=form.STAFF_SHEET,
+                    cell=f"{_NAME_COLUMN}{person.row}",
+                    field=form.staff_field("name").label,
+                    value=person.name,
+                    at_row=person.row,
+                    name=person.name,
+                    born=_born(person.birth_date),
+                    period=period.label,
+                    units=names,
                 ),
             )
 
@@ -1415,20 +1354,19 @@ def _headcount_changes(config: Config, submissions: list[Submission]) -> None:
             if before == 0 or Fraction(abs(count - before), before) <= limit:
                 continue
             change = Fraction(count - before, before)
-            direction = "tăng" if change > 0 else "giảm"
             _append(
                 sub,
-                Finding(
-                    Severity.WARNING,
-                    "headcount_change",
-                    f"Số cá nhân trong báo cáo tháng {period.label} là {count}, tháng {previous.label} là "
-                    f"{before} ({direction} {format_percent(abs(change))}, quá ngưỡng "
-                    f"{format_percent(limit, 0)}). Kiểm tra xem có thiếu hoặc thừa người không.",
+                finding(
+                    "headcount_change/up" if change > 0 else "headcount_change/down",
                     sub.file.display_name,
-                    form.STAFF_SHEET,
-                    None,
-                    None,
-                    str(count),
+                    sheet=form.STAFF_SHEET,
+                    value=str(count),
+                    period=period.label,
+                    count=count,
+                    previous=previous.label,
+                    before=before,
+                    change=format_percent(abs(change)),
+                    limit=format_percent(limit, 0),
                 ),
             )
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from processor import findings as catalogue
 from processor.collect import Collected, read_source
 from processor.config import Config
 from processor.ingest_cache import ValidationCache
-from processor.records import FileStatus, Finding, Incoming, Severity, Submission
+from processor.records import FileStatus, Incoming, Submission
 
 Progress = Callable[[int, int], None]
 # From this many files to validate, their staff rows share texts with the memo's (see validate_collected).
@@ -73,12 +74,14 @@ _BATCH_FILES = 16
 # Sixteen files at the size limits take seconds; a slow office PC, tens of seconds.
 BATCH_SECONDS = 300.0
 FILE_SECONDS = 120.0  # the same for one file, tried alone
+_FILE_MINUTES = f"{FILE_SECONDS / 60:g}"  # as the reader_timeout finding says it
 # How far one validation worker's address space may grow (POSIX; see processes.limit_memory).
 # Measured on Linux: a worker forked at the start of a province run (300 units x 50 staff x 3 months)
 # holds 33 MB of address space and peaks at 40 MB (29 MB resident) over its 450 files; a file at the
 # reader's limits (5,000 staff rows) adds 13 MB. A crafted file that gets past the reader's bounds
 # takes gigabytes (a value at CV1048576: 3.3 GB): it stops here, a finding on that file.
 WORKER_MEMORY_BUDGET = 1024 * 1024 * 1024
+_MEMORY_MB = WORKER_MEMORY_BUDGET // (1024 * 1024)  # as the reader_memory finding says it
 
 
 class ValidationPool:
@@ -242,36 +245,16 @@ class ValidationPool:
                     from processor.processes import stop_workers
 
                     stop_workers(pool)
-                    return _unreadable(item, "reader_timeout", _TIMEOUT_MESSAGE), None
+                    return _unreadable(item, "reader_timeout", minutes=_FILE_MINUTES), None
         except BrokenProcessPool:
             # Not remembered: a second death could have been bad luck.
-            return _unreadable(item, "reader_crashed", _CRASH_MESSAGE), None
+            return _unreadable(item, "reader_crashed"), None
         except OSError:
             return self._here(item)  # no process can start any more: validate here
 
 
-_CRASH_MESSAGE = (
-    "Chương trình đọc tệp bị dừng đột ngột khi mở tệp này, hai lần liên tiếp: tệp bị hỏng hoặc có nội dung "
-    "bất thường nên chưa được tổng hợp. Đề nghị đơn vị mở tệp bằng Excel, kiểm tra nội dung, lưu lại dạng "
-    ".xlsx rồi gửi lại."
-)
-_TIMEOUT_MESSAGE = (
-    f"Đọc tệp này quá lâu (hơn {FILE_SECONDS / 60:g} phút) nên chương trình đã dừng đọc: tệp bị hỏng hoặc "
-    "có nội dung bất thường nên chưa được tổng hợp. Đề nghị đơn vị mở tệp bằng Excel, kiểm tra nội dung, "
-    "lưu lại dạng .xlsx rồi gửi lại."
-)
-
-
-_MEMORY_MESSAGE = (
-    f"Đọc tệp này cần quá nhiều bộ nhớ (hơn {WORKER_MEMORY_BUDGET // (1024 * 1024)} MB) nên chương trình đã "
-    "dừng đọc: tệp có nội dung bất thường (ví dụ dữ liệu ở ô rất xa, hoặc một đoạn văn bản rất dài lặp lại "
-    "ở nhiều ô) nên chưa được tổng hợp. Đề nghị đơn vị mở tệp bằng Excel, xóa các dòng, cột, ô thừa, lưu "
-    "lại dạng .xlsx rồi gửi lại."
-)
-
-
-def _unreadable(item: Incoming, code: str, message: str) -> Submission:
-    finding = Finding(Severity.ERROR, code, message, item.file.display_name)
+def _unreadable(item: Incoming, key: str, **fields: object) -> Submission:
+    finding = catalogue.finding(key, item.file.display_name, **fields)
     return Submission(item.file, FileStatus.UNREADABLE, [finding])
 
 
@@ -306,7 +289,7 @@ def _validate_in_worker(batch: list[Incoming]) -> list[Validated]:
         except MemoryError:
             # The worker's memory ceiling (WORKER_MEMORY_BUDGET): what the file made the reader allocate
             # is released with the exception; the worker goes on with the next file. Not remembered.
-            out.append((_unreadable(item, "reader_memory", _MEMORY_MESSAGE), None))
+            out.append((_unreadable(item, "reader_memory", limit_mb=_MEMORY_MB), None))
     return out
 
 

@@ -38,9 +38,9 @@ def test_benchmark_script_runs_every_step_and_writes_its_results(tmp_path):
     text = results.read_text(encoding="utf-8")
     assert "5 units x 8 staff x 3 months (15 workbooks); timed on month 3's 5 workbooks" in text
     timed = dict(re.findall(r"^\| \(?(\w+)\)?[^|]*\| ([0-9.]+) \| [0-9]+ \|$", text, re.M))
-    assert set(timed) == {"a", "b", "c", "d", "c_cold"}
+    assert set(timed) == {"a", "b", "c", "d", "c_cold", "b_all"}
     assert all(float(seconds) > 0 for seconds in timed.values())
-    for ratio in ("c/b", "a/c", "d/b", "peak memory"):
+    for ratio in ("c/b", "a/c", "d/b", "peak memory", "c_cold/b_all"):
         row = rf"^\| {re.escape(ratio)}[^|]*\| [0-9.]+ \| [<>]=? [0-9.]+ \| (yes|NO) \|$"
         assert re.search(row, text, re.M), ratio
     # The status and --help probes ran, and the floor on their imports holds.

@@ -47,7 +47,7 @@ def config():
 
 def make_form(path: Path, unit_code: str = "KT", period: str = "02/2024", unit_note: bool = True) -> Path:
     """A unit's workbook following the layout contract, filled in with a few mistakes. With `unit_note`
-    the unit left a comment of its own (the annotated copy is then made by openpyxl, see annotate.py)."""
+    the unit left a comment of its own (merged with ours in the annotated copy, see notes.py)."""
     wb = Workbook()
     unit = wb.active
     unit.title = form.UNIT_SHEET
@@ -204,20 +204,17 @@ def findings_for(name: str) -> list[Finding]:
     ]
 
 
-@pytest.fixture(params=["patched", "openpyxl"])
+@pytest.fixture(params=["patched", "commented"])
 def way(request, monkeypatch) -> str:
-    """Run a test on both ways of making the copy, and make sure that way is the one taken: the package
-    patched (annotate.py) for a plain workbook, openpyxl for one with a comment of the unit's own."""
-    if request.param == "patched":
-        monkeypatch.setattr(feedback, "load_workbook", lambda *a, **k: pytest.fail("openpyxl path taken"))
-    else:  # the unit's own comment sends the copy to openpyxl before any cell is marked
-        monkeypatch.setattr(annotate, "mark_findings", lambda *a, **k: pytest.fail("package patched"))
+    """Run a test on a plain workbook and on one with a note of the unit's own (merged with ours,
+    notes.py), and make sure both are marked: the copy never falls back to the workbook untouched."""
+    monkeypatch.setattr(feedback, "_untouched_with_findings", lambda *a, **k: pytest.fail("not marked"))
     return request.param
 
 
 @pytest.fixture
 def unit_file(tmp_path: Path, way: str) -> Path:
-    return make_form(tmp_path / "inbox" / "Báo cáo KT tháng 2.xlsx", unit_note=way == "openpyxl")
+    return make_form(tmp_path / "inbox" / "Báo cáo KT tháng 2.xlsx", unit_note=way == "commented")
 
 
 @pytest.fixture
@@ -285,7 +282,7 @@ def test_annotated_copy_marks_cells_and_lists_findings(tmp_path, way, unit_file,
     # An error and a warning on one cell: red wins, both messages in the comment, the unit's note kept.
     assert rgb(rating) == "FFC7CE"
     assert "không phải mức xếp loại" in rating.comment.text and "cao hơn kết quả" in rating.comment.text
-    assert ("Chờ ý kiến trưởng phòng" in rating.comment.text) is (way == "openpyxl")
+    assert ("Chờ ý kiến trưởng phòng" in rating.comment.text) is (way == "commented")
     assert rgb(position) == "FFEB9C"
     assert position.value == "=1+1" and position.data_type == "s"
     # The finding inside a merged cell lands on the visible top-left cell.
@@ -354,7 +351,7 @@ def test_annotated_copy_is_byte_identical_on_rerun(tmp_path, way, unit_file, sub
 @pytest.mark.parametrize("unit_note", [True, False])
 def test_returned_copy_is_cleaned_before_marking_again(tmp_path, unit_note, config):
     """The unit fixes the annotated copy and sends it back: fixed cells lose their marks. The first copy
-    is patched (no note of the unit's) or made by openpyxl; the returned one always goes to openpyxl."""
+    has a note of the unit's or not; the returned one is cleaned at the package level (returned.py)."""
     unit_file = make_form(tmp_path / "inbox" / "Báo cáo KT tháng 2.xlsx", unit_note=unit_note)
     submission = Submission(
         received(unit_file), FileStatus.REJECTED, findings_for(unit_file.name), "KT", PERIOD
@@ -411,7 +408,6 @@ def test_workbook_that_cannot_be_rewritten_still_gets_its_findings(tmp_path, mon
         raise ValueError("choked on something in the unit's file")
 
     monkeypatch.setattr(annotate, "mark_findings", broken)
-    monkeypatch.setattr(feedback, "_annotate_cells", broken)
     unit_file = make_form(tmp_path / "inbox" / "KT.xlsx", unit_note=False)
     submission = Submission(
         received(unit_file), FileStatus.REJECTED, findings_for(unit_file.name), "KT", PERIOD
@@ -613,7 +609,7 @@ def test_huge_workbook_is_not_loaded_for_its_copy(tmp_path, submission, monkeypa
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         size = sum(i.file_size for i in archive.infolist() if i.filename.startswith("xl/worksheets/"))
     monkeypatch.setattr(feedback, "MAX_SHEET_XML_BYTES", size - 1)
-    monkeypatch.setattr(feedback, "load_workbook", lambda *a, **k: pytest.fail("must not be loaded"))
+    monkeypatch.setattr(feedback, "_mark_fast", lambda *a, **k: pytest.fail("must not be loaded"))
     wb = load_workbook(write_annotated_copy(submission, data, tmp_path / "x.xlsx"))
     assert wb.sheetnames == [FINDINGS_SHEET]
 
@@ -677,7 +673,7 @@ def test_draft_reads_back_as_written(to, cc, subject, body, filename, monkeypatc
 
 
 def _patched_copy(tmp_path: Path, findings: list[Finding], source: Path, monkeypatch) -> Path:
-    monkeypatch.setattr(feedback, "load_workbook", lambda *a, **k: pytest.fail("openpyxl path taken"))
+    monkeypatch.setattr(feedback, "_untouched_with_findings", lambda *a, **k: pytest.fail("not marked"))
     sub = Submission(received(source), FileStatus.REJECTED, findings, "KT", PERIOD)
     return write_annotated_copy(sub, source.read_bytes(), tmp_path / "copy.xlsx")
 
@@ -754,13 +750,13 @@ def test_worksheet_restyle_on_excel_like_rows():
     assert names.index("conditionalFormatting") < names.index("pageMargins")
 
 
-def test_template_workbook_goes_to_openpyxl_and_comes_back_a_plain_xlsx(tmp_path):
+def test_template_workbook_comes_back_a_plain_xlsx(tmp_path):
     source = make_form(tmp_path / "KT.xltx", unit_note=False)
     wb = load_workbook(source)
     wb.template = True
     wb.save(source)
-    with pytest.raises(annotate.Unsupported):
-        annotate.Package(source.read_bytes()).workbook  # noqa: B018
+    template = annotate.Package(source.read_bytes())
+    assert template.content_type(template.workbook) != annotate.CT_WORKBOOK
     sub = Submission(received(source), FileStatus.REJECTED, findings_for(source.name), "KT", PERIOD)
     copy = write_annotated_copy(sub, source.read_bytes(), tmp_path / "copy.xlsx")
     pkg = annotate.Package(copy.read_bytes())
@@ -830,7 +826,7 @@ def test_patched_copy_content_types_name_parts_as_stored(tmp_path, monkeypatch):
     assert wb.sheetnames[0] == FINDINGS_SHEET
 
 
-@pytest.mark.parametrize("unit_note", [False, True], ids=["patched", "openpyxl"])
+@pytest.mark.parametrize("unit_note", [False, True], ids=["patched", "commented"])
 def test_findings_sheet_name_never_repeats_a_units_sheet_in_another_case(tmp_path, unit_note):
     """Excel compares sheet names case-insensitively: two 'Kết quả kiểm tra' make it repair the file."""
     source = make_form(tmp_path / "KT.xlsx", unit_note=unit_note)

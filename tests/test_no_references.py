@@ -113,7 +113,7 @@ def test_the_annotated_copy_of_a_workbook_without_references_is_patched_in_place
     data = without_references(unusual_workbook())
     sub = validate.validate_workbook(config, workbooks.incoming(data), True)
     path = tmp_path / "copy.xlsx"
-    monkeypatch.setattr(feedback, "load_workbook", lambda *a, **k: pytest.fail("openpyxl path taken"))
+    monkeypatch.setattr(feedback, "_untouched_with_findings", lambda *a, **k: pytest.fail("not marked"))
     feedback.write_annotated_copy(sub, data, path, config=config)
     monkeypatch.undo()
     staff = load_workbook(path)[form.STAFF_SHEET]

@@ -319,7 +319,7 @@ def test_the_ods_copy_is_written_by_the_patched_path_and_keeps_formulas_and_date
 ):
     """The .xlsx copy of an .ods is built from the values read and marked at XML level (annotate.py),
     like any plain workbook: openpyxl never opens or builds a workbook for it."""
-    monkeypatch.setattr(feedback, "load_workbook", lambda *a, **k: pytest.fail("openpyxl path taken"))
+    monkeypatch.setattr(feedback, "_untouched_with_findings", lambda *a, **k: pytest.fail("not marked"))
     monkeypatch.setattr(feedback, "Workbook", lambda *a, **k: pytest.fail("openpyxl workbook built"))
     twelve = b'office:value-type="float" office:value="12" calcext:value-type="float"><text:p>12</text:p>'
     data = content(lambda x: x.replace(twelve, b'table:formula="of:=[.C1]*2"><text:p/>', 1))

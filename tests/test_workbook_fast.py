@@ -37,6 +37,7 @@ EXPECTED = [
 
 def _write(path, strings):
     wb = Workbook(write_only=True)
+    wb.properties.created = dt.datetime(2024, 4, 5)  # as the product's writers do: openpyxl's default is now
     ws = wb.create_sheet("Bảng")
     ws.append(HEADER)
     formats = [None, None, "#,##0", "0.0%", "dd/mm/yyyy", "dd/mm/yyyy hh:mm", None]

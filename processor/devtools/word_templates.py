@@ -571,6 +571,22 @@ def build_report() -> DocumentObject:
     tag(doc, "{%p if data_gap_note %}")
     body(doc, "{{ data_gap_note }}")
     tag(doc, "{%p endif %}")
+    _report_targets(doc)
+    _report_submissions(doc)
+    _report_target_table(doc)
+    _report_unit_table(doc)
+    _report_highlights(doc)
+    _report_unmet(doc)
+    _report_comparison(doc)
+    _report_statistics(doc)
+    _report_proposals(doc)
+    signature_block(doc)
+    _finish(doc)
+    return doc
+
+
+def _report_targets(doc: DocumentObject) -> None:
+    """I. The campaign's content and targets."""
     heading(doc, "I. NỘI DUNG, CHỈ TIÊU THI ĐUA")
     body(
         doc,
@@ -582,6 +598,9 @@ def build_report() -> DocumentObject:
     body(doc, "{{ t.no }}. {{ t.label }}.")
     tag(doc, "{%p endfor %}")
 
+
+def _report_submissions(doc: DocumentObject) -> None:
+    """II.1. Who reported, late, with errors, not at all."""
     heading(doc, "II. KẾT QUẢ THỰC HIỆN")
     heading(doc, "1. Tình hình gửi báo cáo")
     body(
@@ -603,6 +622,9 @@ def build_report() -> DocumentObject:
     body(doc, "- Đơn vị chưa gửi báo cáo: {{ missing_units }}.")
     tag(doc, "{%p endif %}")
 
+
+def _report_target_table(doc: DocumentObject) -> None:
+    """II.2. Each target's result against its threshold and last month."""
     heading(doc, "2. Kết quả thực hiện các chỉ tiêu thi đua")
     body(doc, "{{ targets_summary }}, cụ thể như sau:", keep=True)
     data_table(
@@ -627,6 +649,9 @@ def build_report() -> DocumentObject:
     )
     para(doc, "", after=0)
 
+
+def _report_unit_table(doc: DocumentObject) -> None:
+    """II.3. The office totals and a row per unit."""
     heading(doc, "3. Kết quả của các phòng, ban, đơn vị")
     body(
         doc,
@@ -697,6 +722,9 @@ def build_report() -> DocumentObject:
     tag(doc, "{%p endif %}")
     para(doc, "", after=0)
 
+
+def _report_highlights(doc: DocumentObject) -> None:
+    """II.4. What units reported as notable."""
     heading(doc, "4. Kết quả nổi bật")
     tag(doc, "{%p for h in highlights %}")
     body(doc, Run("- {{ h.unit }}: ", italic=True), "{{ h.text }}")
@@ -708,6 +736,9 @@ def build_report() -> DocumentObject:
     body(doc, "Các đơn vị chưa nêu kết quả nổi bật trong kỳ.")
     tag(doc, "{%p endif %}")
 
+
+def _report_unmet(doc: DocumentObject) -> None:
+    """III. Targets not met, not yet decidable, or not applicable."""
     heading(doc, "III. NHỮNG CHỈ TIÊU CHƯA ĐẠT VÀ TRÁCH NHIỆM KHẮC PHỤC")
     tag(doc, "{%p if all_targets_met %}")
     body(doc, "Tất cả các chỉ tiêu thi đua đều đạt trong tháng {{ period_label }}.")
@@ -735,6 +766,9 @@ def build_report() -> DocumentObject:
     body(doc, Run("- {{ m.label }}: ", bold=True), "không phát sinh trong tháng {{ period_label }}.")
     tag(doc, "{%p endfor %}")
 
+
+def _report_comparison(doc: DocumentObject) -> None:
+    """IV. The month against the previous one."""
     heading(doc, "IV. SO SÁNH VỚI THÁNG TRƯỚC")
     tag(doc, "{%p if has_previous %}")
     body(doc, "So với tháng {{ previous_period_label }}, các chỉ số chính thay đổi như sau:", keep=True)
@@ -763,6 +797,9 @@ def build_report() -> DocumentObject:
     body(doc, "Tháng {{ period_label }} là tháng đầu tiên của đợt thi đua, chưa có số liệu để so sánh.")
     tag(doc, "{%p endif %}")
 
+
+def _report_statistics(doc: DocumentObject) -> None:
+    """The closing report's statistics by gender, ethnic group, category and post (breakdowns)."""
     tag(doc, "{%p if is_final and stat_rows %}")
     body(
         doc,
@@ -784,6 +821,9 @@ def build_report() -> DocumentObject:
     note(doc, "“Không có số liệu”: ô để trống, hoặc đơn vị dùng biểu mẫu phiên bản cũ chưa có cột này.")
     tag(doc, "{%p endif %}")
 
+
+def _report_proposals(doc: DocumentObject) -> None:
+    """V. Proposals and requests; the closing line."""
     heading(doc, "V. ĐỀ XUẤT, KIẾN NGHỊ")
     tag(doc, "{%p if is_final and has_proposals %}")
     body(
@@ -813,9 +853,6 @@ def build_report() -> DocumentObject:
     )
     tag(doc, "{%p endif %}")
     body(doc, "Trên đây là báo cáo {{ report_scope }} của {{ issuing_body_name }}./.")
-    signature_block(doc)
-    _finish(doc)
-    return doc
 
 
 def _list_section(doc: DocumentObject) -> None:
@@ -948,6 +985,34 @@ def build_proposal() -> DocumentObject:
     return doc
 
 
+def _explanation_table(doc: DocumentObject, name_header: str, rows: str, name_cell: str) -> None:
+    """One table of the giải trình: a subject a row, with the award weighed and every criterion's reason."""
+    data_table(
+        doc,
+        (12, 45, 45, 35, 27, 93),
+        [
+            Row(
+                ("STT", name_header, "Thành tích", "Hình thức xét", "Kết quả", "Các tiêu chí và lý do"),
+                header=True,
+            ),
+            tag_row(f"{{%tr for e in {rows} %}}"),
+            Row(
+                (
+                    "{{ e.no }}",
+                    name_cell,
+                    "{{ e.achievement }}",
+                    "{{ e.award }}",
+                    "{{ e.status }}",
+                    "{{ e.reasons }}",
+                )
+            ),
+            tag_row("{%tr endfor %}"),
+        ],
+        aligns="clllll",
+        size=11,
+    )
+
+
 def build_explanation() -> DocumentObject:
     """Giải trình xét khen thưởng: for the clerk, every subject with each rule's decision and why."""
     doc = new_document(landscape=True)
@@ -971,65 +1036,11 @@ def build_explanation() -> DocumentObject:
         "báo cáo được tính là chưa đạt các tiêu chí \u201chằng tháng\u201d. Một thành tích chỉ đề nghị "
         "một hình thức khen thưởng (hình thức cao nhất đạt được).",
     )
-    widths = (12, 45, 45, 35, 27, 93)
     heading(doc, "I. TẬP THỂ")
-    data_table(
-        doc,
-        widths,
-        [
-            Row(
-                ("STT", "Tên tập thể", "Thành tích", "Hình thức xét", "Kết quả", "Các tiêu chí và lý do"),
-                header=True,
-            ),
-            tag_row("{%tr for e in explanation_collectives %}"),
-            Row(
-                (
-                    "{{ e.no }}",
-                    "{{ e.name }}",
-                    "{{ e.achievement }}",
-                    "{{ e.award }}",
-                    "{{ e.status }}",
-                    "{{ e.reasons }}",
-                )
-            ),
-            tag_row("{%tr endfor %}"),
-        ],
-        aligns="clllll",
-        size=11,
-    )
+    _explanation_table(doc, "Tên tập thể", "explanation_collectives", "{{ e.name }}")
     para(doc, "", after=0)
     heading(doc, "II. CÁ NHÂN")
-    data_table(
-        doc,
-        widths,
-        [
-            Row(
-                (
-                    "STT",
-                    "Họ và tên, đơn vị",
-                    "Thành tích",
-                    "Hình thức xét",
-                    "Kết quả",
-                    "Các tiêu chí và lý do",
-                ),
-                header=True,
-            ),
-            tag_row("{%tr for e in explanation_individuals %}"),
-            Row(
-                (
-                    "{{ e.no }}",
-                    "{{ e.name }}\n{{ e.unit }}",
-                    "{{ e.achievement }}",
-                    "{{ e.award }}",
-                    "{{ e.status }}",
-                    "{{ e.reasons }}",
-                )
-            ),
-            tag_row("{%tr endfor %}"),
-        ],
-        aligns="clllll",
-        size=11,
-    )
+    _explanation_table(doc, "Họ và tên, đơn vị", "explanation_individuals", "{{ e.name }}\n{{ e.unit }}")
     tag(doc, "{%p if explanation_omitted %}")
     note(doc, "{{ explanation_omitted }}")
     tag(doc, "{%p endif %}")

@@ -22,11 +22,12 @@ from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 from pathlib import Path
 
+from processor import findings as catalogue
 from processor.config import Config
 from processor.mail import imap, settings
 from processor.mail.journal import VIETNAM_TIME, Journal
 from processor.mail.journal import message_id as journal_message_id
-from processor.records import Finding, Period, Severity
+from processor.records import Finding, Period
 from processor.render import atomic
 from processor.vntext import format_date, one_line
 
@@ -221,13 +222,14 @@ def _too_large(
 ) -> Finding:
     local = received.astimezone(VIETNAM_TIME)
     mb = f"{size / 1024 / 1024:.1f}".replace(".", ",")
-    return Finding(
-        Severity.WARNING,
+    return catalogue.finding(
         "mail_too_large",
-        f"Thư của {sender or 'người gửi không rõ'} (“{subject}”), nhận lúc {local:%H:%M} ngày "
-        f"{format_date(local.date())}, nặng {mb} MB, lớn hơn mức {config.mail.max_message_mb} MB "
-        "(mail.max_message_mb) nên chưa được tải về. Mở thư trong hộp thư và lưu thư vào thư mục nhận, hoặc "
-        "tăng mail.max_message_mb rồi chạy lại “thidua fetch”.",
         f"hộp thư {config.mail.folder}, thư số {uid}",
         value=f"{mb} MB",
+        sender=sender or catalogue.hint("unknown_sender"),
+        subject=subject,
+        time=f"{local:%H:%M}",
+        date=format_date(local.date()),
+        size_mb=mb,
+        limit_mb=config.mail.max_message_mb,
     )

@@ -12,9 +12,11 @@ only these parts change:
 - new sheets (the findings list first, the very hidden restore log last): workbook.xml, its rels and
   [Content_Types].xml.
 
-Whatever this module does not understand raises `Unsupported`, and the caller takes the openpyxl path:
-a returned annotated copy, existing comments, a template or macro workbook... (rows and cells written
-without their reference are patched here: the references are written out first).
+Notes already on a sheet (the unit's, or a form control's VML) are merged with ours (notes.py); a copy
+sent back is cleaned first (returned.py); a macro workbook keeps its content type and VBA project as they
+are, a template comes back a workbook; rows and cells written without their reference are patched (the
+references are written out first). What this module does not understand raises `Unsupported`: the caller
+then returns the workbook untouched with the findings sheet alone.
 The input already passed the reader's checks (zip bomb, entities); still, no unit text reaches the XML
 unescaped, and a DOCTYPE anywhere is refused.
 """
@@ -51,7 +53,16 @@ RT_CHARTSHEET = REL_NS + "/chartsheet"
 RT_STYLES = REL_NS + "/styles"
 RT_COMMENTS = REL_NS + "/comments"
 RT_VML = REL_NS + "/vmlDrawing"
+RT_CALC_CHAIN = REL_NS + "/calcChain"
 CT_WORKBOOK = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+CT_MACRO_WORKBOOK = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+# A template sent as a report comes back as the workbook it would make (Excel opens it as it is).
+_AS_WORKBOOK = {
+    CT_WORKBOOK: CT_WORKBOOK,
+    CT_MACRO_WORKBOOK: CT_MACRO_WORKBOOK,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml": CT_WORKBOOK,
+    "application/vnd.ms-excel.template.macroEnabled.main+xml": CT_MACRO_WORKBOOK,
+}
 CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 CT_COMMENTS = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
@@ -62,9 +73,6 @@ CT_APP = "application/vnd.openxmlformats-officedocument.extended-properties+xml"
 XML_HEAD = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _DOS_DATE = (0 << 9) | (1 << 5) | 1  # 1980-01-01, the earliest a zip can say (time 00:00:00)
 _M = "{" + MAIN_NS + "}"
-# Parts that mean "not a plain report": the openpyxl path drops macros and external links, and knows
-# how to merge with comments already there (a unit's own, or ours in a copy sent back).
-_REFUSED_TYPES = ("comments+xml", "threadedComments", "externalLink", "vbaProject", "persons")
 
 # One attribute: name="..." or name='...' (values may hold '>' in principle).
 _ATTRS = rb"""(?:[^>"']|"[^"]*"|'[^']*')*?"""
@@ -82,7 +90,10 @@ _PRIORITY = re.compile(rb'\spriority="(\d+)"')
 _TAB_SELECTED = re.compile(rb'\stabSelected="(?:1|true)"')
 _COUNT = re.compile(rb'\scount="\d*"')
 _DIMENSION = re.compile(rb'<dimension\b[^>]*\sref="([^"]*)"[^>]*/>')
+_SHEET_TAG = re.compile(rb"<sheet\b(" + _ATTRS + rb")/>")
 _COL = re.compile(rb"<col\b(" + _ATTRS + rb")/?>")
+_CF_BLOCK = re.compile(rb"<conditionalFormatting\b" + _ATTRS + rb">.*?</conditionalFormatting>", re.S)
+_CF_RULE_ELEMENT = re.compile(rb"<cfRule\b" + _ATTRS + rb"(?:/>|>.*?</cfRule>)", re.S)
 
 # Schema order of a worksheet's children after sheetData: new ones go before the first that follows.
 _AFTER_CONDITIONAL_FORMATTING = {
@@ -265,6 +276,23 @@ class Package:
         name = self._names.setdefault(part.lower(), part)
         self._new[name] = data
 
+    def remove(self, part: str) -> None:
+        """Drop a part, its content type override and its relationships part."""
+        name = self.name_of(part)
+        if name is None:
+            return
+        del self._names[name.lower()]
+        for store in (self._new, self._infos, self._read):
+            store.pop(name, None)
+        overrides = self._content_types()[1]
+        if name.lower() in overrides:
+            del overrides[name.lower()]
+            self._types_changed = True
+        self._rels.pop(name, None)
+        self._dirty_rels.discard(name)
+        if self.name_of(self.rels_part(name)) is not None:
+            self.remove(self.rels_part(name))
+
     def unused(self, pattern: str) -> str:
         """The first free part name of a pattern with one `{}` for a number from 1."""
         for number in itertools.count(1):
@@ -342,6 +370,15 @@ class Package:
         self._dirty_rels.add(part)
         return rid
 
+    def drop_rels(self, part: str, which: Callable[[Relationship], bool]) -> list[Relationship]:
+        """Remove the relationships of a part `which` selects; returns them."""
+        rels = self.rels(part)
+        dropped = [rel for rel in rels if which(rel)]
+        if dropped:
+            self._rels[part] = [rel for rel in rels if not which(rel)]
+            self._dirty_rels.add(part)
+        return dropped
+
     def _rels_xml(self, part: str) -> bytes:
         folder = posixpath.dirname(part)
         items = []
@@ -369,10 +406,23 @@ class Package:
     def workbook(self) -> str:
         if self._workbook is None:
             docs = [r for r in self.rels("") if r.type == RT_OFFICE_DOCUMENT and not r.external]
-            if len(docs) != 1 or self.content_type(docs[0].target) != CT_WORKBOOK:
-                raise Unsupported("not a plain .xlsx workbook")  # .xlsm, .xltx: the openpyxl path
+            if len(docs) != 1 or self.content_type(docs[0].target) not in _AS_WORKBOOK:
+                raise Unsupported("not a workbook")
             self._workbook = docs[0].target
         return self._workbook
+
+    def as_workbook(self) -> None:
+        """A template's workbook part typed as the workbook it makes (macros, if any, kept)."""
+        content_type = self.content_type(self.workbook)
+        if _AS_WORKBOOK[content_type] != content_type:
+            self._content_types()[1][self.workbook.lower()] = _AS_WORKBOOK[content_type]
+            self._types_changed = True
+
+    @property
+    def macro_enabled(self) -> bool:
+        """Whether the workbook is typed to carry macros: it must then be saved as .xlsm (Excel refuses
+        a macro workbook named .xlsx)."""
+        return _AS_WORKBOOK[self.content_type(self.workbook)] == CT_MACRO_WORKBOOK
 
     def sheets(self) -> list[SheetEntry]:
         if self._sheets is None:
@@ -530,14 +580,24 @@ class Styles:
         return self.add("cellXfs", head + "/>")
 
     def _xf(self, index: int) -> ET.Element:
-        cell_xfs = self.lists["cellXfs"]
-        if not 0 <= index < len(cell_xfs):
-            raise Unsupported(f"style {index} out of range")
-        return cell_xfs[index]
+        return self._entry("cellXfs", index)
 
-    def marked(self, index: int, fill: int, border: int) -> int:
+    def _entry(self, section: str, index: int) -> ET.Element:
+        """Entry `index` of a list, the ones added here included (a copy sent back is cleaned, then
+        marked: the marks clone the formats the cleaning made)."""
+        existing = self.lists[section]
+        count = 0 if existing is None else len(existing)
+        if 0 <= index < count:
+            return existing[index]  # type: ignore[index]
+        if not 0 <= index - count < len(self.added[section]):
+            raise Unsupported(f"{section} {index} out of range")
+        xml = self.added[section][index - count]
+        name_end = re.match(r"<[\w:]+", xml).end()  # type: ignore[union-attr]
+        return ET.fromstring(f'{xml[:name_end]} xmlns="{MAIN_NS}"{xml[name_end:]}')
+
+    def marked(self, index: int, fill: int, border: int, locked: bool = False) -> int:
         """A clone of cell format `index` with another fill and border, unlocked (the sheet may be
-        protected, the unit must be able to fix the cell)."""
+        protected, the unit must be able to fix the cell) unless restoring a locked cell's look."""
         xf = self._xf(index)
         attrs = {k: v for k, v in xf.attrib.items() if not k.startswith("{")}
         attrs.update(fillId=str(fill), borderId=str(border), applyFill="1", applyBorder="1")
@@ -548,7 +608,8 @@ class Styles:
             children.append(_element("alignment", alignment.attrib))
         protection = xf.find(_M + "protection")
         hidden = protection.get("hidden") if protection is not None else None
-        children.append(_element("protection", {"locked": "0", **({"hidden": hidden} if hidden else {})}))
+        locking = {"locked": "1" if locked else "0", **({"hidden": hidden} if hidden else {})}
+        children.append(_element("protection", locking))
         head = " ".join(f'{k}="{attr(v)}"' for k, v in attrs.items())
         return self.add("cellXfs", f"<xf {head}>{''.join(children)}</xf>")
 
@@ -557,8 +618,8 @@ class Styles:
         xf = self._xf(index)
         try:
             fill_id, border_id = int(xf.get("fillId", "0")), int(xf.get("borderId", "0"))
-            fill, border = self.lists["fills"][fill_id], self.lists["borders"][border_id]
-        except (ValueError, IndexError):
+            fill, border = self._entry("fills", fill_id), self._entry("borders", border_id)
+        except ValueError:
             raise Unsupported("fill or border out of range") from None
         key = (fill_id, border_id)
         if key not in self._looks:
@@ -782,6 +843,39 @@ class Worksheet:
         at = existing[0] if existing else _insert_point(self.children, _AFTER_CONDITIONAL_FORMATTING)
         self.edits.append((at, at, xml.encode("utf-8")))
 
+    def remove_rules(self, formulas: Sequence[bytes]) -> None:
+        """Drop the conditional formats whose formula is one of `formulas` (as the XML may spell it);
+        the others keep their order, priorities renumbered from 1."""
+        removed: list[tuple[int, int]] = []
+        for block in _CF_BLOCK.finditer(self.data, self.tail_start):
+            rules = list(_CF_RULE_ELEMENT.finditer(block.group()))
+            ours = [r for r in rules if any(b"<formula>" + f + b"</formula>" in r.group() for f in formulas)]
+            if ours and len(ours) == len(rules):
+                removed.append(block.span())
+            else:
+                removed += [(block.start() + r.start(), block.start() + r.end()) for r in ours]
+        if not removed:
+            return
+        self.edits += [(start, end, b"") for start, end in removed]
+
+        def priority(item: tuple[int, re.Match]) -> tuple[int, int]:
+            found = _PRIORITY.search(item[1].group())
+            return (int(found.group(1)) if found else 0, item[0])
+
+        kept = [
+            m
+            for m in _CF_RULE.finditer(self.data, self.tail_start)
+            if not any(start <= m.start() < end for start, end in removed)
+        ]
+        for rank, (_, match) in enumerate(sorted(enumerate(kept), key=priority), 1):
+            new = _PRIORITY.sub(lambda _, r=rank: b' priority="%d"' % r, match.group(), count=1)
+            self.edits.append((match.start(), match.end(), new))
+
+    def drop_legacy_drawing(self) -> None:
+        found = re.search(rb"<legacyDrawing\b" + _ATTRS + rb"/>", self.data[self.tail_start :])
+        if found is not None:
+            self.edits.append((self.tail_start + found.start(), self.tail_start + found.end(), b""))
+
     def add_legacy_drawing(self, rid: str) -> None:
         if self.has_legacy_drawing:
             raise Unsupported("a legacyDrawing already")
@@ -902,25 +996,23 @@ def _bounds(ref: str) -> tuple[int, int, int, int] | None:
 # Comments
 
 
-def comments_xml(author: str, comments: Sequence[tuple[int, int, str]]) -> bytes:
-    items = "".join(
-        f'<comment ref="{get_column_letter(col)}{row}" authorId="0"><text>{_t(body)}</text></comment>'
-        for row, col, body in comments
-    )
-    return (
-        XML_HEAD
-        + (
-            f'<comments xmlns="{MAIN_NS}"><authors><author>{text(author)}</author></authors>'
-            f"<commentList>{items}</commentList></comments>"
-        ).encode()
-    )
-
-
 def vml_xml(first_block: int, comments: Sequence[tuple[int, int, int, int]]) -> tuple[bytes, int]:
     """The note shapes of (row, col, width px, height px) comments; shape ids from block `first_block`
     (1,024 each, unique across the workbook). Returns the VML and the next free block."""
     blocks = len(comments) // 1024 + 1
     data = ",".join(str(b) for b in range(first_block, first_block + blocks))
+    xml = (
+        '<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
+        'xmlns:x="urn:schemas-microsoft-com:office:excel">'
+        f'<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="{data}"/></o:shapelayout>'
+        '<v:shapetype id="_x0000_t202" coordsize="21600,21600" o:spt="202" path="m,l,21600r21600,l21600,xe">'
+        '<v:stroke joinstyle="miter"/><v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>'
+    )
+    return xml.encode("utf-8") + vml_shapes(first_block, comments) + b"</xml>", first_block + blocks
+
+
+def vml_shapes(first_block: int, comments: Sequence[tuple[int, int, int, int]]) -> bytes:
+    """The note shapes alone (for a drawing that has its shape layout and note shape type already)."""
     shapes = "".join(
         f'<v:shape id="_x0000_s{first_block * 1024 + 1 + number}" type="#_x0000_t202" '
         f'style="position:absolute;margin-left:59.25pt;margin-top:1.5pt;width:{width}px;height:{height}px;'
@@ -931,35 +1023,7 @@ def vml_xml(first_block: int, comments: Sequence[tuple[int, int, int, int]]) -> 
         f"<x:Row>{row - 1}</x:Row><x:Column>{col - 1}</x:Column></x:ClientData></v:shape>"
         for number, (row, col, width, height) in enumerate(comments)
     )
-    xml = (
-        '<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
-        'xmlns:x="urn:schemas-microsoft-com:office:excel">'
-        f'<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="{data}"/></o:shapelayout>'
-        '<v:shapetype id="_x0000_t202" coordsize="21600,21600" o:spt="202" path="m,l,21600r21600,l21600,xe">'
-        '<v:stroke joinstyle="miter"/><v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>'
-        f"{shapes}</xml>"
-    )
-    return xml.encode("utf-8"), first_block + blocks
-
-
-def add_comments(
-    pkg: Package, sheet_part: str, sheet: Worksheet, author: str, comments: Sequence[tuple[int, int, str]],
-    sizes: Callable[[str], tuple[int, int]], block: int,
-) -> int:  # fmt: skip
-    """Comments (row, col, text) on a sheet without any; returns the next free VML shape block."""
-    number = next(
-        n
-        for n in itertools.count(1)
-        if pkg.name_of(f"xl/comments{n}.xml") is None
-        and pkg.name_of(f"xl/drawings/vmlDrawing{n}.vml") is None
-    )
-    comments_part, vml_part = f"xl/comments{number}.xml", f"xl/drawings/vmlDrawing{number}.vml"
-    pkg.add_part(comments_part, comments_xml(author, comments), CT_COMMENTS)
-    vml, block = vml_xml(block, [(row, col, *sizes(body)) for row, col, body in comments])
-    pkg.add_part(vml_part, vml, CT_VML)
-    pkg.add_rel(sheet_part, RT_COMMENTS, comments_part)
-    sheet.add_legacy_drawing(pkg.add_rel(sheet_part, RT_VML, vml_part))
-    return block
+    return shapes.encode("utf-8")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1110,20 +1174,57 @@ def add_sheet(pkg: Package, name: str, xml: bytes, *, first: bool, state: str = 
     return part
 
 
-def _shift_local_sheet_ids(data: bytes) -> bytes:
-    """Defined names local to a sheet name it by position: one more sheet in front moves them all."""
+def _shift_local_sheet_ids(data: bytes, removed: int | None = None) -> bytes:
+    """Defined names local to a sheet name it by position: one more sheet in front moves them all; a
+    sheet `removed` takes its own names along and moves the ones after it back."""
     start = data.find(b"<definedNames")
     if start < 0:
         return data
     end = data.find(b"</definedNames>", start)
     if end < 0:
         return data
-    shifted = re.sub(
-        rb'(<definedName\b[^>]*\slocalSheetId=")(\d+)"',
-        lambda m: m.group(1) + str(int(m.group(2)) + 1).encode() + b'"',
-        data[start:end],
+
+    def shifted(match: re.Match) -> bytes:
+        position = int(match.group(2))
+        if removed is None:
+            return match.group(1) + str(position + 1).encode() + b'"'
+        return match.group(1) + str(position - (position > removed)).encode() + b'"'
+
+    names = data[start:end]
+    if removed is not None:
+        own = rb'<definedName\b[^>]*\slocalSheetId="%d"[^>]*(?:/>|>[^<]*</definedName>)' % removed
+        names = re.sub(own, b"", names)
+    names = re.sub(rb'(<definedName\b[^>]*\slocalSheetId=")(\d+)"', shifted, names)
+    return data[:start] + names + data[end:]
+
+
+def remove_sheet(pkg: Package, name: str) -> None:
+    """Remove a worksheet, its part, its relationship, the names local to it and the calculation chain
+    (it may name the sheet's cells; Excel rebuilds it)."""
+    sheets = pkg.sheets()
+    position = next(i for i, sheet in enumerate(sheets) if sheet.name == name)
+    data = pkg.read(pkg.workbook)
+    element = next(
+        (m for m in _SHEET_TAG.finditer(data) if _unescaped_attr(m.group(1), b"name") == name), None
     )
-    return data[:start] + shifted + data[end:]
+    if element is None:
+        raise Unsupported("sheet element")
+    data = _shift_local_sheet_ids(_splice(data, [(element.start(), element.end(), b"")]), removed=position)
+    pkg.write(pkg.workbook, data)
+    rid = _unescaped_attr(element.group(1), b"r:id")
+    for rel in pkg.drop_rels(pkg.workbook, lambda r: r.id == rid or r.type == RT_CALC_CHAIN):
+        if not rel.external:
+            pkg.remove(rel.target)
+    del sheets[position]
+
+
+def _unescaped_attr(attrs: bytes, name: bytes) -> str | None:
+    found = re.search(rb"\s" + re.escape(name) + rb'="([^"]*)"', attrs)
+    if found is None:
+        return None
+    from html import unescape
+
+    return unescape(found.group(1).decode("utf-8", "replace"))
 
 
 def add_defined_name(pkg: Package, name: str, local_sheet: int, value: str) -> None:
@@ -1292,26 +1393,19 @@ class Marks:
     """What marking a workbook's findings did."""
 
     located: dict[int, str]  # finding index -> the cell its comment and link went to
-    originals: list[tuple[str, str, str, str, int]]  # (sheet, cell, fill, border, locked) before marking
+    # (sheet, cell, fill, border, locked[, note, its author]) of each marked cell before marking
+    originals: list[tuple]
 
 
-def check_plain(pkg: Package, reserved_sheets: Iterable[str], formula: str) -> None:
-    """Refuse what the openpyxl path handles better: see the module's docstring."""
-    sheets = pkg.sheets()
-    if set(reserved_sheets) & {s.name for s in sheets}:
-        raise Unsupported("an annotated copy sent back")
-    for name in pkg.part_names():
-        content_type = pkg.content_type(name)
-        if any(kind in content_type for kind in _REFUSED_TYPES) or content_type == CT_VML:
-            raise Unsupported(f"a {content_type} part")
-        if name.lower().endswith(".vml"):  # form controls: their shape ids would clash with ours
-            raise Unsupported("a VML part")
-    marks = (formula.encode(), text(formula).replace('"', "&quot;").encode())
-    for sheet in sheets:
-        if sheet.part is not None:
-            data = pkg.read(sheet.part)
-            if any(mark in data for mark in marks):
-                raise Unsupported("marks of an earlier annotated copy")
+@dataclass
+class _Plan:
+    """Where each finding goes: the sheets opened, the anchor cell of each finding, the cells to colour."""
+
+    sheets: dict[str, tuple[str, Worksheet]] = field(default_factory=dict)  # name -> (part, XML)
+    located: dict[int, str] = field(default_factory=dict)
+    per_cell: dict[tuple[str, tuple[int, int]], list] = field(default_factory=dict)
+    marks: dict[str, dict[tuple[int, int], bool]] = field(default_factory=dict)  # sheet -> cell -> error
+    order: list[tuple[str, tuple[int, int]]] = field(default_factory=list)
 
 
 def mark_findings(
@@ -1325,45 +1419,65 @@ def mark_findings(
     comment: Callable[[list], str],
     comment_size: Callable[[str], tuple[int, int]],
     max_cells: int,
+    keep_note: Callable[[str, str], str] = lambda ours, theirs: ours,
 ) -> Marks:
     """Colour, unlock and comment the cells of each finding; `refs[i]` is finding i's
-    (min_col, min_row, max_col, max_row) or None. Keys of `styles`: is an error."""
+    (min_col, min_row, max_col, max_row) or None. Keys of `styles`: is an error. A note already on a
+    cell becomes `keep_note(ours, its text)`."""
+    from processor.render.notes import SheetNotes
+
+    plan = _plan(pkg, findings, refs, max_cells)
+    if not plan.marks:
+        return Marks(plan.located, [])
+    notes = {name: SheetNotes(pkg, part, ws) for name, (part, ws) in plan.sheets.items()}
+    bases = {key: plan.sheets[key[0]][1].style_of(*key[1]) for key in plan.order}
+    originals = [_original(pkg.styles, bases[key], key, notes[key[0]]) for key in plan.order]
+    _colour(pkg.styles, plan, bases, styles, formula)
+    _add_notes(pkg, plan, notes, author, comment, comment_size, keep_note)
+    for part, ws in plan.sheets.values():
+        if ws.edits:
+            pkg.write(part, ws.to_bytes())
+    return Marks(plan.located, originals)
+
+
+def _plan(pkg: Package, findings: Sequence, refs: Sequence, max_cells: int) -> _Plan:
     by_name = {sheet.name: sheet for sheet in pkg.sheets()}
-    docs: dict[str, Worksheet] = {}
-    located: dict[int, str] = {}
-    per_cell: dict[tuple[str, tuple[int, int]], list] = {}
-    marks: dict[str, dict[tuple[int, int], bool]] = {}  # sheet -> cell -> is an error
-    order: list[tuple[str, tuple[int, int]]] = []
+    plan = _Plan()
     for index, (finding, ref) in enumerate(zip(findings, refs, strict=True)):
         entry = by_name.get(finding.sheet)
         if ref is None or entry is None or entry.part is None:  # not a sheet of cells (a chart)
             continue
-        if finding.sheet not in docs:
-            docs[finding.sheet] = Worksheet(pkg.read(entry.part))
-        ws = docs[finding.sheet]
+        if finding.sheet not in plan.sheets:
+            plan.sheets[finding.sheet] = (entry.part, Worksheet(pkg.read(entry.part)))
+        ws = plan.sheets[finding.sheet][1]
         min_col, min_row, max_col, max_row = ref
         anchor = ws.anchor(min_row, min_col)
-        located[index] = _ref(anchor)
-        per_cell.setdefault((finding.sheet, anchor), []).append(finding)
-        sheet_marks = marks.setdefault(finding.sheet, {})
+        plan.located[index] = _ref(anchor)
+        plan.per_cell.setdefault((finding.sheet, anchor), []).append(finding)
+        sheet_marks = plan.marks.setdefault(finding.sheet, {})
         cells = itertools.product(range(min_row, max_row + 1), range(min_col, max_col + 1))
         for row, col in itertools.islice(cells, max_cells):
             target = ws.anchor(row, col)
             if target not in sheet_marks:
-                order.append((finding.sheet, target))
+                plan.order.append((finding.sheet, target))
             sheet_marks[target] = sheet_marks.get(target, False) or finding.is_error
-    if not marks:
-        return Marks(located, [])
+    return plan
 
-    book = pkg.styles
-    bases = {key: docs[key[0]].style_of(*key[1]) for key in order}
-    originals = [(sheet, _ref(cell), *book.look(bases[(sheet, cell)])) for sheet, cell in order]
-    used = {error for sheet_marks in marks.values() for error in sheet_marks.values()}
+
+def _original(book: Styles, base: int, key: tuple[str, tuple[int, int]], notes) -> tuple:
+    sheet, cell = key
+    look = (sheet, _ref(cell), *book.look(base))
+    note = notes.notes.get(cell)
+    return look if note is None else (*look, note.text, note.author)
+
+
+def _colour(book: Styles, plan: _Plan, bases: dict, styles: dict[bool, MarkStyle], formula: str) -> None:
+    used = {error for sheet_marks in plan.marks.values() for error in sheet_marks.values()}
     fills = {error: book.add("fills", styles[error].fill) for error in used}
     borders = {error: book.add("borders", styles[error].border) for error in used}
     dxfs = {error: book.add("dxfs", styles[error].dxf) for error in used}
-    for sheet, sheet_marks in marks.items():
-        ws = docs[sheet]
+    for sheet, sheet_marks in plan.marks.items():
+        ws = plan.sheets[sheet][1]
         ws.restyle(
             {
                 cell: book.marked(bases[(sheet, cell)], fills[error], borders[error])
@@ -1377,17 +1491,22 @@ def mark_findings(
                 blocks.append((" ".join(_ref(cell) for cell in cells), dxfs[error], formula))
         ws.add_conditional_formats(blocks)
 
-    block = 1
-    for sheet in (s.name for s in pkg.sheets() if s.name in docs):
-        notes = sorted(
-            (cell[0], cell[1], comment(on)) for (name, cell), on in per_cell.items() if name == sheet
-        )
-        if notes:
-            block = add_comments(pkg, by_name[sheet].part, docs[sheet], author, notes, comment_size, block)
-    for sheet, ws in docs.items():
-        if ws.edits:
-            pkg.write(by_name[sheet].part, ws.to_bytes())  # type: ignore[arg-type]
-    return Marks(located, originals)
+
+def _add_notes(pkg: Package, plan: _Plan, notes: dict, author: str, comment, comment_size, keep_note) -> None:
+    from processor.render.notes import used_vml_blocks
+
+    block = used_vml_blocks(pkg) + 1
+    for sheet in (s.name for s in pkg.sheets() if s.name in plan.sheets):
+        sheet_notes = notes[sheet]
+        for (name, cell), on in sorted(plan.per_cell.items()):
+            if name != sheet or cell in sheet_notes.threaded:  # Excel shows the thread, not a note
+                continue
+            body = comment(on)
+            existing = sheet_notes.notes.get(cell)
+            if existing is not None and existing.author != author:
+                body = keep_note(body, existing.text)
+            sheet_notes.put(*cell, author, body)
+        block = sheet_notes.save(comment_size, block)
 
 
 def _ref(cell: tuple[int, int]) -> str:

@@ -19,33 +19,30 @@ import email.policy
 import functools
 import hashlib
 import io
-import itertools
 import math
 import warnings
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.comments import Comment
-from openpyxl.formatting.rule import Rule
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.styles.differential import DifferentialStyle
-from openpyxl.styles.fills import Fill
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
-from openpyxl.xml.functions import fromstring, tostring
+from openpyxl.xml.functions import tostring
 
+from processor import findings as catalogue
 from processor import form
 from processor.config import Config, is_email_address
 from processor.records import FileStatus, Finding, Period, ReceivedFile, Severity, Submission, UserError
-from processor.render import annotate, atomic
+from processor.render import annotate, atomic, returned
 from processor.run_report import clerk_task, for_unit, has_recipient, needs_feedback
 from processor.vntext import clean, format_date, nfc, one_line, safe_file_name, sort_key, xml_safe
 
@@ -55,6 +52,7 @@ RESTORE_SHEET = "_thidua_kiem_tra"  # very hidden: original look of the cells th
 COMMENT_AUTHOR = "thidua"
 FEEDBACK_DIR = "phan-hoi"
 XLSX_MIME = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+XLSM_MIME = ("application", "vnd.ms-excel.sheet.macroEnabled.12")
 
 STATUS_LABELS = {
     FileStatus.ACCEPTED: "Hợp lệ",
@@ -100,7 +98,6 @@ MAX_SHEET_XML_BYTES = 40 * 1024 * 1024
 MAX_TEXT = 2000  # unit text copied into a cell or comment is cut here
 EMAIL_FINDINGS_LISTED = 10
 VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7))
-_FORMULA_START = ("=", "+", "-", "@")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -114,18 +111,6 @@ def _text(value: object, limit: int = MAX_TEXT) -> str:
         return ""
     text = xml_safe(nfc(str(value)))
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _put(ws, row: int, column: int, value: object):
-    """Write a cell; text that looks like a formula stays text (it may come from a unit)."""
-    cell = ws.cell(row=row, column=column)
-    if isinstance(value, str):
-        cell.value = _text(value)
-        if cell.value.startswith(_FORMULA_START):
-            cell.data_type = "s"
-    else:
-        cell.value = value
-    return cell
 
 
 def _local(moment: dt.datetime) -> dt.datetime:
@@ -325,175 +310,10 @@ def _may_open(submission: Submission, data: bytes) -> bool:
     return sheets <= MAX_SHEET_XML_BYTES
 
 
-def _open_copy(submission: Submission, data: bytes) -> Workbook | None:
-    if not _may_open(submission, data):
-        return None
-    try:
-        wb = load_workbook(io.BytesIO(data), keep_vba=False, keep_links=False, data_only=False)
-    except Exception:  # any failure of a hostile file means "no copy", never a crash
-        return None
-    wb.template = False  # an .xltx/.xltm sent as a report is returned as a plain .xlsx
-    return wb
-
-
-def _restore_previous_round(wb: Workbook) -> None:
-    """Undo the marks of an earlier annotated copy the unit edited and sent back."""
-    if FINDINGS_SHEET in wb.sheetnames:
-        del wb[FINDINGS_SHEET]
-    if RESTORE_SHEET in wb.sheetnames:
-        log = wb[RESTORE_SHEET]
-        for sheet, ref, fill_xml, border_xml, locked, comment, author in log.iter_rows(
-            min_row=2, max_col=7, values_only=True
-        ):
-            if sheet not in wb.sheetnames or _parse_ref(ref) is None or not hasattr(wb[sheet], "_cells"):
-                continue
-            cell = wb[sheet][ref]
-            # The comment is the proof the cell is still where it was (units insert rows).
-            if getattr(cell, "comment", None) is None or cell.comment.author != COMMENT_AUTHOR:
-                continue
-            try:
-                cell.fill = Fill.from_tree(fromstring(fill_xml))
-                cell.border = Border.from_tree(fromstring(border_xml))
-            except Exception:  # a damaged log costs the old colour, not the batch
-                cell.fill = PatternFill()
-            cell.protection = Protection(locked=bool(locked), hidden=cell.protection.hidden)
-            cell.comment = Comment(comment, author or "") if comment else None
-        del wb[RESTORE_SHEET]
-    for ws in wb.worksheets:
-        _remove_mark_rules(ws)
-        for cell in list(ws._cells.values()):
-            if cell.comment is not None and cell.comment.author == COMMENT_AUTHOR:
-                cell.comment = None
-
-
-def _remove_mark_rules(ws) -> None:
-    rules = ws.conditional_formatting._cf_rules  # openpyxl has no public way to drop one rule
-    for target in list(rules):
-        kept = [rule for rule in rules[target] if list(rule.formula or ()) != [MARK_FORMULA]]
-        if kept:
-            rules[target] = kept
-        else:
-            del rules[target]
-    remaining = sorted((rule for target in rules.values() for rule in target), key=_priority)
-    for priority, rule in enumerate(remaining, 1):
-        rule.priority = priority
-
-
-def _add_mark_rules(ws, marked: dict[str, bool]) -> None:
-    """One rule for the red cells, one for the yellow, both ahead of every rule of the form."""
-    others = sorted((rule for target in ws.conditional_formatting for rule in target.rules), key=_priority)
-    added = []
-    for is_error, fill, border in ((True, ERROR_FILL, ERROR_BORDER), (False, WARNING_FILL, WARNING_BORDER)):
-        cells = sorted((c for c, e in marked.items() if e is is_error), key=lambda c: _parse_ref(c)[1::-1])
-        if cells:
-            colour = fill.fgColor.rgb
-            dxf = DifferentialStyle(fill=PatternFill("solid", fgColor=colour, bgColor=colour), border=border)
-            rule = Rule(type="expression", formula=[MARK_FORMULA], dxf=dxf)
-            ws.conditional_formatting.add(" ".join(cells), rule)
-            added.append(rule)
-    for priority, rule in enumerate([*added, *others], 1):
-        rule.priority = priority
-    # LibreOffice ignores priorities and applies the first block covering a cell: write ours first.
-    rules = ws.conditional_formatting._cf_rules
-    for target in [t for t in rules if not any(rule is ours for rule in rules[t] for ours in added)]:
-        rules.move_to_end(target)
-
-
-def _priority(rule: Rule) -> int:
-    return rule.priority or 0
-
-
 def _comment_size(text: str) -> tuple[int, int]:
     width = 340
     lines = sum(max(1, math.ceil(len(part) / 52)) for part in text.split("\n"))
     return width, min(600, 18 * lines + 16)
-
-
-def _annotate_cells(wb: Workbook, findings: list[Finding]) -> dict[int, str]:
-    """Colour and comment each located finding; return the cell reference used per finding index."""
-    located: dict[int, str] = {}
-    per_cell: dict[tuple[str, str], list[Finding]] = {}
-    originals: list[tuple] = []
-    seen: set[tuple[str, str]] = set()
-    marks: dict[str, dict[str, bool]] = {}  # sheet -> cell -> is an error
-    for index, finding in enumerate(findings):
-        ref = _parse_ref(finding.cell)
-        if ref is None or finding.sheet not in wb.sheetnames:
-            continue
-        ws = wb[finding.sheet]
-        if not hasattr(ws, "merged_cells"):  # a chart sheet has no cells
-            continue
-        min_col, min_row, max_col, max_row = ref
-        anchor = _merge_anchor(ws, min_row, min_col)
-        located[index] = anchor
-        per_cell.setdefault((finding.sheet, anchor), []).append(finding)
-        cells = itertools.product(range(min_row, max_row + 1), range(min_col, max_col + 1))
-        for row, col in itertools.islice(cells, MAX_CELLS_PER_FINDING):
-            target = ws[_merge_anchor(ws, row, col)]
-            if (finding.sheet, target.coordinate) not in seen:
-                seen.add((finding.sheet, target.coordinate))
-                originals.append(_original_look(finding.sheet, target))
-            _paint(target, finding.severity)
-            sheet_marks = marks.setdefault(finding.sheet, {})
-            sheet_marks[target.coordinate] = sheet_marks.get(target.coordinate, False) or finding.is_error
-    for (sheet, coordinate), on_cell in per_cell.items():
-        cell = wb[sheet][coordinate]
-        lines = [
-            f"{f.severity}{' – ' + f.field if f.field else ''}: {_text(f.message, 600)}" for f in on_cell
-        ]
-        text = "\n\n".join(lines)
-        if cell.comment is not None:  # keep what the unit wrote there
-            text += f"\n\n— Ghi chú có sẵn —\n{_text(cell.comment.text, 600)}"
-        width, height = _comment_size(text)
-        cell.comment = Comment(text, COMMENT_AUTHOR, height=height, width=width)
-    for sheet, marked in marks.items():
-        _add_mark_rules(wb[sheet], marked)
-    _write_restore_log(wb, originals)
-    return located
-
-
-def _merge_anchor(ws, row: int, col: int) -> str:
-    """Comments and colours go on the top-left cell of a merged range, the only one Excel shows."""
-    coordinate = f"{get_column_letter(col)}{row}"
-    for merged in ws.merged_cells.ranges:
-        if merged.min_row <= row <= merged.max_row and merged.min_col <= col <= merged.max_col:
-            return f"{get_column_letter(merged.min_col)}{merged.min_row}"
-    return coordinate
-
-
-def _original_look(sheet: str, cell) -> tuple:
-    comment = cell.comment
-    return (
-        sheet,
-        cell.coordinate,
-        tostring(cell.fill.to_tree()).decode("utf-8"),
-        tostring(cell.border.to_tree()).decode("utf-8"),
-        1 if cell.protection.locked else 0,
-        comment.text if comment else None,
-        comment.author if comment else None,
-    )
-
-
-def _paint(cell, severity: Severity) -> None:
-    already_error = cell.fill == ERROR_FILL
-    if severity is Severity.ERROR or not already_error:
-        cell.fill = ERROR_FILL if severity is Severity.ERROR else WARNING_FILL
-        cell.border = ERROR_BORDER if severity is Severity.ERROR else WARNING_BORDER
-    # The sheet stays protected (the form's labels must not move) but the unit can fix this cell.
-    cell.protection = Protection(locked=False, hidden=cell.protection.hidden)
-
-
-def _write_restore_log(wb: Workbook, originals: list[tuple]) -> None:
-    if not originals:
-        return
-    log = wb.create_sheet(RESTORE_SHEET)
-    log.sheet_state = "veryHidden"
-    for column, title in enumerate(("sheet", "cell", "fill", "border", "locked", "comment", "author"), 1):
-        _put(log, 1, column, title)
-    for row, values in enumerate(originals, 2):
-        for column, value in enumerate(values, 1):
-            _put(log, row, column, value)
-    log.protection.sheet = True
 
 
 _FINDINGS_COLUMNS = (
@@ -556,16 +376,30 @@ def _comment_text(on_cell: list[Finding]) -> str:
 
 
 def _cell_value(value: object) -> object:
-    """What `_put` stores: cleaned text (always text, never a formula), numbers as they are."""
+    """Cleaned text (written as inline text, never a formula), numbers as they are."""
     if isinstance(value, str):
         return _text(value) or None
     return value
 
 
+# Our notes start with the severity (_comment_text): "Lỗi – Ngày sinh: ...", "Cảnh báo: ...".
+_NOTE_START = f"(?:{'|'.join(map(str, Severity))})[ :]"
+MARKING = returned.Marking(FINDINGS_SHEET, RESTORE_SHEET, MARK_FORMULA, COMMENT_AUTHOR, _NOTE_START)
+_RESTORE_TITLES = ("sheet", "cell", "fill", "border", "locked", "comment", "author")
+
+
+def _keep_note(ours: str, theirs: str) -> str:
+    """Our note on a cell the unit had noted: theirs follows (the restore log puts it back alone)."""
+    return f"{ours}\n\n— Ghi chú có sẵn —\n{_text(theirs, 600)}"
+
+
 def _mark_fast(data: bytes, findings: list[Finding]) -> tuple[annotate.Package, dict[int, str]]:
-    """Mark the findings by patching the unit's package; raises annotate.Unsupported for the openpyxl path."""
+    """Mark the findings by patching the unit's package (a copy sent back is cleaned first); raises
+    annotate.Unsupported for what the package level cannot patch."""
     pkg = annotate.Package(data)
-    annotate.check_plain(pkg, (FINDINGS_SHEET, RESTORE_SHEET), MARK_FORMULA)
+    pkg.as_workbook()
+    if returned.is_returned(pkg, MARKING):
+        returned.clean(pkg, data, MARKING, _comment_size)
     marks = annotate.mark_findings(
         pkg,
         findings,
@@ -576,30 +410,32 @@ def _mark_fast(data: bytes, findings: list[Finding]) -> tuple[annotate.Package, 
         comment=_comment_text,
         comment_size=_comment_size,
         max_cells=MAX_CELLS_PER_FINDING,
+        keep_note=_keep_note,
     )
     if marks.originals:
-        log = annotate.NewSheet(protected=True)
-        titles = ("sheet", "cell", "fill", "border", "locked", "comment", "author")
-        log.rows.append((1, None, [(column, title, 0) for column, title in enumerate(titles, 1)]))
-        for row, values in enumerate(marks.originals, 2):
-            log.rows.append((row, None, [(column, _cell_value(v), 0) for column, v in enumerate(values, 1)]))
-        annotate.add_sheet(pkg, RESTORE_SHEET, log.to_bytes(selected=False), first=False, state="veryHidden")
+        _add_restore_log(pkg, marks.originals)
     return pkg, marks.located
 
 
-def _mark_with_openpyxl(submission: Submission, data: bytes, findings: list[Finding]):
-    """The general path: openpyxl cleans a returned copy and marks anything it can open."""
-    wb = _open_copy(submission, data)
-    if wb is None:
-        return None, {}
+def _add_restore_log(pkg: annotate.Package, originals: list[tuple]) -> None:
+    """The very hidden sheet a copy sent back is cleaned with (returned.py)."""
+    log = annotate.NewSheet(protected=True)
+    log.rows.append((1, None, [(column, title, 0) for column, title in enumerate(_RESTORE_TITLES, 1)]))
+    for row, values in enumerate(originals, 2):
+        cells = [(column, _cell_value(v), 0) for column, v in enumerate(values, 1) if v is not None]
+        log.rows.append((row, None, cells))
+    annotate.add_sheet(pkg, RESTORE_SHEET, log.to_bytes(selected=False), first=False, state="veryHidden")
+
+
+def _untouched_with_findings(data: bytes) -> annotate.Package | None:
+    """The unit's workbook as it came, for a findings sheet alone: what the marking could not patch."""
     try:
-        _restore_previous_round(wb)
-        located = _annotate_cells(wb, findings)
-        buffer = io.BytesIO()
-        wb.save(buffer)
-        return annotate.Package(buffer.getvalue()), located
-    except Exception:  # a workbook openpyxl opens but cannot rewrite still gets its findings sheet
-        return None, {}
+        pkg = annotate.Package(data)
+        pkg.as_workbook()
+        pkg.sheets()
+        return pkg
+    except Exception:  # not even that: a workbook of the findings sheet alone
+        return None
 
 
 def is_ods(data: bytes) -> bool:
@@ -696,7 +532,32 @@ def _findings_sheet(
     converted: bool = False,
 ) -> None:
     """The first sheet of the copy: what was found, how to fix it, a link to each cell."""
-    styles = pkg.styles
+    xf = _looks(pkg.styles)
+    lines = _title_lines(submission, findings, located, config, readable, converted)
+    header_row = len(lines) + 2
+    sheet = annotate.NewSheet(
+        widths=[width for _, width in _FINDINGS_COLUMNS],
+        freeze_row=header_row,
+        tab_color="00C00000" if _counts(findings)[0] else "00BF8F00",
+        landscape_fit_width=True,
+        centred=True,
+        margins=(0.4, 0.4),
+    )
+    _title_rows(sheet, lines, xf)
+    header = xf("header")
+    sheet.rows.append(
+        (header_row, 20, [(c, title, header) for c, (title, _) in enumerate(_FINDINGS_COLUMNS, 1)])
+    )
+    visible = {s.name for s in pkg.sheets() if s.part is not None and s.state == "visible"}
+    _finding_rows(sheet, findings, located, visible, xf, header_row)
+    part = annotate.add_sheet(pkg, FINDINGS_SHEET, sheet.to_bytes(selected=True), first=True)
+    print_titles = f"{quote_sheetname(pkg.sheets()[0].name)}!${header_row}:${header_row}"
+    annotate.add_defined_name(pkg, "_xlnm.Print_Titles", 0, print_titles)
+    annotate.select_first_sheet(pkg, skip={part})
+
+
+def _looks(styles: annotate.Styles) -> Callable[[str], int]:
+    """The cell format of a look of the findings sheet (_findings_sheet_looks), added to the workbook."""
 
     def xf(name: str) -> int:
         font, fill, border, alignment = _findings_sheet_looks()[name]
@@ -707,57 +568,66 @@ def _findings_sheet(
             alignment=alignment,
         )
 
-    visible = {s.name for s in pkg.sheets() if s.part is not None and s.state == "visible"}
-    last = get_column_letter(len(_FINDINGS_COLUMNS))
-    total_width = sum(width for _, width in _FINDINGS_COLUMNS)
-    unit_name = _unit_name(submission, config)
-    unit = " – ".join(part for part in (submission.unit_code, unit_name) if part) or "(chưa xác định)"
-    period = f"tháng {submission.period.label}" if submission.period else "(chưa xác định)"
+    return xf
+
+
+def _instructions(submission: Submission, config: Config | None, readable: bool) -> tuple[str, str]:
+    """How to fix the report, and how to use this copy: it depends on whether the cells are marked."""
     office = _office_unit_name(config)
     due = _deadline(config, submission.period)
     by = f" trước ngày {format_date(due)}" if due else ""
-    errors, _ = _counts(findings)
-    marked = {findings[index].is_error for index in located} if readable else set()
     if readable:
-        fix = (
+        return (
             f"Cách sửa: sửa các ô tô đỏ (lỗi) rồi gửi lại tệp cho {office}{by}. Ô tô vàng là cảnh báo: "
-            "kiểm tra lại, nếu số liệu đúng thì giữ nguyên."
-        )
-        how = (
+            "kiểm tra lại, nếu số liệu đúng thì giữ nguyên.",
             "Bấm vào địa chỉ ở cột “Ô” để đi tới ô cần sửa; đưa chuột lên ô tô màu để xem hướng dẫn. "
-            "Có thể sửa ngay trên tệp này rồi gửi lại, không cần xóa sheet này."
+            "Có thể sửa ngay trên tệp này rồi gửi lại, không cần xóa sheet này.",
         )
-    elif submission.status is FileStatus.UNREADABLE:
-        fix = (
+    if submission.status is FileStatus.UNREADABLE:
+        return (
             f"Cách sửa: mở biểu mẫu báo cáo đã được gửi, điền số liệu, lưu dạng Excel (.xlsx), không đặt "
-            f"mật khẩu, rồi gửi lại tệp cho {office}{by}."
+            f"mật khẩu, rồi gửi lại tệp cho {office}{by}.",
+            "Tệp gửi đến không đọc được nên không đánh dấu được ô cần sửa; lý do ghi ở bảng dưới.",
         )
-        how = "Tệp gửi đến không đọc được nên không đánh dấu được ô cần sửa; lý do ghi ở bảng dưới."
-    else:
-        fix = f"Cách sửa: sửa trên tệp đã gửi các ô ghi ở bảng dưới rồi gửi lại tệp cho {office}{by}."
-        how = "Không mở lại được tệp đã gửi để tô màu các ô cần sửa; địa chỉ từng ô ghi ở bảng dưới."
+    return (
+        f"Cách sửa: sửa trên tệp đã gửi các ô ghi ở bảng dưới rồi gửi lại tệp cho {office}{by}.",
+        "Không mở lại được tệp đã gửi để tô màu các ô cần sửa; địa chỉ từng ô ghi ở bảng dưới.",
+    )
+
+
+def _title_lines(
+    submission: Submission,
+    findings: list[Finding],
+    located: dict[int, str],
+    config: Config | None,
+    readable: bool,
+    converted: bool,
+) -> list[tuple[str, str]]:
+    """(text, look) of each line above the table."""
+    unit_name = _unit_name(submission, config)
+    unit = " – ".join(part for part in (submission.unit_code, unit_name) if part) or "(chưa xác định)"
+    period = f"tháng {submission.period.label}" if submission.period else "(chưa xác định)"
+    marked = {findings[index].is_error for index in located} if readable else set()
+    fix, how = _instructions(submission, config, readable)
     lines = [
         ("KẾT QUẢ KIỂM TRA BÁO CÁO THI ĐUA", "title"),
         (f"Đơn vị: {unit}  ·  Kỳ báo cáo: {period}", "bold"),
         (f"Tệp: {submission.file.display_name}{_received_note(submission.file)}", "plain"),
         (
             f"{_status_sentence(submission)} {_count_sentence(submission, marked)}",
-            "errors" if errors else "warnings",
+            "errors" if _counts(findings)[0] else "warnings",
         ),
         (fix, "plain"),
         (how, "italic"),
     ]
     if converted:
         lines.append((ODS_COPY_NOTE, "italic"))
-    header_row = len(lines) + 2
-    sheet = annotate.NewSheet(
-        widths=[width for _, width in _FINDINGS_COLUMNS],
-        freeze_row=header_row,
-        tab_color="00C00000" if errors else "00BF8F00",
-        landscape_fit_width=True,
-        centred=True,
-        margins=(0.4, 0.4),
-    )
+    return lines
+
+
+def _title_rows(sheet: annotate.NewSheet, lines: list[tuple[str, str]], xf: Callable[[str], int]) -> None:
+    last = get_column_letter(len(_FINDINGS_COLUMNS))
+    total_width = sum(width for _, width in _FINDINGS_COLUMNS)
     for row, (text, look) in enumerate(lines, 1):
         # Excel does not grow merged rows to fit wrapped text: size them from the text.
         per_line = total_width * 1.1 / (1.3 if look == "title" else 1)
@@ -765,18 +635,21 @@ def _findings_sheet(
         sheet.rows.append((row, height, [(1, _cell_value(text), xf(look))]))
         sheet.merges.append(f"A{row}:{last}{row}")
 
-    header = xf("header")
-    sheet.rows.append(
-        (header_row, 20, [(c, title, header) for c, (title, _) in enumerate(_FINDINGS_COLUMNS, 1)])
-    )
+
+def _finding_rows(
+    sheet: annotate.NewSheet,
+    findings: list[Finding],
+    located: dict[int, str],
+    visible: set[str],
+    xf: Callable[[str], int],
+    header_row: int,
+) -> None:
+    """One row per finding below the header, errors first; the cell column links to the marked cell."""
     body, number_style, link_style = xf("body"), xf("number"), xf("link")
     severity_style = {True: xf("error"), False: xf("warning")}
-
-    row = header_row
-    for number, (index, finding) in enumerate(_indexed_in_order(findings), 1):
-        row += 1
+    for row, (index, finding) in enumerate(_indexed_in_order(findings), header_row + 1):
         values = (
-            number,
+            row - header_row,
             _severity_word(finding),
             finding.sheet or "",
             located.get(index) or finding.cell or "",
@@ -798,11 +671,6 @@ def _findings_sheet(
     if not findings:
         sheet.rows.append((header_row + 1, None, [(1, "Không có lỗi, cảnh báo nào.", xf("none"))]))
 
-    part = annotate.add_sheet(pkg, FINDINGS_SHEET, sheet.to_bytes(selected=True), first=True)
-    print_titles = f"{quote_sheetname(pkg.sheets()[0].name)}!${header_row}:${header_row}"
-    annotate.add_defined_name(pkg, "_xlnm.Print_Titles", 0, print_titles)
-    annotate.select_first_sheet(pkg, skip={part})
-
 
 def write_annotated_copy(
     submission: Submission, data: bytes, out_path: Path, *, config: Config | None = None
@@ -813,35 +681,60 @@ def write_annotated_copy(
     the office's name and the deadline in the instructions. A file that cannot be opened gives a
     workbook with the findings sheet only.
 
-    The unit's package is patched (annotate.py) when it is a plain workbook; anything else (a copy sent
-    back, existing comments, a macro workbook) goes through openpyxl, which cleans and rewrites it all.
+    The unit's package is patched (annotate.py; a copy sent back is cleaned first, returned.py). What
+    the package level cannot patch (annotate.Unsupported) comes back untouched with the findings sheet.
+    A macro workbook stays one: it is written as .xlsm beside `out_path` (Excel refuses a macro workbook
+    named .xlsx); the path written is returned.
     """
     from processor.render.fastxlsx import w3c_time
 
     findings = list(submission.findings)
     modified = w3c_time(_utc(submission.file.received_at))
-    pkg, located = None, {}
     converted = submission.status is not FileStatus.UNREADABLE and is_ods(data)
+    for pkg, located, readable in _copies(submission, data, findings, config, modified, converted):
+        try:
+            _findings_sheet(pkg, submission, findings, located, config, readable, converted=converted)
+            annotate.set_core_properties(pkg, modified, COMMENT_AUTHOR)
+            target = Path(out_path)
+            if pkg.macro_enabled and target.suffix.lower() == ".xlsx":
+                target = target.with_suffix(".xlsm")
+            return atomic.write_bytes(target, pkg.to_bytes())
+        except Exception:  # a package that cannot take the findings sheet: the next way
+            continue
+    pkg = annotate.empty_package(COMMENT_AUTHOR, modified)
+    _findings_sheet(pkg, submission, findings, {}, config, readable=False)
+    return atomic.write_bytes(Path(out_path), pkg.to_bytes())
+
+
+def _copies(
+    submission: Submission,
+    data: bytes,
+    findings: list[Finding],
+    config: Config | None,
+    modified: str,
+    converted: bool,
+) -> Iterator[tuple[annotate.Package, dict[int, str], bool]]:
+    """The ways to make the copy, best first: (package, located findings, cells marked)."""
     if converted:
         try:
             pkg, located = _mark_ods(submission, data, findings, config, modified)
         except Exception:  # a surprise in a hostile file: the findings sheet alone
-            pkg, located = None, {}
-    elif _may_open(submission, data):
-        try:
-            pkg, located = _mark_fast(data, findings)
-        except Exception:  # annotate.Unsupported, or a surprise in a hostile file: the general path
-            pkg, located = _mark_with_openpyxl(submission, data, findings)
-    if pkg is not None:
-        try:
-            _findings_sheet(pkg, submission, findings, located, config, readable=True, converted=converted)
-            annotate.set_core_properties(pkg, modified, COMMENT_AUTHOR)
-            return atomic.write_bytes(Path(out_path), pkg.to_bytes())
-        except Exception:  # a package that cannot take the findings sheet still gets it on its own
-            pass
-    pkg = annotate.empty_package(COMMENT_AUTHOR, modified)
-    _findings_sheet(pkg, submission, findings, {}, config, readable=False)
-    return atomic.write_bytes(Path(out_path), pkg.to_bytes())
+            return
+        if pkg is not None:
+            yield pkg, located, True
+        return
+    if not _may_open(submission, data):
+        return
+    try:
+        pkg, located = _mark_fast(data, findings)
+    except annotate.Unsupported:  # a shape the package level does not patch: the workbook as it came
+        pkg = _untouched_with_findings(data)
+        if pkg is not None:
+            yield pkg, {}, False
+        return
+    except Exception:  # a surprise in a hostile file: never reuse its package, the findings sheet alone
+        return
+    yield pkg, located, True
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1224,7 +1117,7 @@ def draft_bytes(headers: Sequence[tuple[str, object]], body: str, filename: str,
         message[name] = value
     message["X-Unsent"] = "1"  # Outlook opens the file as a new message ready to send
     message.set_content(body, cte="quoted-printable")
-    maintype, subtype = XLSX_MIME
+    maintype, subtype = XLSM_MIME if filename.lower().endswith(".xlsm") else XLSX_MIME
     message.add_attachment(attachment, maintype=maintype, subtype=subtype, filename=one_line(filename))
     # A fixed boundary derived from the content: the same inputs give the same bytes.
     digest = hashlib.sha256(body.encode("utf-8") + attachment).hexdigest()
@@ -1281,7 +1174,7 @@ def write_feedback(
                 data = b""  # the file went away since ingest: the findings sheet alone still helps
         xlsx = folder / name
         try:
-            write_annotated_copy(for_the_unit, data, xlsx, config=config)
+            xlsx = write_annotated_copy(for_the_unit, data, xlsx, config=config)  # .xlsm for macros
             # No address to write to: the clerk is told (run_report.clerk_task), no draft to nobody.
             if not has_recipient(submission, config):
                 written.append(xlsx)
@@ -1299,11 +1192,8 @@ def write_feedback(
 
 
 def _feedback_not_written(submission: Submission, exc: Exception) -> Finding:
-    reason = str(exc) if isinstance(exc, UserError) else f"lỗi chương trình {type(exc).__name__}: {exc}"
-    return Finding(
-        Severity.WARNING,
-        "feedback_not_written",
-        f"Không tạo được bản đánh dấu lỗi và thư trả lời cho tệp này ({_text(reason, 300)}). Các lỗi, "
-        "cảnh báo của tệp có đủ trong báo cáo kiểm tra này: văn thư báo cho đơn vị theo danh sách đó.",
-        submission.file.display_name,
-    )
+    if isinstance(exc, UserError):
+        reason = str(exc)
+    else:
+        reason = catalogue.hint("program_error", error_type=type(exc).__name__, error=exc)
+    return catalogue.finding("feedback_not_written", submission.file.display_name, reason=_text(reason, 300))
