@@ -55,18 +55,12 @@ def _shown(value: object) -> str | None:
 
 def month_staff(result: PeriodResult) -> list[PersonHistory]:
     """The people of the month's usable reports (result.people holds the campaign so far)."""
-    period = result.period
-    # People share their months tuples (aggregate._People): each distinct one is asked once.
-    current: dict[int, bool] = {}
-    out = []
-    for person in result.people:
-        months = person.months
-        now = current.get(id(months))
-        if now is None:
-            now = current[id(months)] = bool(months) and months[-1].period == period
-        if now:
-            out.append(person)
-    return out
+    period = result.period  # the records share it: `is` spares most of the dataclass comparisons
+    return [
+        p
+        for p in result.people
+        if p.months and (p.months[-1].period is period or p.months[-1].period == period)
+    ]
 
 
 def breakdowns(

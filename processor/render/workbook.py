@@ -39,7 +39,7 @@ from processor.aggregate import (
     units_to_remind,
     verdict_label,
 )
-from processor.breakdown import BreakdownResult
+from processor.breakdown import BreakdownResult, month_staff
 from processor.config import Config
 from processor.records import Decision, FileStatus, PeriodResult, ReportingStatus, Submission
 from processor.render import atomic
@@ -455,12 +455,7 @@ def _people_sheet(
     category_labels = {c.code: c.label for c in config.staff_categories}
     rating_labels = {r.code: r.label for r in config.ratings}
     good_rank = config.rating_rank(config.good_rating)
-    period = result.period  # the records share it: `is` spares most of the dataclass comparisons
-    present = [
-        p
-        for p in result.people
-        if p.months and (p.months[-1].period is period or p.months[-1].period == period)
-    ]
+    present = month_staff(result)
     if config.documents.name_order == "given_name":
         # 50,000 people share some 12,000 names: each name is keyed once and people sort on whole numbers
         # (equal keys get equal ranks, and the sort is stable: the order is the one of the keys).
