@@ -1,7 +1,7 @@
 """The annotated copy on the workbook shapes the openpyxl round trip used to take (issue 16): notes of the
 unit's own (also in a drawing with a form control), a copy sent back (again and again, re-saved by
-LibreOffice, with its references stripped), a macro workbook; and what the package level cannot patch,
-which comes back untouched with the findings sheet."""
+LibreOffice, with its references stripped), a macro workbook (its macros removed); and what the package
+level cannot patch, which comes back untouched with the findings sheet."""
 
 from __future__ import annotations
 
@@ -258,23 +258,25 @@ def macro_workbook(path: Path) -> Path:
     return source
 
 
-def test_a_macro_workbook_keeps_its_macros_and_comes_back_as_xlsm(tmp_path, no_fallback):
+def test_a_macro_workbook_comes_back_as_xlsx_without_its_macros(tmp_path, no_fallback):
+    """Nothing a unit sends runs on the clerk's PC: the VBA project goes (test_annotated_untrusted.py)."""
     source = macro_workbook(tmp_path / "KT.xlsm")
     before = source.read_bytes()
     copy = write_annotated_copy(submission_for(source), before, tmp_path / "KT_kiem-tra.xlsx")
-    assert copy == tmp_path / "KT_kiem-tra.xlsm" and not (tmp_path / "KT_kiem-tra.xlsx").exists()
+    assert copy == tmp_path / "KT_kiem-tra.xlsx" and not (tmp_path / "KT_kiem-tra.xlsm").exists()
     assert source.read_bytes() == before
     pkg = annotate.Package(copy.read_bytes())
-    assert pkg.content_type(pkg.workbook) == annotate.CT_MACRO_WORKBOOK
-    assert pkg.read("xl/vbaProject.bin") == VBA_BYTES
-    assert [r.target for r in pkg.rels(pkg.workbook) if r.type == VBA_REL] == ["xl/vbaProject.bin"]
-    wb = load_workbook(copy, keep_vba=True)
+    assert pkg.content_type(pkg.workbook) == annotate.CT_WORKBOOK
+    assert pkg.name_of("xl/vbaProject.bin") is None
+    assert [r.target for r in pkg.rels(pkg.workbook) if r.type == VBA_REL] == []
+    wb = load_workbook(copy)
     assert wb.sheetnames[0] == FINDINGS_SHEET
     assert rgb(wb[form.UNIT_SHEET][TASKS]) == "FFC7CE"
     assert "Chờ ý kiến trưởng phòng" in wb[form.STAFF_SHEET][RATING].comment.text
-    # The draft names the attachment's type as Excel expects it for a macro workbook.
+    # The draft names the attachment's type as a plain workbook.
     draft = feedback.draft_bytes([("Subject", "x")], "x\n", copy.name, copy.read_bytes())
-    assert b"application/vnd.ms-excel.sheet.macroEnabled.12" in draft
+    assert b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" in draft
+    assert b"macroEnabled" not in draft
 
 
 def test_what_the_package_level_cannot_patch_comes_back_untouched_with_its_findings(tmp_path):

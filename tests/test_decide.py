@@ -6,6 +6,7 @@ as a clerk's Excel would save it, the documents opened again with python-docx.
 
 import datetime as dt
 import shutil
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -193,6 +194,41 @@ def test_the_edited_workbook_survives_a_rerun_and_decide_finds_it(office, out_ro
     outcome = _decide(office, out_root)
     assert outcome.review.source is not None and outcome.review.source.parent.name.startswith("da-sua-")
     assert [d.subject_name for d in outcome.review.struck] == [rows[0][2]]
+
+
+@pytest.mark.slow  # LibreOffice takes seconds to start: `make test-slow`, which CI runs
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_a_workbook_saved_by_libreoffice_is_read_back(office, out_root, tmp_path):
+    """The council may save the proposal with LibreOffice (its own string table, styles and row markup):
+    decide reads the struck row and the row added in the blank boxes."""
+    path = out_root / PERIOD / approval.file_name(PERIOD)
+    rows = _workbook_rows(path)
+    first_blank = approval.HEADER_ROW + len(rows) + 2
+    edited = tmp_path / "hoi-dong.xlsx"
+    shutil.copy(path, edited)
+
+    def change(book):
+        sheet = book[approval.SHEET]
+        sheet.cell(approval.HEADER_ROW + 1, approval.COL_AGREED, "Không")
+        sheet.cell(approval.HEADER_ROW + 1, approval.COL_NOTE, "Xét lại đợt sau")
+        for col, value in ((2, "Tập thể"), (3, "Ban Không Có Thật"), (6, rows[0][5]), (8, "Có")):
+            sheet.cell(first_blank, col, value)
+
+    _edit(edited, change)
+    saved = tmp_path / "lo"
+    command = [
+        "soffice", f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless",
+        "--convert-to", "xlsx", "--outdir", str(saved), str(edited),
+    ]  # fmt: skip
+    subprocess.run(command, capture_output=True, timeout=180, check=False)
+    assert (saved / edited.name).is_file()
+    outcome = _decide(office, out_root, workbook=saved / edited.name)
+    review = outcome.review
+    assert review.source == saved / edited.name and not review.blocked
+    assert [d.subject_name for d in review.struck] == [rows[0][2]]
+    lines = "\n".join(f.line() for f in review.findings)
+    assert f"Dòng {first_blank}: Tập thể “Ban Không Có Thật”" in lines
+    assert len(review.approved) == len(rows) - 1
 
 
 def test_cli_decide_says_it_took_the_proposal(office, out_root):

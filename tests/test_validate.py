@@ -638,7 +638,7 @@ def test_cross_check_is_linear(config):
     for i, unit in enumerate(config.units):
         rows = [Row(f"Người {i} {j}", dt.date(1980, 1, 1 + j % 28)) for j in range(50)]
         subs.append(submission(report(unit, Period(2024, 2), rows), dt.datetime(2024, 3, 1)))
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy machine (xdist, CI neighbours) does not count
     cross_check(config, subs)
-    assert time.perf_counter() - started < 3
+    assert time.process_time() - started < 3  # pairs of 100,000 people would take hours
     assert all(s.findings == [] for s in subs)

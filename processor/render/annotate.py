@@ -13,10 +13,10 @@ only these parts change:
   [Content_Types].xml.
 
 Notes already on a sheet (the unit's, or a form control's VML) are merged with ours (notes.py); a copy
-sent back is cleaned first (returned.py); a macro workbook keeps its content type and VBA project as they
-are, a template comes back a workbook; rows and cells written without their reference are patched (the
-references are written out first). What this module does not understand raises `Unsupported`: the caller
-then returns the workbook untouched with the findings sheet alone.
+sent back is cleaned first (returned.py); macros and external links are removed first (inert.py), a
+template or macro workbook comes back a plain workbook; rows and cells written without their reference
+are patched (the references are written out first). What this module does not understand raises
+`Unsupported`: the caller then returns the workbook untouched with the findings sheet alone.
 The input already passed the reader's checks (zip bomb, entities); still, no unit text reaches the XML
 unescaped, and a DOCTYPE anywhere is refused.
 """
@@ -56,12 +56,13 @@ RT_VML = REL_NS + "/vmlDrawing"
 RT_CALC_CHAIN = REL_NS + "/calcChain"
 CT_WORKBOOK = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
 CT_MACRO_WORKBOOK = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
-# A template sent as a report comes back as the workbook it would make (Excel opens it as it is).
+# A template sent as a report comes back as the workbook it would make; a macro workbook comes back a
+# plain one, its VBA project removed (inert.py): nothing a unit sends runs on the clerk's PC.
 _AS_WORKBOOK = {
     CT_WORKBOOK: CT_WORKBOOK,
-    CT_MACRO_WORKBOOK: CT_MACRO_WORKBOOK,
+    CT_MACRO_WORKBOOK: CT_WORKBOOK,
     "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml": CT_WORKBOOK,
-    "application/vnd.ms-excel.template.macroEnabled.main+xml": CT_MACRO_WORKBOOK,
+    "application/vnd.ms-excel.template.macroEnabled.main+xml": CT_WORKBOOK,
 }
 CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
@@ -327,6 +328,13 @@ class Package:
     def part_names(self) -> list[str]:
         return [*self._infos, *(name for name in self._new if name not in self._infos)]
 
+    def drop_defaults(self, which: Callable[[str], bool]) -> None:
+        """Remove the default content types (by extension) whose type `which` selects."""
+        defaults = self._content_types()[0]
+        for extension in [e for e, t in defaults.items() if which(t)]:
+            del defaults[extension]
+            self._types_changed = True
+
     def add_part(self, part: str, data: bytes, content_type: str) -> None:
         self.write(part, data)
         if self.content_type(part) != content_type:
@@ -412,17 +420,12 @@ class Package:
         return self._workbook
 
     def as_workbook(self) -> None:
-        """A template's workbook part typed as the workbook it makes (macros, if any, kept)."""
+        """The workbook part typed a plain workbook (a template as the workbook it makes). A macro
+        workbook's VBA project must be removed too (inert.make_inert does both)."""
         content_type = self.content_type(self.workbook)
         if _AS_WORKBOOK[content_type] != content_type:
             self._content_types()[1][self.workbook.lower()] = _AS_WORKBOOK[content_type]
             self._types_changed = True
-
-    @property
-    def macro_enabled(self) -> bool:
-        """Whether the workbook is typed to carry macros: it must then be saved as .xlsm (Excel refuses
-        a macro workbook named .xlsx)."""
-        return _AS_WORKBOOK[self.content_type(self.workbook)] == CT_MACRO_WORKBOOK
 
     def sheets(self) -> list[SheetEntry]:
         if self._sheets is None:

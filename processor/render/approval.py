@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from copy import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,104 +104,129 @@ def write_approval_workbook(
 
 
 def write_approval(job: ApprovalJob, out_path: Path) -> Path:
+    """Write the workbook of `job` atomically (same job, same bytes). Returns `out_path`.
+
+    openpyxl's streaming (write_only) mode writes everything around the rows: the title lines, the
+    header, column widths, frozen panes, drop-downs, print settings and the "Thông tin" sheet. The
+    proposal rows and the boxed rows left for additions, a province's 8,000 rows of ten styled cells,
+    are XML text (render/fastxlsx.py) spliced into the sheet: openpyxl would spend about 2 s and 40 MB
+    on them cell by cell.
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.worksheet.worksheet import Worksheet
 
     from processor.render import atomic
-    from processor.render.fastxlsx import normalise_zip, storable
+    from processor.render.fastxlsx import RowsXml, SharedStrings, normalise_zip, style_attr
 
     award_names = list(job.award_names)
+    first_addition = HEADER_ROW + len(job.rows) + 2  # after the proposals and the additions' label
+    last = first_addition + ADDITION_ROWS - 1
 
     def build(temp: Path) -> None:
-        wb = Workbook()
+        wb = Workbook(write_only=True)
         stamp = job.stamp
         wb.properties.creator = "thidua"
         wb.properties.title = f"Duyệt khen thưởng kỳ {job.period_label}"
         wb.properties.created = stamp
         wb.properties.modified = stamp
-        ws = wb.active
-        ws.title = SHEET
+        ws = wb.create_sheet(SHEET)
         thin = Side(style="thin")
         box = Border(left=thin, right=thin, top=thin, bottom=thin)
-        wrap = Alignment(wrap_text=True, vertical="top")
-        ws["A1"] = "BẢNG DUYỆT KHEN THƯỞNG CỦA HỘI ĐỒNG THI ĐUA - KHEN THƯỞNG"
-        ws["A1"].font = Font(bold=True, size=13)
-        ws["A2"] = storable(f"{job.campaign_name}; kỳ báo cáo {job.period_label} (mã kỳ {job.period})")
-        ws["A3"] = (
+        # In write_only mode the sheet's head (widths, frozen panes, row heights) goes out with the first
+        # row: all of it is set before any.
+        for col, (_, width) in enumerate(COLUMNS, 1):
+            ws.column_dimensions[get_column_letter(col)].width = width
+        ws.column_dimensions[get_column_letter(COL_KEY)].hidden = True
+        ws.row_dimensions[HEADER_ROW].height = 32
+        ws.freeze_panes = f"A{HEADER_ROW + 1}"
+        ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        title = "BẢNG DUYỆT KHEN THƯỞNG CỦA HỘI ĐỒNG THI ĐUA - KHEN THƯỞNG"
+        ws.append([_text(ws, title, Font(bold=True, size=13))])
+        ws.append([_text(ws, f"{job.campaign_name}; kỳ báo cáo {job.period_label} (mã kỳ {job.period})")])
+        how_to = (
             f"Cách ghi: cột “Hội đồng đồng ý” chọn {YES} hoặc {NO}; ghi ý kiến ở cột “Ghi chú”; tên Hội đồng "
             "đề nghị thêm ghi ở các dòng trống cuối bảng. Lưu tệp rồi chạy: thidua decide --period "
             f"{job.period}"
         )
-        ws["A3"].font = Font(italic=True)
-        for col, (header, width) in enumerate(COLUMNS, 1):
-            cell = ws.cell(HEADER_ROW, col, header)
-            cell.font = Font(bold=True)
-            cell.alignment = Alignment(wrap_text=True, horizontal="center", vertical="center")
-            cell.border = box
-            cell.fill = PatternFill("solid", fgColor="DDEBF7")
-            ws.column_dimensions[cell.column_letter].width = width
-        ws.column_dimensions["J"].hidden = True
-        ws.row_dimensions[HEADER_ROW].height = 32
-        ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
-        boxed = ws.cell(HEADER_ROW + 1, 1)
-        boxed.border, boxed.alignment = box, wrap
-        row = HEADER_ROW
-        for values in job.rows:
-            row += 1
-            for col, value in enumerate(values, 1):
-                cell = ws.cell(row, col, storable(value) if isinstance(value, str) else value)
-                # The prototype's style indexes, copied: setting border and alignment on each cell
-                # costs openpyxl a style look-up each (2 s for a province's 3,000 proposals).
-                cell._style = copy(boxed._style)
-            # Excel does not grow a row for wrapped text written by a program: the height is set from
-            # the longest text against its column's width (about one character a width unit).
-            lines = max(
-                -(-len(str(value)) // max(int(width) - 1, 1))
-                for value, (_, width) in zip(values[:-1], COLUMNS[:-1], strict=True)
+        ws.append([_text(ws, how_to, Font(italic=True))])
+        header = Alignment(wrap_text=True, horizontal="center", vertical="center")
+        fill = PatternFill("solid", fgColor="DDEBF7")
+        ws.append([_text(ws, text, Font(bold=True), header, box, fill) for text, _ in COLUMNS])
+        boxed = style_attr(ws, border=box, alignment=Alignment(wrap_text=True, vertical="top"))
+        label = style_attr(ws, font=Font(bold=True, italic=True))
+        strings = SharedStrings()
+        rows = RowsXml([boxed] * len(COLUMNS), HEADER_ROW + 1, styled_blanks=True, strings=strings)
+        try:
+            for values in job.rows:
+                # Excel does not grow a row for wrapped text written by a program: the height is set from
+                # the longest text against its column's width (about one character a width unit).
+                lines = max(
+                    -(-len(str(value)) // max(int(width) - 1, 1))
+                    for value, (_, width) in zip(values[:-1], COLUMNS[:-1], strict=True)
+                )
+                rows.add(values, height=15 * max(lines, 1))
+            rows.add([None, None, ADDITIONS_LABEL], styles=["", "", label])
+            for _ in range(ADDITION_ROWS):
+                rows.add([None] * (len(COLUMNS) - 1))  # boxed blanks; the hidden key column stays empty
+            agreed = DataValidation(type="list", formula1=f'"{YES},{NO}"', allow_blank=True)
+            agreed.error, agreed.errorTitle = f"Chọn {YES} hoặc {NO}.", "Hội đồng đồng ý"
+            agreed.add(f"H{HEADER_ROW + 1}:H{last}")
+            subject = DataValidation(
+                type="list", formula1=f'"{COLLECTIVE_TEXT},{INDIVIDUAL_TEXT}"', allow_blank=True
             )
-            ws.row_dimensions[row].height = 15 * max(lines, 1)
-        last_proposal = row
-        row += 1
-        ws.cell(row, COL_NAME, ADDITIONS_LABEL).font = Font(bold=True, italic=True)
-        first_addition = row + 1
-        last = row + ADDITION_ROWS
-        for r in range(first_addition, last + 1):
-            for col in range(1, len(COLUMNS)):
-                ws.cell(r, col)._style = copy(boxed._style)
-        agreed = DataValidation(type="list", formula1=f'"{YES},{NO}"', allow_blank=True)
-        agreed.error, agreed.errorTitle = f"Chọn {YES} hoặc {NO}.", "Hội đồng đồng ý"
-        agreed.add(f"H{HEADER_ROW + 1}:H{last}")
-        subject = DataValidation(
-            type="list", formula1=f'"{COLLECTIVE_TEXT},{INDIVIDUAL_TEXT}"', allow_blank=True
-        )
-        subject.add(f"B{first_addition}:B{last}")
-        ws.add_data_validation(agreed)
-        ws.add_data_validation(subject)
-        # The awards' names as a list on the info sheet: a drop-down's inline list cannot hold commas.
-        info = wb.create_sheet(INFO_SHEET)
-        info["A1"], info["B1"] = INFO_PERIOD, job.period
-        info["A2"], info["B2"] = INFO_CAMPAIGN, job.campaign_id
-        info["A3"], info["B3"] = INFO_RULE_SETS, ", ".join(job.rule_set_ids)
-        info["A4"] = "Số đề nghị"
-        info["B4"] = last_proposal - HEADER_ROW
-        info["A6"] = "Hình thức khen thưởng"
-        for i, name in enumerate(award_names, 7):
-            info.cell(i, 1, name)
-        if award_names:
-            award = DataValidation(
-                type="list", formula1=f"'{INFO_SHEET}'!$A$7:$A${6 + len(award_names)}", allow_blank=True
-            )
-            award.add(f"F{first_addition}:F{last}")
-            ws.add_data_validation(award)
-        info.column_dimensions["A"].width = 30
-        info.column_dimensions["B"].width = 30
-        ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        wb.save(temp)
-        normalise_zip(temp, stamp, {})
+            subject.add(f"B{first_addition}:B{last}")
+            # data_validations is the sheet's public list (what Worksheet.add_data_validation appends to;
+            # the write_only sheet has no such method).
+            ws.data_validations.append(agreed)
+            ws.data_validations.append(subject)
+            if award_names:
+                # The awards' names as a list on the info sheet: a drop-down's inline list cannot hold commas.
+                award = DataValidation(
+                    type="list", formula1=f"'{INFO_SHEET}'!$A$7:$A${6 + len(award_names)}", allow_blank=True
+                )
+                award.add(f"F{first_addition}:F{last}")
+                ws.data_validations.append(award)
+            info = wb.create_sheet(INFO_SHEET)
+            info.column_dimensions["A"].width = 30
+            info.column_dimensions["B"].width = 30
+            info.append([_text(info, INFO_PERIOD), _text(info, job.period)])
+            info.append([_text(info, INFO_CAMPAIGN), _text(info, job.campaign_id)])
+            info.append([_text(info, INFO_RULE_SETS), _text(info, ", ".join(job.rule_set_ids))])
+            info.append([_text(info, "Số đề nghị"), len(job.rows)])
+            info.append([])
+            info.append([_text(info, "Hình thức khen thưởng")])
+            for name in award_names:
+                info.append([_text(info, name)])
+            wb.save(temp)
+        except BaseException:
+            rows.file.close()
+            raise
+        normalise_zip(temp, stamp, {ws.path.lstrip("/"): rows}, strings)
 
     return atomic.write_with(Path(out_path), build)
+
+
+def _text(ws, value: str, font=None, alignment=None, border=None, fill=None):
+    """A text cell of a write_only sheet that stays text, whatever it starts with ("=", "-", ...)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    from processor.render.fastxlsx import storable
+
+    cell = WriteOnlyCell(ws, storable(value))
+    cell.data_type = "s"  # after the value: openpyxl would otherwise store "=..." as a formula
+    if font is not None:
+        cell.font = font
+    if alignment is not None:
+        cell.alignment = alignment
+    if border is not None:
+        cell.border = border
+    if fill is not None:
+        cell.fill = fill
+    return cell

@@ -42,7 +42,7 @@ from processor import findings as catalogue
 from processor import form
 from processor.config import Config, is_email_address
 from processor.records import FileStatus, Finding, Period, ReceivedFile, Severity, Submission, UserError
-from processor.render import annotate, atomic, returned
+from processor.render import annotate, atomic, inert, returned
 from processor.run_report import clerk_task, for_unit, has_recipient, needs_feedback
 from processor.vntext import clean, format_date, nfc, one_line, safe_file_name, sort_key, xml_safe
 
@@ -52,7 +52,6 @@ RESTORE_SHEET = "_thidua_kiem_tra"  # very hidden: original look of the cells th
 COMMENT_AUTHOR = "thidua"
 FEEDBACK_DIR = "phan-hoi"
 XLSX_MIME = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-XLSM_MIME = ("application", "vnd.ms-excel.sheet.macroEnabled.12")
 
 STATUS_LABELS = {
     FileStatus.ACCEPTED: "Hợp lệ",
@@ -397,7 +396,7 @@ def _mark_fast(data: bytes, findings: list[Finding]) -> tuple[annotate.Package, 
     """Mark the findings by patching the unit's package (a copy sent back is cleaned first); raises
     annotate.Unsupported for what the package level cannot patch."""
     pkg = annotate.Package(data)
-    pkg.as_workbook()
+    inert.make_inert(pkg)
     if returned.is_returned(pkg, MARKING):
         returned.clean(pkg, data, MARKING, _comment_size)
     marks = annotate.mark_findings(
@@ -431,7 +430,7 @@ def _untouched_with_findings(data: bytes) -> annotate.Package | None:
     """The unit's workbook as it came, for a findings sheet alone: what the marking could not patch."""
     try:
         pkg = annotate.Package(data)
-        pkg.as_workbook()
+        inert.make_inert(pkg)
         pkg.sheets()
         return pkg
     except Exception:  # not even that: a workbook of the findings sheet alone
@@ -683,8 +682,8 @@ def write_annotated_copy(
 
     The unit's package is patched (annotate.py; a copy sent back is cleaned first, returned.py). What
     the package level cannot patch (annotate.Unsupported) comes back untouched with the findings sheet.
-    A macro workbook stays one: it is written as .xlsm beside `out_path` (Excel refuses a macro workbook
-    named .xlsx); the path written is returned.
+    Macros and external links are removed first (inert.py): the copy is opened on the clerk's PC. The
+    path written (`out_path`) is returned.
     """
     from processor.render.fastxlsx import w3c_time
 
@@ -695,10 +694,7 @@ def write_annotated_copy(
         try:
             _findings_sheet(pkg, submission, findings, located, config, readable, converted=converted)
             annotate.set_core_properties(pkg, modified, COMMENT_AUTHOR)
-            target = Path(out_path)
-            if pkg.macro_enabled and target.suffix.lower() == ".xlsx":
-                target = target.with_suffix(".xlsm")
-            return atomic.write_bytes(target, pkg.to_bytes())
+            return atomic.write_bytes(Path(out_path), pkg.to_bytes())
         except Exception:  # a package that cannot take the findings sheet: the next way
             continue
     pkg = annotate.empty_package(COMMENT_AUTHOR, modified)
@@ -1117,7 +1113,7 @@ def draft_bytes(headers: Sequence[tuple[str, object]], body: str, filename: str,
         message[name] = value
     message["X-Unsent"] = "1"  # Outlook opens the file as a new message ready to send
     message.set_content(body, cte="quoted-printable")
-    maintype, subtype = XLSM_MIME if filename.lower().endswith(".xlsm") else XLSX_MIME
+    maintype, subtype = XLSX_MIME
     message.add_attachment(attachment, maintype=maintype, subtype=subtype, filename=one_line(filename))
     # A fixed boundary derived from the content: the same inputs give the same bytes.
     digest = hashlib.sha256(body.encode("utf-8") + attachment).hexdigest()
@@ -1174,7 +1170,7 @@ def write_feedback(
                 data = b""  # the file went away since ingest: the findings sheet alone still helps
         xlsx = folder / name
         try:
-            xlsx = write_annotated_copy(for_the_unit, data, xlsx, config=config)  # .xlsm for macros
+            xlsx = write_annotated_copy(for_the_unit, data, xlsx, config=config)
             # No address to write to: the clerk is told (run_report.clerk_task), no draft to nobody.
             if not has_recipient(submission, config):
                 written.append(xlsx)
