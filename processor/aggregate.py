@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -42,7 +41,7 @@ from processor.records import (
     UnitResult,
     Verdict,
 )
-from processor.vntext import fold, format_int, format_percent, person_key
+from processor.vntext import format_int, format_percent, person_key
 
 # Vietnamese labels of the reporting statuses, shared by every rendered view.
 STATUS_LABELS = {
@@ -459,43 +458,6 @@ def _target_results(
 # Campaign-to-date histories, built incrementally month by month
 
 
-class _PersonKeys:
-    """vntext.person_key, with a fast path for the names it is mostly given.
-
-    50,000 distinct spellings a run, at a few µs each through person_key's clean-and-fold. A name that
-    clean() would leave as it is (NFC, printable, so no white space but single ASCII spaces inside) folds
-    word by word, and the words of a province's names are a few hundred: each is folded once.
-    tests/test_aggregate_equivalence.py checks the two agree on arbitrary text.
-    """
-
-    def __init__(self) -> None:
-        self._words: dict[str, str] = {}
-
-    def __call__(self, name: str, birth_date: dt.date | None) -> str:
-        if (
-            name.isprintable()
-            and "  " not in name
-            and name[:1] != " "
-            and name[-1:] != " "
-            and unicodedata.is_normalized("NFC", name)
-        ):
-            words = self._words
-            try:
-                folded = [words[word] for word in name.split(" ")]
-            except KeyError:
-                folded = [self._word(word) for word in name.split(" ")]
-            if None not in folded:
-                return f"{' '.join(folded)}|{birth_date.isoformat() if birth_date else ''}"  # type: ignore[arg-type]
-        return person_key(name, birth_date)
-
-    def _word(self, word: str) -> str | None:
-        """fold(word) when clean(word) is the word itself (so it folds as it does within the name)."""
-        folded = self._words.get(word)
-        if folded is None and word and unicodedata.is_normalized("NFC", word):
-            folded = self._words[word] = fold(word)
-        return folded
-
-
 class _People:
     """Per-person month records keyed by vntext.person_key: one dict look-up per staff row.
 
@@ -513,7 +475,6 @@ class _People:
         self._slots: dict[str, list] = {}
         # The same spelling recurs every month: folded once, it leads straight to its person's slot.
         self._by_spelling: dict[tuple[str, dt.date | None], list] = {}
-        self._person_key = _PersonKeys()
         self._month_number = 0
 
     def add_month(self, period: Period, reports: Sequence[tuple[str, UnitReport]]) -> None:
@@ -556,7 +517,7 @@ class _People:
                 position += 1
 
     def _slot(self, spelling: tuple[str, dt.date | None]) -> list:
-        key = self._person_key(*spelling)
+        key = person_key(*spelling)  # its fold remembered per name: resolve's cross-check made most
         slot = self._slots.get(key)
         if slot is None:
             slot = self._slots[key] = [0, key, "", 0, 0, None]

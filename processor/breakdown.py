@@ -9,7 +9,9 @@ people had it filled and which units' forms lack it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from processor import form
@@ -44,44 +46,31 @@ class BreakdownResult:
         return sorted({a for g in (*self.groups, self.no_data) for a in g.proposed})
 
 
-def person_value(person: PersonHistory, field: str) -> str | None:
-    """The person's value of a breakdown field as groups name it (bools as "Có"/"Không"); None: no data."""
-    value = getattr(person, field)
+def _shown(value: object) -> str | None:
+    """A breakdown field's value as groups name it (bools as "Có"/"Không"); None: no data."""
     if isinstance(value, bool):
         return _YES_NO[value]
-    return value or None
+    return value or None  # type: ignore[return-value]
 
 
 def month_staff(result: PeriodResult) -> list[PersonHistory]:
     """The people of the month's usable reports (result.people holds the campaign so far)."""
-    return [p for p in result.people if p.months and p.months[-1].period == result.period]
+    period = result.period  # the records share it: `is` spares most of the dataclass comparisons
+    return [
+        p
+        for p in result.people
+        if p.months and (p.months[-1].period is period or p.months[-1].period == period)
+    ]
 
 
 def breakdowns(
     config: Config, result: PeriodResult, decisions: Sequence[Decision] = ()
 ) -> list[BreakdownResult]:
-    """Every breakdown of config's [[breakdowns]] for the month of `result`.
+    """Every breakdown of config's [[breakdowns]] for the month of `result`, counting as proposed the
+    individuals `decisions` propose.
 
-    summary.json, tong-hop.xlsx and the báo cáo each show them: the last answer is kept for the same
-    objects (a province's month is 50,000 people and 0.4 s a computation), held strongly so that an
-    identity never outlives its object."""
-    global _last
-    decisions = tuple(decisions)
-    if _last is not None and _last[0] is config and _last[1] is result and _same(_last[2], decisions):
-        return list(_last[3])
-    computed = _compute(config, result, decisions)
-    _last = (config, result, decisions, tuple(computed))
-    return computed
-
-
-_last: tuple[Config, PeriodResult, tuple[Decision, ...], tuple[BreakdownResult, ...]] | None = None
-
-
-def _same(kept: tuple[Decision, ...], given: tuple[Decision, ...]) -> bool:
-    return len(kept) == len(given) and all(a is b for a, b in zip(kept, given, strict=True))
-
-
-def _compute(config: Config, result: PeriodResult, decisions: Sequence[Decision]) -> list[BreakdownResult]:
+    The run computes them once (pipeline._render_all) and hands them to summary.json, tong-hop.xlsx and
+    the báo cáo; `thidua decide` once more, with the awarded list, for its documents and summary.json."""
     staff = month_staff(result)
     by_key = {p.key: p for p in staff}
     proposed = [
@@ -100,26 +89,38 @@ def _one(
     proposed: Sequence[tuple[PersonHistory, str]],
     versions: dict[str, form.FormVersion | None],
 ) -> BreakdownResult:
-    groups = _groups(config, spec, staff)
+    # A month's 50,000 people hold a handful of distinct raw values per field: they are counted in one
+    # pass at C speed, and each distinct value is put in its group once.
+    raw = operator.attrgetter(spec.field)
+    by_value = Counter(map(raw, staff))
+    groups = _groups(config, spec, by_value)
     named = {value: i for i, g in enumerate(groups) for value in g.values}
     other = next((i for i, g in enumerate(groups) if g.other), None)
     # One slot per group, then "Khác" (a filled value no group names), then "Không có số liệu".
     ungrouped, no_data = len(groups), len(groups) + 1
     counts = [0] * (len(groups) + 2)
     awards: list[dict[str, int]] = [{} for _ in counts]
+    slots: dict[object, int] = {}
 
-    def slot(person: PersonHistory) -> int:
-        value = person_value(person, spec.field)
-        if value is None:
-            return no_data
-        index = named.get(value, other)
-        return ungrouped if index is None else index
+    def slot(value: object) -> int:
+        found = slots.get(value)
+        if found is None:
+            shown = _shown(value)
+            if shown is None:
+                found = no_data
+            else:
+                index = named.get(shown, other)
+                found = ungrouped if index is None else index
+            slots[value] = found
+        return found
 
-    for person in staff:
-        counts[slot(person)] += 1
-    for person, award in proposed:
-        into = awards[slot(person)]
-        into[award] = into.get(award, 0) + 1
+    for value, count in by_value.items():
+        counts[slot(value)] += count
+    people = [person for person, _ in proposed]
+    award_ids = [award for _, award in proposed]
+    for (value, award), count in Counter(zip(map(raw, people), award_ids, strict=True)).items():
+        into = awards[slot(value)]
+        into[award] = into.get(award, 0) + count
     rows = [GroupCount(g.label, counts[i], awards[i]) for i, g in enumerate(groups)]
     if counts[ungrouped]:
         rows.append(GroupCount(UNGROUPED_LABEL, counts[ungrouped], awards[ungrouped]))
@@ -143,14 +144,15 @@ def _one(
 _FORM_KEYS = frozenset(f.key for v in form.VERSIONS.values() for f in v.staff_fields)
 
 
-def _groups(config: Config, spec: Breakdown, staff: Sequence[PersonHistory]) -> list[BreakdownGroup]:
+def _groups(config: Config, spec: Breakdown, values: Iterable[object]) -> list[BreakdownGroup]:
+    """The groups of a split: config's, else the categories, Có/Không, or each distinct value found."""
     if spec.groups:
         return list(spec.groups)
     if spec.field == "category":
         return [BreakdownGroup(c.label, [c.code]) for c in config.staff_categories]
     if spec.field == "leader":
         return [BreakdownGroup(label, [label]) for label in _YES_NO.values()]
-    found = sorted({v for p in staff if (v := person_value(p, spec.field)) is not None})
+    found = sorted({v for raw in values if (v := _shown(raw)) is not None})
     return [BreakdownGroup(v, [v]) for v in found]
 
 

@@ -381,9 +381,9 @@ def decide_period(
     progress: Callable[[int, int], None] | None = None,
 ) -> DecideOutcome:
     """`thidua decide`: the Quyết định and the Giấy khen of the period's closing run."""
-    from processor import pipeline
+    from processor import breakdown, pipeline
     from processor.aggregate import aggregate
-    from processor.render import decision_docs
+    from processor.render import decision_docs, summary
     from processor.render.documents import convert_to_pdf
 
     period = Period.parse(period_text)
@@ -425,11 +425,20 @@ def decide_period(
         outcome.notices += _keep_edited(
             period_dir, [*decision_docs.all_names(str(period)), RECORD_NAME.format(period=period)]
         )
+        # The approved list as proposals: the documents' and summary.json's figures of who is awarded.
+        awarded = breakdown.breakdowns(config, result, checked.approved)
         outcome.outputs = decision_docs.write_decision_documents(
-            config, result, checked, template_dir, period_dir, today=today
+            config, result, checked, template_dir, period_dir, breakdowns=awarded, today=today
         )
         outcome.outputs.append(_write_record(result, checked, period_dir))
-        outcome.outputs += _add_awarded_to_summary(config, result, checked, period_dir)
+        outcome.outputs += summary.add_decided(
+            period_dir,
+            checked.approved,
+            awarded,
+            source=checked.source.name if checked.source else None,
+            struck=len(checked.struck),
+            granted_beyond_rules=len(checked.not_eligible),
+        )
         if pdf:
             converted, outcome.pdf_skipped = convert_to_pdf(
                 [p for p in outcome.outputs if p.suffix == ".docx"], config.documents.pdf_timeout_seconds
@@ -484,40 +493,6 @@ def _write_record(result: PeriodResult, checked: Review, period_dir: Path) -> Pa
         lines.append(f"Ghi chú của Hội đồng về {name} ({award}): {note}")
     lines += [f.line() for f in checked.findings]
     return write_text(period_dir / RECORD_NAME.format(period=result.period), "\n".join(lines) + "\n")
-
-
-def _add_awarded_to_summary(
-    config: Config, result: PeriodResult, checked: Review, period_dir: Path
-) -> list[Path]:
-    """summary.json gains what was awarded beside what was proposed: `decided` (the source and counts)
-    and, in each breakdown group, `awarded` by award id. The run's summary.json only knows proposals; a
-    re-run of the month writes it afresh, and decide adds this again."""
-    from processor import breakdown
-    from processor.render import atomic
-    from processor.render.summary import SUMMARY_NAME, dumps
-
-    path = period_dir / SUMMARY_NAME
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []  # no summary of the run to add to (removed by hand): the documents stand alone
-    awarded = [dataclasses.replace(d, proposed=True) for d in checked.approved]
-    by_id = {r.id: r for r in breakdown.breakdowns(config, result, awarded)}
-    for entry in data.get("breakdowns", []):
-        found = by_id.get(entry.get("id"))
-        if found is None:
-            continue
-        counted = {g.label: g.proposed for g in (*found.groups, found.no_data)}
-        for group in [*entry.get("groups", []), entry.get("no_data", {})]:
-            group["awarded"] = dict(sorted(counted.get(group.get("label"), {}).items()))
-    data["decided"] = {
-        "source": checked.source.name if checked.source else None,
-        "collectives": sum(d.subject == commend.COLLECTIVE for d in checked.approved),
-        "individuals": sum(d.subject == commend.INDIVIDUAL for d in checked.approved),
-        "struck": len(checked.struck),
-        "granted_beyond_rules": len(checked.not_eligible),
-    }
-    return [atomic.write_text(path, dumps(data))]
 
 
 def _add_to_manifest(period_dir: Path, outputs: Sequence[Path]) -> None:

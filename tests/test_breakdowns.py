@@ -16,6 +16,7 @@ import pytest
 
 from processor import commend, form, pipeline
 from processor.aggregate import aggregate
+from processor.breakdown import breakdowns
 from processor.config import Breakdown, BreakdownGroup, load_config, parse_config
 from processor.devtools import samples
 from processor.records import FileStatus, Period, UserError
@@ -44,8 +45,10 @@ def quarter(config, tmp_path_factory):
     result = aggregate(config, MAR, subs, final=True)
     decisions = commend.decide(config, result)
     out = tmp_path_factory.mktemp("out")
-    summary = json.loads(write_summary_json(result, config, out, decisions).read_text(encoding="utf-8"))
-    workbook = write_summary_workbook(result, config, out / "tong-hop.xlsx", decisions)
+    counted = breakdowns(config, result, decisions)
+    summary_path = write_summary_json(result, config, out, decisions, breakdowns=counted)
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    workbook = write_summary_workbook(result, config, out / "tong-hop.xlsx", decisions, breakdowns=counted)
     march = [f.path for f in manifest.files if f.period == MAR and f.expected_status is FileStatus.ACCEPTED]
     documents.render_documents(config, result, decisions, out, bundled_templates(), include_proposal=False)
     return summary, workbook, decisions, march, out / "bao-cao-2024-03.docx"
@@ -139,7 +142,8 @@ def test_a_field_missing_in_old_forms_counts_as_no_data(config, tmp_path):
         shutil.copyfile(path, inbox / path.name)
     subs = pipeline.ingest(config, inbox).submissions
     result = aggregate(config, JAN, subs)
-    summary = json.loads(write_summary_json(result, config, tmp_path).read_text(encoding="utf-8"))
+    path = write_summary_json(result, config, tmp_path, breakdowns=breakdowns(config, result))
+    summary = json.loads(path.read_text(encoding="utf-8"))
     staff = _staff(files)  # KT's file has no "Giới tính" column: pandas gives NaN there
     old = staff["unit"] == "KT"
     assert old.sum() == 1 and staff.loc[old, "Giới tính"].isna().all()
@@ -158,7 +162,8 @@ def test_a_field_missing_in_old_forms_counts_as_no_data(config, tmp_path):
     # Category is in every version: complete coverage, no unit named.
     complete = {"filled": len(staff), "staff": len(staff), "units_without_field": []}
     assert got["doi-tuong"]["coverage"] == complete
-    workbook = write_summary_workbook(result, config, tmp_path / "tong-hop.xlsx")
+    counted = breakdowns(config, result)
+    workbook = write_summary_workbook(result, config, tmp_path / "tong-hop.xlsx", breakdowns=counted)
     texts = [row[0] for row in openpyxl.load_workbook(workbook)[SHEET_BREAKDOWNS].iter_rows(values_only=True)]
     assert "Có số liệu: 5/6 người; biểu mẫu chưa có cột này: KT." in texts
 
@@ -177,7 +182,8 @@ def test_breakdowns_are_data_in_config(config, tmp_path):
     for unit in ("TCHC", "TH", "KT"):
         shutil.copyfile(FORMS / "v2" / f"2024-01_{unit}_bao-cao-thi-dua.xlsx", inbox / f"{unit}.xlsx")
     result = aggregate(custom, JAN, pipeline.ingest(custom, inbox).submissions)
-    got = _by_id(json.loads(write_summary_json(result, custom, tmp_path).read_text(encoding="utf-8")))
+    path = write_summary_json(result, custom, tmp_path, breakdowns=breakdowns(custom, result))
+    got = _by_id(json.loads(path.read_text(encoding="utf-8")))
     staff = _staff(sorted(inbox.iterdir()))
     counts = staff["Dân tộc"].value_counts()
     expected = {k: int(v) for k, v in sorted(counts.items())}

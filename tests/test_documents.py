@@ -22,6 +22,7 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 
 from processor import commend
+from processor.breakdown import breakdowns
 from processor.config import Config
 from processor.devtools import word_templates
 from processor.records import UserError
@@ -500,7 +501,9 @@ def test_missing_template_falls_back_to_the_bundled_one(config, tmp_path):
 
 def test_context_is_plain_data(config):
     result = office_result(config, 2)
-    context = documents.build_context(config, result, commend.decide(config, result))
+    decisions = commend.decide(config, result)
+    counted = breakdowns(config, result, decisions)
+    context = documents.build_context(config, result, decisions, breakdowns=counted)
 
     def plain(value) -> bool:
         if isinstance(value, dict):
@@ -540,8 +543,9 @@ def test_each_documented_section_is_a_context_dataclass_with_the_same_variables(
 def test_context_sections_assemble_into_the_templates_flat_dict(config):
     result = office_result(config, 3)
     decisions = commend.decide(config, result)
-    sections = documents.document_context(config, result, decisions, today=RUN_DAY)
-    flat = documents.build_context(config, result, decisions, today=RUN_DAY)
+    counted = breakdowns(config, result, decisions)
+    sections = documents.document_context(config, result, decisions, breakdowns=counted, today=RUN_DAY)
+    flat = documents.build_context(config, result, decisions, breakdowns=counted, today=RUN_DAY)
     names = [
         f.name for s in dataclasses.fields(sections) for f in dataclasses.fields(getattr(sections, s.name))
     ]
@@ -567,7 +571,8 @@ def test_the_documented_decide_variables_are_the_decision_section():
 def test_committed_templates_use_only_variables_the_context_provides(config, folder, months):
     result = office_result(config, months)
     for decisions in (commend.decide(config, result), []):
-        context = documents.build_context(config, result, decisions, today=RUN_DAY)
+        counted = breakdowns(config, result, decisions)
+        context = documents.build_context(config, result, decisions, breakdowns=counted, today=RUN_DAY)
         for name in documents.output_names("x"):
             documents.check_template(REPO / folder / name, context)  # raises naming any unknown variable
 
@@ -721,8 +726,9 @@ def test_signature_block_never_splits_at_a_page_break(config, templates, tmp_pat
             for i, u in enumerate(base.units)
         )
         result = dataclasses.replace(base, units=units)
+        counted = breakdowns(config, result, decisions)
         job = documents.prepare_documents(
-            config, result, decisions, templates, include_proposal=False, today=RUN_DAY
+            config, result, decisions, templates, breakdowns=counted, include_proposal=False, today=RUN_DAY
         )
         path = documents.write_documents(dataclasses.replace(job, templates=job.templates[:1]), tmp_path)[0]
         reports.append(path.rename(tmp_path / f"bao-cao-{step:02d}.docx"))

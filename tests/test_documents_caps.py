@@ -8,6 +8,7 @@ import pytest
 
 from processor import commend, pipeline
 from processor.aggregate import aggregate
+from processor.breakdown import breakdowns
 from processor.config import load_config
 from processor.devtools import samples
 from processor.render import documents
@@ -31,9 +32,10 @@ def test_proposal_list_is_capped_with_a_row_pointing_to_the_workbook(quarter, mo
     proposed = [d for d in decisions if d.proposed and d.subject == commend.INDIVIDUAL]
     cap = 2
     assert len(proposed) > cap, "the demo quarter proposes more individuals than the test cap"
-    full = documents.build_context(config, result, decisions)
+    counted = breakdowns(config, result, decisions)
+    full = documents.build_context(config, result, decisions, breakdowns=counted)
     monkeypatch.setattr(documents, "PROPOSAL_ROW_CAP", cap)
-    capped = documents.build_context(config, result, decisions)
+    capped = documents.build_context(config, result, decisions, breakdowns=counted)
     assert capped["individuals"][:cap] == full["individuals"][:cap]
     assert len(capped["individuals"]) == cap + 1
     last = capped["individuals"][-1]
@@ -47,10 +49,11 @@ def test_proposal_list_is_capped_with_a_row_pointing_to_the_workbook(quarter, mo
 
 def test_explanation_caps_collectives_and_individuals_keeping_the_proposed_first(quarter, monkeypatch):
     config, result, decisions = quarter
-    full = documents.build_context(config, result, decisions)
+    counted = breakdowns(config, result, decisions)
+    full = documents.build_context(config, result, decisions, breakdowns=counted)
     cap = 3
     monkeypatch.setattr(documents, "EXPLANATION_ROW_CAP", cap)
-    capped = documents.build_context(config, result, decisions)
+    capped = documents.build_context(config, result, decisions, breakdowns=counted)
     for key in ("explanation_collectives", "explanation_individuals"):
         rows = full[key]
         assert len(rows) > cap

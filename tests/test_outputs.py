@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 
 from processor.aggregate import aggregate
+from processor.breakdown import breakdowns
 from processor.records import FileStatus, Finding, Severity
 from processor.render.summary import write_manifest, write_summary_json
 from processor.render.workbook import write_summary_workbook
@@ -66,13 +67,23 @@ def outputs(cfg, subs, tmp_path_factory):
     """March (the final month) written once for the read-back tests."""
     out = tmp_path_factory.mktemp("2024-03")
     result = aggregate(cfg, MAR, subs, final=True)
-    summary = write_summary_json(result, cfg, out)
-    workbook = write_summary_workbook(result, cfg, out / "tong-hop.xlsx")
+    summary = _summary_json(cfg, result, out)
+    workbook = _workbook(cfg, result, out / "tong-hop.xlsx")
     return result, summary, workbook
 
 
+def _summary_json(cfg, result, out):
+    """summary.json of a month without decisions, its breakdowns computed as the pipeline does."""
+    return write_summary_json(result, cfg, out, breakdowns=breakdowns(cfg, result))
+
+
+def _workbook(cfg, result, path):
+    """tong-hop.xlsx of a month without decisions, its breakdowns computed as the pipeline does."""
+    return write_summary_workbook(result, cfg, path, breakdowns=breakdowns(cfg, result))
+
+
 def _json(cfg, subs, tmp_path, period, **flags):
-    path = write_summary_json(aggregate(cfg, period, subs, **flags), cfg, tmp_path / str(period))
+    path = _summary_json(cfg, aggregate(cfg, period, subs, **flags), tmp_path / str(period))
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -229,24 +240,24 @@ def test_three_decimal_places_never_leak_a_float_artifact(config, tmp_path):
     cfg = with_units(config, [("A", "Phòng A")])
     rows = [Row(f"Người {i}", dt.date(1990, 1, 1 + i % 28), registered=i != 0) for i in range(40)]
     result = aggregate(cfg, JAN, [submission(report(cfg.units[0], JAN, rows), at(FEB.first_day))])
-    data = json.loads(write_summary_json(result, cfg, tmp_path).read_text(encoding="utf-8"))
+    data = json.loads(_summary_json(cfg, result, tmp_path).read_text(encoding="utf-8"))
     target = next(t for t in data["targets"] if t["measure"] == "staff_registered")
     assert (target["value"], target["fraction"], target["value_text"]) == (0.975, "39/40", "97,5%")
     assert '"value": 0.975,' in (tmp_path / "summary.json").read_text(encoding="utf-8")
 
 
 def test_rerun_gives_byte_identical_summary(cfg, subs, tmp_path):
-    first = write_summary_json(aggregate(cfg, MAR, subs), cfg, tmp_path / "a").read_bytes()
+    first = _summary_json(cfg, aggregate(cfg, MAR, subs), tmp_path / "a").read_bytes()
     shuffled = list(subs)
     random.Random(1).shuffle(shuffled)
-    second = write_summary_json(aggregate(cfg, MAR, shuffled), cfg, tmp_path / "b").read_bytes()
+    second = _summary_json(cfg, aggregate(cfg, MAR, shuffled), tmp_path / "b").read_bytes()
     assert first == second
     assert first.endswith(b"\n") and "Phòng Tổ chức".encode() in first  # UTF-8, not \u escapes
     assert dt.date.today().isoformat().encode() not in first
 
 
 def test_summary_has_a_line_per_unit_and_per_target(cfg, subs, tmp_path):
-    text = write_summary_json(aggregate(cfg, MAR, subs), cfg, tmp_path).read_text(encoding="utf-8")
+    text = _summary_json(cfg, aggregate(cfg, MAR, subs), tmp_path).read_text(encoding="utf-8")
     data = json.loads(text)
     lines = text.splitlines()
     stripped = {line.strip().rstrip(",") for line in lines}
@@ -258,8 +269,8 @@ def test_summary_has_a_line_per_unit_and_per_target(cfg, subs, tmp_path):
 
 def test_manifest_lists_inputs_outputs_config_and_version(cfg, subs, tmp_path):
     result = aggregate(cfg, FEB, subs)
-    summary = write_summary_json(result, cfg, tmp_path)
-    book = write_summary_workbook(result, cfg, tmp_path / "tong-hop.xlsx")
+    summary = _summary_json(cfg, result, tmp_path)
+    book = _workbook(cfg, result, tmp_path / "tong-hop.xlsx")
     nested = tmp_path / "phan-hoi" / "ghi-chu.txt"
     nested.parent.mkdir()
     nested.write_text("phản hồi", encoding="utf-8")
@@ -442,7 +453,7 @@ def test_people_sheet_every_person_of_the_month(cfg, outputs):
 
 
 def test_progress_sheet_and_who_to_remind(cfg, subs, tmp_path):
-    path = write_summary_workbook(aggregate(cfg, FEB, subs), cfg, tmp_path / "tong-hop.xlsx")
+    path = _workbook(cfg, aggregate(cfg, FEB, subs), tmp_path / "tong-hop.xlsx")
     ws = openpyxl.load_workbook(path)["Tiến độ nộp"]
     rows = _rows(ws)
     for row, (code, _) in zip(rows, UNITS, strict=True):
@@ -503,7 +514,7 @@ def test_unit_text_never_becomes_a_formula(config, tmp_path):
     )
     bad.findings.append(Finding(Severity.WARNING, "long", "Dài " * 9000, "b.xlsx"))
     result = aggregate(cfg, JAN, [submission(a_report, at(FEB.first_day)), bad])
-    path = write_summary_workbook(result, cfg, tmp_path / "tong-hop.xlsx")
+    path = _workbook(cfg, result, tmp_path / "tong-hop.xlsx")
     with zipfile.ZipFile(path) as package:
         sheets = [n for n in package.namelist() if n.startswith("xl/worksheets/sheet")]
         for name in sheets:
@@ -523,11 +534,11 @@ def test_unit_text_never_becomes_a_formula(config, tmp_path):
 
 
 def test_rerun_gives_byte_identical_workbook(cfg, subs, tmp_path):
-    first = write_summary_workbook(aggregate(cfg, MAR, subs), cfg, tmp_path / "a.xlsx").read_bytes()
+    first = _workbook(cfg, aggregate(cfg, MAR, subs), tmp_path / "a.xlsx").read_bytes()
     time.sleep(1.1)  # the zip's own timestamps have a two-second grain; the clock must not show
     shuffled = list(subs)
     random.Random(2).shuffle(shuffled)
-    second = write_summary_workbook(aggregate(cfg, MAR, shuffled), cfg, tmp_path / "b.xlsx").read_bytes()
+    second = _workbook(cfg, aggregate(cfg, MAR, shuffled), tmp_path / "b.xlsx").read_bytes()
     assert first == second
     with zipfile.ZipFile(tmp_path / "a.xlsx") as package:
         core = package.read("docProps/core.xml").decode()
@@ -535,7 +546,7 @@ def test_rerun_gives_byte_identical_workbook(cfg, subs, tmp_path):
 
 
 def test_a_month_nobody_reported_still_gives_valid_tables(cfg, tmp_path):
-    path = write_summary_workbook(aggregate(cfg, JAN, []), cfg, tmp_path / "tong-hop.xlsx")
+    path = _workbook(cfg, aggregate(cfg, JAN, []), tmp_path / "tong-hop.xlsx")
     wb = openpyxl.load_workbook(path)
     assert re.fullmatch(r"A1:[A-Z]+2", wb["Cá nhân"].tables["CaNhan"].ref)  # header and one empty row
     assert _rows(wb["Cá nhân"]) == []
@@ -559,7 +570,7 @@ def _timed_workbook(config, tmp_path, units):
     cfg, subs = _province(config, units, 50)
     result = aggregate(cfg, MAR, subs)
     start = time.perf_counter()
-    path = write_summary_workbook(result, cfg, tmp_path / f"tong-hop-{units}.xlsx")
+    path = _workbook(cfg, result, tmp_path / f"tong-hop-{units}.xlsx")
     return time.perf_counter() - start, path
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from processor import commend
 from processor.aggregate import aggregate, judge_target
+from processor.breakdown import breakdowns
 from processor.config import load_config
 from processor.devtools import word_templates
 from processor.devtools.samples import generate_inbox
@@ -226,7 +227,8 @@ def test_a_100_percent_target_already_missed_is_not_met_with_units_missing(confi
     assert targets["staff_rated_good_or_better"].verdict is Verdict.INSUFFICIENT_DATA
     assert targets["units_rated_good_or_better"].verdict is Verdict.INSUFFICIENT_DATA
 
-    data = json.loads(write_summary_json(result, cfg, tmp_path).read_text(encoding="utf-8"))
+    summary = write_summary_json(result, cfg, tmp_path, breakdowns=breakdowns(cfg, result))
+    data = json.loads(summary.read_text(encoding="utf-8"))
     registered = next(t for t in data["targets"] if t["measure"] == "staff_registered")
     assert (registered["verdict"], registered["met"]) == ("not_met", False)
     assert registered["coverage"] == {"units_reported": 1, "units_required": 3}
@@ -266,10 +268,13 @@ def test_nothing_to_count_with_every_unit_reported_is_not_applicable(config, tem
     others = [t for t in result.targets if t.measure != "tasks_completed"]
     assert all(t.verdict is Verdict.MET for t in others)
 
-    data = json.loads(write_summary_json(result, cfg, tmp_path).read_text(encoding="utf-8"))
+    summary = write_summary_json(result, cfg, tmp_path, breakdowns=breakdowns(cfg, result))
+    data = json.loads(summary.read_text(encoding="utf-8"))
     row = next(t for t in data["targets"] if t["measure"] == "tasks_completed")
     assert (row["verdict"], row["met"], row["value"]) == ("not_applicable", None, None)
-    workbook = write_summary_workbook(result, cfg, tmp_path / "tong-hop.xlsx", [])
+    workbook = write_summary_workbook(
+        result, cfg, tmp_path / "tong-hop.xlsx", breakdowns=breakdowns(cfg, result)
+    )
     by_id = {r["Mã chỉ tiêu"]: r["Kết quả"] for r in target_rows(workbook)}
     assert by_id[tasks.target_id] == "Không phát sinh"
     paths = documents.render_documents(cfg, result, commend.decide(cfg, result), tmp_path, templates)
@@ -299,7 +304,9 @@ def test_month_on_month_shows_a_dash_for_a_month_without_data(config, templates,
     full = FEB if empty == JAN else JAN
     subs = [submission(report(a, full, rows, tasks=(3, 3)), at(full.next().first_day))]
     result = aggregate(cfg, FEB, subs)
-    workbook = write_summary_workbook(result, cfg, tmp_path / "tong-hop.xlsx", [])
+    workbook = write_summary_workbook(
+        result, cfg, tmp_path / "tong-hop.xlsx", breakdowns=breakdowns(cfg, result)
+    )
     ws = openpyxl.load_workbook(workbook)["So sánh tháng"]
     sheet = {row[1]: row[2:] for row in ws.iter_rows(min_row=2, values_only=True)}
     staff = sheet["Tổng số cán bộ, công chức, viên chức, người lao động"]

@@ -12,6 +12,7 @@ import pytest
 from openpyxl import Workbook
 
 from processor.aggregate import aggregate
+from processor.breakdown import breakdowns
 from processor.commend import decide, reason_lines, status_label
 from processor.render.fastxlsx import RowsXml, SharedStrings, normalise_zip, style_attr
 from processor.render.workbook import write_summary_workbook
@@ -116,7 +117,8 @@ def final_month(config, tmp_path_factory):
     cfg = scenario_config(config)
     result = aggregate(cfg, MAR, scenario_submissions(cfg), final=True)
     decisions = decide(cfg, result)
-    path = write_summary_workbook(result, cfg, tmp_path_factory.mktemp("final") / "tong-hop.xlsx", decisions)
+    path = tmp_path_factory.mktemp("final") / "tong-hop.xlsx"
+    write_summary_workbook(result, cfg, path, decisions, breakdowns=breakdowns(cfg, result, decisions))
     return decisions, path
 
 

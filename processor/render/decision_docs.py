@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from processor import commend
+from processor.breakdown import BreakdownResult
 from processor.config import Box, CertificatePositions, Config
 from processor.records import PeriodResult
 from processor.render import documents
@@ -212,11 +214,18 @@ def _decision_section(
 
 
 def build_decision_context(
-    config: Config, result: PeriodResult, review, *, today: dt.date | None = None
+    config: Config,
+    result: PeriodResult,
+    review,
+    *,
+    breakdowns: Sequence[BreakdownResult],
+    today: dt.date | None = None,
 ) -> dict:
-    """The tờ trình's context for the approved list, with the Quyết định's and the Giấy khen's values."""
+    """The tờ trình's context for the approved list, with the Quyết định's and the Giấy khen's values.
+
+    `breakdowns`: breakdown.breakdowns of `result` and the approved list (decide computes them once)."""
     approved = review.approved
-    proposal = documents.document_context(config, result, approved, today=today)
+    proposal = documents.document_context(config, result, approved, breakdowns=breakdowns, today=today)
     decision = _decision_section(config, result, approved, proposal)
     own = {f.name: getattr(decision, f.name) for f in dataclasses.fields(decision)}
     return {**proposal.as_template_context(), **documents._clean(own)}  # type: ignore[dict-item]
@@ -303,10 +312,11 @@ def write_decision_documents(
     template_dir: Path,
     out_dir: Path,
     *,
+    breakdowns: Sequence[BreakdownResult],
     today: dt.date | None = None,
 ) -> list[Path]:
     """The Quyết định, the Giấy khen and (pre-printed blanks) the calibration page; their paths."""
-    context = build_decision_context(config, result, review, today=today)
+    context = build_decision_context(config, result, review, breakdowns=breakdowns, today=today)
     names = output_names(str(result.period))
     decision_template = documents.resolve_template(template_dir, DECISION)
     certificate_name = _certificate_template(config)

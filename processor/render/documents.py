@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from processor import commend
+from processor import breakdown, commend
 from processor.aggregate import (
     STATUS_LABELS,
     VERDICT_LABELS,
@@ -41,6 +41,7 @@ from processor.aggregate import (
     units_to_remind,
     verdict_text,
 )
+from processor.breakdown import BreakdownResult
 from processor.config import Campaign, Config, RuleSet
 from processor.records import Decision, PeriodResult, ReportingStatus, UnitResult, UserError, Verdict
 from processor.render.atomic import write_bytes, write_with
@@ -358,13 +359,11 @@ def _changes(result: PeriodResult) -> list[dict]:
     return rows
 
 
-def _stat_rows(config: Config, result: PeriodResult, decisions: Sequence[Decision]) -> list[dict]:
+def _stat_rows(breakdowns: Sequence[BreakdownResult]) -> list[dict]:
     """The breakdowns (breakdown.py) as the rows of one table: a row per split, then one per group; people
     without the field ("không có số liệu") on a row of their own, never in a group."""
-    from processor.breakdown import breakdowns
-
     rows: list[dict] = []
-    for no, item in enumerate(breakdowns(config, result, decisions), 1):
+    for no, item in enumerate(breakdowns, 1):
         coverage = f"{item.label} (có số liệu {format_int(item.filled)}/{format_int(item.staff)} người)"
         rows.append({"no": str(no), "label": coverage, "staff": "", "proposed": ""})
         groups = list(item.groups) + ([item.no_data] if item.no_data.staff else [])
@@ -396,8 +395,8 @@ def _data_gap_note(result: PeriodResult) -> str:
 
 
 def _name_key(config: Config, result: PeriodResult):
-    roster = {p.key: i for i, p in enumerate(result.people)}
     if config.documents.name_order == "roster":
+        roster = {p.key: i for i, p in enumerate(result.people)}  # a province's 50,000: only when used
         return lambda d: (roster.get(d.subject_key, len(roster)),)
     return lambda d: (given_name_sort_key(d.subject_name), d.subject_key)
 
@@ -927,10 +926,13 @@ def document_context(
     result: PeriodResult,
     decisions: Sequence[Decision],
     *,
+    breakdowns: Sequence[BreakdownResult],
     number: int | None = None,
     today: dt.date | None = None,
 ) -> DocumentContext:
-    """The documents' values by section (see `build_context` for the templates' flat dict)."""
+    """The documents' values by section (see `build_context` for the templates' flat dict).
+
+    `breakdowns`: breakdown.breakdowns of `result` and `decisions`, computed once by the caller."""
     campaign = _campaign(config, result)
     rule_sets = _rule_sets(config, result, decisions)
     names = _unit_names(config, result)
@@ -940,7 +942,7 @@ def document_context(
         period=_period_section(campaign, result),
         targets=_targets_section(result, names),
         reporting=_reporting_section(config, result),
-        breakdown=BreakdownSection(stat_rows=_stat_rows(config, result, decisions)),
+        breakdown=BreakdownSection(stat_rows=_stat_rows(breakdowns)),
         month_on_month=_month_on_month_section(result),
         rules=_rules_section(decisions, rule_sets),
         proposals=_proposals_section(config, result, decisions, rule_sets),
@@ -953,6 +955,7 @@ def build_context(
     result: PeriodResult,
     decisions: Sequence[Decision],
     *,
+    breakdowns: Sequence[BreakdownResult],
     number: int | None = None,
     today: dt.date | None = None,
 ) -> dict:
@@ -960,7 +963,8 @@ def build_context(
 
     `today`: the day of the run (the date of issue follows it, see `documents.date`); the clock's by default.
     """
-    return document_context(config, result, decisions, number=number, today=today).as_template_context()
+    sections = document_context(config, result, decisions, breakdowns=breakdowns, number=number, today=today)
+    return sections.as_template_context()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1189,12 +1193,13 @@ def prepare_documents(
     decisions: Sequence[Decision],
     template_dir: Path,
     *,
+    breakdowns: Sequence[BreakdownResult],
     number: int | None = None,
     include_proposal: bool = True,
     today: dt.date | None = None,
 ) -> DocumentJob:
     """The context every template gets and the templates to fill (see `render_documents`)."""
-    context = build_context(config, result, decisions, number=number, today=today)
+    context = build_context(config, result, decisions, breakdowns=breakdowns, number=number, today=today)
     names = output_names(str(result.period))
     if not include_proposal:
         names.pop(PROPOSAL)
@@ -1227,14 +1232,23 @@ def render_documents(
     include_proposal: bool = True,
     today: dt.date | None = None,
 ) -> list[Path]:
-    """Write the report, the proposal and the explanation for the period; return their paths.
+    """Write the report, the proposal and the explanation for the period; return their paths: the whole
+    stage from a result and its decisions (the pipeline calls `prepare_documents` with the breakdowns it
+    computed once for every output).
 
     The pipeline leaves the proposal out before the campaign's closing run (tổng kết): commendation is
     proposed when a campaign is reviewed, and the giải trình already shows who is on track and why.
     `today`: the day of the run, which the date of issue follows (the clock's by default).
     """
     job = prepare_documents(
-        config, result, decisions, template_dir, number=number, include_proposal=include_proposal, today=today
+        config,
+        result,
+        decisions,
+        template_dir,
+        breakdowns=breakdown.breakdowns(config, result, decisions),
+        number=number,
+        include_proposal=include_proposal,
+        today=today,
     )
     return write_documents(job, out_dir)
 

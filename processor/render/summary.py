@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
-from processor import breakdown
+from processor import breakdown, commend
 from processor.aggregate import completeness, units_to_remind
 from processor.config import Config
 from processor.ingest_cache import REFUSED_CODE
@@ -60,13 +60,12 @@ def iso_time(moment: dt.datetime | None) -> str | None:
     time (or a time that could not be read)."""
     if moment is None or moment == UNKNOWN_TIME:
         return None
-    if moment.tzinfo is None:
+    if moment.tzinfo is None:  # every received time: one replace
+        return moment.replace(microsecond=0, tzinfo=OFFICE_TIME).isoformat()
+    try:
+        moment = moment.astimezone(OFFICE_TIME)
+    except OverflowError:  # a forged Date within hours of year 1 or 9999
         moment = moment.replace(tzinfo=OFFICE_TIME)
-    else:
-        try:
-            moment = moment.astimezone(OFFICE_TIME)
-        except OverflowError:  # a forged Date within hours of year 1 or 9999
-            moment = moment.replace(tzinfo=OFFICE_TIME)
     return moment.replace(microsecond=0).isoformat()
 
 
@@ -138,6 +137,7 @@ def _target(target: TargetResult) -> dict:
 
 
 def _input(sub: Submission) -> dict:
+    errors = sum(f.is_error for f in sub.findings)
     return {
         "name": sub.file.display_name,
         "sha256": sub.file.sha256,
@@ -146,8 +146,8 @@ def _input(sub: Submission) -> dict:
         "period": str(sub.period) if sub.period else None,
         "received_at": iso_time(sub.file.received_at),
         "sender": sub.file.sender,
-        "errors": sum(f.is_error for f in sub.findings),
-        "warnings": sum(not f.is_error for f in sub.findings),
+        "errors": errors,
+        "warnings": len(sub.findings) - errors,
         # Added last: keys are only ever added within a format version.
         "received_from": sub.file.received_source.value,
         "received_time_copied": sub.file.copied,
@@ -156,8 +156,16 @@ def _input(sub: Submission) -> dict:
     }
 
 
-def summary_data(result: PeriodResult, config: Config, decisions: Sequence[Decision] = ()) -> dict:
-    """The content of summary.json as plain JSON values, keys in their documented order."""
+def summary_data(
+    result: PeriodResult,
+    config: Config,
+    decisions: Sequence[Decision] = (),
+    *,
+    breakdowns: Sequence[breakdown.BreakdownResult],
+) -> dict:
+    """The content of summary.json as plain JSON values, keys in their documented order.
+
+    `breakdowns`: breakdown.breakdowns of `result` and `decisions` (computed once for every output)."""
     campaign = config.campaign_for(result.period)
     counts = completeness(result)
     return {
@@ -188,9 +196,7 @@ def summary_data(result: PeriodResult, config: Config, decisions: Sequence[Decis
         "totals": _totals(result.totals),
         "targets": [_target(t) for t in result.targets],
         # Added last: the staff and the individuals proposed, by gender, ethnic group... (breakdown.py).
-        "breakdowns": breakdown.as_json(
-            breakdown.breakdowns(config, result, decisions), {d.award_id: d.award_name for d in decisions}
-        ),
+        "breakdowns": breakdown.as_json(breakdowns, {d.award_id: d.award_name for d in decisions}),
         "refused_after_rule_change": [
             s.file.display_name for s in result.submissions if any(f.code == REFUSED_CODE for f in s.findings)
         ],
@@ -219,10 +225,56 @@ def dumps(data: dict) -> str:
 
 
 def write_summary_json(
-    result: PeriodResult, config: Config, out_dir: Path, decisions: Sequence[Decision] = ()
+    result: PeriodResult,
+    config: Config,
+    out_dir: Path,
+    decisions: Sequence[Decision] = (),
+    *,
+    breakdowns: Sequence[breakdown.BreakdownResult],
 ) -> Path:
     """Write `out_dir/summary.json` atomically; the same result always gives the same bytes."""
-    return atomic.write_text(Path(out_dir) / SUMMARY_NAME, dumps(summary_data(result, config, decisions)))
+    data = summary_data(result, config, decisions, breakdowns=breakdowns)
+    return atomic.write_text(Path(out_dir) / SUMMARY_NAME, dumps(data))
+
+
+def add_decided(
+    out_dir: Path,
+    approved: Sequence[Decision],
+    awarded: Sequence[breakdown.BreakdownResult],
+    *,
+    source: str | None,
+    struck: int,
+    granted_beyond_rules: int,
+) -> list[Path]:
+    """`thidua decide`: the closing run's `out_dir/summary.json` gains what was awarded beside what was
+    proposed: `decided` (the approval workbook read, counts) and, in each breakdown group, `awarded` by
+    award id. `approved`: the decisions the council approved; `awarded`: breakdown.breakdowns of them.
+    `source`: the edited approval workbook's name (None: the proposal as it stands).
+
+    Rewritten atomically; a re-run of the month writes summary.json afresh, and decide adds this again.
+    Returns the path written, or nothing when the run's summary.json is gone or unreadable (removed by
+    hand: the decide documents stand alone)."""
+    path = Path(out_dir) / SUMMARY_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    by_id = {r.id: r for r in awarded}
+    for entry in data.get("breakdowns", []):
+        found = by_id.get(entry.get("id"))
+        if found is None:
+            continue
+        counted = {g.label: g.proposed for g in (*found.groups, found.no_data)}
+        for group in [*entry.get("groups", []), entry.get("no_data", {})]:
+            group["awarded"] = dict(sorted(counted.get(group.get("label"), {}).items()))
+    data["decided"] = {
+        "source": source,
+        "collectives": sum(d.subject == commend.COLLECTIVE for d in approved),
+        "individuals": sum(d.subject == commend.INDIVIDUAL for d in approved),
+        "struck": struck,
+        "granted_beyond_rules": granted_beyond_rules,
+    }
+    return [atomic.write_text(path, dumps(data))]
 
 
 def _relative(path: Path, out_dir: Path) -> str:

@@ -39,6 +39,7 @@ from processor.aggregate import (
     units_to_remind,
     verdict_label,
 )
+from processor.breakdown import BreakdownResult, month_staff
 from processor.config import Config
 from processor.records import Decision, FileStatus, PeriodResult, ReportingStatus, Submission
 from processor.render import atomic
@@ -454,12 +455,7 @@ def _people_sheet(
     category_labels = {c.code: c.label for c in config.staff_categories}
     rating_labels = {r.code: r.label for r in config.ratings}
     good_rank = config.rating_rank(config.good_rating)
-    period = result.period  # the records share it: `is` spares most of the dataclass comparisons
-    present = [
-        p
-        for p in result.people
-        if p.months and (p.months[-1].period is period or p.months[-1].period == period)
-    ]
+    present = month_staff(result)
     if config.documents.name_order == "given_name":
         # 50,000 people share some 12,000 names: each name is keyed once and people sort on whole numbers
         # (equal keys get equal ranks, and the sort is stable: the order is the one of the keys).
@@ -478,29 +474,45 @@ def _people_sheet(
     good_codes = {r.code for r in config.ratings if config.rating_rank(r.code) <= good_rank}
     width = len(months)
 
-    def rows():
-        slot_get, unit_name, category, rating_label = (
-            slot_of.get,
-            unit_names.get,
-            category_labels.get,
-            rating_labels.get,
+    def history_cells(history: tuple) -> tuple:
+        """The columns a person's months give, from the month's rating to the campaign's sums."""
+        now = history[-1]
+        by_month: list[str | None] = [None] * width
+        good = registered = social = initiatives = 0
+        for m in history:
+            period, rating = m.period, m.rating
+            at = slot_of.get(id(period), -1)
+            if at == -1:
+                at = slot_of[id(period)] = slots.get(period)
+            if at is not None:
+                by_month[at] = rating
+            good += rating in good_codes
+            registered += m.registered
+            social += m.social
+            initiatives += m.initiatives
+        return (
+            rating_labels.get(now.rating, now.rating),
+            YES_NO[now.registered],
+            YES_NO[now.social],
+            now.initiatives,
+            now.discipline,
+            *by_month,
+            good,
+            registered,
+            social,
+            initiatives,
         )
+
+    def rows():
+        # People with the same months share one history tuple (aggregate._People): a few hundred
+        # distinct ones for 50,000 people, so their columns are made once per history.
+        made: dict[int, tuple] = {}
+        unit_name, category = unit_names.get, category_labels.get
         for person in present:
             history = person.months
-            now = history[-1]
-            by_month: list[str | None] = [None] * width
-            good = registered = social = initiatives = 0
-            for m in history:  # one pass per person: 50,000 of them
-                period, rating = m.period, m.rating
-                at = slot_get(id(period), -1)
-                if at == -1:
-                    at = slot_of[id(period)] = slots.get(period)
-                if at is not None:
-                    by_month[at] = rating
-                good += rating in good_codes
-                registered += m.registered
-                social += m.social
-                initiatives += m.initiatives
+            tail = made.get(id(history))
+            if tail is None:
+                tail = made[id(history)] = history_cells(history)
             code = person.unit_code
             yield (
                 code,
@@ -509,16 +521,7 @@ def _people_sheet(
                 person.birth_date,
                 person.position or None,
                 category(person.category, person.category),
-                rating_label(now.rating, now.rating),
-                YES_NO[now.registered],
-                YES_NO[now.social],
-                now.initiatives,
-                now.discipline,
-                *by_month,
-                good,
-                registered,
-                social,
-                initiatives,
+                *tail,
             )
 
     return sheet.ws, sheet.fast_table("CaNhan", cols, rows(), strings)
@@ -629,10 +632,13 @@ def _findings(result: PeriodResult) -> list[Submission]:
     return [s for s in result.submissions if s.findings and (s.period in (None, result.period))]
 
 
-def _findings_sheet(wb: Workbook, result: PeriodResult) -> None:
+def _findings_sheet(
+    wb: Workbook, result: PeriodResult, strings: SharedStrings
+) -> tuple[object, RowsXml] | None:
+    """Every finding of every file; a province month may hold thousands (a warning a file is common)."""
     subs = _findings(result)
     if not subs:
-        return
+        return None
     cols = [
         Col("STT", 6),
         Col("Tệp", 32),
@@ -648,15 +654,13 @@ def _findings_sheet(wb: Workbook, result: PeriodResult) -> None:
     sheet = _Sheet(wb, SHEET_FINDINGS, cols, freeze="C2")
 
     def rows():
-        i = 0
         for sub in subs:
+            status = FILE_STATUS_LABELS.get(sub.status, sub.status.value)
             for f in sub.findings:
-                i += 1
                 yield [
-                    i,
                     f.file or sub.file.display_name,
                     sub.unit_code,
-                    FILE_STATUS_LABELS.get(sub.status, sub.status.value),
+                    status,
                     str(f.severity),
                     f.sheet,
                     f.cell,
@@ -665,7 +669,7 @@ def _findings_sheet(wb: Workbook, result: PeriodResult) -> None:
                     f.message,
                 ]
 
-    sheet.table("Loi", cols, rows())
+    return sheet.ws, sheet.fast_table("Loi", cols, rows(), strings)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -728,11 +732,12 @@ def _decisions_sheet(
 
 
 def _breakdowns_sheet(
-    wb: Workbook, result: PeriodResult, config: Config, decisions: Sequence[Decision]
+    wb: Workbook,
+    result: PeriodResult,
+    config: Config,
+    decisions: Sequence[Decision],
+    results: Sequence[BreakdownResult],
 ) -> None:
-    from processor.breakdown import breakdowns
-
-    results = breakdowns(config, result, decisions)
     if not results:
         return
     names = {d.award_id: d.award_name for d in decisions}
@@ -762,9 +767,16 @@ def _breakdowns_sheet(
 
 
 def write_summary_workbook(
-    result: PeriodResult, config: Config, out_path: Path, decisions: Sequence[Decision] = ()
+    result: PeriodResult,
+    config: Config,
+    out_path: Path,
+    decisions: Sequence[Decision] = (),
+    *,
+    breakdowns: Sequence[BreakdownResult],
 ) -> Path:
-    """Write tong-hop.xlsx atomically. Returns `out_path`."""
+    """Write tong-hop.xlsx atomically. Returns `out_path`.
+
+    `breakdowns`: breakdown.breakdowns of `result` and `decisions` (computed once for every output)."""
 
     def build(temp: Path) -> None:
         wb = Workbook(write_only=True)
@@ -779,11 +791,10 @@ def write_summary_workbook(
         fast_sheets = [_units_sheet(wb, result, config, strings), _people_sheet(wb, result, config, strings)]
         fast_sheets.append(_progress_sheet(wb, result, config, strings))
         _months_sheet(wb, result, config)
-        _breakdowns_sheet(wb, result, config, decisions)
-        _findings_sheet(wb, result)
+        _breakdowns_sheet(wb, result, config, decisions, breakdowns)
+        findings = _findings_sheet(wb, result, strings)
         decided = _decisions_sheet(wb, result, config, decisions, strings)
-        if decided is not None:
-            fast_sheets.append(decided)
+        fast_sheets += [sheet for sheet in (findings, decided) if sheet is not None]
         try:
             wb.save(temp)
         except BaseException:
