@@ -215,18 +215,6 @@ def write_approval(job: ApprovalJob, out_path: Path) -> Path:
 
 def _text(ws, value: str, font=None, alignment=None, border=None, fill=None):
     """A text cell of a write_only sheet that stays text, whatever it starts with ("=", "-", ...)."""
-    from openpyxl.cell import WriteOnlyCell
+    from processor.render.fastxlsx import styled_cell
 
-    from processor.render.fastxlsx import storable
-
-    cell = WriteOnlyCell(ws, storable(value))
-    cell.data_type = "s"  # after the value: openpyxl would otherwise store "=..." as a formula
-    if font is not None:
-        cell.font = font
-    if alignment is not None:
-        cell.alignment = alignment
-    if border is not None:
-        cell.border = border
-    if fill is not None:
-        cell.fill = fill
-    return cell
+    return styled_cell(ws, value, font=font, alignment=alignment, border=border, fill=fill)

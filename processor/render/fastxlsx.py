@@ -60,11 +60,13 @@ def storable(value: str) -> str:
     return value[:MAX_CELL_TEXT]
 
 
-def style_attr(ws, *, number_format=None, font=None, border=None, fill=None, alignment=None) -> str:
-    """The ` s="N"` attribute of a cell style, registered in the workbook's styles by a prototype cell."""
-    if not (number_format or font or border or fill or alignment):
-        return ""
-    cell = WriteOnlyCell(ws)
+def styled_cell(
+    ws, value=None, *, number_format=None, font=None, border=None, fill=None, alignment=None
+) -> WriteOnlyCell:
+    """A write_only cell with its look; text stays text, whatever it starts with ("=", "-", ...)."""
+    cell = WriteOnlyCell(ws, storable(value) if isinstance(value, str) else value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # after the value: openpyxl would otherwise store "=..." as a formula
     if number_format:
         cell.number_format = number_format
     if font is not None:
@@ -75,6 +77,16 @@ def style_attr(ws, *, number_format=None, font=None, border=None, fill=None, ali
         cell.fill = fill
     if alignment is not None:
         cell.alignment = alignment
+    return cell
+
+
+def style_attr(ws, *, number_format=None, font=None, border=None, fill=None, alignment=None) -> str:
+    """The ` s="N"` attribute of a cell style, registered in the workbook's styles by a prototype cell."""
+    if not (number_format or font or border or fill or alignment):
+        return ""
+    cell = styled_cell(
+        ws, number_format=number_format, font=font, border=border, fill=fill, alignment=alignment
+    )
     return f' s="{cell.style_id}"'
 
 
