@@ -71,6 +71,57 @@ _INVALID = object()  # a cell whose value could not be used (its finding is reco
 # A letter beyond Latin-1 ("ễ", "ư"): text that holds one is Unicode Vietnamese, not TCVN3 or VNI
 # (vntext.detect_legacy's own test, max(text) > "\u00ff", as one search instead of a comparison per letter).
 _BEYOND_LATIN1 = re.compile(r"[^\x00-\xff]").search
+_NOT_QUICK = object()  # a staff cell that needs convert() (and may get a finding)
+
+
+def _quick(field: Field, options: dict | None, quiet: object, value: object) -> object:
+    """What a staff cell holding `value` becomes when a correct form gives it: no finding possible, no
+    context needed (the cell's place, font, row). _NOT_QUICK for anything else, which convert() takes."""
+    kind = type(value)
+    if value is None and not field.required:
+        return field.default
+    if options is not None and kind is str and value in options:
+        return options[value].value  # the drop-down label itself: the usual case
+    if quiet is str:
+        if (
+            kind is str
+            and (value.isascii() or _BEYOND_LATIN1(value))  # type: ignore[union-attr,arg-type]
+            and (field.maximum is None or len(value) <= field.maximum)  # type: ignore[arg-type]
+        ):
+            return value  # Unicode text of a fitting length: nothing to convert
+        return _NOT_QUICK
+    if quiet is not None and kind is quiet[0] and quiet[1] <= value <= quiet[2]:  # type: ignore[index,operator]
+        return value  # a real date or whole number in the range needing no second look
+    return _NOT_QUICK
+
+
+def _quick_columns(rows: list, plan: list[tuple], columns: list[tuple]) -> tuple[list, list] | None:
+    """Every staff cell's (value, typed) column by column: each column's distinct raw values are read
+    (reader.cell_value) and typed (_quick) once, then looked up. Returns the rows' values and typed
+    values as tuples, _NOT_QUICK in a typed cell that needs the cell-by-cell way; None when a column
+    mixes bools, whole and decimal numbers (True == 1 == 1.0 as dict keys: their cells would be confused).
+    """
+    value_columns, typed_columns = [], []
+    cell_value = reader.cell_value
+    for i, at, _ in columns:
+        field, _, _, options, quiet = plan[i]
+        raws = [row[at] if at < len(row) else "" for row in rows]
+        if len(set(map(type, raws)) & {bool, int, float}) > 1:
+            return None
+        known = {}
+        try:
+            distinct = set(raws)
+        except TypeError:  # not a value calamine gives: the cell-by-cell way judges it
+            return None
+        for raw in distinct:
+            value = cell_value(raw)
+            known[raw] = (value, _quick(field, options, quiet, value))
+        pairs = [known[raw] for raw in raws]
+        value_columns.append([pair[0] for pair in pairs])
+        typed_columns.append([pair[1] for pair in pairs])
+    return list(zip(*value_columns, strict=True)), list(zip(*typed_columns, strict=True))
+
+
 _EMPTY_TEXTS = frozenset({"-", "–", "—"})
 # A totals line, accent-less: "Tổng cộng", "Tổng số: 50", "Cộng". Not "Tống Văn A" (a surname).
 _TOTAL_ROWS = re.compile(r"(?:tong-cong|tong-so)(?:-.*)?|(?:tong|cong)(?:-\d.*)?")
@@ -449,16 +500,27 @@ class _Checker:
         born_on: dict[object, list[tuple[object, int]]] = {}  # birth date -> (name, row) of the rows kept
         out: list[tuple[PersonRecord, int]] = []
         trial = header + _MEMO_TRIAL_ROWS  # then columns whose values do not repeat stop remembering
-        for row in range(header + 1, sheet.height + 1):
+        rows = [grid[row - 1] if row <= len(grid) else () for row in range(header + 1, sheet.height + 1)]
+        quick = _quick_columns(rows, plan, columns)
+        for row, raw_row in enumerate(rows, header + 1):
             if row == trial:
                 columns = [(i, at, memo if memo is None or len(memo) < _MEMO_TRIAL_ROWS - 2 else None)
                            for i, at, memo in columns]  # fmt: skip
-            raw_row = grid[row - 1] if row <= len(grid) else ()
             width = len(raw_row)
             usual = row not in special
-            values, typed = blank.copy(), blank.copy()
             todo: list[tuple[int, object, dict | None]] = []
-            for i, at, memo in columns:
+            if usual and quick is not None:
+                quick_values, quick_typed = quick[0][row - header - 1], quick[1][row - header - 1]
+                if _NOT_QUICK not in quick_typed:
+                    values, typed = quick_values, quick_typed  # a correct row: nothing to convert
+                    columns_left = ()
+                else:
+                    values, typed = list(quick_values), list(quick_typed)
+                    columns_left = [c for c in columns if typed[c[0]] is _NOT_QUICK]
+            else:
+                values, typed = blank.copy(), blank.copy()
+                columns_left = columns
+            for i, at, memo in columns_left:
                 raw = raw_row[at] if at < width else ""
                 if usual:
                     if memo is not None:
@@ -479,25 +541,10 @@ class _Checker:
             for i, raw, memo in todo:
                 field, col, _, options, quiet = plan[i]
                 value = values[i]
-                kind = type(value)
                 noted = len(findings)
-                # Fast paths for what a correct row holds; anything else goes through convert().
-                if value is None and not field.required:
-                    result = field.default
-                elif options is not None and kind is str and value in options:
-                    result = options[value].value  # the drop-down label itself: the usual case
-                elif quiet is str:
-                    if (
-                        kind is str
-                        and (value.isascii() or _BEYOND_LATIN1(value))  # type: ignore[union-attr,arg-type]
-                        and (field.maximum is None or len(value) <= field.maximum)  # type: ignore[arg-type]
-                    ):
-                        result = value  # Unicode text of a fitting length: nothing to convert
-                    else:
-                        result = self.convert(field, value, (name, row, col or 0), fonts.get((row, col)))
-                elif quiet is not None and kind is quiet[0] and quiet[1] <= value <= quiet[2]:  # type: ignore[index,operator]
-                    result = value  # a real date or whole number in the range needing no second look
-                else:
+                # The fast paths for what a correct row holds; anything else goes through convert().
+                result = _quick(field, options, quiet, value)
+                if result is _NOT_QUICK:
                     font = fonts.get((row, col)) if fonts else None
                     result = self.convert(field, value, (name, row, col or 0), font)
                 typed[i] = result
