@@ -1357,11 +1357,15 @@ def _people_in_two_units(config: Config, submissions: list[Submission]) -> None:
     for sub in submissions:
         assert sub.report is not None
         by_month.setdefault(str(sub.report.period), []).append(sub)
+    # A person's spelling recurs month after month: its key is made once (as aggregate's _People does).
+    keys: dict[tuple[str, dt.date | None], str] = {}
     for month in by_month.values():
-        _people_in_two_units_of_a_month(config, month)
+        _people_in_two_units_of_a_month(config, month, keys)
 
 
-def _people_in_two_units_of_a_month(config: Config, submissions: list[Submission]) -> None:
+def _people_in_two_units_of_a_month(
+    config: Config, submissions: list[Submission], keys: dict[tuple[str, dt.date | None], str]
+) -> None:
     # Lists are only made for the rare clash: one dictionary entry per person otherwise.
     first: dict[str, tuple[Submission, PersonRecord]] = {}
     clashes: dict[str, list[tuple[Submission, PersonRecord]]] = {}
@@ -1369,7 +1373,10 @@ def _people_in_two_units_of_a_month(config: Config, submissions: list[Submission
         report = sub.report
         assert report is not None
         for person in report.people:
-            key = person_key(person.name, person.birth_date)
+            spelling = (person.name, person.birth_date)
+            key = keys.get(spelling)
+            if key is None:
+                key = keys[spelling] = person_key(*spelling)
             seen = first.setdefault(key, (sub, person))
             if seen[1] is not person:
                 clashes.setdefault(key, [seen]).append((sub, person))
