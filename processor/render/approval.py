@@ -103,11 +103,6 @@ def write_approval_workbook(
     return write_approval(prepare_approval(config, result, decisions, rule_sets), out_path)
 
 
-def write_approval_paths(job: ApprovalJob, out_path: Path) -> list[Path]:
-    """`write_approval` as a job of the run's second process (which returns lists of paths)."""
-    return [write_approval(job, out_path)]
-
-
 def write_approval(job: ApprovalJob, out_path: Path) -> Path:
     """Write the workbook of `job` atomically (same job, same bytes). Returns `out_path`.
 
