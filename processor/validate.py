@@ -103,7 +103,7 @@ def _quick_columns(rows: list, plan: list[tuple], columns: list[tuple]) -> tuple
     """
     value_columns, typed_columns = [], []
     cell_value = reader.cell_value
-    for i, at, _ in columns:
+    for i, at in columns:
         field, _, _, options, quiet = plan[i]
         raws = [row[at] if at < len(row) else "" for row in rows]
         if len(set(map(type, raws)) & {bool, int, float}) > 1:
@@ -199,13 +199,6 @@ def cross_check(config: Config, submissions: Sequence[Submission]) -> None:
 _Cell = tuple[str, int, int]
 # A staff column the sheet lacks reads as a grid index past the end of every row: its cells are empty.
 _NO_COLUMN = 1 << 62
-# Raw cell types whose typed value the staff loop remembers (a value of another type that compares
-# equal, True beside 1.0, is told apart by its type).
-_REMEMBERED = frozenset({str, float, dt.date})
-# On the row this many after the header, a column whose rows so far nearly all held a value of their own
-# (names, birth dates, row numbers) stops being remembered: a look-up that never finds costs more than
-# it saves. Positions, categories, ratings repeat well before.
-_MEMO_TRIAL_ROWS = 8
 
 
 class _Checker:
@@ -475,12 +468,11 @@ class _Checker:
         """The staff rows one by one, with a finding for each problem.
 
         Every cell takes the same way: normalised as the reader does (reader.cell_value), then typed by
-        its field (the tests below for what a correct row holds, else convert()). What a raw value became
-        without any finding is remembered per column for this sheet: a category, a rating, a position
-        repeats row after row, and a repeat is one dictionary look-up instead of the same work again
-        (the month's 50,000 staff rows hold a few hundred distinct values per column besides names and
-        dates). Rows with a cell whose reading depends on more than its value (a formula problem or a
-        merged range's fill in the overlay, a legacy font) neither use nor fill what is remembered.
+        its field: `_quick` for what a correct form holds, else convert(), which says what is wrong.
+        `_quick_columns` does the first for each distinct raw value of a column once (a category, a
+        rating, a position repeats row after row), so a row of such cells becomes a record at once.
+        Rows with a cell whose reading depends on more than its value (a formula problem or a merged
+        range's fill in the overlay, a legacy font) take every cell the cell-by-cell way.
         """
         content = [i for i, (f, col, _, _, _) in enumerate(plan) if col is not None and f.key != "seq"]
         name_at = next(i for i, p in enumerate(plan) if p[0].key == "name")
@@ -489,26 +481,22 @@ class _Checker:
         # _staff_plan puts the kept fields together, in PersonRecord order: a record is one slice.
         kept = slice(kept_at[0], kept_at[-1] + 1)
         assert kept_at == list(range(len(plan)))[kept] and len(kept_at) == len(PersonRecord._fields) - 1
-        # Per column: its place in the plan, its index in a grid row (past any row's end for a column
-        # the sheet lacks: its cells read as empty), and raw value -> (type, value, typed) remembered.
+        # Per column: its place in the plan and its index in a grid row (past any row's end for a column
+        # the sheet lacks: its cells read as empty).
         columns = [
-            (i, col - 1 if col is not None else _NO_COLUMN, {}) for i, (_, col, _, _, _) in enumerate(plan)
+            (i, col - 1 if col is not None else _NO_COLUMN) for i, (_, col, _, _, _) in enumerate(plan)
         ]
         grid, overlay, fonts, name = sheet.grid, sheet.overlay, sheet.legacy_fonts, sheet.name
         special = {r for r, _ in overlay} | {r for r, _ in fonts}
-        cell_value, findings, blank = reader.cell_value, self.findings, [None] * len(plan)
+        cell_value, blank = reader.cell_value, [None] * len(plan)
         born_on: dict[object, list[tuple[object, int]]] = {}  # birth date -> (name, row) of the rows kept
         out: list[tuple[PersonRecord, int]] = []
-        trial = header + _MEMO_TRIAL_ROWS  # then columns whose values do not repeat stop remembering
         rows = [grid[row - 1] if row <= len(grid) else () for row in range(header + 1, sheet.height + 1)]
         quick = _quick_columns(rows, plan, columns)
         for row, raw_row in enumerate(rows, header + 1):
-            if row == trial:
-                columns = [(i, at, memo if memo is None or len(memo) < _MEMO_TRIAL_ROWS - 2 else None)
-                           for i, at, memo in columns]  # fmt: skip
             width = len(raw_row)
             usual = row not in special
-            todo: list[tuple[int, object, dict | None]] = []
+            todo: list[int] = []
             if usual and quick is not None:
                 quick_values, quick_typed = quick[0][row - header - 1], quick[1][row - header - 1]
                 if _NOT_QUICK not in quick_typed:
@@ -520,42 +508,25 @@ class _Checker:
             else:
                 values, typed = blank.copy(), blank.copy()
                 columns_left = columns
-            for i, at, memo in columns_left:
+            for i, at in columns_left:
                 raw = raw_row[at] if at < width else ""
-                if usual:
-                    if memo is not None:
-                        known = memo.get(raw)
-                        if known is not None and known[0] is type(raw):
-                            values[i], typed[i] = known[1], known[2]
-                            continue
-                    values[i] = cell_value(raw)
-                else:
-                    found = overlay.get((row, at + 1))
-                    values[i] = found if found is not None else cell_value(raw)
-                todo.append((i, raw, memo))
+                found = None if usual else overlay.get((row, at + 1))
+                values[i] = found if found is not None else cell_value(raw)
+                todo.append(i)
             if values[name_at] is None and all(values[i] is None for i in content):
                 continue  # blank rows in the middle, or a row holding only its number
             if self._not_a_person(name, row, name_col, values[name_at], values[birth_at] is not None):
                 continue
             errors_before = self.errors
-            for i, raw, memo in todo:
+            for i in todo:
                 field, col, _, options, quiet = plan[i]
                 value = values[i]
-                noted = len(findings)
                 # The fast paths for what a correct row holds; anything else goes through convert().
                 result = _quick(field, options, quiet, value)
                 if result is _NOT_QUICK:
                     font = fonts.get((row, col)) if fonts else None
                     result = self.convert(field, value, (name, row, col or 0), font)
                 typed[i] = result
-                if (
-                    memo is not None
-                    and usual
-                    and len(findings) == noted
-                    and result is not _INVALID
-                    and type(raw) in _REMEMBERED
-                ):
-                    memo[raw] = (type(raw), value, result)
             person_name = typed[name_at]
             if (
                 isinstance(person_name, str)
