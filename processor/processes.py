@@ -22,17 +22,48 @@ def process_pool(
 
     method = os.environ.get(START_METHOD_VARIABLE)
     context = multiprocessing.get_context(method) if method else None
-    if memory_budget is not None:
-        kwargs["initargs"] = (memory_budget, kwargs.get("initializer"), kwargs.get("initargs", ()))
-        kwargs["initializer"] = _limited_worker
+    kwargs["initargs"] = (memory_budget, kwargs.get("initializer"), kwargs.get("initargs", ()))
+    kwargs["initializer"] = _start_worker
     return concurrent.futures.ProcessPoolExecutor(max_workers=max_workers, mp_context=context, **kwargs)
 
 
-def _limited_worker(budget: int, initializer, initargs: tuple) -> None:
+def _start_worker(budget: int | None, initializer, initargs: tuple) -> None:
     # Top-level so that Windows (spawn) can pickle it by name.
-    limit_memory(budget)
+    _exit_with_parent()
+    if budget is not None:
+        limit_memory(budget)
     if initializer is not None:
         initializer(*initargs)
+
+
+def _exit_with_parent() -> None:
+    """End this worker when the run that started it dies.
+
+    A run killed outright (SIGKILL, the Task Manager's End task, a power button) cannot stop its pool,
+    and an idle worker waits on its job queue forever: every write end of that pipe is held by some
+    worker, so none sees the end of it. The workers would stay, holding memory, until the PC restarts.
+    multiprocessing gives each child a sentinel that becomes ready when its parent is gone (a pipe on
+    POSIX, the parent's process handle on Windows); a daemon thread waits on it. On POSIX the parent's
+    id changing is checked too, in case a process started later holds the sentinel pipe open.
+    """
+    import multiprocessing
+    import threading
+
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:
+        return
+    threading.Thread(
+        target=_watch_parent, args=(parent.sentinel, os.getppid()), name="thidua-parent-watch", daemon=True
+    ).start()
+
+
+def _watch_parent(sentinel: int, parent_id: int) -> None:
+    from multiprocessing.connection import wait
+
+    while not wait([sentinel], timeout=1.0):
+        if os.name == "posix" and os.getppid() != parent_id:
+            break
+    os._exit(1)  # the run is gone: its outputs are written atomically, a half-done job leaves none
 
 
 def limit_memory(budget: int) -> int | None:

@@ -27,6 +27,7 @@ from processor.config import load_config
 from processor.devtools.samples import generate_inbox
 from processor.records import Period
 from processor.workspace import create_workspace
+from tests import processtree
 from tests.conftest import REPO
 from tests.factories import province_workspace
 from tests.test_faults import (
@@ -145,10 +146,12 @@ def _kill_at(runs: Runs, moment: Callable[[Path], bool] | float) -> bool:
     """Start a run and SIGKILL it at the moment; False if it finished first."""
     proc = start(runs.workspace, *run_args())
     started = time.perf_counter()
+    workers: set[int] = set()
     try:
         while proc.poll() is None:
             due = (time.perf_counter() - started >= moment) if isinstance(moment, float) else moment(runs.out)
             if due:
+                workers = processtree.descendants(proc.pid)
                 proc.send_signal(signal.SIGKILL)
                 break
             time.sleep(0.0005)
@@ -158,6 +161,8 @@ def _kill_at(runs: Runs, moment: Callable[[Path], bool] | float) -> bool:
             proc.kill()
             proc.wait()
         proc.stderr.close()
+    # Its worker processes end with it (processes._exit_with_parent), busy or idle.
+    assert processtree.wait_gone(workers, 15) == set()
     return proc.returncode == -signal.SIGKILL
 
 
