@@ -95,30 +95,75 @@ def _quick(field: Field, options: dict | None, quiet: object, value: object) -> 
     return _NOT_QUICK
 
 
+def _unhinted_text(field: Field, text: str) -> object:
+    """Text whose accented letters are all Latin-1 ("Chuyên viên", "Lái xe": ê and á are Latin-1, so
+    `_quick` cannot rule out TCVN3), in a cell without a legacy font: what convert() makes of it when
+    detect_legacy, which then decides on the text alone, finds nothing to convert. _NOT_QUICK otherwise.
+    Not for a cell with a font hint: the font changes what detect_legacy finds."""
+    if detect_legacy(text) is None and (field.maximum is None or len(text) <= field.maximum):
+        return text
+    return _NOT_QUICK
+
+
+def _in_range_column(quiet: object, kinds: set[type], distinct: set, raws: Sequence) -> Sequence | None:
+    """A column of dates, or of whole numbers, all inside the field's quiet range: each cell is what
+    `_quick` makes of it (the value itself), found with two comparisons instead of a call per value
+    (birth dates, recruitment dates and row numbers are nearly all distinct). None otherwise."""
+    if type(quiet) is not tuple or len(kinds) != 1:
+        return None
+    kind, low, high = quiet
+    (raw_kind,) = kinds
+    if raw_kind is kind and kind in (dt.date, int):
+        return raws if low <= min(distinct) and max(distinct) <= high else None
+    if raw_kind is float and kind is int:
+        lowest, highest = min(distinct), max(distinct)
+        if (
+            low <= lowest
+            and highest <= high
+            and lowest > -(2**53)
+            and highest < 2**53
+            and all(map(float.is_integer, distinct))  # NaN and infinities are not: they take the long way
+        ):
+            return list(map(int, raws))  # what reader.cell_value makes of a whole float
+    return None
+
+
 def _quick_columns(rows: list, plan: list[tuple], columns: list[tuple]) -> tuple[list, list] | None:
     """Every staff cell's (value, typed) column by column: each column's distinct raw values are read
-    (reader.cell_value) and typed (_quick) once, then looked up. Returns the rows' values and typed
-    values as tuples, _NOT_QUICK in a typed cell that needs the cell-by-cell way; None when a column
-    mixes bools, whole and decimal numbers (True == 1 == 1.0 as dict keys: their cells would be confused).
+    (reader.cell_value) and typed (_quick, or _unhinted_text) once, then looked up. Returns the rows'
+    values and typed values as tuples, _NOT_QUICK in a typed cell that needs the cell-by-cell way; None
+    when a column mixes bools, whole and decimal numbers (True == 1 == 1.0 as dict keys: their cells
+    would be confused). For rows whose cells have no legacy font and no overlay only (usual rows).
     """
     value_columns, typed_columns = [], []
     cell_value = reader.cell_value
+    # calamine's rows are all as wide as the sheet: one transposition gives every column.
+    width = min(map(len, rows), default=0)
+    grid_columns = list(zip(*rows, strict=False)) if width else []
     for i, at in columns:
         field, _, _, options, quiet = plan[i]
-        raws = [row[at] if at < len(row) else "" for row in rows]
-        if len(set(map(type, raws)) & {bool, int, float}) > 1:
+        raws = grid_columns[at] if at < width else [row[at] if at < len(row) else "" for row in rows]
+        kinds = set(map(type, raws))
+        if len(kinds & {bool, int, float}) > 1:
             return None
-        known = {}
+        value_of, typed_of = {}, {}
         try:
             distinct = set(raws)
         except TypeError:  # not a value calamine gives: the cell-by-cell way judges it
             return None
+        whole = _in_range_column(quiet, kinds, distinct, raws)
+        if whole is not None:
+            value_columns.append(whole)
+            typed_columns.append(whole)
+            continue
         for raw in distinct:
-            value = cell_value(raw)
-            known[raw] = (value, _quick(field, options, quiet, value))
-        pairs = [known[raw] for raw in raws]
-        value_columns.append([pair[0] for pair in pairs])
-        typed_columns.append([pair[1] for pair in pairs])
+            value = value_of[raw] = cell_value(raw)
+            typed = _quick(field, options, quiet, value)
+            if typed is _NOT_QUICK and quiet is str and type(value) is str:
+                typed = _unhinted_text(field, value)
+            typed_of[raw] = typed
+        value_columns.append(map(value_of.__getitem__, raws))
+        typed_columns.append(map(typed_of.__getitem__, raws))
     return list(zip(*value_columns, strict=True)), list(zip(*typed_columns, strict=True))
 
 

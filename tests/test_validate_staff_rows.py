@@ -220,3 +220,51 @@ def test_what_a_column_remembers_answers_only_for_the_same_value_of_the_same_typ
         ("wrong_type", workbooks.staff_cell(6, "initiatives")),
     ]
     assert [p.initiatives for p in sub.report.people] == [1, 1, 1]
+
+
+def test_latin1_text_is_judged_per_cell_where_a_font_tells_its_encoding(config):
+    """A text whose accented letters are all Latin-1 is typed once per column for the rows without a
+    legacy font ("Chuyên viên" is clean, the TCVN3 "Chuyªn viªn" is suspected on every row it is in),
+    and a cell in a TCVN3 font is still converted with its font's certainty."""
+    from openpyxl.styles import Font
+
+    spec = workbooks.Spec()
+    spec.people = [workbooks.person(i, position="Chuyên viên") for i in range(2)]
+    spec.people += [workbooks.person(i, position="Chuyªn viªn") for i in range(2, 5)]
+
+    def tcvn3_font(wb):
+        wb[form.STAFF_SHEET][workbooks.staff_cell(4, "position")].font = Font(name=".VnTime")
+
+    sub = check(config, workbooks.xlsx(spec, tcvn3_font))
+    assert [(f.code, f.cell) for f in sub.findings] == [
+        ("legacy_encoding_suspected", workbooks.staff_cell(2, "position")),
+        ("legacy_encoding_suspected", workbooks.staff_cell(3, "position")),
+        ("legacy_encoding_converted", workbooks.staff_cell(4, "position")),
+    ]
+    assert [(p.row, p.position) for p in sub.report.people] == [
+        (2, "Chuyên viên"),
+        (3, "Chuyên viên"),
+        (6, "Chuyên viên"),
+    ]
+
+
+def test_a_column_of_dates_or_numbers_is_typed_whole_only_inside_its_range(config):
+    """Birth dates and initiatives all in range are the values themselves; one outside, or one not
+    whole, is said at its own cell while its neighbours stay clean."""
+    spec = workbooks.Spec()
+    spec.people = [
+        workbooks.person(i, birth_date=dt.date(1970 + i, 1, 2), initiatives=float(i)) for i in range(6)
+    ]
+    clean = check(config, workbooks.xlsx(spec))
+    assert clean.findings == []
+    assert [(p.birth_date, p.initiatives) for p in clean.report.people] == [
+        (dt.date(1970 + i, 1, 2), i) for i in range(6)
+    ]
+    assert all(type(p.initiatives) is int for p in clean.report.people)
+    spec.people[1] = workbooks.person(1, birth_date=dt.date(1930, 1, 2), initiatives=1.0)
+    spec.people[4] = workbooks.person(4, birth_date=dt.date(1974, 1, 2), initiatives=4.5)
+    sub = check(config, workbooks.xlsx(spec))
+    assert [(f.code, f.cell) for f in sub.findings] == [
+        ("birth_date_unusual", workbooks.staff_cell(1, "birth_date")),
+        ("not_whole_number", workbooks.staff_cell(4, "initiatives")),
+    ]
