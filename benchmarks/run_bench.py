@@ -25,6 +25,7 @@ benchmarks/RESULTS.md (or --results) with the machine and date.
 from __future__ import annotations
 
 import argparse
+import compileall
 import datetime as dt
 import json
 import os
@@ -263,6 +264,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="thidua-bench-"))
     sizes = [args.units] if args.no_scaling else sorted({100, 300, args.units})
+    # The package as the clerk runs it: `pip install .` byte-compiles it, and so does this. From a
+    # source tree where bytecode is not written (PYTHONDONTWRITEBYTECODE, as on this machine and in
+    # CI), every timed process would compile the package's modules again: 0.13 s of CPU in each.
+    compileall.compile_dir(REPO / "processor", quiet=1)
     probes = [cpu_probe()]
     try:
         runs = []
@@ -355,7 +360,8 @@ def results_text(runs: list[dict], args) -> str:
         f"Machine: {platform.platform()}, {_cpu_name()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}.",
         f"Date: {dt.date.today().isoformat()}. Command: `{command}` (benchmarks/run_bench.py; "
-        f"fastest of {args.repeat} for b, c, d). Load probe (a fixed Python loop; higher means a busier "
+        f"fastest of {args.repeat} for b, c, d; the package byte-compiled first, as pip install does). "
+        f"Load probe (a fixed Python loop; higher means a busier "
         f"host): {' then '.join(f'{p:.2f} s' for p in getattr(args, 'probes', []))}.",
         f"Province: {full['units']} units x {full['staff']} staff x 3 months "
         f"({full['all_files']} workbooks); "

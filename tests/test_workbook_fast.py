@@ -107,6 +107,33 @@ def test_fast_rows_refuse_bools_and_extra_values(tmp_path):
     rows.file.close()
 
 
+def test_rows_with_a_shared_tail_give_the_cells_of_whole_rows(tmp_path):
+    """add_rows(tail=k): the last k columns given as one tuple, shared by many rows, write the same
+    cells as the rows written out in full; a tail of the wrong length is refused."""
+    tails = [(1, "Có", None), (2, "Không", "Ghi chú"), (1, "Có", None)]
+    rows = [("Phòng Tổng hợp", "Nguyễn Văn An"), ("Phòng Tổng hợp", "Lê Thị Bình"), (" lề", "Trần Cường")]
+    written = {}
+    for name, tail in [("whole", 0), ("tail", 3)]:
+        wb = Workbook(write_only=True)
+        wb.properties.created = dt.datetime(2024, 4, 5)
+        ws = wb.create_sheet("Bảng")
+        strings = SharedStrings()
+        xml = RowsXml([""] * 6, 1, strings=strings)
+        given = [(*head, t) if tail else (*head, *t) for head, t in zip(rows, tails, strict=True)]
+        xml.add_rows(given, numbered=True, tail=tail)
+        wb.save(tmp_path / f"{name}.xlsx")
+        normalise_zip(tmp_path / f"{name}.xlsx", dt.datetime(2024, 4, 5), {ws.path.lstrip("/"): xml}, strings)
+        written[name] = (tmp_path / f"{name}.xlsx").read_bytes()
+    assert written["tail"] == written["whole"]
+    got = openpyxl.load_workbook(tmp_path / "tail.xlsx")["Bảng"].iter_rows(values_only=True)
+    want = [[i, *h, *t] for i, (h, t) in enumerate(zip(rows, tails, strict=True), 1)]
+    assert [list(r) for r in got] == want
+    short = RowsXml(["", "", ""], 1, strings=SharedStrings())
+    with pytest.raises(ValueError):
+        short.add_rows([("x", (1,))], tail=2)
+    short.file.close()
+
+
 def test_same_rows_give_the_same_bytes(tmp_path):
     first = _write(tmp_path / "a.xlsx", SharedStrings()).read_bytes()
     assert _write(tmp_path / "b.xlsx", SharedStrings()).read_bytes() == first

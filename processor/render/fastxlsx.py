@@ -188,7 +188,7 @@ class RowsXml:
             return f' t="inlineStr"><is>{_text_element(storable(value))}</is></c>'
         return f' t="s"><v>{self._strings.index(storable(value))}</v></c>'
 
-    def add_rows(self, rows: Iterable[Sequence[object]], *, numbered: bool = False) -> None:
+    def add_rows(self, rows: Iterable[Sequence[object]], *, numbered: bool = False, tail: int = 0) -> None:
         """Many rows, each a value per column (or fewer), in the columns' styles, at the default height.
 
         The fast path of `add`, for the bulk of a province's sheets. A column's cells repeat their values
@@ -203,12 +203,16 @@ class RowsXml:
         tell True from 1, and the clerk reads words (Có/Không) better anyway.
 
         With `numbered`, the first column is the row's position (1, 2, ...) and the rows leave it out.
+        With `tail` = k, a row's last value is a tuple of the values of the last k columns: rows that
+        share a tail (a person's months, shared by thousands) have its cells made and joined once.
         """
         columns = self._columns
         if columns is None:
             columns = self._columns = [_Column(self, style) for _, style in self._cells]
         if numbered:
             number_style, columns = self._cells[0][1], columns[1:]
+        if tail:
+            columns = [*columns[:-tail], _Tail(columns[-tail:])]
         width = len(columns)
         blank = (None,) * width
         buffer = self._buffer
@@ -265,6 +269,22 @@ class _Column(dict):
         if len(self) < _TEXT_CACHE:
             self[value] = cell
         return cell
+
+
+class _Tail(dict):
+    """The last columns of a row as one: a tuple of their values -> the XML of their cells."""
+
+    def __init__(self, columns: list[_Column]) -> None:
+        super().__init__()
+        self._columns = columns
+
+    def __missing__(self, values: tuple) -> str:
+        if len(values) != len(self._columns):
+            raise ValueError(f"{len(values)} values for the {len(self._columns)} columns of a tail")
+        cells = "".join(map(getitem, self._columns, values))
+        if len(self) < _TEXT_CACHE:
+            self[values] = cells
+        return cells
 
 
 def _text_element(value: str) -> str:

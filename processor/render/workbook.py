@@ -180,20 +180,25 @@ class _Sheet:
             self.ws.add_table(table)
 
     def fast_table(
-        self, name: str, cols: Sequence[Col], rows: Iterable[Sequence[object]], strings: SharedStrings
+        self,
+        name: str,
+        cols: Sequence[Col],
+        rows: Iterable[Sequence[object]],
+        strings: SharedStrings,
+        tail: int = 0,
     ) -> RowsXml:
         """Like `table`, for large tables that end their sheet: rows are written as XML text.
 
         openpyxl spends about 10 µs a cell; a province's 50,000 people would take 10 s and more.
         The rows go to a temporary file and are spliced into the sheet when the package is rewritten.
-        The first column is the row's number (STT): the rows leave it out.
+        The first column is the row's number (STT): the rows leave it out. `tail`: see RowsXml.add_rows.
         """
         header = self.header(cols)
         styles = [
             style_attr(self.ws, number_format=col.fmt, alignment=_WRAP if col.wrap else None) for col in cols
         ]
         rows_xml = RowsXml(styles, header + 1, strings=strings)
-        rows_xml.add_rows(rows, numbered=True)
+        rows_xml.add_rows(rows, numbered=True, tail=tail)
         self.row = header + rows_xml.count
         self.add_table(name, cols, header)
         if rows_xml.count == 0:
@@ -521,10 +526,10 @@ def _people_sheet(
                 person.birth_date,
                 person.position or None,
                 category(person.category, person.category),
-                *tail,
+                tail,
             )
 
-    return sheet.ws, sheet.fast_table("CaNhan", cols, rows(), strings)
+    return sheet.ws, sheet.fast_table("CaNhan", cols, rows(), strings, tail=len(cols) - 7)
 
 
 def _file_errors(result: PeriodResult) -> dict[str, int]:
