@@ -152,7 +152,7 @@ def _encode_people(report: UnitReport | None) -> list:
 
 
 class _Shared:
-    """One object per distinct text and birth date across the memo's staff rows.
+    """One object per distinct text and date across the memo's staff rows.
 
     json.loads makes a new string for every occurrence: the same positions, categories and ratings
     100,000 times a quarter, and each person's name and birth date again every month. Shared, a quarter's
@@ -166,7 +166,7 @@ class _Shared:
         self.born: dict[dt.date, dt.date] = {}
 
     def records(self, people: tuple[PersonRecord, ...]) -> tuple[PersonRecord, ...]:
-        """Records made elsewhere (a validation worker) with their texts and birth dates shared."""
+        """Records made elsewhere (a validation worker) with their texts and dates shared."""
         text, born = self.text.setdefault, self.born.setdefault
         return tuple(
             PersonRecord(
@@ -183,7 +183,7 @@ class _Shared:
                 text(p.note, p.note),
                 p.gender if p.gender is None else text(p.gender, p.gender),
                 p.ethnicity if p.ethnicity is None else text(p.ethnicity, p.ethnicity),
-                p.recruited_on,
+                born(p.recruited_on, p.recruited_on) if p.recruited_on is not None else None,
                 p.leader,
             )
             for p in people

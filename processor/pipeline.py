@@ -261,12 +261,16 @@ def run_period(
         except OSError as exc:
             raise UserError(_cannot_write(out_root, exc)) from None
         step(progress, READ)
-        with _records_only():
-            submissions = ingest_inbox(
-                config, inbox, accept_partial=accept_partial, progress=progress, out_root=out_root
-            )
+        helper = _SecondProcess(_inbox_size(inbox, SECOND_PROCESS_FILES) >= SECOND_PROCESS_FILES)
+        try:
+            with _records_only():
+                submissions = ingest_inbox(
+                    config, inbox, accept_partial=accept_partial, progress=progress, out_root=out_root
+                )
+        except BaseException:
+            helper.close()
+            raise
         staging = out_root / f"{publish.STAGING_PREFIX}{period}-{os.getpid()}-{time.monotonic_ns()}"
-        helper = _SecondProcess(len(submissions) >= SECOND_PROCESS_FILES and (os.cpu_count() or 1) >= 2)
         try:
             # A read-only folder that still holds the lock file of an earlier run fails only here.
             staging.mkdir(parents=True)
@@ -353,6 +357,26 @@ def _drop_staff_rows(submissions: Sequence[Submission]) -> None:
             sub.report = dataclasses.replace(sub.report, people=())
 
 
+def _inbox_size(inbox: Path, enough: int) -> int:
+    """How many entries the inbox holds, counted up to `enough` (folders walked; e-mails count once):
+    whether a second process will pay for itself is decided before the inbox is read."""
+    if (os.cpu_count() or 1) < 2:
+        return 0
+    count = 0
+    folders = [inbox]
+    while folders and count < enough:
+        try:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(Path(entry.path))
+                    else:
+                        count += 1
+        except OSError:
+            continue  # collect says what cannot be read
+    return count
+
+
 def _without_staff(submissions: Sequence[Submission]) -> list[Submission]:
     # Feedback reads a report's unit name only: the staff rows need not cross to the other process.
     return [
@@ -372,9 +396,16 @@ class _SecondProcess:
     def __init__(self, enabled: bool):
         self._pool = None
         if enabled:
+            from concurrent.futures.process import BrokenProcessPool
+
             from processor.processes import process_pool
 
             self._pool = process_pool(1)
+            # Started now, before the inbox is read: a forked worker starts with a copy of this process,
+            # small now and hundreds of MB once a province's records are in (its jobs arrive pickled and
+            # need none of it). A spawned one (Windows) starts its interpreter while the inbox is read.
+            with contextlib.suppress(BrokenProcessPool, OSError):
+                self._pool.submit(os.getpid)
 
     def submit(self, job: Callable[..., list[Path]], *args: object) -> Callable[[], list[Path]]:
         """Start `job(*args)`; return the function that waits for its result."""

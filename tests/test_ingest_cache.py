@@ -186,3 +186,7 @@ def test_many_freshly_validated_rows_share_their_texts(inbox, tmp_path, monkeypa
     assert len({id(p.position) for p in people}) == len(positions)
     plain_people = [p for s in plain if s.report for p in s.report.people]
     assert len({id(p.position) for p in plain_people}) > len(positions)  # below the threshold: as made
+    for field in ("birth_date", "recruited_on"):
+        days = [getattr(p, field) for p in people if getattr(p, field) is not None]
+        assert len(days) > len(set(days)), field  # some people share a day
+        assert len({id(day) for day in days}) == len(set(days)), field

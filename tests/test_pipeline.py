@@ -267,6 +267,30 @@ def test_second_process_gives_the_same_files(workspace, tmp_path, monkeypatch):
         assert (again.out_dir / relative).read_bytes() == (first / relative).read_bytes(), relative
 
 
+def test_second_process_starts_before_the_inbox_is_read(workspace, tmp_path, monkeypatch):
+    """Forked once the province's records are in, the second process would start as a copy of
+    hundreds of MB it never uses: it is started before ingest, when the inbox holds enough entries
+    (folders walked), and not at all below that."""
+    import multiprocessing
+
+    from processor import pipeline
+
+    ws = workspace
+    real_ingest = pipeline.ingest_inbox
+    seen: list[int] = []
+
+    def ingest(*args, **kwargs):
+        seen.append(len(multiprocessing.active_children()))
+        return real_ingest(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "ingest_inbox", ingest)
+    entries = sum(1 for p in (ws.root / "inbox").rglob("*") if p.is_file())
+    for threshold, helpers in ((entries, 1), (entries + 1, 0)):
+        monkeypatch.setattr(pipeline, "SECOND_PROCESS_FILES", threshold)
+        run_period(ws.config, "2024-03", ws.root / "inbox", tmp_path / str(threshold), today=RUN_DAY)
+        assert seen.pop() == helpers, threshold
+
+
 def test_template_mistake_in_the_second_process_is_a_clean_user_error(workspace, tmp_path, monkeypatch):
     """A clerk's template with an unknown variable fails the run with the Vietnamese message, whether
     the documents are filled here or by the second process, and the earlier outputs stay."""
