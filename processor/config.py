@@ -490,8 +490,7 @@ def _build(cls: type, data: object, path: str, errors: _Errors) -> object:
     if not isinstance(data, dict):
         errors.add(path, f"phải là bảng (table), đang là {data!r}.")
         return None
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in ("path", "sha256")}
+    hints, fields = _shape(cls)
     for key in data:
         if key not in fields:
             close = [name for name in fields if fold(name)[:4] == fold(key)[:4]]
@@ -507,6 +506,14 @@ def _build(cls: type, data: object, path: str, errors: _Errors) -> object:
         return cls(**values)
     except TypeError:
         return None
+
+
+@functools.cache
+def _shape(cls: type) -> tuple[dict[str, object], dict[str, dataclasses.Field]]:
+    """A config class's field types and the fields a config file may set: worked out once per class
+    (a province's config builds a thousand units)."""
+    hints = typing.get_type_hints(cls)
+    return hints, {f.name: f for f in dataclasses.fields(cls) if f.name not in ("path", "sha256")}
 
 
 def _join(path: str, key: str) -> str:
