@@ -10,9 +10,11 @@ error that says what to enter instead. Nothing here reads a file: reader.py does
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import functools
+import itertools
 import re
 from collections.abc import Sequence
 from fractions import Fraction
@@ -1382,20 +1384,30 @@ def _people_in_two_units(config: Config, submissions: list[Submission]) -> None:
 def _people_in_two_units_of_a_month(
     config: Config, submissions: list[Submission], keys: dict[tuple[str, dt.date | None], str]
 ) -> None:
-    # Lists are only made for the rare clash: one dictionary entry per person otherwise.
-    first: dict[str, tuple[Submission, PersonRecord]] = {}
-    clashes: dict[str, list[tuple[Submission, PersonRecord]]] = {}
+    # Each file's keys as a list, counted at once: only the rare key found twice is looked at person by
+    # person, and only in the files that hold one.
+    file_keys: list[list[str]] = []
     for sub in submissions:
-        report = sub.report
-        assert report is not None
-        for person in report.people:
-            spelling = (person.name, person.birth_date)
-            key = keys.get(spelling)
-            if key is None:
-                key = keys[spelling] = person_key(*spelling)
-            seen = first.setdefault(key, (sub, person))
-            if seen[1] is not person:
-                clashes.setdefault(key, [seen]).append((sub, person))
+        assert sub.report is not None
+        spellings = [(person.name, person.birth_date) for person in sub.report.people]
+        found = list(map(keys.get, spellings))
+        if None in found:
+            found = [
+                key if key is not None else keys.setdefault(spelling, person_key(*spelling))
+                for key, spelling in zip(found, spellings, strict=True)
+            ]
+        file_keys.append(found)
+    counts = collections.Counter(itertools.chain.from_iterable(file_keys))
+    twice = {key for key, count in counts.items() if count > 1}
+    clashes: dict[str, list[tuple[Submission, PersonRecord]]] = {}
+    for sub, found in zip(submissions, file_keys, strict=True):
+        if twice.isdisjoint(found):
+            continue
+        for key, person in zip(found, sub.report.people, strict=True):  # type: ignore[union-attr]
+            if key in twice:
+                entries = clashes.setdefault(key, [])
+                if not entries or entries[0][1] is not person:  # the same record listed again
+                    entries.append((sub, person))
     for entries in clashes.values():
         period = entries[0][0].report.period  # type: ignore[union-attr]
         units = {sub.report.unit_code for sub, _ in entries}  # type: ignore[union-attr]
