@@ -535,45 +535,37 @@ class _Checker:
         ]
         grid, overlay, fonts, name = sheet.grid, sheet.overlay, sheet.legacy_fonts, sheet.name
         special = {r for r, _ in overlay} | {r for r, _ in fonts}
-        cell_value, blank = reader.cell_value, [None] * len(plan)
+        cell_value = reader.cell_value
         born_on: dict[object, list[tuple[object, int]]] = {}  # birth date -> (name, row) of the rows kept
         out: list[tuple[PersonRecord, int]] = []
         rows = [grid[row - 1] if row <= len(grid) else () for row in range(header + 1, sheet.height + 1)]
         quick = _quick_columns(rows, plan, columns)
         for row, raw_row in enumerate(rows, header + 1):
-            width = len(raw_row)
-            usual = row not in special
-            todo: list[int] = []
-            if usual and quick is not None:
-                quick_values, quick_typed = quick[0][row - header - 1], quick[1][row - header - 1]
-                if _NOT_QUICK not in quick_typed:
-                    values, typed = quick_values, quick_typed  # a correct row: nothing to convert
-                    columns_left = ()
-                else:
-                    values, typed = list(quick_values), list(quick_typed)
-                    columns_left = [c for c in columns if typed[c[0]] is _NOT_QUICK]
+            if row not in special and quick is not None:
+                # Read and typed by _quick_columns: left for convert() are the cells it marked.
+                values, typed = quick[0][row - header - 1], quick[1][row - header - 1]
             else:
-                values, typed = blank.copy(), blank.copy()
-                columns_left = columns
-            for i, at in columns_left:
-                raw = raw_row[at] if at < width else ""
-                found = None if usual else overlay.get((row, at + 1))
-                values[i] = found if found is not None else cell_value(raw)
-                todo.append(i)
+                # A merged range's fill or a formula problem (the overlay), a legacy font: read one by one.
+                width = len(raw_row)
+                values = []
+                for _, at in columns:
+                    found = overlay.get((row, at + 1))
+                    if found is None:
+                        found = cell_value(raw_row[at] if at < width else "")
+                    values.append(found)
+                typed = [_quick(p[0], p[3], p[4], value) for p, value in zip(plan, values, strict=True)]
             if values[name_at] is None and all(values[i] is None for i in content):
                 continue  # blank rows in the middle, or a row holding only its number
             if self._not_a_person(name, row, name_col, values[name_at], values[birth_at] is not None):
                 continue
             errors_before = self.errors
-            for i in todo:
-                field, col, _, options, quiet = plan[i]
-                value = values[i]
-                # The fast paths for what a correct row holds; anything else goes through convert().
-                result = _quick(field, options, quiet, value)
-                if result is _NOT_QUICK:
-                    font = fonts.get((row, col)) if fonts else None
-                    result = self.convert(field, value, (name, row, col or 0), font)
-                typed[i] = result
+            if _NOT_QUICK in typed:  # anything but what a correct row holds: convert() says what is wrong
+                typed = list(typed)
+                for i, result in enumerate(typed):
+                    if result is _NOT_QUICK:
+                        field, col = plan[i][0], plan[i][1]
+                        font = fonts.get((row, col)) if fonts else None
+                        typed[i] = self.convert(field, values[i], (name, row, col or 0), font)
             person_name = typed[name_at]
             if (
                 isinstance(person_name, str)
