@@ -162,17 +162,17 @@ class _Shared:
 
     def __init__(self) -> None:
         self.text: dict[str, str] = {}
-        self.dates: dict[str, dt.date] = {}
-        self.born: dict[dt.date, dt.date] = {}
+        self.dates: dict[str, dt.date] = {}  # the memo's ISO texts -> one date each
+        self.days: dict[dt.date, dt.date] = {}  # dates made elsewhere (a worker's rows) -> one object each
 
     def records(self, people: tuple[PersonRecord, ...]) -> tuple[PersonRecord, ...]:
         """Records made elsewhere (a validation worker) with their texts and dates shared."""
-        text, born = self.text.setdefault, self.born.setdefault
+        text, day = self.text.setdefault, self.days.setdefault
         return tuple(
             PersonRecord(
                 p.row,
                 text(p.name, p.name),
-                born(p.birth_date, p.birth_date) if p.birth_date is not None else None,
+                day(p.birth_date, p.birth_date) if p.birth_date is not None else None,
                 text(p.position, p.position),
                 text(p.category, p.category),
                 p.registered,
@@ -183,7 +183,7 @@ class _Shared:
                 text(p.note, p.note),
                 p.gender if p.gender is None else text(p.gender, p.gender),
                 p.ethnicity if p.ethnicity is None else text(p.ethnicity, p.ethnicity),
-                born(p.recruited_on, p.recruited_on) if p.recruited_on is not None else None,
+                day(p.recruited_on, p.recruited_on) if p.recruited_on is not None else None,
                 p.leader,
             )
             for p in people

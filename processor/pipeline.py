@@ -262,7 +262,9 @@ def run_period(
         except OSError as exc:
             raise UserError(_cannot_write(out_root, exc)) from None
         step(progress, READ)
-        helper = _SecondProcess(_inbox_size(inbox, SECOND_PROCESS_FILES) >= SECOND_PROCESS_FILES)
+        helper = _SecondProcess(
+            (os.cpu_count() or 1) >= 2 and _inbox_size(inbox, SECOND_PROCESS_FILES) >= SECOND_PROCESS_FILES
+        )
         try:
             with _records_only():
                 submissions = ingest_inbox(
@@ -368,8 +370,6 @@ def _drop_staff_rows(submissions: Sequence[Submission]) -> None:
 def _inbox_size(inbox: Path, enough: int) -> int:
     """How many entries the inbox holds, counted up to `enough` (folders walked; e-mails count once):
     whether a second process will pay for itself is decided before the inbox is read."""
-    if (os.cpu_count() or 1) < 2:
-        return 0
     count = 0
     folders = [inbox]
     while folders and count < enough:
