@@ -491,7 +491,6 @@ def _render_all(
         # process, which finishes before this one otherwise.
         path = out_dir / approval.file_name(str(result.period))
         approval_paths = helper.submit(write_approval_job, approval_rows, path)
-        del approval_rows
     outputs.append(
         workbook.write_summary_workbook(
             result, config, out_dir / "tong-hop.xlsx", decisions, breakdowns=breakdowns

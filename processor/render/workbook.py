@@ -435,7 +435,7 @@ def _people_sheet(
     wb: Workbook, result: PeriodResult, config: Config, strings: SharedStrings
 ) -> tuple[object, RowsXml]:
     months = result.periods_to_date
-    cols = [
+    person_cols = [  # the number and the person; the columns after them come from their history
         Col("STT", 7),
         Col("Mã đơn vị", 10),
         Col("Tên đơn vị", 28),
@@ -443,6 +443,8 @@ def _people_sheet(
         Col("Ngày sinh", 11, FMT_DATE),
         Col("Chức vụ", 18),
         Col("Đối tượng", 16),
+    ]
+    history_cols = [
         Col("Xếp loại tháng", 27),
         Col("Đăng ký thi đua", 10),
         Col("Tham gia hoạt động xã hội", 11),
@@ -454,6 +456,7 @@ def _people_sheet(
         Col("Số tháng tham gia hoạt động xã hội", 11, FMT_INT),
         Col("Tổng số sáng kiến trong đợt", 11, FMT_INT),
     ]
+    cols = person_cols + history_cols
     sheet = _Sheet(wb, SHEET_PEOPLE, cols, freeze="E2")
     unit_names = {u.code: u.name for u in config.units}
     roster_index = {u.code: i for i, u in enumerate(config.units)}
@@ -529,7 +532,7 @@ def _people_sheet(
                 tail,
             )
 
-    return sheet.ws, sheet.fast_table("CaNhan", cols, rows(), strings, tail=len(cols) - 7)
+    return sheet.ws, sheet.fast_table("CaNhan", cols, rows(), strings, tail=len(history_cols))
 
 
 def _file_errors(result: PeriodResult) -> dict[str, int]:
