@@ -1137,15 +1137,22 @@ def check_templates_before_ingest(template_dir: Path, *, include_proposal: bool 
     """The templates' syntax and safety (`check_template` without a context), before any received file
     is read: a bad template fails the run in a second, not after the batch. A template identical to the
     one shipped with the program is not opened (docxtpl costs half a second to load)."""
-    bundled = Path(__file__).resolve().parents[1] / "data" / "templates"
     for name in output_names("0000-00"):
         if name == PROPOSAL and not include_proposal:
             continue
         path = resolve_template(template_dir, name)
-        with contextlib.suppress(OSError):
-            if path.parent == bundled or path.read_bytes() == (bundled / name).read_bytes():
-                continue
-        check_template(path)
+        if not _as_shipped(path):
+            check_template(path)
+
+
+def _as_shipped(path: Path) -> bool:
+    """The template shipped with the program, or a copy of it not changed: it needs no check (it is safe,
+    and tests/test_documents.py checks it uses only the variables the context provides)."""
+    bundled = Path(__file__).resolve().parents[1] / "data" / "templates"
+    try:
+        return path.parent == bundled or path.read_bytes() == (bundled / path.name).read_bytes()
+    except OSError:
+        return False
 
 
 def render_template(path: Path, context: dict, out_path: Path, *, checked: bool = False) -> Path:
@@ -1212,10 +1219,12 @@ def write_documents(job: DocumentJob, out_dir: Path) -> list[Path]:
     """Check every template, then write the documents; return their paths.
 
     Every template is checked before any document is written, so a mistake in one does not leave a
-    half set of documents.
+    half set of documents; one as shipped needs no check (opening and parsing it twice more cost 0.1 s of
+    the three documents' 0.55 s at 1,000 units).
     """
     for path, _ in job.templates:
-        check_template(path, job.context)
+        if not _as_shipped(path):
+            check_template(path, job.context)
     return [
         render_template(path, job.context, Path(out_dir) / out, checked=True) for path, out in job.templates
     ]
