@@ -467,6 +467,16 @@ def _render_all(
     outputs: list[Path] = []
     with _records_only():
         decisions = commend.decide_closing(config, result)  # with the annual titles at a year's close
+    approval_paths: Callable[[], list[Path]] = list
+    if result.final:  # the council's approval workbook goes with the tờ trình (thidua decide reads it)
+        approval_rows = approval.prepare_approval(
+            config, result, decisions, commend.closing_rule_sets(config, result)
+        )
+        # Its rows are small to send (under 1 MB at 1,000 units) and 0.1 s to write: in the second
+        # process, which has finished the feedback by now and would otherwise wait for the documents'
+        # context below.
+        path = out_dir / approval.file_name(str(result.period))
+        approval_paths = helper.submit(write_approval_job, approval_rows, path)
     # Computed once: summary.json, tong-hop.xlsx and the báo cáo each show them.
     breakdowns = breakdown.breakdowns(config, result, decisions)
     # The documents need a small context (their lists are capped): built here, filled by the helper
@@ -482,15 +492,6 @@ def _render_all(
         today=today,
     )
     document_paths = helper.submit(documents.write_documents, job, out_dir)
-    approval_paths: Callable[[], list[Path]] = list
-    if result.final:  # the council's approval workbook goes with the tờ trình (thidua decide reads it)
-        approval_rows = approval.prepare_approval(
-            config, result, decisions, commend.closing_rule_sets(config, result)
-        )
-        # Its rows are small to send (under 1 MB at 1,000 units) and 0.13 s to write: in the second
-        # process, which finishes before this one otherwise.
-        path = out_dir / approval.file_name(str(result.period))
-        approval_paths = helper.submit(write_approval_job, approval_rows, path)
     outputs.append(
         workbook.write_summary_workbook(
             result, config, out_dir / "tong-hop.xlsx", decisions, breakdowns=breakdowns
