@@ -596,12 +596,8 @@ def _read_stable(path: Path, limit: int | None, limit_mb: int = 0) -> tuple[byte
         _check_regular(before.st_mode)
         if limit is not None and before.st_size > limit:
             raise _too_large(before.st_size, limit_mb)
-        # One byte more than the status said: a file growing meanwhile is caught below. Python's
-        # read(n) allocates n bytes first, so asking for the size limit itself (megabytes) cost three
-        # times the read of a 15 KB form.
-        wanted = before.st_size if limit is None else min(before.st_size, limit)
         with open(path, "rb", opener=_open_as_found) as stream:
-            data = stream.read(wanted + 1)
+            data = stream.read() if limit is None else stream.read(limit + 1)
         after = os.stat(path, follow_symlinks=False)
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # O_NOFOLLOW: a link put there since the status above
