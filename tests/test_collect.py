@@ -277,7 +277,12 @@ def test_files_too_large_are_not_read(tmp_path, config):
     assert findings["to.eml"].severity is Severity.ERROR
 
 
-def test_a_file_changing_while_read_is_reported_and_the_others_go_on(tmp_path, config, monkeypatch):
+# The copy goes on while ingest reads: after its status is taken and before the bytes are read, or after
+# the read.
+@pytest.mark.parametrize("grows_at_stat", [1, 2])
+def test_a_file_changing_while_read_is_reported_and_the_others_go_on(
+    tmp_path, config, monkeypatch, grows_at_stat
+):
     growing = put(tmp_path / "in" / "a-dang-chep.xlsx", TH_FEB)
     put(tmp_path / "in" / "b.xlsx", TCHC)
     real_stat = os.stat
@@ -286,9 +291,13 @@ def test_a_file_changing_while_read_is_reported_and_the_others_go_on(tmp_path, c
     def stat(path, *args, **kwargs):
         if Path(path) == growing:
             seen.append(path)
-            if len(seen) == 2:  # the copy goes on while ingest reads
+            status = real_stat(path, *args, **kwargs)
+            if len(seen) == grows_at_stat:
                 with open(growing, "ab") as stream:
                     stream.write(b"more")
+                if grows_at_stat == 2:
+                    status = real_stat(path, *args, **kwargs)
+            return status
         return real_stat(path, *args, **kwargs)
 
     monkeypatch.setattr(collect.os, "stat", stat)
