@@ -277,9 +277,8 @@ def run_period(
         try:
             # A read-only folder that still holds the lock file of an earlier run fails only here.
             staging.mkdir(parents=True)
-            feedback_paths = helper.submit(
-                write_feedback_job, _without_staff(submissions), config, period, staging
-            )
+            light = _without_staff(submissions)
+            feedback_paths = helper.submit(write_feedback_job, light, config, period, staging)
             step(progress, AGGREGATE)
             with _records_only():
                 # Earlier months feed the month-on-month figures and the per-month sheets only.
@@ -294,7 +293,7 @@ def run_period(
             )
             # The staff rows live on in the result's histories; the submissions' own copies can go
             # before the documents are made (an annual campaign's December holds 600,000 of them).
-            _drop_staff_rows(submissions)
+            _drop_staff_rows(submissions, light)
             outcome = RunOutcome(result, submissions, out_root / str(period))
             outcome.outputs, outcome.pdf_skipped = _render_all(
                 config,
@@ -361,10 +360,10 @@ def write_reminders_job(
     return reminders.reminder_paths(written, out_dir)
 
 
-def _drop_staff_rows(submissions: Sequence[Submission]) -> None:
-    for sub in submissions:
-        if sub.report is not None and sub.report.people:
-            sub.report = dataclasses.replace(sub.report, people=())
+def _drop_staff_rows(submissions: Sequence[Submission], light: Sequence[Submission]) -> None:
+    """Each submission's report becomes its copy without staff rows in `light` (_without_staff)."""
+    for sub, copy in zip(submissions, light, strict=True):
+        sub.report = copy.report
 
 
 def _inbox_size(inbox: Path, enough: int) -> int:
