@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Iterable, Sequence
 from operator import getitem
@@ -28,6 +29,8 @@ from xml.sax.saxutils import escape
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 MAX_CELL_TEXT = 32767  # Excel refuses to open a file with a longer cell
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -317,6 +320,21 @@ def _entry(name: str) -> zipfile.ZipInfo:
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
     return info
+
+
+def declare_table(ws: object, name: str, ref: str, headers: Sequence[str]) -> None:
+    """An Excel table with filters over `ref` of a write-only sheet, its columns named `headers`.
+
+    write_only mode cannot read the headers back from the cells, so the columns are given here with
+    openpyxl's public records (what its private Table._initialise_columns would build, names included).
+    """
+    table = Table(displayName=name, ref=ref)
+    table.tableColumns = [TableColumn(id=i, name=header) for i, header in enumerate(headers, 1)]
+    table.autoFilter = AutoFilter(ref=ref)
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "In write-only mode you must add table columns manually")
+        ws.add_table(table)  # type: ignore[attr-defined]
 
 
 def w3c_time(moment: dt.datetime) -> str:

@@ -20,7 +20,6 @@ import functools
 import hashlib
 import io
 import math
-import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from email.header import Header
@@ -34,7 +33,6 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.styles.differential import DifferentialStyle
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.utils.cell import range_boundaries
-from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.xml.functions import tostring
 
@@ -832,16 +830,10 @@ class _ReportSheet:
         return fast
 
     def table(self, name: str, last_row: int) -> None:
+        from processor.render.fastxlsx import declare_table
+
         ref = f"A{self.header_row}:{get_column_letter(len(self.titles))}{last_row}"
-        table = Table(displayName=name, ref=ref)
-        # write-only mode cannot read the headers back from the cells: name the columns here.
-        table._initialise_columns()
-        for column, (title, _) in zip(table.tableColumns, self.titles, strict=True):
-            column.name = title
-        table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "In write-only mode you must add table columns manually")
-            self.ws.add_table(table)
+        declare_table(self.ws, name, ref, [title for title, _ in self.titles])
 
 
 def write_validation_report(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -27,8 +26,6 @@ from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.filters import AutoFilter
-from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from processor.aggregate import (
@@ -43,7 +40,14 @@ from processor.breakdown import BreakdownResult, month_staff
 from processor.config import Config
 from processor.records import Decision, FileStatus, PeriodResult, ReportingStatus, Submission
 from processor.render import atomic
-from processor.render.fastxlsx import RowsXml, SharedStrings, normalise_zip, storable, style_attr
+from processor.render.fastxlsx import (
+    RowsXml,
+    SharedStrings,
+    declare_table,
+    normalise_zip,
+    storable,
+    style_attr,
+)
 from processor.vntext import format_percent, given_name_sort_key
 
 SHEET_TARGETS = "Chỉ tiêu"
@@ -169,15 +173,8 @@ class _Sheet:
         """Declare rows `header`..current as an Excel table with filters (at least one data row)."""
         if self.row == header:
             self.append([])
-        table = Table(displayName=name, ref=f"A{header}:{get_column_letter(len(cols))}{self.row}")
-        # write_only mode cannot read the headers back from the cells: name the columns here (openpyxl's
-        # public records; what its private Table._initialise_columns would build, the names given).
-        table.tableColumns = [TableColumn(id=i, name=col.header) for i, col in enumerate(cols, 1)]
-        table.autoFilter = AutoFilter(ref=table.ref)
-        table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "In write-only mode you must add table columns manually")
-            self.ws.add_table(table)
+        ref = f"A{header}:{get_column_letter(len(cols))}{self.row}"
+        declare_table(self.ws, name, ref, [col.header for col in cols])
 
     def fast_table(
         self,
