@@ -303,6 +303,22 @@ def test_proposal_counts_list_and_landscape_section(config, final_set):
     assert all(r._tr.trPr.find(qn("w:cantSplit")) is not None for r in table.rows)
 
 
+def test_the_list_keeps_its_last_row_with_the_total_line(config, final_set):
+    """"Tổng số: …./." never opens a page alone: the list's last row is kept with it (Word's "keep with
+    next" on that row only; the rows come from one template row, so the program marks the last)."""
+    _, _, paths = final_set
+    document = docx.Document(paths["to-trinh-khen-thuong-2024-03.docx"])
+    table = find_table(document, "STT", "Họ và tên / Tên tập thể")
+    after = table._tbl.getnext()
+    assert after.tag == qn("w:p") and "".join(after.itertext()).startswith("Tổng số:")
+
+    def kept(row) -> list[bool]:
+        return [bool(p.paragraph_format.keep_with_next) for cell in row.cells for p in cell.paragraphs]
+
+    assert all(kept(table.rows[-1]))
+    assert not any(any(kept(row)) for row in table.rows[:-1])  # a long list still breaks across pages
+
+
 def test_names_follow_vietnamese_order(config, templates, tmp_path):
     names = ["Nguyễn Văn Đức", "Trần Thị Dung", "Lê Văn Anh", "Phạm Thị Ánh", "Hoàng Văn Ân", "Bùi Thị Anh"]
     people = [PersonSpec(n, "TCHC", (XS, XS)) for n in names]

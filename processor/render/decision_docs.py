@@ -24,8 +24,7 @@ from processor.breakdown import BreakdownResult
 from processor.config import Box, CertificatePositions, Config
 from processor.records import PeriodResult
 from processor.render import documents
-from processor.render.atomic import write_with
-from processor.render.docx_files import CERTIFICATE, CERTIFICATE_PLAIN, DECISION, normalize_docx
+from processor.render.docx_files import CERTIFICATE, CERTIFICATE_PLAIN, DECISION
 from processor.vntext import format_money
 
 # Paragraph style of each framed text of the pre-printed template -> its config.toml position.
@@ -277,32 +276,11 @@ def _render(
     path: Path, context: dict, out_path: Path, positions: CertificatePositions | None, boxed: bool
 ) -> Path:
     """documents.render_template, with the Giấy khen's frames placed before saving."""
-    from jinja2 import TemplateError, UndefinedError
-    from jinja2.exceptions import SecurityError
-
-    from processor.records import UserError
-
-    documents.check_template(path, context)
-    template = documents._open_template(path)
-    try:
-        template.render(context, documents._environment(), autoescape=True)
-    except UndefinedError as exc:
-        raise UserError(f"Mẫu văn bản {path.name} dùng giá trị không có: {exc.message}.") from None
-    except SecurityError:
-        raise UserError(
-            f"Mẫu văn bản {path.name} có biểu thức tìm cách truy cập bên trong chương trình (không được "
-            "phép), nên văn bản không được tạo. Xóa biểu thức đó hoặc xóa tệp mẫu để dùng mẫu mặc định."
-        ) from None
-    except TemplateError as exc:
-        raise UserError(f"Mẫu văn bản {path.name} không dựng được: {exc}.") from None
-    if positions is not None:
-        _place_fields(template.docx, positions, boxed=boxed)
-
-    def save(temp: Path) -> None:
-        template.save(temp)
-        normalize_docx(temp)
-
-    return write_with(out_path, save)
+    if positions is None:
+        return documents.render_template(path, context, out_path)
+    return documents.render_template(
+        path, context, out_path, finish=lambda document: _place_fields(document, positions, boxed=boxed)
+    )
 
 
 def write_decision_documents(

@@ -1155,8 +1155,19 @@ def _as_shipped(path: Path) -> bool:
         return False
 
 
-def render_template(path: Path, context: dict, out_path: Path, *, checked: bool = False) -> Path:
-    """Render one template to `out_path`; `checked`: check_template already passed for this context."""
+def render_template(
+    path: Path,
+    context: dict,
+    out_path: Path,
+    *,
+    checked: bool = False,
+    finish: Callable[[object], None] | None = None,
+) -> Path:
+    """Render one template to `out_path`; `checked`: check_template already passed for this context.
+
+    `finish(document)` changes the rendered python-docx Document before it is saved (the Giấy khen's
+    frames, render/decision_docs.py).
+    """
     from jinja2 import TemplateError, UndefinedError
     from jinja2.exceptions import SecurityError
 
@@ -1178,12 +1189,33 @@ def render_template(path: Path, context: dict, out_path: Path, *, checked: bool 
         ) from None
     except TemplateError as exc:
         raise UserError(f"Mẫu văn bản {path.name} không dựng được: {exc}.") from None
+    keep_tables_with_the_line_after(template.docx)
+    if finish is not None:
+        finish(template.docx)
 
     def save(temp: Path) -> None:
         template.save(temp)
         normalize_docx(temp)
 
     return write_with(out_path, save)
+
+
+def keep_tables_with_the_line_after(document) -> None:
+    """A line of text right after a table (the danh sách's "Tổng số: …./.") never starts a page alone:
+    the paragraphs of the table's last row are kept with the next one (Word's "keep with next"; the rows
+    come from a loop, so the template cannot mark the last one itself)."""
+    from docx.oxml.ns import qn
+    from docx.text.paragraph import Paragraph
+
+    body = document.element.body
+    for table in body.iterchildren(qn("w:tbl")):
+        after = table.getnext()
+        if after is None or after.tag != qn("w:p") or not "".join(after.itertext()).strip():
+            continue
+        rows = table.findall(qn("w:tr"))
+        if rows:
+            for paragraph in rows[-1].iter(qn("w:p")):
+                Paragraph(paragraph, None).paragraph_format.keep_with_next = True
 
 
 @dataclass(frozen=True)
