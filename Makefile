@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-slow bench fuzz lint templates findings-doc clean
+.PHONY: demo test test-slow bench bench-compare fuzz lint templates findings-doc clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_bench.py
+
+# The bench of another commit beside this checkout's, alternated (the host's speed varies by the hour):
+# `make bench-compare REF=<commit>`, about 6 minutes a round.
+bench-compare: $(STAMP)
+	$(BIN)/python benchmarks/compare_commits.py $(REF) --rounds $${ROUNDS:-2}
 
 # Mutants of real received files through ingest and `thidua check`, and mutants of names, senders and
 # dates through `thidua run` in five workspaces (about 2 minutes; each failing run adds about a minute,
