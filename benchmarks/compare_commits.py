@@ -39,7 +39,11 @@ def bench(root: Path, results: Path) -> dict[str, float | str]:
     script = root / "benchmarks" / "run_bench.py"
     command = [sys.executable, str(script), "--no-scaling", "--results", str(results)]
     subprocess.run(command, cwd=root, env=env, check=True, stdout=subprocess.DEVNULL)
-    text = results.read_text(encoding="utf-8")
+    return figures_of(results.read_text(encoding="utf-8"))
+
+
+def figures_of(text: str) -> dict[str, float | str]:
+    """The seconds of steps a-d, the ratios and the load probe of a RESULTS.md text."""
     figures: dict[str, float | str] = {name: float(value) for name, value in _STEP.findall(text)}
     figures.update({name: float(value) for name, value in _RATIO.findall(text)})
     probe = _PROBE.search(text)

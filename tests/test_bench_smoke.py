@@ -3,6 +3,7 @@ five-unit province, its results written to a temporary file and read back."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -50,3 +51,24 @@ def test_benchmark_script_runs_every_step_and_writes_its_results(tmp_path):
     assert not (REPO / "benchmarks" / "RESULTS.md").is_file() or "5 units x 8 staff" not in (
         REPO / "benchmarks" / "RESULTS.md"
     ).read_text(encoding="utf-8")
+
+
+def _compare_commits():
+    script = REPO / "benchmarks" / "compare_commits.py"
+    spec = importlib.util.spec_from_file_location("compare_commits", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_compare_commits_reads_the_figures_of_a_results_file():
+    """benchmarks/compare_commits.py reads each bench's RESULTS.md: the committed one, read back, gives
+    steps and ratios that agree with each other (a/c is a over c, c/b is c over b, within the rounding
+    of the seconds shown)."""
+    figures = _compare_commits().figures_of((REPO / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8"))
+    assert {"a", "b", "c", "d", "c/b", "a/c", "d/b", "peak memory", "c_cold/b_all"} <= set(figures)
+    assert figures["a/c"] == pytest.approx(figures["a"] / figures["c"], rel=0.02)
+    assert figures["c/b"] == pytest.approx(figures["c"] / figures["b"], rel=0.02)
+    assert figures["d/b"] == pytest.approx(figures["d"] / figures["b"], rel=0.02)
+    assert 0 < figures["peak memory"] < 10_000
+    assert re.fullmatch(r"[0-9.]+-[0-9.]+", figures["probe"])
