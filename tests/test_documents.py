@@ -582,6 +582,21 @@ def test_the_documented_decide_variables_are_the_decision_section():
     assert sorted(documented) == sorted(f.name for f in dataclasses.fields(decision_docs.DecisionSection))
 
 
+def test_a_missing_template_writes_no_document_even_after_shipped_ones(config, tmp_path):
+    """Shipped templates skip the check before rendering; one missing is still found before any
+    document of the set is written."""
+    result = office_result(config, 3)
+    decisions = commend.decide(config, result)
+    counted = breakdowns(config, result, decisions)
+    context = documents.build_context(config, result, decisions, breakdowns=counted, today=RUN_DAY)
+    shipped = REPO / "processor" / "data" / "templates"
+    templates = ((shipped / "bao-cao.docx", "a.docx"), (shipped / "khong-co.docx", "b.docx"))
+    job = documents.DocumentJob(context, templates)
+    with pytest.raises(UserError, match=r"Không tìm thấy mẫu văn bản khong-co\.docx"):
+        documents.write_documents(job, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("months", [1, 3])
 @pytest.mark.parametrize("folder", ["input_templates", "processor/data/templates"])
 def test_committed_templates_use_only_variables_the_context_provides(config, folder, months):

@@ -1150,7 +1150,9 @@ def _as_shipped(path: Path) -> bool:
     and tests/test_documents.py checks it uses only the variables the context provides)."""
     bundled = Path(__file__).resolve().parents[1] / "data" / "templates"
     try:
-        return path.parent == bundled or path.read_bytes() == (bundled / path.name).read_bytes()
+        if path.parent == bundled:
+            return path.is_file()  # a missing one is checked, and named, before anything is written
+        return path.read_bytes() == (bundled / path.name).read_bytes()
     except OSError:
         return False
 
