@@ -276,11 +276,8 @@ def _render(
     path: Path, context: dict, out_path: Path, positions: CertificatePositions | None, boxed: bool
 ) -> Path:
     """documents.render_template, with the Giấy khen's frames placed before saving."""
-    if positions is None:
-        return documents.render_template(path, context, out_path)
-    return documents.render_template(
-        path, context, out_path, finish=lambda document: _place_fields(document, positions, boxed=boxed)
-    )
+    finish = None if positions is None else lambda document: _place_fields(document, positions, boxed=boxed)
+    return documents.render_template(path, context, out_path, finish=finish)
 
 
 def write_decision_documents(

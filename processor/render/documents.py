@@ -55,6 +55,7 @@ from processor.vntext import (
     format_percent,
     given_name_sort_key,
 )
+from processor.workspace import bundled_templates
 
 # Long lists belong in tong-hop.xlsx; a document shows at most this many rows or names of each.
 TABLE_ROW_CAP = 60
@@ -1034,7 +1035,7 @@ def resolve_template(template_dir: Path, name: str) -> Path:
     own = Path(template_dir) / name
     if own.is_file():
         return own
-    return Path(__file__).resolve().parents[1] / "data" / "templates" / name
+    return bundled_templates() / name
 
 
 _LISTING = re.compile("[\n\t\a\f]")
@@ -1148,7 +1149,7 @@ def check_templates_before_ingest(template_dir: Path, *, include_proposal: bool 
 def _as_shipped(path: Path) -> bool:
     """The template shipped with the program, or a copy of it not changed: it needs no check (it is safe,
     and tests/test_documents.py checks it uses only the variables the context provides)."""
-    bundled = Path(__file__).resolve().parents[1] / "data" / "templates"
+    bundled = bundled_templates()
     try:
         if path.parent == bundled:
             return path.is_file()  # a missing one is checked, and named, before anything is written
